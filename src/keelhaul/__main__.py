@@ -1,0 +1,3 @@
+from keelhaul.cli.app import main
+
+main()

@@ -1,0 +1,70 @@
+"""The ``keelhaul`` command: global options, the subcommands, and the one place errors end."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import click
+
+from keelhaul import __version__
+from keelhaul.cli.output import Output
+from keelhaul.errors import KeelhaulError
+
+#: Exit codes: 0 fine, 1 findings (later issues), 2 bad input or usage, 3 a bug in keelhaul.
+EXIT_USAGE = 2
+EXIT_BUG = 3
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "-V", "--version", prog_name="keelhaul")
+@click.option("--no-color", is_flag=True, help="No colour in output (NO_COLOR is honoured too).")
+@click.option("-q", "--quiet", is_flag=True, help="Only results and errors.")
+@click.option("-v", "--verbose", count=True, help="More detail; repeat for more.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.pass_context
+def cli(ctx: click.Context, no_color: bool, quiet: bool, verbose: int, debug: bool) -> None:
+    """keelhaul: make container images small, fast to build and hard to attack."""
+    ctx.obj = Output(color=not no_color, verbosity=-1 if quiet else verbose, debug=debug)
+
+
+def _register() -> None:
+    from keelhaul.cli import dump, parse
+
+    cli.add_command(dump.command)
+    cli.add_command(parse.command)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and turn every error into one line and an exit code."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        code = cli.main(args=argv, prog_name="keelhaul", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("keelhaul: aborted", err=True)
+        sys.exit(130)
+    except KeelhaulError as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"keelhaul: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        sys.exit(0)
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(
+            f"keelhaul: internal error: {type(exc).__name__}: {exc} "
+            "(a bug in keelhaul; rerun with --debug for the traceback and report it)",
+            err=True,
+        )
+        sys.exit(EXIT_BUG)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,32 @@
+"""Where the CLI writes: one rich console for results, one for messages, colour as asked."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from rich.console import Console
+
+
+@dataclass
+class Output:
+    """The CLI's settings for output, decided once by the root command."""
+
+    color: bool = True
+    verbosity: int = 0  # -1 quiet, 0 normal, 1+ verbose
+    debug: bool = False
+
+    def __post_init__(self) -> None:
+        no_color = not self.color or "NO_COLOR" in os.environ
+        self.out = Console(no_color=no_color, highlight=False, soft_wrap=True)
+        self.err = Console(stderr=True, no_color=no_color, highlight=False, soft_wrap=True)
+
+    def info(self, message: str) -> None:
+        """A message for people, not for pipes: goes to stderr, hidden by -q."""
+        if self.verbosity >= 0:
+            self.err.print(message)
+
+    def detail(self, message: str) -> None:
+        """Shown only with -v."""
+        if self.verbosity > 0:
+            self.err.print(message, style="dim")

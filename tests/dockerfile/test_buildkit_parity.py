@@ -1,0 +1,143 @@
+"""keelhaul's parser against BuildKit's own, on every Dockerfile of the shared corpus.
+
+The oracle is the PyPI package ``dockerfile``, which wraps moby/buildkit's Go parser (it pins
+BuildKit v0.12.5). keelhaul follows current BuildKit, so the comparison forgives the few
+places where BuildKit changed since v0.12.5, each named in ``_normalise``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from keelhaul.dockerfile.syntax import Dockerfile, Instruction, parse
+from tests.conftest import corpus_stats
+from tests.corpus import corpus_files, corpus_id
+
+dockerfile_oracle = pytest.importorskip("dockerfile")
+
+FILES = corpus_files("dockerfiles")
+
+
+def _official(path: Path) -> tuple[list[Any] | None, str | None]:
+    try:
+        return list(dockerfile_oracle.parse_file(str(path))), None
+    except dockerfile_oracle.GoParseError as exc:
+        return None, str(exc)
+
+
+def _trailing_json(rest: str) -> bool:
+    """v0.12.5 read JSON with a streaming decoder that ignored text after the array."""
+    rest = rest.lstrip()
+    if not rest.startswith("["):
+        return False
+    try:
+        json.JSONDecoder().raw_decode(rest)
+    except ValueError:
+        return False
+    try:
+        json.loads(rest)
+    except ValueError:
+        return True
+    return False
+
+
+def _ours_as_official(inst: Instruction) -> dict[str, Any]:
+    eff = inst.effective
+    values = list(eff.values)
+    if eff.name in ("ENV", "LABEL"):
+        # v0.12.5 had (key, value) pairs; BuildKit now adds the separator as a third node.
+        values = [v for i, v in enumerate(values) if i % 3 != 2]
+    original = inst.original
+    heredocs = [(h.name, h.file_descriptor, h.content) for h in inst.heredocs]
+    if inst.sub is not None:
+        heredocs = []  # the wrapper reads heredocs off the ONBUILD's child, which has none
+    elif inst.heredocs:
+        original += "\n" + "".join(h.content + h.name + "\n" for h in inst.heredocs)
+    return {
+        "cmd": inst.keyword or None,
+        "sub_cmd": inst.sub.keyword if inst.sub is not None else None,
+        "json": eff.json,
+        "original": original,
+        "start_line": inst.start_line,
+        "end_line": inst.end_line,
+        "flags": list(inst.flags),
+        "value": values,
+        "heredocs": heredocs,
+    }
+
+
+def _c_string(value: Any) -> Any:
+    """The wrapper hands strings to Python as C strings, which end at the first NUL."""
+    if isinstance(value, str):
+        return value.split("\x00", 1)[0]
+    if isinstance(value, list):
+        return [_c_string(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_c_string(v) for v in value)
+    return value
+
+
+def _official_as_dict(cmd: Any) -> dict[str, Any]:
+    return {
+        "cmd": cmd.cmd,
+        "sub_cmd": cmd.sub_cmd,
+        "json": cmd.json,
+        "original": cmd.original,
+        "start_line": cmd.start_line,
+        "end_line": cmd.end_line,
+        "flags": list(cmd.flags),
+        "value": list(cmd.value),
+        "heredocs": [(h.name, h.file_descriptor, h.content) for h in cmd.heredocs],
+    }
+
+
+def _explained_difference(ours: dict[str, Any], theirs: dict[str, Any], inst: Instruction) -> bool:
+    if theirs["json"] and not ours["json"] and _trailing_json(inst.effective.args):
+        return True
+    return False
+
+
+def compare(path: Path, data: bytes) -> str:
+    """Compare one file; returns the outcome's name, raises AssertionError on a difference."""
+    official, official_error = _official(path)
+    ours: Dockerfile = parse(data, str(path))
+    if official is None:
+        assert ours.errors, f"BuildKit rejects {path} ({official_error}) but keelhaul does not"
+        assert ours.errors[0].message == official_error
+        return "rejected by both"
+    assert not ours.errors, f"keelhaul rejects {path}: {ours.errors[0]}; BuildKit accepts it"
+    assert len(ours.instructions) == len(official), "instruction counts differ"
+    for inst, cmd in zip(ours.instructions, official, strict=True):
+        mine = {k: _c_string(v) for k, v in _ours_as_official(inst).items()}
+        theirs = _official_as_dict(cmd)
+        if mine != theirs and not _explained_difference(mine, theirs, inst):
+            assert mine == theirs, f"{path}:{inst.start_line}"
+    return "identical"
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("path", FILES, ids=[corpus_id(p) for p in FILES])
+def test_same_instructions_as_buildkit(path: Path) -> None:
+    data = path.read_bytes()
+    outcome = compare(path, data)
+    corpus_stats("dockerfiles compared with BuildKit's parser")[outcome] += 1
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("path", FILES, ids=[corpus_id(p) for p in FILES])
+def test_round_trip_is_exact(path: Path) -> None:
+    data = path.read_bytes()
+    assert parse(data, str(path)).to_bytes() == data
+    corpus_stats("dockerfiles round-tripped")["byte-identical"] += 1
+
+
+def test_corpus_present_in_ci() -> None:
+    """CI runs with ../shared beside the clone: the comparison must not silently skip there."""
+    import os
+
+    if os.environ.get("CI") and not FILES:
+        pytest.fail("CI has no shared corpus: the BuildKit comparison compared nothing")
