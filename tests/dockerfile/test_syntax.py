@@ -12,7 +12,7 @@ dockerfile_oracle = pytest.importorskip("dockerfile")
 # agree (values, flags, lines, JSON form, heredocs).
 CASES = {
     "plain": "FROM alpine:3.20\nRUN echo hi\n",
-    "no-final-newline": "FROM alpine\nCMD [\"sh\"]",
+    "no-final-newline": 'FROM alpine\nCMD ["sh"]',
     "crlf": "FROM alpine\r\nRUN apk add \\\r\n  curl\r\n",
     "bom": "\ufeffFROM alpine\nRUN true\n",
     "lowercase": "from alpine as Build\nrun echo\n",
@@ -26,11 +26,11 @@ CASES = {
     "directive-after-comment-is-comment": "# hello\n# escape=`\nFROM a\nRUN x `\n y\n",
     "syntax-directive": "# syntax=docker/dockerfile:1.7\n# check=skip=all\nFROM a\n",
     "json-form": 'FROM a\nCMD ["a", "b c"]\nENTRYPOINT ["/bin/sh", "-c"]\n',
-    "bad-json-falls-back": "FROM a\nCMD [\"a\", b]\nRUN [ oops\n",
+    "bad-json-falls-back": 'FROM a\nCMD ["a", b]\nRUN [ oops\n',
     "json-unicode-escapes": 'FROM a\nCMD ["\\u00e9", "\\n"]\n',
     "env-forms": 'FROM a\nENV A b c\nENV X=1 Y="2 3" Z=\\"q\\"\nENV E=\n',
     "label": 'FROM a\nLABEL a=b "c d"=e\nLABEL maintainer="x y"\n',
-    "arg": "ARG A\nARG B=1 C=\"2 3\"\nFROM a\nARG D\n",
+    "arg": 'ARG A\nARG B=1 C="2 3"\nFROM a\nARG D\n',
     "flags": (
         "FROM --platform=$BUILDPLATFORM golang:1.22 AS build\n"
         "RUN --mount=type=cache,target=/root/.cache/go-build --network=none go build\n"
@@ -44,7 +44,7 @@ CASES = {
         "FROM a\nHEALTHCHECK --interval=5s --timeout=3s --retries=3 CMD curl -f http://x/ || exit 1\n"
         'HEALTHCHECK CMD ["curl", "x"]\nHEALTHCHECK NONE\n'
     ),
-    "onbuild": "FROM a\nONBUILD RUN echo hi\nonbuild copy --from=x a b\nONBUILD ADD [\"a\", \"b\"]\n",
+    "onbuild": 'FROM a\nONBUILD RUN echo hi\nonbuild copy --from=x a b\nONBUILD ADD ["a", "b"]\n',
     "heredoc-run": "FROM a\nRUN <<EOF\necho hi\nEOF\n",
     "heredoc-chomp": "FROM a\nRUN <<-EOT bash\n\techo hi\n\tEOT\n",
     "heredoc-quoted": "FROM a\nRUN <<'EOF' sh\necho $HOME\nEOF\nRUN <<\"X\"\ny\nX\n",

@@ -378,9 +378,7 @@ class _Expansion:
                     in_word = self._add_string(run, words, in_word)
 
         if stop is not None:
-            raise ExpansionError(
-                f"unexpected end of statement while looking for matching {stop}"
-            )
+            raise ExpansionError(f"unexpected end of statement while looking for matching {stop}")
         self.raw_escapes = saved_raw
         if track and wbuf:
             words.append("".join(wbuf))

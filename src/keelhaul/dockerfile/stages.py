@@ -188,7 +188,9 @@ def resolve(
                 elif default is not None:
                     meta_env[key], _ = _expand(default, meta_env, problems, inst.start_line)
         else:
-            problems.append(Problem(f"{name} is not allowed before the first FROM", inst.start_line))
+            problems.append(
+                Problem(f"{name} is not allowed before the first FROM", inst.start_line)
+            )
 
     if not froms:
         problems.append(Problem("no FROM instruction: a Dockerfile needs at least one stage", 1))
@@ -202,15 +204,15 @@ def resolve(
         if len(values) == 3 and values[1].lower() == "as":
             stage_name = values[2].lower()
             if not _STAGE_NAME.fullmatch(stage_name):
-                problems.append(Problem(f"invalid name for build stage: {values[2]!r}", inst.start_line))
+                problems.append(
+                    Problem(f"invalid name for build stage: {values[2]!r}", inst.start_line)
+                )
             elif stage_name in names:
                 problems.append(Problem(f"duplicate stage name {stage_name!r}", inst.start_line))
             else:
                 names[stage_name] = index
         elif len(values) != 1:
-            problems.append(
-                Problem("FROM requires either one or three arguments", inst.start_line)
-            )
+            problems.append(Problem("FROM requires either one or three arguments", inst.start_line))
         platform_flag = inst.flag("platform")
         headers.append((values[0] if values else "", stage_name, platform_flag))
 
@@ -242,7 +244,9 @@ def resolve(
             base_stage = None
         deps: list[Dependency] = []
         if base_stage is not None:
-            deps.append(Dependency(DependencyKind.STAGE, DependencyVia.FROM, base, base_stage, inst))
+            deps.append(
+                Dependency(DependencyKind.STAGE, DependencyVia.FROM, base, base_stage, inst)
+            )
         elif base and base.lower() != "scratch":
             deps.append(Dependency(DependencyKind.IMAGE, DependencyVia.FROM, base, None, inst))
 
@@ -284,13 +288,15 @@ def resolve(
                 refs.extend((DependencyVia.MOUNT, ref) for ref in _mount_froms(step))
             for via, raw_ref in refs:
                 ref, _ = _expand(raw_ref, scope, problems, step.start_line)
-                target_index = stage_ref(ref, index)
-                if target_index == index:
+                dep_index = stage_ref(ref, index)
+                if dep_index == index:
                     problems.append(
-                        Problem(f"stage {stage_name or index} cannot copy from itself", step.start_line)
+                        Problem(
+                            f"stage {stage_name or index} cannot copy from itself", step.start_line
+                        )
                     )
-                elif target_index is not None:
-                    deps.append(Dependency(DependencyKind.STAGE, via, ref, target_index, step))
+                elif dep_index is not None:
+                    deps.append(Dependency(DependencyKind.STAGE, via, ref, dep_index, step))
                 else:
                     deps.append(Dependency(DependencyKind.IMAGE, via, ref, None, step))
         stages.append(
@@ -329,23 +335,27 @@ def resolve(
 
 
 def _check_cycles(stages: list[Stage], problems: list[Problem]) -> None:
-    state: dict[int, int] = {}  # 1 visiting, 2 done
-
-    def visit(index: int) -> bool:
-        if state.get(index) == 1:
-            return True
-        if state.get(index) == 2:
-            return False
-        state[index] = 1
-        for dep in stages[index].dependencies:
-            if dep.stage is not None and visit(dep.stage):
-                return True
-        state[index] = 2
-        return False
-
-    for stage in stages:
-        if visit(stage.index):
-            problems.append(
-                Problem("circular dependency between build stages", stage.from_instruction.start_line)
-            )
-            return
+    """Iterative depth-first search (a hostile file may chain thousands of stages)."""
+    state = [0] * len(stages)  # 0 new, 1 on the path, 2 done
+    for root in range(len(stages)):
+        if state[root]:
+            continue
+        path: list[tuple[int, int]] = [(root, 0)]
+        state[root] = 1
+        while path:
+            index, next_dep = path[-1]
+            deps = stages[index].dependencies
+            if next_dep == len(deps):
+                state[index] = 2
+                path.pop()
+                continue
+            path[-1] = (index, next_dep + 1)
+            child = deps[next_dep].stage
+            if child is None or child >= len(stages) or state[child] == 2:
+                continue
+            if state[child] == 1:
+                line = stages[index].from_instruction.start_line
+                problems.append(Problem("circular dependency between build stages", line))
+                return
+            state[child] = 1
+            path.append((child, 0))

@@ -403,7 +403,9 @@ class _Parser:
             own.append(Line(self.pos, raw, LineRole.CODE))
         line = "".join(parts)
         if empty_continuation:
-            self.warnings.append(ParseWarning(f"Empty continuation line found in: {line}", self.pos))
+            self.warnings.append(
+                ParseWarning(f"Empty continuation line found in: {line}", self.pos)
+            )
         for own_line in own:
             if len(own_line.text) * 4 > _MAX_LINE_BYTES and (
                 len(own_line.text.encode("utf-8", "surrogateescape")) > _MAX_LINE_BYTES
@@ -519,7 +521,7 @@ def _node_from_line(line: str, escape: str) -> _Node:
                 lines=(),
                 sub=None,
             )
-            values = (inner.keyword, *inner.values)
+            values = ("",)  # BuildKit: one node whose child is the wrapped instruction
             is_json = inner.json
     else:
         values = ("",)  # BuildKit's parseIgnore: one empty node; the instruction is unknown
@@ -675,9 +677,7 @@ def _parse_json(rest: str) -> tuple[str, ...] | object:
     if not isinstance(data, list):
         return _NOT_JSON
     if not all(isinstance(item, str) for item in data):
-        raise _NodeError(
-            "when using JSON array syntax, arrays must be comprised of strings only"
-        )
+        raise _NodeError("when using JSON array syntax, arrays must be comprised of strings only")
     return tuple(data)
 
 
