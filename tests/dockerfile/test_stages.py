@@ -118,3 +118,18 @@ def test_many_stages_do_not_exhaust_recursion() -> None:
     src = "FROM scratch AS s0\n" + "".join(f"FROM s{i} AS s{i + 1}\n" for i in range(3000))
     b = resolve(parse(src))
     assert len(b.needed_stages()) == 3001
+
+
+def test_what_docker_build_rejects_after_parsing() -> None:
+    src = (
+        "FROM a\nFOO bar\nCOPY --form=x a b\nRUN --mount=type=cache,target=/x true\n"
+        "ONBUILD FROM b\nONBUILD\nONBUILD COPY --nope a b\nHEALTHCHECK --interval=5s CMD true\n"
+    )
+    messages = [(p.line, p.message) for p in resolve(parse(src)).problems]
+    assert messages == [
+        (2, "unknown instruction: FOO"),
+        (3, "unknown flag: form"),
+        (5, "FROM isn't allowed as an ONBUILD trigger"),
+        (6, "ONBUILD requires at least one argument"),
+        (7, "unknown flag: nope"),
+    ]

@@ -17,9 +17,14 @@ class Output:
     debug: bool = False
 
     def __post_init__(self) -> None:
-        no_color = not self.color or "NO_COLOR" in os.environ
-        self.out = Console(no_color=no_color, highlight=False, soft_wrap=True)
-        self.err = Console(stderr=True, no_color=no_color, highlight=False, soft_wrap=True)
+        # NO_COLOR (any value) or --no-color: no escape sequences at all, not even bold.
+        plain = not self.color or "NO_COLOR" in os.environ
+        if plain:
+            self.out = Console(color_system=None, highlight=False, soft_wrap=True)
+            self.err = Console(stderr=True, color_system=None, highlight=False, soft_wrap=True)
+        else:
+            self.out = Console(highlight=False, soft_wrap=True)
+            self.err = Console(stderr=True, highlight=False, soft_wrap=True)
 
     def info(self, message: str) -> None:
         """A message for people, not for pipes: goes to stderr, hidden by -q."""

@@ -21,7 +21,9 @@ including its quirks, because a linter must see what ``docker build`` will see:
   ``process_word``'s result), e.g. ``a${X:-b}c`` splits to ``["bc"]``.
 * ``<<`` plus any blanks after it stay glued to the next word (heredoc detection).
 * ``skip_unset`` leaves references to unset variables as text, re-serialised the
-  way BuildKit does (``${V//a/b}`` comes back as ``${V/a/b}``).
+  way BuildKit does (``${V//a/b}`` comes back as ``${V/a/b}``; the word of a
+  modifier is expanded first; an unset ``${V?}`` or even ``${V:=w}`` is no error).
+* Errors raise :class:`ExpansionError` with BuildKit's message text.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from enum import Enum
 
 from keelhaul.dockerfile.lex import ExpansionError, Lexer
 from keelhaul.dockerfile.syntax import Dockerfile, Instruction
+from keelhaul.dockerfile.validate import instruction_problems
 
 _LEXER = Lexer()
 _STAGE_NAME = re.compile(r"[a-z][a-z0-9\-_.]*")
@@ -169,7 +170,7 @@ def resolve(
 ) -> Build:
     """Resolve a parsed Dockerfile's stages for ``build_args`` and ``target``."""
     given = dict(build_args or {})
-    problems: list[Problem] = []
+    problems: list[Problem] = [Problem(p.message, p.line) for p in instruction_problems(dockerfile)]
     global_args: dict[str, str | None] = {}
     meta_env: dict[str, str] = platform_args(platform)
 
@@ -234,7 +235,14 @@ def resolve(
                 Problem(f"FROM uses undefined variable {var!r}", inst.start_line, fatal=False)
             )
         if base_raw and not base:
-            problems.append(Problem(f"base name ({base_raw}) should not be blank", inst.start_line))
+            # docker build fails unless the build arg is given; a linter cannot know it is.
+            problems.append(
+                Problem(
+                    f"base name ({base_raw}) is blank unless a build arg sets it",
+                    inst.start_line,
+                    fatal=False,
+                )
+            )
         platform_value = None
         if platform_flag is not None:
             platform_value, _ = _expand(platform_flag, meta_env, problems, inst.start_line)
