@@ -8,6 +8,7 @@ places where BuildKit changed since v0.12.5, each named in ``_normalise``.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,15 @@ def _old_decoder_rejects(tree: Dockerfile) -> bool:
             if isinstance(value, list) and not all(isinstance(v, str) for v in value):
                 return True
     return False
+
+
+#: ``${V#p}``, ``${V%p}``, ``${V/p/r}``: pattern forms that BuildKit's lexer gained after
+#: v0.12. The old lexer fails on them, and the heredoc scan of that line gives up.
+_PATTERN_FORM = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(#|%|/)")
+
+
+def _new_heredoc_scan(inst: Instruction) -> bool:
+    return bool(inst.heredocs) and _PATTERN_FORM.search(inst.original) is not None
 
 
 def _ours_as_official(inst: Instruction) -> dict[str, Any]:
@@ -124,6 +134,8 @@ def compare(path: Path, data: bytes) -> str:
         assert ours.errors, f"BuildKit rejects {path} ({official_error}) but keelhaul does not"
         assert ours.errors[0].message == official_error
         return "rejected by both"
+    if any(_new_heredoc_scan(i) for i in ours.instructions):
+        return "differs as BuildKit now differs from v0.12 (heredoc after ${V##p})"
     assert not ours.errors, f"keelhaul rejects {path}: {ours.errors[0]}; BuildKit accepts it"
     assert len(ours.instructions) == len(official), "instruction counts differ"
     for inst, cmd in zip(ours.instructions, official, strict=True):

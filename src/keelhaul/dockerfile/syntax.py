@@ -537,7 +537,20 @@ def _split_command(line: str, escape: str) -> tuple[str, tuple[str, ...], str]:
 
 
 def _extract_builder_flags(line: str, escape: str) -> tuple[str, list[str]]:
-    """Leading ``--flag`` words; returns the rest of the line and the flags (unquoted)."""
+    """Leading ``--flag`` words; returns the rest of the line and the flags (unquoted).
+
+    BuildKit scans this part byte by byte, taking each byte for a character: non-ASCII
+    text in a flag comes out as Latin-1 mojibake, and bytes 0x85 and 0xA0 count as spaces.
+    keelhaul reproduces that, so that it reads the same flags.
+    """
+    if not line.isascii():
+        as_bytes = line.encode("utf-8", "surrogateescape").decode("latin-1")
+        rest, words = _extract_flags(as_bytes, escape)
+        return rest.encode("latin-1").decode("utf-8", "surrogateescape"), words
+    return _extract_flags(line, escape)
+
+
+def _extract_flags(line: str, escape: str) -> tuple[str, list[str]]:
     words: list[str] = []
     n = len(line)
     pos = 0
