@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from keelhaul.dockerfile.syntax import LineRole, parse
+from keelhaul.dockerfile.syntax import LineRole, Span, parse
 
 dockerfile_oracle = pytest.importorskip("dockerfile")
 
@@ -212,3 +212,12 @@ def test_line_too_long_for_buildkit() -> None:
     tree = parse(src)
     assert tree.render() == src
     assert "max allowed size" in str(tree.errors[0])
+
+
+def test_spans_for_findings() -> None:
+    tree = parse("FROM a\n  RUN apt-get update \\\n  # c\n    && apt-get install -y curl\n")
+    run = tree.instructions[1]
+    assert run.span == Span(2, 3, 4, 31)
+    assert run.locate("curl") == Span(4, 27, 4, 31)
+    assert run.locate("# c") is None  # comments are not instruction text
+    assert run.locate("nope") is None

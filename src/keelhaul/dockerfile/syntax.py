@@ -109,6 +109,16 @@ class Line:
 
 
 @dataclass(frozen=True, slots=True)
+class Span:
+    """A range in the source: 1-based lines, 1-based columns, end column exclusive."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True, slots=True)
 class Trivia:
     """A line that is not part of an instruction: blank, a comment or a parser directive."""
 
@@ -188,6 +198,26 @@ class Instruction:
     def effective(self) -> Instruction:
         """The instruction that takes effect: the wrapped one for ONBUILD, else itself."""
         return self.sub if self.sub is not None else self
+
+    @property
+    def span(self) -> Span:
+        """From the keyword to the end of the last line (line ending excluded)."""
+        first = self.lines[0]
+        indent = len(first.text) - len(_go_lstrip(first.text))
+        last = self.lines[-1]
+        return Span(first.number, indent + 1, last.number, len(last.content) + 1)
+
+    def locate(self, needle: str) -> Span | None:
+        """Where ``needle`` first appears on one of the instruction's code or heredoc lines."""
+        if not needle:
+            return None
+        for line in self.lines:
+            if line.role in (LineRole.COMMENT, LineRole.BLANK):
+                continue
+            col = line.content.find(needle)
+            if col >= 0:
+                return Span(line.number, col + 1, line.number, col + 1 + len(needle))
+        return None
 
     def pairs(self) -> tuple[tuple[str, str], ...]:
         """ENV/LABEL key-value pairs (values as written, quotes included)."""
