@@ -1,21 +1,47 @@
-const express = require("express");
+'use strict';
+
+const express = require('express');
 
 const app = express();
-const port = Number(process.env.PORT || 80);
-const orders = new Map([
-  ["1001", { id: "1001", status: "shipped" }],
-  ["1002", { id: "1002", status: "pending" }],
-]);
+app.use(express.json({ limit: '16kb' }));
 
-app.get("/healthz", (_req, res) => res.send("ok"));
+const port = Number(process.env.PORT) || 80;
+const apiToken = process.env.API_TOKEN;
 
-app.get("/orders/:id", (req, res) => {
-  const order = orders.get(req.params.id);
-  if (!order) {
-    res.status(404).json({ error: "no such order" });
-    return;
+// Kept in memory: a restart forgets every note.
+const notes = [];
+
+function requireToken(req, res, next) {
+  const header = req.get('authorization') || '';
+  if (!apiToken || header !== `Bearer ${apiToken}`) {
+    return res.status(401).json({ error: 'unauthorized' });
   }
-  res.json(order);
+  return next();
+}
+
+app.get('/healthz', (req, res) => {
+  res.json({ status: 'ok' });
 });
 
-app.listen(port, () => console.log(`orders-api listening on ${port}`));
+app.get('/notes', (req, res) => {
+  res.json(notes);
+});
+
+app.post('/notes', requireToken, (req, res) => {
+  const text = typeof req.body?.text === 'string' ? req.body.text.trim() : '';
+  if (!text) {
+    return res.status(400).json({ error: 'text is required' });
+  }
+  const note = { id: notes.length + 1, text, createdAt: new Date().toISOString() };
+  notes.push(note);
+  return res.status(201).json(note);
+});
+
+const server = app.listen(port, () => {
+  console.log(`notes-api listening on port ${port}`);
+});
+
+process.on('SIGTERM', () => {
+  console.log('SIGTERM received, closing');
+  server.close(() => process.exit(0));
+});
