@@ -14,6 +14,7 @@ Target: keelhaul's full model well under one second per hundred files.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from keelhaul.dockerfile.operations import find_operations
 from keelhaul.dockerfile.shell import parse_shell
+
 from keelhaul.dockerfile.stages import resolve
 from keelhaul.dockerfile.syntax import parse
 
@@ -82,10 +84,8 @@ def main() -> int:
 
         def buildkit() -> None:
             for text in texts:
-                try:
+                with contextlib.suppress(dockerfile.GoParseError):
                     dockerfile.parse_string(text)
-                except dockerfile.GoParseError:
-                    pass
 
         rows.append(("BuildKit's Go parser (dockerfile package)", _best(buildkit, opts.repeat)))
     except ImportError:

@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 
 
-def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "keelhaul", *args],
@@ -77,7 +79,7 @@ def test_syntax_error_names_file_and_line_and_batch_carries_on(tmp_path: Path) -
     result = run("--no-color", "parse", str(tmp_path))
     assert result.returncode == 2
     assert f"{tmp_path / 'a' / 'Dockerfile'}:2: ENV must have two arguments" in result.stderr
-    assert "ok: alpine:3.20" in result.stdout
+    assert "stage ok: FROM alpine:3.20  (target)" in result.stdout
     assert "2 Dockerfile(s) parsed, 1 with errors" in result.stderr
 
 

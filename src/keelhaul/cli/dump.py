@@ -26,7 +26,9 @@ def command(out: Output, dockerfile: Path, build_args: tuple[str, ...], target: 
     """
     tree = read_dockerfile(dockerfile)
     build = resolve(tree, parse_build_args(build_args), target)
-    click.echo(json.dumps(dockerfile_to_dict(tree, build), indent=2, ensure_ascii=False))
+    text = json.dumps(dockerfile_to_dict(tree, build), indent=2, ensure_ascii=False)
+    # Bytes that were not UTF-8 are carried as surrogates; print them as U+FFFD.
+    click.echo(text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
     if tree.errors:
         out.err.print(f"keelhaul: error: {tree.errors[0]}", markup=False)
         return 2

@@ -5,29 +5,41 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.table import Table
+from rich.markup import escape
 
 from keelhaul.cli.options import build_arg_option, parse_build_args, target_option
 from keelhaul.cli.output import Output
 from keelhaul.dockerfile.discover import find_dockerfiles
-from keelhaul.dockerfile.stages import Build, resolve
+from keelhaul.dockerfile.stages import Build, DependencyVia, resolve
 from keelhaul.dockerfile.syntax import read_dockerfile
 from keelhaul.errors import KeelhaulError
 
 
-def _stage_summary(build: Build) -> str:
+def _stage_lines(build: Build) -> list[str]:
     needed = set(build.needed_stages())
-    parts = []
+    lines = []
     for stage in build.stages:
-        base = (
-            f"stage {build.stages[stage.base_stage].label}"
-            if stage.base_stage is not None
-            else stage.base
+        if stage.base_stage is not None:
+            base = f"stage {build.stages[stage.base_stage].label}"
+        else:
+            base = stage.base or "(blank)"
+        notes = []
+        if stage.index == build.target:
+            notes.append("target")
+        elif stage.index not in needed:
+            notes.append("unused by the target")
+        copies = sorted(
+            {
+                d.reference if d.stage is None else build.stages[d.stage].label
+                for d in stage.dependencies
+                if d.via is not DependencyVia.FROM
+            }
         )
-        mark = "" if stage.index in needed else " (unused)"
-        target = " [target]" if stage.index == build.target else ""
-        parts.append(f"{stage.label}: {base}{target}{mark}")
-    return "\n".join(parts)
+        if copies:
+            notes.append("copies from " + ", ".join(copies))
+        suffix = f"  ({'; '.join(notes)})" if notes else ""
+        lines.append(f"  stage {stage.label}: FROM {base}{suffix}")
+    return lines
 
 
 @click.command("parse")
@@ -48,10 +60,6 @@ def command(
     if not files:
         out.info("no Dockerfiles found")
         return 0
-    table = Table(show_lines=True)
-    table.add_column("Dockerfile", overflow="fold")
-    table.add_column("Instructions", justify="right")
-    table.add_column("Stages (base)", overflow="fold")
     failed = 0
     for path in files:
         try:
@@ -63,15 +71,17 @@ def command(
         for error in tree.errors:
             out.err.print(f"keelhaul: error: {error}", markup=False)
         build = resolve(tree, args, target)
-        for problem in build.problems:
+        # BuildKit stops at a syntax error: what follows from a broken tree would be noise.
+        for problem in () if tree.errors else build.problems:
             level = "error" if problem.fatal else "warning"
             out.err.print(
                 f"keelhaul: {level}: {path}:{problem.line}: {problem.message}", markup=False
             )
-        if tree.errors:
+        if tree.errors or any(p.fatal for p in build.problems):
             failed += 1
-        table.add_row(str(path), str(len(tree.instructions)), _stage_summary(build))
-    if out.verbosity >= 0:
-        out.out.print(table)
+        if out.verbosity >= 0:
+            out.out.print(f"[bold]{escape(str(path))}[/]: {len(tree.instructions)} instructions")
+            for line in _stage_lines(build):
+                out.out.print(line, markup=False)
     out.info(f"{len(files)} Dockerfile(s) parsed, {failed} with errors")
     return 2 if failed else 0

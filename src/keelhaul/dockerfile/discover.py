@@ -16,6 +16,8 @@ DOCKERFILE_GLOBS = (
     "containerfile.*",
     "*.dockerfile",
     "*.containerfile",
+    "dockerfile[-_]*",
+    "*[-_]dockerfile",
 )
 #: Folders never walked into: VCS metadata and dependency or build caches.
 SKIPPED_DIRS = frozenset(
