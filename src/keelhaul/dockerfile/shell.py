@@ -351,8 +351,16 @@ class _Lexer:
         return i + 1
 
     def _brace(self, j: int, rec: bool, depth: int) -> int:
+        """After ``${``: the index after the matching ``}``."""
+        return self._balanced(j, "{", "}", 1, rec, depth)
+
+    def _arith(self, j: int, depth: int) -> int:
+        """After ``$((``: the index after the matching ``))``."""
+        return self._balanced(j, "(", ")", 2, False, depth)
+
+    def _balanced(self, j: int, opener: str, closer: str, level: int, rec: bool, depth: int) -> int:
+        """Scan to where ``level`` open brackets close, skipping quotes and expansions."""
         t, n = self.t, self.n
-        level = 1
         while j < n:
             c = t[j]
             if c == "\\":
@@ -365,39 +373,10 @@ class _Lexer:
                 j = self._dollar(j, rec, depth + 1)
             elif c == "`":
                 j = self._backtick(j, rec)
-            elif c == "{":
+            elif c == opener:
                 level += 1
                 j += 1
-            elif c == "}":
-                level -= 1
-                j += 1
-                if level == 0:
-                    return j
-            else:
-                j += 1
-        self.clean = False
-        return n
-
-    def _arith(self, j: int, depth: int) -> int:
-        """After ``$((``: the index after the matching ``))``."""
-        t, n = self.t, self.n
-        level = 2
-        while j < n:
-            c = t[j]
-            if c == "\\":
-                j += 2
-            elif c == "'":
-                j = self._squote(j)
-            elif c == '"':
-                j = self._dquote(j, False, depth + 1)
-            elif c == "$":
-                j = self._dollar(j, False, depth + 1)
-            elif c == "`":
-                j = self._backtick(j, False)
-            elif c == "(":
-                level += 1
-                j += 1
-            elif c == ")":
+            elif c == closer:
                 level -= 1
                 j += 1
                 if level == 0:
