@@ -24,7 +24,6 @@ from pathlib import Path
 
 from keelhaul.dockerfile.operations import find_operations
 from keelhaul.dockerfile.shell import parse_shell
-
 from keelhaul.dockerfile.stages import resolve
 from keelhaul.dockerfile.syntax import parse
 
