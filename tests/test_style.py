@@ -19,7 +19,9 @@ def test_ruff_lint() -> None:
 
 
 def test_ruff_format() -> None:
-    result = _run(sys.executable, "-m", "ruff", "format", "--no-cache", "--check", "src", "tests", "bench")
+    result = _run(
+        sys.executable, "-m", "ruff", "format", "--no-cache", "--check", "src", "tests", "bench"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
