@@ -625,3 +625,24 @@ def test_corpus_smoke() -> None:
     print("\n".join(fallback_examples[:20]))
     assert total > 0
     assert fallback <= max(5, total // 50), fallback_examples
+
+
+def test_fast_path_agrees_with_bashlex_on_corpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plain command lists skip bashlex; on every corpus RUN both ways give the same result."""
+    import keelhaul.dockerfile.shell as shell_module
+    from keelhaul.dockerfile.syntax import parse
+    from tests.corpus import corpus_files
+
+    files = corpus_files("dockerfiles")
+    if not files:
+        pytest.skip("no shared corpus")
+    scripts = []
+    for path in files:
+        for inst in parse(path.read_bytes()).instructions:
+            eff = inst.effective
+            if eff.name == "RUN" and not eff.json:
+                scripts += [h.content for h in eff.heredocs] or list(eff.values[:1])
+    fast = [shell_module.parse_shell(s) for s in scripts]
+    monkeypatch.setattr(shell_module, "_FAST_PATH", False)
+    slow = [shell_module.parse_shell(s) for s in scripts]
+    assert [i for i, (a, b) in enumerate(zip(fast, slow, strict=True)) if a != b] == []

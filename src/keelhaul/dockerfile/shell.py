@@ -965,6 +965,23 @@ def _walk(
             continue
 
 
+_FAST_PATH = True
+#: Words that make a script more than a list of simple commands (bashlex must see them).
+_NOT_PLAIN = _RESERVED | frozenset({"coproc", "time", "[[", "]]", "((", "))"})
+
+
+def _is_plain_list(toks: list[_Tok]) -> bool:
+    """No subshell, group, compound keyword or masked construct: a plain list of commands."""
+    for tk in toks:
+        if tk.placeholder != -1:
+            return False
+        if tk.kind == _OP and tk.text in ("(", ")"):
+            return False
+        if tk.kind == _WORD and tk.bare and tk.text in _NOT_PLAIN:
+            return False
+    return True
+
+
 def _tolerant(
     toks: list[_Tok], lo: int, hi: int, base_ctx: tuple[str, ...]
 ) -> list[tuple[list[int], tuple[str, ...], bool]]:
@@ -1563,6 +1580,10 @@ class _Parser:
                 res.append((list(range(lo, hi)), cx, ng))
             return res
 
+        if _FAST_PATH and _is_plain_list(toks):
+            # Simple commands joined by operators: bashlex (most of the time spent here)
+            # would find exactly the commands the token grouping finds.
+            return _tolerant(toks, 0, len(toks), ctx), True
         nodes = _bashlex(masked)
         if nodes is not None:
             return from_nodes(nodes, 0), True
