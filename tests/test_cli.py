@@ -147,3 +147,11 @@ def test_binary_garbage_does_not_crash(tmp_path: Path) -> None:
     assert result.returncode in (0, 2)
     assert "internal error" not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_empty_continuation_warns_and_verbose_shows_directives(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("# syntax=docker/dockerfile:1\nFROM a\nRUN a \\\n\n  b\n")
+    result = run("-v", "parse", str(tmp_path))
+    assert result.returncode == 0
+    assert "Dockerfile:5: empty continuation line" in result.stderr
+    assert "directive syntax=docker/dockerfile:1 (line 1)" in result.stderr

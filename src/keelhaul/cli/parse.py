@@ -70,6 +70,12 @@ def command(
             continue
         for error in tree.errors:
             out.err.print(f"keelhaul: error: {error}", markup=False)
+        for warning in tree.warnings:
+            out.err.print(
+                f"keelhaul: warning: {path}:{warning.line}: empty continuation line "
+                "(BuildKit warns; a future release will reject it)",
+                markup=False,
+            )
         build = resolve(tree, args, target)
         # BuildKit stops at a syntax error: what follows from a broken tree would be noise.
         for problem in () if tree.errors else build.problems:
@@ -83,5 +89,9 @@ def command(
             out.out.print(f"[bold]{escape(str(path))}[/]: {len(tree.instructions)} instructions")
             for line in _stage_lines(build):
                 out.out.print(line, markup=False)
+            for directive in tree.directives:
+                out.detail(
+                    f"  directive {directive.name}={directive.value} (line {directive.line})"
+                )
     out.info(f"{len(files)} Dockerfile(s) parsed, {failed} with errors")
     return 2 if failed else 0
