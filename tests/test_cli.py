@@ -36,7 +36,7 @@ def test_version() -> None:
     assert __version__ in result.stdout
 
 
-@pytest.mark.parametrize("cmd", [[], ["parse"], ["dump"]])
+@pytest.mark.parametrize("cmd", [[], ["parse"], ["dump"], ["check"], ["rules"]])
 def test_help_on_every_command(cmd: list[str]) -> None:
     result = run(*cmd, "--help")
     assert result.returncode == 0
@@ -155,3 +155,37 @@ def test_empty_continuation_warns_and_verbose_shows_directives(tmp_path: Path) -
     assert result.returncode == 0
     assert "Dockerfile:5: empty continuation line" in result.stderr
     assert "directive syntax=docker/dockerfile:1 (line 1)" in result.stderr
+
+
+def test_check_examples_exit_1_with_findings() -> None:
+    result = run("--no-color", "check", str(EXAMPLES))
+    assert result.returncode == 1
+    assert "KH101 mutable-base-tag" in result.stdout
+    assert "4 Dockerfile(s) checked" in result.stderr
+
+
+def test_check_json_and_fail_on(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM debian:12\nMAINTAINER x\nUSER 10001\n")
+    result = run("check", "--format", "json", "--fail-on", "warning", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert [d["code"] for d in data] == ["KH111"]
+    assert run("check", "--fail-on", "style", str(tmp_path)).returncode == 1
+
+
+def test_check_syntax_error_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM a\nENV x\n")
+    result = run("check", str(tmp_path))
+    assert result.returncode == 2
+    assert "ENV must have two arguments" in result.stderr
+
+
+def test_rules_list_and_explain() -> None:
+    listing = run("rules", "--json")
+    assert listing.returncode == 0
+    codes = [r["code"] for r in json.loads(listing.stdout)]
+    assert "KH109" in codes
+    one = run("--no-color", "rules", "root-user")
+    assert one.returncode == 0
+    assert "KH109" in one.stdout
+    assert run("rules", "KH999").returncode == 2

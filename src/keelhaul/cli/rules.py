@@ -1,0 +1,56 @@
+"""``keelhaul rules``: the rule catalogue, or one rule explained."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.markdown import Markdown
+from rich.table import Table
+
+from keelhaul.cli.output import Output
+from keelhaul.errors import ConfigError
+from keelhaul.rules.docs import rule_markdown
+from keelhaul.rules.registry import all_rules
+
+
+@click.command("rules")
+@click.argument("code", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def command(out: Output, code: str | None, as_json: bool) -> int:
+    """List the rules, or explain CODE (a code such as KH101 or a name such as root-user)."""
+    rules = all_rules()
+    if code is not None:
+        wanted = code.lower()
+        rules = [r for r in rules if wanted in (r.code.lower(), r.name)]
+        if not rules:
+            raise ConfigError(f"no rule {code!r}; `keelhaul rules` lists them")
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "code": r.code,
+                        "name": r.name,
+                        "severity": r.severity.value,
+                        "category": r.category.value,
+                        "summary": r.summary,
+                        "explanation": r.explanation,
+                        "bad": r.bad,
+                        "good": r.good,
+                        "related": {k: list(v) for k, v in r.related.items()},
+                    }
+                    for r in rules
+                ],
+                indent=2,
+            )
+        )
+    elif code is not None:
+        out.out.print(Markdown(rule_markdown(rules[0])))
+    else:
+        table = Table("code", "name", "severity", "category", "summary")
+        for r in rules:
+            table.add_row(r.code, r.name, r.severity.value, r.category.value, r.summary)
+        out.out.print(table)
+    return 0

@@ -1,0 +1,55 @@
+"""The finding: the one currency of keelhaul. Every analyser yields them; every report reads them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+    STYLE = "style"
+
+    @property
+    def rank(self) -> int:
+        """Higher is more severe."""
+        return {"error": 3, "warning": 2, "info": 1, "style": 0}[self.value]
+
+
+class Category(StrEnum):
+    SIZE = "size"
+    BUILD_CACHE = "build-cache"
+    REPRODUCIBILITY = "reproducibility"
+    SECURITY = "security"
+    CORRECTNESS = "correctness"
+    MAINTAINABILITY = "maintainability"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """File and range; lines and columns 1-based, end column exclusive."""
+
+    path: str
+    line: int
+    column: int = 1
+    end_line: int | None = None
+    end_column: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str
+    name: str
+    severity: Severity
+    category: Category
+    location: Location
+    message: str
+    stage: str | None = None
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.location.path, self.location.line, self.location.column, self.code)

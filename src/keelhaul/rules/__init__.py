@@ -1,0 +1,1 @@
+"""The rule catalogue: one registry, one small module per rule."""

@@ -1,0 +1,31 @@
+from collections.abc import Iterator
+
+from keelhaul.findings import Category, Severity
+from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
+
+
+def check(ctx: DockerfileContext) -> Iterator[Hit]:
+    for inst in ctx.tree.instructions:
+        eff = inst.effective
+        if eff.name in ("ENV", "LABEL") and len(eff.values) == 3 and eff.values[2] == "":
+            yield Hit(inst, f"legacy `{eff.name} key value` form; write `{eff.name} "
+                      f"{eff.values[0]}=...`")  # fmt: skip
+
+
+register(
+    Rule(
+        code="KH112",
+        name="legacy-key-value",
+        severity=Severity.STYLE,
+        category=Category.MAINTAINABILITY,
+        summary="`ENV key value` instead of `ENV key=value`.",
+        explanation=(
+            "In the legacy form everything after the key is one value, spaces included, which "
+            "surprises readers and cannot set several variables; BuildKit warns about it."
+        ),
+        bad="FROM debian:12\nENV APP_HOME /srv/app\n",
+        good="FROM debian:12\nENV APP_HOME=/srv/app\n",
+        check=check,
+        related={"buildkit": ("LegacyKeyValueFormat",)},
+    )
+)

@@ -1,0 +1,127 @@
+"""What a rule is, and the one catalogue that registers them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from keelhaul.dockerfile.operations import Operations, find_operations
+from keelhaul.dockerfile.shell import ShellScript, parse_shell
+from keelhaul.dockerfile.stages import Build, Stage, resolve
+from keelhaul.dockerfile.syntax import Dockerfile, Instruction, Span
+from keelhaul.findings import Category, Finding, Location, Severity
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """A shell-form RUN (or one of its sh heredocs) as commands and operations."""
+
+    instruction: Instruction
+    stage: Stage
+    script: ShellScript
+    operations: Operations
+
+    def has_cache_mount(self, *targets: str) -> bool:
+        """A ``--mount=type=cache`` (or tmpfs) whose target is one of ``targets`` (prefix match)."""
+        for flag in self.instruction.effective.flags:
+            key, _, value = flag[2:].partition("=")
+            if key != "mount":
+                continue
+            parts = dict(p.partition("=")[::2] for p in value.split(","))
+            if parts.get("type") not in ("cache", "tmpfs"):
+                continue
+            target = parts.get("target") or parts.get("dst") or parts.get("destination") or ""
+            if any(target.rstrip("/").startswith(t.rstrip("/")) for t in targets):
+                return True
+        return False
+
+
+@dataclass
+class DockerfileContext:
+    """What a Dockerfile rule looks at: the tree, its resolved build, its RUN scripts."""
+
+    tree: Dockerfile
+    build: Build
+
+    @classmethod
+    def of(cls, tree: Dockerfile, build_args: Mapping[str, str] | None = None) -> DockerfileContext:
+        return cls(tree, resolve(tree, build_args))
+
+    @property
+    def final_stage(self) -> Stage | None:
+        if self.build.target is None:
+            return None
+        return self.build.stages[self.build.target]
+
+    @cached_property
+    def runs(self) -> list[Run]:
+        out: list[Run] = []
+        for stage in self.build.stages:
+            for inst in stage.instructions:
+                eff = inst.effective
+                if inst.name == "ONBUILD" or eff.name != "RUN" or eff.json:
+                    continue
+                scripts = [h.content for h in eff.heredocs] or list(eff.values[:1])
+                for text in scripts:
+                    script = parse_shell(text)
+                    out.append(Run(inst, stage, script, find_operations(script)))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """What a rule's check reports; the engine adds the rule's metadata."""
+
+    instruction: Instruction
+    message: str
+    stage: Stage | None = None
+    span: Span | None = None
+
+
+Check = Callable[[DockerfileContext], Iterable[Hit]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    severity: Severity
+    category: Category
+    summary: str
+    explanation: str
+    bad: str
+    good: str
+    check: Check = field(repr=False, compare=False)
+    related: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def findings(self, ctx: DockerfileContext) -> Iterator[Finding]:
+        for hit in self.check(ctx):
+            span = hit.span or hit.instruction.span
+            yield Finding(
+                code=self.code,
+                name=self.name,
+                severity=self.severity,
+                category=self.category,
+                location=Location(
+                    ctx.tree.path, span.line, span.column, span.end_line, span.end_column
+                ),
+                message=hit.message,
+                stage=hit.stage.label if hit.stage is not None else None,
+            )
+
+
+CATALOGUE: dict[str, Rule] = {}
+
+
+def register(rule: Rule) -> Rule:
+    if rule.code in CATALOGUE:
+        raise ValueError(f"rule code {rule.code} registered twice")
+    CATALOGUE[rule.code] = rule
+    return rule
+
+
+def all_rules() -> list[Rule]:
+    from keelhaul.rules import dockerfile  # noqa: F401  (registers the rule modules)
+
+    return sorted(CATALOGUE.values(), key=lambda r: r.code)

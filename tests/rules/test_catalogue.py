@@ -1,0 +1,127 @@
+"""Every rule flags its own bad example and stays quiet on its good one; docs are current."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from keelhaul.dockerfile.syntax import parse
+from keelhaul.findings import Category, Severity
+from keelhaul.rules.docs import catalogue_markdown
+from keelhaul.rules.engine import check_dockerfile
+from keelhaul.rules.registry import all_rules
+from tests.conftest import corpus_stats
+from tests.corpus import corpus_files
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = all_rules()
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
+def test_bad_example_is_flagged(rule: object) -> None:
+    from keelhaul.rules.registry import Rule
+
+    assert isinstance(rule, Rule)
+    codes = [f.code for f in check_dockerfile(parse(rule.bad), rules=[rule])]
+    assert codes, f"{rule.code} does not flag its own bad example"
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
+def test_good_example_is_quiet(rule: object) -> None:
+    from keelhaul.rules.registry import Rule
+
+    assert isinstance(rule, Rule)
+    assert check_dockerfile(parse(rule.good), rules=[rule]) == []
+
+
+def test_metadata_is_well_formed() -> None:
+    codes = [r.code for r in RULES]
+    assert len(codes) == len(set(codes))
+    for rule in RULES:
+        assert re.fullmatch(r"KH\d{3}", rule.code)
+        assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", rule.name)
+        assert isinstance(rule.severity, Severity)
+        assert isinstance(rule.category, Category)
+        assert rule.explanation
+        assert rule.summary
+
+
+def test_docs_rules_md_is_current() -> None:
+    current = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    assert current == catalogue_markdown(), "run `python -m keelhaul.rules.docs`"
+
+
+def test_good_example_project_has_no_findings() -> None:
+    tree = parse((ROOT / "examples" / "good" / "Dockerfile").read_bytes())
+    assert check_dockerfile(tree) == []
+
+
+def test_findings_carry_location_and_stage() -> None:
+    src = "FROM golang:1.22 AS build\nRUN go build\nFROM node\nCMD node x.js\n"
+    found = {f.code: f for f in check_dockerfile(parse(src, "Dockerfile"))}
+    tag = found["KH101"]
+    assert (tag.location.line, tag.location.column, tag.location.end_column) == (3, 6, 10)
+    assert tag.stage == "1"
+    assert "node" in tag.message
+    assert found["KH113"].location.line == 4
+
+
+@pytest.mark.parametrize(
+    ("src", "quiet"),
+    [
+        ("ARG BASE=alpine:latest\nFROM $BASE\n", False),
+        ("FROM alpine:3.20 AS a\nFROM a\nUSER 1000\n", True),
+        ("FROM scratch\nCOPY x /x\n", True),
+        ("FROM alpine@sha256:" + "0" * 64 + "\nUSER 1\n", True),
+        ("FROM localhost:5000/app\nUSER 1\n", False),
+    ],
+)
+def test_mutable_tag_cases(src: str, quiet: bool) -> None:
+    codes = [f.code for f in check_dockerfile(parse(src))]
+    assert ("KH101" not in codes) is quiet
+
+
+def test_cache_mount_silences_cleanup_rules() -> None:
+    src = (
+        "FROM debian:12\nRUN --mount=type=cache,target=/var/lib/apt/lists "
+        "--mount=type=cache,target=/root/.cache/pip apt-get update && "
+        "apt-get install -y --no-install-recommends python3-pip && pip install flask\nUSER 1\n"
+    )
+    codes = {f.code for f in check_dockerfile(parse(src))}
+    assert "KH105" not in codes
+    assert "KH107" not in codes
+
+
+def test_root_user_inherited_from_earlier_stage() -> None:
+    src = 'FROM debian:12 AS base\nUSER 10001\nFROM base\nCMD ["x"]\n'
+    assert "KH109" not in {f.code for f in check_dockerfile(parse(src))}
+    src_root = "FROM debian:12\nUSER app\nUSER root\n"
+    assert "KH109" in {f.code for f in check_dockerfile(parse(src_root))}
+
+
+def test_secret_values_are_redacted() -> None:
+    secret = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+    found = check_dockerfile(
+        parse(f"FROM a:1\nARG GITHUB_TOKEN={secret}\nENV DB_PASSWORD=hunter2hunter2\n")
+    )
+    messages = " ".join(f.message for f in found if f.code == "KH110")
+    assert "GITHUB_TOKEN" in messages
+    assert "DB_PASSWORD" in messages
+    assert secret not in messages
+    assert "hunter2" not in messages
+    quiet = check_dockerfile(parse("FROM a:1\nARG TOKEN\nENV PASSWORD_FILE=/run/secrets/pw\n"))
+    assert [f for f in quiet if f.code == "KH110"] == []
+
+
+def test_corpus_checks_without_exceptions() -> None:
+    files = corpus_files("dockerfiles")
+    if not files:
+        pytest.skip("no shared corpus")
+    stats = corpus_stats("dockerfiles checked by the rules")
+    for path in files:
+        tree = parse(path.read_bytes(), str(path))
+        findings = check_dockerfile(tree)
+        stats["files"] += 1
+        stats["findings"] += len(findings)
