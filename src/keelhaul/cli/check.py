@@ -8,10 +8,8 @@ from pathlib import Path
 import click
 
 from keelhaul.cli.options import build_arg_option, parse_build_args
-from keelhaul.cli.output import Output
+from keelhaul.cli.output import Output, read_each
 from keelhaul.dockerfile.discover import find_dockerfiles
-from keelhaul.dockerfile.syntax import read_dockerfile
-from keelhaul.errors import KeelhaulError
 from keelhaul.findings import Finding, Severity
 from keelhaul.rules.engine import check_dockerfile
 
@@ -61,12 +59,9 @@ def command(
     files = find_dockerfiles(paths or (Path("."),))
     findings: list[Finding] = []
     broken = 0
-    for path in files:
-        try:
-            tree = read_dockerfile(path)
-        except KeelhaulError as exc:
+    for _, tree in read_each(out, files):
+        if tree is None:
             broken += 1
-            out.err.print(f"keelhaul: error: {exc}", markup=False)
             continue
         if tree.errors:
             broken += 1

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from rich.console import Console
+
+from keelhaul.dockerfile.syntax import Dockerfile, read_dockerfile
+from keelhaul.errors import KeelhaulError
 
 
 @dataclass
@@ -35,3 +40,16 @@ class Output:
         """Shown only with -v."""
         if self.verbosity > 0:
             self.err.print(message, style="dim")
+
+
+def read_each(out: Output, files: Iterable[Path]) -> Iterator[tuple[Path, Dockerfile | None]]:
+    """Each Dockerfile parsed, or None (after one error line) when it cannot be read.
+
+    A batch carries on past a file it cannot read; the caller counts the Nones.
+    """
+    for path in files:
+        try:
+            yield path, read_dockerfile(path)
+        except KeelhaulError as exc:
+            out.err.print(f"keelhaul: error: {exc}", markup=False)
+            yield path, None

@@ -8,11 +8,9 @@ import click
 from rich.markup import escape
 
 from keelhaul.cli.options import build_arg_option, parse_build_args, target_option
-from keelhaul.cli.output import Output
+from keelhaul.cli.output import Output, read_each
 from keelhaul.dockerfile.discover import find_dockerfiles
 from keelhaul.dockerfile.stages import Build, DependencyVia, resolve
-from keelhaul.dockerfile.syntax import read_dockerfile
-from keelhaul.errors import KeelhaulError
 
 
 def _stage_lines(build: Build) -> list[str]:
@@ -61,12 +59,9 @@ def command(
         out.info("no Dockerfiles found")
         return 0
     failed = 0
-    for path in files:
-        try:
-            tree = read_dockerfile(path)
-        except KeelhaulError as exc:
+    for path, tree in read_each(out, files):
+        if tree is None:
             failed += 1
-            out.err.print(f"keelhaul: error: {exc}", markup=False)
             continue
         for error in tree.errors:
             out.err.print(f"keelhaul: error: {error}", markup=False)
