@@ -507,20 +507,20 @@ class _Lexer:
                 j = self._dq_value(j + 1, val, vmap)
                 quoted = True
             elif c == "$":
-                end = self._dollar(j, True, 0)
-                val.extend(t[j:end])
-                vmap.extend(range(j, end))
-                j = end
+                j = self._keep(j, self._dollar(j, True, 0), val, vmap)
             elif c == "`":
-                end = self._backtick(j, True)
-                val.extend(t[j:end])
-                vmap.extend(range(j, end))
-                j = end
+                j = self._keep(j, self._backtick(j, True), val, vmap)
             else:
                 val.append(c)
                 vmap.append(j)
                 j += 1
         return _Tok(_WORD, i, j, t[i:j], "".join(val), vmap, quoted)
+
+    def _keep(self, j: int, end: int, val: list[str], vmap: list[int]) -> int:
+        """Keep ``t[j:end]`` (an expansion) as written in a word's value; return ``end``."""
+        val.extend(self.t[j:end])
+        vmap.extend(range(j, end))
+        return end
 
     def _dq_value(self, i: int, val: list[str], vmap: list[int]) -> int:
         t, n = self.t, self.n
@@ -535,15 +535,9 @@ class _Lexer:
                     vmap.append(j + 1)
                 j += 2
             elif c == "$":
-                end = self._dollar(j, True, 1)
-                val.extend(t[j:end])
-                vmap.extend(range(j, end))
-                j = end
+                j = self._keep(j, self._dollar(j, True, 1), val, vmap)
             elif c == "`":
-                end = self._backtick(j, True)
-                val.extend(t[j:end])
-                vmap.extend(range(j, end))
-                j = end
+                j = self._keep(j, self._backtick(j, True), val, vmap)
             else:
                 val.append(c)
                 vmap.append(j)
