@@ -43,10 +43,17 @@ class DockerfileContext:
 
     tree: Dockerfile
     build: Build
+    settings: Mapping[str, object] = field(default_factory=dict)
+    """Rule options from the configuration (e.g. ``trusted-registries``); rules read, never write."""
 
     @classmethod
-    def of(cls, tree: Dockerfile, build_args: Mapping[str, str] | None = None) -> DockerfileContext:
-        return cls(tree, resolve(tree, build_args))
+    def of(
+        cls,
+        tree: Dockerfile,
+        build_args: Mapping[str, str] | None = None,
+        settings: Mapping[str, object] | None = None,
+    ) -> DockerfileContext:
+        return cls(tree, resolve(tree, build_args), dict(settings or {}))
 
     @property
     def final_stage(self) -> Stage | None:
@@ -94,6 +101,8 @@ class Rule:
     good: str
     check: Check = field(repr=False, compare=False)
     related: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    default_on: bool = True
+    """Off-by-default rules run only when selected by code or category."""
 
     def findings(self, ctx: DockerfileContext) -> Iterator[Finding]:
         for hit in self.check(ctx):
