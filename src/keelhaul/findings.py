@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -53,3 +54,13 @@ class Finding:
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.location.path, self.location.line, self.location.column, self.code)
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable across edits elsewhere in the file: code, path, stage and message, no line.
+
+        Two findings with the same fingerprint in one file are told apart by their count, as a
+        baseline does.
+        """
+        key = "\0".join((self.code, self.location.path, self.stage or "", self.message))
+        return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]
