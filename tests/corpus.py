@@ -16,6 +16,9 @@ def corpus_files(kind: str) -> list[Path]:
     """Every file of a corpus kind (``dockerfiles``, ``dockerignore``, ``compose``, ``k8s``)."""
     folder = CORPUS / kind
     if not folder.is_dir():
+        if CORPUS.is_dir():  # a typo in the kind must not pass as "no corpus here"
+            kinds = sorted(p.name for p in CORPUS.iterdir() if p.is_dir())
+            raise ValueError(f"no corpus kind {kind!r}; there are {kinds}")
         return []
     return sorted(p for p in folder.rglob("*") if p.is_file())
 
