@@ -105,3 +105,12 @@ def test_corpus_findings_land_on_run_lines() -> None:
     stats = corpus_stats("run scripts checked by ShellCheck")
     stats["scripts"] = len(all_scripts)
     stats["findings"] = len(found)
+
+
+@needs_shellcheck
+def test_arg_and_env_values_are_known_to_shellcheck() -> None:
+    assert BINARY is not None
+    src = "FROM a\nARG VERSION=1.2\nENV HOME_DIR='/srv/it s'\nRUN echo $VERSION $HOME_DIR $OTHER\n"
+    found = check_scripts(list(scripts_of(DockerfileContext.of(parse(src)))), BINARY)
+    # $VERSION is a plain word; $HOME_DIR has a space; $OTHER is unknown.
+    assert [(f.code, f.location.column) for f in found] == [("SC2086", 19), ("SC2086", 29)]

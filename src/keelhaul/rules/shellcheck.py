@@ -55,6 +55,21 @@ class Script:
     text: str
     lines: tuple[tuple[int, int], ...]
     """Per script line: (Dockerfile line, columns cut from its front)."""
+    known: tuple[tuple[str, str], ...] = ()
+    """ARG and ENV values of the stage: ShellCheck then knows ``$VERSION`` is a plain word."""
+
+    def source(self) -> str:
+        """The file ShellCheck reads: :data:`HEADER_LINES` lines of header, then the script."""
+        assigned = "; ".join(f"{k}={_quote(v)}" for k, v in self.known)
+        return f"# shellcheck shell={self.dialect}\n{assigned}\n{self.text}"
+
+
+HEADER_LINES = 2
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("\n", " ").replace("'", "'\\''") + "'"
 
 
 def find_shellcheck() -> str | None:
@@ -128,6 +143,8 @@ def scripts_of(ctx: DockerfileContext) -> Iterator[Script]:
         dialect = _dialect(stage)
         if dialect is None:
             continue
+        values = {**stage.args, **stage.env}
+        known = tuple((k, v) for k, v in values.items() if _NAME.fullmatch(k))
         for inst in stage.instructions:
             eff = inst.effective
             if eff.name != "RUN" or eff.json:
@@ -151,6 +168,7 @@ def scripts_of(ctx: DockerfileContext) -> Iterator[Script]:
                 dialect,
                 "\n".join(texts) + "\n",
                 tuple(mapping),
+                known,
             )
 
 
@@ -184,9 +202,7 @@ def check_scripts(scripts: Sequence[Script], binary: str) -> list[Finding]:
         names = []
         for n, script in enumerate(scripts):
             name = f"{n}.sh"
-            # The directive is line 1, so ShellCheck's line k is the script's line k - 1.
-            header = f"# shellcheck shell={script.dialect}\n"
-            (folder / name).write_text(header + script.text, "utf-8", errors="surrogateescape")
+            (folder / name).write_text(script.source(), "utf-8", errors="surrogateescape")
             names.append(name)
         chunks = [names[i : i + CHUNK] for i in range(0, len(names), CHUNK)]
         workers = max(1, min(len(chunks), os.cpu_count() or 1))
@@ -204,8 +220,8 @@ def check_scripts(scripts: Sequence[Script], binary: str) -> list[Finding]:
 def _finding(scripts: Sequence[Script], comment: dict[str, object]) -> Finding | None:
     try:
         script = scripts[int(str(comment["file"]).removesuffix(".sh"))]
-        line = int(str(comment["line"])) - 2
-        end_line = int(str(comment["endLine"])) - 2
+        line = int(str(comment["line"])) - 1 - HEADER_LINES
+        end_line = int(str(comment["endLine"])) - 1 - HEADER_LINES
         column = int(str(comment["column"]))
         end_column = int(str(comment["endColumn"]))
         code = f"SC{comment['code']}"
