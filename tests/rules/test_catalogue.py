@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from keelhaul.context.build_context import BuildContext
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Category, Severity
 from keelhaul.rules.docs import catalogue_markdown
 from keelhaul.rules.engine import check_dockerfile
-from keelhaul.rules.registry import all_rules
+from keelhaul.rules.registry import Rule, all_rules
 from tests.conftest import corpus_stats
 from tests.corpus import corpus_files
 
@@ -19,21 +20,28 @@ ROOT = Path(__file__).resolve().parents[2]
 RULES = all_rules()
 
 
-@pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
-def test_bad_example_is_flagged(rule: object) -> None:
-    from keelhaul.rules.registry import Rule
+def example_context(rule: Rule, example: str, folder: Path) -> BuildContext | None:
+    """The rule's example build context, written to ``folder`` beside the example Dockerfile."""
+    if rule.example_context is None:
+        return None
+    for name, content in rule.example_context.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(content, encoding="utf-8")
+    (folder / "Dockerfile").write_text(example, encoding="utf-8")
+    return BuildContext.read(folder, folder / "Dockerfile")
 
-    assert isinstance(rule, Rule)
-    codes = [f.code for f in check_dockerfile(parse(rule.bad), rules=[rule])]
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
+def test_bad_example_is_flagged(rule: Rule, tmp_path: Path) -> None:
+    context = example_context(rule, rule.bad, tmp_path)
+    codes = [f.code for f in check_dockerfile(parse(rule.bad), rules=[rule], build_context=context)]
     assert codes, f"{rule.code} does not flag its own bad example"
 
 
 @pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
-def test_good_example_is_quiet(rule: object) -> None:
-    from keelhaul.rules.registry import Rule
-
-    assert isinstance(rule, Rule)
-    assert check_dockerfile(parse(rule.good), rules=[rule]) == []
+def test_good_example_is_quiet(rule: Rule, tmp_path: Path) -> None:
+    context = example_context(rule, rule.good, tmp_path)
+    assert check_dockerfile(parse(rule.good), rules=[rule], build_context=context) == []
 
 
 def test_metadata_is_well_formed() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from keelhaul.context.build_context import BuildContext
 from keelhaul.dockerfile.syntax import Dockerfile
 from keelhaul.findings import Finding
 from keelhaul.rules.registry import DockerfileContext, Rule, all_rules
@@ -14,11 +15,15 @@ def check_dockerfile(
     build_args: Mapping[str, str] | None = None,
     rules: Iterable[Rule] | None = None,
     settings: Mapping[str, object] | None = None,
+    build_context: BuildContext | None = None,
 ) -> list[Finding]:
-    """Every finding of ``rules`` (default: the rules on by default) on a parsed Dockerfile."""
+    """Every finding of ``rules`` (default: the rules on by default) on a parsed Dockerfile.
+
+    ``build_context`` is the Dockerfile's context when known; rules about it stay quiet without.
+    """
     if tree.errors:
         return []  # a file BuildKit cannot read is reported as a syntax error, not linted
-    ctx = DockerfileContext.of(tree, build_args, settings)
+    ctx = DockerfileContext.of(tree, build_args, settings, build_context)
     chosen = rules if rules is not None else [r for r in all_rules() if r.default_on]
     found = [f for rule in chosen for f in rule.findings(ctx)]
     return sorted(found, key=Finding.sort_key)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from keelhaul.context.build_context import BuildContext
 from keelhaul.dockerfile.operations import Operations, find_operations
 from keelhaul.dockerfile.shell import ShellScript, parse_shell
 from keelhaul.dockerfile.stages import Build, Stage, resolve
@@ -45,6 +46,9 @@ class DockerfileContext:
     build: Build
     settings: Mapping[str, object] = field(default_factory=dict)
     """Rule options from the configuration (e.g. ``trusted-registries``); rules read, never write."""
+    build_context: BuildContext | None = None
+    """The build context (its .dockerignore, what it holds); None when unknown, and then rules
+    about the context stay quiet."""
 
     @classmethod
     def of(
@@ -52,8 +56,9 @@ class DockerfileContext:
         tree: Dockerfile,
         build_args: Mapping[str, str] | None = None,
         settings: Mapping[str, object] | None = None,
+        build_context: BuildContext | None = None,
     ) -> DockerfileContext:
-        return cls(tree, resolve(tree, build_args), dict(settings or {}))
+        return cls(tree, resolve(tree, build_args), dict(settings or {}), build_context)
 
     @property
     def final_stage(self) -> Stage | None:
@@ -103,6 +108,9 @@ class Rule:
     related: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     default_on: bool = True
     """Off-by-default rules run only when selected by code or category."""
+    example_context: Mapping[str, str] | None = None
+    """For rules about the build context: the files (path -> content, ``.dockerignore``
+    included) of the context both examples are checked against, beside their Dockerfile."""
 
     def findings(self, ctx: DockerfileContext) -> Iterator[Finding]:
         for hit in self.check(ctx):
