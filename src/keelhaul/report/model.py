@@ -1,0 +1,261 @@
+"""What every formatter reads: the findings of one run, the files, and the rules as plain data.
+
+Formatters know nothing about rules; the caller turns its catalogue into :class:`RuleInfo`
+values (see :func:`rule_infos`) and hands them in with the findings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path, PurePath
+from typing import Protocol
+from urllib.parse import quote
+
+from keelhaul import __version__
+from keelhaul.errors import SyntaxProblem
+from keelhaul.findings import Category, Finding, Severity
+
+#: Where ShellCheck documents its checks; SC findings come from ShellCheck, not the catalogue.
+SHELLCHECK_WIKI = "https://www.shellcheck.net/wiki/"
+
+_SHELLCHECK_CODE = re.compile(r"SC\d{4}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    """A rule's documentation, as the formatters need it (help text, default level, tags)."""
+
+    code: str
+    name: str
+    severity: Severity
+    category: Category
+    summary: str
+    explanation: str = ""
+    bad: str = ""
+    good: str = ""
+    related: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    help_uri: str | None = None
+
+
+class RuleLike(Protocol):
+    """Anything shaped like a catalogue rule (``keelhaul.rules.registry.Rule`` is one)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def severity(self) -> Severity: ...
+    @property
+    def category(self) -> Category: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def explanation(self) -> str: ...
+    @property
+    def bad(self) -> str: ...
+    @property
+    def good(self) -> str: ...
+    @property
+    def related(self) -> Mapping[str, tuple[str, ...]]: ...
+
+
+def rule_infos(rules: Iterable[RuleLike], docs_url: str | None = None) -> dict[str, RuleInfo]:
+    """Code -> :class:`RuleInfo` for ``rules``.
+
+    ``docs_url`` is the address of the rendered docs/rules.md; each rule's help link is its
+    anchor there (``#kh101-mutable-base-tag``), the anchors docs/rules.md already uses.
+    """
+    out: dict[str, RuleInfo] = {}
+    for rule in rules:
+        anchor = f"#{rule.code.lower()}-{rule.name}"
+        out[rule.code] = RuleInfo(
+            code=rule.code,
+            name=rule.name,
+            severity=rule.severity,
+            category=rule.category,
+            summary=rule.summary,
+            explanation=rule.explanation,
+            bad=rule.bad,
+            good=rule.good,
+            related={tool: tuple(ids) for tool, ids in rule.related.items()},
+            help_uri=docs_url + anchor if docs_url else None,
+        )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class BrokenFile:
+    """A file that could not be read or parsed: no findings, one line saying why."""
+
+    path: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+    @classmethod
+    def from_error(cls, path: str, error: BaseException) -> BrokenFile:
+        """From a keelhaul error; a syntax error keeps its line and column."""
+        if isinstance(error, SyntaxProblem):
+            pos = error.position
+            return cls(path, one_line(error.message), pos.line, pos.column)
+        return cls(path, one_line(str(error)))
+
+
+@dataclass(frozen=True)
+class Report:
+    """One run of keelhaul, ready to be written in any format."""
+
+    findings: Sequence[Finding]
+    files: Sequence[str] = ()
+    """Every file looked at, parsed or not (paths as in the findings)."""
+    broken: Sequence[BrokenFile] = ()
+    rules: Mapping[str, RuleInfo] = field(default_factory=dict)
+    """Code -> rule documentation; codes missing here get a minimal entry from their findings."""
+    sources: Mapping[str, str] = field(default_factory=dict)
+    """Path -> source text, for the source lines under each finding in the text format."""
+    cwd: Path | None = None
+    """The working directory: paths under it are shown relative to it."""
+    color: bool = False
+    tool: str = "keelhaul"
+    version: str = __version__
+    information_uri: str | None = None
+
+    @cached_property
+    def ordered(self) -> list[Finding]:
+        return sorted(self.findings, key=Finding.sort_key)
+
+    @cached_property
+    def numbered(self) -> list[tuple[Finding, int]]:
+        """Each finding in order with its 1-based count among findings of the same fingerprint.
+
+        The fingerprint leaves the line out, so two identical findings in one file share it;
+        the count tells them apart, as a baseline does.
+        """
+        seen: Counter[str] = Counter()
+        out: list[tuple[Finding, int]] = []
+        for finding in self.ordered:
+            seen[finding.fingerprint] += 1
+            out.append((finding, seen[finding.fingerprint]))
+        return out
+
+    @staticmethod
+    def unique_fingerprint(finding: Finding, occurrence: int) -> str:
+        """The fingerprint, told apart from earlier identical findings by their count."""
+        if occurrence == 1:
+            return finding.fingerprint
+        key = f"{finding.fingerprint}:{occurrence}".encode()
+        return hashlib.sha256(key).hexdigest()[:32]
+
+    @cached_property
+    def all_files(self) -> list[str]:
+        """Every file, in order: the files checked, then any only named by a finding or error."""
+        seen = dict.fromkeys(self.files)
+        seen.update(dict.fromkeys(b.path for b in self.broken))
+        seen.update(dict.fromkeys(f.location.path for f in self.ordered))
+        return list(seen)
+
+    @cached_property
+    def rule_list(self) -> list[RuleInfo]:
+        """The rules given plus one for each unknown code in the findings, sorted by code."""
+        rules = dict(self.rules)
+        for finding in self.ordered:
+            if finding.code not in rules:
+                rules[finding.code] = fallback_rule(finding)
+        return sorted(rules.values(), key=lambda r: r.code)
+
+    @cached_property
+    def rule_index(self) -> dict[str, int]:
+        return {rule.code: i for i, rule in enumerate(self.rule_list)}
+
+    def rule(self, code: str) -> RuleInfo:
+        return self.rule_list[self.rule_index[code]]
+
+    def display_path(self, path: str) -> str:
+        """``path`` relative to the working directory when under it, with ``/`` separators."""
+        pure = PurePath(path)
+        if self.cwd is not None and pure.is_absolute():
+            with contextlib.suppress(ValueError):
+                pure = pure.relative_to(self.cwd)
+        text = pure.as_posix()
+        return text if text != "." else path
+
+    def uri(self, path: str) -> tuple[str, bool]:
+        """A URI for ``path`` and whether it is relative to the working directory.
+
+        Relative paths stay relative (percent-encoded, ``/`` separators); an absolute path
+        outside the working directory becomes a ``file://`` URI.
+        """
+        shown = self.display_path(path)
+        if PurePath(shown).is_absolute():
+            return "file://" + quote(to_bytes(shown), safe="/"), False
+        return quote(to_bytes(shown), safe="/"), True
+
+    @cached_property
+    def _split_sources(self) -> dict[str, list[str]]:
+        return {}  # filled as files are asked for, so each is split once
+
+    def source_lines(self, path: str) -> list[str] | None:
+        """The file's lines without their line ends (and without a BOM), when known."""
+        cached = self._split_sources.get(path)
+        if cached is not None:
+            return cached
+        text = self.sources.get(path)
+        if text is None:
+            return None
+        text = text.removeprefix("\ufeff")
+        lines = [line.removesuffix("\r") for line in text.split("\n")]
+        self._split_sources[path] = lines
+        return lines
+
+    def count_by_severity(self) -> dict[Severity, int]:
+        counts = Counter(f.severity for f in self.findings)
+        return {s: counts[s] for s in sorted(Severity, key=lambda s: -s.rank)}
+
+    def count_by_category(self) -> dict[Category, int]:
+        counts = Counter(f.category for f in self.findings)
+        return {c: counts[c] for c in Category}
+
+
+def fallback_rule(finding: Finding) -> RuleInfo:
+    """Documentation for a code the caller gave no rule for (e.g. a ShellCheck SC code)."""
+    help_uri = SHELLCHECK_WIKI + finding.code if _SHELLCHECK_CODE.fullmatch(finding.code) else None
+    return RuleInfo(
+        code=finding.code,
+        name=finding.name,
+        severity=finding.severity,
+        category=finding.category,
+        summary=f"{finding.code} ({finding.name})",
+        help_uri=help_uri,
+    )
+
+
+def to_bytes(text: str) -> bytes:
+    """Text to UTF-8, undecodable bytes (kept as lone surrogates) restored."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace")
+
+
+def printable(text: str) -> str:
+    """Text that encodes as UTF-8: lone surrogates (undecodable bytes) become U+FFFD.
+
+    One character stays one character, so columns still line up.
+    """
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def one_line(text: str) -> str:
+    """The first non-blank line of ``text``, stripped."""
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return text.strip()
