@@ -210,3 +210,91 @@ def test_whole_run_line() -> None:
     assert [op.action for op in found.packages] == ["update", "install"]
     assert len(found.downloads) == 1
     assert found.cleanups[0].paths == ("/var/lib/apt/lists/*",)
+
+
+# --------------------------------------------------------------------------- package hygiene
+
+
+@pytest.mark.parametrize(
+    ("word", "name", "version"),
+    [
+        ("httpd-2.4.6", "httpd", "2.4.6"),
+        ("nodejs-16.20.2-1.module+el8", "nodejs", "16.20.2-1.module+el8"),
+        ("openssl-1:1.1.1k", "openssl", "1:1.1.1k"),
+        ("java-11-openjdk", "java-11-openjdk", None),  # "openjdk" is no release
+        ("java-1.8.0-openjdk-devel", "java-1.8.0-openjdk-devel", None),
+        ("java-1.8.0-openjdk-1.8.0.312", "java-1.8.0-openjdk", "1.8.0.312"),
+        ("python3-devel", "python3-devel", None),
+        ("gcc-c++", "gcc-c++", None),
+        ("xz-5", "xz", "5"),
+    ],
+)
+def test_rpm_name_version_release(word: str, name: str, version: str | None) -> None:
+    (op,) = ops(f"dnf install -y {word}").packages
+    assert [(p.name, p.version) for p in op.packages] == [(name, version)]
+
+
+@pytest.mark.parametrize(
+    ("script", "non_interactive"),
+    [
+        ("zypper -n install curl", True),
+        ("zypper --non-interactive in curl", True),
+        ("zypper -qn in curl", True),
+        ("zypper in -y curl", True),
+        ("zypper install -n curl", False),  # after the subcommand, -n is --name
+        ("zypper --root /mnt in curl", False),
+    ],
+)
+def test_zypper_non_interactive_is_global(script: str, non_interactive: bool) -> None:
+    (op,) = ops(script).packages
+    assert op.assume_yes is non_interactive
+
+
+def test_global_flags_are_those_before_the_subcommand() -> None:
+    (op,) = ops("zypper -n --gpg-auto-import-keys in -y curl").packages
+    assert op.global_flags == ("-n", "--gpg-auto-import-keys")
+    (apt,) = ops("apt-get install -y x").packages
+    assert apt.global_flags == ()
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ("yarn", [("yarn", "install", [])]),
+        ("yarn --frozen-lockfile", [("yarn", "install", [])]),
+        ("yarn --version", []),
+        ("yarn -v", []),
+        ("apk upgrade --no-cache openssl", [("apk", "upgrade", [("openssl", None)])]),
+        ("apk upgrade", [("apk", "upgrade", [])]),
+        ("apt-get distclean", [("apt-get", "clean", [])]),
+        ("aptitude safe-upgrade -y", [("aptitude", "upgrade", [])]),
+        ("dnf downgrade -y x", [("dnf", "install", [("x", None)])]),
+    ],
+)
+def test_hygiene_recognition(
+    script: str, expected: list[tuple[str, str, list[tuple[str, str | None]]]]
+) -> None:
+    assert packages(script) == expected
+
+
+def test_local_extras_are_paths() -> None:
+    (op,) = ops("pip install '.[dev]' -e '.[test]'").packages
+    assert [p.kind for p in op.packages] == ["path", "path"]
+
+
+@pytest.mark.parametrize(
+    ("script", "paths"),
+    [
+        ("rm -rf /var/lib/apt/lists/* /tmp/x", ("/var/lib/apt/lists/*", "/tmp/x")),
+        ("rm -f -- -odd", ("-odd",)),
+        ("find /var/cache/apk -type f -delete", ("/var/cache/apk",)),
+        ("find / -name '*.pyc' -exec rm -f {} +", ("/",)),
+        ("find /x -name y", ()),
+        ("echo rm -rf /", ()),
+    ],
+)
+def test_deleted_paths(script: str, paths: tuple[str, ...]) -> None:
+    from keelhaul.dockerfile.operations import deleted_paths
+
+    cmd = parse_shell(script).commands[0]
+    assert deleted_paths(cmd) == paths

@@ -33,7 +33,9 @@ __all__ = [
     "Operations",
     "PackageOperation",
     "PackageSpec",
+    "deleted_paths",
     "find_operations",
+    "package_spec",
     "parse_options",
 ]
 
@@ -113,10 +115,24 @@ class PackageOperation:
         if m in ("yum", "dnf", "microdnf", "tdnf"):
             return self.has("-y", "--assumeyes")
         if m == "zypper":
-            return self.has("-n", "--non-interactive", "-y", "--no-confirm")
+            # -n is --non-interactive only before the subcommand (after it, it is --name)
+            return self.has("-y", "--no-confirm") or bool(
+                {"-n", "--non-interactive"} & set(self.global_flags)
+            )
         if m in ("pip", "uv", "pipenv") and self.action == "remove":
             return self.has("-y", "--yes")
         return True
+
+    @property
+    def global_flags(self) -> tuple[str, ...]:
+        """The option names given before the subcommand (``zypper -n in x`` -> ``-n``)."""
+        first = self.subcommand.split()[0] if self.subcommand else ""
+        argv = self.command.argv
+        if not first or first not in argv[1:]:
+            return ()
+        head = argv[1 : argv.index(first, 1)]
+        opts, _ = parse_options(head, _SYNTAX_OF.get(self.manager, _Syntax()))
+        return tuple(name for name, _ in opts)
 
     @property
     def quiet_level(self) -> int:
@@ -450,6 +466,12 @@ _DOTNET = _Syntax(
         "--self-contained", "--ucr", "--manifest", "--launch-profile", "--project"),
 )  # fmt: skip
 
+_SYNTAX_OF = {
+    "apt-get": _APT, "apt": _APT, "aptitude": _APT, "apk": _APK, "yum": _RPM, "dnf": _RPM,
+    "microdnf": _RPM, "tdnf": _RPM, "zypper": _ZYPPER, "pip": _PIP, "npm": _NPM, "yarn": _NPM,
+    "pnpm": _PNPM, "gem": _GEM,
+}  # fmt: skip
+
 # --------------------------------------------------------------------------------------------
 # subcommands
 
@@ -458,7 +480,8 @@ _APT_ACTIONS = {
     "install": "install", "reinstall": "install", "update": "update", "upgrade": "upgrade",
     "dist-upgrade": "upgrade", "full-upgrade": "upgrade", "remove": "remove",
     "purge": "remove", "autoremove": "remove", "autopurge": "remove", "clean": "clean",
-    "autoclean": "clean", "build-dep": "install", "source": "download",
+    "autoclean": "clean", "distclean": "clean", "dist-clean": "clean",
+    "safe-upgrade": "upgrade", "build-dep": "install", "source": "download",
     "download": "download", "satisfy": "install", "markauto": "mark", "hold": "mark",
 }  # fmt: skip
 _APK_ACTIONS = {
@@ -476,7 +499,8 @@ _RPM_ACTIONS = {
     "dist-upgrade": "upgrade", "dup": "upgrade", "refresh": "update", "ref": "update",
     "cc": "clean", "clean-all": "clean", "addrepo": "config", "ar": "config",
     "install-new-recommends": "install", "inr": "install", "patch": "upgrade",
-    "source-install": "install", "si": "install",
+    "source-install": "install", "si": "install", "downgrade": "install",
+    "update-minimal": "upgrade", "upgrade-minimal": "upgrade", "distrosync": "upgrade",
 }  # fmt: skip
 _PIP_ACTIONS = {
     "install": "install", "uninstall": "remove", "download": "download", "wheel": "build",
@@ -566,7 +590,7 @@ _PEP508 = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)\Z", r
 def _looks_path(word: str) -> bool:
     return (
         word in (".", "..")
-        or word.startswith(("./", "../", "/", "~", "file:", "$"))
+        or word.startswith(("./", "../", ".[", "/", "~", "file:", "$"))
         or word.endswith((".deb", ".rpm", ".apk", ".whl", ".tar.gz", ".tgz", ".zip", ".gem",
                           ".nupkg", ".jar", ".tar.bz2", ".tar.xz"))
     )  # fmt: skip
@@ -610,9 +634,6 @@ def _spec_apk(raw: str) -> PackageSpec:
     return PackageSpec(name, version if op == "=" else op + version, raw)
 
 
-_RPM_VERSION = re.compile(r"-(\d[\w.+~^:-]*)\Z")
-
-
 def _spec_rpm(raw: str) -> PackageSpec:
     other = _other(raw)
     if other is not None:
@@ -624,13 +645,31 @@ def _spec_rpm(raw: str) -> PackageSpec:
         op = m.group()
         version = raw[m.end() :].strip()
         return PackageSpec(raw[: m.start()].strip(), version if op == "=" else op + version, raw)
-    m2 = re.search(r"-(\d[\w.+~^:]*(?:-[\w.+~^:]+)?)\Z", raw)
-    if m2 is not None and "(" not in raw:
-        name = raw[: m2.start()]
-        version = m2.group(1)
-        # "-1.2.3.x86_64" style architecture suffixes stay in the version
-        return PackageSpec(name, version, raw)
+    if "(" not in raw:
+        name, nevr = _split_nevr(raw)
+        if nevr is not None:
+            return PackageSpec(name, nevr, raw)
     return PackageSpec(raw, None, raw)
+
+
+def _split_nevr(raw: str) -> tuple[str, str | None]:
+    """``httpd-2.4.6`` -> (httpd, 2.4.6); ``nodejs-16.20.2-1.el8`` -> (nodejs, 16.20.2-1.el8).
+
+    rpm versions and releases start with a digit (or an ``epoch:``), so ``java-11-openjdk``
+    and ``java-1.8.0-openjdk-devel`` are names: their last part is not a version. An
+    ``.x86_64`` style architecture suffix stays in the version.
+    """
+    parts = raw.split("-")
+    if len(parts) < 2 or not _RPM_VERSION_PART.match(parts[-1]):
+        return raw, None
+    cut = len(parts) - 1
+    if len(parts) > 2 and _RPM_VERSION_PART.match(parts[-2]):
+        cut -= 1  # name-version-release
+    name = "-".join(parts[:cut])
+    return (name, "-".join(parts[cut:])) if name else (raw, None)
+
+
+_RPM_VERSION_PART = re.compile(r"(?:\d+:)?\d[\w.+~^]*\Z")
 
 
 def _spec_pip(raw: str) -> PackageSpec:
@@ -774,7 +813,8 @@ def _apk(args: tuple[str, ...], cmd: SimpleCommand) -> PackageOperation | None:
     rest = pos[1:]
     if action == "cache" and rest[:1] in (["clean"], ["purge"]):
         action = "clean"
-    packages = [_spec_apk(p) for p in rest] if action in ("install", "remove", "download") else []
+    wants = ("install", "remove", "download", "upgrade")
+    packages = [_spec_apk(p) for p in rest] if action in wants else []
     return _op("apk", action, sub, opts, packages, cmd, rest)
 
 
@@ -851,7 +891,8 @@ def _uv(args: tuple[str, ...], cmd: SimpleCommand) -> PackageOperation | None:
 def _node(manager: str, args: tuple[str, ...], cmd: SimpleCommand) -> PackageOperation | None:
     opts, pos = parse_options(args, _PNPM if manager == "pnpm" else _NPM)
     if not pos:
-        if manager == "yarn":  # a bare ``yarn`` is ``yarn install``
+        # a bare ``yarn`` is ``yarn install``; ``yarn --version`` is not
+        if manager == "yarn" and not any(f in _INFO_FLAGS for f, _ in opts):
             return _op(manager, "install", "", opts, [], cmd, [])
         return None
     sub = pos[0]
@@ -875,6 +916,9 @@ def _node(manager: str, args: tuple[str, ...], cmd: SimpleCommand) -> PackageOpe
         action = "download"
     packages = [_spec_npm(p) for p in rest] if action in ("install", "remove", "update") else []
     return _op(manager, action, sub, opts, packages, cmd, rest)
+
+
+_INFO_FLAGS = frozenset({"--version", "-v", "-V", "--help", "-h"})
 
 
 def _gem(args: tuple[str, ...], cmd: SimpleCommand) -> PackageOperation | None:
@@ -1016,6 +1060,23 @@ def _dotnet(args: tuple[str, ...], cmd: SimpleCommand) -> PackageOperation | Non
 def _composer(args: tuple[str, ...], cmd: SimpleCommand) -> PackageOperation | None:
     return _simple("composer", args, cmd, _COMPOSER, _COMPOSER_ACTIONS, _spec_colon,
                    ("install", "remove", "update"))  # fmt: skip
+
+
+_SPEC_OF: dict[str, Callable[[str], PackageSpec]] = {
+    **dict.fromkeys(("apt-get", "apt", "aptitude"), _spec_apt),
+    "apk": _spec_apk,
+    **dict.fromkeys(("yum", "dnf", "microdnf", "tdnf", "zypper"), _spec_rpm),
+    **dict.fromkeys(("pip", "uv", "pipenv"), _spec_pip),
+    **dict.fromkeys(("npm", "yarn", "pnpm"), _spec_npm),
+    "poetry": _spec_poetry,
+    **dict.fromkeys(("gem", "bundle", "composer"), _spec_colon),
+    **dict.fromkeys(("go", "cargo"), _spec_at),
+}
+
+
+def package_spec(manager: str, word: str) -> PackageSpec:
+    """How ``manager`` reads ``word`` as a package (``curl=7.88`` for apt, ``x==1`` for pip)."""
+    return _SPEC_OF.get(manager, _spec_colon)(word)
 
 
 def package_operation(cmd: SimpleCommand) -> PackageOperation | None:
@@ -1219,25 +1280,37 @@ def _cleanup(cmd: SimpleCommand, pkg: PackageOperation | None) -> CacheCleanup |
             return CacheCleanup((), " ".join(cmd.argv), cmd)
         return None
     if name == "rm":
-        _, paths = parse_options(args, _Syntax())
+        paths = deleted_paths(cmd)
         if any(_CACHE_PATH.search(p) for p in paths):
-            return CacheCleanup(tuple(paths), None, cmd)
+            return CacheCleanup(paths, None, cmd)
         return None
     if name == "find" and ("-delete" in args or _find_exec_rm(args)):
-        # find PATH... EXPRESSION -delete: the paths come before the first expression word
-        paths = []
-        for a in args:
-            if a.startswith(("-", "(", "!", ")")) and a not in ("-", "--"):
-                break
-            paths.append(a)
+        paths = deleted_paths(cmd)
         patterns = [
             args[i + 1]
             for i, a in enumerate(args[:-1])
             if a in ("-name", "-iname", "-path", "-ipath", "-wholename", "-regex")
         ]
-        if any(_CACHE_PATH.search(p) for p in paths + patterns):
-            return CacheCleanup(tuple(paths), None, cmd)
+        if any(_CACHE_PATH.search(p) for p in (*paths, *patterns)):
+            return CacheCleanup(paths, None, cmd)
     return None
+
+
+def deleted_paths(cmd: SimpleCommand) -> tuple[str, ...]:
+    """The paths ``rm`` deletes, or that ``find PATH... -delete`` (or ``-exec rm``) searches."""
+    args = cmd.argv[1:]
+    if cmd.name == "rm":
+        _, paths = parse_options(args, _Syntax())
+        return tuple(paths)
+    if cmd.name == "find" and ("-delete" in args or _find_exec_rm(args)):
+        # the paths come before the first expression word
+        found: list[str] = []
+        for a in args:
+            if a.startswith(("-", "(", "!", ")")) and a not in ("-", "--"):
+                break
+            found.append(a)
+        return tuple(found)
+    return ()
 
 
 def _find_exec_rm(args: tuple[str, ...]) -> bool:

@@ -1,18 +1,20 @@
 from collections.abc import Iterator
 
 from keelhaul.findings import Category, Severity
+from keelhaul.rules.dockerfile._packages import APK_INDEX, fill_span, kept_caches
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
-    for run in ctx.runs:
-        if run.has_cache_mount("/var/cache/apk", "/etc/apk/cache"):
-            continue
-        cleaned = any(any("/var/cache/apk" in p for p in c.paths) for c in run.operations.cleanups)
-        for op in run.operations.packages:
-            if op.manager == "apk" and op.action == "install" and not op.no_cache and not cleaned:
-                yield Hit(run.instruction, "apk add without --no-cache keeps the package "
-                          "index in the layer", run.stage, run.instruction.locate("apk"))  # fmt: skip
+    for run, fill in kept_caches(ctx, APK_INDEX):
+        if fill.op is not None and fill.op.action == "update":
+            message = ("`apk update` stores the package index in /var/cache/apk and it ships "
+                       "in this layer; drop it and use `apk add --no-cache`, which fetches "
+                       "a fresh index and keeps nothing")  # fmt: skip
+        else:
+            message = (f"`{fill.program}` without --no-cache keeps the package index in "
+                       "/var/cache/apk in this layer; add --no-cache")  # fmt: skip
+        yield Hit(run.instruction, message, run.stage, fill_span(run, fill))
 
 
 register(
@@ -21,10 +23,14 @@ register(
         name="apk-no-cache",
         severity=Severity.WARNING,
         category=Category.SIZE,
-        summary="`apk add` without `--no-cache`.",
+        summary="`apk add` without `--no-cache` (or `apk update`) leaves the index in the layer.",
         explanation=(
-            "Without --no-cache, apk stores the index in /var/cache/apk and it ships in the "
-            "layer. --no-cache fetches the index on the fly and keeps nothing."
+            "Without --no-cache, apk stores the package index in /var/cache/apk and it ships "
+            "in the layer (a few MB per repository). `apk add --no-cache` fetches the index on "
+            "the fly and keeps nothing, so a separate `apk update` is not needed either (and "
+            "leaves the index behind even when the add uses --no-cache). Removing "
+            "/var/cache/apk/* later in the same RUN, or a cache mount there, also does. Only "
+            "stages that end up in the image are checked."
         ),
         bad="FROM alpine:3.20\nRUN apk add curl\n",
         good="FROM alpine:3.20\nRUN apk add --no-cache curl\n",

@@ -1,24 +1,22 @@
 from collections.abc import Iterator
 
 from keelhaul.findings import Category, Severity
+from keelhaul.rules.dockerfile._packages import APT_ARCHIVES, APT_LISTS, fill_span, kept_caches
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
-
-LISTS = "/var/lib/apt/lists"
 
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
-    for run in ctx.runs:
-        ops = run.operations
-        if not any(
-            op.manager in ("apt-get", "apt") and op.action == "install" for op in ops.packages
-        ):
-            continue
-        if run.has_cache_mount(LISTS, "/var/lib/apt", "/var/cache/apt"):
-            continue
-        if any(any(p.startswith(LISTS) for p in c.paths) for c in ops.cleanups):
-            continue
-        yield Hit(run.instruction, "apt package lists stay in this layer (tens of MB); "
-                  "add `&& rm -rf /var/lib/apt/lists/*` to the same RUN", run.stage)  # fmt: skip
+    for run, fill in kept_caches(ctx, APT_LISTS, APT_ARCHIVES):
+        if fill.cache is APT_LISTS:
+            message = (f"`{fill.program}` leaves the package lists in /var/lib/apt/lists "
+                       "(20-50 MB) in this layer; end the RUN with "
+                       "`&& rm -rf /var/lib/apt/lists/*`")  # fmt: skip
+        else:
+            message = (f"`{fill.program}` keeps the downloaded .deb files in "
+                       "/var/cache/apt/archives (docker-clean is switched off in this stage); "
+                       "end the RUN with `&& apt-get clean` or mount a cache at "
+                       "/var/cache/apt")  # fmt: skip
+        yield Hit(run.instruction, message, run.stage, fill_span(run, fill))
 
 
 register(
@@ -27,11 +25,16 @@ register(
         name="apt-lists-not-removed",
         severity=Severity.WARNING,
         category=Category.SIZE,
-        summary="apt lists not removed in the RUN that installs.",
+        summary="apt lists (or kept .deb archives) not removed in the RUN that downloaded them.",
         explanation=(
             "`apt-get update` downloads package lists into /var/lib/apt/lists (20-50 MB on "
-            "Debian). Removed in a later RUN they still ship in the earlier layer. Remove them "
-            "in the same RUN, or use a BuildKit cache mount for /var/lib/apt."
+            "Debian and Ubuntu); `apt-get clean` does not remove them. Removed in a later RUN "
+            "they still ship in the earlier layer. Remove them in the same RUN, or use a "
+            "BuildKit cache mount for /var/lib/apt/lists. The official Debian and Ubuntu "
+            "images delete downloaded .deb files after each install (their docker-clean apt "
+            "hook); when a Dockerfile switches that off, /var/cache/apt/archives must be "
+            "emptied (`apt-get clean`) or mounted as a cache too. Only stages that end up in "
+            "the image are checked: a builder stage's leftovers never ship."
         ),
         bad="FROM debian:12\nRUN apt-get update && apt-get install -y --no-install-recommends curl\n",
         good=(

@@ -1,18 +1,33 @@
+import re
 from collections.abc import Iterator
 
 from keelhaul.findings import Category, Severity
+from keelhaul.rules.dockerfile._packages import analysis, listed, operation_span, shown
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
+
+#: An earlier RUN that writes ``APT::Install-Recommends "false"`` into apt's configuration.
+CONFIGURED = re.compile(r"APT::Install-Recommends", re.IGNORECASE)
 
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
-    for run in ctx.runs:
+    found = analysis(ctx)
+    for run in found.shipped_runs():
         for op in run.operations.packages:
-            wanted = op.manager in ("apt-get", "apt") and op.action == "install" and op.packages
-            if wanted and not op.no_install_recommends:
-                names = ", ".join(p.name for p in op.packages[:4])
-                yield Hit(run.instruction, f"apt install of {names} also installs "
-                          "recommended packages; add --no-install-recommends", run.stage,
-                          run.instruction.locate(op.subcommand))  # fmt: skip
+            # build-dep's packages are build tools, purged again by the RUN that builds
+            wanted = (
+                op.manager in ("apt-get", "apt")
+                and op.action == "install"
+                and op.subcommand != "build-dep"
+                and (op.packages or op.has("-f", "--fix-broken"))
+            )
+            if not wanted or op.no_install_recommends:
+                continue
+            if found.configured(run, CONFIGURED, "/etc/apt/apt.conf"):
+                continue
+            what = listed(list(op.packages)) or "the missing dependencies (-f)"
+            yield Hit(run.instruction, f"`{shown(op)}` of {what} also installs the packages "
+                      "they recommend; add --no-install-recommends", run.stage,
+                      operation_span(run, op))  # fmt: skip
 
 
 register(
@@ -21,11 +36,13 @@ register(
         name="apt-no-install-recommends",
         severity=Severity.WARNING,
         category=Category.SIZE,
-        summary="`apt-get install` without `--no-install-recommends`.",
+        summary="`apt-get install` without `--no-install-recommends` in a shipped stage.",
         explanation=(
             "By default apt also installs every package the requested ones recommend: often "
             "tens to hundreds of MB of documentation tools, X libraries and helpers the image "
-            "never uses, each one more attack surface."
+            "never uses, each one more attack surface. Only stages that end up in the image "
+            "are checked (a builder stage's extras never ship), and not after an earlier RUN "
+            "set `APT::Install-Recommends` in apt's configuration."
         ),
         bad="FROM debian:12\nRUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*\n",
         good=(

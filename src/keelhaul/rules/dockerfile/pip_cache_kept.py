@@ -1,21 +1,16 @@
 from collections.abc import Iterator
 
 from keelhaul.findings import Category, Severity
+from keelhaul.rules.dockerfile._packages import PIP_CACHE, fill_span, kept_caches
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
-    for run in ctx.runs:
-        env = {**run.stage.env}
-        if env.get("PIP_NO_CACHE_DIR", "").lower() in ("1", "true", "yes", "on", "off", "0"):
-            continue
-        if run.has_cache_mount("/root/.cache/pip", "/root/.cache"):
-            continue
-        for op in run.operations.packages:
-            if op.manager == "pip" and op.action == "install" and not op.no_cache:
-                yield Hit(run.instruction, "pip install keeps its download cache in the layer; "
-                          "add --no-cache-dir or a cache mount", run.stage,
-                          run.instruction.locate("install"))  # fmt: skip
+    for run, fill in kept_caches(ctx, PIP_CACHE):
+        yield Hit(run.instruction, f"`{fill.program}` keeps its downloaded wheels in "
+                  f"{fill.shown} in this layer; add --no-cache-dir (or set "
+                  "PIP_NO_CACHE_DIR=1, or mount a cache there)", run.stage,
+                  fill_span(run, fill))  # fmt: skip
 
 
 register(
@@ -24,11 +19,14 @@ register(
         name="pip-cache-kept",
         severity=Severity.WARNING,
         category=Category.SIZE,
-        summary="`pip install` without `--no-cache-dir` or a cache mount.",
+        summary="`pip install` without `--no-cache-dir`, a cleanup or a cache mount.",
         explanation=(
-            "pip keeps every wheel it downloads under ~/.cache/pip; in an image that is dead "
-            "weight, often as large as the installed packages. Use --no-cache-dir, "
-            "PIP_NO_CACHE_DIR, or `RUN --mount=type=cache,target=/root/.cache/pip`."
+            "pip keeps every wheel it downloads or builds under ~/.cache/pip (or "
+            "PIP_CACHE_DIR); in an image that is dead weight, often as large as the installed "
+            "packages. Use --no-cache-dir, PIP_NO_CACHE_DIR=1 (ENV or ARG), `pip cache purge` "
+            "or `rm -rf ~/.cache/pip` at the end of the same RUN, or "
+            "`RUN --mount=type=cache,target=/root/.cache/pip`. Only stages that end up in "
+            "the image are checked."
         ),
         bad="FROM python:3.12-slim\nRUN pip install flask==3.0.3\n",
         good="FROM python:3.12-slim\nRUN pip install --no-cache-dir flask==3.0.3\n",

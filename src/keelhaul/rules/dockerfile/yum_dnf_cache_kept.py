@@ -1,0 +1,41 @@
+from collections.abc import Iterator
+
+from keelhaul.findings import Category, Severity
+from keelhaul.rules.dockerfile._packages import RPM_CACHE, fill_span, kept_caches
+from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
+
+
+def check(ctx: DockerfileContext) -> Iterator[Hit]:
+    for run, fill in kept_caches(ctx, RPM_CACHE):
+        manager = fill.op.manager if fill.op is not None else "yum"
+        yield Hit(run.instruction, f"`{fill.program}` leaves its repository metadata and "
+                  f"package cache in {fill.shown} in this layer; end the RUN with "
+                  f"`&& {manager} clean all`", run.stage, fill_span(run, fill))  # fmt: skip
+
+
+register(
+    Rule(
+        code="KH160",
+        name="yum-dnf-cache-kept",
+        severity=Severity.WARNING,
+        category=Category.SIZE,
+        summary="`yum`/`dnf`/`microdnf`/`tdnf` install without `clean all` in the same RUN.",
+        explanation=(
+            "yum and dnf download the repository metadata (tens to hundreds of MB on Fedora, "
+            "CentOS and RHEL) into /var/cache/yum or /var/cache/dnf (/var/cache/libdnf5 with "
+            "dnf5) and it ships in the layer. `yum clean all` / `dnf clean all` (`clean "
+            "metadata` at least), `rm -rf /var/cache/dnf` at the end of the same RUN, or a "
+            "cache mount there keeps it out; cleaning in a later RUN saves nothing. "
+            "`--setopt=keepcache=0` drops downloaded packages but not the metadata. yum and "
+            "dnf are one rule, as yum is dnf on RHEL 8 and later. Only stages that end up in "
+            "the image are checked."
+        ),
+        bad="FROM rockylinux:9\nRUN dnf install -y httpd\n",
+        good="FROM rockylinux:9\nRUN dnf install -y httpd && dnf clean all\n",
+        check=check,
+        related={
+            "hadolint": ("DL3032", "DL3040"),
+            "trivy": ("DS-0015", "DS-0019", "DS-0027"),
+        },
+    )
+)
