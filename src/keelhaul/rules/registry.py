@@ -8,6 +8,7 @@ from functools import cached_property
 
 from keelhaul.context.build_context import BuildContext
 from keelhaul.dockerfile.operations import Operations, find_operations
+from keelhaul.dockerfile.scripts import script_texts
 from keelhaul.dockerfile.shell import ShellScript, parse_shell
 from keelhaul.dockerfile.stages import Build, Stage, resolve
 from keelhaul.dockerfile.syntax import Dockerfile, Instruction, Span
@@ -23,8 +24,8 @@ class Run:
     script: ShellScript
     operations: Operations
 
-    def has_cache_mount(self, *targets: str) -> bool:
-        """A ``--mount=type=cache`` (or tmpfs) whose target is one of ``targets`` (prefix match)."""
+    def has_cache_mount(self, *paths: str) -> bool:
+        """A ``--mount=type=cache`` (or tmpfs) at one of ``paths`` or at a folder above it."""
         for flag in self.instruction.effective.flags:
             key, _, value = flag[2:].partition("=")
             if key != "mount":
@@ -33,7 +34,8 @@ class Run:
             if parts.get("type") not in ("cache", "tmpfs"):
                 continue
             target = parts.get("target") or parts.get("dst") or parts.get("destination") or ""
-            if any(target.rstrip("/").startswith(t.rstrip("/")) for t in targets):
+            mount = target.rstrip("/") + "/"
+            if target and any((p.rstrip("/") + "/").startswith(mount) for p in paths):
                 return True
         return False
 
@@ -74,8 +76,7 @@ class DockerfileContext:
                 eff = inst.effective
                 if inst.name == "ONBUILD" or eff.name != "RUN" or eff.json:
                     continue
-                scripts = [h.content for h in eff.heredocs] or list(eff.values[:1])
-                for text in scripts:
+                for text in script_texts(inst):
                     script = parse_shell(text)
                     out.append(Run(inst, stage, script, find_operations(script)))
         return out

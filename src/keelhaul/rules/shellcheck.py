@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from keelhaul.dockerfile.scripts import heredoc_is_script, script_program
 from keelhaul.dockerfile.stages import Stage
 from keelhaul.dockerfile.syntax import Instruction, LineRole
 from keelhaul.errors import KeelhaulError
@@ -38,7 +39,6 @@ LEVELS = {
     "style": Severity.STYLE,
 }
 SHELLS = {"sh": "sh", "bash": "bash", "dash": "dash", "ash": "busybox", "ksh": "ksh"}
-_HEREDOC_ONLY = re.compile(r"\s*<<-?\s*(['\"]?)([A-Za-z_][\w.-]*)\1\s*$")
 
 
 class ShellCheckFailed(KeelhaulError):
@@ -150,8 +150,11 @@ def scripts_of(ctx: DockerfileContext) -> Iterator[Script]:
             if eff.name != "RUN" or eff.json:
                 continue
             if eff.heredocs:
-                if not _HEREDOC_ONLY.match(eff.values[0] if eff.values else ""):
+                if not heredoc_is_script(inst):
                     continue  # `python3 <<EOF`: the heredoc is data, not shell
+                program = script_program(eff.heredocs[0].content)
+                if program is not None and program not in SHELLS:
+                    continue
                 body = [line for line in inst.lines if line.role is LineRole.HEREDOC]
                 texts = [line.content for line in body]
                 mapping = [(line.number, 0) for line in body]

@@ -29,7 +29,8 @@ from keelhaul.dockerfile.operations import (
     find_operations,
     package_spec,
 )
-from keelhaul.dockerfile.shell import SHELLS, ShellScript, SimpleCommand, parse_shell
+from keelhaul.dockerfile.scripts import heredoc_is_script, script_texts
+from keelhaul.dockerfile.shell import ShellScript, SimpleCommand, parse_shell
 from keelhaul.dockerfile.stages import DependencyVia, Stage
 from keelhaul.dockerfile.syntax import Instruction, LineRole, Span
 from keelhaul.rules.registry import DockerfileContext, Hit, Run
@@ -48,45 +49,6 @@ NODE = ("npm", "yarn", "pnpm")
 def _parsed(text: str) -> tuple[ShellScript, Operations]:
     script = parse_shell(text)
     return script, find_operations(script)
-
-
-_HEREDOC_ONLY = re.compile(r"\s*<<-?\s*(['\"]?)([A-Za-z_][\w.-]*)\1\s*\Z")
-_SHEBANG = re.compile(r"#!\s*(\S+)(?:[ \t]+(\S+))?")
-
-
-def _heredoc_is_script(inst: Instruction) -> bool:
-    """``RUN <<EOF``: the heredoc is the script; in ``RUN cat > f <<EOF`` it is data."""
-    eff = inst.effective
-    return (
-        bool(eff.heredocs) and _HEREDOC_ONLY.match(eff.values[0] if eff.values else "") is not None
-    )
-
-
-def script_texts(inst: Instruction) -> list[str]:
-    """The shell scripts a shell-form RUN runs, as BuildKit does.
-
-    ``RUN <<EOF`` runs the heredoc with the shell (unless a ``#!`` line names another
-    program); any other command line runs with its heredocs attached, so ``cat > f <<EOF``
-    writes data and ``bash <<EOF`` runs the body.
-    """
-    eff = inst.effective
-    if not eff.heredocs:
-        return list(eff.values[:1])
-    if _heredoc_is_script(inst):
-        body = eff.heredocs[0].content
-        shebang = _SHEBANG.match(body)
-        if shebang is not None:
-            program = shebang.group(1).rsplit("/", 1)[-1]
-            if program == "env":
-                program = (shebang.group(2) or "").rsplit("/", 1)[-1]
-            if program not in SHELLS:
-                return []  # a python or node script
-        return [body]
-    text = (eff.values[0] if eff.values else "") + "\n"
-    for doc in eff.heredocs:
-        body = doc.content if not doc.content or doc.content.endswith("\n") else doc.content + "\n"
-        text += body + doc.name + "\n"
-    return [text]
 
 
 def _runs(ctx: DockerfileContext) -> list[Run]:
@@ -341,7 +303,7 @@ def _script_text(run: Run, cmd: SimpleCommand) -> tuple[str, bool] | None:
     texts = script_texts(run.instruction)
     if not texts:
         return None
-    return texts[0], _heredoc_is_script(run.instruction)
+    return texts[0], heredoc_is_script(run.instruction)
 
 
 def _skip_words(text: str, start: int, count: int) -> int:
