@@ -1,15 +1,17 @@
 from collections.abc import Iterator
 
 from keelhaul.findings import Category, Severity
+from keelhaul.rules.dockerfile._structure import stage_of
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
+    stages = stage_of(ctx.build)
     for inst in ctx.tree.instructions:
         eff = inst.effective
         if eff.name in ("ENV", "LABEL") and len(eff.values) == 3 and eff.values[2] == "":
             yield Hit(inst, f"legacy `{eff.name} key value` form; write `{eff.name} "
-                      f"{eff.values[0]}=...`")  # fmt: skip
+                      f"{eff.values[0]}=...`", stages.get(id(inst)))  # fmt: skip
 
 
 register(

@@ -1,0 +1,34 @@
+from collections.abc import Iterator
+
+from keelhaul.findings import Category, Severity
+from keelhaul.rules.dockerfile._structure_expose import PROTOCOLS, exposed
+from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
+
+
+def check(ctx: DockerfileContext) -> Iterator[Hit]:
+    for stage, inst, spec in exposed(ctx):
+        proto = spec.protocol
+        if proto and proto != proto.lower() and proto.lower() in PROTOCOLS:
+            yield Hit(inst, f"write the protocol of EXPOSE {spec.value} in lowercase "
+                      f"({spec.port}/{proto.lower()})", stage,
+                      inst.locate(spec.written))  # fmt: skip
+
+
+register(
+    Rule(
+        code="KH132",
+        name="expose-protocol-case",
+        severity=Severity.STYLE,
+        category=Category.MAINTAINABILITY,
+        summary="EXPOSE with an upper-case protocol (`80/TCP`).",
+        explanation=(
+            "Docker stores exposed ports as `port/tcp`, `port/udp` or `port/sctp`; an upper-case "
+            "protocol is lower-cased on the way in, so the Dockerfile says something else than "
+            "the image config that tools and `docker inspect` show."
+        ),
+        bad="FROM nginx:1.27\nEXPOSE 8080/TCP\n",
+        good="FROM nginx:1.27\nEXPOSE 8080/tcp\n",
+        check=check,
+        related={"buildkit": ("ExposeProtoCasing",)},
+    )
+)
