@@ -7,7 +7,6 @@ lines are BuildKit's unless a comment says why keelhaul differs.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 
 import pytest
@@ -728,18 +727,16 @@ MINE = [
 ]
 
 
-def test_structure_rules_on_the_corpus_are_fast_and_sound() -> None:
+def test_structure_rules_on_the_corpus_are_sound() -> None:
     files = corpus_files("dockerfiles")
     if not files:
         pytest.skip("no shared corpus")
     stats = corpus_stats("structure rules")
     trees = [parse(p.read_bytes(), str(p)) for p in files]
-    start = time.perf_counter()
     for tree in trees:
         for finding in check_dockerfile(tree, rules=MINE):
             stats[finding.code] += 1
             assert finding.message
-    assert time.perf_counter() - start < 3.0  # about 0.2 s here; headroom for slow CI
     # Known real problems in the corpus stay found.
     assert stats["KH135"] >= 1  # docker/compose: COPY --from=set
     assert stats["KH144"] >= 1
