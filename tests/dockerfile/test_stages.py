@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from keelhaul.dockerfile.stages import DependencyKind, DependencyVia, resolve
 from keelhaul.dockerfile.syntax import parse
 
@@ -85,12 +87,37 @@ def test_target_by_name() -> None:
     assert any("could not be found" in p.message for p in missing.problems)
 
 
-def test_copy_from_expands_stage_args() -> None:
+def test_copy_from_refuses_variables_as_buildkit_does() -> None:
+    # dockerfile frontend 1.18+: "variable expansion is not supported for --from".
     src = "FROM a AS builder\nFROM b\nARG SRC=builder\nCOPY --from=${SRC} /x /y\n"
-    deps = resolve(parse(src)).stages[1].dependencies
-    assert [(d.kind, d.stage) for d in deps if d.via is DependencyVia.COPY] == [
-        (DependencyKind.STAGE, 0)
-    ]
+    build = resolve(parse(src))
+    assert not [d for d in build.stages[1].dependencies if d.via is DependencyVia.COPY]
+    assert any("not supported for --from" in p.message and p.fatal for p in build.problems)
+
+
+@pytest.mark.parametrize(
+    ("src", "bases"),
+    [
+        # FROM sees only earlier stages: its own name or a later one is an image.
+        ("FROM golang AS golang\nRUN x\n", [None]),
+        ("FROM later\nFROM alpine AS later\n", [None, None]),
+        ("FROM alpine AS a\nFROM a AS b\nFROM b\n", [None, 0, 1]),
+        # A repeated name: FROM takes the latest stage defined before it.
+        ("FROM x AS a\nFROM y AS a\nFROM a\n", [None, None, 1]),
+    ],
+)
+def test_from_resolves_like_buildkit(src: str, bases: list[int | None]) -> None:
+    build = resolve(parse(src))
+    assert [s.base_stage for s in build.stages] == bases
+    assert not [p for p in build.problems if p.fatal]
+
+
+def test_copy_from_sees_every_stage_and_the_last_of_a_name() -> None:
+    src = "FROM x AS a\nFROM y AS a\nFROM z\nCOPY --from=a /p /p\nCOPY --from=1 /q /q\n"
+    deps = resolve(parse(src)).stages[2].dependencies
+    assert [d.stage for d in deps if d.via is DependencyVia.COPY] == [1, 1]
+    bad = resolve(parse("FROM z\nCOPY --from=3 /q /q\n"))
+    assert any("invalid stage index 3" in p.message for p in bad.problems)
 
 
 def test_problems() -> None:
@@ -110,8 +137,11 @@ def test_undefined_variable_in_from_is_a_warning() -> None:
 
 
 def test_cycle_is_reported() -> None:
-    b = resolve(parse("FROM b AS a\nFROM a AS b\n"))
+    b = resolve(parse("FROM x AS a\nCOPY --from=b /p /p\nFROM a AS b\n"))
     assert any("circular" in p.message for p in b.problems)
+    # FROM sees only earlier stages, so this pair is two images, not a cycle.
+    images = resolve(parse("FROM b AS a\nFROM a AS b\n"))
+    assert not any("circular" in p.message for p in images.problems)
 
 
 def test_many_stages_do_not_exhaust_recursion() -> None:

@@ -33,6 +33,7 @@ def platform_args(build: str = DEFAULT_PLATFORM, target: str | None = None) -> d
         arch, _, variant = rest.partition("/")
         args[f"{prefix}PLATFORM"] = platform
         args[f"{prefix}OS"] = os_
+        args[f"{prefix}OSVERSION"] = ""  # only Windows platforms carry one
         args[f"{prefix}ARCH"] = arch
         args[f"{prefix}VARIANT"] = variant
     return args
@@ -196,8 +197,10 @@ def resolve(
     if not froms:
         problems.append(Problem("no FROM instruction: a Dockerfile needs at least one stage", 1))
 
-    # Stage names first: FROM and --from may name any stage (BuildKit rejects cycles).
+    # FROM sees the stages named before it (so `FROM golang AS golang` is the image); COPY
+    # --from and RUN --mount=from= see every stage, a repeated name meaning the last one.
     names: dict[str, int] = {}
+    names_before: list[dict[str, int]] = []
     headers: list[tuple[str, str | None, str | None]] = []
     for index, (inst, _) in enumerate(froms):
         values = inst.values
@@ -208,20 +211,27 @@ def resolve(
                 problems.append(
                     Problem(f"invalid name for build stage: {values[2]!r}", inst.start_line)
                 )
-            elif stage_name in names:
-                problems.append(Problem(f"duplicate stage name {stage_name!r}", inst.start_line))
             else:
+                if stage_name in names:  # BuildKit warns (DuplicateStageName) and goes on
+                    problems.append(
+                        Problem(
+                            f"duplicate stage name {stage_name!r}", inst.start_line, fatal=False
+                        )
+                    )
+                names_before.append(dict(names))
                 names[stage_name] = index
-        elif len(values) != 1:
+        if len(names_before) <= index:
+            names_before.append(dict(names))
+        if stage_name is None and len(values) != 1:
             problems.append(Problem("FROM requires either one or three arguments", inst.start_line))
         platform_flag = inst.flag("platform")
         headers.append((values[0] if values else "", stage_name, platform_flag))
 
-    def stage_ref(ref: str, current: int) -> int | None:
+    def stage_ref(ref: str) -> int | None:
         lowered = ref.lower()
         if lowered in names:
             return names[lowered]
-        if ref.isdigit() and int(ref) < current:
+        if ref.isdigit() and int(ref) < len(froms):
             return int(ref)
         return None
 
@@ -246,10 +256,7 @@ def resolve(
         platform_value = None
         if platform_flag is not None:
             platform_value, _ = _expand(platform_flag, meta_env, problems, inst.start_line)
-        base_stage = names.get(base.lower()) if base else None
-        if base_stage is not None and base_stage == index:
-            problems.append(Problem(f"stage {base!r} cannot be its own base", inst.start_line))
-            base_stage = None
+        base_stage = names_before[index].get(base.lower()) if base else None
         deps: list[Dependency] = []
         if base_stage is not None:
             deps.append(
@@ -294,9 +301,20 @@ def resolve(
                     refs.append((DependencyVia.COPY, copy_from))
             if step_name == "RUN":
                 refs.extend((DependencyVia.MOUNT, ref) for ref in _mount_froms(step))
-            for via, raw_ref in refs:
-                ref, _ = _expand(raw_ref, scope, problems, step.start_line)
-                dep_index = stage_ref(ref, index)
+            for via, ref in refs:
+                if "$" in ref:
+                    problems.append(
+                        Problem(
+                            f"variable expansion is not supported for --from ({ref}); define a "
+                            "stage with FROM using a global ARG instead",
+                            step.start_line,
+                        )
+                    )
+                    continue
+                if ref.isdigit() and int(ref) >= len(froms):
+                    problems.append(Problem(f"invalid stage index {ref}", step.start_line))
+                    continue
+                dep_index = stage_ref(ref)
                 if dep_index == index:
                     problems.append(
                         Problem(
