@@ -23,9 +23,10 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
     for problem in ctx.build.problems:
         if not problem.fatal or COVERED.search(problem.message):
             continue
-        inst = by_line.get(problem.line, first)
-        if inst is None:
+        found = by_line.get(problem.line, first)
+        if found is None:
             continue
+        inst = found
         yield Hit(inst, f"the build will fail: {problem.message}", stage_of.get(id(inst)))
 
 
