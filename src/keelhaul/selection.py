@@ -1,0 +1,245 @@
+"""Which rules run: the words a user selects rules with, and how select and ignore combine.
+
+A *selector* is what a user writes in ``select``, ``ignore``, ``[severity]``, per-path ignores
+and pragmas: a rule code (``KH101``), a rule name (``mutable-base-tag``), a category
+(``security``), ``shellcheck`` (every ShellCheck code), one ShellCheck code (``SC2086``) or
+``ALL``. Selectors are resolved once, against the catalogue, into a :class:`Selector`.
+
+How ``select`` and ``ignore`` combine (ruff's model): within one layer of settings the most
+specific selector that matches a rule decides (a code or name beats ``shellcheck``, which beats
+a category, which beats ``ALL``; on a tie ``ignore`` wins). The configuration file is the
+first layer; the command line the second. A layer that has its own ``select`` starts afresh;
+one without keeps what the earlier layer chose where none of its selectors match.
+
+Opt-in rules (``default_on=False``) are chosen only by their code, name or category, never by
+``ALL`` or the default selection.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Protocol
+
+from keelhaul.findings import Category, Severity
+
+SHELLCHECK_CODE = re.compile(r"SC\d{4}")
+HADOLINT_CODE = re.compile(r"DL\d{4}")
+#: The group name that stands for every ShellCheck code.
+SHELLCHECK_GROUP = "shellcheck"
+ALL = "ALL"
+#: A check of the suppressions themselves (see :mod:`keelhaul.suppression`); off by default.
+UNUSED_SUPPRESSION_CODE = "KH001"
+UNUSED_SUPPRESSION_NAME = "unused-suppression"
+
+
+class Specificity(IntEnum):
+    ALL = 0
+    CATEGORY = 1
+    GROUP = 2
+    RULE = 3
+
+
+@dataclass(frozen=True, slots=True)
+class RuleId:
+    """What selection needs to know about a rule, a ShellCheck code or a pseudo-rule."""
+
+    code: str
+    name: str
+    category: Category
+    default_on: bool = True
+
+
+class RuleLike(Protocol):
+    """A catalogue rule, as far as selection is concerned."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def category(self) -> Category: ...
+    @property
+    def default_on(self) -> bool: ...
+    @property
+    def related(self) -> Mapping[str, tuple[str, ...]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Selector:
+    """One resolved selector; ``text`` is how the user wrote it (for messages)."""
+
+    text: str
+    specificity: Specificity
+    value: str
+    """The code for a rule, the category's value for a category, empty otherwise."""
+
+    def matches(self, rule: RuleId, *, choosing: bool = False) -> bool:
+        """Whether this selector covers ``rule``.
+
+        ``choosing`` is True for ``select``: then ``ALL`` leaves opt-in rules out. Everywhere
+        else (ignore, severity, per-path ignores) ``ALL`` means every rule.
+        """
+        if self.specificity is Specificity.ALL:
+            return rule.default_on or not choosing
+        if self.specificity is Specificity.CATEGORY:
+            return rule.category.value == self.value
+        if self.specificity is Specificity.GROUP:
+            return SHELLCHECK_CODE.fullmatch(rule.code) is not None
+        return rule.code == self.value
+
+
+def shellcheck_rule(code: str) -> RuleId:
+    """ShellCheck codes select like a rule of category correctness that is on by default."""
+    return RuleId(code, SHELLCHECK_GROUP, Category.CORRECTNESS)
+
+
+UNUSED_SUPPRESSION = RuleId(
+    UNUSED_SUPPRESSION_CODE, UNUSED_SUPPRESSION_NAME, Category.MAINTAINABILITY, default_on=False
+)
+
+
+class Vocabulary:
+    """Every word a selector can be, from the catalogue, and the other tools' ids for them."""
+
+    def __init__(self, rules: Iterable[RuleLike]) -> None:
+        self.rules: dict[str, RuleId] = {}
+        self.names: dict[str, str] = {}
+        hadolint: dict[str, list[str]] = {}
+        buildkit: dict[str, list[str]] = {}
+        for rule in rules:
+            self._add(RuleId(rule.code, rule.name, rule.category, rule.default_on))
+            for dl in rule.related.get("hadolint", ()):
+                hadolint.setdefault(dl.upper(), []).append(rule.code)
+            for check in rule.related.get("buildkit", ()):
+                buildkit.setdefault(check.lower(), []).append(rule.code)
+        self._add(UNUSED_SUPPRESSION)
+        self.hadolint = {k: tuple(v) for k, v in hadolint.items()}
+        """hadolint DL code -> the keelhaul codes that alias it."""
+        self.buildkit = {k: tuple(v) for k, v in buildkit.items()}
+        """BuildKit check name (lower-cased) -> the keelhaul codes that alias it."""
+        self._categories = {c.value for c in Category}
+
+    def _add(self, rule: RuleId) -> None:
+        self.rules[rule.code] = rule
+        self.names[rule.name] = rule.code
+
+    def rule(self, code: str) -> RuleId:
+        """The :class:`RuleId` of a finding's code (ShellCheck codes are made up on the fly)."""
+        found = self.rules.get(code)
+        if found is not None:
+            return found
+        if SHELLCHECK_CODE.fullmatch(code):
+            return shellcheck_rule(code)
+        return RuleId(code, code.lower(), Category.CORRECTNESS)
+
+    def selector(self, word: str) -> Selector | None:
+        """``word`` resolved, or None when it names nothing keelhaul knows."""
+        text = word.strip()
+        upper = text.upper()
+        if upper == ALL:
+            return Selector(text, Specificity.ALL, "")
+        if upper in self.rules:
+            return Selector(text, Specificity.RULE, upper)
+        if text.lower() in self.names:
+            return Selector(text, Specificity.RULE, self.names[text.lower()])
+        if text.lower() in self._categories:
+            return Selector(text, Specificity.CATEGORY, text.lower())
+        if text.lower() == SHELLCHECK_GROUP:
+            return Selector(text, Specificity.GROUP, "")
+        if SHELLCHECK_CODE.fullmatch(upper):
+            return Selector(text, Specificity.RULE, upper)
+        return None
+
+    def unknown(self, word: str) -> str:
+        """Why ``word`` is not a selector, with the nearest right word when there is one."""
+        upper = word.strip().upper()
+        if HADOLINT_CODE.fullmatch(upper):
+            codes = self.hadolint.get(upper)
+            if codes:
+                named = ", ".join(f"{c} ({self.rules[c].name})" for c in codes)
+                return f"{word!r} is a hadolint code; keelhaul's is {named}"
+            return f"{word!r} is a hadolint code no keelhaul rule covers"
+        words = [*self.rules, *self.names, *self._categories, SHELLCHECK_GROUP, ALL]
+        close = difflib.get_close_matches(word, words, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"unknown rule or category {word!r}{hint}"
+
+    def pragma_codes(self, word: str) -> tuple[str, ...] | None:
+        """The codes a word in a keelhaul pragma stands for (a code, a name, a ShellCheck code)."""
+        sel = self.selector(word)
+        if sel is None or sel.specificity is not Specificity.RULE:
+            return None
+        return (sel.value,)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One level of settings: the configuration file, or the command line."""
+
+    select: tuple[Selector, ...] | None = None
+    """None: keep what earlier layers chose. The first layer's None means ``ALL``."""
+    extend_select: tuple[Selector, ...] = ()
+    ignore: tuple[Selector, ...] = ()
+
+    def decision(self, rule: RuleId, first: bool) -> bool | None:
+        """On, off, or None when no selector of this layer speaks about ``rule``."""
+        select = self.select
+        if select is None and first:
+            select = (Selector(ALL, Specificity.ALL, ""),)
+        chosen = [s.specificity for s in (*(select or ()), *self.extend_select)
+                  if s.matches(rule, choosing=True)]  # fmt: skip
+        dropped = [s.specificity for s in self.ignore if s.matches(rule)]
+        if not chosen and not dropped:
+            return None if select is None else False
+        return max(chosen, default=-1) > max(dropped, default=-1)
+
+
+def decide(layers: Sequence[Layer], rule: RuleId) -> bool:
+    """Whether ``rule`` runs under ``layers`` (earliest first)."""
+    on = False
+    for i, layer in enumerate(layers):
+        choice = layer.decision(rule, first=i == 0)
+        if choice is not None:
+            on = choice
+    return on
+
+
+def most_specific_severity(
+    overrides: Sequence[tuple[Selector, Severity]], rule: RuleId
+) -> Severity | None:
+    """The severity the most specific matching override gives (a later one wins a tie)."""
+    best: tuple[int, Severity] | None = None
+    for selector, severity in overrides:
+        if selector.matches(rule) and (best is None or selector.specificity >= best[0]):
+            best = (selector.specificity, severity)
+    return None if best is None else best[1]
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """``fail-on``: the least severity that makes ``check`` exit 1; None never does."""
+
+    severity: Severity | None = Severity.WARNING
+
+    @classmethod
+    def parse(cls, text: str) -> Threshold | None:
+        word = text.strip().lower()
+        if word in ("none", "never", "ignore"):
+            return cls(None)
+        try:
+            return cls(Severity(word))
+        except ValueError:
+            return None
+
+    def reached_by(self, severity: Severity) -> bool:
+        return self.severity is not None and severity.rank >= self.severity.rank
+
+    def __str__(self) -> str:
+        return "none" if self.severity is None else self.severity.value
+
+
+THRESHOLD_WORDS = (*(s.value for s in Severity), "none")
