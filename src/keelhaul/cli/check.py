@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -15,48 +16,31 @@ from keelhaul.cli.output import Output
 from keelhaul.config import ConfigFinder, Overrides
 from keelhaul.dockerfile.discover import discover
 from keelhaul.errors import ConfigError, FileUnreadable
-from keelhaul.findings import Finding, Severity
-from keelhaul.rules.registry import all_rules
+from keelhaul.report import FORMATS, Report, render, rule_infos
+from keelhaul.rules.registry import Rule, all_rules
 from keelhaul.rules.shellcheck import find_shellcheck
 from keelhaul.selection import THRESHOLD_WORDS, Vocabulary
 
-STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan", "style": "dim"}
 RULE_WORDS = "codes, names, categories, `shellcheck` or ALL; comma-separated or repeated"
 
 
-def _as_json(finding: Finding) -> dict[str, object]:
-    loc = finding.location
-    return {
-        "code": finding.code,
-        "name": finding.name,
-        "severity": finding.severity.value,
-        "category": finding.category.value,
-        "path": loc.path,
-        "line": loc.line,
-        "column": loc.column,
-        "end_line": loc.end_line,
-        "end_column": loc.end_column,
-        "stage": finding.stage,
-        "message": finding.message,
-    }
-
-
-def emit(out: Output, fmt: str, result: CheckResult) -> None:
+def emit(out: Output, fmt: str, result: CheckResult, rules: list[Rule]) -> None:
     """Write the report of ``result`` in ``fmt``: the one place output is produced."""
-    findings = result.findings
-    if fmt == "json":
-        click.echo(json.dumps([_as_json(f) for f in findings], indent=2))
-        return
-    for f in findings:
-        sev = f.severity.value
-        out.out.print(
-            f"{f.location}: [{STYLES[sev]}]{sev}[/] {f.code} {f.name}: ", end="", highlight=False
-        )
-        out.out.print(f.message, markup=False, highlight=False)
-    counts = {s.value: sum(f.severity is s for f in findings) for s in Severity}
-    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-    baselined = f" ({result.baselined} in the baseline)" if result.baselined else ""
-    out.info(f"{len(result.files)} Dockerfile(s) checked: {summary or 'no findings'}{baselined}")
+    color = out.color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+    report = Report(
+        findings=result.findings,
+        files=result.files,
+        broken=result.broken,
+        rules=rule_infos(rules),
+        sources=result.sources,
+        cwd=Path.cwd(),
+        color=color and fmt in ("text", "concise"),
+    )
+    text = render(fmt, report)
+    if result.baselined and fmt in ("text", "concise"):
+        out.info(f"{result.baselined} finding(s) left out: they are in the baseline")
+    sys.stdout.buffer.write(text.encode("utf-8", "surrogateescape"))
+    sys.stdout.buffer.flush()
 
 
 def _targets(paths: tuple[Path, ...], stdin_filename: str | None) -> list[Target]:
@@ -94,7 +78,13 @@ def _shellcheck_binary(asked: bool | None) -> str | None:
 @click.command("check")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, allow_dash=True))
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="text and concise for people; json (docs/json-format.md), sarif, gitlab, "
+    "checkstyle, junit and github (workflow annotations) for CI.",
 )
 @click.option(
     "--select",
@@ -233,7 +223,7 @@ def command(
             f"{result.gone_from_baseline} baselined finding(s) no longer occur; "
             "--write-baseline drops them"
         )
-    emit(out, fmt, result)
+    emit(out, fmt, result, rules)
     if result.broken:
         return 2
     return 1 if result.failing else 0
