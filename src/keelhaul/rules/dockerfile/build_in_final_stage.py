@@ -1,0 +1,66 @@
+from collections.abc import Iterator
+
+from keelhaul.findings import Category, Severity
+from keelhaul.rules.dockerfile._images import is_base_for_others, is_dev_image
+from keelhaul.rules.dockerfile._images_toolchain import (
+    RUNTIME_HINT,
+    build_steps,
+    stage_env,
+    stage_runs,
+    whole_context_copy,
+)
+from keelhaul.rules.dockerfile._packages import command_span
+from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
+
+
+def check(ctx: DockerfileContext) -> Iterator[Hit]:
+    final = ctx.final_stage
+    if final is None or is_dev_image(ctx) or is_base_for_others(ctx):
+        return
+    # one finding per image: the first build is where a builder stage would end
+    step = next(build_steps(stage_runs(ctx, final), stage_env(ctx, final)), None)
+    if step is None:
+        return
+    copy = whole_context_copy(final)
+    context = ""
+    if copy is not None and copy.start_line < step.run.instruction.start_line:
+        context = (f", and `{copy.name} {' '.join(copy.values)}` (line {copy.start_line}) "
+                   "puts the whole build context, sources and all, in the image")  # fmt: skip
+    yield Hit(step.run.instruction, f"`{step.label}` runs in the final stage, so the toolchain "
+              f"and its caches ship with the result{context}; build in a builder stage and "
+              f"COPY --from it only the output into {RUNTIME_HINT[step.ecosystem]}", final,
+              command_span(step.run, step.command))  # fmt: skip
+
+
+register(
+    Rule(
+        code="KH125",
+        name="build-in-final-stage",
+        severity=Severity.WARNING,
+        category=Category.SIZE,
+        summary="The final stage compiles or bundles (go build, npm run build, mvn package...).",
+        explanation=(
+            "A build in the final stage ships everything the build needed: the compiler or "
+            "SDK, the dependency and build caches, and the sources, usually brought in by "
+            "`COPY . .` with the whole build context. A multi-stage build keeps them out: "
+            "`FROM golang:1.22 AS build` ... `RUN go build -o /app` then `FROM "
+            "gcr.io/distroless/static-debian12` and `COPY --from=build /app /app` makes a "
+            "~300 MB image a ~10 MB one. Recognised: `go build`, `cargo build`/`install`, "
+            "`mvn package`, `gradle build`, `dotnet build`/`publish`, `npm run build` (and "
+            "yarn, pnpm, scripts named build/compile/bundle/dist), tsc, webpack, rollup, "
+            "esbuild, `vite`/`ng`/`next build`..., make, cmake, gcc, javac. One finding per "
+            "image, at the first build. Development images (`.devcontainer`, a final stage "
+            "named `dev`, `test`) are not checked."
+        ),
+        bad=(
+            "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go build -o /usr/local/bin/app .\n"
+            'CMD ["app"]\n'
+        ),
+        good=(
+            "FROM golang:1.22 AS build\nWORKDIR /src\nCOPY . .\n"
+            "RUN CGO_ENABLED=0 go build -o /app .\nFROM gcr.io/distroless/static-debian12\n"
+            'COPY --from=build /app /app\nCMD ["/app"]\n'
+        ),
+        check=check,
+    )
+)
