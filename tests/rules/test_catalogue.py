@@ -34,14 +34,20 @@ def example_context(rule: Rule, example: str, folder: Path) -> BuildContext | No
 @pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
 def test_bad_example_is_flagged(rule: Rule, tmp_path: Path) -> None:
     context = example_context(rule, rule.bad, tmp_path)
-    codes = [f.code for f in check_dockerfile(parse(rule.bad), rules=[rule], build_context=context)]
+    found = check_dockerfile(
+        parse(rule.bad), rules=[rule], settings=rule.example_settings, build_context=context
+    )
+    codes = [f.code for f in found]
     assert codes, f"{rule.code} does not flag its own bad example"
 
 
 @pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
 def test_good_example_is_quiet(rule: Rule, tmp_path: Path) -> None:
     context = example_context(rule, rule.good, tmp_path)
-    assert check_dockerfile(parse(rule.good), rules=[rule], build_context=context) == []
+    found = check_dockerfile(
+        parse(rule.good), rules=[rule], settings=rule.example_settings, build_context=context
+    )
+    assert found == []
 
 
 def test_metadata_is_well_formed() -> None:

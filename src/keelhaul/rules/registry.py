@@ -109,6 +109,8 @@ class Rule:
     related: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     default_on: bool = True
     """Off-by-default rules run only when selected by code or category."""
+    example_settings: Mapping[str, object] | None = None
+    """Rule options both examples are checked with (for rules quiet unless configured)."""
     example_context: Mapping[str, str] | None = None
     """For rules about the build context: the files (path -> content, ``.dockerignore``
     included) of the context both examples are checked against, beside their Dockerfile."""

@@ -69,6 +69,7 @@ register(
         bad="FROM quay.io/someone/base:1.0\n",
         good="FROM registry.example.com/base/python:3.12\n",
         check=check,
+        example_settings={"trusted-registries": ["registry.example.com"]},
         related={"hadolint": ("DL3026",)},
     )
 )
