@@ -1,30 +1,63 @@
+import re
 from collections.abc import Iterator
 
 from keelhaul.findings import Category, Severity
+from keelhaul.rules.dockerfile._security import (
+    all_runs,
+    base_image,
+    final_chain,
+    last_user,
+    root_base,
+    script_text,
+)
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
-ROOT = ("root", "0")
+#: Tools an entrypoint uses to start as root and drop to another user (the official images'
+#: pattern: fix volume ownership as root, then ``exec gosu postgres "$@"``).
+PRIVILEGE_DROP = re.compile(r"\b(?:gosu|su-exec|setpriv|runuser|s6-setuidgid|chpst|setuidgid)\b")
+
+
+def _drops_privileges(ctx: DockerfileContext) -> bool:
+    chain = {s.index for s in final_chain(ctx)}
+    for run in all_runs(ctx):
+        if run.stage.index in chain and PRIVILEGE_DROP.search(script_text(run)):
+            return True
+    for stage in final_chain(ctx):
+        for inst in stage.instructions:
+            if inst.name in ("ENTRYPOINT", "CMD") and PRIVILEGE_DROP.search(" ".join(inst.values)):
+                return True
+    return False
 
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
-    stage = ctx.final_stage
-    if stage is None or stage.is_scratch:
+    stages = final_chain(ctx)
+    if not stages:
         return
-    # A base that is an earlier stage passes its USER on.
-    chain = [stage]
-    while chain[-1].base_stage is not None and chain[-1].base_stage < chain[-1].index:
-        chain.append(ctx.build.stages[chain[-1].base_stage])
-    for link in chain:
-        users = [i for i in link.instructions if i.name == "USER"]
-        if users:
-            last = users[-1]
-            user = (last.values[0] if last.values else "").split(":")[0]
-            if user in ROOT:
-                yield Hit(last, f"the final stage runs as {user}; switch to an unprivileged "
-                          "user (a numeric UID such as 10001)", stage)  # fmt: skip
-            return
-    yield Hit(stage.from_instruction, "the final stage sets no USER, so the container runs as "
-              "root unless the base image says otherwise", stage)  # fmt: skip
+    stage = stages[0]
+    setting = last_user(ctx, stages)
+    if setting is not None:
+        if setting.is_root:
+            who = setting.written
+            if setting.user is not None and setting.user not in who:
+                who = f"{who} ({setting.user})"  # USER $RUNAS where RUNAS=root
+            yield Hit(setting.instruction, f"the final stage runs as {who}; switch "
+                      "to an unprivileged user (a numeric UID such as 10001)", stage)  # fmt: skip
+        return
+    base = base_image(root_base(ctx, stage).base)
+    if base.windows or base.default_user is not None or _drops_privileges(ctx):
+        return
+    first = root_base(ctx, stage)
+    if first.is_scratch:
+        yield Hit(stage.from_instruction, "the final stage sets no USER, so the container runs "
+                  "as UID 0; add USER 65532:65532 (scratch needs no /etc/passwd for a numeric "
+                  "user)", stage)  # fmt: skip
+        return
+    if base.known:
+        runs = f" and {base.name} runs as root, so the container does too"
+    else:
+        runs = f", so the container runs as root unless {base.name or 'its base'} sets one"
+    yield Hit(stage.from_instruction, f"the final stage sets no USER{runs}; add a user and "
+              "end with USER 10001:10001", stage)  # fmt: skip
 
 
 register(
@@ -37,7 +70,15 @@ register(
         explanation=(
             "A process running as root in a container is root on the host's kernel: one escape "
             "or one writable host mount away from the node. Create a user and end with "
-            "`USER 10001:10001`; numeric IDs also let Kubernetes verify runAsNonRoot."
+            "`USER 10001:10001`; numeric IDs also let Kubernetes verify runAsNonRoot. The last "
+            "USER of the final stage counts, inherited from the stages it is built on; "
+            "`ONBUILD USER` does not (it applies to images built from this one), and `USER "
+            "$NAME` is expanded from the stage's ARG and ENV values. No USER at all is fine "
+            "when the base image runs as another user (distroless `:nonroot`, Chainguard, "
+            "`nginx-unprivileged`, Bitnami...) or when the image starts as root only to drop "
+            "to another user with gosu, su-exec or setpriv, as the official database images "
+            "do. Windows images are not checked. `FROM scratch` runs as UID 0 too: "
+            "`USER 65532` works there without any /etc/passwd."
         ),
         bad='FROM debian:12\nCMD ["sleep", "infinity"]\n',
         good=(
