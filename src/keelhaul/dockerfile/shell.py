@@ -31,6 +31,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from typing import Any
 
 import bashlex
@@ -103,7 +104,7 @@ class SimpleCommand:
     #: ``sh -c`` string or the heredoc it comes from. Empty at top level.
     parent: tuple[str, ...] = ()
 
-    @property
+    @cached_property
     def name(self) -> str:
         """The program's base name (``/usr/bin/pip3`` -> ``pip3``), or "" for a bare assignment."""
         return _basename(self.argv[0]) if self.argv else ""
@@ -1756,7 +1757,22 @@ def _set_options(commands: list[SimpleCommand]) -> frozenset[str]:
 
 
 def parse_shell(script: str) -> ShellScript:
-    """Parse a shell script into its simple commands. Never raises."""
+    """Parse a shell script into its simple commands. Never raises.
+
+    Results are immutable and cached by text: images built from one template repeat the same
+    RUN scripts across files and variants.
+    """
+    if isinstance(script, str) and len(script) <= MAX_SCRIPT_CHARS:
+        return _parse_shell_cached(script)
+    return _parse_shell(script)
+
+
+@lru_cache(maxsize=4096)
+def _parse_shell_cached(script: str) -> ShellScript:
+    return _parse_shell(script)
+
+
+def _parse_shell(script: str) -> ShellScript:
     given: object = script
     if not isinstance(given, str):  # be forgiving with callers that ignore the annotation
         script = given.decode("utf-8", "replace") if isinstance(given, bytes) else str(given)

