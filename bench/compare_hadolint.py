@@ -62,6 +62,29 @@ class Instructions:
         return (path, starts[at] if at >= 0 else line)
 
 
+def alias_groups() -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """hadolint codes and the keelhaul rules that alias them, joined where they overlap.
+
+    KH101 covers DL3006 and DL3007, KH133 three DL codes: each group is compared as a whole,
+    so one finding is never counted against two rows.
+    """
+    edges = [(dl, rule.code) for rule in all_rules() for dl in rule.related.get("hadolint", ())]
+    parent: dict[str, str] = {}
+
+    def root(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    for dl, kh in edges:
+        parent[root(dl)] = root(kh)
+    groups: dict[str, tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
+    for dl, kh in edges:
+        groups[root(dl)][0].add(dl)
+        groups[root(dl)][1].add(kh)
+    return sorted((tuple(sorted(d)), tuple(sorted(k))) for d, k in groups.values())
+
+
 def keelhaul_findings(stdout: str) -> list[dict[str, object]]:
     data = json.loads(stdout)
     found = data["findings"] if isinstance(data, dict) else data
@@ -97,10 +120,7 @@ def main() -> int:
         else:
             hado_found[f["code"]].add(where.key(f["file"], int(f["line"])))
 
-    aliases: dict[str, list[str]] = defaultdict(list)  # DL code -> keelhaul codes
-    for rule in all_rules():
-        for dl in rule.related.get("hadolint", ()):
-            aliases[dl].append(rule.code)
+    aliases = alias_groups()
     kh_found: dict[str, set[Key]] = defaultdict(set)
     for f in keelhaul_findings(k_on):
         kh_found[str(f["code"])].add(where.key(str(f["path"]), int(str(f["line"]))))
@@ -120,23 +140,24 @@ def main() -> int:
     both_broken = hado_broken & where.broken
     print(f"  of which both: {len(both_broken)}\n")
 
-    print(f"{'hadolint':9} {'keelhaul':18} {'hadolint':>8} {'keelhaul':>8} {'agree':>6} "
+    print(f"{'hadolint':22} {'keelhaul':12} {'hadolint':>8} {'keelhaul':>8} {'agree':>6} "
           f"{'h-only':>7} {'k-only':>7}")  # fmt: skip
-    codes = sorted(aliases) + sorted(c for c in hado_found if c.startswith("SC"))
+    groups = aliases + [((c,), (c,)) for c in sorted(hado_found) if c.startswith("SC")]
     shown: dict[str, tuple[set[Key], set[Key]]] = {}
-    for dl in codes:
-        kh_codes = aliases.get(dl, [dl])
-        mine: set[Key] = set().union(*(kh_found[c] for c in kh_codes))
+    for dls, khs in groups:
+        mine: set[Key] = set().union(*(kh_found[c] for c in khs))
         # Files hadolint cannot read say nothing about agreement.
         mine = {k for k in mine if k[0] not in hado_broken}
-        theirs = hado_found.get(dl, set())
-        shown[dl] = (theirs - mine, mine - theirs)
+        theirs: set[Key] = set().union(*(hado_found.get(c, set()) for c in dls))
+        for code in (*dls, *khs):
+            shown[code] = (theirs - mine, mine - theirs)
         print(
-            f"{dl:9} {','.join(kh_codes):18} {len(theirs):8} {len(mine):8} "
+            f"{','.join(dls):22} {','.join(khs):12} {len(theirs):8} {len(mine):8} "
             f"{len(theirs & mine):6} {len(theirs - mine):7} {len(mine - theirs):7}"
         )
+    aliased = {c for dls, _ in aliases for c in dls}
     not_aliased = Counter(
-        {c: len(v) for c, v in hado_found.items() if c not in aliases and not c.startswith("SC")}
+        {c: len(v) for c, v in hado_found.items() if c not in aliased and not c.startswith("SC")}
     )
     if not_aliased:
         print(f"\nhadolint findings with no keelhaul alias: {dict(not_aliased.most_common())}")
