@@ -31,7 +31,10 @@ def example_context(rule: Rule, example: str, folder: Path) -> BuildContext | No
     return BuildContext.read(folder, folder / "Dockerfile")
 
 
-@pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
+EXAMPLES = [r for r in RULES if not r.from_pipeline]
+
+
+@pytest.mark.parametrize("rule", EXAMPLES, ids=[r.code for r in EXAMPLES])
 def test_bad_example_is_flagged(rule: Rule, tmp_path: Path) -> None:
     context = example_context(rule, rule.bad, tmp_path)
     found = check_dockerfile(
@@ -41,7 +44,7 @@ def test_bad_example_is_flagged(rule: Rule, tmp_path: Path) -> None:
     assert codes, f"{rule.code} does not flag its own bad example"
 
 
-@pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
+@pytest.mark.parametrize("rule", EXAMPLES, ids=[r.code for r in EXAMPLES])
 def test_good_example_is_quiet(rule: Rule, tmp_path: Path) -> None:
     context = example_context(rule, rule.good, tmp_path)
     found = check_dockerfile(
@@ -139,3 +142,22 @@ def test_corpus_checks_without_exceptions() -> None:
         findings = check_dockerfile(tree)
         stats["files"] += 1
         stats["findings"] += len(findings)
+
+
+PIPELINE = [r for r in RULES if r.from_pipeline]
+
+
+@pytest.mark.parametrize("rule", PIPELINE, ids=[r.code for r in PIPELINE])
+def test_pipeline_rule_examples_through_check(rule: Rule) -> None:
+    import json
+    import subprocess
+    import sys
+
+    def codes(src: str) -> list[str]:
+        cmd = [sys.executable, "-m", "keelhaul", "check", "--no-config", "--format", "json"]
+        cmd += ["--select", f"{rule.code},KH101", "-"]
+        out = subprocess.run(cmd, input=src, capture_output=True, text=True, check=False)
+        return [f["code"] for f in json.loads(out.stdout)["findings"]]
+
+    assert rule.code in codes(rule.bad)
+    assert rule.code not in codes(rule.good)

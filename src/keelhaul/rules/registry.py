@@ -116,6 +116,9 @@ class Rule:
     related: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     default_on: bool = True
     """Off-by-default rules run only when selected by code or category."""
+    from_pipeline: bool = False
+    """The findings come from the check pipeline (e.g. suppression bookkeeping), not ``check``;
+    its tests live with that pipeline."""
     example_settings: Mapping[str, object] | None = None
     """Rule options both examples are checked with (for rules quiet unless configured)."""
     example_context: Mapping[str, str] | None = None
