@@ -40,6 +40,7 @@ def command(out: Output, code: str | None, as_json: bool) -> int:
                         "bad": r.bad,
                         "good": r.good,
                         "related": {k: list(v) for k, v in r.related.items()},
+                        "default_on": r.default_on,
                     }
                     for r in rules
                 ],
@@ -49,8 +50,12 @@ def command(out: Output, code: str | None, as_json: bool) -> int:
     elif code is not None:
         out.out.print(Markdown(rule_markdown(rules[0])))
     else:
-        table = Table("code", "name", "severity", "category", "summary")
+        table = Table(box=None, pad_edge=False)
+        for column in ("code", "name", "severity", "category"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("summary", ratio=1)
         for r in rules:
-            table.add_row(r.code, r.name, r.severity.value, r.category.value, r.summary)
+            opt_in = "" if r.default_on else " (opt-in)"
+            table.add_row(r.code, r.name, r.severity.value, r.category.value, r.summary + opt_in)
         out.out.print(table)
     return 0
