@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from typing import TypeVar, cast
 
 from keelhaul.context.build_context import BuildContext
 from keelhaul.dockerfile.operations import Operations, find_operations
@@ -40,6 +41,10 @@ class Run:
         return False
 
 
+T = TypeVar("T")
+_MISSING = object()
+
+
 @lru_cache(maxsize=4096)
 def read_script(text: str) -> tuple[ShellScript, Operations]:
     """A RUN script's commands and package operations, cached by text (both are immutable)."""
@@ -58,6 +63,7 @@ class DockerfileContext:
     build_context: BuildContext | None = None
     """The build context (its .dockerignore, what it holds); None when unknown, and then rules
     about the context stay quiet."""
+    _memo: dict[str, object] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def of(
@@ -68,6 +74,13 @@ class DockerfileContext:
         build_context: BuildContext | None = None,
     ) -> DockerfileContext:
         return cls(tree, resolve(tree, build_args), dict(settings or {}), build_context)
+
+    def memo(self, key: str, make: Callable[[DockerfileContext], T]) -> T:
+        """What ``make(self)`` returns, computed once per Dockerfile however many rules ask."""
+        found = self._memo.get(key, _MISSING)
+        if found is _MISSING:
+            found = self._memo[key] = make(self)
+        return cast(T, found)
 
     @property
     def final_stage(self) -> Stage | None:

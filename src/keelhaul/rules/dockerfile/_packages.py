@@ -275,16 +275,9 @@ class Analysis:
             ends[stage.index] = prior
 
 
-_LAST: list[Analysis] = []
-
-
 def analysis(ctx: DockerfileContext) -> Analysis:
     """The analysis of ``ctx``, computed once however many rules ask."""
-    if _LAST and _LAST[0].ctx is ctx:
-        return _LAST[0]
-    found = Analysis(ctx)
-    _LAST[:] = [found]
-    return found
+    return ctx.memo("packages.analysis", Analysis)
 
 
 def image_name(reference: str) -> str:

@@ -264,17 +264,9 @@ class Scopes:
         return self.before.get(id(inst))
 
 
-_SCOPES: list[tuple[Build, Scopes]] = []
-
-
 def scopes(ctx: DockerfileContext) -> Scopes:
-    """The build's scopes; kept for the last build so that several rules share one walk."""
-    entry = _SCOPES[0] if _SCOPES else None  # read once: another thread may replace it
-    if entry is not None and entry[0] is ctx.build:
-        return entry[1]
-    made = Scopes(ctx.tree, ctx.build)
-    _SCOPES[:] = [(ctx.build, made)]
-    return made
+    """The build's scopes, walked once per Dockerfile however many rules ask."""
+    return ctx.memo("structure.scopes", lambda c: Scopes(c.tree, c.build))
 
 
 def resolve_word(word: str, scope: Scope, escape: str) -> str | None:
