@@ -412,6 +412,7 @@ _ENV_TEMPLATE = re.compile(r"(?i)example|sample|template|dist|default|tpl|schema
 _SSH_KEY = re.compile(r"id_(?:rsa|dsa|ecdsa|ed25519)(?:_sk)?\Z")
 _KEY_HINT = re.compile(r"(?i)key|priv|secret")
 _TRUST_HINT = re.compile(r"(?i)trust|cacerts|public")
+_PUBLIC_HINT = re.compile(r"(?i)pub|gpg|pgp|gnupg|asc|signing|archive|release|repo|licen[cs]e")
 _SERVICE_ACCOUNT = re.compile(r"(?i)(?:service[_\-]?account|gcp[_\-]?key|sa[_\-]key).*\.json\Z")
 
 #: Paths (their last one or two parts) and what they hold, when the name settles it.
@@ -476,8 +477,10 @@ def secret_file(path: str) -> SecretFile | None:
         return SecretFile(SecretFileKind.PRIVATE_KEY, "a Java keystore", True)
     if lower.endswith(".ppk"):
         return SecretFile(SecretFileKind.PRIVATE_KEY, "a PuTTY private key", True)
-    if lower.endswith(".key"):
-        return SecretFile(SecretFileKind.PRIVATE_KEY, "a private key", True)
+    if lower.endswith(".key"):  # often a private key, but also PGP public keys and licences
+        return SecretFile(
+            SecretFileKind.PRIVATE_KEY, "a private key", not _PUBLIC_HINT.search(lower)
+        )
     if lower.endswith(".pem"):
         likely = _KEY_HINT.search(lower[:-4]) is not None
         return SecretFile(SecretFileKind.PRIVATE_KEY, "a private key", likely)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from keelhaul.secrets import SecretFileKind, content_shows_secret, secret_file
+
 
 class NotableKind(StrEnum):
     VCS = "vcs"  # .git (folder, or the file a worktree or submodule has), .hg, .svn
@@ -35,34 +37,14 @@ OPAQUE_KINDS = frozenset({NotableKind.VCS, NotableKind.NODE_MODULES, NotableKind
 _VCS = frozenset({".git", ".hg", ".svn"})
 _COVERAGE_DIRS = frozenset({"coverage", "htmlcov", ".nyc_output"})
 _BUILD_DIRS = frozenset({"dist", "build", "target", "out", ".next", ".nuxt", "obj"})
-_KEY_NAMES = re.compile(r"id_(?:rsa|dsa|ecdsa|ed25519)(?:_sk)?\Z")
-_KEY_BUNDLES = (".p12", ".pfx")
-_MAYBE_KEY = (".pem", ".key")
-_CREDENTIAL_FILES = frozenset({".npmrc", ".pypirc", ".netrc", ".git-credentials"})
-_ENV_TEMPLATE = re.compile(r"(?i)example|sample|template|dist|default|tpl|schema")
 _LOG = re.compile(r".*\.log(?:\.\d+)?\Z|(?:npm-debug|yarn-error|yarn-debug|pnpm-debug)\.log")
 
-#: What a file must contain to count, for names that do not settle it.
-_CONTENT_MARKERS: dict[NotableKind, re.Pattern[bytes]] = {
-    NotableKind.PRIVATE_KEY: re.compile(
-        rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|PuTTY-User-Key"
-    ),
-    NotableKind.CREDENTIALS: re.compile(
-        rb"(?i)_authToken\s*=|_auth\s*=|_password\s*=|^\s*password\s*[=:]|\bpassword\s+\S|"
-        rb"https?://[^/\s:@]+:[^/\s@]+@",
-        re.MULTILINE,
-    ),
+_SECRET_KINDS_BY_FILE = {
+    SecretFileKind.ENV_FILE: NotableKind.ENV_FILE,
+    SecretFileKind.PRIVATE_KEY: NotableKind.PRIVATE_KEY,
+    SecretFileKind.CREDENTIALS: NotableKind.CREDENTIALS,
 }
-
-
-def _is_env_file(name: str) -> bool:
-    if name == ".env":
-        return True
-    if name.startswith(".env."):
-        return not _ENV_TEMPLATE.search(name[5:])
-    if name.endswith(".env") and len(name) > 4:
-        return not _ENV_TEMPLATE.search(name[:-4])
-    return False
+_FILE_KINDS = {v: k for k, v in _SECRET_KINDS_BY_FILE.items()}
 
 
 def kind_by_name(name: str, is_dir: bool) -> NotableKind | None:
@@ -77,12 +59,9 @@ def kind_by_name(name: str, is_dir: bool) -> NotableKind | None:
         if name in _BUILD_DIRS:
             return NotableKind.BUILD_OUTPUT
         return None
-    if _is_env_file(name):
-        return NotableKind.ENV_FILE
-    if _KEY_NAMES.match(name) or name.endswith(_KEY_BUNDLES + _MAYBE_KEY):
-        return NotableKind.PRIVATE_KEY
-    if name in _CREDENTIAL_FILES:
-        return NotableKind.CREDENTIALS
+    secret = secret_file(name)  # the one secret detector decides what a secret file is
+    if secret is not None:
+        return _SECRET_KINDS_BY_FILE[secret.kind]
     if name == ".coverage":
         return NotableKind.COVERAGE
     if _LOG.match(name):
@@ -92,12 +71,15 @@ def kind_by_name(name: str, is_dir: bool) -> NotableKind | None:
 
 def needs_content_check(name: str, kind: NotableKind) -> bool:
     """Whether the name alone does not settle the kind (a .pem may be a public certificate)."""
-    if kind is NotableKind.PRIVATE_KEY:
-        return name.endswith(_MAYBE_KEY)
-    return kind is NotableKind.CREDENTIALS
+    if kind not in _FILE_KINDS:
+        return False
+    secret = secret_file(name)
+    if kind is NotableKind.ENV_FILE or name.lower().endswith((".pem", ".key")):
+        return True  # an empty .env holds nothing; a .pem or .key may be public
+    return secret is None or not secret.likely
 
 
 def content_confirms(kind: NotableKind, head: bytes) -> bool:
     """Whether the first bytes of a file confirm ``kind`` (a private key, a stored password)."""
-    marker = _CONTENT_MARKERS.get(kind)
-    return marker is None or marker.search(head) is not None
+    file_kind = _FILE_KINDS.get(kind)
+    return file_kind is None or content_shows_secret(file_kind, head)
