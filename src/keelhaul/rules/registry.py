@@ -25,8 +25,12 @@ class Run:
     script: ShellScript
     operations: Operations
 
-    def has_cache_mount(self, *paths: str) -> bool:
-        """A ``--mount=type=cache`` (or tmpfs) at one of ``paths`` or at a folder above it."""
+    def cache_mount_targets(self) -> list[str]:
+        """Targets of the RUN's ``--mount=type=cache`` and ``tmpfs`` mounts, as written.
+
+        What such a mount holds never reaches the layer.
+        """
+        out: list[str] = []
         for flag in self.instruction.effective.flags:
             key, _, value = flag[2:].partition("=")
             if key != "mount":
@@ -35,8 +39,15 @@ class Run:
             if parts.get("type") not in ("cache", "tmpfs"):
                 continue
             target = parts.get("target") or parts.get("dst") or parts.get("destination") or ""
+            if target:
+                out.append(target)
+        return out
+
+    def has_cache_mount(self, *paths: str) -> bool:
+        """A ``--mount=type=cache`` (or tmpfs) at one of ``paths`` or at a folder above it."""
+        for target in self.cache_mount_targets():
             mount = target.rstrip("/") + "/"
-            if target and any((p.rstrip("/") + "/").startswith(mount) for p in paths):
+            if any((p.rstrip("/") + "/").startswith(mount) for p in paths):
                 return True
         return False
 

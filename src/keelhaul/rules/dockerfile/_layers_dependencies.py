@@ -285,18 +285,7 @@ def cache_dirs(op: PackageOperation, env: Mapping[str, str], facts: Facts) -> li
 
 def mount_targets(run: Run, env: Mapping[str, str]) -> list[str]:
     """The RUN's cache and tmpfs mount targets, normalised as :func:`norm_path` does."""
-    out: list[str] = []
-    for flag in run.instruction.effective.flags:
-        key, _, value = flag[2:].partition("=")
-        if key != "mount":
-            continue
-        parts = dict(p.partition("=")[::2] for p in value.split(","))
-        if parts.get("type") not in ("cache", "tmpfs"):
-            continue
-        target = parts.get("target") or parts.get("dst") or parts.get("destination") or ""
-        if target:
-            out.append(norm_path(target, env))
-    return out
+    return [norm_path(target, env) for target in run.cache_mount_targets()]
 
 
 def mounted(place: str, targets: list[str], env: Mapping[str, str]) -> bool:

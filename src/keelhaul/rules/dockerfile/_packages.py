@@ -408,19 +408,8 @@ def covers(outer: str, inner: str) -> bool:
 
 
 def _mount_targets(run: Run, env: Mapping[str, str]) -> list[str]:
-    """Targets of the RUN's cache and tmpfs mounts: what they hold never reaches the layer."""
-    out: list[str] = []
-    for flag in run.instruction.effective.flags:
-        key, _, value = flag[2:].partition("=")
-        if key != "mount":
-            continue
-        parts = dict(p.partition("=")[::2] for p in value.split(","))
-        if parts.get("type") not in ("cache", "tmpfs"):
-            continue
-        target = parts.get("target") or parts.get("dst") or parts.get("destination") or ""
-        if target:
-            out.append(norm_path(target, env))
-    return out
+    """The RUN's cache and tmpfs mount targets, normalised as :func:`norm_path` does."""
+    return [norm_path(target, env) for target in run.cache_mount_targets()]
 
 
 # --------------------------------------------------------------------------------------------
