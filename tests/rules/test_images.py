@@ -10,7 +10,6 @@ import pytest
 
 from keelhaul.dockerfile.stages import resolve
 from keelhaul.dockerfile.syntax import parse
-from keelhaul.findings import Finding
 from keelhaul.rules.dockerfile._images import (
     full_base,
     image_matches,
@@ -19,33 +18,8 @@ from keelhaul.rules.dockerfile._images import (
     registry_matches,
 )
 from keelhaul.rules.dockerfile._images_toolchain import is_build_tool
-from keelhaul.rules.engine import check_dockerfile
-from keelhaul.rules.registry import CATALOGUE, DockerfileContext, all_rules
-
-all_rules()
-
-
-def run(
-    code: str, src: str, settings: dict[str, object] | None = None, path: str = "Dockerfile"
-) -> list[Finding]:
-    return check_dockerfile(parse(src, path), rules=[CATALOGUE[code]], settings=settings)
-
-
-def lines(code: str, src: str, settings: dict[str, object] | None = None) -> list[int]:
-    return [f.location.line for f in run(code, src, settings)]
-
-
-def table(code: str, cases: list[tuple[str, list[int]]]) -> pytest.MarkDecorator:
-    return pytest.mark.parametrize(
-        ("code", "src", "expected"),
-        [(code, src, expected) for src, expected in cases],
-        ids=[f"{code}-{i}" for i in range(len(cases))],
-    )
-
-
-def check_table(code: str, src: str, expected: list[int]) -> None:
-    assert lines(code, src) == expected, [f.message for f in run(code, src)]
-
+from keelhaul.rules.registry import CATALOGUE, DockerfileContext
+from tests.rules.tables import check_table, lines, run, table
 
 DIGEST = "@sha256:" + "a" * 64
 CMD = 'CMD ["/app"]\n'

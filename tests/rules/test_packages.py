@@ -8,33 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from keelhaul.dockerfile.syntax import parse
-from keelhaul.findings import Finding
-from keelhaul.rules.engine import check_dockerfile
-from keelhaul.rules.registry import CATALOGUE, all_rules
-
-all_rules()
-
-
-def run(code: str, src: str) -> list[Finding]:
-    return check_dockerfile(parse(src), rules=[CATALOGUE[code]])
-
-
-def lines(code: str, src: str) -> list[int]:
-    return [f.location.line for f in run(code, src)]
-
-
-def table(code: str, cases: list[tuple[str, list[int]]]) -> pytest.MarkDecorator:
-    return pytest.mark.parametrize(
-        ("code", "src", "expected"),
-        [(code, src, expected) for src, expected in cases],
-        ids=[f"{code}-{i}" for i in range(len(cases))],
-    )
-
-
-def check_table(code: str, src: str, expected: list[int]) -> None:
-    assert lines(code, src) == expected, [f.message for f in run(code, src)]
-
+from keelhaul.rules.registry import CATALOGUE
+from tests.rules.tables import check_table, lines, run, table
 
 D = "FROM debian:12\n"
 A = "FROM alpine:3.20\n"
