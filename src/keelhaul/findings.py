@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -42,6 +42,46 @@ class Location:
         return f"{self.path}:{self.line}:{self.column}"
 
 
+class Safety(StrEnum):
+    """As in ruff: a safe fix keeps the meaning; an unsafe one may change behaviour."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Replace whole physical lines ``start_line`` to ``end_line`` (1-based, inclusive).
+
+    ``end_line == start_line - 1`` inserts ``text`` before ``start_line`` (or at the end of the
+    file when ``start_line`` is one past its last line). ``text`` holds whole lines, each ending
+    in a line break, except possibly the last line of the file.
+    """
+
+    start_line: int
+    end_line: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """What to change so the finding goes away, and how safe that is."""
+
+    edits: tuple[Edit, ...]
+    description: str
+    safety: Safety = Safety.SAFE
+    why_unsafe: str = ""
+    """For an unsafe fix: what it may change (shown with ``--unsafe-fixes``)."""
+
+    @property
+    def lines(self) -> tuple[int, int]:
+        """The first and last line the fix touches (an insertion touches the line it precedes)."""
+        return (
+            min(e.start_line for e in self.edits),
+            max(max(e.end_line, e.start_line) for e in self.edits),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     code: str
@@ -51,6 +91,7 @@ class Finding:
     location: Location
     message: str
     stage: str | None = None
+    fix: Fix | None = field(default=None, compare=False)
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.location.path, self.location.line, self.location.column, self.code)

@@ -43,7 +43,7 @@ def emit(out: Output, fmt: str, result: CheckResult, rules: list[Rule]) -> None:
     sys.stdout.buffer.flush()
 
 
-def _targets(paths: tuple[Path, ...], stdin_filename: str | None) -> list[Target]:
+def targets_of(paths: tuple[Path, ...], stdin_filename: str | None) -> list[Target]:
     """What to check: ``-`` is stdin, folders are walked, files are taken as named."""
     targets: list[Target] = []
     on_disk = [p for p in paths if str(p) != STDIN]
@@ -196,7 +196,7 @@ def command(
     finder = ConfigFinder(
         vocabulary, config_file=config_file, isolated=isolated, overrides=overrides
     )
-    targets = _targets(paths, stdin_filename)
+    targets = targets_of(paths, stdin_filename)
     if show_settings:
         shown = targets or [Target(Path("Dockerfile"), "Dockerfile")]
         settings = {t.name: finder.for_path(t.path).describe(t.path) for t in shown}

@@ -13,7 +13,7 @@ from keelhaul.dockerfile.scripts import script_texts
 from keelhaul.dockerfile.shell import ShellScript, parse_shell
 from keelhaul.dockerfile.stages import Build, Stage, resolve
 from keelhaul.dockerfile.syntax import Dockerfile, Instruction, Span
-from keelhaul.findings import Category, Finding, Location, Severity
+from keelhaul.findings import Category, Finding, Fix, Location, Severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +121,7 @@ class Hit:
     message: str
     stage: Stage | None = None
     span: Span | None = None
+    fix: Fix | None = None
 
 
 Check = Callable[[DockerfileContext], Iterable[Hit]]
@@ -162,6 +163,7 @@ class Rule:
                 ),
                 message=hit.message,
                 stage=hit.stage.label if hit.stage is not None else None,
+                fix=hit.fix,
             )
 
 

@@ -1,6 +1,8 @@
 from collections.abc import Iterator
 
-from keelhaul.findings import Category, Severity
+from keelhaul.dockerfile.syntax import Instruction
+from keelhaul.findings import Category, Fix, Severity
+from keelhaul.fix.edits import double_quoted, keyword_prefix, replace_instruction
 from keelhaul.rules.dockerfile._structure import stage_of
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
@@ -11,7 +13,18 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
         eff = inst.effective
         if eff.name in ("ENV", "LABEL") and len(eff.values) == 3 and eff.values[2] == "":
             yield Hit(inst, f"legacy `{eff.name} key value` form; write `{eff.name} "
-                      f"{eff.values[0]}=...`", stages.get(id(inst)))  # fmt: skip
+                      f"{eff.values[0]}=...`", stages.get(id(inst)), fix=_fix(inst))  # fmt: skip
+
+
+def _fix(inst: Instruction) -> Fix | None:
+    """``ENV key some value`` -> ``ENV key="some value"``: the legacy value is one word."""
+    eff = inst.effective
+    key, value = eff.values[0], eff.values[1]
+    if any(c in value for c in "\"'`") or "=" in key:
+        return None  # quoting inside the legacy value: not rewritten blindly
+    word = value if value and not any(c.isspace() for c in value) else double_quoted(value)
+    body = f"{keyword_prefix(inst)}{eff.keyword} {key}={word}"
+    return Fix((replace_instruction(inst, body),), f"{eff.name} key=value form")
 
 
 register(

@@ -1,6 +1,8 @@
 from collections.abc import Iterator
 
-from keelhaul.findings import Category, Severity
+from keelhaul.dockerfile.syntax import Instruction
+from keelhaul.findings import Category, Fix, Severity
+from keelhaul.fix.edits import double_quoted, replace_instruction
 from keelhaul.rules.dockerfile._structure import stage_of
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
@@ -12,7 +14,17 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
             who = inst.values[0] if inst.values else "..."
             yield Hit(inst, "MAINTAINER is deprecated; use LABEL "
                       f'org.opencontainers.image.authors="{who}"',
-                      stages.get(id(inst)))  # fmt: skip
+                      stages.get(id(inst)), fix=_fix(inst, who))  # fmt: skip
+
+
+def _fix(inst: Instruction, who: str) -> Fix | None:
+    if inst.sub is not None or not inst.values:
+        return None  # ONBUILD MAINTAINER is an error of its own (KH148)
+    # MAINTAINER takes its text literally; LABEL expands variables, so escape `$`.
+    label = "LABEL" if inst.keyword.isupper() else "label"
+    value = double_quoted(who).replace("$", "\\$")
+    body = f"{label} org.opencontainers.image.authors={value}"
+    return Fix((replace_instruction(inst, body),), "MAINTAINER to an OCI authors label")
 
 
 register(

@@ -1,0 +1,146 @@
+"""``keelhaul fix``: apply the fixes of the findings, safely; or show them (``--diff``)."""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from pathlib import Path
+
+import click
+
+from keelhaul.checking import STDIN, Checker, Target
+from keelhaul.cli.check import RULE_WORDS, targets_of
+from keelhaul.cli.options import build_arg_option, parse_build_args
+from keelhaul.cli.output import Output
+from keelhaul.config import ConfigFinder, Overrides
+from keelhaul.fix.fixing import FixOutcome, fix_target
+from keelhaul.fix.writing import write_atomically
+from keelhaul.rules.registry import all_rules
+from keelhaul.selection import Vocabulary
+
+
+def _diff(outcome: FixOutcome) -> str:
+    before = outcome.before.splitlines(keepends=True)
+    after = outcome.after.splitlines(keepends=True)
+    lines = difflib.unified_diff(before, after, f"a/{outcome.name}", f"b/{outcome.name}")
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+                   for line in lines)  # fmt: skip
+
+
+def _read(target: Target) -> str:
+    data = target.data if target.data is not None else target.path.read_bytes()
+    return data.decode("utf-8", "surrogateescape")
+
+
+@click.command("fix")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, allow_dash=True))
+@click.option("--diff", is_flag=True, help="Print a unified diff of the fixes; change nothing.")
+@click.option("--check", "check_only", is_flag=True, help="Exit 1 when a file would change.")
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that may change behaviour.")
+@click.option("--select", multiple=True, metavar="RULES", help=f"Fix only these ({RULE_WORDS}).")
+@click.option("--extend-select", multiple=True, metavar="RULES", help="Fix these as well.")
+@click.option("--ignore", multiple=True, metavar="RULES", help="Do not fix these.")
+@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--no-config", "isolated", is_flag=True, help="Read no configuration file.")
+@click.option("--stdin-filename", metavar="NAME", help="With `-`: the path stdin stands for.")
+@click.option(
+    "--context",
+    "context_dir",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="The build context of the Dockerfiles (default: each one's own folder).",
+)
+@build_arg_option
+@click.pass_obj
+def command(
+    out: Output,
+    paths: tuple[Path, ...],
+    diff: bool,
+    check_only: bool,
+    unsafe_fixes: bool,
+    select: tuple[str, ...],
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    config_file: Path | None,
+    isolated: bool,
+    stdin_filename: str | None,
+    context_dir: Path | None,
+    build_args: tuple[str, ...],
+) -> int:
+    """Fix what `keelhaul check` finds in the Dockerfiles in PATHS (default `.`).
+
+    Safe fixes keep the meaning and apply by default; unsafe ones (reordering, a new USER, a
+    different base) only with --unsafe-fixes. Files are rewritten atomically and only the
+    instructions involved change. `-` reads stdin and writes the fixed file to stdout.
+
+    Exit 0 when done (or, with --check/--diff, when nothing would change), 1 when --check or
+    --diff finds something to change, 2 on unreadable or unparsable input.
+    """
+    if config_file is not None and isolated:
+        raise click.UsageError("--config and --no-config do not go together")
+    rules = all_rules()
+    vocabulary = Vocabulary(rules)
+    overrides = Overrides(
+        select=select or None, extend_select=extend_select, ignore=ignore, shellcheck=False
+    )
+    finder = ConfigFinder(
+        vocabulary, config_file=config_file, isolated=isolated, overrides=overrides
+    )
+    checker = Checker(
+        finder,
+        vocabulary,
+        rules,
+        build_args=parse_build_args(build_args),
+        context=context_dir,
+        shellcheck=None,
+        note=out.detail,
+        error=lambda message: None,  # reported once per file below
+    )
+    dry = diff or check_only
+    broken = changed = 0
+    for target in targets_of(paths, stdin_filename):
+        try:
+            text = _read(target)
+        except OSError as exc:
+            out.err.print(f"keelhaul: error: {target.name}: {exc.strerror}", markup=False)
+            broken += 1
+            continue
+        outcome = fix_target(checker, target, text, unsafe_fixes)
+        if outcome.broken is not None:
+            out.err.print(f"keelhaul: error: {outcome.broken}", markup=False)
+            broken += 1
+            continue
+        if outcome.bug is not None:
+            out.err.print(f"keelhaul: bug: {target.name}: {outcome.bug}", markup=False)
+        is_stdin = target.data is not None and target.name == (stdin_filename or STDIN)
+        if outcome.changed:
+            changed += 1
+            if diff:
+                sys.stdout.write(_diff(outcome))
+            elif is_stdin and not check_only:
+                sys.stdout.buffer.write(outcome.after.encode("utf-8", "surrogateescape"))
+            elif not dry:
+                write_atomically(target.path, outcome.after.encode("utf-8", "surrogateescape"))
+        elif is_stdin and not dry:
+            sys.stdout.buffer.write(outcome.before.encode("utf-8", "surrogateescape"))
+        _summarise(out, outcome, dry)
+    if broken:
+        return 2
+    return 1 if dry and changed else 0
+
+
+def _summarise(out: Output, outcome: FixOutcome, dry: bool) -> None:
+    verb = "would fix" if dry else "fixed"
+    if outcome.applied:
+        codes = ", ".join(sorted({f.code for f in outcome.applied}))
+        out.info(f"{outcome.name}: {verb} {len(outcome.applied)} finding(s) ({codes})")
+    for finding in outcome.unsafe_left:
+        assert finding.fix is not None
+        out.detail(
+            f"{outcome.name}:{finding.location.line}: {finding.code} has an unsafe fix "
+            f"({finding.fix.description}: {finding.fix.why_unsafe}); use --unsafe-fixes"
+        )
+    if outcome.unsafe_left:
+        out.info(
+            f"{outcome.name}: {len(outcome.unsafe_left)} more with --unsafe-fixes "
+            "(-v lists them with what each may change)"
+        )

@@ -1,0 +1,1 @@
+"""Fixes: edits on the lossless tree, applied together, until nothing more can be fixed."""

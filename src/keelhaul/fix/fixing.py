@@ -1,0 +1,94 @@
+"""Fixing one Dockerfile: check, apply the fixes that fit together, check again, until done.
+
+Each pass runs the whole check (configuration, selection, suppressions) on the current text,
+so a fix sees what earlier fixes made of the file, and fixes on one instruction compose. The
+loop ends when no wanted fix is left, or after :data:`MAX_PASSES`; a fix whose result does not
+parse is never kept and is reported as a bug of keelhaul.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from keelhaul.checking import Checker, Target
+from keelhaul.dockerfile.syntax import parse
+from keelhaul.findings import Finding, Safety
+from keelhaul.fix.edits import apply_edits, choose_fixes
+
+MAX_PASSES = 12
+
+
+@dataclass
+class FixOutcome:
+    """What fixing a file did."""
+
+    name: str
+    before: str
+    after: str
+    applied: list[Finding] = field(default_factory=list)
+    """Each finding whose fix was applied, as found in the pass that fixed it."""
+    remaining: list[Finding] = field(default_factory=list)
+    """What the last pass still finds."""
+    unsafe_left: list[Finding] = field(default_factory=list)
+    """Findings an unsafe fix would handle (shown unless ``--unsafe-fixes``)."""
+    broken: str | None = None
+    """The file itself does not parse: nothing was fixed."""
+    bug: str | None = None
+    """A fix produced text that does not parse; that fix was dropped."""
+
+    @property
+    def changed(self) -> bool:
+        return self.after != self.before
+
+
+def fix_target(checker: Checker, target: Target, text: str, unsafe: bool) -> FixOutcome:
+    """Fix ``text`` (the file of ``target``) with the fixes ``checker``'s configuration wants."""
+    allowed = {Safety.SAFE.value, Safety.UNSAFE.value} if unsafe else {Safety.SAFE.value}
+    outcome = FixOutcome(target.name, text, text)
+    current = text
+    for number in range(MAX_PASSES):
+        data = current.encode("utf-8", "surrogateescape")
+        result = checker.check([Target(target.path, target.name, True, data)])
+        if result.broken:
+            if number == 0:
+                outcome.broken = result.broken[0].message
+            else:  # cannot happen: every pass's text parsed before it was kept
+                outcome.bug = f"after fixing, {result.broken[0].message}"
+            break
+        findings = result.all_findings
+        outcome.remaining = [
+            f for f in findings if f.fix is None or f.fix.safety.value not in allowed
+        ]
+        outcome.unsafe_left = [
+            f
+            for f in findings
+            if f.fix is not None and f.fix.safety is Safety.UNSAFE and not unsafe
+        ]
+        chosen = choose_fixes(findings, allowed)
+        if not chosen:
+            outcome.remaining = findings
+            break
+        candidate = apply_edits(current, [e for f in chosen if f.fix for e in f.fix.edits])
+        tree = parse(candidate, target.name)
+        if tree.errors or candidate == current:
+            # Try the fixes one at a time, keeping those that parse; report the others.
+            candidate = current
+            for finding in chosen:
+                assert finding.fix is not None
+                attempt = apply_edits(candidate, finding.fix.edits)
+                if parse(attempt, target.name).errors:
+                    outcome.bug = (
+                        f"the fix of {finding.code} at line {finding.location.line} would not "
+                        "parse; please report this keelhaul bug"
+                    )
+                    continue
+                if attempt != candidate:
+                    candidate = attempt
+                    outcome.applied.append(finding)
+            if candidate == current:
+                break
+        else:
+            outcome.applied += chosen
+        current = candidate
+    outcome.after = current
+    return outcome
