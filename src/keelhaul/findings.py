@@ -64,6 +64,16 @@ class Edit:
 
 
 @dataclass(frozen=True, slots=True)
+class FileChange:
+    """Another file a fix writes whole, e.g. the build context's ``.dockerignore``."""
+
+    path: str
+    """Absolute, or relative to the working directory."""
+    text: str
+    """The file's complete new content."""
+
+
+@dataclass(frozen=True, slots=True)
 class Fix:
     """What to change so the finding goes away, and how safe that is."""
 
@@ -72,10 +82,14 @@ class Fix:
     safety: Safety = Safety.SAFE
     why_unsafe: str = ""
     """For an unsafe fix: what it may change (shown with ``--unsafe-fixes``)."""
+    files: tuple[FileChange, ...] = ()
+    """Other files the fix writes (applied once, after the Dockerfile's own edits)."""
 
     @property
     def lines(self) -> tuple[int, int]:
         """The first and last line the fix touches (an insertion touches the line it precedes)."""
+        if not self.edits:
+            return (0, -1)
         return (
             min(e.start_line for e in self.edits),
             max(max(e.end_line, e.start_line) for e in self.edits),

@@ -19,10 +19,11 @@ from keelhaul.rules.registry import all_rules
 from keelhaul.selection import Vocabulary
 
 
-def _diff(outcome: FixOutcome) -> str:
-    before = outcome.before.splitlines(keepends=True)
-    after = outcome.after.splitlines(keepends=True)
-    lines = difflib.unified_diff(before, after, f"a/{outcome.name}", f"b/{outcome.name}")
+def _diff_text(name: str, old: str, new: str) -> str:
+    before = old.splitlines(keepends=True)
+    after = new.splitlines(keepends=True)
+    shown = name.lstrip("/")
+    lines = difflib.unified_diff(before, after, f"a/{shown}", f"b/{shown}")
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
                    for line in lines)  # fmt: skip
 
@@ -112,10 +113,18 @@ def command(
         if outcome.bug is not None:
             out.err.print(f"keelhaul: bug: {target.name}: {outcome.bug}", markup=False)
         is_stdin = target.data is not None and target.name == (stdin_filename or STDIN)
+        for other, content in outcome.files.items():
+            changed += 1
+            old_path = Path(other)
+            old = old_path.read_text("utf-8", "surrogateescape") if old_path.exists() else ""
+            if diff:
+                sys.stdout.write(_diff_text(other, old, content))
+            elif not dry:
+                write_atomically(old_path, content.encode("utf-8", "surrogateescape"))
         if outcome.changed:
             changed += 1
             if diff:
-                sys.stdout.write(_diff(outcome))
+                sys.stdout.write(_diff_text(outcome.name, outcome.before, outcome.after))
             elif is_stdin and not check_only:
                 sys.stdout.buffer.write(outcome.after.encode("utf-8", "surrogateescape"))
             elif not dry:

@@ -72,6 +72,8 @@ class BuildContext:
     """Shallow levels first, each folder's entries by name."""
     complete: bool = True
     """False when the listing stopped at a bound or an unreadable folder."""
+    ignore_text: str | None = None
+    """The ignore file as written (for fixes that add lines to it)."""
 
     @classmethod
     def read(
@@ -91,9 +93,9 @@ class BuildContext:
         if not context_dir.is_dir():
             raise FileMissing(context_dir)
         ignore_file = find_ignore_file(context_dir, dockerfile)
-        ignore = None if ignore_file is None else _read_ignore(ignore_file)
+        text, ignore = (None, None) if ignore_file is None else _read_ignore(ignore_file)
         entries, complete = _list(context_dir, ignore, max_depth, max_entries)
-        return cls(context_dir, ignore_file, ignore, entries, complete)
+        return cls(context_dir, ignore_file, ignore, entries, complete, text)
 
     @cached_property
     def _by_path(self) -> dict[str, ContextEntry]:
@@ -132,7 +134,7 @@ def find_ignore_file(context_dir: Path, dockerfile: Path | None) -> Path | None:
     return default if default.is_file() else None
 
 
-def _read_ignore(path: Path) -> DockerIgnore:
+def _read_ignore(path: Path) -> tuple[str, DockerIgnore]:
     try:
         with path.open("rb") as handle:
             data = handle.read(MAX_IGNORE_BYTES + 1)
@@ -140,7 +142,7 @@ def _read_ignore(path: Path) -> DockerIgnore:
         raise FileUnreadable(path, exc.strerror or str(exc)) from None
     if len(data) > MAX_IGNORE_BYTES:
         raise FileUnreadable(path, f"larger than {MAX_IGNORE_BYTES // (1024 * 1024)} MiB")
-    return DockerIgnore.parse(data, str(path))
+    return data.decode("utf-8", "surrogateescape"), DockerIgnore.parse(data, str(path))
 
 
 @dataclass

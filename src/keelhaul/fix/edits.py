@@ -50,7 +50,7 @@ def choose_fixes(findings: Sequence[Finding], allowed: set[str]) -> list[Finding
     taken: list[tuple[int, int]] = []
     for finding in findings:
         fix: Fix | None = finding.fix
-        if fix is None or fix.safety.value not in allowed:
+        if fix is None or fix.safety.value not in allowed or not fix.edits:
             continue
         span = fix.lines
         if any(_overlaps(span, t) for t in taken):

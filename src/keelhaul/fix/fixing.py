@@ -35,6 +35,8 @@ class FixOutcome:
     """The file itself does not parse: nothing was fixed."""
     bug: str | None = None
     """A fix produced text that does not parse; that fix was dropped."""
+    files: dict[str, str] = field(default_factory=dict)
+    """Other files to write (path -> complete new content), e.g. a ``.dockerignore``."""
 
     @property
     def changed(self) -> bool:
@@ -64,6 +66,14 @@ def fix_target(checker: Checker, target: Target, text: str, unsafe: bool) -> Fix
             for f in findings
             if f.fix is not None and f.fix.safety is Safety.UNSAFE and not unsafe
         ]
+        for finding in findings:
+            fix = finding.fix
+            if fix is None or not fix.files or fix.safety.value not in allowed:
+                continue
+            fresh = [c for c in fix.files if c.path not in outcome.files]
+            if fresh:  # the file on disk is unchanged, so later passes propose it again
+                outcome.files.update((c.path, c.text) for c in fresh)
+                outcome.applied.append(finding)
         chosen = choose_fixes(findings, allowed)
         if not chosen:
             outcome.remaining = findings

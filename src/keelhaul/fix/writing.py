@@ -18,7 +18,7 @@ def write_atomically(path: Path, data: bytes) -> None:
     """
     target = Path(os.path.realpath(path))
     try:
-        mode = target.stat().st_mode & 0o7777
+        mode = target.stat().st_mode & 0o7777 if target.exists() else 0o644
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".keelhaul", dir=target.parent)
     except OSError as exc:
         raise FileUnreadable(str(path), exc.strerror or str(exc)) from None

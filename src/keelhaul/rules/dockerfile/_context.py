@@ -10,11 +10,12 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from keelhaul.context.build_context import ContextEntry
+from keelhaul.context.build_context import BuildContext, ContextEntry
 from keelhaul.context.dockerignore import DockerIgnore, DockerIgnoreError, relative
 from keelhaul.context.notable import NotableKind
 from keelhaul.dockerfile.stages import Stage
 from keelhaul.dockerfile.syntax import Instruction, LineRole, Span
+from keelhaul.findings import FileChange, Fix
 from keelhaul.rules.registry import DockerfileContext
 
 _REMOTE = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*://|git@|github\.com/)")
@@ -155,10 +156,40 @@ def ignore_line(entry: ContextEntry) -> str:
     return entry.path
 
 
-def ignore_lines(entries: Iterable[ContextEntry]) -> str:
+def ignore_line_list(entries: Iterable[ContextEntry]) -> list[str]:
     """The lines to add, once each; ``**/x`` makes ``x`` redundant."""
     lines = dict.fromkeys(ignore_line(e) for e in entries)
-    return ", ".join(line for line in lines if f"**/{line}" not in lines)
+    return [line for line in lines if f"**/{line}" not in lines]
+
+
+def ignore_lines(entries: Iterable[ContextEntry]) -> str:
+    return ", ".join(ignore_line_list(entries))
+
+
+def ignore_file_fix(ctx: DockerfileContext, context: BuildContext, lines: list[str]) -> Fix | None:
+    """A fix that adds ``lines`` to the context's ignore file (creating ``.dockerignore``).
+
+    A line that would leave out a path some COPY or ADD names, or ``.git`` when a RUN calls
+    git (version stamping reads it), is not added: the fix must never break the build.
+    """
+    named = [s for c in context_copies(ctx) if not c.whole for s in c.sources]
+    uses_git = any(cmd.name == "git" for run in ctx.runs for cmd in run.script.commands)
+    keep: list[str] = []
+    for line in lines:
+        if uses_git and line.strip("/*") == ".git":
+            continue
+        pattern = DockerIgnore.from_patterns([line])
+        if any(pattern.excludes(s) or pattern.excludes(s, True) for s in named):
+            continue
+        keep.append(line)
+    if not keep:
+        return None
+    path = context.ignore_file or context.root / ".dockerignore"
+    old = context.ignore_text or ""
+    gap = "" if not old or old.endswith("\n") else "\n"
+    text = old + gap + "".join(f"{line}\n" for line in keep)
+    verb = "create" if context.ignore_file is None else "add to"
+    return Fix((), f"{verb} {path.name}: {', '.join(keep)}", files=(FileChange(str(path), text),))
 
 
 def locate_source(inst: Instruction, word: str) -> Span | None:

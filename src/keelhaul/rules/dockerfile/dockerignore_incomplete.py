@@ -8,7 +8,8 @@ from keelhaul.rules.dockerfile._context import (
     build_output_dirs,
     copied,
     describe,
-    ignore_lines,
+    ignore_file_fix,
+    ignore_line_list,
     installs_js,
     locate_source,
     whole_context_copies,
@@ -62,17 +63,19 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
         return
     source = next(w for w, s in zip(copy.written, copy.sources, strict=True) if s in (".", "*"))
     later = "node_modules after a local `npm install`, over the one the image installs"
-    lines = ", ".join(filter(None, (ignore_lines(clutter), "node_modules" if future else "")))
+    wanted = ignore_line_list(clutter) + (["node_modules"] if future else [])
+    lines = ", ".join(wanted)
     fix = f"add {lines} to {context.ignore_name}"
+    edit = ignore_file_fix(ctx, context, wanted)
     if not clutter:
         yield Hit(inst, f"{inst.name} {source} would send {later}; {fix}",
-                  copy.stage, locate_source(inst, source))  # fmt: skip
+                  copy.stage, locate_source(inst, source), edit)  # fmt: skip
         return
     also = f" (and would send {later})" if future else ""
     yield Hit(inst, f"{inst.name} {source} sends {describe(clutter)}, which "
               f"{context.ignore_name} lets through{also}: a bigger context and image, and any "
               f"change there rebuilds this layer and all after it; {fix}",
-              copy.stage, locate_source(inst, source))  # fmt: skip
+              copy.stage, locate_source(inst, source), edit)  # fmt: skip
 
 
 register(

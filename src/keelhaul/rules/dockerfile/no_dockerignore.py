@@ -1,7 +1,13 @@
 from collections.abc import Iterator
 
 from keelhaul.findings import Category, Severity
-from keelhaul.rules.dockerfile._context import describe, locate_source, whole_context_copies
+from keelhaul.rules.dockerfile._context import (
+    describe,
+    ignore_file_fix,
+    ignore_line_list,
+    locate_source,
+    whole_context_copies,
+)
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
 
@@ -24,7 +30,8 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
     yield Hit(inst, f"{inst.name} {source} copies the whole build context and {missing}: every "
               f"file in the folder{holding} goes into the image, and a change to any of them "
               "rebuilds this layer and all after it; add a .dockerignore",
-              first.stage, locate_source(inst, source))  # fmt: skip
+              first.stage, locate_source(inst, source),
+              ignore_file_fix(ctx, context, ignore_line_list(sent)))  # fmt: skip
 
 
 register(
