@@ -41,6 +41,7 @@ def command(out: Output, code: str | None, as_json: bool) -> int:
                         "good": r.good,
                         "related": {k: list(v) for k, v in r.related.items()},
                         "default_on": r.default_on,
+                        "fix": r.fix.value if r.fix else None,
                     }
                     for r in rules
                 ],
@@ -51,11 +52,14 @@ def command(out: Output, code: str | None, as_json: bool) -> int:
         out.out.print(Markdown(rule_markdown(rules[0])))
     else:
         table = Table(box=None, pad_edge=False)
-        for column in ("code", "name", "severity", "category"):
+        for column in ("code", "name", "severity", "category", "fix"):
             table.add_column(column, no_wrap=True)
         table.add_column("summary", ratio=1)
         for r in rules:
             opt_in = "" if r.default_on else " (opt-in)"
-            table.add_row(r.code, r.name, r.severity.value, r.category.value, r.summary + opt_in)
+            fix = r.fix.value if r.fix else ""
+            table.add_row(
+                r.code, r.name, r.severity.value, r.category.value, fix, r.summary + opt_in
+            )
         out.out.print(table)
     return 0

@@ -77,12 +77,12 @@ def catalogue_markdown() -> str:
         HEADER,
         "# Rules",
         "",
-        "| code | name | severity | category | summary |",
-        "|---|---|---|---|---|",
+        "| code | name | severity | category | fix | summary |",
+        "|---|---|---|---|---|---|",
     ]
     lines += [
         f"| [{r.code}](#{r.code.lower()}-{r.name}) | {r.name} | {r.severity.value} | "
-        f"{r.category.value} | {r.summary} |"
+        f"{r.category.value} | {r.fix.value if r.fix else ''} | {r.summary} |"
         for r in rules
     ]
     body = "\n".join(rule_markdown(r) for r in rules)

@@ -13,7 +13,7 @@ from keelhaul.dockerfile.scripts import script_texts
 from keelhaul.dockerfile.shell import ShellScript, parse_shell
 from keelhaul.dockerfile.stages import Build, Stage, resolve
 from keelhaul.dockerfile.syntax import Dockerfile, Instruction, Span
-from keelhaul.findings import Category, Finding, Fix, Location, Severity
+from keelhaul.findings import Category, Finding, Fix, Location, Safety, Severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +141,8 @@ class Rule:
     related: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     default_on: bool = True
     """Off-by-default rules run only when selected by code or category."""
+    fix: Safety | None = None
+    """The kind of fix its findings carry (safe, unsafe), or None when it has none."""
     from_pipeline: bool = False
     """The findings come from the check pipeline (e.g. suppression bookkeeping), not ``check``;
     its tests live with that pipeline."""

@@ -2,7 +2,7 @@ from collections.abc import Iterator
 
 from keelhaul.context.build_context import BuildContext, ContextEntry
 from keelhaul.context.notable import NotableKind
-from keelhaul.findings import Category, Severity
+from keelhaul.findings import Category, Safety, Severity
 from keelhaul.rules.dockerfile._context import (
     ContextCopy,
     build_output_dirs,
@@ -104,6 +104,7 @@ register(
         good="FROM node:22-slim\nWORKDIR /app\nCOPY package.json package-lock.json server.js ./\n"
         "RUN npm ci\n",
         check=check,
+        fix=Safety.SAFE,
         example_context={
             ".dockerignore": "*.md\n",
             ".git/HEAD": "ref: refs/heads/main\n",

@@ -1,7 +1,7 @@
 from collections.abc import Iterator
 
 from keelhaul.dockerfile.syntax import Instruction
-from keelhaul.findings import Category, Fix, Severity
+from keelhaul.findings import Category, Fix, Safety, Severity
 from keelhaul.fix.edits import double_quoted, keyword_prefix, replace_instruction
 from keelhaul.rules.dockerfile._structure import stage_of
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
@@ -41,6 +41,7 @@ register(
         bad="FROM debian:12\nENV APP_HOME /srv/app\n",
         good="FROM debian:12\nENV APP_HOME=/srv/app\n",
         check=check,
+        fix=Safety.SAFE,
         related={"buildkit": ("LegacyKeyValueFormat",)},
     )
 )

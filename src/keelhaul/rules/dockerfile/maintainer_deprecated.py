@@ -1,7 +1,7 @@
 from collections.abc import Iterator
 
 from keelhaul.dockerfile.syntax import Instruction
-from keelhaul.findings import Category, Fix, Severity
+from keelhaul.findings import Category, Fix, Safety, Severity
 from keelhaul.fix.edits import double_quoted, replace_instruction
 from keelhaul.rules.dockerfile._structure import stage_of
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
@@ -42,6 +42,7 @@ register(
         bad="FROM debian:12\nMAINTAINER Jane <jane@example.com>\n",
         good='FROM debian:12\nLABEL org.opencontainers.image.authors="Jane <jane@example.com>"\n',
         check=check,
+        fix=Safety.SAFE,
         related={
             "hadolint": ("DL4000",),
             "buildkit": ("MaintainerDeprecated",),

@@ -1,6 +1,6 @@
 from collections.abc import Iterator
 
-from keelhaul.findings import Category, Severity
+from keelhaul.findings import Category, Safety, Severity
 from keelhaul.rules.dockerfile._context import (
     describe,
     ignore_file_fix,
@@ -57,6 +57,7 @@ register(
         bad="FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\n",
         good="FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt app.py ./\n",
         check=check,
+        fix=Safety.SAFE,
         example_context={"app.py": "print('hello')\n", "requirements.txt": "flask==3.0.3\n"},
     )
 )
