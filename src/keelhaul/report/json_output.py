@@ -39,6 +39,12 @@ def _finding(report: Report, finding: Finding, occurrence: int) -> dict[str, obj
         "stage": printable(finding.stage) if finding.stage is not None else None,
         "fingerprint": finding.fingerprint,
         "occurrence": occurrence,
+        "fix": None
+        if finding.fix is None
+        else {
+            "safety": finding.fix.safety.value,
+            "description": printable(finding.fix.description),
+        },
         "rule": {"summary": rule.summary, "help_uri": rule.help_uri},
     }
 

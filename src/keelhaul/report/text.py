@@ -194,9 +194,13 @@ def summary(report: Report, paint: Paint) -> str:
         for cat, n in sorted(report.count_by_category().items(), key=lambda kv: -kv[1])
         if n
     )
-    return "\n".join(
-        [paint(head, "bold") + unparsed, f"  by severity: {by_sev}", f"  by category: {by_cat}"]
-    )
+    lines = [paint(head, "bold") + unparsed, f"  by severity: {by_sev}", f"  by category: {by_cat}"]
+    safe = sum(1 for f in report.findings if f.fix is not None and f.fix.safety.value == "safe")
+    unsafe = sum(1 for f in report.findings if f.fix is not None and f.fix.safety.value == "unsafe")
+    if safe or unsafe:
+        more = f" ({unsafe} more with `--unsafe-fixes`)" if unsafe else ""
+        lines.append(f"  fixable: {safe} with `keelhaul fix`{more}")
+    return "\n".join(lines)
 
 
 # --- the two formats --------------------------------------------------------------------------
