@@ -13,8 +13,11 @@ from keelhaul.cli.check import RULE_WORDS, targets_of
 from keelhaul.cli.options import build_arg_option, parse_build_args
 from keelhaul.cli.output import Output
 from keelhaul.config import ConfigFinder, Overrides
+from keelhaul.errors import KeelhaulError
 from keelhaul.fix.fixing import FixOutcome, fix_target
+from keelhaul.fix.pinning import CachedResolver, pin_text
 from keelhaul.fix.writing import write_atomically
+from keelhaul.registry import RegistryClient, resolve_digest_from_engine
 from keelhaul.rules.registry import all_rules
 from keelhaul.selection import Vocabulary
 
@@ -26,6 +29,18 @@ def _diff_text(name: str, old: str, new: str) -> str:
     lines = difflib.unified_diff(before, after, f"a/{shown}", f"b/{shown}")
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
                    for line in lines)  # fmt: skip
+
+
+def _resolver() -> CachedResolver:
+    client = RegistryClient()
+
+    def from_registry(reference: str) -> str:
+        return client.resolve_digest(reference).digest
+
+    def from_engine(reference: str) -> str:
+        return resolve_digest_from_engine(reference).digest
+
+    return CachedResolver(from_registry, from_engine)
 
 
 def _read(target: Target) -> str:
@@ -50,6 +65,12 @@ def _read(target: Target) -> str:
     type=click.Path(path_type=Path, file_okay=False, exists=True),
     help="The build context of the Dockerfiles (default: each one's own folder).",
 )
+@click.option(
+    "--pin",
+    is_flag=True,
+    help="Pin FROM images to their digest (from the registry, else the local engine).",
+)
+@click.option("--update", is_flag=True, help="With --pin: refresh digests already pinned.")
 @build_arg_option
 @click.pass_obj
 def command(
@@ -65,6 +86,8 @@ def command(
     isolated: bool,
     stdin_filename: str | None,
     context_dir: Path | None,
+    pin: bool,
+    update: bool,
     build_args: tuple[str, ...],
 ) -> int:
     """Fix what `keelhaul check` finds in the Dockerfiles in PATHS (default `.`).
@@ -96,6 +119,9 @@ def command(
         note=out.detail,
         error=lambda message: None,  # reported once per file below
     )
+    if update and not pin:
+        raise click.UsageError("--update goes with --pin")
+    resolver = _resolver() if pin else None
     dry = diff or check_only
     broken = changed = 0
     for target in targets_of(paths, stdin_filename):
@@ -112,6 +138,18 @@ def command(
             continue
         if outcome.bug is not None:
             out.err.print(f"keelhaul: bug: {target.name}: {outcome.bug}", markup=False)
+        if resolver is not None:
+            try:
+                pinned = pin_text(outcome.after, target.name, resolver, update)
+            except KeelhaulError as exc:  # unreachable registry, wrong credentials...
+                out.err.print(f"keelhaul: error: {target.name}: {exc}", markup=False)
+                broken += 1
+            else:
+                outcome.after = pinned.text
+                for note in pinned.skipped:
+                    out.detail(note)
+                for done in pinned.pinned:
+                    out.detail(f"{target.name}:{done.line}: {done.reference} -> {done.digest}")
         is_stdin = target.data is not None and target.name == (stdin_filename or STDIN)
         for other, content in outcome.files.items():
             changed += 1
