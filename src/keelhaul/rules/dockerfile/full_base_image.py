@@ -1,13 +1,81 @@
+import re
 from collections.abc import Iterator
 
-from keelhaul.findings import Category, Severity
+from keelhaul.dockerfile.stages import Stage
+from keelhaul.findings import Category, Edit, Fix, Safety, Severity
 from keelhaul.rules.dockerfile._images import (
     final_chain,
     full_base,
     is_base_for_others,
     is_dev_image,
+    parse_reference,
 )
+from keelhaul.rules.dockerfile._structure import chain
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
+
+WHY_UNSAFE = (
+    "the slim variant lacks compilers, headers and many libraries: a RUN that builds native "
+    "extensions or a runtime that needs them may fail"
+)
+#: Official images whose every Debian tag has a `-slim` twin (and whose slim KH120 accepts).
+#: php (cli/fpm/apache, no slim) and the toolchains (golang, rust...) have no exact twin.
+_SLIM_IMAGES = frozenset({"python", "node", "ruby", "perl"})
+_VERSION = re.compile(r"\d+(?:\.\d+){0,2}|latest|lts|current")
+#: Debian suites the official images build on; python, ruby and perl write `3.12-slim-bookworm`,
+#: node writes `20-bookworm-slim`.
+_SUITES = frozenset({"bookworm", "bullseye", "buster", "trixie"})
+
+
+def slim_tag(image: str, tag: str) -> str | None:
+    """The `-slim` twin of a full official tag (`3.12` -> `3.12-slim`), or None."""
+    version, _, suite = tag.partition("-")
+    if version in _SUITES and not suite:
+        version, suite = "", version
+    elif (suite and suite not in _SUITES) or not _VERSION.fullmatch(version):
+        return None
+    if version in ("lts", "current") and image != "node":
+        return None
+    if version == "latest":
+        return None if suite else "slim"
+    parts = [version] if version else []
+    if not suite:
+        parts.append("slim")
+    elif image == "node":
+        parts += [suite, "slim"]
+    else:
+        parts += ["slim", suite]
+    return "-".join(parts)
+
+
+def _base_fix(ctx: DockerfileContext, stages: list[Stage]) -> Fix | None:
+    root = stages[-1]
+    written = root.base_raw
+    ref = parse_reference(written)
+    if "$" in written or ref.digest or not ref.official or ref.path not in _SLIM_IMAGES:
+        return None  # a digest pins the full image on purpose; a variable may be anything
+    shipped = {s.index for s in stages}
+    others = (s for s in ctx.build.stages if s.index not in shipped)
+    if any(root.index in {c.index for c in chain(ctx.build, s)} for s in others):
+        return None  # other stages build on it too (a builder that compiles would break)
+    name, colon, tag = written.rpartition(":")
+    if not colon or "/" in tag:
+        name, tag = written, ""
+    new_tag = slim_tag(ref.path, tag or "latest")
+    if new_tag is None:
+        return None
+    inst = root.from_instruction
+    span = inst.locate(written)
+    if span is None or span.line != span.end_line:
+        return None
+    line = next(line for line in inst.lines if line.number == span.line)
+    start, end = span.column - 1, span.end_column - 1
+    text = line.content
+    if (start and text[start - 1] not in " \t") or text[end : end + 1] not in ("", " ", "\t"):
+        return None  # found inside another word (a flag's value): not the image
+    ending = line.text[len(text) :]
+    new = f"{text[:start]}{name}:{new_tag}{text[end:]}{ending}"
+    return Fix((Edit(line.number, line.number, new),), f"base image {name}:{new_tag}",
+               Safety.UNSAFE, WHY_UNSAFE)  # fmt: skip
 
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
@@ -22,7 +90,7 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
         return
     inst = root.from_instruction
     yield Hit(inst, f"the final image is built on {advice.text(root.base)}", root,
-              inst.locate(root.base_raw))  # fmt: skip
+              inst.locate(root.base_raw), _base_fix(ctx, stages))  # fmt: skip
 
 
 register(
@@ -47,10 +115,18 @@ register(
             "final stage counts (through the stages it is built FROM, with ARG defaults "
             "expanded); builder stages may use any image. A Dockerfile under `.devcontainer` "
             "or whose final stage is named like a development target (`dev`, `test`, `ci`) "
-            "is not checked."
+            "is not checked.\n\n"
+            "Fix (unsafe: the slim variant lacks compilers, headers and many libraries, so a "
+            "RUN that builds native extensions, or a runtime that needs them, may fail): the "
+            "official python, node, ruby and perl images move to the `-slim` tag of the same "
+            "version and Debian suite (`python:3.12` to `python:3.12-slim`, `node:20-bookworm` "
+            "to `node:20-bookworm-slim`). No fix for a digest, a variable, another image "
+            "(php, golang and the toolchains have no exact slim twin), or a base stage other "
+            "stages build on too."
         ),
         bad='FROM node:20\nCOPY . /app\nCMD ["node", "/app/server.js"]\n',
         good='FROM node:20-slim\nCOPY . /app\nCMD ["node", "/app/server.js"]\n',
         check=check,
+        fix=Safety.UNSAFE,
     )
 )

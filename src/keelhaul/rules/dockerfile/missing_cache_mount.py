@@ -1,7 +1,8 @@
 from collections.abc import Iterator
 
 from keelhaul.dockerfile.operations import PackageOperation, deleted_paths
-from keelhaul.findings import Category, Severity
+from keelhaul.findings import Category, Safety, Severity
+from keelhaul.rules.dockerfile._cache_fixes import NO_CACHE, cache_mount_fix
 from keelhaul.rules.dockerfile._layers import is_root_user, places
 from keelhaul.rules.dockerfile._layers_dependencies import (
     CacheDir,
@@ -18,10 +19,6 @@ from keelhaul.rules.dockerfile._packages import (
     shown,
 )
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, Run, register
-
-#: The option that keeps a manager from using its cache, which a cache mount makes pointless.
-_NO_CACHE = {"pip": "--no-cache-dir", "apk": "--no-cache", "uv": "--no-cache",
-             "poetry": "--no-cache", "pipenv": "--no-cache", "npm": "--no-cache"}  # fmt: skip
 
 
 def _flag(place: CacheDir, user: str | None) -> str:
@@ -48,7 +45,7 @@ def _notes(run: Run, ops: list[PackageOperation], missing: list[CacheDir], keeps
     ):
         notes.append("on Debian and Ubuntu images also delete /etc/apt/apt.conf.d/docker-clean, "
                      "which empties /var/cache/apt after every install")  # fmt: skip
-    dropped = [_NO_CACHE[op.manager] for op in ops if op.manager in _NO_CACHE and op.no_cache]
+    dropped = [NO_CACHE[op.manager] for op in ops if op.manager in NO_CACHE and op.no_cache]
     for cmd in run.script.commands:
         if cmd.name != "rm":
             continue
@@ -92,7 +89,8 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
         message = (f"{who} start{'s' if one else ''} with an empty cache whenever this layer "
                    f"is rebuilt; keep {'its' if one else 'their'} downloads across builds with "
                    f"`RUN {flags}`{tail}")  # fmt: skip
-        yield Hit(run.instruction, message, run.stage, operation_span(run, ops[0]))
+        fix = cache_mount_fix(ctx.tree, run, ops, missing, user, facts.apt_keeps_debs)
+        yield Hit(run.instruction, message, run.stage, operation_span(run, ops[0]), fix)
 
 
 register(
@@ -121,7 +119,15 @@ register(
             "followed. A cache or tmpfs mount at, above or below the folder counts.\n\n"
             "A suggestion, off by default: select KH184 (or the build-cache category) to turn "
             "it on. Cache mounts need BuildKit, and CI runners that start empty only profit "
-            "when they keep the builder's cache."
+            "when they keep the builder's cache.\n\n"
+            "Fix (unsafe: it needs BuildKit; the legacy builder rejects --mount): adds the flags "
+            "after RUN, `# syntax=docker/dockerfile:1` at the top when the file has no syntax "
+            "directive, and for apt `rm -f /etc/apt/apt.conf.d/docker-clean;` before the "
+            "script (with the Keep-Downloaded-Packages setting for `apt`). It drops the "
+            "options that bypass the cache (`--no-cache-dir`; apk's `--no-cache` becomes "
+            "`--update-cache`) and keeps cleanup commands, which are only wasteful now. No fix "
+            "for a non-root USER (its home and uid are not known), in ONBUILD, or where the "
+            "apt prefix would go into a heredoc."
         ),
         bad="FROM python:3.12-slim\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\n",
         good=(
@@ -130,5 +136,6 @@ register(
         ),
         check=check,
         default_on=False,
+        fix=Safety.UNSAFE,
     )
 )
