@@ -1,7 +1,9 @@
 from collections.abc import Iterator
 
-from keelhaul.findings import Category, Severity
+from keelhaul.dockerfile.syntax import Instruction
+from keelhaul.findings import Category, Fix, Safety, Severity
 from keelhaul.rules.dockerfile._structure_expose import PROTOCOLS, exposed
+from keelhaul.rules.dockerfile._structure_fixes import recase_word
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
 
@@ -11,7 +13,16 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
         if proto and proto != proto.lower() and proto.lower() in PROTOCOLS:
             yield Hit(inst, f"write the protocol of EXPOSE {spec.value} in lowercase "
                       f"({spec.port}/{proto.lower()})", stage,
-                      inst.locate(spec.written))  # fmt: skip
+                      inst.locate(spec.written), _fix(inst, spec.written))  # fmt: skip
+
+
+def _fix(inst: Instruction, written: str) -> Fix | None:
+    """``80/TCP`` -> ``80/tcp``, for a word written without variables (its protocol is
+    then written as it is read)."""
+    port, slash, proto = written.rpartition("/")
+    if not slash or any(c in written for c in "$\\\"'`") or proto.lower() not in PROTOCOLS:
+        return None
+    return recase_word(inst, inst.values.index(written), f"{port}/{proto.lower()}")
 
 
 register(
@@ -29,6 +40,7 @@ register(
         bad="FROM nginx:1.27\nEXPOSE 8080/TCP\n",
         good="FROM nginx:1.27\nEXPOSE 8080/tcp\n",
         check=check,
+        fix=Safety.SAFE,
         related={"buildkit": ("ExposeProtoCasing",)},
     )
 )

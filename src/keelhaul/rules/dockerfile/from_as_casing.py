@@ -1,7 +1,8 @@
 from collections.abc import Iterator
 
-from keelhaul.findings import Category, Severity
+from keelhaul.findings import Category, Safety, Severity
 from keelhaul.rules.dockerfile._structure import locate_word
+from keelhaul.rules.dockerfile._structure_fixes import recase_word
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
 
@@ -14,8 +15,10 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
         # A FROM in mixed case is the instruction-casing rule's business.
         for case in (str.lower, str.upper):
             if keyword == case(keyword) and values[1] != case(values[1]):
+                span = locate_word(inst, values[1])
                 yield Hit(inst, f"'{values[1]}' does not match the case of '{keyword}'; write "
-                          f"'{case('as')}'", stage, locate_word(inst, values[1]))  # fmt: skip
+                          f"'{case('as')}'", stage, span,
+                          recase_word(inst, 1, case("as")))  # fmt: skip
                 break
 
 
@@ -33,6 +36,7 @@ register(
         bad="FROM golang:1.22 as build\nRUN go build ./...\n",
         good="FROM golang:1.22 AS build\nRUN go build ./...\n",
         check=check,
+        fix=Safety.SAFE,
         related={"buildkit": ("FromAsCasing",)},
     )
 )

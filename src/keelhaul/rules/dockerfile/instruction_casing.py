@@ -1,7 +1,8 @@
 from collections.abc import Iterator
 
-from keelhaul.findings import Category, Severity
+from keelhaul.findings import Category, Safety, Severity
 from keelhaul.rules.dockerfile._structure import first_line_of, stage_of
+from keelhaul.rules.dockerfile._structure_fixes import recase_keyword
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
 
@@ -16,7 +17,7 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
         if inst.keyword != case(inst.keyword):
             yield Hit(inst, f"'{inst.keyword}' should be {want} like most instructions in this "
                       f"file ({case(inst.keyword)})", stages.get(id(inst)),
-                      first_line_of(inst))  # fmt: skip
+                      first_line_of(inst), recase_keyword(inst, case))  # fmt: skip
 
 
 register(
@@ -34,6 +35,7 @@ register(
         bad="FROM alpine:3.20\nrun echo hi\nCOPY . /src\n",
         good="FROM alpine:3.20\nRUN echo hi\nCOPY . /src\n",
         check=check,
+        fix=Safety.SAFE,
         related={"buildkit": ("ConsistentInstructionCasing",)},
     )
 )

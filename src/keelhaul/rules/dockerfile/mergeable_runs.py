@@ -2,9 +2,10 @@ from collections.abc import Iterator
 
 from keelhaul.dockerfile.stages import Stage
 from keelhaul.dockerfile.syntax import Instruction
-from keelhaul.findings import Category, Severity
+from keelhaul.findings import Category, Safety, Severity
 from keelhaul.rules.dockerfile._layers import runs_by_instruction, shipped_chain, top_level
 from keelhaul.rules.dockerfile._structure import first_line_of
+from keelhaul.rules.dockerfile._structure_fixes import merge_fix
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, Run, register
 
 #: Instructions that only set image metadata: a RUN after them sees what the RUN before saw.
@@ -63,19 +64,23 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
                 group.append(inst)
                 continue
             if len(group) > 1:
-                yield _hit(group, between, stage)
+                yield _hit(group, between, stage, ctx)
             group = [inst] if id(inst) in steps else []
             between = []
         if len(group) > 1:
-            yield _hit(group, between, stage)
+            yield _hit(group, between, stage, ctx)
 
 
-def _hit(group: list[Instruction], between: list[Instruction], stage: Stage) -> Hit:
+def _hit(
+    group: list[Instruction], between: list[Instruction], stage: Stage, ctx: DockerfileContext
+) -> Hit:
     lines = [i.start_line for i in group]
     listed = ", ".join(map(str, lines[:-1])) + f" and {lines[-1]}"
     fewer = len(group) - 1
     inside = [i for i in between if group[0].start_line < i.start_line < group[-1].start_line]
     moved = ""
+    first, last = group[0].start_line, group[-1].end_line
+    region = [line for line in ctx.tree.lines() if first <= line.number <= last]
     if inside:
         names = sorted({i.name for i in inside})
         moved = f" (the {' and '.join(names)} between them can move after it)"
@@ -85,6 +90,7 @@ def _hit(group: list[Instruction], between: list[Instruction], stage: Stage) -> 
         f"`&&` ({'one layer' if fewer == 1 else f'{fewer} layers'} fewer){moved}",
         stage,
         first_line_of(group[1]),
+        merge_fix(group, inside, region, ctx.tree.escape),
     )
 
 
@@ -111,11 +117,17 @@ register(
             "packages) cached while the step after it is edited. Only stages that ship are "
             "checked; in a builder stage extra layers cost nothing in the image and help the "
             "build cache. Merging can change meaning when the first RUN changes directory or "
-            "exports variables; wrap it in `( ... )` then."
+            "exports variables; wrap it in `( ... )` then.\n\n"
+            "Fix: one RUN, each RUN's text kept and joined with `&&` at the end of a line (or "
+            "at the start of the next, when the RUNs already continue that way); comments "
+            "stay inside the continued RUN, metadata between the RUNs moves after it. No fix "
+            "when a RUN but the last changes the shell's state (`cd`, `export`, `set -u`, a "
+            "background `&`, `exit`) or when a later RUN is more than an `&&` chain."
         ),
         bad="FROM debian:12\nRUN mkdir -p /srv/app\n# then the owner\nRUN chown 10001 /srv/app\n",
         good="FROM debian:12\nRUN mkdir -p /srv/app \\\n    && chown 10001 /srv/app\n",
         check=check,
+        fix=Safety.SAFE,
         related={"hadolint": ("DL3059",)},
     )
 )

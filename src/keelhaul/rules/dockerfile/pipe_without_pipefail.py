@@ -1,9 +1,10 @@
 from collections.abc import Iterator
 
 from keelhaul.dockerfile.shell import SimpleCommand
-from keelhaul.findings import Category, Severity
+from keelhaul.findings import Category, Safety, Severity
 from keelhaul.rules.dockerfile._layers import Place, places, runs_by_instruction
 from keelhaul.rules.dockerfile._packages import image_name, word_span
+from keelhaul.rules.dockerfile._structure_fixes import pipefail_fix
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, Run, register
 
 #: Programs that practically never fail at the head of a pipeline: they print what they were
@@ -119,7 +120,8 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
                     yield Hit(inst, f"`{piped}`: the RUN succeeds when `{risky.name}` fails, "
                               f"as long as `{names[-1]}` does not; "
                               f"{_fix(place, image_name(base) + ' ' + base, shell)}", stage,
-                              word_span(run, risky, 0))  # fmt: skip
+                              word_span(run, risky, 0),
+                              pipefail_fix(inst, ctx.build, stage, place.shell, ctx.tree.escape))  # fmt: skip
                     break
 
 
@@ -177,7 +179,11 @@ register(
             "`sha256sum -c`, gpg, apt-key, grep), pipes "
             "whose status decides nothing (followed by `||`, `&`, or `;` without `set -e`), "
             "pipes in `if`/`while` conditions, substitutions and `sh -c` strings, PowerShell "
-            "and cmd shells and Windows images. One finding per RUN."
+            "and cmd shells and Windows images. One finding per RUN.\n\n"
+            "Fix: `set -o pipefail && ` before the script where the shell has it; the SHELL line "
+            "on images known to ship bash (Debian, Ubuntu and the official images built on "
+            "them) when the stage has no SHELL yet: safe when no later instruction of the "
+            "stage (or a stage built on it) runs a shell, unsafe otherwise."
         ),
         bad="FROM debian:12\nRUN curl -fsSL https://example.com/key.asc | tee /etc/apt/keyrings/x.asc\n",
         good=(
@@ -185,6 +191,7 @@ register(
             "RUN curl -fsSL https://example.com/key.asc | tee /etc/apt/keyrings/x.asc\n"
         ),
         check=check,
+        fix=Safety.SAFE,
         related={"hadolint": ("DL4006",)},
     )
 )

@@ -1,7 +1,8 @@
 from collections.abc import Iterator
 
-from keelhaul.findings import Category, Severity
+from keelhaul.findings import Category, Safety, Severity
 from keelhaul.rules.dockerfile._structure import inherited, rooted_at_scratch
+from keelhaul.rules.dockerfile._structure_fixes import exec_form_fix
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
 
@@ -24,7 +25,8 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
             else:
                 why = "the shell is PID 1 and does not pass SIGTERM on"
             yield Hit(inst, f"shell-form {inst.name} runs under /bin/sh -c: {why}; use the "
-                      'JSON form ["program", "arg"]', stage)  # fmt: skip
+                      'JSON form ["program", "arg"]', stage,
+                      fix=exec_form_fix(inst, ctx.build, stage))  # fmt: skip
         has_shell[stage.index] = shell
 
 
@@ -42,10 +44,16 @@ register(
             "without /bin/sh (scratch, distroless) cannot start at all. Use the JSON form. Not "
             "flagged: commands starting with `exec` (the program replaces the shell), and "
             "stages with a SHELL instruction (an explicit choice of interpreter, as in BuildKit)."
+            "\n\nFix: the JSON form, when the command is plain words (quotes without "
+            "expansions allowed, `exec` dropped) that the shell would split the same way; no "
+            "fix for variables, pipes, redirections, `&&`, globs. Safe for a CMD; unsafe when an "
+            "ENTRYPOINT of the stage receives the CMD, and for an ENTRYPOINT (`docker run` "
+            "arguments then reach it); none for an ENTRYPOINT next to a CMD."
         ),
         bad="FROM node:20-slim\nCMD node server.js\n",
         good='FROM node:20-slim\nCMD ["node", "server.js"]\n',
         check=check,
+        fix=Safety.SAFE,
         related={"hadolint": ("DL3025",), "buildkit": ("JSONArgsRecommended",)},
     )
 )

@@ -3,10 +3,11 @@ from collections.abc import Iterator
 
 from keelhaul.dockerfile.operations import Download
 from keelhaul.dockerfile.stages import Stage
-from keelhaul.findings import Category, Severity
+from keelhaul.findings import Category, Safety, Severity
 from keelhaul.rules.dockerfile._layers import runs_by_instruction
 from keelhaul.rules.dockerfile._packages import word_span
 from keelhaul.rules.dockerfile._structure import chain
+from keelhaul.rules.dockerfile._structure_fixes import wget_progress_fix
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, Run, register
 
 #: Long options that keep wget from printing its progress (or send its log elsewhere).
@@ -86,10 +87,11 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
                     busybox = _busybox(ctx, stage, runs)
                 if busybox:
                     break
+                span = word_span(run, noisy.command, 0)
                 yield Hit(inst, "`wget` prints a progress line for every 50 KB it downloads "
                           "into the build log (2,000 lines for 100 MB); add `-q`, `-nv` or "
-                          "`--progress=dot:giga`", stage,
-                          word_span(run, noisy.command, 0))  # fmt: skip
+                          "`--progress=dot:giga`", stage, span,
+                          wget_progress_fix(inst, span, noisy.command, ctx.tree.escape))  # fmt: skip
 
 
 register(
@@ -114,6 +116,7 @@ register(
             "https://go.dev/dl/go1.22.5.linux-amd64.tar.gz\n"
         ),
         check=check,
+        fix=Safety.SAFE,
         related={"hadolint": ("DL3047",)},
     )
 )
