@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from keelhaul.checking import Checker, Target
 from keelhaul.dockerfile.syntax import parse
-from keelhaul.findings import Finding, Safety
+from keelhaul.findings import Edit, Finding, Safety
 from keelhaul.fix.edits import apply_edits, choose_fixes
 
 MAX_PASSES = 12
@@ -37,6 +37,8 @@ class FixOutcome:
     """A fix produced text that does not parse; that fix was dropped."""
     files: dict[str, str] = field(default_factory=dict)
     """Other files to write (path -> complete new content), e.g. a ``.dockerignore``."""
+    passes: list[list[Edit]] = field(default_factory=list)
+    """The edits each pass applied, in the line numbers of the text that pass started from."""
 
     @property
     def changed(self) -> bool:
@@ -79,26 +81,28 @@ def fix_target(checker: Checker, target: Target, text: str, unsafe: bool) -> Fix
             outcome.remaining = findings
             break
         candidate = apply_edits(current, [e for f in chosen if f.fix for e in f.fix.edits])
-        tree = parse(candidate, target.name)
-        if tree.errors or candidate == current:
-            # Try the fixes one at a time, keeping those that parse; report the others.
-            candidate = current
+        if parse(candidate, target.name).errors or candidate == current:
+            # Judge each fix alone against this pass's text; keep those that parse.
+            good: list[Finding] = []
             for finding in chosen:
                 assert finding.fix is not None
-                attempt = apply_edits(candidate, finding.fix.edits)
+                attempt = apply_edits(current, finding.fix.edits)
                 if parse(attempt, target.name).errors:
                     outcome.bug = (
                         f"the fix of {finding.code} at line {finding.location.line} would not "
                         "parse; please report this keelhaul bug"
                     )
-                    continue
-                if attempt != candidate:
-                    candidate = attempt
-                    outcome.applied.append(finding)
-            if candidate == current:
+                elif attempt != current:
+                    good.append(finding)
+            if not good:
                 break
-        else:
-            outcome.applied += chosen
+            candidate = apply_edits(current, [e for f in good if f.fix for e in f.fix.edits])
+            if parse(candidate, target.name).errors:  # fine alone, not together: one per pass
+                good = good[:1]
+                candidate = apply_edits(current, [e for f in good if f.fix for e in f.fix.edits])
+            chosen = good
+        outcome.applied += chosen
+        outcome.passes.append([e for f in chosen if f.fix for e in f.fix.edits])
         current = candidate
     outcome.after = current
     return outcome
