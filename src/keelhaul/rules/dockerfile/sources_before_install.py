@@ -1,8 +1,9 @@
 from collections.abc import Iterator
 
-from keelhaul.findings import Category, Severity
+from keelhaul.findings import Category, Safety, Severity
 from keelhaul.rules.dockerfile._layers import runs_by_instruction
 from keelhaul.rules.dockerfile._layers_dependencies import Late, late_steps
+from keelhaul.rules.dockerfile._order_fixes import reorder_fix
 from keelhaul.rules.dockerfile._packages import operation_span, shown
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
@@ -32,7 +33,7 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
             continue
         reported.add(key)
         yield Hit(late.run.instruction, _message(late), late.run.stage,
-                  operation_span(late.run, late.step.op))  # fmt: skip
+                  operation_span(late.run, late.step.op), reorder_fix(ctx, late))  # fmt: skip
 
 
 register(
@@ -64,7 +65,16 @@ register(
             "most likely feeds the install (a local module a go.mod `replace` points to, a "
             "workspace package). Checked within each stage, every stage (the build cache "
             "matters most in builder stages); one finding per ecosystem for installs from "
-            "manifests, one per RUN for the others."
+            "manifests, one per RUN for the others.\n\n"
+            "Unsafe fix (`--unsafe-fixes`): the manifests are copied right before the source "
+            "COPY and the install RUN moves up after them; the source COPY stays. Which "
+            "manifests: those of the ecosystem the build context holds; without the context, "
+            "only the files the install names (`pip install -r requirements.txt`). Offered for "
+            "npm/yarn/pnpm installs, `pip install -r`, `poetry install --no-root`, `uv sync "
+            "--no-install-project`, `go mod download`, `bundle install` (no gemspec) and "
+            "`composer install --no-scripts --no-autoloader`, when the RUN holds nothing else "
+            "that reads the sources and only ENV, ARG, LABEL-like instructions or unrelated "
+            "COPYs stand between; never for cargo (`cargo fetch` needs `src/main.rs`)."
         ),
         bad="FROM node:20-slim\nWORKDIR /app\nCOPY . .\nRUN npm ci\nUSER node\n",
         good=(
@@ -72,5 +82,6 @@ register(
             "RUN npm ci\nCOPY . .\nUSER node\n"
         ),
         check=check,
+        fix=Safety.UNSAFE,
     )
 )
