@@ -161,3 +161,17 @@ def test_pipeline_rule_examples_through_check(rule: Rule) -> None:
 
     assert rule.code in codes(rule.bad)
     assert rule.code not in codes(rule.good)
+
+
+@pytest.mark.parametrize("rule", EXAMPLES, ids=[r.code for r in EXAMPLES])
+def test_declared_fix_is_offered_on_the_bad_example(rule: Rule, tmp_path: Path) -> None:
+    """`Rule.fix` says a fix exists: the bad example gets one; without it, no finding has one."""
+    context = example_context(rule, rule.bad, tmp_path)
+    found = check_dockerfile(
+        parse(rule.bad), rules=[rule], settings=rule.example_settings, build_context=context
+    )
+    fixes = [f.fix for f in found if f.fix is not None]
+    if rule.fix is None:
+        assert not fixes, f"{rule.code} offers fixes but does not declare Rule.fix"
+    else:
+        assert fixes, f"{rule.code} declares a fix but its bad example gets none"

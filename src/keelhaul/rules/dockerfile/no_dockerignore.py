@@ -58,6 +58,10 @@ register(
         good="FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt app.py ./\n",
         check=check,
         fix=Safety.SAFE,
-        example_context={"app.py": "print('hello')\n", "requirements.txt": "flask==3.0.3\n"},
+        example_context={
+            "app.py": "print('hello')\n",
+            "requirements.txt": "flask==3.0.3\n",
+            ".git/HEAD": "ref: refs/heads/main\n",
+        },
     )
 )

@@ -83,5 +83,11 @@ register(
         ),
         check=check,
         fix=Safety.UNSAFE,
+        example_context={
+            "package.json": '{"name": "app", "version": "1.0.0"}\n',
+            "package-lock.json": '{"lockfileVersion": 3}\n',
+            "server.js": "console.log('hello')\n",
+            ".dockerignore": "node_modules\n",
+        },
     )
 )
