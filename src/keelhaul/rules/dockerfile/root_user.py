@@ -1,7 +1,7 @@
 import re
 from collections.abc import Iterator
 
-from keelhaul.findings import Category, Severity
+from keelhaul.findings import Category, Safety, Severity
 from keelhaul.rules.dockerfile._security import (
     all_runs,
     base_image,
@@ -10,6 +10,7 @@ from keelhaul.rules.dockerfile._security import (
     root_base,
     script_text,
 )
+from keelhaul.rules.dockerfile._user_fixes import user_fix
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
 #: Tools an entrypoint uses to start as root and drop to another user (the official images'
@@ -41,7 +42,8 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
             if setting.user is not None and setting.user not in who:
                 who = f"{who} ({setting.user})"  # USER $RUNAS where RUNAS=root
             yield Hit(setting.instruction, f"the final stage runs as {who}; switch "
-                      "to an unprivileged user (a numeric UID such as 10001)", stage)  # fmt: skip
+                      "to an unprivileged user (a numeric UID such as 10001)", stage,
+                      fix=user_fix(ctx, stages, setting))  # fmt: skip
         return
     base = base_image(root_base(ctx, stage).base)
     if base.windows or base.default_user is not None or _drops_privileges(ctx):
@@ -50,14 +52,14 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
     if first.is_scratch:
         yield Hit(stage.from_instruction, "the final stage sets no USER, so the container runs "
                   "as UID 0; add USER 65532:65532 (scratch needs no /etc/passwd for a numeric "
-                  "user)", stage)  # fmt: skip
+                  "user)", stage, fix=user_fix(ctx, stages, None))  # fmt: skip
         return
     if base.known:
         runs = f" and {base.name} runs as root, so the container does too"
     else:
         runs = f", so the container runs as root unless {base.name or 'its base'} sets one"
     yield Hit(stage.from_instruction, f"the final stage sets no USER{runs}; add a user and "
-              "end with USER 10001:10001", stage)  # fmt: skip
+              "end with USER 10001:10001", stage, fix=user_fix(ctx, stages, None))  # fmt: skip
 
 
 register(
@@ -78,7 +80,13 @@ register(
             "`nginx-unprivileged`, Bitnami...) or when the image starts as root only to drop "
             "to another user with gosu, su-exec or setpriv, as the official database images "
             "do. Windows images are not checked. `FROM scratch` runs as UID 0 too: "
-            "`USER 65532` works there without any /etc/passwd."
+            "`USER 65532` works there without any /etc/passwd. The unsafe fix reuses a user "
+            "the Dockerfile or the base already has (distroless `nonroot`, node's `node`) or "
+            "creates `app` with UID and GID 10001 as the base's distribution does "
+            "(groupadd/useradd on Debian, Ubuntu and Enterprise Linux, addgroup/adduser on "
+            "Alpine and busybox), ends the final stage with a numeric USER and adds `--chown` "
+            "to the COPYs into the app's folders (the WORKDIR, /app, /srv...); it leaves "
+            "service images (nginx, postgres...) and bases it cannot place alone."
         ),
         bad='FROM debian:12\nCMD ["sleep", "infinity"]\n',
         good=(
@@ -86,6 +94,7 @@ register(
             'CMD ["sleep", "infinity"]\n'
         ),
         check=check,
+        fix=Safety.UNSAFE,
         related={
             "hadolint": ("DL3002",),
             "trivy": ("DS-0002",),

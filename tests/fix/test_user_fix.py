@@ -1,0 +1,428 @@
+"""The unsafe fix of KH109 (root-user): a non-root user made the distribution's way, USER at
+the end of the final stage, --chown on the COPYs into the app's folders."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from keelhaul.checking import Target
+from keelhaul.dockerfile.stages import resolve
+from keelhaul.dockerfile.syntax import parse
+from keelhaul.findings import Finding, Safety
+from keelhaul.fix.edits import split_lines
+from keelhaul.fix.fixing import fix_target
+from keelhaul.rules.dockerfile._user_fixes import Family, NoFix, family, needs_chown
+from tests.conftest import corpus_stats
+from tests.corpus import corpus_files
+from tests.fix.test_fixing import checker, fix
+
+DEBIAN_RUN = (
+    "RUN groupadd --system --gid 10001 app && \\\n"
+    "    useradd --system --uid 10001 --gid app --no-create-home --no-log-init app\n"
+)
+ALPINE_RUN = "RUN addgroup -S -g 10001 app && \\\n    adduser -S -D -H -u 10001 -G app app\n"
+
+
+def kh109(src: str) -> list[Finding]:
+    target = Target(Path("Dockerfile"), "Dockerfile", True, src.encode())
+    return [f for f in checker(("KH109",)).check([target]).all_findings if f.code == "KH109"]
+
+
+def fixed(src: str) -> str:
+    return fix(src, ("KH109",), unsafe=True)
+
+
+FIXED = [
+    pytest.param(  # Debian family: the RUN before the first COPY that needs --chown
+        "FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt .\nRUN pip install -r "
+        'requirements.txt\nCOPY . .\nEXPOSE 8000\nCMD ["python", "app.py"]\n',
+        "FROM python:3.12-slim\nWORKDIR /app\n" + DEBIAN_RUN + "COPY --chown=10001:10001 "
+        "requirements.txt .\nRUN pip install -r requirements.txt\nCOPY --chown=10001:10001 . "
+        '.\nUSER 10001:10001\nEXPOSE 8000\nCMD ["python", "app.py"]\n',
+        id="debian",
+    ),
+    pytest.param(  # a binary into /usr/local/bin keeps root's ownership
+        'FROM alpine:3.20\nCOPY app /usr/local/bin/app\nCMD ["app"]\n',
+        "FROM alpine:3.20\nCOPY app /usr/local/bin/app\n"
+        + ALPINE_RUN
+        + 'USER 10001:10001\nCMD ["app"]\n',
+        id="alpine",
+    ),
+    pytest.param(
+        'FROM python:3.12-alpine\nCOPY . /srv/app\nCMD ["python", "/srv/app/main.py"]\n',
+        "FROM python:3.12-alpine\n" + ALPINE_RUN + "COPY --chown=10001:10001 . /srv/app\n"
+        'USER 10001:10001\nCMD ["python", "/srv/app/main.py"]\n',
+        id="alpine-language-image",
+    ),
+    pytest.param(
+        'FROM busybox:1.36\nCOPY run.sh /app/\nCMD ["sh", "/app/run.sh"]\n',
+        "FROM busybox:1.36\n" + ALPINE_RUN + "COPY --chown=10001:10001 run.sh /app/\n"
+        'USER 10001:10001\nCMD ["sh", "/app/run.sh"]\n',
+        id="busybox",
+    ),
+    pytest.param(  # RHEL family: shadow-utils' useradd, as on Debian
+        'FROM rockylinux:9\nRUN dnf install -y python3\nCMD ["python3", "-m", "http.server"]\n',
+        "FROM rockylinux:9\nRUN dnf install -y python3\n"
+        + DEBIAN_RUN
+        + 'USER 10001:10001\nCMD ["python3", "-m", "http.server"]\n',
+        id="rhel",
+    ),
+    pytest.param(  # ubi-minimal gets useradd only from shadow-utils: create after that RUN
+        "FROM registry.access.redhat.com/ubi9/ubi-minimal\nCOPY app /app/\nRUN microdnf "
+        'install -y shadow-utils\nCMD ["/app/app"]\n',
+        "FROM registry.access.redhat.com/ubi9/ubi-minimal\nCOPY --chown=10001:10001 app "
+        "/app/\nRUN microdnf install -y shadow-utils\n"
+        + DEBIAN_RUN
+        + 'USER 10001:10001\nCMD ["/app/app"]\n',
+        id="ubi-minimal-with-shadow-utils",
+    ),
+    pytest.param(  # distroless: no RUN possible, nonroot exists
+        "FROM gcr.io/distroless/static-debian12\nCOPY --from=build /out/app /app\nENTRYPOINT "
+        '["/app"]\n',
+        "FROM gcr.io/distroless/static-debian12\nCOPY --chown=65532:65532 --from=build "
+        '/out/app /app\nUSER 65532:65532\nENTRYPOINT ["/app"]\n',
+        id="distroless",
+    ),
+    pytest.param(  # scratch: a numeric user needs no /etc/passwd; no line break at the end
+        'FROM scratch\nCOPY app /usr/local/bin/app\nENTRYPOINT ["app"]',
+        'FROM scratch\nCOPY app /usr/local/bin/app\nUSER 65532:65532\nENTRYPOINT ["app"]',
+        id="scratch",
+    ),
+    pytest.param(  # the node image's own user
+        'FROM node:20-slim\nWORKDIR /usr/src/app\nCOPY . .\nCMD ["node", "index.js"]\n',
+        "FROM node:20-slim\nWORKDIR /usr/src/app\nCOPY --chown=1000:1000 . .\nUSER 1000:1000"
+        '\nCMD ["node", "index.js"]\n',
+        id="node",
+    ),
+    pytest.param(  # the user exists in the stage the final one is built FROM
+        'FROM debian:12 AS base\nRUN useradd -u 1001 web\nFROM base\nCOPY . /srv/\nCMD ["x"]\n',
+        "FROM debian:12 AS base\nRUN useradd -u 1001 web\nFROM base\nCOPY --chown=1001 . "
+        '/srv/\nUSER 1001\nCMD ["x"]\n',
+        id="user-from-parent-stage",
+    ),
+    pytest.param(
+        "FROM debian:12\nRUN groupadd -g 10001 app && useradd -u 10001 -g app app\n"
+        'COPY x /app/\nCMD ["x"]\n',
+        "FROM debian:12\nRUN groupadd -g 10001 app && useradd -u 10001 -g app app\nCOPY "
+        '--chown=10001:10001 x /app/\nUSER 10001:10001\nCMD ["x"]\n',
+        id="user-created-not-used",
+    ),
+    pytest.param(  # a name: --chown only after the RUN that creates it
+        "FROM debian:12\nCOPY x /app/\nRUN adduser --disabled-password --gecos '' web\n"
+        'COPY y /app/\nCMD ["x"]\n',
+        "FROM debian:12\nCOPY x /app/\nRUN adduser --disabled-password --gecos '' web\n"
+        'COPY --chown=web y /app/\nUSER web\nCMD ["x"]\n',
+        id="named-user",
+    ),
+    pytest.param(  # USER root after the last RUN is replaced; CRLF and lower case kept
+        "from debian:12\r\nrun apt-get update\r\nuser root\r\n",
+        "from debian:12\r\nrun apt-get update\r\n"
+        + DEBIAN_RUN.replace("RUN", "run").replace("\n", "\r\n")
+        + "user 10001:10001\r\n",
+        id="user-root-replaced-crlf",
+    ),
+    pytest.param(  # USER root before a RUN stays: that RUN needs it
+        "FROM debian:12\nUSER root\nRUN echo hi\nCOPY a /app/\n",
+        "FROM debian:12\nUSER root\nRUN echo hi\n" + DEBIAN_RUN + "COPY --chown=10001:10001 a "
+        "/app/\nUSER 10001:10001\n",
+        id="user-root-before-run",
+    ),
+    pytest.param(  # back to the user set before USER root, in numbers when documented
+        "FROM node:20\nUSER node\nCOPY a /app/\nUSER root\nRUN apt-get update\n",
+        "FROM node:20\nUSER node\nCOPY --chown=1000:1000 a /app/\nUSER root\nRUN apt-get "
+        "update\nUSER 1000:1000\n",
+        id="earlier-user",
+    ),
+    pytest.param(
+        "FROM debian:12 AS b\nUSER nobody\nFROM b\nUSER root\n",
+        "FROM debian:12 AS b\nUSER nobody\nFROM b\nUSER 65534:65534\n",
+        id="earlier-user-in-parent-stage",
+    ),
+    pytest.param(  # the base's own user, overridden by USER root
+        "FROM jenkins/jenkins:lts\nUSER root\nRUN apt-get update\n",
+        "FROM jenkins/jenkins:lts\nUSER root\nRUN apt-get update\nUSER jenkins\n",
+        id="base-default-user",
+    ),
+    pytest.param(
+        "FROM gcr.io/distroless/static:nonroot\nUSER root\n",
+        "FROM gcr.io/distroless/static:nonroot\nUSER 65532:65532\n",
+        id="distroless-user-root",
+    ),
+    pytest.param(  # new lines go above the comment of the instruction they precede
+        'FROM debian:12\nRUN echo hi\n# start it\nCMD ["x"]\n',
+        "FROM debian:12\nRUN echo hi\n" + DEBIAN_RUN + 'USER 10001:10001\n# start it\nCMD ["x"]\n',
+        id="comment-kept-with-cmd",
+    ),
+    pytest.param(
+        "# escape=`\nFROM debian:12\nRUN echo hi\n",
+        "# escape=`\nFROM debian:12\nRUN echo hi\n"
+        + DEBIAN_RUN.replace("\\\n", "`\n")
+        + "USER 10001:10001\n",
+        id="escape-backtick",
+    ),
+    pytest.param(
+        '  FROM debian:12\n  RUN echo\n  CMD ["x"]\n',
+        "  FROM debian:12\n  RUN echo\n  RUN groupadd --system --gid 10001 app && \\\n      "
+        "useradd --system --uid 10001 --gid app --no-create-home --no-log-init app\n  USER "
+        '10001:10001\n  CMD ["x"]\n',
+        id="indented",
+    ),
+    pytest.param(  # multi-stage: only the final stage changes
+        "FROM golang:1.22 AS build\nWORKDIR /src\nCOPY . .\nRUN go build -o /out/app\n"
+        'FROM debian:12-slim\nCOPY --from=build /out/app /usr/local/bin/app\nENTRYPOINT ["app"]\n',
+        "FROM golang:1.22 AS build\nWORKDIR /src\nCOPY . .\nRUN go build -o /out/app\n"
+        "FROM debian:12-slim\nCOPY --from=build /out/app /usr/local/bin/app\n"
+        + DEBIAN_RUN
+        + 'USER 10001:10001\nENTRYPOINT ["app"]\n',
+        id="multi-stage",
+    ),
+    pytest.param(  # the continuation layout of a COPY is kept
+        'FROM debian:12\nCOPY \\\n  a b \\\n  /app/\nCMD ["x"]\n',
+        "FROM debian:12\n" + DEBIAN_RUN + "COPY --chown=10001:10001 \\\n  a b \\\n  /app/\n"
+        'USER 10001:10001\nCMD ["x"]\n',
+        id="copy-continuation",
+    ),
+    pytest.param(  # the image's own binary is copied before the WORKDIR is known: no --chown
+        "FROM eclipse-temurin:21-jre\nCOPY app.jar /opt/app/app.jar\nWORKDIR /opt/app\n"
+        'CMD ["java", "-jar", "app.jar"]\n',
+        "FROM eclipse-temurin:21-jre\nCOPY app.jar /opt/app/app.jar\nWORKDIR /opt/app\n"
+        + DEBIAN_RUN
+        + 'USER 10001:10001\nCMD ["java", "-jar", "app.jar"]\n',
+        id="workdir-after-copy",
+    ),
+    pytest.param(  # the name the file gives the test base image
+        'FROM keelhaul-test/debian:bookworm\nCOPY app.sh /app/\nCMD ["sh", "/app/app.sh"]\n',
+        "FROM keelhaul-test/debian:bookworm\n" + DEBIAN_RUN + "COPY --chown=10001:10001 "
+        'app.sh /app/\nUSER 10001:10001\nCMD ["sh", "/app/app.sh"]\n',
+        id="debian-by-name",
+    ),
+]
+
+
+@pytest.mark.parametrize(("src", "expected"), FIXED)
+def test_user_fix(src: str, expected: str) -> None:
+    assert fixed(src) == expected
+
+
+@pytest.mark.parametrize(("src", "expected"), FIXED)
+def test_user_fix_is_idempotent_and_quiets_kh109(src: str, expected: str) -> None:
+    after = fixed(src)
+    assert not parse(after).errors
+    resolve(parse(after))
+    assert kh109(after) == []  # so no second fix
+    assert fixed(after) == after
+
+
+def test_fix_is_one_unsafe_fix_with_several_edits() -> None:
+    src = 'FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nCMD ["python", "app.py"]\n'
+    (finding,) = kh109(src)
+    assert finding.fix is not None
+    assert finding.fix.safety is Safety.UNSAFE
+    assert "UID 10001" in finding.fix.why_unsafe
+    assert len(finding.fix.edits) == 3  # --chown on the COPY, the RUN above it, the USER
+    assert "groupadd" in finding.fix.description
+    assert fix(src, ("KH109",), unsafe=False) == src  # unsafe: only with --unsafe-fixes
+
+
+NOT_FIXED = [
+    # tools missing from the base
+    pytest.param('FROM registry.access.redhat.com/ubi9/ubi-minimal\nCMD ["x"]\n', id="ubi-min"),
+    pytest.param('FROM registry.access.redhat.com/ubi9/ubi-micro\nCMD ["x"]\n', id="ubi-micro"),
+    pytest.param('FROM fedora:40\nRUN dnf install -y python3\nCMD ["x"]\n', id="fedora"),
+    pytest.param('FROM amazonlinux:2023\nCMD ["x"]\n', id="amazonlinux"),
+    pytest.param('FROM rockylinux:9-minimal\nCMD ["x"]\n', id="el-minimal"),
+    pytest.param('FROM openjdk:21\nCMD ["java"]\n', id="openjdk-on-oraclelinux"),
+    # bases keelhaul cannot place
+    pytest.param('FROM example.com/team/base:1\nCMD ["x"]\n', id="unknown-base"),
+    # services that start as root on purpose
+    pytest.param("FROM nginx:1.27\nCOPY site /usr/share/nginx/html\n", id="nginx"),
+    pytest.param("FROM php:8.3-apache\nCOPY . /var/www/html\n", id="php-apache"),
+    pytest.param('FROM debian:12\nRUN apt-get install -y nginx\nCMD ["nginx"]\n', id="nginx-pkg"),
+    # images made to be built upon, or for development
+    pytest.param('FROM debian:12\nONBUILD COPY . /app\nCMD ["x"]\n', id="onbuild"),
+    pytest.param('FROM debian:12\nCMD ["bash"]\n', id="shell-cmd"),
+    pytest.param('FROM debian:12 AS dev\nCMD ["x"]\n', id="dev-target"),
+    # where the app or the user could not work
+    pytest.param('FROM debian:12\nWORKDIR /root/app\nCOPY . .\nCMD ["x"]\n', id="under-root"),
+    pytest.param('FROM debian:12\nSHELL ["pwsh", "-c"]\nRUN echo\nCMD ["x"]\n', id="pwsh"),
+    pytest.param('FROM debian:12\nCOPY passwd /etc/passwd\nCMD ["x"]\n', id="own-passwd"),
+    pytest.param('FROM debian:12\nRUN groupadd app\nCMD ["x"]\n', id="name-taken"),
+    pytest.param("FROM debian:12\nENV A=b \\\n", id="continuation-at-eof"),
+]
+
+
+@pytest.mark.parametrize("src", NOT_FIXED)
+def test_no_fix_when_unsure(src: str) -> None:
+    findings = kh109(src)
+    assert findings, "KH109 should still report it"
+    assert all(f.fix is None for f in findings)
+    assert fixed(src) == src
+
+
+@pytest.mark.parametrize(
+    ("reference", "installed", "expected"),
+    [
+        ("debian:12-slim", set(), Family.DEBIAN),
+        ("ubuntu:24.04", set(), Family.DEBIAN),
+        ("python:3.12", set(), Family.DEBIAN),
+        ("eclipse-temurin:21-jre", set(), Family.DEBIAN),
+        ("node:20-alpine", set(), Family.ALPINE),
+        ("public.ecr.aws/docker/library/alpine:3.20", set(), Family.ALPINE),
+        ("quay.io/centos/centos:stream9", set(), Family.RHEL),
+        ("registry.access.redhat.com/ubi9/ubi", set(), Family.RHEL),
+        ("registry.access.redhat.com/ubi9/ubi-minimal", {"shadow-utils"}, Family.RHEL),
+        ("amazonlinux:2023", {"shadow-utils"}, Family.RHEL),
+        ("eclipse-temurin:21-jre-ubi9-minimal", set(), None),
+        ("amazoncorretto:21", set(), None),
+        ("postgres:16", set(), None),
+    ],
+)
+def test_family(reference: str, installed: set[str], expected: Family | None) -> None:
+    found = family(reference, installed)
+    if expected is None:
+        assert isinstance(found, NoFix)
+        assert found.reason
+    else:
+        assert found is expected
+
+
+@pytest.mark.parametrize(
+    ("destination", "workdir", "expected"),
+    [
+        ("/app", "/", True),
+        ("/app/static", "%wd0", True),
+        ("/srv/site", "/", True),
+        ("/usr/src/app", "/usr/src/app", True),
+        ("/opt/service/conf", "/opt/service", True),  # the WORKDIR
+        ("/opt/service", "/", False),  # not the WORKDIR, not an app folder
+        ("/usr/local/bin/app", "/app", False),
+        ("/etc/app.conf", "/app", False),
+        ("/usr/share/nginx/html", "/usr/share/nginx/html", False),  # a system WORKDIR
+        ("/data", "%wd0", False),  # the base decides the WORKDIR
+    ],
+)
+def test_chown_heuristic(destination: str, workdir: str, expected: bool) -> None:
+    assert needs_chown(destination, workdir) is expected
+
+
+def test_composes_with_safe_fixes() -> None:
+    src = (
+        "FROM python:3.12-slim\nMAINTAINER Jane\nENV APP_HOME /app\nWORKDIR /app\n"
+        'COPY . .\nCMD ["python", "app.py"]\n'
+    )
+    after = fix(src, None, unsafe=True)
+    assert 'LABEL org.opencontainers.image.authors="Jane"' in after
+    assert "ENV APP_HOME=/app" in after
+    assert "COPY --chown=10001:10001 . ." in after
+    assert "USER 10001:10001\n" in after
+    assert not parse(after).errors
+    assert fix(after, None, unsafe=True) == after
+    # Without --unsafe-fixes the safe fixes apply and the user is left alone.
+    safe = fix(src, None, unsafe=False)
+    assert "LABEL" in safe
+    assert "USER" not in safe
+
+
+def test_untouched_lines_stay() -> None:
+    src = (
+        "# syntax=docker/dockerfile:1\nFROM golang:1.22 AS build\n\n# build it\nRUN go build "
+        "-o /out/app\n\nFROM alpine:3.20\n# the binary\nCOPY --from=build /out/app /usr/bin/app"
+        '\n\nENTRYPOINT ["app"]\n'
+    )
+    after = fixed(src)
+    assert set(src.splitlines()) <= set(after.splitlines())
+
+
+@pytest.mark.corpus
+def test_corpus_user_fix_is_idempotent_and_local() -> None:
+    """On every corpus Dockerfile: the fix parses, quiets KH109, is idempotent, and lines it
+    does not touch stay."""
+    files = corpus_files("dockerfiles")
+    if not files:
+        pytest.skip("no corpus")
+    stats = corpus_stats("dockerfiles fixed (unsafe, KH109 user)")
+    check = checker(("KH109",))
+    for path in files:
+        data = path.read_bytes()
+        text = data.decode("utf-8", "surrogateescape")
+        once = fix_target(check, Target(Path("Dockerfile"), "Dockerfile", True, data), text, True)
+        if once.broken is not None:
+            continue
+        assert once.bug is None, (path, once.bug)
+        stats["files"] += 1
+        if not once.changed:
+            continue
+        stats["fixed"] += 1
+        assert not parse(once.after).errors, path
+        assert not [f for f in once.remaining if f.code == "KH109"], path  # quiet after
+        after = once.after.encode("utf-8", "surrogateescape")
+        again = fix_target(check, Target(Path("Dockerfile"), "Dockerfile", True, after),
+                           once.after, True)  # fmt: skip
+        assert again.after == once.after, path
+        assert not again.applied, path
+        touched = {n for f in once.applied if f.fix for e in f.fix.edits
+                   for n in range(e.start_line, e.end_line + 1)}  # fmt: skip
+        after_lines = set(split_lines(once.after)[1])
+        for number, line in enumerate(split_lines(text)[1], 1):
+            if number not in touched and line.strip():
+                assert line in after_lines, (path, number)
+
+
+# --------------------------------------------------------------------------------------------
+# with a real Docker Engine
+
+APP = 'id -u\necho "app ran"\n'
+
+
+def _build(folder: Path, tag: str) -> None:
+    done = subprocess.run(
+        ["docker", "build", "--network", "host", "-q", "-t", tag, str(folder)],
+        capture_output=True, text=True, check=False, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
+def _run(tag: str) -> str:
+    done = subprocess.run(
+        ["docker", "run", "--rm", tag], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.mark.docker
+def test_user_fix_builds_and_runs_as_10001(docker_engine: str, tmp_path: Path) -> None:
+    # The shared base image is imported from a debootstrap folder made by `mktemp -d`, so its
+    # / is mode 0700 and no other user may run anything in it. Copied into scratch, the tree
+    # gets an ordinary / (0755); the name keeps its last part, `debian`, as a distribution.
+    base = "keelhaul-test-user-fix/debian:open-root"
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "Dockerfile").write_text(
+        f"FROM scratch\nCOPY --from={docker_engine} / /\n"
+    )
+    _build(tmp_path / "base", base)
+
+    work = tmp_path / "app"
+    work.mkdir()
+    (work / "app.sh").write_text(APP)
+    dockerfile = work / "Dockerfile"
+    dockerfile.write_text(f'FROM {base}\nCOPY app.sh /app/\nCMD ["sh", "/app/app.sh"]\n')
+    tags = ("keelhaul-test-user-fix/app:before", "keelhaul-test-user-fix/app:after")
+    try:
+        _build(work, tags[0])
+        assert _run(tags[0]).split() == ["0", "app", "ran"]
+        done = subprocess.run(
+            [sys.executable, "-m", "keelhaul", "--no-color", "fix", "--no-config",
+             "--unsafe-fixes", "--select", "KH109", str(dockerfile)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert "USER 10001:10001" in dockerfile.read_text()
+        _build(work, tags[1])
+        assert _run(tags[1]).split() == ["10001", "app", "ran"]
+    finally:
+        subprocess.run(["docker", "rmi", "-f", *tags, base], capture_output=True, check=False)
