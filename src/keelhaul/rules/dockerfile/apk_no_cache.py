@@ -1,6 +1,7 @@
 from collections.abc import Iterator
 
-from keelhaul.findings import Category, Severity
+from keelhaul.findings import Category, Safety, Severity
+from keelhaul.rules.dockerfile._package_fixes import apk_fix
 from keelhaul.rules.dockerfile._packages import APK_INDEX, fill_span, kept_caches
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
@@ -14,7 +15,8 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
         else:
             message = (f"`{fill.program}` without --no-cache keeps the package index in "
                        "/var/cache/apk in this layer; add --no-cache")  # fmt: skip
-        yield Hit(run.instruction, message, run.stage, fill_span(run, fill))
+        fix = apk_fix(ctx, run, fill.op) if fill.op is not None else None
+        yield Hit(run.instruction, message, run.stage, fill_span(run, fill), fix)
 
 
 register(
@@ -35,6 +37,7 @@ register(
         bad="FROM alpine:3.20\nRUN apk add curl\n",
         good="FROM alpine:3.20\nRUN apk add --no-cache curl\n",
         check=check,
+        fix=Safety.SAFE,
         related={"hadolint": ("DL3019",), "trivy": ("DS-0025",)},
     )
 )

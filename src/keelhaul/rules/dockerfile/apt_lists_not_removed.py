@@ -1,6 +1,7 @@
 from collections.abc import Iterator
 
-from keelhaul.findings import Category, Severity
+from keelhaul.findings import Category, Safety, Severity
+from keelhaul.rules.dockerfile._package_fixes import apt_lists_read_later, cleanup_fix
 from keelhaul.rules.dockerfile._packages import APT_ARCHIVES, APT_LISTS, fill_span, kept_caches
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
@@ -8,15 +9,21 @@ from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
     for run, fill in kept_caches(ctx, APT_LISTS, APT_ARCHIVES):
         if fill.cache is APT_LISTS:
+            cleanup = "rm -rf /var/lib/apt/lists/*"
             message = (f"`{fill.program}` leaves the package lists in /var/lib/apt/lists "
                        "(20-50 MB) in this layer; end the RUN with "
                        "`&& rm -rf /var/lib/apt/lists/*`")  # fmt: skip
         else:
+            cleanup = "apt-get clean"
             message = (f"`{fill.program}` keeps the downloaded .deb files in "
                        "/var/cache/apt/archives (docker-clean is switched off in this stage); "
                        "end the RUN with `&& apt-get clean` or mount a cache at "
                        "/var/cache/apt")  # fmt: skip
-        yield Hit(run.instruction, message, run.stage, fill_span(run, fill))
+        # a later RUN installing without its own update needs the lists: no fix then
+        later = fill.cache is APT_LISTS and apt_lists_read_later(ctx, run)
+        fix = None if later else cleanup_fix(ctx, run, fill.command, cleanup,
+                                             f"end the RUN with `&& {cleanup}`")  # fmt: skip
+        yield Hit(run.instruction, message, run.stage, fill_span(run, fill), fix)
 
 
 register(
@@ -42,6 +49,7 @@ register(
             "curl && rm -rf /var/lib/apt/lists/*\n"
         ),
         check=check,
+        fix=Safety.SAFE,
         related={"hadolint": ("DL3009",)},
     )
 )

@@ -1,7 +1,8 @@
 import re
 from collections.abc import Iterator
 
-from keelhaul.findings import Category, Severity
+from keelhaul.findings import Category, Safety, Severity
+from keelhaul.rules.dockerfile._package_fixes import subcommand_index, words_fix
 from keelhaul.rules.dockerfile._packages import analysis, answered_by_pipe, operation_span, shown
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
@@ -23,9 +24,11 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
                 continue
             if found.configured(run, CONFIGURED, "/etc/apt/apt.conf"):
                 continue
+            fix = words_fix(ctx, run, op.command, subcommand_index(op), ("-y",),
+                            f"`{shown(op)} -y`")  # fmt: skip
             yield Hit(run.instruction, f"`{shown(op)}` without -y stops "
                       "at its confirmation prompt and fails the build", run.stage,
-                      operation_span(run, op))  # fmt: skip
+                      operation_span(run, op), fix)  # fmt: skip
 
 
 register(
@@ -44,6 +47,7 @@ register(
         bad="FROM debian:12\nRUN apt-get update && apt-get install --no-install-recommends curl\n",
         good="FROM debian:12\nRUN apt-get update && apt-get install -y --no-install-recommends curl\n",
         check=check,
+        fix=Safety.SAFE,
         related={"hadolint": ("DL3014",), "trivy": ("DS-0021",)},
     )
 )

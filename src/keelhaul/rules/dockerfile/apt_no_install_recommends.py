@@ -1,9 +1,11 @@
 import re
 from collections.abc import Iterator
 
-from keelhaul.findings import Category, Severity
+from keelhaul.dockerfile.operations import PackageOperation
+from keelhaul.findings import Category, Fix, Safety, Severity
+from keelhaul.rules.dockerfile._package_fixes import subcommand_index, words_fix
 from keelhaul.rules.dockerfile._packages import analysis, listed, operation_span, shown
-from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
+from keelhaul.rules.registry import DockerfileContext, Hit, Rule, Run, register
 
 #: An earlier RUN that writes ``APT::Install-Recommends "false"`` into apt's configuration.
 CONFIGURED = re.compile(r"APT::Install-Recommends", re.IGNORECASE)
@@ -27,7 +29,17 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
             what = listed(list(op.packages)) or "the missing dependencies (-f)"
             yield Hit(run.instruction, f"`{shown(op)}` of {what} also installs the packages "
                       "they recommend; add --no-install-recommends", run.stage,
-                      operation_span(run, op))  # fmt: skip
+                      operation_span(run, op), _fix(ctx, run, op))  # fmt: skip
+
+
+def _fix(ctx: DockerfileContext, run: Run, op: PackageOperation) -> Fix | None:
+    """``install --no-install-recommends``, after a ``-y`` that follows ``install``, so the
+    fixes of KH103 and KH104 give the same words in either order."""
+    index = subcommand_index(op)
+    if index is not None and op.command.argv[index + 1 : index + 2] in (("-y",), ("--yes",)):
+        index += 1
+    return words_fix(ctx, run, op.command, index, ("--no-install-recommends",),
+                     f"`{shown(op)} --no-install-recommends`")  # fmt: skip
 
 
 register(
@@ -50,6 +62,7 @@ register(
             "curl && rm -rf /var/lib/apt/lists/*\n"
         ),
         check=check,
+        fix=Safety.SAFE,
         related={"hadolint": ("DL3015",), "trivy": ("DS-0029",)},
     )
 )

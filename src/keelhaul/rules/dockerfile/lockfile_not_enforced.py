@@ -4,7 +4,8 @@ from fnmatch import fnmatchcase
 
 from keelhaul.dockerfile.operations import PackageOperation
 from keelhaul.dockerfile.syntax import Instruction
-from keelhaul.findings import Category, Severity
+from keelhaul.findings import Category, Fix, Safety, Severity
+from keelhaul.rules.dockerfile._package_fixes import subcommand_index, word_fix
 from keelhaul.rules.dockerfile._packages import Probe, analysis, operation_span, shown
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, Run, register
 
@@ -72,7 +73,18 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
             line, name = lock
             yield Hit(run.instruction, f"`{shown(op)}` may rewrite {name} (copied in on line "
                       f"{line}) instead of installing what it locks; use {FIX[op.manager]}",
-                      run.stage, operation_span(run, op))  # fmt: skip
+                      run.stage, operation_span(run, op), _fix(ctx, run, op))  # fmt: skip
+
+
+#: npm options about writing or ignoring the lock, which `npm ci` refuses or reads otherwise.
+_LOCK_OPTIONS = ("--package-lock", "--no-package-lock", "--package-lock-only", "--save",
+                 "--no-save", "-S", "--save-dev", "-D", "--save-exact", "-E")  # fmt: skip
+
+
+def _fix(ctx: DockerfileContext, run: Run, op: PackageOperation) -> Fix | None:
+    if op.manager != "npm" or op.has(*_LOCK_OPTIONS):
+        return None  # yarn and pnpm spell it differently per major version
+    return word_fix(ctx, run, op.command, subcommand_index(op), "ci", "`npm ci`")
 
 
 register(
@@ -100,5 +112,6 @@ register(
             "RUN npm ci --omit=dev && npm cache clean --force\n"
         ),
         check=check,
+        fix=Safety.SAFE,
     )
 )

@@ -1,9 +1,10 @@
 from collections.abc import Iterator
 
 from keelhaul.dockerfile.operations import PackageOperation
-from keelhaul.findings import Category, Severity
+from keelhaul.findings import Category, Fix, Safety, Severity
+from keelhaul.rules.dockerfile._package_fixes import merge_update_fix
 from keelhaul.rules.dockerfile._packages import APT, RPM, analysis, operation_span, shown
-from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
+from keelhaul.rules.registry import DockerfileContext, Hit, Rule, Run, register
 
 #: Managers whose index refresh (update, makecache, refresh) prepares installs, by family.
 FAMILY = {**dict.fromkeys(APT, "apt"), "apk": "apk", **dict.fromkeys(RPM, "rpm"),
@@ -22,14 +23,23 @@ def _followed_by_install(op: PackageOperation, ops: tuple[PackageOperation, ...]
 
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
-    for run in analysis(ctx).runs:
+    runs = analysis(ctx).runs
+    for run in runs:
         ops = run.operations.packages
         for op in ops:
             if op.manager in FAMILY and op.action == "update" and not _followed_by_install(op, ops):
                 yield Hit(run.instruction, f"`{shown(op)}` with no install after it in this RUN: "
                           "its cached layer goes stale and later installs read old package "
-                          "lists", run.stage, operation_span(run, op))  # fmt: skip
+                          "lists", run.stage, operation_span(run, op),
+                          _fix(ctx, runs, run, op))  # fmt: skip
                 break
+
+
+def _fix(ctx: DockerfileContext, runs: list[Run], run: Run, op: PackageOperation) -> Fix | None:
+    """The RUN that is only this update, merged into the next RUN when that one installs."""
+    family = FAMILY[op.manager]
+    return merge_update_fix(ctx, runs, run, op, lambda other: (
+        FAMILY.get(other.manager) == family and other.action in INSTALLS))  # fmt: skip
 
 
 register(
@@ -54,6 +64,7 @@ register(
             "curl && rm -rf /var/lib/apt/lists/*\n"
         ),
         check=check,
+        fix=Safety.SAFE,
         related={"checkov": ("CKV_DOCKER_5",), "trivy": ("DS-0017",)},
     )
 )

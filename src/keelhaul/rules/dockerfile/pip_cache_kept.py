@@ -1,8 +1,9 @@
 from collections.abc import Iterator
 
-from keelhaul.findings import Category, Severity
-from keelhaul.rules.dockerfile._packages import PIP_CACHE, fill_span, kept_caches
-from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
+from keelhaul.findings import Category, Fix, Safety, Severity
+from keelhaul.rules.dockerfile._package_fixes import subcommand_index, words_fix
+from keelhaul.rules.dockerfile._packages import PIP_CACHE, Fill, fill_span, kept_caches
+from keelhaul.rules.registry import DockerfileContext, Hit, Rule, Run, register
 
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
@@ -10,7 +11,15 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
         yield Hit(run.instruction, f"`{fill.program}` keeps its downloaded wheels in "
                   f"{fill.shown} in this layer; add --no-cache-dir (or set "
                   "PIP_NO_CACHE_DIR=1, or mount a cache there)", run.stage,
-                  fill_span(run, fill))  # fmt: skip
+                  fill_span(run, fill), _fix(ctx, run, fill))  # fmt: skip
+
+
+def _fix(ctx: DockerfileContext, run: Run, fill: Fill) -> Fix | None:
+    op = fill.op
+    if op is None or op.has("--cache-dir"):
+        return None  # with --cache-dir too, which of the two wins depends on their order
+    return words_fix(ctx, run, op.command, subcommand_index(op, last=True),
+                     ("--no-cache-dir",), f"`{fill.program} --no-cache-dir`")  # fmt: skip
 
 
 register(
@@ -31,6 +40,7 @@ register(
         bad="FROM python:3.12-slim\nRUN pip install flask==3.0.3\n",
         good="FROM python:3.12-slim\nRUN pip install --no-cache-dir flask==3.0.3\n",
         check=check,
+        fix=Safety.SAFE,
         related={"hadolint": ("DL3042",)},
     )
 )

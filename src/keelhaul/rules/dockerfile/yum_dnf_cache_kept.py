@@ -1,6 +1,7 @@
 from collections.abc import Iterator
 
-from keelhaul.findings import Category, Severity
+from keelhaul.findings import Category, Safety, Severity
+from keelhaul.rules.dockerfile._package_fixes import cleanup_fix
 from keelhaul.rules.dockerfile._packages import RPM_CACHE, fill_span, kept_caches
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
@@ -8,9 +9,12 @@ from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
     for run, fill in kept_caches(ctx, RPM_CACHE):
         manager = fill.op.manager if fill.op is not None else "yum"
+        cleanup = f"{fill.command.name} clean all"
+        fix = cleanup_fix(ctx, run, fill.command, cleanup, f"end the RUN with `&& {cleanup}`")
         yield Hit(run.instruction, f"`{fill.program}` leaves its repository metadata and "
                   f"package cache in {fill.shown} in this layer; end the RUN with "
-                  f"`&& {manager} clean all`", run.stage, fill_span(run, fill))  # fmt: skip
+                  f"`&& {manager} clean all`", run.stage, fill_span(run, fill),
+                  fix)  # fmt: skip
 
 
 register(
@@ -33,6 +37,7 @@ register(
         bad="FROM rockylinux:9\nRUN dnf install -y httpd\n",
         good="FROM rockylinux:9\nRUN dnf install -y httpd && dnf clean all\n",
         check=check,
+        fix=Safety.SAFE,
         related={
             "hadolint": ("DL3032", "DL3040"),
             "trivy": ("DS-0015", "DS-0019", "DS-0027"),

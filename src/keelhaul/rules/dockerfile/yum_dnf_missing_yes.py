@@ -2,7 +2,8 @@ import re
 from collections.abc import Iterator
 
 from keelhaul.dockerfile.operations import PackageOperation
-from keelhaul.findings import Category, Severity
+from keelhaul.findings import Category, Fix, Safety, Severity
+from keelhaul.rules.dockerfile._package_fixes import subcommand_index, words_fix
 from keelhaul.rules.dockerfile._packages import (
     RPM,
     analysis,
@@ -10,7 +11,7 @@ from keelhaul.rules.dockerfile._packages import (
     operation_span,
     shown,
 )
-from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
+from keelhaul.rules.registry import DockerfileContext, Hit, Rule, Run, register
 
 #: ``assumeyes=1`` written into yum.conf/dnf.conf by an earlier RUN.
 CONFIGURED = re.compile(r"assumeyes\s*=\s*(?:1|true|yes)", re.IGNORECASE)
@@ -36,7 +37,15 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
             note = " (microdnf asks since RHEL 9)" if op.manager == "microdnf" else ""
             yield Hit(run.instruction, f"`{shown(op)}` without -y asks 'Is this ok [y/N]'{note}, "
                       "reads no answer and stops the build; add -y", run.stage,
-                      operation_span(run, op))  # fmt: skip
+                      operation_span(run, op), _fix(ctx, run, op))  # fmt: skip
+
+
+def _fix(ctx: DockerfileContext, run: Run, op: PackageOperation) -> Fix | None:
+    """``dnf install -y``; ``dnf -y module ...`` where the subcommand has a verb after it."""
+    words = op.subcommand.split()
+    verb_follows = len(words) != 1 or words[0] in ("module", "group", "groups")
+    index = 0 if verb_follows else subcommand_index(op)
+    return words_fix(ctx, run, op.command, index, ("-y",), f"`{shown(op)} -y`")
 
 
 register(
@@ -55,6 +64,7 @@ register(
         bad="FROM rockylinux:9\nRUN dnf install httpd && dnf clean all\n",
         good="FROM rockylinux:9\nRUN dnf install -y httpd && dnf clean all\n",
         check=check,
+        fix=Safety.SAFE,
         related={"hadolint": ("DL3030", "DL3038")},
     )
 )

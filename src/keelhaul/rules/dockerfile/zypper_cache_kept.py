@@ -1,6 +1,7 @@
 from collections.abc import Iterator
 
-from keelhaul.findings import Category, Severity
+from keelhaul.findings import Category, Safety, Severity
+from keelhaul.rules.dockerfile._package_fixes import cleanup_fix
 from keelhaul.rules.dockerfile._packages import ZYPPER_CACHE, fill_span, kept_caches
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
@@ -9,7 +10,9 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
     for run, fill in kept_caches(ctx, ZYPPER_CACHE):
         yield Hit(run.instruction, f"`{fill.program}` leaves its repository metadata and "
                   "package cache in /var/cache/zypp in this layer; end the RUN with "
-                  "`&& zypper clean --all`", run.stage, fill_span(run, fill))  # fmt: skip
+                  "`&& zypper clean --all`", run.stage, fill_span(run, fill),
+                  cleanup_fix(ctx, run, fill.command, "zypper clean --all",
+                              "end the RUN with `&& zypper clean --all`"))  # fmt: skip
 
 
 register(
@@ -32,6 +35,7 @@ register(
             "RUN zypper --non-interactive install curl && zypper clean --all\n"
         ),
         check=check,
+        fix=Safety.SAFE,
         related={"hadolint": ("DL3036",), "trivy": ("DS-0020",)},
     )
 )

@@ -1,6 +1,7 @@
 from collections.abc import Iterator
 
-from keelhaul.findings import Category, Severity
+from keelhaul.findings import Category, Safety, Severity
+from keelhaul.rules.dockerfile._package_fixes import words_fix
 from keelhaul.rules.dockerfile._packages import analysis, answered_by_pipe, operation_span
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
@@ -14,7 +15,9 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
                 continue
             yield Hit(run.instruction, f"`zypper {op.subcommand}` without --non-interactive "
                       "(`zypper -n ...`) or -y stops at its prompt and fails the build",
-                      run.stage, operation_span(run, op))  # fmt: skip
+                      run.stage, operation_span(run, op),
+                      words_fix(ctx, run, op.command, 0, ("-n",),
+                                "`zypper -n`: non-interactive"))  # fmt: skip
 
 
 register(
@@ -32,6 +35,7 @@ register(
         bad="FROM opensuse/leap:15.6\nRUN zypper install curl && zypper clean --all\n",
         good="FROM opensuse/leap:15.6\nRUN zypper -n install curl && zypper clean --all\n",
         check=check,
+        fix=Safety.SAFE,
         related={"hadolint": ("DL3034",)},
     )
 )
