@@ -94,6 +94,8 @@ class Checker:
     shellcheck: str | None = None
     """The ShellCheck binary; None: no ShellCheck."""
     baseline: Baseline | None = None
+    fixes: bool = True
+    """Build the findings' fixes (``keelhaul fix``, and reports that show them)."""
     note: Callable[[str], None] = lambda message: None
     error: Callable[[str], None] = lambda message: None
     _rule_sets: dict[frozenset[str], list[Rule]] = field(default_factory=dict)
@@ -169,7 +171,7 @@ class Checker:
             rules = self._rule_sets[codes] = [r for r in self.rules if r.code in codes]
         settings = config.settings
         context = self._build_context(target, result)
-        findings = check_dockerfile(tree, self.build_args, rules, settings, context)
+        findings = check_dockerfile(tree, self.build_args, rules, settings, context, self.fixes)
         if self.shellcheck is not None and config.runs_shellcheck:
             scripts += scripts_of(DockerfileContext.of(tree, self.build_args, settings))
         suppressions = Suppressions.of(

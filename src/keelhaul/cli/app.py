@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 import traceback
 
@@ -46,6 +47,10 @@ _register()
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and turn every error into one line and an exit code."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    # A run builds many small objects that live until the end (trees, stages, findings): the
+    # cyclic collector would walk them again and again for nothing.
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
     try:
         code = cli.main(args=argv, prog_name="keelhaul", standalone_mode=False)
     except click.ClickException as exc:

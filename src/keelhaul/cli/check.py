@@ -148,6 +148,11 @@ def _shellcheck_binary(asked: bool | None) -> str | None:
     help="Run ShellCheck over RUN scripts (default: when installed and configured).",
 )
 @click.option(
+    "--show-fixes",
+    is_flag=True,
+    help="Build each finding's fix and show it (json: the `fix` field); slower.",
+)
+@click.option(
     "--show-settings",
     is_flag=True,
     help="Print the settings that apply to each file, as JSON, and check nothing.",
@@ -169,6 +174,7 @@ def command(
     stdin_filename: str | None,
     context_dir: Path | None,
     shellcheck: bool | None,
+    show_fixes: bool,
     show_settings: bool,
     build_args: tuple[str, ...],
 ) -> int:
@@ -210,6 +216,7 @@ def command(
         context=context_dir,
         shellcheck=_shellcheck_binary(shellcheck),
         baseline=None if baseline_file is None else baselines.Baseline.load(baseline_file),
+        fixes=show_fixes,
         note=out.detail,
         error=lambda message: out.err.print(f"keelhaul: error: {message}", markup=False),
     )

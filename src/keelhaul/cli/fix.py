@@ -17,7 +17,6 @@ from keelhaul.errors import KeelhaulError
 from keelhaul.fix.fixing import FixOutcome, fix_target
 from keelhaul.fix.pinning import CachedResolver, pin_text
 from keelhaul.fix.writing import write_atomically
-from keelhaul.registry import RegistryClient, resolve_digest_from_engine
 from keelhaul.rules.registry import all_rules
 from keelhaul.selection import Vocabulary
 
@@ -32,6 +31,9 @@ def _diff_text(name: str, old: str, new: str) -> str:
 
 
 def _resolver() -> CachedResolver:
+    # Imported here: the HTTP stack is needed only with --pin.
+    from keelhaul.registry import RegistryClient, resolve_digest_from_engine
+
     client = RegistryClient()
 
     def from_registry(reference: str) -> str:

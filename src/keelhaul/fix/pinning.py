@@ -14,7 +14,6 @@ from keelhaul.dockerfile.stages import resolve
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Edit
 from keelhaul.fix.edits import apply_edits, split_lines
-from keelhaul.registry import RegistryError, parse_reference
 
 Resolver = Callable[[str], str]
 """Reference as written (without a digest) -> ``sha256:...``."""
@@ -41,6 +40,8 @@ def pin_text(text: str, name: str, resolver: Resolver, update: bool = False) -> 
     Raises :class:`~keelhaul.registry.RegistryError` when a digest cannot be had: then nothing
     of this file is changed.
     """
+    from keelhaul.registry import parse_reference  # the HTTP stack only when pinning
+
     tree = parse(text, name)
     outcome = PinOutcome(text)
     if tree.errors:
@@ -87,6 +88,8 @@ class CachedResolver:
         self._known: dict[str, str] = {}
 
     def __call__(self, reference: str) -> str:
+        from keelhaul.registry import RegistryError
+
         if reference not in self._known:
             try:
                 self._known[reference] = self._registry(reference)

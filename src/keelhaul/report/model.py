@@ -42,6 +42,8 @@ class RuleInfo:
     good: str = ""
     related: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     help_uri: str | None = None
+    fix: str | None = None
+    """The kind of fix the rule offers ("safe", "unsafe"), or None."""
 
 
 class RuleLike(Protocol):
@@ -87,6 +89,7 @@ def rule_infos(rules: Iterable[RuleLike], docs_url: str | None = None) -> dict[s
             good=rule.good,
             related={tool: tuple(ids) for tool, ids in rule.related.items()},
             help_uri=docs_url + anchor if docs_url else None,
+            fix=getattr(getattr(rule, "fix", None), "value", None),
         )
     return out
 

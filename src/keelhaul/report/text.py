@@ -176,6 +176,14 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+def _fix_kind(report: Report, finding: Finding) -> str | None:
+    """The finding's own fix when it was built, else what its rule offers."""
+    if finding.fix is not None:
+        return finding.fix.safety.value
+    info = report.rules.get(finding.code)
+    return info.fix if info is not None else None
+
+
 def summary(report: Report, paint: Paint) -> str:
     files = len(report.all_files)
     broken = len(report.broken)
@@ -195,11 +203,11 @@ def summary(report: Report, paint: Paint) -> str:
         if n
     )
     lines = [paint(head, "bold") + unparsed, f"  by severity: {by_sev}", f"  by category: {by_cat}"]
-    safe = sum(1 for f in report.findings if f.fix is not None and f.fix.safety.value == "safe")
-    unsafe = sum(1 for f in report.findings if f.fix is not None and f.fix.safety.value == "unsafe")
+    kinds = [_fix_kind(report, f) for f in report.findings]
+    safe, unsafe = kinds.count("safe"), kinds.count("unsafe")
     if safe or unsafe:
         more = f" ({unsafe} more with `--unsafe-fixes`)" if unsafe else ""
-        lines.append(f"  fixable: {safe} with `keelhaul fix`{more}")
+        lines.append(f"  fixable: up to {safe} with `keelhaul fix`{more}; `--diff` shows them")
     return "\n".join(lines)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from keelhaul.context.build_context import BuildContext
 from keelhaul.dockerfile.syntax import Dockerfile
 from keelhaul.findings import Finding
-from keelhaul.rules.registry import DockerfileContext, Rule, all_rules
+from keelhaul.rules.registry import DockerfileContext, Rule, all_rules, fixes_wanted
 
 
 def check_dockerfile(
@@ -16,14 +16,17 @@ def check_dockerfile(
     rules: Iterable[Rule] | None = None,
     settings: Mapping[str, object] | None = None,
     build_context: BuildContext | None = None,
+    fixes: bool = True,
 ) -> list[Finding]:
     """Every finding of ``rules`` (default: the rules on by default) on a parsed Dockerfile.
 
     ``build_context`` is the Dockerfile's context when known; rules about it stay quiet without.
+    ``fixes=False`` skips building the fixes (cheaper when nobody will see them).
     """
     if tree.errors:
         return []  # a file BuildKit cannot read is reported as a syntax error, not linted
     ctx = DockerfileContext.of(tree, build_args, settings, build_context)
     chosen = rules if rules is not None else [r for r in all_rules() if r.default_on]
-    found = [f for rule in chosen for f in rule.findings(ctx)]
+    with fixes_wanted(fixes):
+        found = [f for rule in chosen for f in rule.findings(ctx)]
     return sorted(found, key=Finding.sort_key)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import TypeVar, cast
+from typing import ParamSpec, TypeVar, cast
 
 from keelhaul.context.build_context import BuildContext
 from keelhaul.dockerfile.operations import Operations, find_operations
@@ -53,7 +56,33 @@ class Run:
 
 
 T = TypeVar("T")
+P = ParamSpec("P")
 _MISSING = object()
+
+
+_FIXES: ContextVar[bool] = ContextVar("keelhaul_fixes", default=True)
+
+
+def fix_builder(build: Callable[P, Fix | None]) -> Callable[P, Fix | None]:
+    """Marks a function that builds a fix: it returns None without running while fixes are
+    not wanted (``keelhaul check`` in a format that does not show them), since proving a fix
+    (editing, reparsing, comparing) costs more than finding the problem."""
+
+    @functools.wraps(build)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Fix | None:
+        return build(*args, **kwargs) if _FIXES.get() else None
+
+    return wrapper
+
+
+@contextmanager
+def fixes_wanted(wanted: bool) -> Iterator[None]:
+    """Within the block, fix builders run (True) or are skipped (False)."""
+    token = _FIXES.set(wanted)
+    try:
+        yield
+    finally:
+        _FIXES.reset(token)
 
 
 @lru_cache(maxsize=4096)

@@ -31,7 +31,7 @@ from keelhaul.findings import Edit, Fix, Safety
 from keelhaul.rules.dockerfile._layers import is_root_user
 from keelhaul.rules.dockerfile._layers_dependencies import CacheDir
 from keelhaul.rules.dockerfile._packages import APT, word_span
-from keelhaul.rules.registry import Run
+from keelhaul.rules.registry import Run, fix_builder
 
 SYNTAX_DIRECTIVE = "# syntax=docker/dockerfile:1"
 WHY_UNSAFE = (
@@ -93,6 +93,7 @@ class _Change:
     new: str
 
 
+@fix_builder
 def cache_mount_fix(
     tree: Dockerfile,
     run: Run,

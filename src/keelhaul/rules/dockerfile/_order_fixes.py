@@ -51,7 +51,7 @@ from keelhaul.rules.dockerfile._layers import (
 from keelhaul.rules.dockerfile._layers_dependencies import Late, step_of
 from keelhaul.rules.dockerfile._packages import shown
 from keelhaul.rules.dockerfile._structure import is_remote, transfer
-from keelhaul.rules.registry import DockerfileContext, Run
+from keelhaul.rules.registry import DockerfileContext, Run, fix_builder
 
 WHY_UNSAFE = (
     "the install now runs before the sources are copied: a postinstall or build step that "
@@ -185,6 +185,7 @@ class _Plan:
     """(context folder, destination as written), one COPY each."""
 
 
+@fix_builder
 def reorder_fix(ctx: DockerfileContext, late: Late) -> Fix | None:
     """The fix for a KH182 finding about ``late``, or None when reordering is not proven."""
     if late.step.kind != "manifest":

@@ -25,7 +25,7 @@ from keelhaul.dockerfile.syntax import Instruction, LineRole, parse
 from keelhaul.findings import Edit, Fix
 from keelhaul.fix.edits import indentation, split_lines
 from keelhaul.rules.dockerfile._packages import APT, analysis
-from keelhaul.rules.registry import DockerfileContext, Run, read_script
+from keelhaul.rules.registry import DockerfileContext, Run, fix_builder, read_script
 
 #: Words a fix may anchor to or put in: plain, nothing the shell would read specially.
 _PLAIN = re.compile(r"-{0,2}[A-Za-z0-9][A-Za-z0-9_.:+/=-]*\Z")
@@ -560,6 +560,7 @@ def same_user(cmd: SimpleCommand) -> bool:
 # the fixes
 
 
+@fix_builder
 def words_fix(
     ctx: DockerfileContext,
     run: Run,
@@ -575,6 +576,7 @@ def words_fix(
     return found.fix(description)
 
 
+@fix_builder
 def word_fix(
     ctx: DockerfileContext, run: Run, cmd: SimpleCommand, index: int | None, word: str,
     description: str,
@@ -586,6 +588,7 @@ def word_fix(
     return found.fix(description)
 
 
+@fix_builder
 def cleanup_fix(
     ctx: DockerfileContext, run: Run, writer: SimpleCommand, command: str, description: str
 ) -> Fix | None:
@@ -596,6 +599,7 @@ def cleanup_fix(
     return found.fix(description)
 
 
+@fix_builder
 def apk_fix(ctx: DockerfileContext, run: Run, op: PackageOperation) -> Fix | None:
     """``apk add --no-cache``; an ``apk update`` before adds is dropped, the adds get it."""
     if op.action in ("install", "upgrade"):
@@ -626,6 +630,7 @@ def _fresh_index(found: Plan, ops: Sequence[PackageOperation]) -> bool:
     )
 
 
+@fix_builder
 def merge_update_fix(
     ctx: DockerfileContext,
     runs: Sequence[Run],

@@ -18,6 +18,7 @@ from keelhaul.findings import Edit, Fix, Safety
 from keelhaul.fix.edits import indentation, line_ending, replace_instruction
 from keelhaul.rules.dockerfile._packages import image_name
 from keelhaul.rules.dockerfile._structure import chain
+from keelhaul.rules.registry import fix_builder
 
 # --------------------------------------------------------------------------------------------
 # small helpers
@@ -187,6 +188,7 @@ def _words(command: str) -> list[str] | None:
     return words
 
 
+@fix_builder
 def exec_form_fix(inst: Instruction, build: Build, stage: Stage) -> Fix | None:
     """``CMD node server.js`` -> ``CMD ["node", "server.js"]`` when the split is certain.
 
@@ -296,6 +298,7 @@ def _uses_shell(inst: Instruction) -> bool:
     return eff.name in _SHELL_USERS and not eff.json
 
 
+@fix_builder
 def pipefail_fix(
     inst: Instruction, build: Build, stage: Stage, shell: tuple[str, ...] | None, escape: str
 ) -> Fix | None:
@@ -362,6 +365,7 @@ def _shell_line(inst: Instruction, build: Build, stage: Stage) -> Fix | None:
 _WGET = re.compile(r"(?:\A|/)wget\Z")
 
 
+@fix_builder
 def wget_progress_fix(
     inst: Instruction, span: Span | None, cmd: SimpleCommand, escape: str
 ) -> Fix | None:
@@ -497,6 +501,7 @@ def _chain_only(script: ShellScript) -> bool:
     return True
 
 
+@fix_builder
 def merge_fix(group: Sequence[Instruction], moved: Sequence[Instruction],
               between: Sequence[Line], escape: str) -> Fix | None:  # fmt: skip
     """One RUN from ``group``: each RUN's text kept as written, joined with `` && \\``.

@@ -65,7 +65,7 @@ from keelhaul.rules.dockerfile._security import (
     root_base,
 )
 from keelhaul.rules.dockerfile._security_users import account_options, user_facts
-from keelhaul.rules.registry import DockerfileContext
+from keelhaul.rules.registry import DockerfileContext, fix_builder
 
 UID = "10001"
 NAME = "app"
@@ -482,6 +482,7 @@ def _posix_shell(ctx: DockerfileContext, stages: list[Stage]) -> bool:
     return True
 
 
+@fix_builder
 def user_fix(
     ctx: DockerfileContext, stages: list[Stage], setting: UserSetting | None
 ) -> Fix | None:

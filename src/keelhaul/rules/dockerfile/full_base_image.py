@@ -11,7 +11,7 @@ from keelhaul.rules.dockerfile._images import (
     parse_reference,
 )
 from keelhaul.rules.dockerfile._structure import chain
-from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
+from keelhaul.rules.registry import DockerfileContext, Hit, Rule, fix_builder, register
 
 WHY_UNSAFE = (
     "the slim variant lacks compilers, headers and many libraries: a RUN that builds native "
@@ -47,6 +47,7 @@ def slim_tag(image: str, tag: str) -> str | None:
     return "-".join(parts)
 
 
+@fix_builder
 def _base_fix(ctx: DockerfileContext, stages: list[Stage]) -> Fix | None:
     root = stages[-1]
     written = root.base_raw
