@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from keelhaul.baseline import Baseline, BaselineError, render, write, write_atomically
-from keelhaul.errors import FileMissing
+from keelhaul.baseline import Baseline, BaselineError, render, write
+from keelhaul.errors import FileMissing, FileUnwritable
 from keelhaul.findings import Finding
+from keelhaul.writing import write_atomically
 from tests.selection_sample import finding
 
 
@@ -107,7 +108,7 @@ def test_failed_write_leaves_the_old_file(tmp_path: Path, monkeypatch: pytest.Mo
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", broken_fsync)
-    with pytest.raises(BaselineError, match="cannot write: No space left on device"):
+    with pytest.raises(FileUnwritable, match="cannot write: No space left on device"):
         write_atomically(path, b"new")
     assert path.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["baseline.json"]
@@ -140,7 +141,7 @@ def test_write_follows_a_symlink(tmp_path: Path) -> None:
 
 
 def test_write_into_missing_folder_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(BaselineError, match="cannot write"):
+    with pytest.raises(FileUnwritable, match="cannot write"):
         write_atomically(tmp_path / "no" / "such" / "baseline.json", b"x")
 
 

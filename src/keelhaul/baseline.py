@@ -26,19 +26,17 @@ people reading the diff.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
-import stat
-import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from keelhaul.errors import FileMissing, KeelhaulError
+from keelhaul.errors import FileMissing, FileUnwritable, KeelhaulError
 from keelhaul.findings import Finding
+from keelhaul.writing import write_atomically
 
 VERSION = 1
 #: A baseline bigger than this is refused unread.
@@ -186,44 +184,7 @@ def render(findings: Iterable[Finding], folder: Path) -> str:
 def write(path: Path, findings: Iterable[Finding]) -> None:
     """Write the baseline of ``findings`` to ``path``, atomically."""
     text = render(findings, path.parent)
-    write_atomically(path, text.encode("utf-8", "surrogateescape"))
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` all at once: readers see the old file or the new one.
-
-    The data goes to a temporary file in the same folder, is flushed to disk, takes the old
-    file's permissions (or the umask's), and is renamed over the target. A symlink is
-    followed, so the file it points at is the one replaced.
-    """
-    target = path.resolve() if path.is_symlink() else path
-    folder = target.parent
     try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
-    except FileNotFoundError:
-        mode = 0o666 & ~_umask()
-    except OSError as exc:
-        raise BaselineError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise BaselineError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise BaselineError(f"{path}: cannot write: {exc.strerror or exc}") from None
-        raise
+        write_atomically(path, text.encode("utf-8", "surrogateescape"))
+    except FileUnwritable as exc:
+        raise BaselineError(str(exc)) from None

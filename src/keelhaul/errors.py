@@ -32,6 +32,12 @@ class FileUnreadable(InputError):
         self.path = Path(path)
 
 
+class FileUnwritable(InputError):
+    def __init__(self, path: Path | str, reason: str) -> None:
+        super().__init__(f"{path}: cannot write: {reason}")
+        self.path = Path(path)
+
+
 class ConfigError(KeelhaulError):
     """keelhaul's own configuration is wrong."""
 

@@ -18,9 +18,9 @@ from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Edit
 from keelhaul.fix.edits import apply_edits, split_lines
 from keelhaul.fix.fixing import fix_target
-from keelhaul.fix.writing import write_atomically
 from keelhaul.rules.registry import all_rules
 from keelhaul.selection import Vocabulary
+from keelhaul.writing import write_atomically
 from tests.conftest import corpus_stats
 from tests.corpus import corpus_files
 

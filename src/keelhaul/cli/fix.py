@@ -16,9 +16,9 @@ from keelhaul.config import ConfigFinder, Overrides
 from keelhaul.errors import KeelhaulError
 from keelhaul.fix.fixing import FixOutcome, fix_target
 from keelhaul.fix.pinning import CachedResolver, pin_text
-from keelhaul.fix.writing import write_atomically
 from keelhaul.rules.registry import all_rules
 from keelhaul.selection import Vocabulary
+from keelhaul.writing import write_atomically
 
 
 def _diff_text(name: str, old: str, new: str) -> str:

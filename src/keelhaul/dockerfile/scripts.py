@@ -51,3 +51,17 @@ def script_texts(inst: Instruction) -> list[str]:
         body = doc.content if not doc.content or doc.content.endswith("\n") else doc.content + "\n"
         text += body + doc.name + "\n"
     return [text]
+
+
+def skip_words(text: str, start: int, count: int) -> int:
+    """The offset in ``text`` after ``count`` blank-separated words from ``start``.
+
+    Finds where a RUN's script starts on its first line, after the keyword and the flags.
+    """
+    pos = start
+    for _ in range(count):
+        while pos < len(text) and text[pos] in " \t":
+            pos += 1
+        while pos < len(text) and text[pos] not in " \t":
+            pos += 1
+    return pos

@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from keelhaul.dockerfile.scripts import heredoc_is_script, script_program
+from keelhaul.dockerfile.scripts import heredoc_is_script, script_program, skip_words
 from keelhaul.dockerfile.stages import Stage
 from keelhaul.dockerfile.syntax import Instruction, LineRole
 from keelhaul.errors import KeelhaulError
@@ -93,17 +93,6 @@ def _dialect(stage: Stage) -> str | None:
     return SHELLS.get(name)
 
 
-def _skip_words(text: str, start: int, count: int) -> int:
-    """The offset in ``text`` after ``count`` whitespace-separated words from ``start``."""
-    pos = start
-    for _ in range(count):
-        while pos < len(text) and text[pos] in " \t":
-            pos += 1
-        while pos < len(text) and text[pos] not in " \t":
-            pos += 1
-    return pos
-
-
 def _script_lines(inst: Instruction) -> tuple[list[str], list[tuple[int, int]]] | None:
     """The shell-form script of a RUN as (lines, mapping), or None when there is none."""
     eff = inst.effective
@@ -119,10 +108,10 @@ def _script_lines(inst: Instruction) -> tuple[list[str], list[tuple[int, int]]] 
         content = line.content
         pos = 0
         if words_left or flags_left:
-            pos = _skip_words(content, 0, words_left)
+            pos = skip_words(content, 0, words_left)
             words_left = 0
             while flags_left:
-                nxt = _skip_words(content, pos, 1)
+                nxt = skip_words(content, pos, 1)
                 if nxt == pos or not content[pos:nxt].strip().startswith("--"):
                     break
                 pos, flags_left = nxt, flags_left - 1

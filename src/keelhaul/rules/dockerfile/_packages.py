@@ -29,7 +29,7 @@ from keelhaul.dockerfile.operations import (
     find_operations,
     package_spec,
 )
-from keelhaul.dockerfile.scripts import heredoc_is_script, script_texts
+from keelhaul.dockerfile.scripts import heredoc_is_script, script_texts, skip_words
 from keelhaul.dockerfile.shell import ShellScript, SimpleCommand, parse_shell
 from keelhaul.dockerfile.stages import DependencyVia, Stage
 from keelhaul.dockerfile.syntax import Instruction, LineRole, Span
@@ -299,16 +299,6 @@ def _script_text(run: Run, cmd: SimpleCommand) -> tuple[str, bool] | None:
     return texts[0], heredoc_is_script(run.instruction)
 
 
-def _skip_words(text: str, start: int, count: int) -> int:
-    pos = start
-    for _ in range(count):
-        while pos < len(text) and text[pos] in " \t":
-            pos += 1
-        while pos < len(text) and text[pos] not in " \t":
-            pos += 1
-    return pos
-
-
 def _searchable_lines(inst: Instruction, heredoc: bool) -> Iterator[tuple[int, str, int]]:
     """(line number, text, first column) of the lines a script was read from, in order."""
     if heredoc:
@@ -326,9 +316,9 @@ def _searchable_lines(inst: Instruction, heredoc: bool) -> Iterator[tuple[int, s
         start = 0
         if first:
             first = False
-            start = _skip_words(line.content, 0, 2 if inst.sub is not None else 1)
+            start = skip_words(line.content, 0, 2 if inst.sub is not None else 1)
             for _ in inst.effective.flags:
-                nxt = _skip_words(line.content, start, 1)
+                nxt = skip_words(line.content, start, 1)
                 if not line.content[start:nxt].strip().startswith("--"):
                     break
                 start = nxt
