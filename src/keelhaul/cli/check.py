@@ -11,7 +11,14 @@ import click
 
 from keelhaul import baseline as baselines
 from keelhaul.checking import STDIN, Checker, CheckResult, Target
-from keelhaul.cli.options import build_arg_option, parse_build_args
+from keelhaul.cli.options import (
+    build_arg_option,
+    config_file_option,
+    context_option,
+    no_config_option,
+    parse_build_args,
+    stdin_filename_option,
+)
 from keelhaul.cli.output import Output
 from keelhaul.config import ConfigFinder, Overrides
 from keelhaul.dockerfile.discover import discover
@@ -106,20 +113,8 @@ def _shellcheck_binary(asked: bool | None) -> str | None:
     help="Exit 1 when a finding is at least this severe (default: the "
     "configuration's fail-on, else warning; none: never).",
 )
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Use this configuration for every file (.keelhaul.toml, pyproject.toml "
-    "or .hadolint.yaml) instead of looking beside each Dockerfile.",
-)
-@click.option(
-    "--no-config",
-    "--isolated",
-    "isolated",
-    is_flag=True,
-    help="Read no configuration file: built-in defaults and the command line.",
-)
+@config_file_option
+@no_config_option
 @click.option(
     "--baseline",
     "baseline_file",
@@ -131,17 +126,8 @@ def _shellcheck_binary(asked: bool | None) -> str | None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write every current finding to this baseline file and exit 0.",
 )
-@click.option(
-    "--stdin-filename",
-    metavar="NAME",
-    help="With `-`: the path the stdin Dockerfile stands for (configuration, messages).",
-)
-@click.option(
-    "--context",
-    "context_dir",
-    type=click.Path(path_type=Path, file_okay=False, exists=True),
-    help="The build context of the Dockerfiles (default: each one's own folder).",
-)
+@stdin_filename_option
+@context_option
 @click.option(
     "--shellcheck/--no-shellcheck",
     default=None,

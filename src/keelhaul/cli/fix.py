@@ -10,7 +10,14 @@ import click
 
 from keelhaul.checking import STDIN, Checker, Target
 from keelhaul.cli.check import RULE_WORDS, targets_of
-from keelhaul.cli.options import build_arg_option, parse_build_args
+from keelhaul.cli.options import (
+    build_arg_option,
+    config_file_option,
+    context_option,
+    no_config_option,
+    parse_build_args,
+    stdin_filename_option,
+)
 from keelhaul.cli.output import Output
 from keelhaul.config import ConfigFinder, Overrides
 from keelhaul.errors import KeelhaulError
@@ -58,15 +65,10 @@ def _read(target: Target) -> str:
 @click.option("--select", multiple=True, metavar="RULES", help=f"Fix only these ({RULE_WORDS}).")
 @click.option("--extend-select", multiple=True, metavar="RULES", help="Fix these as well.")
 @click.option("--ignore", multiple=True, metavar="RULES", help="Do not fix these.")
-@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--no-config", "isolated", is_flag=True, help="Read no configuration file.")
-@click.option("--stdin-filename", metavar="NAME", help="With `-`: the path stdin stands for.")
-@click.option(
-    "--context",
-    "context_dir",
-    type=click.Path(path_type=Path, file_okay=False, exists=True),
-    help="The build context of the Dockerfiles (default: each one's own folder).",
-)
+@config_file_option
+@no_config_option
+@stdin_filename_option
+@context_option
 @click.option(
     "--pin",
     is_flag=True,

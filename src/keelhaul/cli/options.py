@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from keelhaul.errors import ConfigError
@@ -32,4 +34,29 @@ build_arg_option = click.option(
 )
 target_option = click.option(
     "--target", metavar="STAGE", help="The stage to build (default: the last one)."
+)
+context_option = click.option(
+    "--context",
+    "context_dir",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="The build context of the Dockerfiles (default: each one's own folder).",
+)
+stdin_filename_option = click.option(
+    "--stdin-filename",
+    metavar="NAME",
+    help="With `-`: the path the stdin Dockerfile stands for (configuration, messages).",
+)
+config_file_option = click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Use this configuration for every file (.keelhaul.toml, pyproject.toml "
+    "or .hadolint.yaml) instead of looking beside each Dockerfile.",
+)
+no_config_option = click.option(
+    "--no-config",
+    "--isolated",
+    "isolated",
+    is_flag=True,
+    help="Read no configuration file: built-in defaults and the command line.",
 )
