@@ -207,3 +207,14 @@ def test_corpus_fixes_are_idempotent_and_local(unsafe: bool) -> None:
         for number, line in enumerate(before_lines, 1):
             if number not in touched and line.strip():
                 assert line in after_lines, (path, number)
+
+
+def test_binary_garbage_is_not_rewritten(tmp_path: Path) -> None:
+    """Random bytes parse as unknown instructions; no fix may touch them (KH115 reports them)."""
+    import random
+
+    data = bytes(random.Random(7).randrange(256) for _ in range(4000))
+    (tmp_path / "Dockerfile").write_bytes(data)
+    result = run("fix", "--no-config", "--unsafe-fixes", cwd=tmp_path)
+    assert result.returncode in (0, 2), result.stderr
+    assert (tmp_path / "Dockerfile").read_bytes() == data

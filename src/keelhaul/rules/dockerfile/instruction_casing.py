@@ -1,5 +1,6 @@
 from collections.abc import Iterator
 
+from keelhaul.dockerfile.syntax import KNOWN_INSTRUCTIONS
 from keelhaul.findings import Category, Safety, Severity
 from keelhaul.rules.dockerfile._structure import first_line_of, stage_of
 from keelhaul.rules.dockerfile._structure_fixes import recase_keyword
@@ -7,13 +8,15 @@ from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
-    keywords = [inst.keyword for inst in ctx.tree.instructions]
+    # Unknown instructions are KH115's: recasing a typo (or a binary file) helps no one.
+    known = [inst for inst in ctx.tree.instructions if inst.name in KNOWN_INSTRUCTIONS]
+    keywords = [inst.keyword for inst in known]
     lower = sum(k == k.lower() and k != k.upper() for k in keywords)
     upper = sum(k == k.upper() and k != k.lower() for k in keywords)
     # BuildKit's choice: lowercase only when strictly more instructions are lowercase.
     want, case = ("lowercase", str.lower) if lower > upper else ("uppercase", str.upper)
     stages = stage_of(ctx.build)
-    for inst in ctx.tree.instructions:
+    for inst in known:
         if inst.keyword != case(inst.keyword):
             yield Hit(inst, f"'{inst.keyword}' should be {want} like most instructions in this "
                       f"file ({case(inst.keyword)})", stages.get(id(inst)),
