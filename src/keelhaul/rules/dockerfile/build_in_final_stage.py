@@ -1,6 +1,6 @@
 from collections.abc import Iterator
 
-from keelhaul.findings import Category, Severity
+from keelhaul.findings import Category, Safety, Severity
 from keelhaul.rules.dockerfile._images import is_base_for_others, is_dev_image
 from keelhaul.rules.dockerfile._images_toolchain import (
     RUNTIME_HINT,
@@ -9,6 +9,7 @@ from keelhaul.rules.dockerfile._images_toolchain import (
     stage_runs,
     whole_context_copy,
 )
+from keelhaul.rules.dockerfile._multistage_fixes import go_multistage_fix
 from keelhaul.rules.dockerfile._packages import command_span
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
@@ -29,7 +30,8 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
     yield Hit(step.run.instruction, f"`{step.label}` runs in the final stage, so the toolchain "
               f"and its caches ship with the result{context}; build in a builder stage and "
               f"COPY --from it only the output into {RUNTIME_HINT[step.ecosystem]}", final,
-              command_span(step.run, step.command))  # fmt: skip
+              command_span(step.run, step.command),
+              go_multistage_fix(ctx, step) if step.ecosystem == "go" else None)  # fmt: skip
 
 
 register(
@@ -50,7 +52,11 @@ register(
             "yarn, pnpm, scripts named build/compile/bundle/dist), tsc, webpack, rollup, "
             "esbuild, `vite`/`ng`/`next build`..., make, cmake, gcc, javac. One finding per "
             "image, at the first build. Development images (`.devcontainer`, a final stage "
-            "named `dev`, `test`) are not checked."
+            "named `dev`, `test`) are not checked. Unsafe fix, for a Go program only "
+            "(`go build -o FILE` in a `golang` stage run by its CMD/ENTRYPOINT): the stage "
+            "becomes `AS build` with `CGO_ENABLED=0`, and a new final stage FROM "
+            'gcr.io/distroless/static-debian12:nonroot (setting `static-base = "scratch"`: '
+            "scratch) copies the binary and runs it."
         ),
         bad=(
             "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go build -o /usr/local/bin/app .\n"
@@ -62,5 +68,6 @@ register(
             'COPY --from=build /app /app\nCMD ["/app"]\n'
         ),
         check=check,
+        fix=Safety.UNSAFE,
     )
 )
