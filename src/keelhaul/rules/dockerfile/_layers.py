@@ -101,16 +101,9 @@ class Places:
         return self.before.get(id(inst)) or Place("%wd", None, None, {})
 
 
-_PLACES: list[tuple[DockerfileContext, Places]] = []
-
-
 def places(ctx: DockerfileContext) -> Places:
     """The places of ``ctx``, computed once however many rules ask."""
-    if _PLACES and _PLACES[0][0] is ctx:
-        return _PLACES[0][1]
-    made = Places(ctx)
-    _PLACES[:] = [(ctx, made)]
-    return made
+    return ctx.memo("layers.places", Places)
 
 
 # --------------------------------------------------------------------------------------------

@@ -18,22 +18,19 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
-from functools import lru_cache
 from typing import TypeVar, cast
 
 from keelhaul.dockerfile.operations import (
-    Operations,
     PackageOperation,
     PackageSpec,
     deleted_paths,
-    find_operations,
     package_spec,
 )
 from keelhaul.dockerfile.scripts import heredoc_is_script, script_texts, skip_words
-from keelhaul.dockerfile.shell import ShellScript, SimpleCommand, parse_shell
+from keelhaul.dockerfile.shell import SimpleCommand
 from keelhaul.dockerfile.stages import DependencyVia, Stage
 from keelhaul.dockerfile.syntax import Instruction, LineRole, Span
-from keelhaul.rules.registry import DockerfileContext, Hit, Run
+from keelhaul.rules.registry import DockerfileContext, Hit, Run, read_script
 
 T = TypeVar("T")
 
@@ -45,10 +42,7 @@ NODE = ("npm", "yarn", "pnpm")
 # runs and stages
 
 
-@lru_cache(maxsize=256)
-def _parsed(text: str) -> tuple[ShellScript, Operations]:
-    script = parse_shell(text)
-    return script, find_operations(script)
+_parsed = read_script  # one cache of parsed scripts for every rule
 
 
 def _runs(ctx: DockerfileContext) -> list[Run]:

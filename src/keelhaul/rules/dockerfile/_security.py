@@ -13,13 +13,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from keelhaul.dockerfile.operations import Operations, find_operations
-from keelhaul.dockerfile.shell import SHELLS, ShellScript, SimpleCommand, parse_shell
+from keelhaul.dockerfile.shell import SHELLS, SimpleCommand
 from keelhaul.dockerfile.stages import Stage
 from keelhaul.dockerfile.syntax import Instruction, LineRole, Span
 from keelhaul.rules.dockerfile._structure import chain, resolve_word, scopes
 from keelhaul.rules.dockerfile._structure_expose import exposed
-from keelhaul.rules.registry import DockerfileContext, Run
+from keelhaul.rules.registry import DockerfileContext, Run, read_script
 
 # --------------------------------------------------------------------------------------------
 # stages
@@ -230,10 +229,7 @@ def last_user(ctx: DockerfileContext, stages: list[Stage]) -> UserSetting | None
 # RUN scripts
 
 
-@lru_cache(maxsize=256)
-def _parsed(text: str) -> tuple[ShellScript, Operations]:
-    script = parse_shell(text)
-    return script, find_operations(script)
+_parsed = read_script  # one cache of parsed scripts for every rule
 
 
 def heredocs_are_script(inst: Instruction) -> bool:
@@ -248,17 +244,16 @@ def heredocs_are_script(inst: Instruction) -> bool:
     return words[0].rsplit("/", 1)[-1] in SHELLS and words[-1].startswith("<<")
 
 
-_RUNS: list[tuple[DockerfileContext, list[Run]]] = []
-
-
 def all_runs(ctx: DockerfileContext) -> list[Run]:
     """Every shell-form RUN, then the ``ONBUILD RUN`` ones (they run in images built on this).
 
     A RUN whose heredoc is data (``RUN cat <<EOF > /etc/x.repo``) is read from its command
     line, not from the heredoc.
     """
-    if _RUNS and _RUNS[0][0] is ctx:
-        return _RUNS[0][1]
+    return ctx.memo("security.runs", _all_runs)
+
+
+def _all_runs(ctx: DockerfileContext) -> list[Run]:
     out: list[Run] = []
     done: set[int] = set()
     for run in ctx.runs:
@@ -280,7 +275,6 @@ def all_runs(ctx: DockerfileContext) -> list[Run]:
             for text in texts:
                 script, ops = _parsed(text)
                 out.append(Run(inst, stage, script, ops))
-    _RUNS[:] = [(ctx, out)]
     return out
 
 

@@ -465,16 +465,14 @@ def _finders(name: str) -> tuple[Finder, ...]:
     return tuple(found)
 
 
-_CACHE: list[tuple[DockerfileContext, list[Bypass]]] = []
-
-
 def bypasses(ctx: DockerfileContext) -> list[Bypass]:
     """Every bypass of the stages the target needs (computed once for both rules)."""
-    if _CACHE and _CACHE[0][0] is ctx:
-        return _CACHE[0][1]
+    return ctx.memo("security.bypasses", _bypasses)
+
+
+def _bypasses(ctx: DockerfileContext) -> list[Bypass]:
     found = list(_from_instructions(ctx))
     for run in needed_runs(ctx):
         found.extend(_from_run(run))
     found.sort(key=lambda b: (b.instruction.start_line, b.span.column if b.span else 0))
-    _CACHE[:] = [(ctx, found)]
     return found
