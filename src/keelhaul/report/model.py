@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from keelhaul import __version__
 from keelhaul.errors import SyntaxProblem
-from keelhaul.findings import Category, Finding, Severity
+from keelhaul.findings import Category, Finding, Safety, Severity
 
 #: Where ShellCheck documents its checks; SC findings come from ShellCheck, not the catalogue.
 SHELLCHECK_WIKI = "https://www.shellcheck.net/wiki/"
@@ -67,6 +67,8 @@ class RuleLike(Protocol):
     def good(self) -> str: ...
     @property
     def related(self) -> Mapping[str, tuple[str, ...]]: ...
+    @property
+    def fix(self) -> Safety | None: ...
 
 
 def rule_infos(rules: Iterable[RuleLike], docs_url: str | None = None) -> dict[str, RuleInfo]:
@@ -89,7 +91,7 @@ def rule_infos(rules: Iterable[RuleLike], docs_url: str | None = None) -> dict[s
             good=rule.good,
             related={tool: tuple(ids) for tool, ids in rule.related.items()},
             help_uri=docs_url + anchor if docs_url else None,
-            fix=getattr(getattr(rule, "fix", None), "value", None),
+            fix=rule.fix.value if rule.fix is not None else None,
         )
     return out
 
