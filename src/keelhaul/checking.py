@@ -21,7 +21,7 @@ from keelhaul.dockerfile.syntax import Dockerfile, parse, read_dockerfile
 from keelhaul.errors import KeelhaulError
 from keelhaul.findings import Finding
 from keelhaul.report.model import BrokenFile
-from keelhaul.rules.engine import check_dockerfile
+from keelhaul.rules.engine import check_context
 from keelhaul.rules.registry import DockerfileContext, Rule
 from keelhaul.rules.shellcheck import Script, check_scripts, scripts_of
 from keelhaul.selection import SHELLCHECK_CODE, UNUSED_SUPPRESSION_CODE, Vocabulary
@@ -171,9 +171,10 @@ class Checker:
             rules = self._rule_sets[codes] = [r for r in self.rules if r.code in codes]
         settings = config.settings
         context = self._build_context(target, result)
-        findings = check_dockerfile(tree, self.build_args, rules, settings, context, self.fixes)
+        ctx = DockerfileContext.of(tree, self.build_args, settings, context)
+        findings = check_context(ctx, rules, self.fixes)
         if self.shellcheck is not None and config.runs_shellcheck:
-            scripts += scripts_of(DockerfileContext.of(tree, self.build_args, settings))
+            scripts += scripts_of(ctx)
         suppressions = Suppressions.of(
             tree, self.vocabulary, inline=config.inline_ignores, build_args=dict(self.build_args)
         )

@@ -26,6 +26,13 @@ def check_dockerfile(
     if tree.errors:
         return []  # a file BuildKit cannot read is reported as a syntax error, not linted
     ctx = DockerfileContext.of(tree, build_args, settings, build_context)
+    return check_context(ctx, rules, fixes)
+
+
+def check_context(
+    ctx: DockerfileContext, rules: Iterable[Rule] | None = None, fixes: bool = True
+) -> list[Finding]:
+    """:func:`check_dockerfile` for a context already built (it is shared with ShellCheck)."""
     chosen = rules if rules is not None else [r for r in all_rules() if r.default_on]
     with fixes_wanted(fixes):
         found = [f for rule in chosen for f in rule.findings(ctx)]
