@@ -1,17 +1,27 @@
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from keelhaul.findings import Category, Safety, Severity
+from keelhaul.findings import Category, Fix, Safety, Severity
 from keelhaul.rules.dockerfile._images import is_base_for_others, is_dev_image
 from keelhaul.rules.dockerfile._images_toolchain import (
     RUNTIME_HINT,
+    BuildStep,
     build_steps,
     stage_env,
     stage_runs,
     whole_context_copy,
 )
 from keelhaul.rules.dockerfile._multistage_fixes import go_multistage_fix
+from keelhaul.rules.dockerfile._multistage_java import java_multistage_fix
+from keelhaul.rules.dockerfile._multistage_node import node_multistage_fix
 from keelhaul.rules.dockerfile._packages import command_span
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
+
+#: The multi-stage conversion of each ecosystem keelhaul knows how to split.
+_CONVERSIONS: dict[str, Callable[[DockerfileContext, BuildStep], Fix | None]] = {
+    "go": go_multistage_fix,
+    "node": node_multistage_fix,
+    "java": java_multistage_fix,
+}
 
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
@@ -31,7 +41,12 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
               f"and its caches ship with the result{context}; build in a builder stage and "
               f"COPY --from it only the output into {RUNTIME_HINT[step.ecosystem]}", final,
               command_span(step.run, step.command),
-              go_multistage_fix(ctx, step) if step.ecosystem == "go" else None)  # fmt: skip
+              _convert(ctx, step))  # fmt: skip
+
+
+def _convert(ctx: DockerfileContext, step: BuildStep) -> Fix | None:
+    convert = _CONVERSIONS.get(step.ecosystem)
+    return None if convert is None else convert(ctx, step)
 
 
 register(
