@@ -43,3 +43,54 @@ def docker_engine() -> str:
     if probe.returncode != 0:
         return unavailable(f"the engine has no base image {image}")
     return image
+
+
+def _missing(reason: str) -> None:
+    if docker_required():
+        pytest.fail(f"KEELHAUL_REQUIRE_DOCKER=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def buildkit_docker(docker_engine: str) -> str:
+    """A docker client that builds with BuildKit (``DOCKER_BUILDKIT=1``) against the engine.
+
+    Newer clients need the buildx plugin for that; the engine's own 20.10 client (Debian's
+    docker.io, /usr/bin/docker) talks to the engine's built-in BuildKit directly.
+    """
+    import shutil
+    import subprocess
+    import tempfile
+
+    candidates = [c for c in (shutil.which("docker"), "/usr/bin/docker") if c]
+    probe = f"FROM {docker_engine}\nRUN --mount=type=tmpfs,target=/probe true\n"
+    with tempfile.TemporaryDirectory() as folder:
+        for client in dict.fromkeys(candidates):
+            done = subprocess.run(
+                [client, "build", "-q", "--network", "none", "-f", "-", folder], input=probe, text=True,
+                capture_output=True, check=False, env={**os.environ, "DOCKER_BUILDKIT": "1"},
+            )  # fmt: skip
+            if done.returncode == 0:
+                subprocess.run([client, "rmi", "-f", done.stdout.strip()], capture_output=True,
+                               check=False)  # fmt: skip
+                return client
+    _missing("no docker client here builds with BuildKit")
+    raise AssertionError("unreachable")
+
+
+#: Stand-ins for official images this machine cannot pull, made by tests/engine/standins/build.
+PYTHON_FULL = "keelhaul-test/python:3.11-bookworm"
+PYTHON_SLIM = "keelhaul-test/python:3.11-slim-bookworm"
+
+
+@pytest.fixture(scope="session")
+def python_standins(docker_engine: str) -> tuple[str, str]:
+    """The stand-in python:3.11-bookworm and python:3.11-slim-bookworm images."""
+    import subprocess
+
+    for image in (PYTHON_FULL, PYTHON_SLIM):
+        probe = subprocess.run(["docker", "image", "inspect", image], capture_output=True,
+                               check=False)  # fmt: skip
+        if probe.returncode != 0:
+            _missing(f"the engine has no {image} (run tests/engine/standins/build)")
+    return PYTHON_FULL, PYTHON_SLIM

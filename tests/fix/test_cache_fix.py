@@ -265,10 +265,13 @@ def test_composes_with_safe_fixes_and_the_base_fix() -> None:
         'CMD ["python", "app.py"]\n'
     )
     after = fix(src, ("KH111", "KH112", "KH120", "KH184"), unsafe=True)
+    # KH120 on a python image that pip-installs: the wheels conversion, cache mounts on both
     assert after == (
-        f'{SYNTAX}FROM python:3.12-slim\nLABEL org.opencontainers.image.authors="Jane"\n'
-        "ENV APP=/srv/app\nCOPY requirements.txt .\n"
-        f"RUN {PIP} pip install -r requirements.txt\nCOPY . .\n"
+        f"{SYNTAX}FROM python:3.12 AS build\nENV APP=/srv/app\nCOPY requirements.txt .\n"
+        f"RUN {PIP} pip wheel --wheel-dir=/wheels -r requirements.txt\n"
+        'FROM python:3.12-slim\nLABEL org.opencontainers.image.authors="Jane"\n'
+        f"ENV APP=/srv/app\nRUN {PIP} --mount=type=bind,from=build,source=/wheels,"
+        "target=/wheels pip install --no-index /wheels/*.whl\nCOPY . .\n"
         'CMD ["python", "app.py"]\n'
     )
     assert fix(after, ("KH111", "KH112", "KH120", "KH184"), unsafe=True) == after
@@ -321,3 +324,72 @@ def test_buildkit_reads_the_fix(src: str, expected: str) -> None:
     mounts = [f for c in after for f in c.flags if "type=cache" in f]
     assert mounts
     assert all(f in expected for f in mounts)
+
+
+# --------------------------------------------------------------------------- a real build
+
+
+@pytest.mark.docker
+def test_cache_mount_fix_builds_with_buildkit_runs_the_same(
+    buildkit_docker: str, python_standins: tuple[str, str], tmp_path: Path
+) -> None:
+    """KH184's result builds with BuildKit, runs the same, is no bigger, and keeps pip's
+    cache out of the image."""
+    import os
+    import subprocess
+    import uuid
+
+    from tests.fix.test_multistage_python import GREET_C, SETUP
+
+    full, _slim = python_standins
+    src = (
+        f"FROM {full}\nWORKDIR /app\nCOPY native/ native/\n"
+        "RUN pip install --no-cache-dir ./native\nCOPY app.py .\n"
+        'CMD ["python", "app.py"]\n'
+    )
+    after = fix(src, ("KH184",), unsafe=True)
+    assert after.startswith(SYNTAX), after
+    assert f"RUN {PIP} pip install ./native\n" in after, after
+    (tmp_path / "native").mkdir()
+    (tmp_path / "native" / "setup.py").write_text(SETUP)
+    (tmp_path / "native" / "greet.c").write_text(GREET_C)
+    (tmp_path / "app.py").write_text("import greet\nprint(greet.hello())\n")
+    # `# syntax=` asks BuildKit to fetch docker/dockerfile:1 from Docker Hub, which this
+    # machine cannot reach: the engine's built-in frontend reads the same mounts without it.
+    texts = {"before": src, "after": after.removeprefix(SYNTAX)}
+    env = {**os.environ, "DOCKER_BUILDKIT": "1"}
+    run_id = uuid.uuid4().hex[:12]
+    tags: list[str] = []
+
+    def build(name: str) -> None:
+        (tmp_path / f"{name}.Dockerfile").write_text(texts[name])
+        tags.append(f"keelhaul-test/cache-fix:{run_id}-{name}")
+        done = subprocess.run(
+            [buildkit_docker, "build", "--progress", "plain", "--network", "none", "-f",
+             str(tmp_path / f"{name}.Dockerfile"), "-t", tags[-1], str(tmp_path)],
+            capture_output=True, text=True, check=False, env=env,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    try:
+        outputs, sizes = {}, {}
+        for name in texts:
+            build(name)
+            ran = subprocess.run(["docker", "run", "--rm", "--network", "none", tags[-1]],
+                                 capture_output=True, text=True, check=False)  # fmt: skip
+            outputs[name] = ran.stdout
+            size = subprocess.run(["docker", "image", "inspect", "--format", "{{.Size}}",
+                                   tags[-1]], capture_output=True, text=True, check=True)  # fmt: skip
+            sizes[name] = int(size.stdout.strip())
+        assert outputs["before"] == outputs["after"] == "hello from C\n"
+        assert sizes["after"] <= sizes["before"], sizes
+        # pip's cache went to the mount, not into the image
+        listed = subprocess.run(
+            ["docker", "run", "--rm", "--network", "none", tags[-1], "sh", "-c",
+             "find /root/.cache/pip -type f 2>/dev/null | wc -l"],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        assert listed.stdout.strip() == "0"
+    finally:
+        for tag in tags:
+            subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, check=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 from keelhaul.dockerfile.syntax import BOM, Instruction
@@ -39,8 +40,20 @@ def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return a[0] <= b[1] and b[0] <= a[1]
 
 
+_FROM_LINE = re.compile(r"^[ \t]*FROM[ \t]", re.IGNORECASE | re.MULTILINE)
+
+
+def _adds_stage(fix: Fix | None) -> bool:
+    """The fix writes a FROM line where there was none (an insertion)."""
+    return fix is not None and any(
+        e.end_line < e.start_line and _FROM_LINE.search(e.text) for e in fix.edits
+    )
+
+
 def choose_fixes(findings: Sequence[Finding], allowed: set[str]) -> list[Finding]:
-    """The findings whose fixes apply together in one pass: first come, no overlapping lines.
+    """The findings whose fixes apply together in one pass, no two on the same lines: first
+    the fixes that add a stage (a multi-stage conversion, so that the fixes of single
+    instructions apply to the new structure on the next pass), then in order.
 
     ``allowed`` holds the fix safeties wanted ("safe", and "unsafe" with ``--unsafe-fixes``).
     Fixes left out (they touch an instruction another fix changes) apply on the next pass,
@@ -48,11 +61,12 @@ def choose_fixes(findings: Sequence[Finding], allowed: set[str]) -> list[Finding
     """
     chosen: list[Finding] = []
     taken: list[tuple[int, int]] = []
-    for finding in findings:
-        fix: Fix | None = finding.fix
-        if fix is None or fix.safety.value not in allowed or not fix.edits:
-            continue
-        span = fix.lines
+    candidates = [
+        f for f in findings if f.fix is not None and f.fix.safety.value in allowed and f.fix.edits
+    ]
+    candidates.sort(key=lambda f: not _adds_stage(f.fix))
+    for finding in candidates:
+        span = finding.fix.lines if finding.fix is not None else (0, 0)
         if any(_overlaps(span, t) for t in taken):
             continue
         chosen.append(finding)

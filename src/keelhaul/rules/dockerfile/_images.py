@@ -497,3 +497,30 @@ def distribution_base(reference: str) -> Advice | None:
     if _WINDOWS.search(reference):
         return None
     return _distribution(parse_reference(reference))
+
+
+_SLIM_VERSION = re.compile(r"\d+(?:\.\d+){0,2}|latest|lts|current")
+#: Debian suites the official images build on; python, ruby and perl write `3.12-slim-bookworm`,
+#: node writes `20-bookworm-slim`.
+_SLIM_SUITES = frozenset({"bookworm", "bullseye", "buster", "trixie"})
+
+
+def slim_tag(image: str, tag: str) -> str | None:
+    """The `-slim` twin of a full official tag (`3.12` -> `3.12-slim`), or None."""
+    version, _, suite = tag.partition("-")
+    if version in _SLIM_SUITES and not suite:
+        version, suite = "", version
+    elif (suite and suite not in _SLIM_SUITES) or not _SLIM_VERSION.fullmatch(version):
+        return None
+    if version in ("lts", "current") and image != "node":
+        return None
+    if version == "latest":
+        return None if suite else "slim"
+    parts = [version] if version else []
+    if not suite:
+        parts.append("slim")
+    elif image == "node":
+        parts += [suite, "slim"]
+    else:
+        parts += ["slim", suite]
+    return "-".join(parts)

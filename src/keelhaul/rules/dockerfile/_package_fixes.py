@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -401,6 +401,36 @@ class Plan:
             return False
         self.commands[position] = ((*cmd.argv[:index], word, *cmd.argv[index + 1 :]), cmd.context)
         self.changes.append(Change(span[0], span[1], word))
+        return True
+
+    def rewrite(self, cmd: SimpleCommand, words: Mapping[int, tuple[str, ...]]) -> bool:
+        """Write ``words[i]`` instead of ``cmd.argv[i]`` for each ``i``; an empty tuple takes
+        the word out, with the blanks before it on its line."""
+        position = self._position(cmd)
+        if position is None or not words:
+            return False
+        changes: list[Change] = []
+        for index, new in words.items():
+            span = plain_word(self.st, cmd, index)
+            if span is None or any(_PLAIN.match(w) is None for w in new):
+                return False
+            start, end = span
+            if not new:
+                piece = next((p for p in self.st.pieces if p.start <= start < p.end), None)
+                blank = start
+                while (
+                    piece is not None and blank > piece.start and self.st.script[blank - 1] in " \t"
+                ):
+                    blank -= 1
+                if piece is None or blank == start:
+                    return False  # the word starts its line: removing it would join lines
+                start = blank
+            changes.append(Change(start, end, " ".join(new)))
+        argv: list[str] = []
+        for index, word in enumerate(cmd.argv):
+            argv.extend(words.get(index, (word,)))
+        self.commands[position] = (tuple(argv), cmd.context)
+        self.changes.extend(changes)
         return True
 
     def remove(self, cmd: SimpleCommand) -> bool:

@@ -1,8 +1,9 @@
 from collections.abc import Iterator
 
-from keelhaul.findings import Category, Severity
+from keelhaul.findings import Category, Safety, Severity
 from keelhaul.rules.dockerfile._images import is_base_for_others, is_dev_image
 from keelhaul.rules.dockerfile._images_toolchain import stage_env, stage_runs, tool_installs
+from keelhaul.rules.dockerfile._multistage_python import python_wheels_fix
 from keelhaul.rules.dockerfile._packages import operation_span, packages_span
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
@@ -22,7 +23,7 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
                    "COPY --from it only the output, or remove them in the same RUN "
                    "(apk add --virtual .build-deps ... && apk del .build-deps)")  # fmt: skip
         yield Hit(run.instruction, f"the final stage installs build tools ({found.names}), "
-                  f"{why}", final, where)  # fmt: skip
+                  f"{why}", final, where, python_wheels_fix(ctx))  # fmt: skip
 
 
 register(
@@ -47,7 +48,15 @@ register(
             "runtime need them. Only the final stage "
             "is checked (builders may hold any tool; KH127 reports a final stage built FROM "
             "one); development images (`.devcontainer`, a final stage named `dev`, `test`) "
-            "are not."
+            "are not.\n\n"
+            "Fix (unsafe), for a Python application on an official `python` image whose "
+            "dependencies one RUN installs with pip: the stage becomes `AS build` and builds "
+            "them with `pip wheel --wheel-dir /wheels`; a new final stage FROM the `-slim` "
+            "variant installs the runtime libraries of the -dev packages it knows (`libpq-dev` "
+            "to `libpq5`) and the wheels from a bind mount (`RUN --mount=type=bind,from=build` "
+            "... `pip install --no-index /wheels/*.whl`, BuildKit), then runs the rest of the "
+            "Dockerfile as before. No fix when sources are copied before the install, for an "
+            "unknown -dev package, uv/poetry/pipenv, alpine, or a later RUN that compiles."
         ),
         bad=(
             "FROM python:3.12-slim\nRUN apt-get update && apt-get install -y "
@@ -56,10 +65,14 @@ register(
         ),
         good=(
             "FROM python:3.12-slim AS build\nRUN apt-get update && apt-get install -y "
-            "--no-install-recommends gcc libpq-dev\nRUN pip wheel -w /wheels psycopg2==2.9.9\n"
-            "FROM python:3.12-slim\nCOPY --from=build /wheels /wheels\n"
-            "RUN pip install --no-cache-dir /wheels/*\n"
+            "--no-install-recommends gcc libpq-dev\n"
+            "RUN pip wheel --wheel-dir=/wheels psycopg2==2.9.9\nFROM python:3.12-slim\n"
+            "RUN apt-get update && apt-get install -y --no-install-recommends libpq5 "
+            "&& rm -rf /var/lib/apt/lists/*\n"
+            "RUN --mount=type=bind,from=build,source=/wheels,target=/wheels "
+            "pip install --no-cache-dir --no-index /wheels/*.whl\n"
         ),
         check=check,
+        fix=Safety.UNSAFE,
     )
 )

@@ -1,4 +1,3 @@
-import re
 from collections.abc import Iterator
 
 from keelhaul.dockerfile.stages import Stage
@@ -9,7 +8,9 @@ from keelhaul.rules.dockerfile._images import (
     is_base_for_others,
     is_dev_image,
     parse_reference,
+    slim_tag,
 )
+from keelhaul.rules.dockerfile._multistage_python import python_app_install, python_wheels_fix
 from keelhaul.rules.dockerfile._structure import chain
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, fix_builder, register
 
@@ -20,31 +21,6 @@ WHY_UNSAFE = (
 #: Official images whose every Debian tag has a `-slim` twin (and whose slim KH120 accepts).
 #: php (cli/fpm/apache, no slim) and the toolchains (golang, rust...) have no exact twin.
 _SLIM_IMAGES = frozenset({"python", "node", "ruby", "perl"})
-_VERSION = re.compile(r"\d+(?:\.\d+){0,2}|latest|lts|current")
-#: Debian suites the official images build on; python, ruby and perl write `3.12-slim-bookworm`,
-#: node writes `20-bookworm-slim`.
-_SUITES = frozenset({"bookworm", "bullseye", "buster", "trixie"})
-
-
-def slim_tag(image: str, tag: str) -> str | None:
-    """The `-slim` twin of a full official tag (`3.12` -> `3.12-slim`), or None."""
-    version, _, suite = tag.partition("-")
-    if version in _SUITES and not suite:
-        version, suite = "", version
-    elif (suite and suite not in _SUITES) or not _VERSION.fullmatch(version):
-        return None
-    if version in ("lts", "current") and image != "node":
-        return None
-    if version == "latest":
-        return None if suite else "slim"
-    parts = [version] if version else []
-    if not suite:
-        parts.append("slim")
-    elif image == "node":
-        parts += [suite, "slim"]
-    else:
-        parts += ["slim", suite]
-    return "-".join(parts)
 
 
 @fix_builder
@@ -54,6 +30,8 @@ def _base_fix(ctx: DockerfileContext, stages: list[Stage]) -> Fix | None:
     ref = parse_reference(written)
     if "$" in written or ref.digest or not ref.official or ref.path not in _SLIM_IMAGES:
         return None  # a digest pins the full image on purpose; a variable may be anything
+    if ref.path == "python" and python_app_install(ctx):
+        return None  # compiled dependencies would break on slim: the wheels conversion or none
     shipped = {s.index for s in stages}
     others = (s for s in ctx.build.stages if s.index not in shipped)
     if any(root.index in {c.index for c in chain(ctx.build, s)} for s in others):
@@ -91,7 +69,7 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
         return
     inst = root.from_instruction
     yield Hit(inst, f"the final image is built on {advice.text(root.base)}", root,
-              inst.locate(root.base_raw), _base_fix(ctx, stages))  # fmt: skip
+              inst.locate(root.base_raw), python_wheels_fix(ctx) or _base_fix(ctx, stages))  # fmt: skip
 
 
 register(
@@ -123,7 +101,11 @@ register(
             "version and Debian suite (`python:3.12` to `python:3.12-slim`, `node:20-bookworm` "
             "to `node:20-bookworm-slim`). No fix for a digest, a variable, another image "
             "(php, golang and the toolchains have no exact slim twin), or a base stage other "
-            "stages build on too."
+            "stages build on too. A python stage that installs its dependencies with pip "
+            "gets, instead of the plain swap, the multi-stage conversion described under "
+            "KH124 (wheels built on the full image, installed into the slim one), or no fix "
+            "when that conversion does not apply: compiled dependencies would not build on "
+            "slim."
         ),
         bad='FROM node:20\nCOPY . /app\nCMD ["node", "/app/server.js"]\n',
         good='FROM node:20-slim\nCOPY . /app\nCMD ["node", "/app/server.js"]\n',
