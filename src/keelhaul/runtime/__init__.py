@@ -1,0 +1,1 @@
+"""How containers run: Kubernetes, Compose and docker run, read into one model and checked."""
