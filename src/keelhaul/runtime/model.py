@@ -12,13 +12,13 @@ is ``None`` only when the file does not say it). Every value keeps where it was 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
 
-class Source(str, Enum):
+class Source(StrEnum):
     KUBERNETES = "kubernetes"
     COMPOSE = "compose"
     DOCKER_RUN = "docker-run"
