@@ -1,0 +1,1 @@
+"""Vulnerabilities: OSV advisories, their database, and matching installed packages."""

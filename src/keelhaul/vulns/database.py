@@ -1,0 +1,388 @@
+"""The vulnerability database: OSV advisories in one SQLite file, indexed by ecosystem and
+package, updated atomically.
+
+Layout: ``advisories`` holds each record (zlib-compressed JSON) under its id; ``packages``
+indexes (ecosystem, normalised name) -> id; ``sources`` tells, per ecosystem, where its
+records came from and when. Every change builds a complete new file beside the old one and
+renames it into place (``os.replace``): a failed update leaves the old database as it was,
+and a scan that opened the old file goes on reading it, never a half-written one.
+
+Where it lives: ``--db PATH``, else ``$KEELHAUL_DB``, else ``<cache>/keelhaul/osv.sqlite3``
+with ``<cache>`` from ``$XDG_CACHE_HOME`` (``~/.cache`` by default).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sqlite3
+import tempfile
+import time
+import zipfile
+import zlib
+from collections.abc import Iterable, Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from keelhaul.errors import KeelhaulError
+from keelhaul.vulns.osv import normalise_name, packages
+
+SCHEMA_VERSION = 1
+#: Bytes one advisory may take (the largest real ones are a few hundred KB).
+MAX_RECORD_BYTES = 16 * 1024 * 1024
+#: Bytes a zip may inflate to in all (OSV's largest export, Debian, is some 2 GB inflated).
+MAX_ZIP_BYTES = 8 * 1024 * 1024 * 1024
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE advisories (
+  id TEXT PRIMARY KEY, modified TEXT, withdrawn INTEGER NOT NULL, record BLOB NOT NULL);
+CREATE TABLE packages (
+  ecosystem TEXT NOT NULL, name TEXT NOT NULL, id TEXT NOT NULL,
+  PRIMARY KEY (ecosystem, name, id)) WITHOUT ROWID;
+CREATE TABLE sources (
+  ecosystem TEXT PRIMARY KEY, origin TEXT NOT NULL, imported_at TEXT NOT NULL,
+  records INTEGER NOT NULL);
+"""
+
+
+class DatabaseError(KeelhaulError):
+    """The database or an advisory source cannot be read or written."""
+
+
+def default_path() -> Path:
+    explicit = os.environ.get("KEELHAUL_DB")
+    if explicit:
+        return Path(explicit)
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "keelhaul" / "osv.sqlite3"
+
+
+@dataclass(frozen=True)
+class Status:
+    path: Path
+    exists: bool
+    advisories: int = 0
+    withdrawn: int = 0
+    ecosystems: tuple[tuple[str, str, str, int], ...] = ()
+    """(ecosystem, origin, imported at, records) for each imported ecosystem."""
+    updated_at: str | None = None
+
+    @property
+    def age_hours(self) -> float | None:
+        if self.updated_at is None:
+            return None
+        then = datetime.fromisoformat(self.updated_at)
+        return (datetime.now(UTC) - then).total_seconds() / 3600
+
+
+def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
+    if readonly:
+        return sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    return sqlite3.connect(path)
+
+
+def status(path: Path) -> Status:
+    if not path.is_file():
+        return Status(path, False)
+    try:
+        with closing(_connect(path, readonly=True)) as db:
+            total, withdrawn = db.execute(
+                "SELECT count(*), coalesce(sum(withdrawn), 0) FROM advisories"
+            ).fetchone()
+            rows = db.execute(
+                "SELECT ecosystem, origin, imported_at, records FROM sources ORDER BY ecosystem"
+            ).fetchall()
+            updated = db.execute("SELECT value FROM meta WHERE key = 'updated_at'").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseError(f"{path}: not a keelhaul vulnerability database ({exc})") from None
+    return Status(path, True, int(total), int(withdrawn), tuple(tuple(r) for r in rows),
+                  updated[0] if updated else None)  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# reading advisories from zips and folders
+
+
+@dataclass(frozen=True)
+class Advisory:
+    id: str
+    modified: str | None
+    withdrawn: bool
+    data: bytes
+    """The record's JSON as read."""
+    record: dict[str, Any]
+
+
+def _advisory(data: bytes, where: str) -> Advisory:
+    if len(data) > MAX_RECORD_BYTES:
+        raise DatabaseError(f"{where}: advisory larger than {MAX_RECORD_BYTES // 2**20} MiB")
+    try:
+        record = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DatabaseError(f"{where}: not valid JSON ({exc})") from None
+    if not isinstance(record, dict) or not isinstance(record.get("id"), str):
+        raise DatabaseError(f"{where}: not an OSV record (no string `id`)")
+    affected = record.get("affected", [])
+    if affected is not None and not isinstance(affected, list):
+        raise DatabaseError(f"{where}: `affected` is not a list")
+    return Advisory(record["id"], record.get("modified"), bool(record.get("withdrawn")), data,
+                    record)  # fmt: skip
+
+
+def read_zip(source: Path | io.BytesIO, name: str) -> Iterator[Advisory]:
+    """The advisories of an OSV export zip (``all.zip``): one JSON file per record."""
+    try:
+        archive = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise DatabaseError(f"{name}: not a zip archive ({exc})") from None
+    with archive:
+        total = 0
+        for info in archive.infolist():
+            if info.is_dir() or not info.filename.endswith(".json"):
+                continue
+            total += info.file_size
+            if info.file_size > MAX_RECORD_BYTES or total > MAX_ZIP_BYTES:
+                raise DatabaseError(f"{name}: {info.filename}: inflates beyond the limits")
+            try:
+                data = archive.read(info)
+            except (zipfile.BadZipFile, zlib.error, OSError) as exc:
+                raise DatabaseError(f"{name}: {info.filename}: {exc}") from None
+            yield _advisory(data, f"{name}: {info.filename}")
+
+
+def read_path(path: Path) -> Iterator[Advisory]:
+    """Advisories from a zip, a JSON file, or a folder of them (searched recursively)."""
+    if path.is_dir():
+        for child in sorted(path.rglob("*")):
+            if child.is_file() and child.suffix in (".json", ".zip"):
+                yield from read_path(child)
+        return
+    if not path.is_file():
+        raise DatabaseError(f"{path}: no such file or folder")
+    if path.suffix == ".zip" or zipfile.is_zipfile(path):
+        yield from read_zip(path, str(path))
+        return
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DatabaseError(f"{path}: {exc.strerror or exc}") from None
+    yield _advisory(data, str(path))
+
+
+# --------------------------------------------------------------------------------------------
+# writing: always a whole new file, renamed into place
+
+
+@contextmanager
+def _rewrite(path: Path) -> Iterator[sqlite3.Connection]:
+    """A writable copy of the database (or a new one); renamed over ``path`` when the block
+    ends without an error, thrown away otherwise."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".new", dir=path.parent)
+    os.close(handle)
+    temp = Path(temp_name)
+    try:
+        db = sqlite3.connect(temp)
+        try:
+            if path.is_file():
+                with closing(_connect(path, readonly=True)) as old:
+                    old.backup(db)
+                _check_schema(db, path)
+            else:
+                db.executescript(_SCHEMA)
+                db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            yield db
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('updated_at', ?)",
+                       (datetime.now(UTC).isoformat(timespec="seconds"),))  # fmt: skip
+            db.commit()
+        finally:
+            db.close()
+        # mkstemp made it private: give it the old file's mode, or what the umask allows
+        if path.is_file():
+            os.chmod(temp, path.stat().st_mode & 0o777)
+        else:
+            mask = os.umask(0)
+            os.umask(mask)
+            os.chmod(temp, 0o666 & ~mask)
+        os.replace(temp, path)
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseError(f"{path}: {exc}") from None
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _check_schema(db: sqlite3.Connection, path: Path) -> None:
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    except sqlite3.DatabaseError:
+        row = None
+    if row is None or row[0] != str(SCHEMA_VERSION):
+        raise DatabaseError(f"{path}: not a keelhaul vulnerability database of this version "
+                            "(remove it and run `keelhaul db update`)")  # fmt: skip
+
+
+@dataclass
+class Imported:
+    """What an import or update stored: records, and records per ecosystem (a record that
+    names two ecosystems counts in both)."""
+
+    records: int = 0
+    by_ecosystem: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: Imported) -> None:
+        self.records += other.records
+        for ecosystem, n in other.by_ecosystem.items():
+            self.by_ecosystem[ecosystem] = self.by_ecosystem.get(ecosystem, 0) + n
+
+
+def _store(db: sqlite3.Connection, advisories: Iterable[Advisory]) -> Imported:
+    """Insert (or replace) advisories."""
+    done = Imported()
+    counts = done.by_ecosystem
+    for adv in advisories:
+        done.records += 1
+        db.execute("DELETE FROM packages WHERE id = ?", (adv.id,))
+        db.execute("INSERT OR REPLACE INTO advisories VALUES (?, ?, ?, ?)",
+                   (adv.id, adv.modified, int(adv.withdrawn), zlib.compress(adv.data, 6)))  # fmt: skip
+        seen = set(packages(adv.record))
+        db.executemany("INSERT OR IGNORE INTO packages VALUES (?, ?, ?)",
+                       [(e, n, adv.id) for e, n in seen])  # fmt: skip
+        for ecosystem in {e.partition(":")[0] for e, _ in seen} or {"(none)"}:
+            counts[ecosystem] = counts.get(ecosystem, 0) + 1
+    return done
+
+
+def _replace_ecosystem(db: sqlite3.Connection, ecosystem: str) -> None:
+    """Forget what an earlier import of ``ecosystem`` brought (its releases included)."""
+    like = ecosystem.replace("%", r"\%").replace("_", r"\_") + ":%"
+    ids = [r[0] for r in db.execute(
+        "SELECT DISTINCT id FROM packages WHERE ecosystem = ? OR ecosystem LIKE ? ESCAPE '\\'",
+        (ecosystem, like))]  # fmt: skip
+    db.executemany("DELETE FROM packages WHERE id = ?", [(i,) for i in ids])
+    db.executemany("DELETE FROM advisories WHERE id = ?", [(i,) for i in ids])
+
+
+def import_paths(path: Path, sources: Iterable[Path]) -> Imported:
+    """``keelhaul db import``: add the advisories of zips, files and folders."""
+    found = list(sources)
+    done = Imported()
+    with _rewrite(path) as db:
+        for source in found:
+            done.add(_store(db, read_path(source)))
+        _record_sources(db, done.by_ecosystem, ", ".join(str(s) for s in found))
+    return done
+
+
+def _record_sources(db: sqlite3.Connection, counts: dict[str, int], origin: str) -> None:
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    for ecosystem, n in counts.items():
+        db.execute("INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?)",
+                   (ecosystem, origin, now, n))  # fmt: skip
+
+
+#: OSV's public export: ``<base>/<ecosystem>/all.zip``.
+OSV_BASE_URL = "https://osv-vulnerabilities.storage.googleapis.com"
+DEFAULT_ECOSYSTEMS = ("Debian", "Ubuntu", "Alpine", "Red Hat", "Rocky Linux", "AlmaLinux",
+                      "PyPI", "npm", "Go", "crates.io", "Maven", "RubyGems", "Packagist",
+                      "NuGet")  # fmt: skip
+
+
+def update(path: Path, ecosystems: Iterable[str], base_url: str = OSV_BASE_URL,
+           timeout: float = 60.0) -> dict[str, int]:  # fmt: skip
+    """``keelhaul db update``: download each ecosystem's ``all.zip`` and replace what the
+    database held for it. Every download finishes (into temporary files) before the
+    database is touched; any failure leaves it as it was."""
+    import httpx
+
+    wanted = list(dict.fromkeys(ecosystems))
+    folder = Path(tempfile.mkdtemp(prefix="keelhaul-osv-"))
+    try:
+        zips: list[tuple[str, Path, str]] = []
+        with httpx.Client(timeout=timeout, follow_redirects=True) as client:
+            for ecosystem in wanted:
+                url = f"{base_url.rstrip('/')}/{ecosystem.replace(' ', '%20')}/all.zip"
+                target = folder / f"{len(zips)}.zip"
+                _download(client, url, target)
+                zips.append((ecosystem, target, url))
+        with _rewrite(path) as db:
+            counts: dict[str, int] = {}
+            # forget first, then store: a record naming two ecosystems comes in both zips
+            for ecosystem, _target, _url in zips:
+                _replace_ecosystem(db, ecosystem)
+            for ecosystem, target, url in zips:
+                n = _store(db, read_zip(target, url)).records
+                counts[ecosystem] = n
+                _record_sources(db, {ecosystem: n}, url)
+        return counts
+    finally:
+        for child in folder.glob("*"):
+            child.unlink(missing_ok=True)
+        folder.rmdir()
+
+
+def _download(client: Any, url: str, target: Path) -> None:
+    import httpx
+
+    started = time.monotonic()
+    try:
+        with client.stream("GET", url) as response:
+            if response.status_code != 200:
+                raise DatabaseError(f"{url}: HTTP {response.status_code}")
+            with target.open("wb") as out:
+                for chunk in response.iter_bytes(1 << 20):
+                    out.write(chunk)
+    except httpx.HTTPError as exc:
+        raise DatabaseError(f"{url}: {exc} (after {time.monotonic() - started:.1f} s)") from None
+
+
+# --------------------------------------------------------------------------------------------
+# reading
+
+
+class Database:
+    """A read-only view of the database for matching: records by (ecosystem, package)."""
+
+    def __init__(self, path: Path) -> None:
+        if not path.is_file():
+            raise DatabaseError(f"{path}: no vulnerability database (run `keelhaul db update` "
+                                "or `keelhaul db import PATH`)")  # fmt: skip
+        self.path = path
+        self._db = _connect(path, readonly=True)
+        _check_schema(self._db, path)
+        self._records: dict[str, dict[str, Any]] = {}
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def ids_for(self, ecosystem: str, name: str) -> list[str]:
+        rows = self._db.execute(
+            "SELECT id FROM packages WHERE ecosystem = ? AND name = ?",
+            (ecosystem, normalise_name(ecosystem, name)),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def record(self, advisory_id: str) -> dict[str, Any]:
+        found = self._records.get(advisory_id)
+        if found is None:
+            row = self._db.execute(
+                "SELECT record FROM advisories WHERE id = ?", (advisory_id,)
+            ).fetchone()
+            if row is None:
+                raise DatabaseError(f"{self.path}: advisory {advisory_id} is indexed but missing")
+            found = json.loads(zlib.decompress(row[0]))
+            self._records[advisory_id] = found
+        return found
+
+    def records_for(self, ecosystem: str, name: str) -> list[dict[str, Any]]:
+        return [self.record(i) for i in self.ids_for(ecosystem, name)]
