@@ -1,0 +1,75 @@
+"""``keelhaul sbom``: what is installed in a root filesystem or an image, or pinned by a
+source tree's lock files."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from keelhaul.cli.output import Output
+from keelhaul.sbom.catalog import FolderFiles, Inventory, catalog
+from keelhaul.writing import write_atomically
+
+FORMATS = ("table", "json", "cyclonedx", "spdx")
+
+
+def inventory_json(inventory: Inventory) -> dict[str, object]:
+    release = inventory.release
+    return {
+        "release": None if release is None else {
+            "id": release.id, "version_id": release.version_id, "name": release.pretty_name,
+            "osv_ecosystem": release.osv_ecosystem,
+        },
+        "packages": [
+            {"name": p.name, "version": p.version, "type": p.type, "purl": p.purl,
+             "found_by": p.found_by, "path": p.path, "source_name": p.source_name,
+             "source_version": p.source_version, "arch": p.arch, "licenses": list(p.licenses),
+             "layer": p.layer}
+            for p in inventory.packages
+        ],
+    }  # fmt: skip
+
+
+@click.command("sbom")
+@click.argument("target", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+              help="A table, keelhaul's JSON, CycloneDX 1.6 JSON or SPDX 2.3 JSON.")  # fmt: skip
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file (atomically) instead of standard output.")  # fmt: skip
+@click.pass_obj
+def command(out: Output, target: Path, fmt: str, output: Path | None) -> int:
+    """List the packages of TARGET: a root filesystem folder (OS packages from dpkg, apk or
+    rpm, and the language packages installed in it) or a source tree (its lock files)."""
+    inventory = catalog(FolderFiles(target))
+    if fmt == "table":
+        if output is not None:
+            raise click.UsageError("--output needs --format json, cyclonedx or spdx")
+        table = Table("name", "version", "type", "source", "found in", box=None)
+        for p in inventory.packages:
+            source = p.source_name if p.source_name and p.source_name != p.name else ""
+            table.add_row(p.name, p.version, p.type, source, p.path)
+        out.out.print(table)
+        counts = Counter(p.type for p in inventory.packages)
+        summary = ", ".join(f"{n} {t}" for t, n in sorted(counts.items())) or "no packages"
+        release = f" on {inventory.release.pretty_name}" if inventory.release else ""
+        out.info(f"{target}: {summary}{release}")
+        return 0
+    if fmt == "json":
+        text = json.dumps(inventory_json(inventory), indent=2) + "\n"
+    elif fmt == "cyclonedx":
+        from keelhaul.sbom.formats import cyclonedx_json
+
+        text = cyclonedx_json(inventory, target.name or str(target)) + "\n"
+    else:
+        from keelhaul.sbom.formats import spdx_json
+
+        text = spdx_json(inventory, target.name or str(target))
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_atomically(output, text.encode())
+    return 0
