@@ -32,7 +32,7 @@ def cli(ctx: click.Context, no_color: bool, quiet: bool, verbose: int, debug: bo
 
 
 def _register() -> None:
-    from keelhaul.cli import check, db, dump, fix, parse, rules, sbom
+    from keelhaul.cli import check, db, dump, fix, parse, rules, sbom, vulns
 
     cli.add_command(check.command)
     cli.add_command(db.command)
@@ -41,6 +41,7 @@ def _register() -> None:
     cli.add_command(parse.command)
     cli.add_command(rules.command)
     cli.add_command(sbom.command)
+    cli.add_command(vulns.command)
 
 
 _register()

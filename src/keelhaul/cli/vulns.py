@@ -1,0 +1,84 @@
+"""``keelhaul vulns``: which installed packages are known to be vulnerable."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from keelhaul.cli.output import Output
+from keelhaul.report import FORMATS, Report, render
+from keelhaul.sbom.catalog import FolderFiles, catalog
+from keelhaul.vulns import database, scan
+from keelhaul.vulns.matching import LEVELS, at_least
+from keelhaul.writing import write_atomically
+
+_LEVELS = tuple(reversed(LEVELS))  # critical first
+
+
+@click.command("vulns")
+@click.argument("target", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The database (default: $KEELHAUL_DB, else ~/.cache/keelhaul/osv.sqlite3).")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(("table", *FORMATS, "cyclonedx")),
+              default="table", show_default=True,
+              help="A table, one of check's formats (json, sarif...), or CycloneDX 1.6 "
+              "with its vulnerabilities section.")  # fmt: skip
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file (atomically) instead of standard output.")  # fmt: skip
+@click.option("--severity", type=click.Choice(_LEVELS), default="unknown", show_default=True,
+              help="Report only vulnerabilities at least this severe.")  # fmt: skip
+@click.option("--fail-on", type=click.Choice((*_LEVELS, "never")), default="unknown",
+              show_default=True,
+              help="Exit 1 when a reported vulnerability is at least this severe.")  # fmt: skip
+@click.option("--ignore-unfixed", is_flag=True,
+              help="Leave out vulnerabilities no version fixes yet.")  # fmt: skip
+@click.option("--ignore-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="YAML: `ignore:` entries with id, reason, and optional expires and package.")  # fmt: skip
+@click.option("--vex", "vex_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="An OpenVEX document: its not_affected statements are set aside (repeatable).")  # fmt: skip
+@click.pass_obj
+def command(out: Output, target: Path, db_path: Path | None, fmt: str, output: Path | None,
+            severity: str, fail_on: str, ignore_unfixed: bool, ignore_file: Path | None,
+            vex_files: tuple[Path, ...]) -> int:  # fmt: skip
+    """Match the packages of TARGET (a root filesystem folder or a source tree, as `keelhaul
+    sbom` reads it) against the OSV database (`keelhaul db`). Works offline."""
+    inventory = catalog(FolderFiles(target))
+    ignore = scan.read_ignore_file(ignore_file) if ignore_file else []
+    vex = [s for f in vex_files for s in scan.read_openvex(f)]
+    with database.Database(db_path or database.default_path()) as db:
+        result = scan.scan(db, inventory, ignore=ignore, vex=vex, ignore_unfixed=ignore_unfixed,
+                           severity=severity)  # fmt: skip
+    for entry in result.expired:
+        out.info(f"keelhaul: note: the ignore entry for {entry.id} expired on {entry.expires}")
+    vulns = result.vulnerabilities
+    if fmt == "table":
+        table = Table("severity", "id", "package", "installed", "fixed in", "found in", box=None)
+        for v in vulns:
+            table.add_row(v.severity.level, v.id, v.package.binary or v.package.name,
+                          v.package.version, v.fixed or "-", v.package.path or "")  # fmt: skip
+        if output is not None:
+            raise click.UsageError("--output needs a --format other than table")
+        out.out.print(table)
+        counts = ", ".join(f"{n} {level}" for level, n in scan.summary(vulns).items() if n)
+        out.info(f"{target}: {len(vulns)} vulnerabilities ({counts or 'none'}) in "
+                 f"{len(inventory.packages)} packages; {len(result.ignored)} set aside")  # fmt: skip
+    else:
+        if fmt == "cyclonedx":
+            from keelhaul.sbom.formats import cyclonedx_json
+
+            text = cyclonedx_json(inventory, target.name or str(target), vulns) + "\n"
+        elif fmt == "json":
+            text = json.dumps(scan.as_json(result), indent=2) + "\n"
+        else:
+            found, rules = scan.findings(vulns)
+            text = render(fmt, Report(found, files=sorted({f.location.path for f in found}),
+                                      rules=rules, cwd=Path.cwd()))  # fmt: skip
+        if output is None:
+            click.echo(text, nl=False)
+        else:
+            write_atomically(output, text.encode())
+    failing = fail_on != "never" and any(at_least(v.severity.level, fail_on) for v in vulns)
+    return 1 if failing else 0
