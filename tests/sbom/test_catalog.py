@@ -65,12 +65,18 @@ def test_debian_root_filesystem(tmp_path: Path) -> None:
     assert inventory.release.osv_ecosystem == "Debian:12"
     got = {(p.type, p.name, p.version) for p in inventory.packages}
     assert got == {
-        ("deb", "libssl3", "3.0.15-1~deb12u1"), ("deb", "python3-yaml", "6.0-3+b2"),
-        ("pypi", "Flask", "3.0.0"), ("npm", "@scope/pkg", "1.2.3"), ("npm", "left-pad", "1.3.0"),
+        ("deb", "libssl3", "3.0.15-1~deb12u1"),
+        ("deb", "python3-yaml", "6.0-3+b2"),
+        ("pypi", "Flask", "3.0.0"),
+        ("npm", "@scope/pkg", "1.2.3"),
+        ("npm", "left-pad", "1.3.0"),
     }  # fmt: skip  (PyYAML belongs to python3-yaml; the app and test fixtures are not packages)
     ssl = next(p for p in inventory.packages if p.name == "libssl3")
     assert ssl.source_name == "openssl"
-    assert ssl.purl == "pkg:deb/debian/libssl3@3.0.15-1~deb12u1?arch=amd64&distro=debian-12&source=openssl"
+    assert (
+        ssl.purl
+        == "pkg:deb/debian/libssl3@3.0.15-1~deb12u1?arch=amd64&distro=debian-12&source=openssl"
+    )
     scoped = next(p for p in inventory.packages if p.name == "@scope/pkg")
     assert scoped.purl == "pkg:npm/%40scope/pkg@1.2.3"
 
@@ -84,7 +90,8 @@ def test_distroless_status_d_and_alpine(tmp_path: Path) -> None:
     })  # fmt: skip
     packages = catalog(FolderFiles(distroless)).packages
     assert [(p.name, p.source_name, p.files) for p in packages] == [
-        ("libc6", "glibc", ("/usr/lib/libc.so.6",))]
+        ("libc6", "glibc", ("/usr/lib/libc.so.6",))
+    ]
     alpine = write(tmp_path / "a", {
         "/etc/os-release": "ID=alpine\nVERSION_ID=3.20.3\n",
         "/lib/apk/db/installed": "C:Q1abc=\nP:libcrypto3\nV:3.3.2-r0\nA:x86_64\no:openssl\n"
@@ -96,7 +103,10 @@ def test_distroless_status_d_and_alpine(tmp_path: Path) -> None:
     assert inventory.release.osv_ecosystem == "Alpine:v3.20"
     crypto = inventory.packages[0]
     assert (crypto.name, crypto.source_name, crypto.files) == (
-        "libcrypto3", "openssl", ("/usr/lib/libcrypto.so.3",))
+        "libcrypto3",
+        "openssl",
+        ("/usr/lib/libcrypto.so.3",),
+    )
     assert crypto.purl.startswith("pkg:apk/alpine/libcrypto3@3.3.2-r0?arch=x86_64")
 
 
@@ -139,7 +149,8 @@ def test_rpmdb_sqlite(tmp_path: Path) -> None:
     assert inventory.release is not None
     assert inventory.release.osv_ecosystem == "Rocky Linux:9"
     assert [(p.name, p.version, p.source_name) for p in inventory.packages] == [
-        ("bash", "5.1.8-9.el9", "bash")]
+        ("bash", "5.1.8-9.el9", "bash")
+    ]
 
 
 def test_os_release_forms() -> None:
@@ -233,3 +244,58 @@ def test_cyclonedx_and_spdx_validate(tmp_path: Path) -> None:
     document = parse_file(str(spdx_file))
     assert validate_full_spdx_document(document) == []
     assert len(document.packages) == len(inventory.packages) + 1
+
+
+def _jar(entries: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as archive:
+        for name, content in entries.items():
+            archive.writestr(name, content)
+    return data.getvalue()
+
+
+def test_java_archives_nested(tmp_path: Path) -> None:
+    inner = _jar({"META-INF/maven/org.yaml/snakeyaml/pom.properties":
+                  b"#generated\ngroupId=org.yaml\nartifactId=snakeyaml\nversion=1.33\n"})  # fmt: skip
+    manifest_only = _jar({"META-INF/MANIFEST.MF": b"Manifest-Version: 1.0\r\n"
+                          b"Implementation-Title: tiny\r\nImplementation-Version: 0.9\r\n"})  # fmt: skip
+    app = _jar({"META-INF/maven/com.example/app/pom.properties":
+                b"groupId=com.example\nartifactId=app\nversion=1.0.0\n",
+                "BOOT-INF/lib/snakeyaml-1.33.jar": inner,
+                "BOOT-INF/lib/tiny.jar": manifest_only})  # fmt: skip
+    write(tmp_path, {"/app/app.jar": app})
+    packages = catalog(FolderFiles(tmp_path)).packages
+    got = {(p.namespace, p.name, p.version) for p in packages}
+    assert got == {("com.example", "app", "1.0.0"), ("org.yaml", "snakeyaml", "1.33"),
+                   (None, "tiny", "0.9")}  # fmt: skip
+    yaml_pkg = next(p for p in packages if p.name == "snakeyaml")
+    assert yaml_pkg.purl == "pkg:maven/org.yaml/snakeyaml@1.33"
+    assert (
+        yaml_pkg.path
+        == "/app/app.jar:BOOT-INF/lib/snakeyaml-1.33.jar:META-INF/maven/org.yaml/snakeyaml/pom.properties"
+    )
+
+
+def test_cargo_auditable_binary(tmp_path: Path) -> None:
+    """An ELF with a .dep-v0 section as cargo-auditable writes it (added with objcopy)."""
+    import zlib
+
+    objcopy = shutil.which("objcopy")
+    if objcopy is None:
+        pytest.skip("no objcopy to add an ELF section")
+    deps = {"packages": [{"name": "app", "version": "0.1.0", "source": "local", "root": True},
+                         {"name": "serde", "version": "1.0.200", "source": "crates.io"},
+                         {"name": "cc", "version": "1.0.0", "source": "crates.io",
+                          "kind": "build"}]}  # fmt: skip
+    section = tmp_path / "deps.bin"
+    section.write_bytes(zlib.compress(json.dumps(deps).encode()))
+    binary = tmp_path / "root" / "usr" / "bin" / "app"
+    binary.parent.mkdir(parents=True)
+    done = subprocess.run([objcopy, "--add-section", f".dep-v0={section}", "/bin/true",
+                           str(binary)], capture_output=True, text=True, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    packages = catalog(FolderFiles(tmp_path / "root")).packages
+    assert [(p.type, p.name, p.version) for p in packages] == [("cargo", "serde", "1.0.200")]

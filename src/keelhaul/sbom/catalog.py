@@ -13,8 +13,10 @@ from keelhaul.sbom.language_packages import (
     composer_packages,
     gem_packages,
     go_packages,
+    java_packages,
     node_packages,
     python_packages,
+    rust_packages,
 )
 from keelhaul.sbom.lockfiles import lock_packages
 from keelhaul.sbom.model import Files, Package
@@ -73,7 +75,7 @@ def catalog(files: Files, lock_files: bool = True) -> Inventory:
     owned = frozenset(f for p in system for f in p.files)
     found: list[Package] = list(system)
     for cataloger in (python_packages, node_packages, go_packages, composer_packages,
-                      gem_packages):  # fmt: skip
+                      gem_packages, java_packages, rust_packages):  # fmt: skip
         found.extend(cataloger(files, owned))
     if lock_files and not system:
         found.extend(lock_packages(files))

@@ -159,3 +159,151 @@ def go_packages(files: Files, owned: frozenset[str]) -> Iterator[Package]:
         for module, version in modules:
             if version != "(devel)":
                 yield Package(module, version, "golang", "go-binary", path, layer=layer)
+
+
+# --------------------------------------------------------------------------------------------
+# Java archives
+
+_ARCHIVE = re.compile(r"\.(?:jar|war|ear|par|sar|jpi|hpi|kar)\Z", re.IGNORECASE)
+MAX_ARCHIVE_BYTES = 512 * 1024 * 1024
+MAX_NESTING = 3
+
+
+def _manifest(text: str) -> dict[str, str]:
+    values: dict[str, str] = {}
+    last = ""
+    for line in text.splitlines():
+        if line.startswith(" ") and last:
+            values[last] += line[1:]
+            continue
+        key, colon, value = line.partition(":")
+        if colon:
+            last = key.strip()
+            values[last] = value.strip()
+    return values
+
+
+def _jar_packages(data: bytes, path: str, depth: int) -> Iterator[tuple[str, str, str, str]]:
+    """(group, artifact, version, where) from pom.properties, else MANIFEST.MF, of one
+    archive and the archives nested in it."""
+    import io
+    import zipfile
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError):
+        return
+    with archive:
+        poms = [n for n in archive.namelist()
+                if n.startswith("META-INF/maven/") and n.endswith("/pom.properties")]  # fmt: skip
+        found = False
+        for name in poms:
+            try:
+                text = archive.read(name)[:MAX_META_BYTES].decode("utf-8", "replace")
+            except (zipfile.BadZipFile, KeyError, OSError):
+                continue
+            props = dict(line.split("=", 1) for line in text.splitlines()
+                         if "=" in line and not line.startswith("#"))  # fmt: skip
+            group, artifact = props.get("groupId", "").strip(), props.get("artifactId", "").strip()
+            version = props.get("version", "").strip()
+            if group and artifact and version:
+                found = True
+                yield group, artifact, version, f"{path}:{name}"
+        if not found and "META-INF/MANIFEST.MF" in archive.namelist():
+            manifest = _manifest(archive.read("META-INF/MANIFEST.MF")[:MAX_META_BYTES]
+                                 .decode("utf-8", "replace"))  # fmt: skip
+            title = manifest.get("Implementation-Title") or manifest.get("Bundle-SymbolicName")
+            release = manifest.get("Implementation-Version") or manifest.get("Bundle-Version")
+            vendor = manifest.get("Implementation-Vendor-Id") or ""
+            if title and release:
+                yield vendor, title.split(";")[0], release, f"{path}:META-INF/MANIFEST.MF"
+        if depth >= MAX_NESTING:
+            return
+        for info in archive.infolist():
+            if _ARCHIVE.search(info.filename) and info.file_size <= MAX_ARCHIVE_BYTES:
+                try:
+                    inner = archive.read(info)
+                except (zipfile.BadZipFile, OSError, RuntimeError):
+                    continue
+                yield from _jar_packages(inner, f"{path}:{info.filename}", depth + 1)
+
+
+def java_packages(files: Files, owned: frozenset[str]) -> Iterator[Package]:
+    for path in files.paths():
+        if not _ARCHIVE.search(path) or path in owned:
+            continue
+        try:
+            data = files.read(path, MAX_ARCHIVE_BYTES)
+        except OSError:
+            continue
+        layer = files.layer_of(path)
+        for group, artifact, version, where in _jar_packages(data, path, 0):
+            yield Package(artifact, version, "maven", "java-archive", where,
+                          namespace=group or None, layer=layer)  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# Rust binaries built with cargo-auditable (a zlib-compressed JSON in an ELF section)
+
+
+def elf_section(data: bytes, wanted: str) -> bytes | None:
+    """The bytes of the ELF section named ``wanted`` (64- and 32-bit, either byte order)."""
+    import struct
+
+    if data[:4] != b"\x7fELF" or len(data) < 64:
+        return None
+    wide, order = data[4] == 2, "<" if data[5] == 1 else ">"
+    try:
+        if wide:
+            (shoff,) = struct.unpack_from(order + "Q", data, 0x28)
+            shentsize, shnum, shstrndx = struct.unpack_from(order + "HHH", data, 0x3A)
+        else:
+            (shoff,) = struct.unpack_from(order + "I", data, 0x20)
+            shentsize, shnum, shstrndx = struct.unpack_from(order + "HHH", data, 0x2E)
+        if shnum == 0 or shstrndx >= shnum or shoff + shnum * shentsize > len(data):
+            return None
+
+        def header(k: int) -> tuple[int, int, int]:
+            at = shoff + k * shentsize
+            if wide:
+                name, _t, _f, _a, offset, size = struct.unpack_from(order + "IIQQQQ", data, at)
+            else:
+                name, _t, _f, _a, offset, size = struct.unpack_from(order + "IIIIII", data, at)
+            return name, offset, size
+
+        _n, str_offset, str_size = header(shstrndx)
+        names = data[str_offset : str_offset + str_size]
+        for k in range(shnum):
+            name, offset, size = header(k)
+            if names[name : names.find(b"\0", name)].decode("ascii", "replace") == wanted:
+                return data[offset : offset + size] if offset + size <= len(data) else None
+    except struct.error:
+        return None
+    return None
+
+
+def rust_packages(files: Files, owned: frozenset[str]) -> Iterator[Package]:
+    import zlib
+
+    for path in files.paths():
+        if path in owned or not _BINARY_DIRS.search(path) or "." in path.rpartition("/")[2]:
+            continue
+        try:
+            if files.read(path, 4) != b"\x7fELF":
+                continue
+            section = elf_section(files.read(path, MAX_BINARY_BYTES), ".dep-v0")
+        except OSError:
+            continue
+        if section is None:
+            continue
+        try:
+            data = json.loads(zlib.decompressobj().decompress(section, 64 * 1024 * 1024))
+        except (zlib.error, ValueError):
+            continue
+        for entry in data.get("packages", []) if isinstance(data, dict) else ():
+            if entry.get("kind", "runtime") != "runtime" or entry.get("root"):
+                continue  # build dependencies are not in the binary; the root is the program
+            name, version = entry.get("name"), entry.get("version")
+            if isinstance(name, str) and isinstance(version, str):
+                yield Package(name, version, "cargo", "rust-binary", path,
+                              layer=files.layer_of(path))  # fmt: skip
