@@ -129,20 +129,24 @@ def go_build_info(data: bytes) -> tuple[str, str] | None:
     return version, modinfo.decode("utf-8", "replace")
 
 
+def _go_info(files: Files, path: str) -> tuple[str, str] | None:
+    prepared = getattr(files, "go_build_info", None)  # an image's files: read while streaming
+    if prepared is not None:
+        found: tuple[str, str] | None = prepared(path)
+        return found
+    try:
+        if files.read(path, 4) != b"\x7fELF":
+            return None
+        return go_build_info(files.read(path, MAX_BINARY_BYTES))
+    except (OSError, ValueError):
+        return None
+
+
 def go_packages(files: Files, owned: frozenset[str]) -> Iterator[Package]:
     for path in files.paths():
         if path in owned or not _BINARY_DIRS.search(path) or "." in path.rpartition("/")[2]:
             continue
-        try:
-            if files.read(path, 4) != b"\x7fELF":
-                continue
-            data = files.read(path, MAX_BINARY_BYTES)
-        except OSError:
-            continue
-        try:
-            info = go_build_info(data)
-        except ValueError:
-            continue
+        info = _go_info(files, path)
         if info is None:
             continue
         go_version, modinfo = info
@@ -282,18 +286,26 @@ def elf_section(data: bytes, wanted: str) -> bytes | None:
     return None
 
 
+def _cargo_section(files: Files, path: str) -> bytes | None:
+    prepared = getattr(files, "cargo_section", None)
+    if prepared is not None:
+        found: bytes | None = prepared(path)
+        return found
+    try:
+        if files.read(path, 4) != b"\x7fELF":
+            return None
+        return elf_section(files.read(path, MAX_BINARY_BYTES), ".dep-v0")
+    except OSError:
+        return None
+
+
 def rust_packages(files: Files, owned: frozenset[str]) -> Iterator[Package]:
     import zlib
 
     for path in files.paths():
         if path in owned or not _BINARY_DIRS.search(path) or "." in path.rpartition("/")[2]:
             continue
-        try:
-            if files.read(path, 4) != b"\x7fELF":
-                continue
-            section = elf_section(files.read(path, MAX_BINARY_BYTES), ".dep-v0")
-        except OSError:
-            continue
+        section = _cargo_section(files, path)
         if section is None:
             continue
         try:
