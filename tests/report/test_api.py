@@ -38,6 +38,7 @@ def test_formats() -> None:
         "checkstyle",
         "junit",
         "github",
+        "markdown",
     )
     with pytest.raises(ValueError, match="unknown format 'html'"):
         render("html", Report(findings=[]))

@@ -32,9 +32,10 @@ def cli(ctx: click.Context, no_color: bool, quiet: bool, verbose: int, debug: bo
 
 
 def _register() -> None:
-    from keelhaul.cli import check, db, dump, fix, parse, rules, sbom, vulns
+    from keelhaul.cli import check, completion, db, dump, fix, parse, rules, sbom, vulns
 
     cli.add_command(check.command)
+    cli.add_command(completion.command)
     cli.add_command(db.command)
     cli.add_command(dump.command)
     cli.add_command(fix.command)

@@ -13,6 +13,7 @@ from keelhaul.report.github import render_github
 from keelhaul.report.gitlab import render_gitlab
 from keelhaul.report.json_output import render_json
 from keelhaul.report.junit import render_junit
+from keelhaul.report.markdown import render_markdown
 from keelhaul.report.model import BrokenFile, Report, RuleInfo, rule_infos
 from keelhaul.report.sarif import render_sarif
 from keelhaul.report.text import render_concise, render_text
@@ -26,6 +27,7 @@ RENDERERS: dict[str, Callable[[Report], str]] = {
     "checkstyle": render_checkstyle,
     "junit": render_junit,
     "github": render_github,
+    "markdown": render_markdown,
 }
 FORMATS: tuple[str, ...] = tuple(RENDERERS)
 

@@ -1,0 +1,144 @@
+"""The GitHub Action, the GitLab CI template, the pre-commit hooks and shell completion, run
+for real: their shell steps execute in bash against the examples of this repository."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+_EXPRESSION = re.compile(r"\$\{\{\s*([^}]+?)\s*\}\}")
+
+
+def _env(extra: dict[str, str]) -> dict[str, str]:
+    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "NO_COLOR": "1",
+            **extra}  # fmt: skip
+
+
+def _evaluate(text: str, values: dict[str, str]) -> str:
+    return _EXPRESSION.sub(lambda m: values[m.group(1)], text)
+
+
+def run_action(tmp_path: Path, **inputs: str) -> tuple[int, Path, Path]:
+    """Run the action's shell steps (not the install, which needs an index, nor the upload,
+    which needs GitHub) the way the runner does: expressions replaced, env set, bash -e."""
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    values = {f"inputs.{k}": str(v.get("default", "")) for k, v in action["inputs"].items()}
+    values.update({f"inputs.{k.replace('_', '-')}": v for k, v in inputs.items()})
+    values["github.action_path"] = str(ROOT)
+    summary = tmp_path / "summary.md"
+    summary.touch()
+    status = 0
+    for step in action["runs"]["steps"]:
+        if "run" not in step or step["name"] == "Install keelhaul":
+            continue
+        step_output = tmp_path / f"{step.get('id', 'step')}.out"
+        step_output.write_text("")
+        env = {k: _evaluate(str(v), values) for k, v in (step.get("env") or {}).items()}
+        done = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", step["run"]],
+            cwd=tmp_path, capture_output=True, text=True, check=False,
+            env=_env({**env, "GITHUB_STEP_SUMMARY": str(summary),
+                      "GITHUB_OUTPUT": str(step_output)}),
+        )  # fmt: skip
+        for line in step_output.read_text().splitlines():
+            key, _, value = line.partition("=")
+            values[f"steps.{step.get('id')}.outputs.{key}"] = value
+        values.setdefault("steps.check.outputs.status", "")
+        status = done.returncode
+        if status:
+            break
+    return status, tmp_path / values["inputs.sarif-file"], summary
+
+
+def test_action_on_the_examples(tmp_path: Path) -> None:
+    status, sarif, summary = run_action(tmp_path, path=str(ROOT / "examples"))
+    assert status == 1  # the examples have warnings; fail-on defaults to warning
+    report = json.loads(sarif.read_text())
+    assert report["runs"][0]["results"]
+    text = summary.read_text()
+    assert text.startswith("## keelhaul")
+    assert "| severity | rule | where | message |" in text
+
+
+def test_action_passes_on_the_good_example(tmp_path: Path) -> None:
+    status, sarif, summary = run_action(tmp_path, path=str(ROOT / "examples" / "good"))
+    assert status == 0
+    assert json.loads(sarif.read_text())["runs"][0]["results"] == []
+    assert "No findings" in summary.read_text()
+    other = tmp_path / "lenient"
+    other.mkdir()
+    lenient, _, _ = run_action(other, path=str(ROOT / "examples"), fail_on="none")
+    assert lenient == 0
+
+
+def test_gitlab_template(tmp_path: Path) -> None:
+    template = yaml.safe_load((ROOT / "ci" / "keelhaul.gitlab-ci.yml").read_text())
+    job = template[".keelhaul"]
+    assert template["keelhaul-check"]["extends"] == ".keelhaul"
+    variables = {**job["variables"], "KEELHAUL_PATHS": str(ROOT / "examples")}
+    script = "\n".join(job["script"])
+    done = subprocess.run(["sh", "-e", "-c", script], cwd=tmp_path, capture_output=True,
+                          text=True, check=False, env=_env(variables))  # fmt: skip
+    assert done.returncode == 1, done.stderr  # the last line gates on warnings
+    quality = json.loads((tmp_path / "gl-code-quality-report.json").read_text())
+    assert quality
+    assert {"description", "check_name", "fingerprint", "severity", "location"} <= set(quality[0])
+    assert ET.parse(tmp_path / "keelhaul-junit.xml").getroot().tag == "testsuites"
+    assert json.loads((tmp_path / "keelhaul.sarif").read_text())["version"] == "2.1.0"
+    reports = job["artifacts"]["reports"]
+    assert reports == {"codequality": "gl-code-quality-report.json", "junit": "keelhaul-junit.xml"}
+
+
+def test_pre_commit_hooks(tmp_path: Path) -> None:
+    hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
+    assert set(hooks) == {"keelhaul-check", "keelhaul-fix"}
+    pattern = re.compile(hooks["keelhaul-check"]["files"])
+    for name in ("Dockerfile", "app/Dockerfile", "Dockerfile.prod", "build/Containerfile",
+                 "api.dockerfile", "x/Dockerfile-dev"):  # fmt: skip
+        assert pattern.search(name), name
+    for name in ("Dockerfile.md/readme", "mydockerfile.txt", "docs/Dockerfiles.md"):
+        assert not pattern.search(name), name
+    validator = BIN / "pre-commit"
+    if validator.is_file():
+        done = subprocess.run([str(validator), "validate-manifest",
+                               str(ROOT / ".pre-commit-hooks.yaml")], capture_output=True,
+                              text=True, check=False)  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+    # the entries, with file names as pre-commit passes them
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM debian:12\nRUN apt-get install curl\n")
+    check = subprocess.run([*hooks["keelhaul-check"]["entry"].split(), str(dockerfile)],
+                           capture_output=True, text=True, check=False, env=_env({}))  # fmt: skip
+    assert check.returncode == 1
+    fixed = subprocess.run([*hooks["keelhaul-fix"]["entry"].split(), str(dockerfile)],
+                           capture_output=True, text=True, check=False, env=_env({}))  # fmt: skip
+    assert fixed.returncode in (0, 1), fixed.stderr
+    assert "-y" in dockerfile.read_text()
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_scripts(shell: str) -> None:
+    done = subprocess.run([str(BIN / "keelhaul"), "completion", shell], capture_output=True,
+                          text=True, check=False)  # fmt: skip
+    assert done.returncode == 0
+    assert "_KEELHAUL_COMPLETE" in done.stdout
+    if shell == "bash" and shutil.which("bash"):
+        loaded = subprocess.run(["bash", "--noprofile", "--norc", "-c",
+                                 f'eval "$({BIN / "keelhaul"} completion bash)"; complete -p keelhaul'],
+                                capture_output=True, text=True, check=False)  # fmt: skip
+        assert "_keelhaul_completion" in loaded.stdout
+    answered = subprocess.run([str(BIN / "keelhaul")], capture_output=True, text=True, check=False,
+                              env={**os.environ, "_KEELHAUL_COMPLETE": "bash_complete",
+                                   "COMP_WORDS": "keelhaul ch", "COMP_CWORD": "1"})  # fmt: skip
+    assert "check" in answered.stdout
