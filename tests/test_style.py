@@ -14,13 +14,24 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_lint() -> None:
-    result = _run(sys.executable, "-m", "ruff", "check", "--no-cache", "src", "tests", "bench", "docs/hooks")
+    result = _run(
+        sys.executable, "-m", "ruff", "check", "--no-cache", "src", "tests", "bench", "docs/hooks"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_ruff_format() -> None:
     result = _run(
-        sys.executable, "-m", "ruff", "format", "--no-cache", "--check", "src", "tests", "bench", "docs/hooks"
+        sys.executable,
+        "-m",
+        "ruff",
+        "format",
+        "--no-cache",
+        "--check",
+        "src",
+        "tests",
+        "bench",
+        "docs/hooks",
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
