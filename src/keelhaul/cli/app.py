@@ -32,8 +32,9 @@ def cli(ctx: click.Context, no_color: bool, quiet: bool, verbose: int, debug: bo
 
 
 def _register() -> None:
-    from keelhaul.cli import check, completion, db, dump, fix, parse, rules, sbom, vulns
+    from keelhaul.cli import cache, check, completion, db, dump, fix, parse, rules, sbom, vulns
 
+    cli.add_command(cache.command)
     cli.add_command(check.command)
     cli.add_command(completion.command)
     cli.add_command(db.command)

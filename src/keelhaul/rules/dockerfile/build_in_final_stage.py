@@ -67,11 +67,16 @@ register(
             "yarn, pnpm, scripts named build/compile/bundle/dist), tsc, webpack, rollup, "
             "esbuild, `vite`/`ng`/`next build`..., make, cmake, gcc, javac. One finding per "
             "image, at the first build. Development images (`.devcontainer`, a final stage "
-            "named `dev`, `test`) are not checked. Unsafe fix, for a Go program only "
+            "named `dev`, `test`) are not checked. Unsafe fix for a Go program "
             "(`go build -o FILE` in a `golang` stage run by its CMD/ENTRYPOINT): the stage "
             "becomes `AS build` with `CGO_ENABLED=0`, and a new final stage FROM "
             'gcr.io/distroless/static-debian12:nonroot (setting `static-base = "scratch"`: '
-            "scratch) copies the binary and runs it."
+            "scratch) copies the binary and runs it. For a Java application (one "
+            "`mvn`/`./mvnw` package, verify or install, or `gradle`/`./gradlew` build, bootJar, "
+            "assemble..., in a `maven` or `gradle` image whose tag names the JDK or an "
+            "`eclipse-temurin` JDK image, run by `java [options] -jar JAR`): the stage becomes "
+            "`AS build` and a new final stage FROM `eclipse-temurin:<major>-jre` "
+            "(`-jre-alpine` after an Alpine build image) copies the jar to /app and runs it."
         ),
         bad=(
             "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go build -o /usr/local/bin/app .\n"
