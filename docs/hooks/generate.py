@@ -16,6 +16,7 @@ from keelhaul import config as keelhaul_config
 from keelhaul.cli.app import cli
 from keelhaul.rules.docs import rule_markdown
 from keelhaul.rules.registry import all_rules
+from keelhaul.runtime.rules import all_runtime_rules
 
 
 def _command_markdown(command: click.Command, path: str, depth: int) -> list[str]:
@@ -59,7 +60,7 @@ def _configuration() -> str:
 
 
 def _rules(files: Files, config: Any) -> None:
-    rules = sorted(all_rules(), key=lambda r: r.code)
+    rules = sorted([*all_rules(), *all_runtime_rules()], key=lambda r: r.code)
     index = ["# Rules", "", f"{len(rules)} rules; each page has bad and good examples and the "
              "matching ids in other tools.", "", "| code | name | severity | category | summary |",
              "|---|---|---|---|---|"]  # fmt: skip

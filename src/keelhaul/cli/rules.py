@@ -11,7 +11,8 @@ from rich.table import Table
 from keelhaul.cli.output import Output
 from keelhaul.errors import ConfigError
 from keelhaul.rules.docs import rule_markdown
-from keelhaul.rules.registry import all_rules
+from keelhaul.rules.registry import Rule, all_rules
+from keelhaul.runtime.rules import RuntimeRule, all_runtime_rules
 
 
 @click.command("rules")
@@ -20,7 +21,9 @@ from keelhaul.rules.registry import all_rules
 @click.pass_obj
 def command(out: Output, code: str | None, as_json: bool) -> int:
     """List the rules, or explain CODE (a code such as KH101 or a name such as root-user)."""
-    rules = all_rules()
+    rules: list[Rule | RuntimeRule] = sorted(
+        [*all_rules(), *all_runtime_rules()], key=lambda r: r.code
+    )
     if code is not None:
         wanted = code.lower()
         rules = [r for r in rules if wanted in (r.code.lower(), r.name)]

@@ -1,0 +1,119 @@
+"""The root filesystem: read-only, with writable mounts only where the process writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from keelhaul.findings import Category, Severity
+from keelhaul.rules.dockerfile._images import parse_reference
+from keelhaul.runtime.checks._common import container_label, security_where, spell
+from keelhaul.runtime.model import ContainerRun
+from keelhaul.runtime.rules import RuntimeHit, RuntimeRule, register
+
+#: Where common images write at run time, so a read-only root needs a writable mount there
+#: (emptyDir, tmpfs or a volume). Keys are image repositories as parse_reference names them;
+#: /tmp is added for every image. Sources: each image's documentation and entrypoint.
+WRITABLE_PATHS: dict[str, tuple[str, ...]] = {
+    "nginx": ("/var/cache/nginx", "/var/run"),
+    "nginxinc/nginx-unprivileged": ("/var/cache/nginx",),
+    "httpd": ("/usr/local/apache2/logs",),
+    "postgres": ("/var/run/postgresql", "/var/lib/postgresql/data"),
+    "mysql": ("/var/run/mysqld", "/var/lib/mysql"),
+    "mariadb": ("/run/mysqld", "/var/lib/mysql"),
+    "redis": ("/data",),
+    "mongo": ("/data/db", "/data/configdb"),
+    "rabbitmq": ("/var/lib/rabbitmq",),
+    "memcached": (),
+    "elasticsearch": ("/usr/share/elasticsearch/data", "/usr/share/elasticsearch/logs"),
+    "grafana/grafana": ("/var/lib/grafana",),
+    "prom/prometheus": ("/prometheus",),
+    "traefik": (),
+    "haproxy": ("/var/lib/haproxy",),
+    "wordpress": ("/var/www/html",),
+}
+ALWAYS_WRITABLE = ("/tmp",)
+
+
+def writable_paths(run: ContainerRun) -> list[str]:
+    """The paths the image is known to write to that no writable mount covers yet."""
+    wanted = list(ALWAYS_WRITABLE)
+    if run.image is not None:
+        wanted += WRITABLE_PATHS.get(parse_reference(run.image.value).path, ())
+    covered = [m.target.rstrip("/") + "/" for m in run.mounts if not m.read_only and m.target]
+    return [p for p in wanted if not any((p + "/").startswith(c) for c in covered)]
+
+
+def _writable_root(run: ContainerRun, settings: Mapping[str, object]) -> Iterator[RuntimeHit]:
+    if run.read_only_root is not None and run.read_only_root.value:
+        return
+    if run.ephemeral:  # a debugging container is attached by hand, not declared
+        return
+    how = spell(
+        run,
+        "securityContext.readOnlyRootFilesystem: true",
+        "read_only: true",
+        "--read-only",
+    )
+    mount = spell(run, "an emptyDir", "a tmpfs", "--tmpfs")
+    paths = writable_paths(run)
+    hint = f" and mount {mount} at {', '.join(paths)}" if paths else ""
+    where = run.read_only_root.where if run.read_only_root is not None else security_where(run)
+    yield RuntimeHit(
+        where, f"{container_label(run)} can write to its root filesystem; set {how}{hint}"
+    )
+
+
+register(
+    RuntimeRule(
+        code="KH405",
+        name="root-filesystem-writable",
+        severity=Severity.WARNING,
+        category=Category.SECURITY,
+        summary="The root filesystem is writable: make it read-only",
+        explanation=(
+            "A writable root filesystem lets an attacker who gets code execution drop tools, "
+            "change the application's code or configuration, and keep them until the container "
+            "is replaced. A read-only root (Kubernetes readOnlyRootFilesystem: true, Compose "
+            "read_only: true, docker run --read-only) stops that and shows where the process "
+            "really writes: give those paths a writable emptyDir or tmpfs (/tmp nearly always; "
+            "nginx /var/cache/nginx and /var/run; postgres /var/run/postgresql; the message "
+            "names the known paths of common images). It costs a few lines of configuration."
+        ),
+        bad="""\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  containers:
+    - name: web
+      image: nginx:1.27
+""",
+        good="""\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  containers:
+    - name: web
+      image: nginx:1.27
+      securityContext:
+        readOnlyRootFilesystem: true
+      volumeMounts:
+        - {name: tmp, mountPath: /tmp}
+        - {name: cache, mountPath: /var/cache/nginx}
+  volumes:
+    - {name: tmp, emptyDir: {}}
+    - {name: cache, emptyDir: {}}
+""",
+        check=_writable_root,
+        related={
+            "checkov": ("CKV_K8S_22",),
+            "trivy": ("KSV014",),
+            "kubesec": ("ReadOnlyRootFilesystem",),
+            "polaris": ("notReadOnlyRootFilesystem",),
+            "kube-score": ("container-security-context-readonlyrootfilesystem",),
+        },
+    )
+)

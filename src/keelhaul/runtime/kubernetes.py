@@ -1,0 +1,650 @@
+"""Kubernetes manifests read into :class:`ContainerRun` objects (and :class:`Pod` facts for the
+Pod Security Standards, which judge a whole pod).
+
+What is read: multi-document YAML (``kubectl apply -f``, ``helm template``, ``kustomize build``
+output), ``List`` kinds (``items``), and the kinds that hold a pod template: Pod, PodTemplate,
+Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob
+(``spec.jobTemplate.spec.template``) and OpenShift's DeploymentConfig. Every container counts:
+``containers``, ``initContainers`` and ``ephemeralContainers``.
+
+The YAML is read the way the API server's client reads it, not the way PyYAML's default loader
+does: a duplicate key is accepted and the last one wins (as the JSON decoding behind
+``sigs.k8s.io/yaml`` does), ``yes``/``no``/``on``/``off`` are booleans only in boolean fields
+(a string field keeps the text), and YAML 1.2 scalars (``=``, ``0o17``) load as what they are.
+Every value keeps its line and column (ruamel's round-trip loader), so a finding points at it.
+
+Pod-level settings are applied under the container's own (Kubernetes precedence: a container's
+``securityContext`` field overrides the pod's ``securityContext`` field of the same name); the
+raw pod- and container-level values stay available in :class:`Pod` for the PSS checks, which
+tell "the pod sets it" from "the container sets it".
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from keelhaul.errors import SourcePosition, SyntaxProblem
+from keelhaul.runtime.model import ContainerRun, EnvVar, Mount, Port, Source, Value, Where
+
+__all__ = [
+    "Container",
+    "Pod",
+    "SecurityContext",
+    "Volume",
+    "pods_of",
+    "read_kubernetes",
+    "read_pods",
+]
+
+#: kind -> key path from the object to its pod template (``metadata`` + ``spec``).
+TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
+    "Pod": (),
+    "PodTemplate": ("template",),
+    "Deployment": ("spec", "template"),
+    "StatefulSet": ("spec", "template"),
+    "DaemonSet": ("spec", "template"),
+    "ReplicaSet": ("spec", "template"),
+    "ReplicationController": ("spec", "template"),
+    "Job": ("spec", "template"),
+    "DeploymentConfig": ("spec", "template"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template"),
+}
+#: Booleans as the YAML 1.1 resolver behind ``sigs.k8s.io/yaml`` reads them in a bool field.
+_TRUE = frozenset({"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"})
+_FALSE = frozenset({"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"})
+#: Volume source keys, as ``spec.volumes[*]`` names them.
+_NOT_SOURCES = frozenset({"name"})
+APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
+
+
+class _LastKeyWins(RoundTripConstructor):
+    """A duplicate mapping key replaces the earlier one, as Kubernetes' JSON decoding does."""
+
+    def check_mapping_key(
+        self, node: Any, key_node: Any, mapping: Any, key: Any, value: Any
+    ) -> bool:
+        if key in mapping:
+            del mapping[key]
+        return True
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.Constructor = _LastKeyWins
+    yaml.allow_duplicate_keys = True
+    return yaml
+
+
+# --------------------------------------------------------------------------------------------
+# the pod model the PSS checks read
+
+
+@dataclass
+class SecurityContext:
+    """One ``securityContext`` as written (pod or container level); None = not written."""
+
+    where: Where | None = None
+    run_as_non_root: Value[bool] | None = None
+    run_as_user: Value[int] | None = None
+    run_as_group: Value[int] | None = None
+    privileged: Value[bool] | None = None
+    allow_privilege_escalation: Value[bool] | None = None
+    read_only_root: Value[bool] | None = None
+    capabilities: Where | None = None
+    """Where ``capabilities`` is written; None when absent (PSS tells absent from empty)."""
+    cap_add: list[Value[str]] = field(default_factory=list)
+    cap_drop: list[Value[str]] = field(default_factory=list)
+    seccomp: Value[str] | None = None
+    """``seccompProfile.type``; ``seccomp_set`` says whether ``seccompProfile`` is there."""
+    seccomp_set: bool = False
+    apparmor: Value[str] | None = None
+    apparmor_set: bool = False
+    selinux_type: Value[str] | None = None
+    selinux_user: Value[str] | None = None
+    selinux_role: Value[str] | None = None
+    selinux_set: bool = False
+    proc_mount: Value[str] | None = None
+    host_process: Value[bool] | None = None
+    sysctls: list[Value[str]] = field(default_factory=list)
+    """``name=value`` (pod level only)."""
+
+
+@dataclass
+class Volume:
+    name: str
+    kind: str
+    """The source key: ``hostPath``, ``emptyDir``, ``configMap``...; a volume without one is
+    an ``emptyDir``, as the API server defaults it."""
+    host_path: str | None
+    where: Where
+    sources: tuple[str, ...] = ()
+    """Every source key written (a valid volume has one)."""
+
+
+@dataclass
+class Container:
+    name: str
+    kind: str
+    """``containers``, ``initContainers`` or ``ephemeralContainers``."""
+    where: Where
+    security: SecurityContext
+    host_ports: list[Value[int]] = field(default_factory=list)
+    probe_hosts: list[Value[str]] = field(default_factory=list)
+    """``host`` of httpGet/tcpSocket probes and lifecycle handlers."""
+
+
+@dataclass
+class Pod:
+    """A pod template as the PSS checks see it."""
+
+    file: str
+    workload: str
+    where: Where
+    annotations: dict[str, Value[str]] = field(default_factory=dict)
+    security: SecurityContext = field(default_factory=SecurityContext)
+    host_network: Value[bool] | None = None
+    host_pid: Value[bool] | None = None
+    host_ipc: Value[bool] | None = None
+    host_users: Value[bool] | None = None
+    os_name: str | None = None
+    automount_service_account_token: Value[bool] | None = None
+    volumes: list[Volume] = field(default_factory=list)
+    containers: list[Container] = field(default_factory=list)
+    runs: list[ContainerRun] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------
+# reading nodes
+
+
+class _Reader:
+    """Turns ruamel nodes into located values for one file."""
+
+    def __init__(self, name: str) -> None:
+        self.file = name
+
+    def where(self, parent: object, key: str | int, path: str, *, of_key: bool = False) -> Where:
+        """Where ``parent[key]`` is written (its value, or its key with ``of_key``)."""
+        try:
+            if isinstance(parent, CommentedMap):
+                line, col = parent.lc.key(key) if of_key else parent.lc.value(key)
+            elif isinstance(parent, CommentedSeq):
+                line, col = parent.lc.item(key)
+            else:
+                return Where(self.file, 1, 1, path)
+        except (KeyError, IndexError, TypeError, AttributeError):
+            # a key brought in by a merge key (<<) has no position of its own
+            line, col = getattr(getattr(parent, "lc", None), "line", 0), 0
+        return Where(self.file, int(line or 0) + 1, int(col or 0) + 1, path)
+
+    def value_bool(self, node: object, key: str, path: str) -> Value[bool] | None:
+        raw = _get(node, key)
+        if isinstance(raw, bool):
+            return Value(raw, self.where(node, key, path))
+        if isinstance(raw, str) and (raw in _TRUE or raw in _FALSE):
+            return Value(raw in _TRUE, self.where(node, key, path))
+        return None
+
+    def value_str(self, node: object, key: str, path: str) -> Value[str] | None:
+        raw = _get(node, key)
+        if raw is None or isinstance(raw, (dict, list)):
+            return None
+        text = ("true" if raw else "false") if isinstance(raw, bool) else str(raw)
+        return Value(text, self.where(node, key, path))
+
+    def value_int(self, node: object, key: str, path: str) -> Value[int] | None:
+        raw = _get(node, key)
+        if isinstance(raw, bool):
+            return None
+        if isinstance(raw, int):
+            return Value(int(raw), self.where(node, key, path))
+        if isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
+            return Value(int(raw.strip()), self.where(node, key, path))
+        return None
+
+    def strings(self, node: object, key: str, path: str) -> list[Value[str]]:
+        seq = _get(node, key)
+        if not isinstance(seq, list):
+            return []
+        return [
+            Value(str(item), self.where(seq, i, f"{path}[{i}]"))
+            for i, item in enumerate(seq)
+            if isinstance(item, (str, int)) and not isinstance(item, bool)
+        ]
+
+    def security_context(self, parent: object, path: str) -> SecurityContext:
+        sc = _get(parent, "securityContext")
+        path = f"{path}.securityContext"
+        if not isinstance(sc, dict):
+            return SecurityContext()
+        out = SecurityContext(where=self.where(parent, "securityContext", path, of_key=True))
+        out.run_as_non_root = self.value_bool(sc, "runAsNonRoot", f"{path}.runAsNonRoot")
+        out.run_as_user = self.value_int(sc, "runAsUser", f"{path}.runAsUser")
+        out.run_as_group = self.value_int(sc, "runAsGroup", f"{path}.runAsGroup")
+        out.privileged = self.value_bool(sc, "privileged", f"{path}.privileged")
+        out.allow_privilege_escalation = self.value_bool(
+            sc, "allowPrivilegeEscalation", f"{path}.allowPrivilegeEscalation"
+        )
+        out.read_only_root = self.value_bool(
+            sc, "readOnlyRootFilesystem", f"{path}.readOnlyRootFilesystem"
+        )
+        out.proc_mount = self.value_str(sc, "procMount", f"{path}.procMount")
+        caps = _get(sc, "capabilities")
+        if isinstance(caps, dict):
+            cpath = f"{path}.capabilities"
+            out.capabilities = self.where(sc, "capabilities", cpath, of_key=True)
+            out.cap_add = self.strings(caps, "add", f"{cpath}.add")
+            out.cap_drop = self.strings(caps, "drop", f"{cpath}.drop")
+        seccomp = _get(sc, "seccompProfile")
+        if isinstance(seccomp, dict):
+            out.seccomp_set = True
+            out.seccomp = self.value_str(seccomp, "type", f"{path}.seccompProfile.type")
+            if out.seccomp is None:  # the field is there but empty: PSS sees type ""
+                w = self.where(sc, "seccompProfile", f"{path}.seccompProfile", of_key=True)
+                out.seccomp = Value("", w)
+        apparmor = _get(sc, "appArmorProfile")
+        if isinstance(apparmor, dict):
+            out.apparmor_set = True
+            out.apparmor = self.value_str(apparmor, "type", f"{path}.appArmorProfile.type")
+            if out.apparmor is None:
+                w = self.where(sc, "appArmorProfile", f"{path}.appArmorProfile", of_key=True)
+                out.apparmor = Value("", w)
+        selinux = _get(sc, "seLinuxOptions")
+        if isinstance(selinux, dict):
+            out.selinux_set = True
+            spath = f"{path}.seLinuxOptions"
+            out.selinux_type = self.value_str(selinux, "type", f"{spath}.type")
+            out.selinux_user = self.value_str(selinux, "user", f"{spath}.user")
+            out.selinux_role = self.value_str(selinux, "role", f"{spath}.role")
+        windows = _get(sc, "windowsOptions")
+        if isinstance(windows, dict):
+            out.host_process = self.value_bool(
+                windows, "hostProcess", f"{path}.windowsOptions.hostProcess"
+            )
+        sysctls = _get(sc, "sysctls")
+        if isinstance(sysctls, list):
+            for i, item in enumerate(sysctls):
+                name = _get(item, "name")
+                if isinstance(name, str):
+                    value = _get(item, "value")
+                    text = f"{name}={'' if value is None else value}"
+                    out.sysctls.append(Value(text, self.where(sysctls, i, f"{path}.sysctls[{i}]")))
+        return out
+
+
+def _get(node: object, key: str) -> object:
+    if isinstance(node, dict):
+        try:
+            return node.get(key)
+        except TypeError:  # an unhashable key elsewhere in a template's mapping
+            return None
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# documents -> pods
+
+
+#: A document separator or end marker: a line starting ``---`` or ``...`` at column 0.
+_DOC_MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t]|$)", re.MULTILINE)
+#: A document that may hold a pod template: its ``kind`` is one of ours or a List.
+_WORKLOAD_KIND = re.compile(
+    r"""["']?kind["']?[ \t]*:[ \t]*["']?(?:"""
+    + "|".join(TEMPLATE_PATHS)
+    + r"""|[A-Za-z]*List)["']?[ \t]*(?:[,}#\r\n]|$)""",
+    re.MULTILINE,
+)
+
+
+def _workload_documents(text: str) -> str:
+    """``text`` with every document that cannot hold a pod template blanked out (its lines
+    kept as empty lines, so positions stay right): parsing a 10,000-line CRD to learn that it
+    is a CRD is the bulk of the time otherwise."""
+    if not _WORKLOAD_KIND.search(text):
+        return ""
+    starts = [0] + [m.start() for m in _DOC_MARKER.finditer(text)] + [len(text)]
+    if len(starts) == 2:
+        return text
+    parts: list[str] = []
+    for begin, end in itertools.pairwise(starts):
+        chunk = text[begin:end]
+        if _WORKLOAD_KIND.search(chunk):
+            parts.append(chunk)
+        else:
+            first, newline, rest = chunk.partition("\n")
+            keep = first if _DOC_MARKER.match(first) else ""
+            parts.append(keep + newline + "\n" * rest.count("\n"))
+    return "".join(parts)
+
+
+_LOADER: YAML | None = None
+
+
+def _load(text: str, name: str) -> list[object]:
+    global _LOADER  # one loader: building a YAML() costs more than a small manifest's parse
+    if _LOADER is None:
+        _LOADER = _yaml()
+    try:
+        return [doc for doc in _LOADER.load_all(_workload_documents(text)) if doc is not None]
+    except MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        column = mark.column + 1 if mark is not None else None
+        problem = " ".join(str(err.problem or err.context or "invalid YAML").split())
+        raise SyntaxProblem(
+            f"invalid YAML: {problem}", SourcePosition(name, line, column)
+        ) from None
+    except YAMLError as err:
+        message = " ".join(str(err).split())[:200]
+        raise SyntaxProblem(f"invalid YAML: {message}", SourcePosition(name, 1)) from None
+
+
+def _objects(doc: object, path: str) -> Iterator[tuple[dict[Any, Any], str]]:
+    """Each Kubernetes object of a document, ``List`` items included."""
+    if not isinstance(doc, dict):
+        return
+    kind = _get(doc, "kind")
+    items = _get(doc, "items")
+    if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
+        for i, item in enumerate(items):
+            yield from _objects(item, f"{path}items[{i}].")
+        return
+    yield doc, path
+
+
+def read_pods(text: str, name: str) -> list[Pod]:
+    """Every pod template of a manifest stream, with its containers already read.
+
+    Raises :class:`keelhaul.errors.SyntaxProblem` (file and line) on YAML that does not parse.
+    """
+    reader = _Reader(name)
+    pods: list[Pod] = []
+    for doc in _load(text, name):
+        for obj, prefix in _objects(doc, ""):
+            pod = _pod_of(reader, obj, prefix)
+            if pod is not None:
+                pods.append(pod)
+    return pods
+
+
+def read_kubernetes(text: str, name: str) -> list[ContainerRun]:
+    """Every container of a manifest stream as a :class:`ContainerRun`, in file order.
+
+    Each run's ``extra["pod"]`` is its :class:`Pod` (shared by the pod's containers) and
+    ``extra["security"]`` the container's own :class:`SecurityContext`.
+    """
+    return [run for pod in read_pods(text, name) for run in pod.runs]
+
+
+def pods_of(runs: list[ContainerRun]) -> list[Pod]:
+    """The distinct pods the runs come from (Kubernetes runs only), in order."""
+    seen: dict[int, Pod] = {}
+    for run in runs:
+        pod = run.extra.get("pod")
+        if isinstance(pod, Pod) and id(pod) not in seen:
+            seen[id(pod)] = pod
+    return list(seen.values())
+
+
+def _pod_of(reader: _Reader, obj: dict[Any, Any], prefix: str) -> Pod | None:
+    kind = _get(obj, "kind")
+    if not isinstance(kind, str) or kind not in TEMPLATE_PATHS:
+        return None
+    template: object = obj
+    path = prefix
+    for key in TEMPLATE_PATHS[kind]:
+        template = _get(template, key)
+        path += f"{key}."
+    spec = _get(template, "spec")
+    if not isinstance(spec, dict):
+        return None
+    meta = _get(obj, "metadata")
+    obj_name = _get(meta, "name") or _get(meta, "generateName") or "?"
+    where = reader.where(obj, "kind", f"{prefix}kind")
+    pod = Pod(reader.file, f"{kind}/{obj_name}", where)
+    spec_path = f"{path}spec"
+    annotations = _get(_get(template, "metadata"), "annotations")
+    if isinstance(annotations, dict):
+        for key in list(annotations):
+            value = reader.value_str(annotations, str(key), f"{path}metadata.annotations.{key}")
+            if value is not None:
+                pod.annotations[str(key)] = value
+    pod.security = reader.security_context(spec, spec_path)
+    pod.host_network = reader.value_bool(spec, "hostNetwork", f"{spec_path}.hostNetwork")
+    pod.host_pid = reader.value_bool(spec, "hostPID", f"{spec_path}.hostPID")
+    pod.host_ipc = reader.value_bool(spec, "hostIPC", f"{spec_path}.hostIPC")
+    pod.host_users = reader.value_bool(spec, "hostUsers", f"{spec_path}.hostUsers")
+    os_name = _get(_get(spec, "os"), "name")
+    pod.os_name = os_name if isinstance(os_name, str) else None
+    pod.automount_service_account_token = reader.value_bool(
+        spec, "automountServiceAccountToken", f"{spec_path}.automountServiceAccountToken"
+    )
+    pod.volumes = _volumes(reader, spec, spec_path)
+    for group in ("initContainers", "containers", "ephemeralContainers"):
+        seq = _get(spec, group)
+        if not isinstance(seq, list):
+            continue
+        for i, item in enumerate(seq):
+            if isinstance(item, dict):
+                cpath = f"{spec_path}.{group}[{i}]"
+                _add_container(reader, pod, item, group, cpath, reader.where(seq, i, cpath))
+    return pod
+
+
+def _volumes(reader: _Reader, spec: object, spec_path: str) -> list[Volume]:
+    seq = _get(spec, "volumes")
+    if not isinstance(seq, list):
+        return []
+    out: list[Volume] = []
+    for i, item in enumerate(seq):
+        if not isinstance(item, dict):
+            continue
+        sources = tuple(str(k) for k in item if str(k) not in _NOT_SOURCES)
+        kind = "hostPath" if "hostPath" in sources else sources[0] if sources else "emptyDir"
+        host = _get(_get(item, "hostPath"), "path")
+        vname = _get(item, "name")
+        vpath = f"{spec_path}.volumes[{i}]"
+        out.append(
+            Volume(
+                str(vname) if vname is not None else "",
+                kind,
+                str(host) if kind == "hostPath" and host is not None else None,
+                reader.where(seq, i, vpath),
+                sources,
+            )
+        )
+    return out
+
+
+def _add_container(
+    reader: _Reader, pod: Pod, item: dict[Any, Any], group: str, path: str, where: Where
+) -> None:
+    raw_name = _get(item, "name")
+    name = str(raw_name) if raw_name is not None else "?"
+    sc = reader.security_context(item, path)
+    container = Container(name, group, where, sc)
+    ports = _ports(reader, item, path)
+    container.host_ports = [
+        Value(p.host_port, p.where) for p in ports if p.host_port not in (None, 0)
+    ]
+    container.probe_hosts = _probe_hosts(reader, item, path)
+    pod.containers.append(container)
+    pod.runs.append(_run_of(reader, pod, container, item, path, ports))
+
+
+def _ports(reader: _Reader, item: object, path: str) -> list[Port]:
+    seq = _get(item, "ports")
+    if not isinstance(seq, list):
+        return []
+    out: list[Port] = []
+    for i, port in enumerate(seq):
+        if not isinstance(port, dict):
+            continue
+        ppath = f"{path}.ports[{i}]"
+        container_port = reader.value_int(port, "containerPort", f"{ppath}.containerPort")
+        host_port = reader.value_int(port, "hostPort", f"{ppath}.hostPort")
+        protocol = _get(port, "protocol")
+        out.append(
+            Port(
+                container_port.value if container_port else None,
+                host_port.value if host_port else None,
+                str(protocol) if isinstance(protocol, str) else "TCP",
+                host_port.where if host_port else reader.where(seq, i, ppath),
+            )
+        )
+    return out
+
+
+def _probe_hosts(reader: _Reader, item: object, path: str) -> list[Value[str]]:
+    out: list[Value[str]] = []
+    handlers: list[tuple[object, str]] = []
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        handlers.append((_get(item, probe), f"{path}.{probe}"))
+    lifecycle = _get(item, "lifecycle")
+    for hook in ("postStart", "preStop"):
+        handlers.append((_get(lifecycle, hook), f"{path}.lifecycle.{hook}"))
+    for handler, hpath in handlers:
+        for action in ("httpGet", "tcpSocket"):
+            host = reader.value_str(_get(handler, action), "host", f"{hpath}.{action}.host")
+            if host is not None and host.value != "":
+                out.append(host)
+    return out
+
+
+def _run_of(
+    reader: _Reader,
+    pod: Pod,
+    container: Container,
+    item: dict[Any, Any],
+    path: str,
+    ports: list[Port],
+) -> ContainerRun:
+    sc, psc = container.security, pod.security
+    user = sc.run_as_user or psc.run_as_user
+    group = sc.run_as_group or psc.run_as_group
+    run = ContainerRun(
+        source=Source.KUBERNETES,
+        file=reader.file,
+        name=container.name,
+        workload=pod.workload,
+        where=container.where,
+        image=reader.value_str(item, "image", f"{path}.image"),
+        pull_policy=reader.value_str(item, "imagePullPolicy", f"{path}.imagePullPolicy"),
+        init=container.kind == "initContainers",
+        ephemeral=container.kind == "ephemeralContainers",
+        user=Value(str(user.value), user.where) if user else None,
+        group=Value(str(group.value), group.where) if group else None,
+        run_as_non_root=sc.run_as_non_root or psc.run_as_non_root,
+        privileged=sc.privileged,
+        allow_privilege_escalation=sc.allow_privilege_escalation,
+        cap_add=list(sc.cap_add),
+        cap_drop=list(sc.cap_drop),
+        read_only_root=sc.read_only_root,
+        seccomp=_seccomp(sc, psc),
+        apparmor=_apparmor(pod, container),
+        selinux=sc.selinux_type or psc.selinux_type,
+        proc_mount=sc.proc_mount,
+        sysctls=list(psc.sysctls),
+        host_network=pod.host_network,
+        host_pid=pod.host_pid,
+        host_ipc=pod.host_ipc,
+        userns=(
+            Value("private" if not pod.host_users.value else "host", pod.host_users.where)
+            if pod.host_users
+            else None
+        ),
+        mounts=_mounts(reader, pod, item, path),
+        ports=ports,
+        env=_env(reader, item, path),
+        automount_service_account_token=pod.automount_service_account_token,
+    )
+    limits = _get(_get(item, "resources"), "limits")
+    lpath = f"{path}.resources.limits"
+    run.memory_limit = reader.value_str(limits, "memory", f"{lpath}.memory")
+    run.cpu_limit = reader.value_str(limits, "cpu", f"{lpath}.cpu")
+    run.extra["pod"] = pod
+    run.extra["security"] = sc
+    host_process = sc.host_process or psc.host_process
+    if host_process is not None:
+        run.extra["hostProcess"] = host_process
+    if pod.os_name is not None:
+        run.extra["os"] = pod.os_name
+    return run
+
+
+def _seccomp(sc: SecurityContext, psc: SecurityContext) -> Value[str] | None:
+    chosen = sc.seccomp if sc.seccomp_set else psc.seccomp
+    return chosen
+
+
+def _apparmor(pod: Pod, container: Container) -> Value[str] | None:
+    """The container's field, else its (deprecated) annotation, else the pod's field."""
+    if container.security.apparmor_set:
+        return container.security.apparmor
+    note = pod.annotations.get(APPARMOR_ANNOTATION + container.name)
+    if note is not None:
+        text = note.value
+        if text == "unconfined":
+            return Value("Unconfined", note.where)
+        if text == "runtime/default":
+            return Value("RuntimeDefault", note.where)
+        if text.startswith("localhost/"):
+            return Value("Localhost", note.where)
+        return note
+    return pod.security.apparmor if pod.security.apparmor_set else None
+
+
+def _mounts(reader: _Reader, pod: Pod, item: object, path: str) -> list[Mount]:
+    seq = _get(item, "volumeMounts")
+    if not isinstance(seq, list):
+        return []
+    volumes = {v.name: v for v in pod.volumes}
+    out: list[Mount] = []
+    for i, mount in enumerate(seq):
+        if not isinstance(mount, dict):
+            continue
+        target = _get(mount, "mountPath")
+        volume = volumes.get(str(_get(mount, "name")))
+        read_only = reader.value_bool(mount, "readOnly", "")
+        out.append(
+            Mount(
+                target=str(target) if target is not None else "",
+                host_path=volume.host_path if volume else None,
+                read_only=bool(read_only and read_only.value),
+                kind=volume.kind if volume else "unknown",
+                where=reader.where(seq, i, f"{path}.volumeMounts[{i}]"),
+            )
+        )
+    return out
+
+
+def _env(reader: _Reader, item: object, path: str) -> list[EnvVar]:
+    seq = _get(item, "env")
+    if not isinstance(seq, list):
+        return []
+    out: list[EnvVar] = []
+    for i, var in enumerate(seq):
+        name = _get(var, "name")
+        if not isinstance(name, str):
+            continue
+        epath = f"{path}.env[{i}]"
+        value_from = _get(var, "valueFrom")
+        literal = reader.value_str(var, "value", f"{epath}.value")
+        out.append(
+            EnvVar(
+                name=name,
+                value=literal.value if literal is not None and value_from is None else None,
+                from_secret=isinstance(_get(value_from, "secretKeyRef"), dict),
+                where=literal.where if literal is not None else reader.where(seq, i, epath),
+            )
+        )
+    return out

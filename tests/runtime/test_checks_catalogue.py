@@ -1,0 +1,79 @@
+"""Every runtime rule: metadata in shape, its bad example flagged, its good example quiet."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import re
+
+import pytest
+
+from keelhaul.findings import Category, Severity
+from keelhaul.runtime.checking import check_runs
+from keelhaul.runtime.kubernetes import read_kubernetes
+from keelhaul.runtime.model import ContainerRun
+from keelhaul.runtime.rules import RuntimeRule, all_runtime_rules
+
+RULES = all_runtime_rules()
+RELATED_KEYS = {"kube-score", "kubesec", "checkov", "trivy", "polaris", "pss"}
+RELATED_FORMS = {
+    "checkov": re.compile(r"CKV2?_K8S_\d+"),
+    "trivy": re.compile(r"KSV\d{3}"),
+}
+
+
+def read_example(rule: RuntimeRule, text: str) -> list[ContainerRun]:
+    if rule.example_format == "kubernetes":
+        return read_kubernetes(text, "example.yaml")
+    if rule.example_format == "compose" and importlib.util.find_spec("keelhaul.runtime.compose"):
+        compose = importlib.import_module("keelhaul.runtime.compose")
+        reader = getattr(compose, "read_compose", None)
+        if reader is not None:
+            return list(reader(text, "compose.yaml"))
+    pytest.skip(f"no reader for {rule.example_format} examples yet")
+
+
+def codes(rule: RuntimeRule, text: str) -> list[str]:
+    pss = (rule.example_settings or {}).get("pss")
+    runs = read_example(rule, text)
+    return [
+        f.code
+        for f in check_runs(
+            runs, rule.example_settings, pss=str(pss) if pss else None, rules=[rule]
+        )
+    ]
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
+def test_bad_example_is_flagged(rule: RuntimeRule) -> None:
+    assert rule.code in codes(rule, rule.bad)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
+def test_good_example_is_quiet(rule: RuntimeRule) -> None:
+    assert rule.code not in codes(rule, rule.good)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
+def test_metadata(rule: RuntimeRule) -> None:
+    assert re.fullmatch(r"KH4[0-4]\d", rule.code)
+    assert re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", rule.name)
+    assert isinstance(rule.severity, Severity)
+    assert isinstance(rule.category, Category)
+    assert rule.summary
+    assert not rule.summary.endswith(".")
+    assert len(rule.summary) <= 100
+    assert len(rule.explanation) > 150
+    assert set(rule.related) <= RELATED_KEYS
+    for key, ids in rule.related.items():
+        form = RELATED_FORMS.get(key)
+        assert ids
+        assert all(form is None or form.fullmatch(i) for i in ids)
+
+
+def test_codes_and_names_are_unique() -> None:
+    assert len({r.code for r in RULES}) == len({r.name for r in RULES}) == len(RULES)
+
+
+def test_pss_rules_are_opt_in_and_others_on() -> None:
+    assert {r.code for r in RULES if not r.default_on} == {"KH445", "KH446"}
