@@ -288,3 +288,15 @@ def test_redaction_never_shows_the_secret(secret: str) -> None:
     hidden = shown.removesuffix("…")
     # at most a public prefix or two characters of the value are shown
     assert len(hidden) < len(secret) / 2
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("GF_AUTH_ANONYMOUS_ORG_ROLE", "Admin"),
+        ("GOOGLE_API_KEY", "GOOGLE_API_KEY_VAL"),
+        ("ETCD_DISCOVERY_TOKEN", "INSERT_ETCD_DISCOVERY_TOKEN"),
+    ],
+)
+def test_placeholders_seen_in_kubernetes_manifests(name: str, value: str) -> None:
+    assert assignment_secret(name, value) is None

@@ -168,7 +168,7 @@ _CONTEXTUAL: tuple[tuple[str, str, re.Pattern[str], tuple[str, ...]], ...] = (
 #: Values documentation uses in place of a secret (AWS's own examples end in EXAMPLE).
 _PLACEHOLDER = re.compile(
     r"(?i)example|placeholder|changeme|change_me|dummy|fake|redacted|your[_\-]?(?:own[_\-]?)?"
-    r"(?:api|token|key|secret|pass)|xxxx|\*\*\*|\.\.\.|<[^>]*>|\{\{|%[A-Z_]+%"
+    r"(?:api|token|key|secret|pass)|xxxx|\*\*\*|\.\.\.|<[^>]*>|\{\{|%[A-Z_]+%|insert[_\-]"
 )
 _TRIVIAL_URL_PASSWORDS = frozenset({"password", "pass", "passwd", "pwd", "secret", "x", "xx"})
 
@@ -269,7 +269,7 @@ _EXCLUDING_WORDS = frozenset(
         "foreign", "sha", "sha1", "sha256", "sha512", "checksum", "md5", "hash", "dummy",
         "fake", "example", "sample", "placeholder", "store", "vault", "secretsmanager", "ref",
         "arn", "region", "level", "regex", "pattern", "rounds", "iterations", "complexity",
-        "strength", "sock", "socket",
+        "strength", "sock", "socket", "role", "roles",
     }
 )  # fmt: skip
 #: Whole names that look secret but are not (the shell's working directory).
@@ -344,6 +344,8 @@ def assignment_secret(name: str, value: str) -> str | None:
         return found[0].label
     if not is_secret_name(name) or not may_be_secret_value(value):
         return None
+    if len(name) >= 6 and name.lower() in value.lower():
+        return None  # GOOGLE_API_KEY=GOOGLE_API_KEY_VAL: a placeholder naming its variable
     if _only_key_words(name) and _FINGERPRINTS.fullmatch(value.strip().strip("'\"").strip()):
         return None
     return "a secret"
