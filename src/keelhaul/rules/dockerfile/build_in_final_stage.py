@@ -76,7 +76,14 @@ register(
             "assemble..., in a `maven` or `gradle` image whose tag names the JDK or an "
             "`eclipse-temurin` JDK image, run by `java [options] -jar JAR`): the stage becomes "
             "`AS build` and a new final stage FROM `eclipse-temurin:<major>-jre` "
-            "(`-jre-alpine` after an Alpine build image) copies the jar to /app and runs it."
+            "(`-jre-alpine` after an Alpine build image) copies the jar to /app and runs it. "
+            "For a front-end bundled in a `node` stage (dependencies installed, one build such "
+            "as `npm run build`) whose CMD only serves a folder with `serve` or `http-server`, "
+            "the stage becomes `AS build` and a new final stage FROM "
+            "nginxinc/nginx-unprivileged:1.27-alpine (setting `static-server-base`: another "
+            "image) copies that folder to /usr/share/nginx/html and exposes 8080: the port "
+            "changes to 8080, and a single-page app served with `serve -s` needs a "
+            "`try_files $uri /index.html` rule before deep links work."
         ),
         bad=(
             "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go build -o /usr/local/bin/app .\n"
