@@ -1,0 +1,28 @@
+# keelhaul's own image, built the way keelhaul says images should be: two stages (nothing of
+# the build reaches the runtime), a slim base pinned by digest, no caches, a non-root user.
+#
+#   docker build -t keelhaul .
+#   docker run --rm -v "$PWD:/work:ro" keelhaul check /work
+#
+# The base is python:3.12-slim-bookworm at its multi-platform index digest as Docker Hub served
+# it on 2026-08-25 (docker-library/repo-info); `keelhaul fix --pin --update` refreshes it.
+ARG PYTHON=python:3.12-slim-bookworm@sha256:0f5b26b9518d002b6173fd61daad821fa340635ebfec5bba471013f9ca114579
+
+FROM ${PYTHON} AS build
+# pip reads these when given (`--build-arg PIP_NO_INDEX=1 --build-arg PIP_FIND_LINKS=...`):
+# an offline build from a local wheelhouse
+ARG PIP_NO_INDEX
+ARG PIP_FIND_LINKS
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY src/ src/
+RUN python -m pip wheel --no-cache-dir --wheel-dir /wheels '.[sbom]'
+
+FROM ${PYTHON}
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
+    python -m pip install --no-cache-dir --no-index /wheels/*.whl
+USER 65532:65532
+WORKDIR /work
+ENTRYPOINT ["keelhaul"]
+CMD ["--help"]
