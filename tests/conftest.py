@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Iterator
 
 import pytest
 
@@ -94,3 +95,14 @@ def python_standins(docker_engine: str) -> tuple[str, str]:
         if probe.returncode != 0:
             _missing(f"the engine has no {image} (run tests/engine/standins/build)")
     return PYTHON_FULL, PYTHON_SLIM
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _prune_build_cache_in_ci() -> Iterator[None]:
+    """In CI, BuildKit's cache goes at the end: with the vfs storage driver every cached step
+    is a whole copy of its filesystem, and a run builds dozens of images."""
+    yield
+    if docker_required():
+        import subprocess
+
+        subprocess.run(["docker", "builder", "prune", "-af"], capture_output=True, check=False)
