@@ -32,11 +32,24 @@ def cli(ctx: click.Context, no_color: bool, quiet: bool, verbose: int, debug: bo
 
 
 def _register() -> None:
-    from keelhaul.cli import cache, check, completion, db, dump, fix, parse, rules, sbom, vulns
+    from keelhaul.cli import (
+        cache,
+        check,
+        completion,
+        context,
+        db,
+        dump,
+        fix,
+        parse,
+        rules,
+        sbom,
+        vulns,
+    )
 
     cli.add_command(cache.command)
     cli.add_command(check.command)
     cli.add_command(completion.command)
+    cli.add_command(context.command)
     cli.add_command(db.command)
     cli.add_command(dump.command)
     cli.add_command(fix.command)

@@ -22,6 +22,7 @@ Paths are relative to the context root and use ``/``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -368,9 +369,33 @@ class DockerIgnore:
         For walking a tree: judge each entry with its folder's verdict and enter a folder
         only when ``descend`` is true.
         """
-        matched, state, decider = self._evaluate(path, None if parent is None else parent.state)
+        if parent is not None and self._cannot_match(path):
+            # no pattern can match the path itself: it inherits its folder's decision
+            matched, state, decider = parent.excluded, parent.state, parent.decider
+        else:
+            matched, state, decider = self._evaluate(path, None if parent is None else parent.state)
         descend = is_dir and (not matched or self.may_reinclude_under(path))
         return Verdict(matched, descend, state, decider)
+
+    @cached_property
+    def _last_parts(self) -> re.Pattern[str] | None:
+        """A prefilter: what the last part of a path must look like for some pattern to match it.
+
+        A pattern's ``*`` and ``?`` never cross ``/``, so its last part matches the path's last
+        part or nothing. None when some pattern's last part cannot be read that simply (``**``,
+        a class, an escape): then every path is tried against every pattern.
+        """
+        parts: list[str] = []
+        for pattern in self.patterns:
+            last = pattern.text.rpartition("/")[2]
+            if "**" in last:
+                return None
+            parts.append(_loose_regexp(last))
+        return re.compile("|".join(dict.fromkeys(parts))) if parts else None
+
+    def _cannot_match(self, path: str) -> bool:
+        last = self._last_parts
+        return last is not None and last.fullmatch(path.rpartition("/")[2]) is None
 
     def _evaluate(
         self, path: str, parent: tuple[bool, ...] | None
@@ -458,6 +483,35 @@ class DockerIgnore:
             if pattern.matches(path) or _matches_a_parent(pattern, path):
                 matched = not pattern.exception
         return matched
+
+
+_ESCAPED_CLASS = re.compile(r"\\[0-9A-Za-z]")
+
+
+def _loose_regexp(part: str) -> str:
+    """A Python regexp matching at least every name the glob ``part`` matches (a class is any
+    one character): the prefilter may let through too much, never too little."""
+    if _ESCAPED_CLASS.search(part):
+        return ".*"  # moby passes `\d`, `\pL`... to Go's regexp: not worth reading here
+    out: list[str] = []
+    i, n = 0, len(part)
+    while i < n:
+        c = part[i]
+        i += 1
+        if c == "*":
+            out.append("[^/]*")
+        elif c in "?[":
+            if c == "[":  # up to the first unescaped "]" (the syntax was checked)
+                while i < n and part[i] != "]":
+                    i += 2 if part[i] == "\\" else 1
+                i += 1
+            out.append("[^/]")
+        elif c == "\\" and i < n:
+            out.append(re.escape(part[i]))
+            i += 1
+        else:
+            out.append(re.escape(c))
+    return "".join(out)
 
 
 def _matches_a_parent(pattern: IgnorePattern, path: str) -> bool:
