@@ -40,6 +40,7 @@ def _register() -> None:
         db,
         dump,
         fix,
+        image,
         parse,
         rules,
         sbom,
@@ -53,6 +54,7 @@ def _register() -> None:
     cli.add_command(db.command)
     cli.add_command(dump.command)
     cli.add_command(fix.command)
+    cli.add_command(image.command)
     cli.add_command(parse.command)
     cli.add_command(rules.command)
     cli.add_command(sbom.command)

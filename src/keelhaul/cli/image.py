@@ -1,0 +1,162 @@
+"""``keelhaul image``: where every byte of a built image went and what is unsafe in it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from keelhaul.cli.options import config_file_option, no_config_option
+from keelhaul.cli.output import Output
+from keelhaul.config import ConfigFinder
+from keelhaul.dockerfile.stages import Build, resolve
+from keelhaul.dockerfile.syntax import read_dockerfile
+from keelhaul.image import checks
+from keelhaul.image.analysis import Options, analyse
+from keelhaul.image.checks import Thresholds, parse_ratio, parse_size
+from keelhaul.image.model import Image
+from keelhaul.image.report import ImageReport
+from keelhaul.report import FORMATS, Report, render
+from keelhaul.rules.registry import all_rules
+from keelhaul.selection import THRESHOLD_WORDS, Threshold, Vocabulary
+
+IMAGE_FORMATS = tuple(dict.fromkeys(("text", "json", *FORMATS)))
+
+
+def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return parse_size(value, f"--{param.name.replace('_', '-') if param.name else ''}")
+    except Exception as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _ratio(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_ratio(value, "--min-efficiency")
+    except Exception as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def settings_for(config_file: Path | None, isolated: bool, near: Path) -> dict[str, object]:
+    """The configuration's ``[settings]`` that apply (found from ``near`` upward)."""
+    finder = ConfigFinder(Vocabulary(all_rules()), config_file=config_file, isolated=isolated)
+    return dict(finder.for_path(near).settings)
+
+
+def run(
+    out: Output,
+    image: Image,
+    fmt: str = "text",
+    thresholds: Thresholds | None = None,
+    fail_on: str = "error",
+    build: Build | None = None,
+    options: Options | None = None,
+) -> tuple[int, ImageReport]:
+    """Analyse ``image``, write the report in ``fmt`` and return the exit code (0 or 1)."""
+    report = analyse(image, options, build)
+    thresholds = thresholds or Thresholds()
+    crossed = checks.crossed(
+        thresholds, image.source, report.tar_size, report.waste.total,
+        report.waste.efficiency, len(report.layers),
+    )  # fmt: skip
+    if crossed:
+        report = dataclasses.replace(report, findings=(*report.findings, *crossed))
+    emit(out, fmt, report)
+    threshold = Threshold.parse(fail_on) or Threshold()
+    failing = threshold.severity is not None and any(
+        f.severity.rank >= threshold.severity.rank for f in report.findings
+    )
+    return (1 if crossed or failing else 0), report
+
+
+def emit(out: Output, fmt: str, report: ImageReport) -> None:
+    if fmt == "text":
+        from keelhaul.image.text import render_text
+
+        render_text(report, out.out)
+        return
+    if fmt == "json":
+        text = json.dumps(report.to_json(), indent=2) + "\n"
+    else:
+        color = out.color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+        text = render(fmt, Report(
+            findings=report.findings, files=[report.source], rules=checks.rule_infos(),
+            cwd=Path.cwd(), color=color and fmt == "concise",
+        ))  # fmt: skip
+    sys.stdout.buffer.write(text.encode("utf-8", "surrogateescape"))
+    sys.stdout.buffer.flush()
+
+
+@click.command("image")
+@click.argument("reference")
+@click.option("--platform", metavar="OS/ARCH[/VARIANT]", help="Pick from a multi-platform index "
+              "(default: the host's).")  # fmt: skip
+@click.option("-f", "--file", "dockerfile", type=click.Path(path_type=Path, dir_okay=False,
+              exists=True), help="The Dockerfile that built the image: layers are mapped to its "
+              "instructions (best effort).")  # fmt: skip
+@click.option("--target", help="The Dockerfile's target stage (default: the last).")
+@click.option("--format", "fmt", type=click.Choice(IMAGE_FORMATS), default="text",
+              show_default=True, help="text for people; json is the whole report (layers, "
+              "waste, findings); sarif, gitlab, checkstyle, junit, github... carry the findings.")  # fmt: skip
+@click.option("--max-size", callback=_size, help="Exit 1 when the uncompressed layers add up to "
+              "more (500MB, 1.5GiB).")  # fmt: skip
+@click.option("--max-waste", callback=_size, help="Exit 1 when the waste is more.")
+@click.option("--min-efficiency", callback=_ratio, help="Exit 1 when efficiency is under this "
+              "(0.9 or 90%).")  # fmt: skip
+@click.option("--max-layers", type=click.IntRange(min=0), help="Exit 1 with more layers.")
+@click.option("--fail-on", type=click.Choice(THRESHOLD_WORDS), default="error",
+              show_default=True, help="Exit 1 when a finding is at least this severe.")  # fmt: skip
+@config_file_option
+@no_config_option
+@click.pass_obj
+def command(
+    out: Output,
+    reference: str,
+    platform: str | None,
+    dockerfile: Path | None,
+    target: str | None,
+    fmt: str,
+    max_size: int | None,
+    max_waste: int | None,
+    min_efficiency: float | None,
+    max_layers: int | None,
+    fail_on: str,
+    config_file: Path | None,
+    isolated: bool,
+) -> int:
+    """Show where every byte of an image went and what is unsafe in it.
+
+    REFERENCE is docker-archive:PATH, oci:DIR[:TAG], oci-archive:PATH, docker:NAME,
+    registry:HOST/REPO:TAG (or @DIGEST), or a bare name (the local engine, then the registry).
+
+    Thresholds also come from the configuration's [settings]: image-max-size, image-max-waste,
+    image-min-efficiency, image-max-layers; the command line wins. Exit 0 when none is crossed
+    and no finding reaches --fail-on, 1 otherwise, 2 when the image cannot be read.
+    """
+    from keelhaul.image.sources import open_image  # the sources live apart: import when used
+
+    near = dockerfile if dockerfile is not None else Path.cwd() / "Dockerfile"
+    settings = settings_for(config_file, isolated, near)
+    thresholds = Thresholds.from_settings(settings).over(
+        Thresholds(max_size, max_waste, min_efficiency, max_layers)
+    )
+    build = None
+    if dockerfile is not None:
+        build = resolve(read_dockerfile(dockerfile), target=target)
+    options = Options(waste_min_bytes=_setting_size(settings, "image-waste-min-bytes", 1 << 20))
+    with open_image(reference, platform=platform) as image:
+        code, _ = run(out, image, fmt, thresholds, fail_on, build, options)
+    return code
+
+
+def _setting_size(settings: dict[str, object], key: str, default: int) -> int:
+    value = settings.get(key)
+    return default if value is None else parse_size(value, f"settings.{key}")
