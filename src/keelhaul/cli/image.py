@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -16,6 +17,7 @@ from keelhaul.config import ConfigFinder
 from keelhaul.dockerfile.stages import Build, resolve
 from keelhaul.dockerfile.syntax import read_dockerfile
 from keelhaul.image import checks
+from keelhaul.image import cost as cost_model
 from keelhaul.image.analysis import Options, analyse
 from keelhaul.image.checks import Thresholds, parse_ratio, parse_size
 from keelhaul.image.model import Image
@@ -24,7 +26,7 @@ from keelhaul.report import FORMATS, Report, render
 from keelhaul.rules.registry import all_rules
 from keelhaul.selection import THRESHOLD_WORDS, Threshold, Vocabulary
 
-IMAGE_FORMATS = tuple(dict.fromkeys(("text", "json", *FORMATS)))
+IMAGE_FORMATS = tuple(dict.fromkeys(("text", "json", "html", *FORMATS)))
 
 
 def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
@@ -51,6 +53,14 @@ def settings_for(config_file: Path | None, isolated: bool, near: Path) -> dict[s
     return dict(finder.for_path(near).settings)
 
 
+def removable(report: ImageReport) -> int:
+    """Bytes a fix takes out without changing what the image does: the waste, and the
+    caches, dumps, logs and VCS folders it ships."""
+    return report.waste.total + sum(
+        g.size for g in report.unwanted if g.kind in cost_model.REMOVABLE_KINDS
+    )
+
+
 def run(
     out: Output,
     image: Image,
@@ -59,6 +69,7 @@ def run(
     fail_on: str = "error",
     build: Build | None = None,
     options: Options | None = None,
+    cost_settings: cost_model.CostSettings | None = None,
 ) -> tuple[int, ImageReport]:
     """Analyse ``image``, write the report in ``fmt`` and return the exit code (0 or 1)."""
     report = analyse(image, options, build)
@@ -69,7 +80,7 @@ def run(
     )  # fmt: skip
     if crossed:
         report = dataclasses.replace(report, findings=(*report.findings, *crossed))
-    emit(out, fmt, report)
+    emit(out, fmt, report, cost_settings or cost_model.CostSettings())
     threshold = Threshold.parse(fail_on) or Threshold()
     failing = threshold.severity is not None and any(
         f.severity.rank >= threshold.severity.rank for f in report.findings
@@ -77,14 +88,24 @@ def run(
     return (1 if crossed or failing else 0), report
 
 
-def emit(out: Output, fmt: str, report: ImageReport) -> None:
+def emit(out: Output, fmt: str, report: ImageReport,
+         settings: cost_model.CostSettings) -> None:  # fmt: skip
+    gone = removable(report)
+    saving = cost_model.saving(report.compressed_size, report.tar_size, gone, settings)
     if fmt == "text":
         from keelhaul.image.text import render_text
 
         render_text(report, out.out)
+        _cost_text(out, saving, settings)
         return
     if fmt == "json":
-        text = json.dumps(report.to_json(), indent=2) + "\n"
+        data = report.to_json()
+        data["cost"] = cost_model.cost_json(saving, settings, gone)
+        text = json.dumps(data, indent=2) + "\n"
+    elif fmt == "html":
+        from keelhaul.image.html import render_html
+
+        text = render_html(report, saving)
     else:
         color = out.color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
         text = render(fmt, Report(
@@ -93,6 +114,39 @@ def emit(out: Output, fmt: str, report: ImageReport) -> None:
         ))  # fmt: skip
     sys.stdout.buffer.write(text.encode("utf-8", "surrogateescape"))
     sys.stdout.buffer.flush()
+
+
+def _cost_text(out: Output, s: cost_model.Saving, settings: cost_model.CostSettings) -> None:
+    now, after = s.before, s.after
+    pulls = f"{settings.pulls_per_day:g} pull(s) a day on {settings.nodes} node(s)"
+    out.out.print(f"[bold]Cost[/bold] ({pulls}, {settings.regions} region(s), "
+                  f"${settings.storage_price:g}/GB-month, ${settings.transfer_price:g}/GB, "
+                  f"{settings.bandwidth_mbps:g} Mbit/s)")  # fmt: skip
+    out.out.print(f"  {cost_model.money(now.total_month)} a month "
+                  f"(storage {cost_model.money(now.storage_month)}, transfer "
+                  f"{cost_model.money(now.transfer_month)} for {now.transferred_gb_month:,.1f} GB); "
+                  f"each pull {cost_model.duration(now.pull_seconds)}")  # fmt: skip
+    if s.month > 0 or s.pull_seconds > 0:
+        out.out.print(f"  without the waste and caches: {cost_model.money(after.total_month)} a "
+                      f"month, saving {cost_model.money(s.month)}; each pull "
+                      f"{cost_model.duration(after.pull_seconds)}")  # fmt: skip
+
+
+_COST_OPTIONS = (
+    ("--pulls-per-day", float, "Pulls per node per day (default 1)."),
+    ("--nodes", int, "Nodes that pull the image (default 10)."),
+    ("--regions", int, "Registries (regions) it is stored in (default 1)."),
+    ("--storage-price", float, "Dollars per GB-month stored (default 0.10)."),
+    ("--transfer-price", float, "Dollars per GB transferred (default 0.09)."),
+    ("--bandwidth-mbps", float, "Megabits per second a node pulls at (default 100)."),
+)
+
+
+def _cost_options(function: Any) -> Any:
+    for name, kind, help_text in reversed(_COST_OPTIONS):
+        function = click.option(name, type=click.FloatRange(min=0) if kind is float
+                                else click.IntRange(min=0), default=None, help=help_text)(function)  # fmt: skip
+    return function
 
 
 @click.command("image")
@@ -114,6 +168,9 @@ def emit(out: Output, fmt: str, report: ImageReport) -> None:
 @click.option("--max-layers", type=click.IntRange(min=0), help="Exit 1 with more layers.")
 @click.option("--fail-on", type=click.Choice(THRESHOLD_WORDS), default="error",
               show_default=True, help="Exit 1 when a finding is at least this severe.")  # fmt: skip
+@click.option("--compare", "compare_with", metavar="REFERENCE",
+              help="Set a second image beside this one (sizes, layers, waste, packages, cost).")  # fmt: skip
+@_cost_options
 @config_file_option
 @no_config_option
 @click.pass_obj
@@ -129,6 +186,13 @@ def command(
     min_efficiency: float | None,
     max_layers: int | None,
     fail_on: str,
+    compare_with: str | None,
+    pulls_per_day: float | None,
+    nodes: int | None,
+    regions: int | None,
+    storage_price: float | None,
+    transfer_price: float | None,
+    bandwidth_mbps: float | None,
     config_file: Path | None,
     isolated: bool,
 ) -> int:
@@ -140,6 +204,13 @@ def command(
     Thresholds also come from the configuration's [settings]: image-max-size, image-max-waste,
     image-min-efficiency, image-max-layers; the command line wins. Exit 0 when none is crossed
     and no finding reaches --fail-on, 1 otherwise, 2 when the image cannot be read.
+
+    Cost a month: storage (compressed size x regions x price), transfer (compressed size x
+    pulls x price) and the time of one pull, now and without the waste and caches; the
+    defaults are list prices (keelhaul.image.cost), overridden by [settings] image-storage-price,
+    image-transfer-price, image-bandwidth-mbps, image-pulls-per-day, image-nodes,
+    image-regions, then by the options. --compare B analyses B too and sets both side by side
+    (for example before and after `keelhaul fix`).
     """
     from keelhaul.image.sources import open_image  # the sources live apart: import when used
 
@@ -152,8 +223,17 @@ def command(
     if dockerfile is not None:
         build = resolve(read_dockerfile(dockerfile), target=target)
     options = Options(waste_min_bytes=_setting_size(settings, "image-waste-min-bytes", 1 << 20))
+    costs = cost_model.settings_from(settings, {
+        "pulls-per-day": pulls_per_day, "nodes": nodes, "regions": regions,
+        "storage-price": storage_price, "transfer-price": transfer_price,
+        "bandwidth-mbps": bandwidth_mbps,
+    })  # fmt: skip
+    if compare_with is not None:
+        from keelhaul.image.compare import compare
+
+        return compare(out, reference, compare_with, platform, fmt, costs, options)
     with open_image(reference, platform=platform) as image:
-        code, _ = run(out, image, fmt, thresholds, fail_on, build, options)
+        code, _ = run(out, image, fmt, thresholds, fail_on, build, options, costs)
     return code
 
 

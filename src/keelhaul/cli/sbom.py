@@ -11,7 +11,8 @@ import click
 from rich.table import Table
 
 from keelhaul.cli.output import Output
-from keelhaul.sbom.catalog import FolderFiles, Inventory, catalog
+from keelhaul.sbom.catalog import Inventory
+from keelhaul.sbom.targets import read_target
 from keelhaul.writing import write_atomically
 
 FORMATS = ("table", "json", "cyclonedx", "spdx")
@@ -34,17 +35,28 @@ def inventory_json(inventory: Inventory) -> dict[str, object]:
     }  # fmt: skip
 
 
+_PLATFORM = click.option("--platform", default=None, metavar="OS/ARCH[/VARIANT]",
+                         help="The platform of a multi-platform image (default: this host's).")  # fmt: skip
+_NO_CACHE = click.option("--no-cache", is_flag=True,
+                         help="Read every layer again instead of the per-layer cache.")  # fmt: skip
+
+
 @click.command("sbom")
-@click.argument("target", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("target")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
               help="A table, keelhaul's JSON, CycloneDX 1.6 JSON or SPDX 2.3 JSON.")  # fmt: skip
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to this file (atomically) instead of standard output.")  # fmt: skip
+@_PLATFORM
+@_NO_CACHE
 @click.pass_obj
-def command(out: Output, target: Path, fmt: str, output: Path | None) -> int:
+def command(
+    out: Output, target: str, platform: str | None, no_cache: bool, fmt: str, output: Path | None
+) -> int:
     """List the packages of TARGET: a root filesystem folder (OS packages from dpkg, apk or
     rpm, and the language packages installed in it) or a source tree (its lock files)."""
-    inventory = catalog(FolderFiles(target))
+    read = read_target(target, platform, use_cache=not no_cache)
+    inventory = read.inventory
     if fmt == "table":
         if output is not None:
             raise click.UsageError("--output needs --format json, cyclonedx or spdx")
@@ -63,11 +75,11 @@ def command(out: Output, target: Path, fmt: str, output: Path | None) -> int:
     elif fmt == "cyclonedx":
         from keelhaul.sbom.formats import cyclonedx_json
 
-        text = cyclonedx_json(inventory, target.name or str(target)) + "\n"
+        text = cyclonedx_json(inventory, read.name) + "\n"
     else:
         from keelhaul.sbom.formats import spdx_json
 
-        text = spdx_json(inventory, target.name or str(target))
+        text = spdx_json(inventory, read.name)
     if output is None:
         click.echo(text, nl=False)
     else:

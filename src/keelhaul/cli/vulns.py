@@ -10,7 +10,7 @@ from rich.table import Table
 
 from keelhaul.cli.output import Output
 from keelhaul.report import FORMATS, Report, render
-from keelhaul.sbom.catalog import FolderFiles, catalog
+from keelhaul.sbom.targets import read_target
 from keelhaul.vulns import database, scan
 from keelhaul.vulns.matching import LEVELS, at_least
 from keelhaul.writing import write_atomically
@@ -18,8 +18,14 @@ from keelhaul.writing import write_atomically
 _LEVELS = tuple(reversed(LEVELS))  # critical first
 
 
+_PLATFORM = click.option("--platform", default=None, metavar="OS/ARCH[/VARIANT]",
+                         help="The platform of a multi-platform image (default: this host's).")  # fmt: skip
+_NO_CACHE = click.option("--no-cache", is_flag=True,
+                         help="Read every layer again instead of the per-layer cache.")  # fmt: skip
+
+
 @click.command("vulns")
-@click.argument("target", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("target")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The database (default: $KEELHAUL_DB, else ~/.cache/keelhaul/osv.sqlite3).")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(("table", *FORMATS, "cyclonedx")),
@@ -39,13 +45,17 @@ _LEVELS = tuple(reversed(LEVELS))  # critical first
               help="YAML: `ignore:` entries with id, reason, and optional expires and package.")  # fmt: skip
 @click.option("--vex", "vex_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="An OpenVEX document: its not_affected statements are set aside (repeatable).")  # fmt: skip
+@_PLATFORM
+@_NO_CACHE
 @click.pass_obj
-def command(out: Output, target: Path, db_path: Path | None, fmt: str, output: Path | None,
-            severity: str, fail_on: str, ignore_unfixed: bool, ignore_file: Path | None,
+def command(out: Output, target: str, platform: str | None, no_cache: bool,
+            db_path: Path | None, fmt: str, output: Path | None, severity: str, fail_on: str,
+            ignore_unfixed: bool, ignore_file: Path | None,
             vex_files: tuple[Path, ...]) -> int:  # fmt: skip
-    """Match the packages of TARGET (a root filesystem folder or a source tree, as `keelhaul
-    sbom` reads it) against the OSV database (`keelhaul db`). Works offline."""
-    inventory = catalog(FolderFiles(target))
+    """Match the packages of TARGET (an image, a root filesystem folder or a source tree, as
+    `keelhaul sbom` reads it) against the OSV database (`keelhaul db`). Works offline."""
+    read = read_target(target, platform, use_cache=not no_cache)
+    inventory = read.inventory
     ignore = scan.read_ignore_file(ignore_file) if ignore_file else []
     vex = [s for f in vex_files for s in scan.read_openvex(f)]
     with database.Database(db_path or database.default_path()) as db:
@@ -69,7 +79,7 @@ def command(out: Output, target: Path, db_path: Path | None, fmt: str, output: P
         if fmt == "cyclonedx":
             from keelhaul.sbom.formats import cyclonedx_json
 
-            text = cyclonedx_json(inventory, target.name or str(target), vulns) + "\n"
+            text = cyclonedx_json(inventory, read.name, vulns) + "\n"
         elif fmt == "json":
             text = json.dumps(scan.as_json(result), indent=2) + "\n"
         else:

@@ -123,3 +123,46 @@ def duration(seconds: float) -> str:
     if seconds < 60:
         return f"{seconds:.1f} s"
     return f"{int(seconds // 60)} min {seconds % 60:.0f} s"
+
+
+#: What the saving counts as removable besides the waste: the kinds of unwanted content a fix
+#: takes out without changing what the image does (caches, dumps, logs, VCS folders).
+REMOVABLE_KINDS = frozenset({"package-cache", "core-dump", "logs", "vcs"})
+
+#: ``[settings]`` keys (the configuration) for each cost setting.
+SETTING_KEYS = {
+    "image-storage-price": "storage-price",
+    "image-transfer-price": "transfer-price",
+    "image-bandwidth-mbps": "bandwidth-mbps",
+    "image-pulls-per-day": "pulls-per-day",
+    "image-nodes": "nodes",
+    "image-regions": "regions",
+}
+
+
+def settings_from(
+    config: Mapping[str, object], options: Mapping[str, object | None]
+) -> CostSettings:
+    """The defaults, then the configuration's ``image-*`` keys, then the command line."""
+    values = {SETTING_KEYS[k]: v for k, v in config.items() if k in SETTING_KEYS}
+    values.update({k: v for k, v in options.items() if v is not None})
+    return CostSettings().with_overrides(values)
+
+
+def cost_json(s: Saving, settings: CostSettings, removable: int) -> dict[str, object]:
+    def one(c: Cost) -> dict[str, object]:
+        return {"compressed_bytes": c.compressed_bytes, "uncompressed_bytes": c.uncompressed_bytes,
+                "storage_month": round(c.storage_month, 4),
+                "transfer_month": round(c.transfer_month, 4),
+                "total_month": round(c.total_month, 4), "pulls_month": c.pulls_month,
+                "pull_seconds": round(c.pull_seconds, 2),
+                "transferred_gb_month": round(c.transferred_gb_month, 3)}  # fmt: skip
+
+    return {
+        "settings": {f.name.replace("_", "-"): getattr(settings, f.name) for f in fields(settings)},
+        "now": one(s.before),
+        "after_fixes": one(s.after),
+        "removable_bytes": removable,
+        "saving_month": round(s.month, 4),
+        "saving_pull_seconds": round(s.pull_seconds, 2),
+    }

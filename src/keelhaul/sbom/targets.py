@@ -1,0 +1,36 @@
+"""What `sbom` and `vulns` read: a folder (a root filesystem or a source tree) or an image
+reference (``docker-archive:``, ``oci:``, ``oci-archive:``, ``docker:``, ``registry:``, or a
+bare name), opened through the image sources and read through the per-layer cache."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from keelhaul.sbom.catalog import FolderFiles, Inventory, catalog
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    inventory: Inventory
+    image: bool
+    layers_read: int = 0
+    """Layers streamed (the rest came from the cache)."""
+
+
+def read_target(target: str, platform: str | None = None, use_cache: bool = True) -> Target:
+    folder = Path(target)
+    if folder.is_dir():
+        return Target(folder.name or target, catalog(FolderFiles(folder)), image=False)
+    from keelhaul.image.sources import open_image  # the image sources load only for images
+    from keelhaul.sbom.image_files import LayerCache, image_files
+
+    cache = LayerCache() if use_cache else None
+    try:
+        with open_image(target, platform=platform) as image:
+            files, read = image_files(image, cache)
+    finally:
+        if cache is not None:
+            cache.close()
+    return Target(target, catalog(files, lock_files=False), image=True, layers_read=read)

@@ -1,0 +1,125 @@
+"""Cost, --compare and the HTML report of `keelhaul image`, and `keelhaul sbom`/`vulns` on
+images: docker-archives written here, read through the real sources."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.image.source_images import image, write_legacy_archive
+
+OS_RELEASE = b'ID=debian\nVERSION_ID="9"\nPRETTY_NAME="Debian GNU/Linux 9 (stretch)"\n'
+STATUS = (b"Package: libssl1.1\nStatus: install ok installed\nVersion: 1.1.0l-1~deb9u5\n"
+          b"Source: openssl\nArchitecture: amd64\n\n")  # fmt: skip
+OSV = Path(__file__).resolve().parents[2].parent / "shared" / "osv"
+
+
+def keelhaul(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "keelhaul", *args], capture_output=True,
+                          text=True, check=False,
+                          env={**os.environ, "NO_COLOR": "1", **(env or {})})  # fmt: skip
+
+
+@pytest.fixture
+def archives(tmp_path: Path) -> tuple[Path, Path]:
+    """A wasteful image (an apt cache, a big file deleted a layer later) and a lean one."""
+    cache = b"x" * 3_000_000
+    fat = image([
+        {"etc/os-release": OS_RELEASE, "var/lib/dpkg/status": STATUS,
+         "var/cache/apt/archives/big.deb": cache, "tmp/blob": b"y" * 2_000_000},
+        {"tmp/.wh.blob": b"", "app/run.sh": b"#!/bin/sh\necho hi\n"},
+    ], "tar")  # fmt: skip
+    lean = image([{"etc/os-release": OS_RELEASE, "var/lib/dpkg/status": STATUS,
+                   "app/run.sh": b"#!/bin/sh\necho hi\n"}], "tar")  # fmt: skip
+    return (write_legacy_archive(tmp_path / "fat.tar", fat),
+            write_legacy_archive(tmp_path / "lean.tar", lean))  # fmt: skip
+
+
+def test_cost_in_json_and_text(archives: tuple[Path, Path], tmp_path: Path) -> None:
+    fat, _ = archives
+    done = keelhaul("image", f"docker-archive:{fat}", "--format", "json", "--no-config",
+                    "--nodes", "100", "--pulls-per-day", "2", "--transfer-price", "0.1",
+                    env={"KEELHAUL_CACHE_DIR": str(tmp_path)})  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr
+    cost = json.loads(done.stdout)["cost"]
+    assert cost["settings"]["nodes"] == 100
+    assert cost["now"]["pulls_month"] == 6000
+    # the deleted 2 MB and the 3 MB apt cache are what a fix removes
+    assert cost["removable_bytes"] >= 5_000_000
+    assert cost["saving_month"] > 0
+    assert cost["after_fixes"]["compressed_bytes"] < cost["now"]["compressed_bytes"]
+    text = keelhaul("image", f"docker-archive:{fat}", "--no-config",
+                    env={"KEELHAUL_CACHE_DIR": str(tmp_path)})  # fmt: skip
+    assert "a month" in text.stdout
+    assert "without the waste and caches" in text.stdout
+
+
+def test_compare(archives: tuple[Path, Path], tmp_path: Path) -> None:
+    fat, lean = archives
+    done = keelhaul("image", f"docker-archive:{fat}", "--compare", f"docker-archive:{lean}",
+                    "--format", "json", "--no-config", env={"KEELHAUL_CACHE_DIR": str(tmp_path)})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = {r["what"]: r for r in json.loads(done.stdout)["rows"]}
+    assert rows["layers"]["change"] == "-1"
+    assert rows["packages"]["a"] == rows["packages"]["b"] == "1"
+    assert rows["compressed"]["change"].startswith("-")
+    markdown = keelhaul("image", f"docker-archive:{fat}", "--compare", f"docker-archive:{lean}",
+                        "--format", "markdown", "--no-config",
+                        env={"KEELHAUL_CACHE_DIR": str(tmp_path)})  # fmt: skip
+    assert markdown.stdout.startswith("| | `docker-archive:")
+
+
+def test_html_renders_in_chromium(archives: tuple[Path, Path], tmp_path: Path) -> None:
+    fat, _ = archives
+    done = keelhaul("image", f"docker-archive:{fat}", "--format", "html", "--no-config",
+                    env={"KEELHAUL_CACHE_DIR": str(tmp_path)})  # fmt: skip
+    page = done.stdout
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<svg" in page
+    assert "<script" not in page  # self-contained and inert
+    assert "Cost" in page
+    assert "package manager caches" in page
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("no chromium to render the page (Debian's chromium package)")
+    html = tmp_path / "report.html"
+    html.write_text(page)
+    shot = tmp_path / "report.png"
+    rendered = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+         f"--screenshot={shot}", "--window-size=1200,1400", html.as_uri()],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert shot.is_file(), rendered.stderr
+    assert shot.stat().st_size > 20_000  # a page with a chart, not a blank one
+    keep = os.environ.get("KEELHAUL_KEEP_SCREENSHOT")
+    if keep:
+        shutil.copy(shot, keep)
+
+
+def test_sbom_and_vulns_of_an_image(archives: tuple[Path, Path], tmp_path: Path) -> None:
+    fat, _ = archives
+    env = {"KEELHAUL_CACHE_DIR": str(tmp_path / "cache")}
+    sbom = keelhaul("sbom", f"docker-archive:{fat}", "--format", "json", env=env)
+    assert sbom.returncode == 0, sbom.stderr
+    packages = json.loads(sbom.stdout)["packages"]
+    assert [(p["name"], p["source_name"]) for p in packages] == [("libssl1.1", "openssl")]
+    assert packages[0]["layer"].startswith("sha256:")
+    if not OSV.is_dir():
+        pytest.skip("../shared/osv is absent")
+    db = tmp_path / "osv.sqlite3"
+    assert keelhaul("db", "import", "--db", str(db), str(OSV / "Debian")).returncode == 0
+    found = keelhaul("vulns", f"docker-archive:{fat}", "--db", str(db), "--format", "json",
+                     env=env)  # fmt: skip
+    assert found.returncode == 1, found.stderr
+    ids = {v["id"] for v in json.loads(found.stdout)["vulnerabilities"]}
+    assert "DLA-3008-1" in ids
+    bad = keelhaul("sbom", "docker-archive:/nonexistent.tar", env=env)
+    assert bad.returncode == 2
+    assert bad.stderr.count("\n") == 1
