@@ -29,6 +29,7 @@ import os
 import socket
 import ssl
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -222,6 +223,67 @@ class RegistryClient:
                 raise _malformed(ref, f"asked for {asked}, the manifest hashes to {expected}")
             digest = asked
         return Manifest(ref, digest, media_type, body)
+
+    def fetch_blob(self, reference: str | Reference, digest: str, limit: int) -> bytes:
+        """GET a small blob (a config) of at most ``limit`` bytes, checked against ``digest``."""
+        ref = _as_reference(reference)
+        with self.open_blob(ref, digest) as response:
+            body = _read_bounded(response, limit)
+        if body is None:
+            raise _malformed(ref, f"blob {digest} is more than {limit} bytes")
+        got = _digest(body, digest.partition(":")[0])
+        if got != digest:
+            raise _malformed(ref, f"blob {digest} hashes to {got}")
+        return body
+
+    @contextmanager
+    def open_blob(self, reference: str | Reference, digest: str) -> Iterator[httpx.Response]:
+        """GET a blob as a streaming response (the caller reads it, and checks its digest).
+
+        Redirects to blob storage are followed; httpx drops ``Authorization`` when a redirect
+        leaves the registry's origin. Errors while reading the body are the caller's to map.
+        """
+        ref = _as_reference(reference)
+        parse_digest(digest)
+        url = f"{self._base_url(ref)}/v2/{ref.repository}/blobs/{digest}"
+        scope = f"repository:{ref.repository}:pull"
+        credentials: Credentials | None = None
+        for attempt in range(2):
+            authorization = self._authorizations.get(
+                (ref.api_host, scope)
+            ) or self._authorizations.get((ref.api_host, ""))
+            # identity: the blob is the bytes as stored; a transport encoding would change
+            # them (and blob stores do label .tar.gz objects Content-Encoding: gzip).
+            headers = {"Accept": "*/*", "Accept-Encoding": "identity"}
+            if authorization:
+                headers["Authorization"] = authorization
+            try:
+                response = self._http.send(
+                    self._http.build_request("GET", url, headers=headers), stream=True
+                )
+            except httpx.HTTPError as err:
+                raise _transport_error(err, ref.api_host, ref, self._timeout) from None
+            try:
+                if response.status_code == 401:
+                    if attempt:
+                        raise _unauthorized(ref, credentials)
+                    credentials, _ = self._authenticate(ref, response, scope)
+                    continue
+                if not response.is_success:
+                    body = _read_bounded(response, ERROR_BODY_MAX_BYTES, truncate=True) or b""
+                    if response.status_code == 404:
+                        raise RegistryError(
+                            Problem.NOT_FOUND,
+                            f"registry {ref.registry} has no blob {digest} in {ref.repository}",
+                        )
+                    _raise_for_status(response, body, ref)
+                yield response
+                return
+            except httpx.HTTPError as err:
+                raise _transport_error(err, ref.api_host, ref, self._timeout) from None
+            finally:
+                response.close()
+        raise _unauthorized(ref, credentials)  # pragma: no cover - the loop returns or raises
 
     # -- HTTP and authentication -----------------------------------------------------------
 

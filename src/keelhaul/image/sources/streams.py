@@ -1,0 +1,406 @@
+"""Layer streams: the blob's bytes in, the uncompressed tar out, both hashed on the way.
+
+A layer is gzip, zstd or plain tar; which one is decided by its first bytes (its magic), not
+only by the media type, because docker-archive layers are often plain tar whatever their
+name says. The compressed digest and the DiffID are computed as the bytes pass and checked
+when the stream ends; a mismatch, a truncated stream, trailing garbage or a decompression
+bomb (too many bytes out for the bytes in) raises :class:`LayerError` naming the layer.
+
+gzip is inflated with python-isal (ISA-L), several times faster than zlib; members are
+followed (``pigz``-style multi-member gzip is valid).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from typing import IO, Any, cast
+
+import zstandard
+from isal import isal_zlib
+
+from keelhaul.errors import KeelhaulError
+
+__all__ = [
+    "GZIP",
+    "PLAIN",
+    "ZSTD",
+    "LayerError",
+    "LayerStream",
+    "SourceLimits",
+    "detect_compression",
+    "verified_layer",
+]
+
+GZIP = "gzip"
+ZSTD = "zstd"
+PLAIN = "tar"
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_OUT_CHUNK = 1 << 20
+_MiB = 1 << 20
+_GiB = 1 << 30
+
+
+_CORRUPT: tuple[type[BaseException], ...] = (
+    cast(type[BaseException], isal_zlib.IsalError),
+    zstandard.ZstdError,
+    ValueError,
+)
+
+
+class LayerError(KeelhaulError):
+    """A layer's blob is corrupt, truncated, does not match its digests, or is a bomb."""
+
+
+@dataclass(frozen=True)
+class SourceLimits:
+    """Bounds on what an image source reads before refusing it (all configurable)."""
+
+    max_ratio: float = 100.0
+    """Uncompressed bytes per compressed byte, once ``ratio_floor`` bytes have come out."""
+    ratio_floor: int = 256 * _MiB
+    max_layer_bytes: int = 64 * _GiB
+    """Uncompressed bytes of one layer."""
+    max_blob_bytes: int = 64 * _GiB
+    """A blob's declared or actual size (compressed)."""
+    max_manifest_bytes: int = 4 * _MiB
+    """A manifest or an index (the distribution spec's own bound)."""
+    max_config_bytes: int = 16 * _MiB
+    max_layers: int = 1000
+    max_archive_members: int = 200_000
+    """Members of a docker-archive or oci-archive tar (not of a layer)."""
+
+
+def detect_compression(head: bytes, media_type: str = "") -> str:
+    """``gzip``, ``zstd`` or ``tar`` from the first bytes; the media type only breaks ties."""
+    if head.startswith(_GZIP_MAGIC):
+        return GZIP
+    if head.startswith(_ZSTD_MAGIC):
+        return ZSTD
+    if len(head) < 4 and media_type.endswith(("+gzip", ".gzip")) and head:
+        return GZIP
+    return PLAIN
+
+
+class _Decoder:
+    """Input is pushed; output is pulled in bounded pieces, so that a bomb never gets to
+    produce more than a few MiB before the ratio check sees it."""
+
+    def __init__(self) -> None:
+        self.tail = b""
+
+    def push(self, data: bytes) -> None:
+        self.tail = data
+
+    def pull(self) -> bytes:
+        data, self.tail = self.tail, b""
+        return data
+
+    complete = True
+
+
+class _Gunzip(_Decoder):
+    """Multi-member gzip with ISA-L."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._d = isal_zlib.decompressobj(wbits=31)
+        self._between = False  # a member ended; more bytes must start a new one
+
+    def pull(self) -> bytes:
+        if not self.tail:
+            return b""
+        if self._between:
+            if not self.tail.startswith(_GZIP_MAGIC[: len(self.tail)]):
+                raise ValueError("trailing bytes after the gzip data")
+            self._d = isal_zlib.decompressobj(wbits=31)
+            self._between = False
+        out: bytes = self._d.decompress(self.tail, _OUT_CHUNK)
+        if self._d.eof:
+            self.tail = self._d.unused_data
+            self._between = True
+        else:
+            self.tail = self._d.unconsumed_tail
+        return out
+
+    @property
+    def complete(self) -> bool:  # type: ignore[override]
+        return self._between
+
+
+class _Unzstd(_Decoder):
+    """Multi-frame zstd: one decompressor per frame, like gzip members. python-zstandard's
+    decompressobj has no output bound, so input goes in small slices (zstd's worst ratio is
+    about 32768:1, so a 4 KiB slice makes at most 128 MiB)."""
+
+    _SLICE = 4096
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._dctx = zstandard.ZstdDecompressor(max_window_size=1 << 31)
+        self._d = self._dctx.decompressobj()
+        self._between = False
+
+    def pull(self) -> bytes:
+        out: list[bytes] = []
+        size = 0
+        view = memoryview(self.tail)
+        at = 0
+        while at < len(view) and size < _OUT_CHUNK:
+            if self._between:
+                if not bytes(view[at : at + 4]).startswith(_ZSTD_MAGIC[: len(view) - at]):
+                    raise ValueError("trailing bytes after the zstd data")
+                self._d = self._dctx.decompressobj()
+                self._between = False
+            piece = view[at : at + self._SLICE]
+            at += len(piece)
+            chunk: bytes = self._d.decompress(piece)
+            if self._d.eof:
+                # The frame ended inside this piece: what follows it starts the next one.
+                rest = self._d.unused_data
+                at -= len(rest)
+                self._between = True
+            out.append(chunk)
+            size += len(chunk)
+        self.tail = bytes(view[at:]) if at < len(view) else b""
+        return b"".join(out)
+
+    @property
+    def complete(self) -> bool:  # type: ignore[override]
+        return self._between
+
+
+class LayerStream(io.RawIOBase):
+    """The uncompressed tar of one layer, read from ``chunks`` (the blob's bytes).
+
+    ``read(n)`` returns ``n`` bytes unless the stream ends. At the end the digests are
+    compared; :meth:`finish` drains what is left and compares them too.
+    """
+
+    def __init__(
+        self,
+        chunks: Iterator[bytes],
+        *,
+        name: str,
+        digest: str | None,
+        diff_id: str | None,
+        media_type: str = "",
+        declared_size: int | None = None,
+        limits: SourceLimits = SourceLimits(),
+    ) -> None:
+        super().__init__()
+        self._chunks = chunks
+        self._name = name
+        self._digest = digest
+        self._diff_id = diff_id
+        self._declared = declared_size
+        self._limits = limits
+        self._blob_hash = _hasher(digest)
+        self._tar_hash = _hasher(diff_id)
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self._buffer = bytearray()
+        self._pos = 0
+        self._ended = False
+        self._verified = False
+        head = self._first_bytes()
+        self.compression = detect_compression(head, media_type)
+        self._decoder: _Decoder = (
+            _Gunzip() if self.compression == GZIP else _Unzstd() if self.compression == ZSTD
+            else _Decoder()
+        )  # fmt: skip
+        self._decoder.push(head)
+
+    # -- io -----------------------------------------------------------------------------------
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            chunks = [bytes(self._buffer[self._pos :])]
+            self._buffer.clear()
+            self._pos = 0
+            while not self._ended:
+                chunks.append(self._produce())
+            return b"".join(chunks)
+        while len(self._buffer) - self._pos < size and not self._ended:
+            produced = self._produce()
+            if produced:
+                if self._pos:
+                    del self._buffer[: self._pos]
+                    self._pos = 0
+                if not self._buffer and len(produced) >= size:
+                    # Fast path: hand the decompressed chunk out without copying it twice.
+                    self._buffer += produced[size:]
+                    return produced[:size]
+                self._buffer += produced
+        end = min(len(self._buffer), self._pos + size)
+        data = bytes(self._buffer[self._pos : end])
+        self._pos = end
+        if self._pos > _OUT_CHUNK and self._pos * 2 > len(self._buffer):
+            del self._buffer[: self._pos]
+            self._pos = 0
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def finish(self) -> None:
+        """Read to the end (discarding) so that the digests are checked."""
+        while not self._ended:
+            self._produce()
+        self._buffer.clear()
+        self._pos = 0
+
+    # -- the pipeline ------------------------------------------------------------------------
+
+    def _first_bytes(self) -> bytes:
+        head = b""
+        while len(head) < 4:
+            chunk = self._next_chunk()
+            if not chunk:
+                break
+            head += chunk
+        return head
+
+    def _next_chunk(self) -> bytes:
+        try:
+            chunk = next(self._chunks, b"")
+        except KeelhaulError:
+            raise
+        except OSError as err:
+            raise self._error(f"cannot read the blob: {err.strerror or err}") from None
+        if chunk:
+            self.bytes_in += len(chunk)
+            if self._blob_hash is not None:
+                self._blob_hash.update(chunk)
+            limit = self._limits.max_blob_bytes
+            if self._declared is not None:
+                limit = min(limit, self._declared)
+            if self.bytes_in > limit:
+                raise self._error(f"the blob is longer than its declared {limit} bytes")
+        return chunk
+
+    def _produce(self) -> bytes:
+        """The next piece of output (possibly empty); sets ``_ended`` at the end."""
+        try:
+            out = self._decoder.pull()
+            if not out and not self._decoder.tail:
+                data = self._next_chunk()
+                if not data:
+                    self._end()
+                    return b""
+                self._decoder.push(data)
+                out = self._decoder.pull()
+        except _CORRUPT as err:
+            raise self._error(f"corrupt {self.compression} data: {err}") from None
+        if out:
+            self.bytes_out += len(out)
+            if self._tar_hash is not None:
+                self._tar_hash.update(out)
+            self._check_bounds()
+        return out
+
+    def _check_bounds(self) -> None:
+        limits = self._limits
+        if self.bytes_out > limits.max_layer_bytes:
+            raise self._error(
+                f"more than {limits.max_layer_bytes} bytes uncompressed (the layer limit)"
+            )
+        if self.bytes_out > limits.ratio_floor and self.bytes_out > limits.max_ratio * max(
+            self.bytes_in, 1
+        ):
+            raise self._error(
+                f"decompression bomb: {self.bytes_out} bytes out of {self.bytes_in} "
+                f"(more than {limits.max_ratio:g}x)"
+            )
+
+    def _end(self) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        if not self._decoder.complete:
+            raise self._error(f"truncated {self.compression} stream after {self.bytes_in} bytes")
+        if self._declared is not None and self.bytes_in != self._declared:
+            raise self._error(
+                f"truncated blob: {self.bytes_in} bytes of the declared {self._declared}"
+            )
+        if self._blob_hash is not None and self._digest is not None:
+            got = f"{self._digest.partition(':')[0]}:{self._blob_hash.hexdigest()}"
+            if got != self._digest:
+                raise self._error(f"the blob hashes to {got}, not its digest")
+        if self._tar_hash is not None and self._diff_id is not None:
+            got = f"{self._diff_id.partition(':')[0]}:{self._tar_hash.hexdigest()}"
+            if got != self._diff_id:
+                raise self._error(f"the uncompressed layer hashes to {got}, not its DiffID")
+        self._verified = True
+
+    @property
+    def verified(self) -> bool:
+        return self._verified
+
+    def _error(self, reason: str) -> LayerError:
+        self._ended = True
+        return LayerError(f"{self._name}: {reason}")
+
+
+def _hasher(digest: str | None) -> Any:
+    if digest is None:
+        return None
+    algorithm = digest.partition(":")[0]
+    return hashlib.new(algorithm) if algorithm in ("sha256", "sha512") else None
+
+
+def verified_layer(
+    open_chunks: Callable[[], AbstractContextManager[Iterator[bytes]]],
+    *,
+    name: str,
+    digest: str | None,
+    diff_id: str | None,
+    media_type: str,
+    declared_size: int | None,
+    limits: SourceLimits,
+) -> Callable[[], AbstractContextManager[IO[bytes]]]:
+    """A :attr:`Layer.opener`: each call opens the blob anew and yields a verified stream.
+
+    Leaving the ``with`` block normally drains the rest of the stream, so the digests are
+    always checked even when the reader stopped at the tar's end-of-archive blocks.
+    """
+
+    @contextmanager
+    def opener() -> Iterator[IO[bytes]]:
+        with open_chunks() as chunks:
+            stream = LayerStream(
+                chunks,
+                name=name,
+                digest=digest,
+                diff_id=diff_id,
+                media_type=media_type,
+                declared_size=declared_size,
+                limits=limits,
+            )
+            yield cast(IO[bytes], stream)
+            stream.finish()
+
+    return opener
+
+
+def file_chunks(handle: IO[bytes], size: int | None, chunk: int = _OUT_CHUNK) -> Iterator[bytes]:
+    """At most ``size`` bytes (all, when None) of an open file, in chunks."""
+    left = size
+    while left is None or left > 0:
+        data = handle.read(chunk if left is None else min(chunk, left))
+        if not data:
+            return
+        if left is not None:
+            left -= len(data)
+        yield data
