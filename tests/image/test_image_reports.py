@@ -123,3 +123,24 @@ def test_sbom_and_vulns_of_an_image(archives: tuple[Path, Path], tmp_path: Path)
     bad = keelhaul("sbom", "docker-archive:/nonexistent.tar", env=env)
     assert bad.returncode == 2
     assert bad.stderr.count("\n") == 1
+
+
+def test_image_summarises_vulnerabilities_when_a_database_is_there(
+    archives: tuple[Path, Path], tmp_path: Path
+) -> None:
+    if not OSV.is_dir():
+        pytest.skip("../shared/osv is absent")
+    fat, _ = archives
+    env = {"KEELHAUL_CACHE_DIR": str(tmp_path / "cache"), "KEELHAUL_DB": str(tmp_path / "none")}
+    without = keelhaul("image", f"docker-archive:{fat}", "--format", "json", "--no-config", env=env)
+    assert json.loads(without.stdout)["vulnerabilities"] is None
+    db = tmp_path / "osv.sqlite3"
+    assert keelhaul("db", "import", "--db", str(db), str(OSV / "Debian")).returncode == 0
+    done = keelhaul("image", f"docker-archive:{fat}", "--format", "json", "--no-config", "--db",
+                    str(db), env=env)  # fmt: skip
+    summary = json.loads(done.stdout)["vulnerabilities"]
+    assert summary["packages"] == 1
+    assert summary["total"] >= 1
+    assert summary["worst"][0]["package"] == "libssl1.1"
+    text = keelhaul("image", f"docker-archive:{fat}", "--no-config", "--db", str(db), env=env)
+    assert "Vulnerabilities in 1 packages" in text.stdout

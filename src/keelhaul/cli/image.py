@@ -70,9 +70,11 @@ def run(
     build: Build | None = None,
     options: Options | None = None,
     cost_settings: cost_model.CostSettings | None = None,
+    db_path: Path | None = None,
 ) -> tuple[int, ImageReport]:
     """Analyse ``image``, write the report in ``fmt`` and return the exit code (0 or 1)."""
     report = analyse(image, options, build)
+    vulnerabilities = _vulnerability_summary(image, db_path)
     thresholds = thresholds or Thresholds()
     crossed = checks.crossed(
         thresholds, image.source, report.tar_size, report.waste.total,
@@ -80,7 +82,7 @@ def run(
     )  # fmt: skip
     if crossed:
         report = dataclasses.replace(report, findings=(*report.findings, *crossed))
-    emit(out, fmt, report, cost_settings or cost_model.CostSettings())
+    emit(out, fmt, report, cost_settings or cost_model.CostSettings(), vulnerabilities)
     threshold = Threshold.parse(fail_on) or Threshold()
     failing = threshold.severity is not None and any(
         f.severity.rank >= threshold.severity.rank for f in report.findings
@@ -88,8 +90,34 @@ def run(
     return (1 if crossed or failing else 0), report
 
 
-def emit(out: Output, fmt: str, report: ImageReport,
-         settings: cost_model.CostSettings) -> None:  # fmt: skip
+def _vulnerability_summary(image: Image, db_path: Path | None) -> dict[str, Any] | None:
+    """Counts by severity and the worst few, when a vulnerability database is there."""
+    from keelhaul.vulns import database
+
+    path = db_path or database.default_path()
+    if not path.is_file():
+        return None
+    from keelhaul.sbom.catalog import catalog
+    from keelhaul.sbom.image_files import LayerCache, image_files
+    from keelhaul.vulns import scan
+
+    cache = LayerCache()
+    try:
+        files, _ = image_files(image, cache)
+    finally:
+        cache.close()
+    inventory = catalog(files, lock_files=False)
+    with database.Database(path) as db:
+        found = scan.scan(db, inventory).vulnerabilities
+    worst = [{"id": v.id, "severity": v.severity.level, "package": v.package.binary
+              or v.package.name, "version": v.package.version, "fixed": v.fixed}
+             for v in found[:5]]  # fmt: skip
+    return {"database": str(path), "packages": len(inventory.packages),
+            "counts": scan.summary(found), "total": len(found), "worst": worst}  # fmt: skip
+
+
+def emit(out: Output, fmt: str, report: ImageReport, settings: cost_model.CostSettings,
+         vulnerabilities: dict[str, Any] | None = None) -> None:  # fmt: skip
     gone = removable(report)
     saving = cost_model.saving(report.compressed_size, report.tar_size, gone, settings)
     if fmt == "text":
@@ -97,15 +125,21 @@ def emit(out: Output, fmt: str, report: ImageReport,
 
         render_text(report, out.out)
         _cost_text(out, saving, settings)
+        if vulnerabilities is not None:
+            counts = ", ".join(f"{n} {k}" for k, n in vulnerabilities["counts"].items() if n)
+            out.out.print(f"[bold]Vulnerabilities[/bold] in {vulnerabilities['packages']} "
+                          f"packages: {vulnerabilities['total']} ({counts or 'none'}); "
+                          "`keelhaul vulns` lists them")  # fmt: skip
         return
     if fmt == "json":
         data = report.to_json()
         data["cost"] = cost_model.cost_json(saving, settings, gone)
+        data["vulnerabilities"] = vulnerabilities
         text = json.dumps(data, indent=2) + "\n"
     elif fmt == "html":
         from keelhaul.image.html import render_html
 
-        text = render_html(report, saving)
+        text = render_html(report, saving, vulnerabilities)
     else:
         color = out.color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
         text = render(fmt, Report(
@@ -168,6 +202,9 @@ def _cost_options(function: Any) -> Any:
 @click.option("--max-layers", type=click.IntRange(min=0), help="Exit 1 with more layers.")
 @click.option("--fail-on", type=click.Choice(THRESHOLD_WORDS), default="error",
               show_default=True, help="Exit 1 when a finding is at least this severe.")  # fmt: skip
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The vulnerability database for the summary (default: keelhaul db's; no "
+              "summary when there is none).")  # fmt: skip
 @click.option("--compare", "compare_with", metavar="REFERENCE",
               help="Set a second image beside this one (sizes, layers, waste, packages, cost).")  # fmt: skip
 @_cost_options
@@ -186,6 +223,7 @@ def command(
     min_efficiency: float | None,
     max_layers: int | None,
     fail_on: str,
+    db_path: Path | None,
     compare_with: str | None,
     pulls_per_day: float | None,
     nodes: int | None,
@@ -233,7 +271,7 @@ def command(
 
         return compare(out, reference, compare_with, platform, fmt, costs, options)
     with open_image(reference, platform=platform) as image:
-        code, _ = run(out, image, fmt, thresholds, fail_on, build, options, costs)
+        code, _ = run(out, image, fmt, thresholds, fail_on, build, options, costs, db_path)
     return code
 
 

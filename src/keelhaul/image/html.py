@@ -5,6 +5,7 @@ rather look at than read."""
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 from keelhaul.image.checks import human
 from keelhaul.image.cost import Saving, duration, money
@@ -61,7 +62,8 @@ def _rows(cells: list[list[str]]) -> str:
     return "".join("<tr>" + "".join(cells_) + "</tr>" for cells_ in cells)
 
 
-def render_html(report: ImageReport, cost: Saving | None = None) -> str:
+def render_html(report: ImageReport, cost: Saving | None = None,
+                vulnerabilities: dict[str, Any] | None = None) -> str:  # fmt: skip
     waste = report.waste
     base = report.base
     cards = [
@@ -134,6 +136,19 @@ def render_html(report: ImageReport, cost: Saving | None = None) -> str:
             ])
             + f"</table><p>Saving: <b>{money(cost.month)}</b> a month.</p>"
         )  # fmt: skip
+    if vulnerabilities is not None:
+        counts = ", ".join(f"{n} {k}" for k, n in vulnerabilities["counts"].items() if n)
+        out.append(f"<h2>Vulnerabilities</h2><p>{vulnerabilities['total']} in "
+                   f"{vulnerabilities['packages']} packages ({escape(counts or 'none')}).</p>")  # fmt: skip
+        if vulnerabilities["worst"]:
+            out.append("<table><tr><th>id</th><th>severity</th><th>package</th><th>installed"
+                       "</th><th>fixed in</th></tr>")  # fmt: skip
+            out.append(_rows([[f"<td>{escape(v['id'])}</td>", f"<td>{escape(v['severity'])}</td>",
+                               f"<td>{escape(v['package'])}</td>",
+                               f"<td>{escape(v['version'])}</td>",
+                               f"<td>{escape(v['fixed'] or '-')}</td>"]
+                              for v in vulnerabilities["worst"]]))  # fmt: skip
+            out.append("</table>")
     out.append("<h2>Findings</h2>")
     if report.findings:
         out.append("<table><tr><th>severity</th><th>rule</th><th>message</th></tr>")
