@@ -201,3 +201,14 @@ def test_env_secret_is_reported_once() -> None:
     r = run([[file("a", 1)]], history=history, config={"Env": [f"GH_TOKEN={GITHUB}"]})
     assert len(by_code(r, "KH313")) == 1
     assert by_code(r, "KH314") == []
+
+
+def test_the_archive_path_claims_nothing_and_healthcheck_none_is_a_decision() -> None:
+    from keelhaul.image.hardening import check_config, claims_minimal
+
+    assert claims_minimal("docker-archive:/work/scratch/app.tar", [], {}) is None
+    assert claims_minimal("docker-archive:/tmp/x.tar", ["gcr.io/distroless/base:nonroot"], {})
+    assert claims_minimal("registry:example.com/minimal-app:1", [], {}) == "minimal"
+    none = {"config": {"User": "65532", "Healthcheck": {"Test": ["NONE"]}}}
+    assert not [i for i in check_config(none) if i.code == "no-healthcheck"]
+    assert [i for i in check_config({"config": {"User": "65532"}}) if i.code == "no-healthcheck"]

@@ -59,7 +59,7 @@ def check_config(config: Mapping[str, Any]) -> list[Issue]:
         issues.append(Issue("runs-as-root", f"the image runs as root ({shown} in its config)"))
     health = inner.get("Healthcheck")
     test = health.get("Test") if isinstance(health, Mapping) else None
-    if not test or test == ["NONE"]:
+    if not test:  # `HEALTHCHECK NONE` is a decision (a command-line tool has nothing to probe)
         issues.append(Issue("no-healthcheck", "the image has no HEALTHCHECK"))
     ports = inner.get("ExposedPorts") or {}
     if isinstance(ports, Mapping):
@@ -74,7 +74,11 @@ def check_config(config: Mapping[str, Any]) -> list[Issue]:
 def claims_minimal(source: str, tags: Iterable[str], config: Mapping[str, Any]) -> str | None:
     """The word that makes the image claim to be minimal, if any."""
     labels = config_of(config).get("Labels") or {}
-    texts = [source, *tags]
+    scheme, colon, rest = source.partition(":")
+    # a file or folder the image was read from says nothing of the image (scratch-space/x.tar)
+    named = [] if scheme in ("docker-archive", "oci", "oci-archive") else [rest if colon and
+             scheme in ("docker", "docker-daemon", "registry") else source]  # fmt: skip
+    texts = [*named, *tags]
     if isinstance(labels, Mapping):
         texts += [f"{k}={v}" for k, v in labels.items()]
     for text in texts:
