@@ -20,9 +20,14 @@ RUN python -m pip wheel --no-cache-dir --wheel-dir /wheels '.[sbom]'
 
 FROM ${PYTHON}
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+# the wheels come from a bind mount, so none is left in a layer; the base's setuid and setgid
+# bits go in the same layer (nobody in this image needs su, passwd or mount)
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    python -m pip install --no-cache-dir --no-index /wheels/*.whl
+    python -m pip install --no-cache-dir --no-index /wheels/*.whl \
+    && find / -xdev -type f -perm /6000 -exec chmod a-s {} +
 USER 65532:65532
+# a command-line tool: nothing to probe
+HEALTHCHECK NONE
 WORKDIR /work
 ENTRYPOINT ["keelhaul"]
 CMD ["--help"]

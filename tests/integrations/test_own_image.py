@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
 import shutil
 import subprocess
@@ -93,5 +94,18 @@ def test_build_and_run(buildkit_docker: str, python_standins: tuple[str, str], w
             capture_output=True, text=True, check=True,
         )  # fmt: skip
         assert leftovers.stdout.strip() == "0"
+        # and keelhaul's own image analysis finds no waste and nothing to harden
+        archive = tmp_path / "keelhaul.tar"
+        subprocess.run(["docker", "save", "-o", str(archive), tag], check=True)
+        analysed = subprocess.run(
+            [sys.executable, "-m", "keelhaul", "image", f"docker-archive:{archive}", "--format",
+             "json", "--no-config", "--db", str(tmp_path / "no-db")],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert analysed.returncode == 0, analysed.stderr
+        codes = {f["code"] for f in json.loads(analysed.stdout)["findings"]}
+        waste = {"KH300", "KH301", "KH302", "KH303", "KH309"}
+        hardening = {f"KH{n}" for n in range(320, 328)}
+        assert not codes & (waste | hardening), codes
     finally:
         subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, check=False)

@@ -4,7 +4,8 @@ FROM ${BASE} AS packages
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       python3 python3-pip python-is-python3 \
- && rm -rf /var/lib/apt/lists/* /usr/lib/python3*/EXTERNALLY-MANAGED
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/* /var/log/apt /var/log/*.log /usr/lib/python3*/EXTERNALLY-MANAGED
 
 # The engine's debootstrap base has / at mode 0700, which locks out every non-root user, and
 # a layer cannot change the mode of /: the files are copied onto a fresh root instead.
