@@ -24,6 +24,7 @@ from keelhaul.report.model import BrokenFile
 from keelhaul.rules.engine import check_context
 from keelhaul.rules.registry import DockerfileContext, Rule
 from keelhaul.rules.shellcheck import Script, check_scripts, scripts_of
+from keelhaul.runtime.integration import check_target
 from keelhaul.selection import SHELLCHECK_CODE, UNUSED_SUPPRESSION_CODE, Vocabulary
 from keelhaul.suppression import Suppressions
 
@@ -96,6 +97,8 @@ class Checker:
     baseline: Baseline | None = None
     fixes: bool = True
     """Build the findings' fixes (``keelhaul fix``, and reports that show them)."""
+    pss: str | None = None
+    """``--pss``: also report the Pod Security Standards violations of this level."""
     note: Callable[[str], None] = lambda message: None
     error: Callable[[str], None] = lambda message: None
     _rule_sets: dict[frozenset[str], list[Rule]] = field(default_factory=dict)
@@ -162,6 +165,24 @@ class Checker:
             self.note(f"{target.name}: excluded by {config.name}")
             return None
         result.files.append(target.name)
+        runtime = check_target(
+            target.path,
+            target.name,
+            target.data,
+            config.settings,
+            self.pss,
+            enabled=lambda code: config.enabled(code, target.path),
+            codes_of=self.vocabulary.pragma_codes,
+        )
+        if runtime is not None:  # a Compose file, a manifest, a script with docker run
+            if runtime.error is not None:
+                self.error(str(runtime.error))
+                result.broken.append(BrokenFile.from_error(target.name, runtime.error))
+                return None
+            assert runtime.suppressions is not None
+            for line in runtime.suppressions.notes:
+                self.note(line)
+            return _File(target, config, runtime.suppressions, runtime.findings, runtime.source)
         tree = self._read(target, result)
         if tree is None:
             return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import click
@@ -24,14 +25,17 @@ from keelhaul.config import ConfigFinder, Overrides
 from keelhaul.dockerfile.discover import discover
 from keelhaul.errors import ConfigError, FileUnreadable
 from keelhaul.report import FORMATS, Report, render, rule_infos
-from keelhaul.rules.registry import Rule, all_rules
+from keelhaul.report.model import RuleLike
+from keelhaul.rules.registry import all_rules
 from keelhaul.rules.shellcheck import find_shellcheck
+from keelhaul.runtime.integration import runtime_targets
+from keelhaul.runtime.rules import all_runtime_rules
 from keelhaul.selection import THRESHOLD_WORDS, Vocabulary
 
 RULE_WORDS = "codes, names, categories, `shellcheck` or ALL; comma-separated or repeated"
 
 
-def emit(out: Output, fmt: str, result: CheckResult, rules: list[Rule]) -> None:
+def emit(out: Output, fmt: str, result: CheckResult, rules: Iterable[RuleLike]) -> None:
     """Write the report of ``result`` in ``fmt``: the one place output is produced."""
     color = out.color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
     report = Report(
@@ -65,7 +69,16 @@ def targets_of(paths: tuple[Path, ...], stdin_filename: str | None) -> list[Targ
     elif stdin_filename is not None:
         raise click.UsageError("--stdin-filename needs `-` among the paths")
     if on_disk or not paths:
-        targets += [Target.of(f) for f in discover(on_disk or [Path(".")])]
+        roots = on_disk or [Path(".")]
+        targets += [Target.of(f) for f in discover(roots)]
+        # Compose files, manifests and scripts with docker run, told by content
+        seen = {os.path.abspath(t.path) for t in targets}
+        walked = runtime_targets([p for p in roots if p.is_dir()])
+        targets += [
+            Target(f.path, str(f.path), False)
+            for f in walked
+            if os.path.abspath(f.path) not in seen
+        ]
     return targets
 
 
@@ -143,6 +156,12 @@ def _shellcheck_binary(asked: bool | None) -> str | None:
     is_flag=True,
     help="Print the settings that apply to each file, as JSON, and check nothing.",
 )
+@click.option(
+    "--pss",
+    type=click.Choice(["baseline", "restricted"]),
+    default=None,
+    help="Also report every violation of this Pod Security Standards level (Kubernetes).",
+)
 @build_arg_option
 @click.pass_obj
 def command(
@@ -162,6 +181,7 @@ def command(
     shellcheck: bool | None,
     show_fixes: bool,
     show_settings: bool,
+    pss: str | None,
     build_args: tuple[str, ...],
 ) -> int:
     """Check the Dockerfiles in PATHS (files or folders, default `.`; `-` reads stdin).
@@ -177,7 +197,7 @@ def command(
         raise click.UsageError("--config and --no-config do not go together")
     args = parse_build_args(build_args)
     rules = all_rules()
-    vocabulary = Vocabulary(rules)
+    vocabulary = Vocabulary([*rules, *all_runtime_rules()])
     overrides = Overrides(
         select=select or None,
         extend_select=extend_select,
@@ -203,6 +223,7 @@ def command(
         shellcheck=_shellcheck_binary(shellcheck),
         baseline=None if baseline_file is None else baselines.Baseline.load(baseline_file),
         fixes=show_fixes,
+        pss=pss,
         note=out.detail,
         error=lambda message: out.err.print(f"keelhaul: error: {message}", markup=False),
     )
@@ -216,7 +237,7 @@ def command(
             f"{result.gone_from_baseline} baselined finding(s) no longer occur; "
             "--write-baseline drops them"
         )
-    emit(out, fmt, result, rules)
+    emit(out, fmt, result, [*rules, *all_runtime_rules()])
     if result.broken:
         return 2
     return 1 if result.failing else 0

@@ -24,6 +24,7 @@ from keelhaul.errors import KeelhaulError
 from keelhaul.fix.fixing import FixOutcome, fix_target
 from keelhaul.fix.pinning import CachedResolver, pin_text
 from keelhaul.rules.registry import all_rules
+from keelhaul.runtime.integration import fix_runtime, runtime_kind
 from keelhaul.selection import Vocabulary
 from keelhaul.writing import write_atomically
 
@@ -135,14 +136,18 @@ def command(
             out.err.print(f"keelhaul: error: {target.name}: {exc.strerror}", markup=False)
             broken += 1
             continue
-        outcome = fix_target(checker, target, text, unsafe_fixes)
+        kind = runtime_kind(target.name, text)
+        if kind is not None:  # Compose, Kubernetes: every hardening fix is unsafe
+            outcome = fix_runtime(target.name, text, unsafe_fixes, kind=kind)
+        else:
+            outcome = fix_target(checker, target, text, unsafe_fixes)
         if outcome.broken is not None:
             out.err.print(f"keelhaul: error: {outcome.broken}", markup=False)
             broken += 1
             continue
         if outcome.bug is not None:
             out.err.print(f"keelhaul: bug: {target.name}: {outcome.bug}", markup=False)
-        if resolver is not None:
+        if resolver is not None and kind is None:
             try:
                 pinned = pin_text(outcome.after, target.name, resolver, update)
             except KeelhaulError as exc:  # unreachable registry, wrong credentials...

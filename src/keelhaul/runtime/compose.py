@@ -1,0 +1,617 @@
+"""Compose files read into :class:`ContainerRun` objects: one per service.
+
+What is read: ``compose.yaml``/``docker-compose*.yml`` in the legacy 2.x and 3.x formats and
+the Compose Specification (they agree on every field read here). YAML anchors and merge keys
+(``<<``) are resolved by the loader; ``extends`` (a service of the same file, or of another
+file with ``file:``) is applied the way Compose merges: the extending service's scalars win,
+its sequences add to the base's, ``environment`` merges by name. ``x-`` fields are ignored.
+
+Interpolation (``${VAR}``, ``${VAR:-default}``, ``${VAR:?error}``, ``$$``) is understood but
+not evaluated: a string that holds a variable is kept as written (checks that need its value
+treat it as unknown: see :func:`has_variable`), and a boolean, whose value cannot be known,
+is left unset and its field named in ``extra["unresolved"]``.
+
+Every value keeps its line and column (ruamel's round-trip loader).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from keelhaul.errors import SourcePosition, SyntaxProblem
+from keelhaul.runtime.model import ContainerRun, EnvVar, Mount, Port, Source, Value, Where
+
+__all__ = ["has_variable", "load_yaml", "looks_like_compose", "read_compose", "services_of"]
+
+#: ``$VAR`` or ``${...}`` not escaped as ``$$``.
+_VARIABLE = re.compile(r"(?<!\$)(?:\$\$)*\$(?:\{|[A-Za-z_])")
+#: Keys only a service has; a mapping with one of them under ``services:`` is a service.
+SERVICE_KEYS = frozenset(
+    {
+        "image",
+        "build",
+        "command",
+        "entrypoint",
+        "environment",
+        "ports",
+        "volumes",
+        "depends_on",
+        "restart",
+        "container_name",
+        "networks",
+        "extends",
+        "healthcheck",
+        "deploy",
+        "env_file",
+        "expose",
+        "labels",
+        "user",
+        "working_dir",
+        "cap_add",
+        "cap_drop",
+        "privileged",
+        "network_mode",
+        "profiles",
+        "platform",
+        "logging",
+        "secrets",
+        "configs",
+        "hostname",
+        "tty",
+        "stdin_open",
+        "devices",
+        "read_only",
+        "security_opt",
+        "pull_policy",
+    }
+)
+#: Fields whose sequences add up across ``extends`` (the rest: the extending service wins).
+_SEQUENCES = frozenset(
+    {"cap_add", "cap_drop", "security_opt", "ports", "volumes", "devices", "tmpfs", "sysctls"}
+)
+
+
+def has_variable(text: str) -> bool:
+    """Whether ``text`` holds a Compose variable (``$$`` is a literal ``$``)."""
+    return "$" in text and _VARIABLE.search(text) is not None
+
+
+def load_yaml(text: str, name: str) -> list[Any]:
+    """Every document of ``text`` (ruamel round-trip nodes); a syntax error names the line."""
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = True
+    try:
+        return [doc for doc in yaml.load_all(text) if doc is not None]
+    except MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        column = mark.column + 1 if mark is not None else None
+        problem = " ".join(str(err.problem or err.context or "invalid YAML").split())
+        raise SyntaxProblem(
+            f"invalid YAML: {problem}", SourcePosition(name, line, column)
+        ) from None
+    except YAMLError as err:
+        message = " ".join(str(err).split())[:200]
+        raise SyntaxProblem(f"invalid YAML: {message}", SourcePosition(name, 1)) from None
+
+
+def looks_like_compose(doc: object) -> bool:
+    """A mapping with ``services:`` whose values look like services (or that is empty)."""
+    if not isinstance(doc, dict):
+        return False
+    services = doc.get("services")
+    if not isinstance(services, dict):
+        return False
+    if not services:
+        return True
+    return any(
+        isinstance(v, dict) and (not v or any(str(k) in SERVICE_KEYS for k in v))
+        for v in services.values()
+    )
+
+
+def services_of(doc: object) -> dict[str, CommentedMap]:
+    """The service mappings of a Compose document, by name."""
+    if not looks_like_compose(doc):
+        return {}
+    assert isinstance(doc, dict)
+    return {
+        str(name): svc
+        for name, svc in doc["services"].items()
+        if isinstance(svc, CommentedMap) and not str(name).startswith("x-")
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# one layer of a service: its mapping and the file it is written in
+
+
+@dataclass(frozen=True)
+class _Layer:
+    node: CommentedMap
+    file: str
+    path: str
+    """``services.web``: the key path of the service."""
+
+    def where(self, key: str | int, sub: object | None = None, suffix: str = "") -> Where:
+        parent = self.node if sub is None else sub
+        path = f"{self.path}.{key}{suffix}" if sub is None else f"{self.path}{suffix}"
+        try:
+            if isinstance(parent, CommentedMap):
+                line, col = parent.lc.value(key)
+            elif isinstance(parent, CommentedSeq):
+                line, col = parent.lc.item(key)
+            else:
+                line, col = self.node.lc.line, self.node.lc.col
+        except (KeyError, IndexError, TypeError, AttributeError):
+            # a key brought in by a merge key (<<) has no position of its own here
+            line, col = self.node.lc.line, self.node.lc.col
+        return Where(self.file, int(line or 0) + 1, int(col or 0) + 1, path)
+
+
+def _layers(
+    name: str,
+    services: dict[str, CommentedMap],
+    file: str,
+    folder: Path | None,
+    seen: frozenset[tuple[str, str]] = frozenset(),
+) -> list[_Layer]:
+    """The service and what it extends, base first."""
+    svc = services[name]
+    own = _Layer(svc, file, f"services.{name}")
+    key = (file, name)
+    if key in seen:  # a loop of extends: Compose refuses it; we read what is there
+        return [own]
+    ext = svc.get("extends")
+    base_name: str | None = None
+    base_file: str | None = None
+    if isinstance(ext, str):
+        base_name = ext
+    elif isinstance(ext, dict):
+        raw_service, raw_file = ext.get("service"), ext.get("file")
+        base_name = str(raw_service) if raw_service is not None else None
+        base_file = str(raw_file) if raw_file is not None else None
+    if base_name is None:
+        return [own]
+    if base_file is None:
+        if base_name in services and base_name != name:
+            return [*_layers(base_name, services, file, folder, seen | {key}), own]
+        return [own]
+    other = _other_file(base_file, folder)
+    if other is None:
+        return [own]
+    other_services, other_name = other
+    if base_name not in other_services:
+        return [own]
+    return [
+        *_layers(base_name, other_services, other_name, Path(other_name).parent, seen | {key}),
+        own,
+    ]
+
+
+def _other_file(ref: str, folder: Path | None) -> tuple[dict[str, CommentedMap], str] | None:
+    """The services of a file an ``extends.file`` names (None when it cannot be read)."""
+    if folder is None or has_variable(ref):
+        return None
+    path = folder / ref
+    try:
+        text = path.read_text(encoding="utf-8")
+        docs = load_yaml(text, str(path))
+    except (OSError, UnicodeDecodeError, SyntaxProblem):
+        return None  # the base is not ours to judge: the service is read without it
+    return (services_of(docs[0]) if docs else {}), str(path)
+
+
+# --------------------------------------------------------------------------------------------
+# reading
+
+
+def read_compose(text: str, name: str, *, folder: Path | None = None) -> list[ContainerRun]:
+    """One :class:`ContainerRun` per service of every Compose document of ``text``.
+
+    ``folder`` is where ``extends.file`` paths are relative to (default: the folder of
+    ``name`` when it is a file on disk).
+    """
+    if folder is None:
+        candidate = Path(name).parent
+        folder = candidate if name not in ("", "-") and candidate.is_dir() else None
+    runs: list[ContainerRun] = []
+    for doc in load_yaml(text, name):
+        services = services_of(doc)
+        holder: Any = doc["services"] if services else None
+        for service in services:
+            run = _run_of(service, _layers(service, services, name, folder), name)
+            try:  # the service's name, rather than its first key
+                line, col = holder.lc.key(service)
+                run.where = Where(name, line + 1, col + 1, f"services.{service}")
+            except (KeyError, AttributeError, TypeError):
+                pass
+            runs.append(run)
+    return runs
+
+
+def _last(layers: list[_Layer], key: str) -> tuple[_Layer, Any] | None:
+    for layer in reversed(layers):
+        if key in layer.node and layer.node.get(key) is not None:
+            return layer, layer.node.get(key)
+    return None
+
+
+def _items(layers: list[_Layer], key: str) -> Iterator[tuple[_Layer, object, int, Any]]:
+    """Each item of a sequence field across the layers: (layer, sequence, index, item)."""
+    for layer in layers:
+        seq = layer.node.get(key)
+        if isinstance(seq, list):
+            for i, item in enumerate(seq):
+                if item is not None:
+                    yield layer, seq, i, item
+        elif isinstance(seq, (str, int)) and key in ("tmpfs", "devices", "volumes"):
+            yield layer, layer.node, -1, seq
+
+
+def _item_where(layer: _Layer, seq: object, i: int, key: str) -> Where:
+    """Where item ``i`` of a sequence field is (``i`` -1: the field holds one scalar)."""
+    return layer.where(key) if i < 0 else layer.where(i, seq, f".{key}[{i}]")
+
+
+def _scalar_text(raw: object) -> str | None:
+    if raw is None or isinstance(raw, (dict, list)):
+        return None
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    return str(raw)
+
+
+_TRUE = frozenset({"true", "yes", "on", "y", "1"})
+_FALSE = frozenset({"false", "no", "off", "n", "0"})
+
+
+def _bool(raw: object) -> bool | None:
+    if isinstance(raw, bool):
+        return raw
+    text = _scalar_text(raw)
+    if text is None or has_variable(text):
+        return None
+    lowered = text.strip().lower()
+    return True if lowered in _TRUE else False if lowered in _FALSE else None
+
+
+class _Run:
+    """Fills one :class:`ContainerRun` from a service's layers."""
+
+    def __init__(self, run: ContainerRun, layers: list[_Layer]) -> None:
+        self.run = run
+        self.layers = layers
+        self.unresolved: list[str] = []
+
+    def text(self, key: str) -> Value[str] | None:
+        found = _last(self.layers, key)
+        if found is None:
+            return None
+        layer, raw = found
+        text = _scalar_text(raw)
+        return None if text is None else Value(text, layer.where(key))
+
+    def flag(self, key: str) -> Value[bool] | None:
+        found = _last(self.layers, key)
+        if found is None:
+            return None
+        layer, raw = found
+        value = _bool(raw)
+        if value is None:
+            self.unresolved.append(key)
+            return None
+        return Value(value, layer.where(key))
+
+    def strings(self, key: str) -> list[Value[str]]:
+        out: list[Value[str]] = []
+        for layer, seq, i, item in _items(self.layers, key):
+            text = _scalar_text(item)
+            if text is not None:
+                where = _item_where(layer, seq, i, key)
+                out.append(Value(text, where))
+        return out
+
+
+def _run_of(service: str, layers: list[_Layer], file: str) -> ContainerRun:
+    top = layers[-1]
+    run = ContainerRun(
+        source=Source.COMPOSE,
+        file=file,
+        name=service,
+        workload=f"service {service}",
+        where=Where(file, top.node.lc.line + 1, top.node.lc.col + 1, top.path),
+    )
+    reader = _Run(run, layers)
+    run.image = reader.text("image")
+    run.pull_policy = reader.text("pull_policy")
+    _user(reader)
+    run.privileged = reader.flag("privileged")
+    run.read_only_root = reader.flag("read_only")
+    run.cap_add = reader.strings("cap_add")
+    run.cap_drop = reader.strings("cap_drop")
+    _security_opts(reader)
+    run.host_network = _host(reader, "network_mode")
+    run.host_pid = _host(reader, "pid")
+    run.host_ipc = _host(reader, "ipc")
+    run.host_uts = _host(reader, "uts")
+    run.userns = reader.text("userns_mode")
+    run.devices = _devices(reader)
+    run.mounts = _volumes(reader) + _tmpfs(reader)
+    run.ports = _ports(reader)
+    run.env = _environment(reader)
+    run.sysctls = _sysctls(reader)
+    _resources(reader)
+    _extra(reader)
+    if reader.unresolved:
+        run.extra["unresolved"] = tuple(reader.unresolved)
+    return run
+
+
+def _user(reader: _Run) -> None:
+    user = reader.text("user")
+    reader.run.user = user
+    if user is not None and ":" in user.value:
+        reader.run.group = Value(user.value.split(":", 1)[1], user.where)
+
+
+def _host(reader: _Run, key: str) -> Value[bool] | None:
+    mode = reader.text(key)
+    if mode is None or has_variable(mode.value):
+        return None
+    return Value(mode.value.strip() == "host", mode.where)
+
+
+_OPT = re.compile(r"^\s*([A-Za-z-]+)\s*[:=]?\s*(.*?)\s*$")
+
+
+def _security_opts(reader: _Run) -> None:
+    run = reader.run
+    for opt in reader.strings("security_opt"):
+        match = _OPT.match(opt.value)
+        if match is None:
+            continue
+        name, rest = match.group(1).lower(), match.group(2)
+        if name == "no-new-privileges":
+            value = _bool(rest) if rest else True
+            if value is not None:
+                run.no_new_privileges = Value(value, opt.where)
+        elif name == "seccomp":
+            run.seccomp = Value("Unconfined" if rest == "unconfined" else rest, opt.where)
+        elif name == "apparmor":
+            run.apparmor = Value("Unconfined" if rest == "unconfined" else rest, opt.where)
+        elif name == "label":
+            run.selinux = Value(rest, opt.where)
+
+
+def _devices(reader: _Run) -> list[Value[str]]:
+    out: list[Value[str]] = []
+    for layer, seq, i, item in _items(reader.layers, "devices"):
+        where = _item_where(layer, seq, i, "devices")
+        if isinstance(item, dict):
+            source = item.get("source")
+            target = item.get("target") or source
+            if source is not None:
+                out.append(Value(f"{source}:{target}", where))
+        elif (text := _scalar_text(item)) is not None:
+            out.append(Value(text, where))
+    return out
+
+
+def _is_path(source: str) -> bool:
+    """Compose takes a volume source for a host path when it starts like one."""
+    return (
+        source.startswith(("/", ".", "~", "$")) or re.match(r"^[A-Za-z]:[\\/]", source) is not None
+    )
+
+
+def _volumes(reader: _Run) -> list[Mount]:
+    out: list[Mount] = []
+    for layer, seq, i, item in _items(reader.layers, "volumes"):
+        where = _item_where(layer, seq, i, "volumes")
+        if isinstance(item, dict):
+            kind = str(item.get("type") or "volume")
+            source = _scalar_text(item.get("source"))
+            target = _scalar_text(item.get("target")) or ""
+            read_only = _bool(item.get("read_only")) is True
+            host = source if kind == "bind" else None
+            out.append(Mount(target, host, read_only, kind, where))
+            continue
+        text = _scalar_text(item)
+        if text is None:
+            continue
+        parts = _split_volume(text)
+        if len(parts) == 1:
+            out.append(Mount(parts[0], None, False, "volume", where))
+            continue
+        source, target = parts[0], parts[1]
+        options = parts[2].split(",") if len(parts) > 2 else []
+        read_only = "ro" in options or "readonly" in options
+        if _is_path(source):
+            out.append(Mount(target, source, read_only, "bind", where))
+        else:
+            out.append(Mount(target, None, read_only, "volume", where))
+    return out
+
+
+def _split_volume(text: str) -> list[str]:
+    """``src:dst:mode`` split on colons, a Windows drive letter (``C:\\x``) kept whole."""
+    parts = text.split(":")
+    if len(parts) > 1 and len(parts[0]) == 1 and parts[0].isalpha() and parts[1][:1] in "\\/":
+        parts = [parts[0] + ":" + parts[1], *parts[2:]]
+    return parts
+
+
+def _tmpfs(reader: _Run) -> list[Mount]:
+    out: list[Mount] = []
+    for tmp in reader.strings("tmpfs"):
+        target = tmp.value.split(":", 1)[0].strip()
+        out.append(Mount(target, None, False, "tmpfs", tmp.where))
+    return out
+
+
+_PORT = re.compile(
+    r"^(?:(?P<ip>\[[^\]]*\]|[^:\[\]]*):)??(?:(?P<host>[^:]*):)?(?P<cont>[^:/]+)(?:/(?P<proto>\w+))?$"
+)
+#: A range is expanded into its ports up to this many; a longer one gives its first and last.
+_RANGE_LIMIT = 64
+
+
+def _port_numbers(text: str | None) -> list[int | None]:
+    if text is None or text == "" or has_variable(text):
+        return [None]
+    low, _, high = text.partition("-")
+    if not low.strip().isdigit():
+        return [None]
+    first = int(low)
+    last = int(high) if high.strip().isdigit() else first
+    if last < first:
+        return [first]
+    if last - first >= _RANGE_LIMIT:
+        return [first, last]
+    return list(range(first, last + 1))
+
+
+def _ports(reader: _Run) -> list[Port]:
+    out: list[Port] = []
+    for layer, seq, i, item in _items(reader.layers, "ports"):
+        where = _item_where(layer, seq, i, "ports")
+        if isinstance(item, dict):
+            target = _port_numbers(_scalar_text(item.get("target")))
+            published = _port_numbers(_scalar_text(item.get("published")))
+            proto = _scalar_text(item.get("protocol")) or "tcp"
+            for n, cont in enumerate(target):
+                host = published[n] if n < len(published) else published[0]
+                out.append(Port(cont, host, proto, where))
+            continue
+        text = _scalar_text(item)
+        if text is None:
+            continue
+        match = _PORT.match(text.strip())
+        if match is None:
+            out.append(Port(None, None, "tcp", where))
+            continue
+        conts = _port_numbers(match.group("cont"))
+        hosts = _port_numbers(match.group("host")) if match.group("host") else [None]
+        proto = match.group("proto") or "tcp"
+        for n, cont in enumerate(conts):
+            host = hosts[n] if n < len(hosts) else hosts[0]
+            out.append(Port(cont, host, proto, where))
+    return out
+
+
+def _environment(reader: _Run) -> list[EnvVar]:
+    by_name: dict[str, EnvVar] = {}
+    for layer in reader.layers:
+        env = layer.node.get("environment")
+        if isinstance(env, dict):
+            for key, raw in env.items():
+                text = _scalar_text(raw)
+                where = layer.where(key, env, f".environment.{key}")
+                by_name[str(key)] = EnvVar(str(key), _literal(text), False, where)
+        elif isinstance(env, list):
+            for i, item in enumerate(env):
+                text = _scalar_text(item)
+                if text is None:
+                    continue
+                key, eq, value = text.partition("=")
+                where = layer.where(i, env, f".environment[{i}]")
+                by_name[key.strip()] = EnvVar(
+                    key.strip(), _literal(value) if eq else None, False, where
+                )
+    return list(by_name.values())
+
+
+def _literal(value: str | None) -> str | None:
+    """An environment value as a literal, or None when it comes from a variable (the value is
+    then the host's or the ``.env`` file's, not written here)."""
+    return None if value is None or has_variable(value) else value
+
+
+def _sysctls(reader: _Run) -> list[Value[str]]:
+    out: list[Value[str]] = []
+    for layer in reader.layers:
+        raw = layer.node.get("sysctls")
+        if isinstance(raw, dict):
+            for key, value in raw.items():
+                where = layer.where(key, raw, f".sysctls.{key}")
+                out.append(Value(f"{key}={_scalar_text(value) or ''}", where))
+        elif isinstance(raw, list):
+            for i, item in enumerate(raw):
+                text = _scalar_text(item)
+                if text is not None:
+                    out.append(Value(text, layer.where(i, raw, f".sysctls[{i}]")))
+    return out
+
+
+def _resources(reader: _Run) -> None:
+    run = reader.run
+    for layer in reader.layers:
+        deploy = layer.node.get("deploy")
+        resources = deploy.get("resources") if isinstance(deploy, dict) else None
+        limits = resources.get("limits") if isinstance(resources, dict) else None
+        if isinstance(limits, CommentedMap):
+
+            def at(key: str, limits: CommentedMap = limits, layer: _Layer = layer) -> Where:
+                return layer.where(key, limits, f".deploy.resources.limits.{key}")
+
+            for key, setter in _LIMIT_SETTERS.items():
+                text = _scalar_text(limits.get(key))
+                if text is not None:
+                    setter(run, Value(text, at(key)))
+    for key, setter in (("mem_limit", _set_memory), ("cpus", _set_cpu), ("pids_limit", _set_pids)):
+        value = reader.text(key)
+        if value is not None:
+            setter(run, value)
+
+
+def _set_memory(run: ContainerRun, value: Value[str]) -> None:
+    run.memory_limit = value
+
+
+def _set_cpu(run: ContainerRun, value: Value[str]) -> None:
+    run.cpu_limit = value
+
+
+def _set_pids(run: ContainerRun, value: Value[str]) -> None:
+    run.pids_limit = value
+
+
+_LIMIT_SETTERS: dict[str, Callable[[ContainerRun, Value[str]], None]] = {
+    "memory": _set_memory,
+    "cpus": _set_cpu,
+    "pids": _set_pids,
+}
+
+
+def _extra(reader: _Run) -> None:
+    """Facts for the checks and the fixes that have no field of their own."""
+    run = reader.run
+    env_files: list[str] = []
+    for layer in reader.layers:
+        raw = layer.node.get("env_file")
+        items = raw if isinstance(raw, list) else [raw] if raw is not None else []
+        for item in items:
+            path = item.get("path") if isinstance(item, dict) else item
+            if path is not None:
+                env_files.append(str(path))
+    if env_files:
+        run.extra["env_file"] = tuple(env_files)
+    if _last(reader.layers, "build") is not None:
+        run.extra["build"] = True
+    network = reader.text("network_mode")
+    if network is not None and network.value.startswith(("service:", "container:")):
+        run.extra["network_mode"] = network.value
+    secrets = _last(reader.layers, "secrets")
+    if secrets is not None and isinstance(secrets[1], list):
+        run.extra["secrets"] = tuple(
+            str(s.get("source") if isinstance(s, dict) else s) for s in secrets[1]
+        )

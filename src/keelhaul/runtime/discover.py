@@ -1,0 +1,209 @@
+"""Telling the files that say how containers run, by their content.
+
+A file's kind (:func:`kind_of`):
+
+- ``kubernetes``: a YAML document with ``apiVersion`` and a ``kind`` that holds a pod template
+  (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob,
+  PodTemplate, DeploymentConfig) or a ``*List`` of them;
+- ``compose``: a YAML mapping with ``services:`` whose values look like services;
+- ``docker-run``: a shell script, Makefile, CI file (GitHub Actions, GitLab CI) or Markdown
+  file with a ``docker run``/``docker create`` command line.
+
+The name only decides which files are opened when a folder is walked (:func:`is_candidate`):
+YAML files, shell scripts, Makefiles and Markdown; the content decides the rest. A walk skips
+what git ignores and the folders :mod:`keelhaul.dockerfile.discover` skips, like the Dockerfile
+walk does, and templates (a line that starts with ``{{``: Helm charts), which are not YAML
+until rendered (``helm template | keelhaul check -`` checks what they render to).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from keelhaul.dockerfile.discover import (
+    GITIGNORE,
+    SKIPPED_DIRS,
+    _ignored,
+    _inherited,
+    _read_rules,
+    _Rules,
+)
+from keelhaul.errors import FileMissing, KeelhaulError
+from keelhaul.runtime.docker_run import has_docker_run, kind_of_name
+
+__all__ = [
+    "COMPOSE",
+    "DOCKER_RUN",
+    "KUBERNETES",
+    "RuntimeFile",
+    "is_candidate",
+    "kind_of",
+    "runtime_targets",
+]
+
+KUBERNETES = "kubernetes"
+COMPOSE = "compose"
+DOCKER_RUN = "docker-run"
+
+_WORKLOADS = (
+    "Pod|PodTemplate|Deployment|StatefulSet|DaemonSet|ReplicaSet|ReplicationController|Job|"
+    "CronJob|DeploymentConfig|[A-Za-z]*List"
+)
+# at the top level of a document (column 0): a nested ``kind: Pod`` (in a ConfigMap's data,
+# a CRD's schema) does not make a workload
+_API_VERSION = re.compile(r"""^["']?apiVersion["']?[ \t]*:""", re.M)
+_KIND = re.compile(
+    rf"""^["']?kind["']?[ \t]*:[ \t]*["']?(?:{_WORKLOADS})["']?[ \t]*(?:#.*)?\r?$""", re.M
+)
+_SERVICES = re.compile(r"""^["']?services["']?[ \t]*:""", re.M)
+#: A line that is template logic (``{{- if .Values.x }}``, ``{{ include "x" . | nindent 4 }}``).
+_TEMPLATE_LINE = re.compile(r"^[ \t]*(?:- )?\{\{", re.M)
+_YAML_ENDINGS = (".yml", ".yaml")
+_SCRIPT_ENDINGS = (".sh", ".bash", ".zsh", ".ksh")
+_MARKDOWN_ENDINGS = (".md", ".markdown")
+#: Files larger than this are not opened by a walk (generated bundles, data).
+MAX_WALK_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeFile:
+    """A file to check with the runtime rules; ``named`` when the user named it."""
+
+    path: Path
+    kind: str
+    named: bool
+
+
+def kind_of(name: str, text: str) -> str | None:
+    """The kind of a file (see the module documentation), or None when it is none of them.
+
+    A YAML file that does not parse is None here: the reader reports its error when the file
+    is checked anyway.
+    """
+    lowered = os.path.basename(name).lower()
+    yaml_name = lowered.endswith(_YAML_ENDINGS)
+    if _API_VERSION.search(text) and _KIND.search(text):
+        return KUBERNETES
+    if _SERVICES.search(text) and (yaml_name or not _looks_like_shell(lowered, text)):
+        from keelhaul.runtime.compose import load_yaml, looks_like_compose
+
+        try:
+            docs = load_yaml(text, name)
+        except KeelhaulError:
+            # a broken Compose file: the reader reports where when it is checked
+            return COMPOSE if yaml_name and "compose" in lowered else None
+        if any(looks_like_compose(doc) for doc in docs):
+            return COMPOSE
+    if has_docker_run(text):
+        from keelhaul.runtime.docker_run import read_docker_run
+
+        if yaml_name and kind_of_name(name) == "ci-yaml" and not _is_ci(text):
+            return None
+        try:
+            if read_docker_run(text, name):
+                return DOCKER_RUN
+        except KeelhaulError:
+            return None
+    return None
+
+
+def _looks_like_shell(lowered: str, text: str) -> bool:
+    return lowered.endswith(_SCRIPT_ENDINGS) or text.startswith("#!")
+
+
+def _is_ci(text: str) -> bool:
+    """A CI YAML outside ``.github/``: GitLab CI, or a workflow with ``steps`` and ``run``."""
+    return ("script:" in text) or ("steps:" in text and "run:" in text)
+
+
+def is_candidate(name: str, parts: tuple[str, ...] = ()) -> bool:
+    """Whether a walk opens a file of this name (``parts``: the folders above it)."""
+    lowered = name.lower()
+    if lowered.endswith(_YAML_ENDINGS + _SCRIPT_ENDINGS + _MARKDOWN_ENDINGS):
+        return True
+    return lowered in ("makefile", "gnumakefile") or lowered.endswith(".mk")
+
+
+def _walk(folder: str, shown: Path, rules: tuple[_Rules, ...] | None) -> Iterator[Path]:
+    if rules is not None:
+        own = _read_rules(os.path.join(folder, GITIGNORE), folder)
+        if own is not None:
+            rules = (*rules, own)
+    try:
+        with os.scandir(folder) as scan:
+            entries = sorted(scan, key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name in SKIPPED_DIRS or (rules and _ignored(entry.path, True, rules)):
+                    continue
+                yield from _walk(entry.path, shown / entry.name, rules)
+            elif (
+                is_candidate(entry.name)
+                and entry.is_file()
+                and entry.stat().st_size <= MAX_WALK_BYTES
+                and not (rules and _ignored(entry.path, False, rules))
+            ):
+                yield shown / entry.name
+        except OSError:
+            continue
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _rendered(kind: str, text: str, name: str) -> str | None:
+    """``kind`` when a file with template lines reads anyway; None for a Helm or Go template,
+    which is not YAML until rendered (``helm template | keelhaul check -`` checks that)."""
+    from keelhaul.runtime.integration import read_runs
+
+    try:
+        read_runs(kind, text, name)
+    except KeelhaulError:
+        return None
+    return kind
+
+
+def runtime_targets(paths: Iterable[Path], *, gitignore: bool = True) -> list[RuntimeFile]:
+    """The runtime files among ``paths``: folders are walked and each candidate file is
+    judged by its content; a file the user names is judged by content too (a Dockerfile or
+    an unrelated file is not one). Each file comes once."""
+    found: list[RuntimeFile] = []
+    seen: set[str] = set()
+    for path in paths:
+        if str(path) == "-":
+            continue
+        if path.is_dir():
+            start = os.path.abspath(path)
+            rules = _inherited(start) if gitignore else None
+            candidates: Iterable[tuple[Path, bool]] = (
+                (p, False) for p in _walk(start, path, rules)
+            )
+        elif path.exists():
+            candidates = [(path, True)]
+        else:
+            raise FileMissing(path)
+        for each, named in candidates:
+            key = os.path.abspath(each)
+            if key in seen:
+                continue
+            text = _read(each)
+            if text is None:
+                continue
+            kind = kind_of(str(each), text)
+            if kind is not None and not named and _TEMPLATE_LINE.search(text):
+                kind = _rendered(kind, text, str(each))
+            if kind is not None:
+                seen.add(key)
+                found.append(RuntimeFile(each, kind, named))
+    return found

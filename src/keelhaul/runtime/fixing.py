@@ -1,0 +1,604 @@
+"""``keelhaul fix`` for Kubernetes manifests and Compose files: add the run-time hardening.
+
+Kubernetes, per container (``containers`` and ``initContainers``; ephemeral containers are
+left alone), a ``securityContext`` with what is missing of:
+
+- ``runAsNonRoot: true`` (not when the container or pod says ``runAsUser: 0``: that is a
+  choice, and the two together would never start);
+- ``allowPrivilegeEscalation: false`` (not for a privileged container or one that adds
+  SYS_ADMIN: the API server refuses that combination);
+- ``readOnlyRootFilesystem: true``, with an ``emptyDir`` volume mounted at ``/tmp`` (unless
+  something is mounted there already);
+- ``capabilities: {drop: [ALL]}``, plus ``add: [NET_BIND_SERVICE]`` when the container
+  declares a ``containerPort`` below 1024;
+- ``seccompProfile: {type: RuntimeDefault}`` (unless the pod sets a profile).
+
+A Windows pod (``spec.os.name: windows``) is left alone: those fields are Linux-only.
+
+Compose, per service: ``cap_drop: [ALL]`` (``cap_add: [NET_BIND_SERVICE]`` when it publishes or
+exposes a port below 1024), ``read_only: true`` with ``tmpfs: [/tmp]``, and
+``security_opt: [no-new-privileges:true]``. ``user:`` is not added: a UID that the image does not
+expect breaks it in ways no file says (files owned by root, a ``/home`` that is not there), so
+the root-user finding stays for a person to settle.
+
+A setting the file already writes is never changed, even when it is the insecure value
+(``privileged: true``, ``read_only: false``): that is a decision, and the checks report it.
+
+Safety: keelhaul calls a fix safe when it keeps the meaning. Every one of these changes what
+the container may do (that is the point), and can stop a program that writes to its root
+filesystem or needs a capability, so all are unsafe fixes: they apply with
+``--unsafe-fixes`` only.
+
+How the text changes: not through a YAML dump, which rewrites quoting, indentation, long lines
+and comments of the whole file, but by inserting lines (and, in a flow sequence such as
+``cap_drop: [NET_RAW]``, an item) at the places ruamel's round-trip loader reports. Everything
+else stays byte for byte; the indentation of the new lines follows the file's own. The result
+is parsed again, and must hold exactly the old data plus the new fields, or nothing changes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from keelhaul.runtime.compose import has_variable, load_yaml, read_compose, services_of
+from keelhaul.runtime.model import ContainerRun
+
+__all__ = ["Change", "fix_compose", "fix_kubernetes", "fix_runtime_text"]
+
+#: What a fix inserts: a scalar, a list of scalars, a mapping (a list of pairs), or a list of
+#: mappings.
+Tree = str | list[str] | list[tuple[str, "Tree"]] | list[list[tuple[str, "Tree"]]]
+
+_KEY_LINE = re.compile(r"^( *)[^\s#-][^#]*:\s*(#.*)?$")
+_DASH_LINE = re.compile(r"^( *)- ")
+_DOC_MARK = re.compile(r"^(?:---|\.\.\.)(?:[ \t]|\r?$)")
+
+
+@dataclass
+class Change:
+    """What fixing a file did (or would do)."""
+
+    text: str
+    added: list[str] = field(default_factory=list)
+    """One line per setting added: ``services.web: cap_drop [ALL]``."""
+    skipped: list[str] = field(default_factory=list)
+    """Settings that could not be added (a flow mapping, a value that is a variable...)."""
+
+
+@dataclass
+class _Edits:
+    """Insertions and small replacements at offsets of the original text."""
+
+    text: str
+    newline: str = "\n"
+    step: int = 2
+    dash: int = 2
+    styles: list[tuple[int, int, int]] = field(default_factory=list)
+    ops: list[tuple[int, int, int, int, str]] = field(default_factory=list)
+    """(offset, minus the column, order, length to delete, text to insert): at one offset the
+    end of an inner mapping comes before the end of the mapping around it."""
+    lines: list[str] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.newline = "\r\n" if "\r\n" in self.text else "\n"
+        self.lines = self.text.split("\n")
+        offset = 0
+        for line in self.lines:
+            self.starts.append(offset)
+            offset += len(line) + 1
+        self.step, self.dash = _indent_style(self.lines)
+        # each document of a multi-document file keeps its own style
+        marks = [i for i, line in enumerate(self.lines) if _DOC_MARK.match(line)]
+        self.styles = [
+            (start, *_indent_style(self.lines[start:end]))
+            for start, end in zip([0, *marks], [*marks, len(self.lines)], strict=True)
+        ]
+
+    def style_at(self, line: int) -> tuple[int, int]:
+        """The indentation step and dash offset of the document holding ``line``."""
+        found = (self.step, self.dash)
+        for start, step, dash in self.styles:
+            if start <= line:
+                found = (step, dash)
+        return found
+
+    def offset_of_line(self, index: int) -> int:
+        return self.starts[index] if index < len(self.starts) else len(self.text)
+
+    def insert_lines(self, index: int, body: list[str], col: int = 0) -> None:
+        """Whole lines before line ``index`` (0-based; past the end: at the end)."""
+        offset = self.offset_of_line(index)
+        chunk = "".join(line + self.newline for line in body)
+        if offset >= len(self.text) and self.text and not self.text.endswith("\n"):
+            chunk = self.newline + chunk.removesuffix(self.newline)
+        self.ops.append((offset, -col, len(self.ops), 0, chunk))
+
+    def replace(self, offset: int, length: int, new: str) -> None:
+        self.ops.append((offset, 0, len(self.ops), length, new))
+
+    def apply(self) -> str:
+        out = self.text
+        for offset, _col, _order, length, new in sorted(self.ops, reverse=True):
+            out = out[:offset] + new + out[offset + length :]
+        return out
+
+    # ---------------------------------------------------------------------------------------
+
+    def block_end(self, first: int, col: int) -> int:
+        """The line after the last line of the block mapping whose keys start at ``col`` and
+        whose first key is on line ``first``: trailing blank and comment lines excluded."""
+        last = first
+        i = first + 1
+        while i < len(self.lines):
+            line = self.lines[i].rstrip("\r")
+            stripped = line.lstrip(" ")
+            indent = len(line) - len(stripped)
+            if stripped == "" or stripped.startswith("#"):
+                i += 1
+                continue
+            if indent >= col:  # a sibling key, a nested value, or a sequence at key level
+                last = i
+                i += 1
+                continue
+            break
+        return last + 1
+
+    def add_keys(self, node: CommentedMap, pairs: list[tuple[str, Tree]]) -> bool:
+        """Add ``pairs`` at the end of the block mapping ``node``."""
+        if not pairs:
+            return True
+        if node.fa.flow_style() or not node:
+            return False
+        # where its own keys are (keys a merge key ``<<`` brings in are written elsewhere)
+        own = [(int(p[0]), int(p[1])) for p in getattr(node.lc, "data", {}).values()]
+        if not own:
+            return False
+        first, col = min(own)
+        step, dash = self.style_at(first)
+        body: list[str] = []
+        _render(pairs, col, step, dash, body)
+        self.insert_lines(self.block_end(first, col), body, col)
+        return True
+
+    def add_under_empty(
+        self, parent: CommentedMap, key: str, pairs: list[tuple[str, Tree]]
+    ) -> bool:
+        """``key:`` with no value, or ``key: {}``, gets ``pairs`` below it."""
+        try:
+            key_line, key_col = parent.lc.key(key)
+        except (KeyError, TypeError):
+            return False
+        value = parent.get(key)
+        if value is not None:
+            if not isinstance(value, CommentedMap) or value:
+                return False
+            value_line, value_col = parent.lc.value(key)
+            line = self.lines[value_line]
+            if not line[value_col:].startswith("{}"):
+                return False
+            start = self.starts[value_line] + value_col
+            while start > self.starts[value_line] and self.text[start - 1] == " ":
+                start -= 1  # no trailing blank after "key:"
+            self.replace(start, self.starts[value_line] + value_col + 2 - start, "")
+        step, dash = self.style_at(key_line)
+        body: list[str] = []
+        _render(pairs, key_col + step, step, dash, body)
+        self.insert_lines(key_line + 1, body, key_col + step)
+        return True
+
+    def add_items(self, parent: CommentedMap, key: str, items: list[Tree]) -> bool:
+        """Add ``items`` to the sequence ``parent[key]`` (block: lines before its first item;
+        flow: after the ``[``)."""
+        seq = parent.get(key)
+        if not isinstance(seq, CommentedSeq):
+            return False
+        if seq.fa.flow_style():
+            if not all(isinstance(i, str) for i in items):
+                return False
+            try:
+                line, col = parent.lc.value(key)
+            except (KeyError, TypeError):  # brought in by a merge key: written elsewhere
+                return False
+            if self.lines[line][col : col + 1] != "[":
+                return False
+            after = self.lines[line][col + 1 :].lstrip()
+            joined = ", ".join(str(i) for i in items)
+            text = joined if after.startswith("]") else joined + ", "
+            self.replace(self.starts[line] + col + 1, 0, text)
+            return True
+        if not seq:
+            return False
+        line, col = seq.lc.item(0)
+        prefix = self.lines[line][:col]
+        if prefix.strip() != "-":
+            return False
+        body: list[str] = []
+        for item in items:
+            if isinstance(item, str):
+                body.append(prefix + item)
+            else:
+                assert isinstance(item, list)
+                step, dash = self.style_at(line)
+                _render_item(item, prefix, body, step, dash)  # type: ignore[arg-type]
+        self.insert_lines(line, body, col)
+        return True
+
+
+def _indent_style(lines: list[str]) -> tuple[int, int]:
+    """The file's indentation step and how far a sequence's dash sits under its key."""
+    step: int | None = None
+    dash: int | None = None
+    for a, b in itertools.pairwise(lines):
+        key = _KEY_LINE.match(a.rstrip("\r"))
+        if key is None:
+            continue
+        indent = len(key.group(1))
+        nested = len(b) - len(b.lstrip(" "))
+        if _DASH_LINE.match(b):
+            if dash is None and nested >= indent:
+                dash = nested - indent
+        elif step is None and nested > indent and b.strip() and not b.lstrip().startswith("#"):
+            step = nested - indent
+        if step is not None and dash is not None:
+            break
+    step = step if step in (2, 3, 4, 8) else 2
+    return step, dash if dash is not None and dash <= step else step
+
+
+def _render(pairs: list[tuple[str, Tree]], col: int, step: int, dash: int, out: list[str]) -> None:
+    pad = " " * col
+    for key, value in pairs:
+        if isinstance(value, str):
+            out.append(f"{pad}{key}: {value}")
+            continue
+        out.append(f"{pad}{key}:")
+        if value and isinstance(value[0], tuple):
+            _render(value, col + step, step, dash, out)
+            continue
+        prefix = " " * (col + dash) + "- "
+        for item in value:
+            if isinstance(item, str):
+                out.append(prefix + item)
+            else:
+                _render_item(item, prefix, out, step, dash)  # type: ignore[arg-type]
+
+
+def _render_item(
+    pairs: list[tuple[str, Tree]], prefix: str, out: list[str], step: int, dash: int
+) -> None:
+    """A mapping as a sequence item: its first key on the dash line."""
+    first: list[str] = []
+    _render(pairs, len(prefix), step, dash, first)
+    out.append(prefix + first[0][len(prefix) :])
+    out.extend(first[1:])
+
+
+# --------------------------------------------------------------------------------------------
+# Compose
+
+
+def _low_port(ports: list[int | None]) -> bool:
+    return any(p is not None and 0 < p < 1024 for p in ports)
+
+
+def _has(items: object, wanted: str) -> bool:
+    if not isinstance(items, list):
+        return False
+    return any(str(i).strip().upper().removeprefix("CAP_") == wanted for i in items)
+
+
+def fix_compose(text: str, name: str) -> Change:
+    """The hardened Compose file (see the module documentation)."""
+    docs = load_yaml(text, name)
+    edits = _Edits(text)
+    change = Change(text)
+    runs = {run.name: run for run in read_compose(text, name)}
+    for doc in docs:
+        for service, node in services_of(doc).items():
+            run = runs.get(service)
+            if run is None or (run.image is None and "build" not in run.extra):
+                continue
+            _fix_service(edits, change, service, node, run)
+    return _finish(edits, change, name, "compose")
+
+
+def _fix_service(
+    edits: _Edits, change: Change, service: str, node: CommentedMap, run: ContainerRun
+) -> None:
+    where = f"services.{service}"
+    new: list[tuple[str, Tree]] = []
+    low = _low_port([p.container_port for p in run.ports] + _expose(node))
+    from keelhaul.runtime.checks._common import capability
+
+    dropped = {capability(v.value) for v in run.cap_drop}
+    added = {capability(v.value) for v in run.cap_add}
+    if "ALL" not in dropped:
+        if "cap_drop" in node:
+            if edits.add_items(node, "cap_drop", ["ALL"]):
+                change.added.append(f"{where}: cap_drop ALL")
+            else:
+                change.skipped.append(f"{where}: cap_drop (written in a form keelhaul cannot edit)")
+        else:
+            new.append(("cap_drop", ["ALL"]))
+            change.added.append(f"{where}: cap_drop [ALL]")
+        if low and not {"NET_BIND_SERVICE", "ALL"} & added:
+            if "cap_add" in node:
+                if edits.add_items(node, "cap_add", ["NET_BIND_SERVICE"]):
+                    change.added.append(f"{where}: cap_add NET_BIND_SERVICE")
+            else:
+                new.append(("cap_add", ["NET_BIND_SERVICE"]))
+                change.added.append(f"{where}: cap_add [NET_BIND_SERVICE]")
+    if run.read_only_root is None and "read_only" not in node:
+        new.append(("read_only", "true"))
+        change.added.append(f"{where}: read_only true")
+        if not any(m.target.rstrip("/") == "/tmp" for m in run.mounts):
+            if "tmpfs" not in node:
+                new.append(("tmpfs", ["/tmp"]))
+                change.added.append(f"{where}: tmpfs /tmp")
+            elif edits.add_items(node, "tmpfs", ["/tmp"]):
+                change.added.append(f"{where}: tmpfs /tmp")
+            else:
+                change.skipped.append(f"{where}: tmpfs (written in a form keelhaul cannot edit)")
+    if run.no_new_privileges is None:
+        if "security_opt" in node:
+            if edits.add_items(node, "security_opt", ["no-new-privileges:true"]):
+                change.added.append(f"{where}: security_opt no-new-privileges:true")
+        else:
+            new.append(("security_opt", ["no-new-privileges:true"]))
+            change.added.append(f"{where}: security_opt [no-new-privileges:true]")
+    if new and not edits.add_keys(node, new):
+        change.skipped.append(f"{where}: a flow mapping; keelhaul does not rewrite it")
+
+
+def _expose(node: CommentedMap) -> list[int | None]:
+    out: list[int | None] = []
+    raw = node.get("expose")
+    for item in raw if isinstance(raw, list) else []:
+        text = str(item).split("/", 1)[0].split("-", 1)[0].strip()
+        out.append(int(text) if text.isdigit() and not has_variable(text) else None)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Kubernetes
+
+_TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
+    "Pod": (),
+    "PodTemplate": ("template",),
+    "Deployment": ("spec", "template"),
+    "StatefulSet": ("spec", "template"),
+    "DaemonSet": ("spec", "template"),
+    "ReplicaSet": ("spec", "template"),
+    "ReplicationController": ("spec", "template"),
+    "Job": ("spec", "template"),
+    "DeploymentConfig": ("spec", "template"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template"),
+}
+TMP_VOLUME = "tmp"
+
+
+def _objects(doc: object) -> Iterator[CommentedMap]:
+    if not isinstance(doc, CommentedMap):
+        return
+    kind, items = doc.get("kind"), doc.get("items")
+    if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
+        for item in items:
+            yield from _objects(item)
+    elif isinstance(kind, str) and kind in _TEMPLATE_PATHS:
+        yield doc
+
+
+def _pod_spec(obj: CommentedMap) -> CommentedMap | None:
+    node: object = obj
+    for key in _TEMPLATE_PATHS[str(obj["kind"])]:
+        node = node.get(key) if isinstance(node, CommentedMap) else None
+    spec = node.get("spec") if isinstance(node, CommentedMap) else None
+    return spec if isinstance(spec, CommentedMap) else None
+
+
+def fix_kubernetes(text: str, name: str) -> Change:
+    """The hardened manifests (see the module documentation)."""
+    from keelhaul.runtime.kubernetes import _workload_documents
+
+    docs = load_yaml(_workload_documents(text), name)
+    edits = _Edits(text)
+    change = Change(text)
+    for doc in docs:
+        for obj in _objects(doc):
+            spec = _pod_spec(obj)
+            if spec is not None:
+                label = f"{obj.get('kind')}/{(obj.get('metadata') or {}).get('name', '?')}"
+                _fix_pod(edits, change, spec, label)
+    return _finish(edits, change, name, "kubernetes")
+
+
+def _fix_pod(edits: _Edits, change: Change, spec: CommentedMap, label: str) -> None:
+    os_spec = spec.get("os")
+    if isinstance(os_spec, CommentedMap) and str(os_spec.get("name", "")).lower() == "windows":
+        # the API server refuses Linux-only securityContext fields in a Windows pod
+        change.skipped.append(f"{label}: a Windows pod; the Linux hardening does not apply")
+        return
+    pod_sc = spec.get("securityContext")
+    pod_sc = pod_sc if isinstance(pod_sc, CommentedMap) else CommentedMap()
+    needs_tmp: list[CommentedMap] = []
+    for group in ("initContainers", "containers"):
+        containers = spec.get(group)
+        if not isinstance(containers, CommentedSeq):
+            continue
+        for container in containers:
+            if isinstance(container, CommentedMap):
+                cname = f"{label} {group[:-1]} {container.get('name', '?')}"
+                if _fix_container(edits, change, container, pod_sc, cname):
+                    needs_tmp.append(container)
+    if needs_tmp:
+        _add_tmp(edits, change, spec, needs_tmp, label)
+
+
+def _flag(node: object, key: str) -> object:
+    return node.get(key) if isinstance(node, CommentedMap) else None
+
+
+def _fix_container(
+    edits: _Edits, change: Change, container: CommentedMap, pod_sc: CommentedMap, cname: str
+) -> bool:
+    """Harden one container; True when it needs a writable /tmp."""
+    sc = container.get("securityContext")
+    if sc is not None and not isinstance(sc, CommentedMap):
+        change.skipped.append(f"{cname}: securityContext is not a mapping")
+        return False
+    sc = sc if isinstance(sc, CommentedMap) else CommentedMap()
+    new: list[tuple[str, Tree]] = []
+    run_as_user = _flag(sc, "runAsUser") if "runAsUser" in sc else _flag(pod_sc, "runAsUser")
+    if "runAsNonRoot" not in sc and "runAsNonRoot" not in pod_sc and run_as_user != 0:
+        new.append(("runAsNonRoot", "true"))
+    caps = sc.get("capabilities")
+    raw_add = _flag(caps, "add")
+    added = [
+        str(c).upper().removeprefix("CAP_") for c in (raw_add if isinstance(raw_add, list) else [])
+    ]
+    if (
+        "allowPrivilegeEscalation" not in sc
+        and _flag(sc, "privileged") is not True
+        and "SYS_ADMIN" not in added
+    ):
+        new.append(("allowPrivilegeEscalation", "false"))
+    tmp = False
+    if "readOnlyRootFilesystem" not in sc:
+        new.append(("readOnlyRootFilesystem", "true"))
+        tmp = not _mounts_tmp(container)
+    low = any(
+        isinstance(p, CommentedMap)
+        and isinstance(p.get("containerPort"), int)
+        and 0 < p["containerPort"] < 1024
+        for p in (container.get("ports") or [])
+    )
+    cap_pairs = _capabilities(edits, change, caps, low, cname)
+    if cap_pairs and caps is None and "capabilities" in sc:
+        if edits.add_under_empty(sc, "capabilities", cap_pairs):
+            change.added.append(f"{cname}: capabilities drop")
+    elif cap_pairs:
+        new.append(("capabilities", cap_pairs))
+    if "seccompProfile" not in sc and "seccompProfile" not in pod_sc:
+        profile: list[tuple[str, Tree]] = [("type", "RuntimeDefault")]
+        new.append(("seccompProfile", profile))
+    if not new:
+        return tmp
+    names = ", ".join(k for k, _ in new)
+    if "securityContext" not in container:
+        ok = edits.add_keys(container, [("securityContext", new)])
+    elif len(sc) == 0 or container.get("securityContext") is None:
+        ok = edits.add_under_empty(container, "securityContext", new)
+    else:
+        ok = edits.add_keys(sc, new)
+    if ok:
+        change.added.append(f"{cname}: securityContext {names}")
+    else:
+        change.skipped.append(f"{cname}: securityContext written in a form keelhaul cannot edit")
+        return False
+    return tmp
+
+
+def _capabilities(
+    edits: _Edits, change: Change, caps: object, low: bool, cname: str
+) -> list[tuple[str, Tree]]:
+    """What to add to ``capabilities``: as new pairs when it is absent, else edited in place."""
+    add_bind = low
+    if caps is None:
+        pairs: list[tuple[str, Tree]] = [("drop", ["ALL"])]
+        if add_bind:
+            pairs.append(("add", ["NET_BIND_SERVICE"]))
+        return pairs
+    if not isinstance(caps, CommentedMap):
+        return []
+    drop = [str(c).upper() for c in (caps.get("drop") or [])]
+    added = [str(c).upper().removeprefix("CAP_") for c in (caps.get("add") or [])]
+    missing: list[tuple[str, Tree]] = []
+    if "ALL" not in drop:
+        if "drop" in caps and caps.get("drop"):
+            if edits.add_items(caps, "drop", ["ALL"]):
+                change.added.append(f"{cname}: capabilities.drop ALL")
+        else:
+            missing.append(("drop", ["ALL"]))
+        if add_bind and not {"NET_BIND_SERVICE", "ALL"} & set(added):
+            if "add" in caps and caps.get("add"):
+                if edits.add_items(caps, "add", ["NET_BIND_SERVICE"]):
+                    change.added.append(f"{cname}: capabilities.add NET_BIND_SERVICE")
+            else:
+                missing.append(("add", ["NET_BIND_SERVICE"]))
+    if missing and len(caps) and not ("drop" in caps and not caps.get("drop")):
+        if edits.add_keys(caps, missing):
+            change.added.append(f"{cname}: capabilities " + ", ".join(k for k, _ in missing))
+    elif missing:
+        change.skipped.append(f"{cname}: capabilities written in a form keelhaul cannot edit")
+    return []
+
+
+def _mounts_tmp(container: CommentedMap) -> bool:
+    mounts = container.get("volumeMounts")
+    return isinstance(mounts, list) and any(
+        isinstance(m, dict) and str(m.get("mountPath", "")).rstrip("/") == "/tmp" for m in mounts
+    )
+
+
+def _add_tmp(
+    edits: _Edits, change: Change, spec: CommentedMap, containers: list[CommentedMap], label: str
+) -> None:
+    volumes = spec.get("volumes")
+    taken = {str(v.get("name")) for v in volumes or [] if isinstance(v, dict)}
+    name = TMP_VOLUME
+    n = 1
+    while name in taken:
+        n += 1
+        name = f"{TMP_VOLUME}-{n}"
+    volume: list[tuple[str, Tree]] = [("name", name), ("emptyDir", "{}")]
+    if isinstance(volumes, CommentedSeq) and volumes and not volumes.fa.flow_style():
+        ok = edits.add_items(spec, "volumes", [volume])
+    elif "volumes" not in spec:
+        ok = edits.add_keys(spec, [("volumes", [volume])])
+    else:
+        ok = False
+    if not ok:
+        change.skipped.append(f"{label}: volumes written in a form keelhaul cannot edit")
+        return
+    change.added.append(f"{label}: volume {name} (emptyDir)")
+    mount: list[tuple[str, Tree]] = [("name", name), ("mountPath", "/tmp")]
+    for container in containers:
+        mounts = container.get("volumeMounts")
+        if isinstance(mounts, CommentedSeq) and mounts and not mounts.fa.flow_style():
+            edits.add_items(container, "volumeMounts", [mount])
+        elif "volumeMounts" not in container:
+            edits.add_keys(container, [("volumeMounts", [mount])])
+        else:
+            change.skipped.append(f"{label}: volumeMounts written in a form keelhaul cannot edit")
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def _finish(edits: _Edits, change: Change, name: str, kind: str) -> Change:
+    if not edits.ops:
+        return change
+    fixed = edits.apply()
+    try:
+        load_yaml(fixed, name)
+    except Exception:
+        change.skipped.append("the fixed file would not parse: nothing changed (a keelhaul bug)")
+        change.added = []
+        return change
+    change.text = fixed
+    return change
+
+
+def fix_runtime_text(text: str, name: str, kind: str) -> Change:
+    """Fix a file of kind ``kubernetes`` or ``compose``; other kinds are left as they are."""
+    if kind == "compose":
+        return fix_compose(text, name)
+    if kind == "kubernetes":
+        return fix_kubernetes(text, name)
+    return Change(text)

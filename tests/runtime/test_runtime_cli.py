@@ -1,0 +1,97 @@
+"""``keelhaul check`` and ``keelhaul fix`` on runtime files, end to end.
+
+These run once the CLI is wired to :mod:`keelhaul.runtime.integration` (the ``pss`` field of
+:class:`keelhaul.checking.Checker` is the sign); until then they skip.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from keelhaul.checking import Checker
+
+pytestmark = pytest.mark.skipif(
+    "pss" not in {f.name for f in fields(Checker)},
+    reason="keelhaul check is not wired to the runtime files yet",
+)
+
+COMPOSE = (
+    "services:\n  web:\n    image: nginx:1.25\n    privileged: true\n    ports:\n      - '80:80'\n"
+)
+POD = (
+    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  hostNetwork: true\n"
+    "  containers:\n  - name: a\n    image: a:1\n"
+)
+
+
+def run(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "keelhaul", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "NO_COLOR": "1"},
+        input=stdin,
+        check=False,
+    )
+
+
+def test_check_walks_and_tells_files_by_content(tmp_path: Path) -> None:
+    (tmp_path / "stack.yml").write_text(COMPOSE)
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "k8s" / "pod.yaml").write_text(POD)
+    (tmp_path / "start.sh").write_text("#!/bin/sh\ndocker run --cap-add SYS_ADMIN alpine:3\n")
+    (tmp_path / "notes.yaml").write_text("services:\n  - a\n")
+    done = run("check", ".", "--format", "concise", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    paths = {line.split(":", 1)[0] for line in done.stdout.splitlines() if ":" in line}
+    found = {os.path.normpath(p) for p in paths if not p.startswith("Found")}
+    assert found == {"stack.yml", os.path.join("k8s", "pod.yaml"), "start.sh"}
+
+
+def test_pss_and_stdin(tmp_path: Path) -> None:
+    done = run("check", "-", "--pss", "baseline", "--format", "concise", cwd=tmp_path, stdin=POD)
+    assert done.returncode in (0, 1), done.stderr
+    assert "KH445" in done.stdout
+
+
+def test_malformed_yaml_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text("services:\n  web:\n    image: [a\n")
+    done = run("check", "compose.yaml", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "compose.yaml:" in done.stderr
+    fixed = run("fix", "--unsafe-fixes", "compose.yaml", cwd=tmp_path)
+    assert fixed.returncode == 2
+    assert (tmp_path / "compose.yaml").read_text() == "services:\n  web:\n    image: [a\n"
+
+
+def test_fix_is_unsafe_only_and_idempotent(tmp_path: Path) -> None:
+    target = tmp_path / "compose.yaml"
+    target.write_text(COMPOSE)
+    assert run("fix", "compose.yaml", cwd=tmp_path).returncode == 0
+    assert target.read_text() == COMPOSE  # every runtime fix is unsafe
+    diff = run("fix", "--unsafe-fixes", "--diff", "compose.yaml", cwd=tmp_path)
+    assert diff.returncode == 1
+    assert "+    cap_drop:" in diff.stdout
+    assert run("fix", "--unsafe-fixes", "compose.yaml", cwd=tmp_path).returncode == 0
+    fixed = target.read_text()
+    assert "no-new-privileges:true" in fixed
+    assert "NET_BIND_SERVICE" in fixed
+    check = run("fix", "--unsafe-fixes", "--check", "compose.yaml", cwd=tmp_path)
+    assert check.returncode == 0
+    assert target.read_text() == fixed
+
+
+def test_suppression_comment(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  # keelhaul: ignore=KH415 -- a test rig\n  web:\n    image: nginx:1.25\n"
+        "    privileged: true\n"
+    )
+    done = run("check", "compose.yaml", "--format", "concise", cwd=tmp_path)
+    assert "KH415" not in done.stdout
