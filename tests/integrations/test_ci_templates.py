@@ -42,6 +42,9 @@ def run_action(tmp_path: Path, **inputs: str) -> tuple[int, Path, Path]:
     for step in action["runs"]["steps"]:
         if "run" not in step or step["name"] == "Install keelhaul":
             continue
+        condition = step.get("if")
+        if condition == "${{ inputs.image != '' }}" and not values["inputs.image"]:
+            continue
         step_output = tmp_path / f"{step.get('id', 'step')}.out"
         step_output.write_text("")
         env = {k: _evaluate(str(v), values) for k, v in (step.get("env") or {}).items()}
@@ -55,6 +58,7 @@ def run_action(tmp_path: Path, **inputs: str) -> tuple[int, Path, Path]:
             key, _, value = line.partition("=")
             values[f"steps.{step.get('id')}.outputs.{key}"] = value
         values.setdefault("steps.check.outputs.status", "")
+        values.setdefault("steps.image.outputs.status", "")
         status = done.returncode
         if status:
             break
@@ -80,6 +84,21 @@ def test_action_passes_on_the_good_example(tmp_path: Path) -> None:
     other.mkdir()
     lenient, _, _ = run_action(other, path=str(ROOT / "examples"), fail_on="none")
     assert lenient == 0
+
+
+def test_action_with_an_image(tmp_path: Path) -> None:
+    from tests.image.source_images import image, write_legacy_archive
+
+    built = image([{"etc/os-release": b"ID=debian\nVERSION_ID=12\n",
+                    "var/cache/apt/archives/x.deb": b"x" * 200_000}], "tar")  # fmt: skip
+    archive = write_legacy_archive(tmp_path / "app.tar", built)
+    status, _, summary = run_action(tmp_path, path=str(ROOT / "examples" / "good"),
+                                    image=f"docker-archive:{archive}",
+                                    image_args="--max-size 100kB --no-config")  # fmt: skip
+    text = summary.read_text()
+    assert "## keelhaul image" in text
+    assert "| compressed | uncompressed |" in text
+    assert status == 1  # the image crosses --max-size
 
 
 def test_gitlab_template(tmp_path: Path) -> None:

@@ -140,6 +140,11 @@ def emit(out: Output, fmt: str, report: ImageReport, settings: cost_model.CostSe
         from keelhaul.image.html import render_html
 
         text = render_html(report, saving, vulnerabilities)
+    elif fmt == "markdown":
+        text = _markdown_summary(report, saving) + render(
+            "markdown", Report(findings=report.findings, files=[report.source],
+                               rules=checks.rule_infos(), cwd=Path.cwd()),
+        ).replace("## keelhaul\n", "", 1)  # fmt: skip
     else:
         color = out.color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
         text = render(fmt, Report(
@@ -148,6 +153,19 @@ def emit(out: Output, fmt: str, report: ImageReport, settings: cost_model.CostSe
         ))  # fmt: skip
     sys.stdout.buffer.write(text.encode("utf-8", "surrogateescape"))
     sys.stdout.buffer.flush()
+
+
+def _markdown_summary(report: ImageReport, s: cost_model.Saving) -> str:
+    """The head of a job summary: size, layers, waste, cost."""
+    waste = report.waste
+    return (
+        f"## keelhaul image `{report.source}`\n\n"
+        "| compressed | uncompressed | layers | wasted | efficiency | cost a month | pull |\n"
+        "|---|---|---|---|---|---|---|\n"
+        f"| {checks.human(report.compressed_size)} | {checks.human(report.tar_size)} | "
+        f"{len(report.layers)} | {checks.human(waste.total)} | {waste.efficiency:.1%} | "
+        f"{cost_model.money(s.before.total_month)} | {cost_model.duration(s.before.pull_seconds)} |\n"
+    )
 
 
 def _cost_text(out: Output, s: cost_model.Saving, settings: cost_model.CostSettings) -> None:
