@@ -161,7 +161,7 @@ def test_check_examples_exit_1_with_findings() -> None:
     result = run("--no-color", "check", str(EXAMPLES))
     assert result.returncode == 1
     assert "KH101 mutable-base-tag" in result.stdout
-    assert "in 3 of 4 files" in result.stdout
+    assert "in 5 of 6 files" in result.stdout  # 4 Dockerfiles, a manifest, a Compose file
 
 
 def test_check_json_and_fail_on(tmp_path: Path) -> None:

@@ -221,3 +221,17 @@ def test_spans_for_findings() -> None:
     assert run.locate("curl") == Span(4, 27, 4, 31)
     assert run.locate("# c") is None  # comments are not instruction text
     assert run.locate("nope") is None
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        "# escape=`\nRUN --mount=type=cache,target=/x\\ y --network=none\\ echo hi\n",
+        "# escape=`\nRUN --a=b\\\n",
+        '# escape=`\nRUN --a="b c\\" --x\\\n',
+    ],
+)
+def test_builder_flags_escape_with_a_backslash_whatever_the_directive(src: str) -> None:
+    """BuildKit's flag reader has its own backslash escape, even in a backtick file (found by
+    the mutation property test)."""
+    assert _ours(src) == _official(src)

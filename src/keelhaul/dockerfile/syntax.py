@@ -581,6 +581,9 @@ def _extract_builder_flags(line: str, escape: str) -> tuple[str, list[str]]:
 
 
 def _extract_flags(line: str, escape: str) -> tuple[str, list[str]]:
+    # BuildKit's extractBuilderFlags escapes with a backslash whatever `# escape=` says (a
+    # backtick-escaped file still reads `--flag=a\ b` as one word): its own hard-coded rune.
+    escape = "\\"
     words: list[str] = []
     n = len(line)
     pos = 0
