@@ -97,12 +97,15 @@ def python_standins(docker_engine: str) -> tuple[str, str]:
     return PYTHON_FULL, PYTHON_SLIM
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _prune_build_cache_in_ci() -> Iterator[None]:
-    """In CI, BuildKit's cache goes at the end: with the vfs storage driver every cached step
-    is a whole copy of its filesystem, and a run builds dozens of images."""
+@pytest.fixture(scope="module", autouse=True)
+def _prune_build_cache(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a module that built with the engine, BuildKit's cache goes: with the vfs storage
+    driver every cached step is a whole copy of its filesystem, and one test run builds
+    dozens of images (70 GB once, before this)."""
     yield
-    if docker_required():
+    items = [i for i in request.session.items if i.module is request.module]
+    if any(i.get_closest_marker("docker") for i in items):
         import subprocess
 
         subprocess.run(["docker", "builder", "prune", "-af"], capture_output=True, check=False)
+        subprocess.run(["docker", "image", "prune", "-f"], capture_output=True, check=False)

@@ -29,6 +29,8 @@ from keelhaul.selection import SHELLCHECK_CODE, UNUSED_SUPPRESSION_CODE, Vocabul
 from keelhaul.suppression import Suppressions
 
 STDIN = "-"
+#: Suffixes that never name a Dockerfile (`app.dockerfile` does, `compose.yaml` does not).
+_NOT_DOCKERFILES = frozenset({".yaml", ".yml", ".json", ".md", ".txt", ".toml"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +185,12 @@ class Checker:
             for line in runtime.suppressions.notes:
                 self.note(line)
             return _File(target, config, runtime.suppressions, runtime.findings, runtime.source)
+        if target.path.suffix.lower() in _NOT_DOCKERFILES:
+            # a pre-commit hook or a shell glob hands over every YAML file: one that holds no
+            # workload and no Compose service is nothing to check, not a broken Dockerfile
+            result.files.remove(target.name)
+            self.note(f"{target.name}: no workload or Compose service in it; skipped")
+            return None
         tree = self._read(target, result)
         if tree is None:
             return None

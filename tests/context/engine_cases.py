@@ -203,20 +203,17 @@ def keelhaul_listing(case: Case, root: Path) -> list[str]:
     return list(sent_paths(walk))
 
 
-_LISTER = """FROM {base} AS list
-COPY . /ctx
-RUN cd /ctx && find . -mindepth 1 \\( -type d -printf '%P/\\n' \\) -o -printf '%P\\n' \\
-    | LC_ALL=C sort > /listing
-FROM scratch
-COPY --from=list /listing /
-"""
+#: Only the context, on an empty base: exported to the host and listed there. (A shell stage
+#: to run `find` in would cost a whole copy of a base image per case with the vfs driver.)
+_LISTER = "FROM scratch\nCOPY . /ctx\n"
 
 
 def engine_listing(case: Case, root: Path, base: str, docker: str = "/usr/bin/docker") -> list[str]:
-    """What BuildKit copies for ``COPY . /ctx``: built, listed by find, exported, no image kept."""
+    """What BuildKit copies for ``COPY . /ctx``: built, exported, listed; no image kept.
+    (``base`` is unused since the export needs no shell; kept for the callers.)"""
     materialise(case, root)
     dockerfile = root / case.dockerfile
-    dockerfile.write_text(_LISTER.format(base=base), encoding="utf-8")
+    dockerfile.write_text(_LISTER, encoding="utf-8")
     with tempfile.TemporaryDirectory(prefix="kh-engine-") as out:
         env = {**os.environ, "DOCKER_BUILDKIT": "1"}
         done = subprocess.run(
@@ -226,11 +223,16 @@ def engine_listing(case: Case, root: Path, base: str, docker: str = "/usr/bin/do
         )  # fmt: skip
         if done.returncode != 0:
             raise RuntimeError(f"{case.name}: docker build failed:\n{done.stderr[-2000:]}")
-        text = Path(out, "listing").read_text(encoding="utf-8")
-    lines = [line for line in text.splitlines() if line]
-    files = sorted(line for line in lines if not line.endswith("/"))
-    folders = sorted(line for line in lines if line.endswith("/"))
-    return files + folders
+        ctx = Path(out, "ctx")
+        files: list[str] = []
+        folders: list[str] = []
+        for path in ctx.rglob("*") if ctx.is_dir() else ():
+            rel = path.relative_to(ctx).as_posix()
+            if path.is_dir() and not path.is_symlink():
+                folders.append(rel + "/")
+            else:
+                files.append(rel)
+    return sorted(files) + sorted(folders)
 
 
 def load_recording() -> dict[str, list[str]]:

@@ -121,7 +121,8 @@ def test_gitlab_template(tmp_path: Path) -> None:
 
 def test_pre_commit_hooks(tmp_path: Path) -> None:
     hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
-    assert set(hooks) == {"keelhaul-check", "keelhaul-fix"}
+    assert set(hooks) == {"keelhaul-check", "keelhaul-fix", "keelhaul-check-runtime",
+                          "keelhaul-fix-runtime"}  # fmt: skip
     pattern = re.compile(hooks["keelhaul-check"]["files"])
     for name in ("Dockerfile", "app/Dockerfile", "Dockerfile.prod", "build/Containerfile",
                  "api.dockerfile", "x/Dockerfile-dev"):  # fmt: skip
@@ -144,6 +145,23 @@ def test_pre_commit_hooks(tmp_path: Path) -> None:
                            capture_output=True, text=True, check=False, env=_env({}))  # fmt: skip
     assert fixed.returncode in (0, 1), fixed.stderr
     assert "-y" in dockerfile.read_text()
+    # the YAML hooks: a workload is checked and hardened, any other YAML file is skipped
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n"
+                        "  containers:\n    - name: c\n      image: nginx:1.27\n")  # fmt: skip
+    other = tmp_path / "values.yaml"
+    other.write_text("replicas: 2\n")
+    yaml_files = [str(manifest), str(other)]
+    checked = subprocess.run([*hooks["keelhaul-check-runtime"]["entry"].split(), *yaml_files],
+                             capture_output=True, text=True, check=False, env=_env({}))  # fmt: skip
+    assert checked.returncode == 1
+    assert "KH400" in checked.stdout
+    assert "values.yaml" not in checked.stdout
+    hardened = subprocess.run([*hooks["keelhaul-fix-runtime"]["entry"].split(), *yaml_files],
+                              capture_output=True, text=True, check=False, env=_env({}))  # fmt: skip
+    assert hardened.returncode in (0, 1), hardened.stderr
+    assert "readOnlyRootFilesystem: true" in manifest.read_text()
+    assert other.read_text() == "replicas: 2\n"
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
