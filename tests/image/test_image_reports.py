@@ -144,3 +144,22 @@ def test_image_summarises_vulnerabilities_when_a_database_is_there(
     assert summary["worst"][0]["package"] == "libssl1.1"
     text = keelhaul("image", f"docker-archive:{fat}", "--no-config", "--db", str(db), env=env)
     assert "Vulnerabilities in 1 packages" in text.stdout
+
+
+def test_the_configuration_selects_image_findings(
+    archives: tuple[Path, Path], tmp_path: Path
+) -> None:
+    fat, _ = archives
+    env = {"KEELHAUL_CACHE_DIR": str(tmp_path / "cache"), "KEELHAUL_DB": str(tmp_path / "none")}
+    everything = keelhaul("image", f"docker-archive:{fat}", "--format", "json", "--no-config",
+                          env=env)  # fmt: skip
+    codes = {f["code"] for f in json.loads(everything.stdout)["findings"]}
+    assert {"KH303", "KH320"} <= codes
+    config = tmp_path / "keelhaul.toml"
+    config.write_text('ignore = ["KH303", "image-runs-as-root"]\n')
+    ignored = keelhaul("image", f"docker-archive:{fat}", "--format", "json", "--config",
+                       str(config), env=env)  # fmt: skip
+    assert ignored.returncode in (0, 1), ignored.stderr
+    left = {f["code"] for f in json.loads(ignored.stdout)["findings"]}
+    assert not left & {"KH303", "KH320"}
+    assert left == codes - {"KH303", "KH320"}

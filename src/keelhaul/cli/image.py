@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,10 @@ import click
 
 from keelhaul.cli.options import config_file_option, no_config_option
 from keelhaul.cli.output import Output
-from keelhaul.config import ConfigFinder
+from keelhaul.config import Config, ConfigFinder
 from keelhaul.dockerfile.stages import Build, resolve
 from keelhaul.dockerfile.syntax import read_dockerfile
+from keelhaul.findings import Category
 from keelhaul.image import checks
 from keelhaul.image import cost as cost_model
 from keelhaul.image.analysis import Options, analyse
@@ -47,10 +49,33 @@ def _ratio(ctx: click.Context, param: click.Parameter, value: str | None) -> flo
         raise click.BadParameter(str(exc)) from None
 
 
+@dataclasses.dataclass(frozen=True)
+class _ImageRuleId:
+    """An image finding's code as the configuration's selectors see it."""
+
+    code: str
+    name: str
+    category: Category
+    related: Mapping[str, tuple[str, ...]]
+    default_on: bool = True
+
+
+def _vocabulary() -> Vocabulary:
+    image_rules = [_ImageRuleId(i.code, i.name, i.category, i.related)
+                   for i in checks.rule_infos().values()]  # fmt: skip
+    return Vocabulary([*all_rules(), *image_rules])
+
+
+def config_for(config_file: Path | None, isolated: bool, near: Path) -> Config:
+    """The configuration that applies (found from ``near`` upward), knowing the KH3xx codes
+    so that `ignore = ["KH321"]` and `select` work for images as for Dockerfiles."""
+    finder = ConfigFinder(_vocabulary(), config_file=config_file, isolated=isolated)
+    return finder.for_path(near)
+
+
 def settings_for(config_file: Path | None, isolated: bool, near: Path) -> dict[str, object]:
     """The configuration's ``[settings]`` that apply (found from ``near`` upward)."""
-    finder = ConfigFinder(Vocabulary(all_rules()), config_file=config_file, isolated=isolated)
-    return dict(finder.for_path(near).settings)
+    return dict(config_for(config_file, isolated, near).settings)
 
 
 def removable(report: ImageReport) -> int:
@@ -71,9 +96,14 @@ def run(
     options: Options | None = None,
     cost_settings: cost_model.CostSettings | None = None,
     db_path: Path | None = None,
+    enabled: Callable[[str], bool] | None = None,
 ) -> tuple[int, ImageReport]:
     """Analyse ``image``, write the report in ``fmt`` and return the exit code (0 or 1)."""
     report = analyse(image, options, build)
+    if enabled is not None:  # the configuration's select and ignore
+        report = dataclasses.replace(
+            report, findings=tuple(f for f in report.findings if enabled(f.code))
+        )
     vulnerabilities = _vulnerability_summary(image, db_path)
     thresholds = thresholds or Thresholds()
     crossed = checks.crossed(
@@ -271,7 +301,8 @@ def command(
     from keelhaul.image.sources import open_image  # the sources live apart: import when used
 
     near = dockerfile if dockerfile is not None else Path.cwd() / "Dockerfile"
-    settings = settings_for(config_file, isolated, near)
+    config = config_for(config_file, isolated, near)
+    settings = dict(config.settings)
     thresholds = Thresholds.from_settings(settings).over(
         Thresholds(max_size, max_waste, min_efficiency, max_layers)
     )
@@ -289,7 +320,8 @@ def command(
 
         return compare(out, reference, compare_with, platform, fmt, costs, options)
     with open_image(reference, platform=platform) as image:
-        code, _ = run(out, image, fmt, thresholds, fail_on, build, options, costs, db_path)
+        code, _ = run(out, image, fmt, thresholds, fail_on, build, options, costs, db_path,
+                      lambda code: config.enabled(code, near))  # fmt: skip
     return code
 
 
