@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from keelhaul.context.dockerignore import DockerIgnore, DockerIgnoreError, go_clean
+from keelhaul.context.usage import glob_regex
 from keelhaul.dockerfile.lex import ExpansionError, Lexer
 from keelhaul.dockerfile.stages import Build, Stage, platform_args, resolve
 from keelhaul.dockerfile.syntax import Dockerfile, Instruction
@@ -66,35 +67,6 @@ def variables_in(text: str) -> set[str]:
 # --- sources ----------------------------------------------------------------------------------
 
 
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """Go's ``filepath.Match`` as a regexp over a path of as many components as ``pattern``."""
-    out: list[str] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        ch = pattern[i]
-        i += 1
-        if ch == "*":
-            out.append("[^/]*")
-        elif ch == "?":
-            out.append("[^/]")
-        elif ch == "\\" and i < n:
-            out.append(re.escape(pattern[i]))
-            i += 1
-        elif ch == "[":
-            end = pattern.find("]", i + 1)
-            if end < 0:
-                raise ValueError(f"unclosed `[` in {pattern!r}")
-            body = pattern[i:end]
-            negate = body.startswith("^")
-            body = body[1:] if negate else body
-            members = body.replace("\\", "\\\\").replace("[", "\\[")
-            out.append(f"[{'^/' if negate else ''}{members}]")
-            i = end + 1
-        else:
-            out.append(re.escape(ch))
-    return re.compile("".join(out))
-
-
 @dataclass(frozen=True)
 class ContextSource:
     """One source of a COPY/ADD or a bind mount, as a context path or pattern."""
@@ -107,7 +79,7 @@ class ContextSource:
         if not any(c in _GLOB_CHARS for c in self.text):
             return None
         try:
-            return _glob_regex(self.text), self.text.count("/") + 1
+            return glob_regex(self.text), self.text.count("/") + 1
         except (ValueError, re.error):
             return None
 
