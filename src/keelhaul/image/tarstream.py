@@ -72,6 +72,13 @@ class TarEntry:
 
 def _number(field: bytes, what: str) -> int:
     """An octal header number, or GNU base-256 (first byte 0x80 or 0xff)."""
+    if field[-1:] == b"\0" and field[:1].isdigit():  # the usual form: zero-padded, NUL-ended
+        text = field[:-1]
+        if text.isdigit():
+            try:
+                return int(text, 8)
+            except ValueError:  # an 8 or a 9
+                raise TarError(f"bad {what} field {text[:20]!r} in a tar header") from None
     if field and field[0] & 0x80:
         value = int.from_bytes(field[1:], "big")
         if field[0] == 0xFF:  # negative base-256: never valid for sizes and ids here
@@ -80,6 +87,8 @@ def _number(field: bytes, what: str) -> int:
     text = field.split(b"\0", 1)[0].strip(b" ")
     if not text:
         return 0
+    if not text.isdigit():  # int() would take "-1", "+7" and "1_0": never valid here
+        raise TarError(f"bad {what} field {text[:20]!r} in a tar header")
     try:
         return int(text, 8)
     except ValueError:
@@ -146,7 +155,8 @@ class TarReader:
             chunk = self._stream.read(max(_READ, need))
             if not chunk:
                 return False
-            self._buf = self._buf[self._pos :] + chunk
+            # most refills find the buffer used up: take the chunk as it is, no copy
+            self._buf = self._buf[self._pos :] + chunk if self._pos < len(self._buf) else chunk
             self._pos = 0
         return True
 
