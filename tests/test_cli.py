@@ -190,3 +190,33 @@ def test_rules_list_and_explain() -> None:
     assert one.returncode == 0
     assert "KH109" in one.stdout
     assert run("rules", "KH999").returncode == 2
+
+
+#: Image findings of `keelhaul image` every listing must carry (a sample across the range).
+IMAGE_CODES = {"KH300": "layer-hides-bytes", "KH303": "package-cache-shipped",
+               "KH311": "secret-file-in-image", "KH320": "image-runs-as-root",
+               "KH330": "end-of-life-base", "KH345": "image-threshold-exceeded"}  # fmt: skip
+
+
+def test_rules_list_the_image_findings() -> None:
+    listing = run("rules", "--json")
+    rules = {r["code"]: r for r in json.loads(listing.stdout)}
+    image = {code: r for code, r in rules.items() if code.startswith("KH3")}
+    assert len(image) >= 25
+    for code, name in IMAGE_CODES.items():
+        assert image[code]["name"] == name
+    assert image["KH303"]["severity"] == "warning"
+    assert image["KH303"]["category"] == "size"
+    assert image["KH303"]["related"] == {"dockle": ["DKL-DI-0005"]}
+    codes = list(rules)
+    assert codes == sorted(codes)
+    table = run("--no-color", "rules").stdout
+    for code in IMAGE_CODES:
+        assert code in table
+    for wanted in ("KH303", "package-cache-shipped"):
+        one = run("--no-color", "rules", wanted)
+        assert one.returncode == 0, one.stderr
+        assert "KH303 package-cache-shipped" in one.stdout
+        assert "cache mount" in one.stdout  # the explanation
+        assert "DKL-DI-0005" in one.stdout  # related ids
+        assert "keelhaul image" in one.stdout

@@ -14,9 +14,7 @@ from mkdocs.structure.files import File, Files
 
 from keelhaul import config as keelhaul_config
 from keelhaul.cli.app import cli
-from keelhaul.rules.docs import rule_markdown
-from keelhaul.rules.registry import all_rules
-from keelhaul.runtime.rules import all_runtime_rules
+from keelhaul.rules.docs import listed_rules, rule_markdown
 
 
 def _command_markdown(command: click.Command, path: str, depth: int) -> list[str]:
@@ -60,9 +58,9 @@ def _configuration() -> str:
 
 
 def _rules(files: Files, config: Any) -> None:
-    rules = sorted([*all_rules(), *all_runtime_rules()], key=lambda r: r.code)
+    rules = listed_rules()
     index = ["# Rules", "", f"{len(rules)} rules; each page has bad and good examples and the "
-             "matching ids in other tools.", "", "| code | name | severity | category | summary |",
+             "matching ids in other tools; the Dockerfile rules add bad and good examples.", "", "| code | name | severity | category | summary |",
              "|---|---|---|---|---|"]  # fmt: skip
     for rule in rules:
         summary = rule.summary.replace("|", "\\|")

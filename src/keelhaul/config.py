@@ -69,7 +69,18 @@ KNOWN_OPTIONS: dict[str, str] = {
     "allowed-base-images": "a list of strings",
     "label-schema": "a table of strings",
     "strict-labels": "true or false",
+    # the image sources (keelhaul.image.sources.settings reads them)
+    "image-insecure-registries": "a list of registry host[:port] spoken to over plain HTTP",
+    "image-max-layer-bytes": "a size (64GiB): uncompressed bytes of one layer",
+    "image-max-blob-bytes": "a size (64GiB): bytes of one blob as stored or sent",
+    "image-max-ratio": "a number (100): uncompressed bytes per compressed byte",
+    "image-max-layer-count": "a whole number (1000): layers of one image the sources read",
+    "image-max-config-bytes": "a size (16MiB): the image config",
+    "image-max-manifest-bytes": "a size (4MiB): one manifest or index",
+    "image-max-archive-members": "a whole number (200000): members of an image archive",
 }
+#: The ``[settings]`` keys that bound or point the image sources.
+IMAGE_SOURCE_KEYS = tuple(k for k in KNOWN_OPTIONS if k.startswith("image-"))
 _KEYS = frozenset(
     {
         "select",
@@ -382,7 +393,7 @@ def _str_table(value: object, where: str) -> dict[str, str]:
 
 def _option(key: str, value: object, where: str) -> object:
     """A known rule option, checked for its shape."""
-    if key in ("trusted-registries", "allowed-base-images"):
+    if key in ("trusted-registries", "allowed-base-images", "image-insecure-registries"):
         return _str_list(value, where)
     if key == "label-schema":
         return _str_table(value, where)

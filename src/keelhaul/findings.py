@@ -28,17 +28,31 @@ class Category(StrEnum):
     MAINTAINABILITY = "maintainability"
 
 
+class Origin(StrEnum):
+    """Where an image finding comes from: the base image's layers or the image's own."""
+
+    BASE = "base"
+    OWN = "own"
+
+
 @dataclass(frozen=True, slots=True)
 class Location:
-    """File and range; lines and columns 1-based, end column exclusive."""
+    """File and range; lines and columns 1-based, end column exclusive.
+
+    In an image (``keelhaul image``) the path is ``<image>!/<file>``, ``line`` and ``column``
+    are 1, and ``layer`` is the 1-based number of the layer concerned, when a single one is.
+    """
 
     path: str
     line: int
     column: int = 1
     end_line: int | None = None
     end_column: int | None = None
+    layer: int | None = None
 
     def __str__(self) -> str:
+        if self.layer is not None:
+            return f"{self.path} (layer {self.layer})"
         return f"{self.path}:{self.line}:{self.column}"
 
 
@@ -106,9 +120,13 @@ class Finding:
     message: str
     stage: str | None = None
     fix: Fix | None = field(default=None, compare=False)
+    origin: Origin | None = None
+    """For an image finding: from the base image's layers or the image's own; None when
+    that cannot be told (or for findings that are not about an image)."""
 
-    def sort_key(self) -> tuple[str, int, int, str]:
-        return (self.location.path, self.location.line, self.location.column, self.code)
+    def sort_key(self) -> tuple[str, int, int, int, str]:
+        loc = self.location
+        return (loc.path, loc.line, loc.column, loc.layer or 0, self.code)
 
     @property
     def fingerprint(self) -> str:

@@ -61,6 +61,14 @@ def test_deleted_secret_still_ships() -> None:
     assert "still in this layer's blob" in message
 
 
+def test_one_finding_per_file_and_kind_of_secret() -> None:
+    tokens = "\n".join(f"t{i} = '{GITHUB[:-1]}{i}'" for i in range(3))
+    r = run([[file("app/settings.py", f"NPM = '{NPM}'\n{tokens}\n".encode())]])
+    messages = by_code(r, "KH312")
+    assert len(messages) == 2  # three GitHub tokens make one finding, the npm token another
+    assert sum("and 2 more like it" in m for m in messages) == 1
+
+
 def test_harmless_and_binary_files_are_not_scanned() -> None:
     r = run([[file("usr/share/doc/x/README", f"token {GITHUB}".encode()),
               file("app/bin/tool", b"\0ELF" + GITHUB.encode()),

@@ -204,7 +204,7 @@ def test_wrong_layer_digest_names_the_layer(tmp_path: Path) -> None:
 
     _rewrite_manifest(folder, resize)
     message = error_of(f"oci:{folder}")
-    assert f"layer 1 ({digest}): the blob hashes to sha256:" in message
+    assert f"layer 2 ({digest}): the blob hashes to sha256:" in message
     assert "not its digest" in message
 
 
@@ -222,7 +222,7 @@ def test_wrong_diff_id(tmp_path: Path) -> None:
     built.config["rootfs"]["diff_ids"][0] = si.sha(b"other")
     folder = _layout(tmp_path, built)
     message = error_of(f"oci:{folder}")
-    assert "layer 0" in message
+    assert "layer 1 " in message
     assert "not its DiffID" in message
 
 
@@ -233,7 +233,7 @@ def test_truncated_gzip(tmp_path: Path) -> None:
     path = _blob(folder, digest)
     path.write_bytes(path.read_bytes()[:-100])
     message = error_of(f"oci:{folder}")
-    assert "layer 0" in message
+    assert "layer 1 " in message
     assert "truncated" in message
 
 
@@ -266,7 +266,7 @@ def test_gzip_bomb_is_stopped(tmp_path: Path) -> None:
     limits = SourceLimits(max_ratio=100, ratio_floor=8 << 20)
     message = error_of(f"oci:{folder}", limits=limits)
     assert "decompression bomb" in message
-    assert "layer 0" in message
+    assert "layer 1 " in message
     # And with the defaults (floor 256 MiB) the same layer is fine.
     with open_image(f"oci:{folder}") as image:
         assert len(layer_tars(image)[0]) == len(tar)
@@ -311,7 +311,7 @@ def test_layer_size_limit(tmp_path: Path) -> None:
                 **m,
                 "layers": [{**m["layers"][0], "mediaType": "text/plain"}, m["layers"][1]],
             },
-            "layer 0 has media type 'text/plain'",
+            "layer 1 has media type 'text/plain'",
         ),
         (
             lambda m: {**m, "layers": [{**m["layers"][0], "digest": "sha256:../../etc/passwd"}]},
@@ -331,7 +331,7 @@ def test_layer_size_limit(tmp_path: Path) -> None:
                 **m,
                 "layers": [m["layers"][0], {**m["layers"][1], "digest": si.sha(b"gone")}],
             },
-            "layer 1 blob sha256:",
+            "layer 2 blob sha256:",
         ),
         (lambda m: {**m, "layers": [m["layers"][0]] * 2000}, "more than the 1000 allowed"),
     ],
@@ -433,7 +433,7 @@ def test_docker_archive_hostile_misc(tmp_path: Path) -> None:
         for member in old.getmembers():
             if member.name != "y/layer.tar":
                 new.addfile(member, old.extractfile(member))
-    assert "layer 1 (y/layer.tar) is missing" in error_of(f"docker-archive:{cut}")
+    assert "layer 2 (y/layer.tar) is missing" in error_of(f"docker-archive:{cut}")
     wrong_config = si.write_legacy_archive(
         tmp_path / "d.tar", built, config_path="ab" * 32 + ".json"
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 from jsonschema import FormatChecker  # type: ignore[import-untyped]
 
 from keelhaul.dockerfile.syntax import parse
-from keelhaul.findings import Category, Finding, Location, Severity
+from keelhaul.findings import Category, Finding, Location, Origin, Severity
 from keelhaul.report import BrokenFile, Report, rule_infos
 from keelhaul.rules.engine import check_dockerfile
 from keelhaul.rules.registry import all_rules
@@ -95,9 +95,30 @@ def empty_report() -> Report:
     return Report(findings=[], files=["a/Dockerfile", "b/Dockerfile"], rules=RULES, cwd=CWD)
 
 
+IMAGE = "docker-archive:app.tar"
+
+
+def image_report() -> Report:
+    """Findings on an image: two in a layer (one of the base's, one of the image's own), one
+    in several layers from the base, one on the config with no layer nor origin."""
+    from keelhaul.image import checks
+
+    found = [
+        checks.finding("package-cache-shipped", IMAGE, "apt lists: 40.0 MB", 1,
+                       "/var/lib/apt/lists", Origin.BASE),
+        checks.finding("vcs-folder-shipped", IMAGE, ".git: 2.0 MB", 2, "/app/.git",
+                       Origin.OWN),
+        checks.finding("setuid-file", IMAGE, "3 setuid/setgid files: /usr/bin/su",
+                       origin=Origin.BASE),
+        checks.finding("image-runs-as-root", IMAGE, "the image runs as root"),
+    ]  # fmt: skip
+    return Report(findings=found, files=[IMAGE], rules=checks.rule_infos(), cwd=CWD)
+
+
 def all_reports() -> dict[str, Report]:
     return {
         "sample": sample_report(),
+        "image": image_report(),
         "hostile": hostile_report(),
         "empty": empty_report(),
         "nothing": Report(findings=[]),

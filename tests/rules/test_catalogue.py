@@ -70,6 +70,31 @@ def test_docs_rules_md_is_current() -> None:
     assert current == catalogue_markdown(), "run `python -m keelhaul.rules.docs`"
 
 
+#: A sample of the image findings (KH3xx) the docs must carry, across the range.
+IMAGE_CODES = {"KH300": "layer-hides-bytes", "KH303": "package-cache-shipped",
+               "KH311": "secret-file-in-image", "KH320": "image-runs-as-root",
+               "KH330": "end-of-life-base", "KH345": "image-threshold-exceeded"}  # fmt: skip
+
+
+@pytest.mark.parametrize("source", ["generated", "docs/rules.md"])
+def test_docs_document_the_image_findings(source: str) -> None:
+    text = (
+        catalogue_markdown()
+        if source == "generated"
+        else (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    )
+    sections = re.findall(r"^## (KH3\d\d) ", text, re.MULTILINE)
+    assert len(sections) >= 25
+    for code, name in IMAGE_CODES.items():
+        assert f"| [{code}](#{code.lower()}-{name}) | {name} |" in text
+        assert f"\n## {code} {name}\n" in text
+    section = text.split("## KH303 package-cache-shipped\n", 1)[1].split("\n## ", 1)[0]
+    assert "**warning**, size." in section
+    assert "keelhaul image" in section
+    assert "Related: dockle: DKL-DI-0005" in section
+    assert "Bad:" not in section  # no Dockerfile to show
+
+
 def test_good_example_project_has_no_findings() -> None:
     tree = parse((ROOT / "examples" / "good" / "Dockerfile").read_bytes())
     assert check_dockerfile(tree) == []

@@ -6,7 +6,7 @@ import dataclasses
 import json
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +14,11 @@ import click
 
 from keelhaul.cli.options import config_file_option, no_config_option
 from keelhaul.cli.output import Output
-from keelhaul.config import Config, ConfigFinder
+from keelhaul.config import IMAGE_SOURCE_KEYS, Config, ConfigFinder
 from keelhaul.dockerfile.stages import Build, resolve
 from keelhaul.dockerfile.syntax import read_dockerfile
-from keelhaul.findings import Category
+from keelhaul.errors import ConfigError
+from keelhaul.findings import Origin
 from keelhaul.image import checks
 from keelhaul.image import cost as cost_model
 from keelhaul.image.analysis import Options, analyse
@@ -49,21 +50,8 @@ def _ratio(ctx: click.Context, param: click.Parameter, value: str | None) -> flo
         raise click.BadParameter(str(exc)) from None
 
 
-@dataclasses.dataclass(frozen=True)
-class _ImageRuleId:
-    """An image finding's code as the configuration's selectors see it."""
-
-    code: str
-    name: str
-    category: Category
-    related: Mapping[str, tuple[str, ...]]
-    default_on: bool = True
-
-
 def _vocabulary() -> Vocabulary:
-    image_rules = [_ImageRuleId(i.code, i.name, i.category, i.related)
-                   for i in checks.rule_infos().values()]  # fmt: skip
-    return Vocabulary([*all_rules(), *image_rules])
+    return Vocabulary([*all_rules(), *checks.all_image_rules()])
 
 
 def config_for(config_file: Path | None, isolated: bool, near: Path) -> Config:
@@ -97,13 +85,24 @@ def run(
     cost_settings: cost_model.CostSettings | None = None,
     db_path: Path | None = None,
     enabled: Callable[[str], bool] | None = None,
+    skip_base: bool = False,
 ) -> tuple[int, ImageReport]:
-    """Analyse ``image``, write the report in ``fmt`` and return the exit code (0 or 1)."""
+    """Analyse ``image``, write the report in ``fmt`` and return the exit code (0 or 1).
+
+    ``skip_base`` leaves out the findings that come from the base image's layers, from the
+    report and from the exit code.
+    """
     report = analyse(image, options, build)
     if enabled is not None:  # the configuration's select and ignore
         report = dataclasses.replace(
             report, findings=tuple(f for f in report.findings if enabled(f.code))
         )
+    if skip_base:
+        kept = tuple(f for f in report.findings if f.origin is not Origin.BASE)
+        if len(kept) < len(report.findings):
+            out.info(f"{len(report.findings) - len(kept)} finding(s) from the base image left "
+                     "out (--skip-base)")  # fmt: skip
+        report = dataclasses.replace(report, findings=kept)
     vulnerabilities = _vulnerability_summary(image, db_path)
     thresholds = thresholds or Thresholds()
     crossed = checks.crossed(
@@ -255,6 +254,15 @@ def _cost_options(function: Any) -> Any:
               "summary when there is none).")  # fmt: skip
 @click.option("--compare", "compare_with", metavar="REFERENCE",
               help="Set a second image beside this one (sizes, layers, waste, packages, cost).")  # fmt: skip
+@click.option("--skip-base/--no-skip-base", default=None, help="Leave out the findings that "
+              "come from the base image's layers, from the report and the exit code, to gate "
+              "only on what your own Dockerfile adds (default: [settings] image-skip-base, "
+              "else off).")  # fmt: skip
+@click.option("--insecure-registry", "insecure_registry", multiple=True, metavar="HOST[:PORT]",
+              help="Speak plain HTTP to this registry (repeatable; also [settings] "
+              "image-insecure-registries). The sources' bounds come from [settings] "
+              "image-max-layer-bytes, image-max-blob-bytes, image-max-ratio, image-max-layer-count, "
+              "image-max-config-bytes, image-max-manifest-bytes, image-max-archive-members.")  # fmt: skip
 @_cost_options
 @config_file_option
 @no_config_option
@@ -273,6 +281,8 @@ def command(
     fail_on: str,
     db_path: Path | None,
     compare_with: str | None,
+    insecure_registry: tuple[str, ...],
+    skip_base: bool | None,
     pulls_per_day: float | None,
     nodes: int | None,
     regions: int | None,
@@ -291,6 +301,10 @@ def command(
     image-min-efficiency, image-max-layers; the command line wins. Exit 0 when none is crossed
     and no finding reaches --fail-on, 1 otherwise, 2 when the image cannot be read.
 
+    Findings from the base image's layers (the layers up to the base's CMD or ENTRYPOINT in
+    the history) are marked base; --skip-base, or [settings] image-skip-base = true, leaves
+    them out of the report and the exit code, so a team gates on what its own Dockerfile adds.
+
     Cost a month: storage (compressed size x regions x price), transfer (compressed size x
     pulls x price) and the time of one pull, now and without the waste and caches; the
     defaults are list prices (keelhaul.image.cost), overridden by [settings] image-storage-price,
@@ -298,11 +312,13 @@ def command(
     image-regions, then by the options. --compare B analyses B too and sets both side by side
     (for example before and after `keelhaul fix`).
     """
+    from keelhaul.image.arrival import reading_arrivals
     from keelhaul.image.sources import open_image  # the sources live apart: import when used
 
     near = dockerfile if dockerfile is not None else Path.cwd() / "Dockerfile"
     config = config_for(config_file, isolated, near)
     settings = dict(config.settings)
+    sources = _source_options(settings, insecure_registry)
     thresholds = Thresholds.from_settings(settings).over(
         Thresholds(max_size, max_waste, min_efficiency, max_layers)
     )
@@ -310,6 +326,9 @@ def command(
     if dockerfile is not None:
         build = resolve(read_dockerfile(dockerfile), target=target)
     options = Options(waste_min_bytes=_setting_size(settings, "image-waste-min-bytes", 1 << 20))
+    if "limits" in sources:  # image-max-ratio bounds the tar walk's own bomb check too
+        options = dataclasses.replace(options, max_ratio=sources["limits"].max_ratio)
+    skip = skip_base if skip_base is not None else _setting_bool(settings, "image-skip-base")
     costs = cost_model.settings_from(settings, {
         "pulls-per-day": pulls_per_day, "nodes": nodes, "regions": regions,
         "storage-price": storage_price, "transfer-price": transfer_price,
@@ -319,10 +338,29 @@ def command(
         from keelhaul.image.compare import compare
 
         return compare(out, reference, compare_with, platform, fmt, costs, options)
-    with open_image(reference, platform=platform) as image:
+    # streamed: the analysis reads docker: layers as the engine's save delivers them
+    with reading_arrivals(), open_image(reference, platform=platform, **sources) as image:
         code, _ = run(out, image, fmt, thresholds, fail_on, build, options, costs, db_path,
-                      lambda code: config.enabled(code, near))  # fmt: skip
+                      lambda code: config.enabled(code, near), skip)  # fmt: skip
     return code
+
+
+def _setting_bool(settings: dict[str, object], key: str) -> bool:
+    value = settings.get(key, False)
+    if isinstance(value, bool):
+        return value
+    raise ConfigError(f"settings.{key}: true or false, not {value!r}")
+
+
+def _source_options(settings: dict[str, object], insecure: tuple[str, ...]) -> dict[str, Any]:
+    """``open_image``'s limits and insecure registries from [settings] and the command line
+    (nothing when neither sets one: the sources then load only when an image is opened)."""
+    if not insecure and not any(key in settings for key in IMAGE_SOURCE_KEYS):
+        return {}
+    from keelhaul.image.sources.settings import source_settings
+
+    chosen = source_settings(settings, insecure)
+    return {"limits": chosen.limits, "insecure_registries": chosen.insecure_registries}
 
 
 def _setting_size(settings: dict[str, object], key: str, default: int) -> int:

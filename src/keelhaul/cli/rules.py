@@ -10,9 +10,7 @@ from rich.table import Table
 
 from keelhaul.cli.output import Output
 from keelhaul.errors import ConfigError
-from keelhaul.rules.docs import rule_markdown
-from keelhaul.rules.registry import Rule, all_rules
-from keelhaul.runtime.rules import RuntimeRule, all_runtime_rules
+from keelhaul.rules.docs import listed_rules, rule_markdown
 
 
 @click.command("rules")
@@ -20,10 +18,12 @@ from keelhaul.runtime.rules import RuntimeRule, all_runtime_rules
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 def command(out: Output, code: str | None, as_json: bool) -> int:
-    """List the rules, or explain CODE (a code such as KH101 or a name such as root-user)."""
-    rules: list[Rule | RuntimeRule] = sorted(
-        [*all_rules(), *all_runtime_rules()], key=lambda r: r.code
-    )
+    """List the rules, or explain CODE (a code such as KH101 or a name such as root-user).
+
+    The list holds the Dockerfile rules (KH0xx-KH2xx), the image findings of `keelhaul image`
+    (KH3xx) and the runtime rules for Kubernetes, Compose and docker run (KH4xx).
+    """
+    rules = listed_rules()
     if code is not None:
         wanted = code.lower()
         rules = [r for r in rules if wanted in (r.code.lower(), r.name)]

@@ -10,9 +10,10 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from keelhaul.cli.options import config_file_option, no_config_option
 from keelhaul.cli.output import Output
-from keelhaul.sbom.catalog import Inventory
-from keelhaul.sbom.targets import read_target
+from keelhaul.sbom.catalog import Inventory, catalog
+from keelhaul.sbom.targets import Target, read_target
 from keelhaul.writing import write_atomically
 
 FORMATS = ("table", "json", "cyclonedx", "spdx")
@@ -39,6 +40,42 @@ _PLATFORM = click.option("--platform", default=None, metavar="OS/ARCH[/VARIANT]"
                          help="The platform of a multi-platform image (default: this host's).")  # fmt: skip
 _NO_CACHE = click.option("--no-cache", is_flag=True,
                          help="Read every layer again instead of the per-layer cache.")  # fmt: skip
+INSECURE_REGISTRY = click.option(
+    "--insecure-registry", "insecure_registry", multiple=True, metavar="HOST[:PORT]",
+    help="Speak plain HTTP to this registry (repeatable; also [settings] "
+    "image-insecure-registries, beside the image-max-* bounds of `keelhaul image`).",
+)  # fmt: skip
+
+
+def read_with_settings(
+    target: str,
+    platform: str | None,
+    no_cache: bool,
+    insecure: tuple[str, ...],
+    config_file: Path | None,
+    isolated: bool,
+) -> Target:
+    """:func:`keelhaul.sbom.targets.read_target`, the image sources bounded and pointed by the
+    configuration's [settings] (found from the current folder) and ``--insecure-registry``."""
+    if Path(target).is_dir():
+        return read_target(target, platform, use_cache=not no_cache)
+    from keelhaul.cli.image import settings_for
+    from keelhaul.image.sources import open_image
+    from keelhaul.image.sources.settings import source_settings
+    from keelhaul.sbom.image_files import LayerCache, image_files
+
+    settings = settings_for(config_file, isolated, Path.cwd() / "Dockerfile")
+    sources = source_settings(settings, insecure)
+    cache = None if no_cache else LayerCache()
+    try:
+        # the image whole (a spilled save for docker:): layers are read in order
+        with open_image(target, platform=platform, limits=sources.limits,
+                        insecure_registries=sources.insecure_registries) as image:  # fmt: skip
+            files, read = image_files(image, cache)
+    finally:
+        if cache is not None:
+            cache.close()
+    return Target(target, catalog(files, lock_files=False), image=True, layers_read=read)
 
 
 @click.command("sbom")
@@ -49,13 +86,24 @@ _NO_CACHE = click.option("--no-cache", is_flag=True,
               help="Write to this file (atomically) instead of standard output.")  # fmt: skip
 @_PLATFORM
 @_NO_CACHE
+@INSECURE_REGISTRY
+@config_file_option
+@no_config_option
 @click.pass_obj
 def command(
-    out: Output, target: str, platform: str | None, no_cache: bool, fmt: str, output: Path | None
+    out: Output,
+    target: str,
+    platform: str | None,
+    no_cache: bool,
+    fmt: str,
+    output: Path | None,
+    insecure_registry: tuple[str, ...],
+    config_file: Path | None,
+    isolated: bool,
 ) -> int:
     """List the packages of TARGET: a root filesystem folder (OS packages from dpkg, apk or
     rpm, and the language packages installed in it) or a source tree (its lock files)."""
-    read = read_target(target, platform, use_cache=not no_cache)
+    read = read_with_settings(target, platform, no_cache, insecure_registry, config_file, isolated)
     inventory = read.inventory
     if fmt == "table":
         if output is not None:

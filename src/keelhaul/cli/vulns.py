@@ -8,9 +8,10 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from keelhaul.cli.options import config_file_option, no_config_option
 from keelhaul.cli.output import Output
+from keelhaul.cli.sbom import INSECURE_REGISTRY, read_with_settings
 from keelhaul.report import FORMATS, Report, render
-from keelhaul.sbom.targets import read_target
 from keelhaul.vulns import database, scan
 from keelhaul.vulns.matching import LEVELS, at_least
 from keelhaul.writing import write_atomically
@@ -47,14 +48,18 @@ _NO_CACHE = click.option("--no-cache", is_flag=True,
               help="An OpenVEX document: its not_affected statements are set aside (repeatable).")  # fmt: skip
 @_PLATFORM
 @_NO_CACHE
+@INSECURE_REGISTRY
+@config_file_option
+@no_config_option
 @click.pass_obj
 def command(out: Output, target: str, platform: str | None, no_cache: bool,
             db_path: Path | None, fmt: str, output: Path | None, severity: str, fail_on: str,
-            ignore_unfixed: bool, ignore_file: Path | None,
-            vex_files: tuple[Path, ...]) -> int:  # fmt: skip
+            ignore_unfixed: bool, ignore_file: Path | None, vex_files: tuple[Path, ...],
+            insecure_registry: tuple[str, ...], config_file: Path | None,
+            isolated: bool) -> int:  # fmt: skip
     """Match the packages of TARGET (an image, a root filesystem folder or a source tree, as
     `keelhaul sbom` reads it) against the OSV database (`keelhaul db`). Works offline."""
-    read = read_target(target, platform, use_cache=not no_cache)
+    read = read_with_settings(target, platform, no_cache, insecure_registry, config_file, isolated)
     inventory = read.inventory
     ignore = scan.read_ignore_file(ignore_file) if ignore_file else []
     vex = [s for f in vex_files for s in scan.read_openvex(f)]

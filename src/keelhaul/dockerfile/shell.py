@@ -34,8 +34,6 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
 
-import bashlex
-
 __all__ = [
     "MAX_SCRIPT_CHARS",
     "SHELLS",
@@ -1693,6 +1691,8 @@ def _bashlex(text: str) -> list[Any] | None:
     # bashlex loops forever on a word holding "${" but no "}"; we never need it to read
     # parameter expansions, and "$" never changes where words and commands end
     text = text.replace("${", "_{")
+    import bashlex  # here: building its grammar costs ~65 ms, paid only by a parse
+
     try:
         return list(bashlex.parse(text))
     except Exception:  # bashlex raises many kinds of errors on what it cannot read

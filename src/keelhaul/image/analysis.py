@@ -11,7 +11,6 @@ with the number of paths, not with bytes.
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import os
 from collections import defaultdict
@@ -19,6 +18,9 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from typing import IO
+
+import xxhash
 
 from keelhaul.dockerfile.stages import Build
 from keelhaul.errors import KeelhaulError
@@ -117,42 +119,59 @@ def scan_layer(layer: Layer, options: Options) -> LayerScan:
 
 def _scan(layer: Layer, options: Options) -> LayerScan:
     scan = LayerScan(layer.index)
-    budget = max(options.ratio_floor, int(layer.compressed_size * options.max_ratio))
     with layer.open() as stream:
-        reader = TarReader(stream, options.limits)
-        for entry in reader.entries():
-            if reader.bytes_read > budget:
-                raise TarError(_bomb(reader.bytes_read, layer, options))
-            path, problem = clean_path(entry.name)
-            if problem is not None:
-                scan.problems.append((entry.name[:200], problem))
-            if not path:
-                continue
-            name = path.rpartition("/")[2]
-            if name.startswith(WHITEOUT):
-                if name == OPAQUE:
-                    scan.opaques.append(parent_of(path))
-                elif not name.startswith(WHITEOUT + WHITEOUT):  # .wh..wh.* is aufs metadata
-                    parent = parent_of(path)
-                    target = name[len(WHITEOUT) :]
-                    scan.whiteouts.append(f"{parent}/{target}" if parent else target)
-                continue
-            digest = b""
-            if entry.kind == FILE and entry.size:
-                digest = _read_file(reader, path, entry.size, layer.index, scan, options, budget)
-                scan.content_size += entry.size
-            node = Node(layer.index, entry.kind, entry.size, entry.mode, entry.uid, entry.gid,
-                        entry.link, digest)  # fmt: skip
-            scan.entries.append((path, node))
-        # the end-of-archive padding is part of the stream the DiffID covers: read it, so a
-        # source verifying while streaming sees the whole blob
-        trailing = 0
-        while chunk := stream.read(1 << 20):
-            trailing += len(chunk)
-            if trailing > options.limits.max_meta_bytes * 64:
-                raise TarError("data after the end-of-archive marker")
-        scan.tar_size = reader.bytes_read + reader.buffered + trailing
+        try:
+            _walk(layer, options, stream, scan)
+        except _Refused:
+            raise
+        except TarError:
+            # a broken tar in a blob that does not match its digest: the digest is the cause,
+            # and the source says so when the rest of the stream is read
+            while stream.read(1 << 20):
+                pass
+            raise
     return scan
+
+
+class _Refused(TarError):
+    """Too many bytes (a bomb, or data after the end): reading on to the end would not help."""
+
+
+def _walk(layer: Layer, options: Options, stream: IO[bytes], scan: LayerScan) -> None:
+    budget = max(options.ratio_floor, int(layer.compressed_size * options.max_ratio))
+    reader = TarReader(stream, options.limits)
+    for entry in reader.entries():
+        if reader.bytes_read > budget:
+            raise _Refused(_bomb(reader.bytes_read, layer, options))
+        path, problem = clean_path(entry.name)
+        if problem is not None:
+            scan.problems.append((entry.name[:200], problem))
+        if not path:
+            continue
+        name = path.rpartition("/")[2]
+        if name.startswith(WHITEOUT):
+            if name == OPAQUE:
+                scan.opaques.append(parent_of(path))
+            elif not name.startswith(WHITEOUT + WHITEOUT):  # .wh..wh.* is aufs metadata
+                parent = parent_of(path)
+                target = name[len(WHITEOUT) :]
+                scan.whiteouts.append(f"{parent}/{target}" if parent else target)
+            continue
+        digest = b""
+        if entry.kind == FILE and entry.size:
+            digest = _read_file(reader, path, entry.size, layer.index, scan, options, budget)
+            scan.content_size += entry.size
+        node = Node(layer.index, entry.kind, entry.size, entry.mode, entry.uid, entry.gid,
+                    entry.link, digest)  # fmt: skip
+        scan.entries.append((path, node))
+    # the end-of-archive padding is part of the stream the DiffID covers: read it, so a
+    # source verifying while streaming sees the whole blob
+    trailing = 0
+    while chunk := stream.read(1 << 20):
+        trailing += len(chunk)
+        if trailing > options.limits.max_meta_bytes * 64:
+            raise _Refused("data after the end-of-archive marker")
+    scan.tar_size = reader.bytes_read + reader.buffered + trailing
 
 
 def _bomb(read: int, layer: Layer, options: Options) -> str:
@@ -169,8 +188,13 @@ def _read_file(
     options: Options,
     budget: int,
 ) -> bytes:
-    """Hash one file in chunks; keep its head only when a check needs it."""
-    hasher = hashlib.sha256()
+    """Hash one file in chunks; keep its head only when a check needs it.
+
+    The hash only groups identical content (duplicates), so it need not resist an attacker:
+    XXH3-128 runs at memory speed, ten times sha256, and 128 bits make an accidental
+    collision between two files of an image vanishingly unlikely (about 2**-128 a pair).
+    """
+    hasher = xxhash.xxh3_128()
     meta = path in META_FILES
     wanted = options.scan_secrets and secrets_in_image.wants_head(path, size)
     keep = META_BYTES if meta else (HEAD_BYTES if wanted else 0)
@@ -181,14 +205,14 @@ def _read_file(
             head += chunk[: keep - len(head)]
         if reader.bytes_read > budget:
             layer_size = reader.bytes_read
-            raise TarError(f"more than {human(layer_size)} uncompressed: a decompression bomb "
+            raise _Refused(f"more than {human(layer_size)} uncompressed: a decompression bomb "
                            f"(over {options.max_ratio:.0f}x the compressed size)")  # fmt: skip
     data = bytes(head)
     if meta:
         scan.heads[path] = data
     if wanted:
         scan.secrets.extend(secrets_in_image.scan_file(path, data[:HEAD_BYTES], index))
-    return hasher.digest()[:16]
+    return hasher.digest()
 
 
 # -- the whole image ----------------------------------------------------------------------
@@ -198,6 +222,11 @@ def scan_layers(
     image: Image, options: Options, each: Callable[[LayerScan], None] | None = None
 ) -> Iterable[LayerScan]:
     """Every layer scanned, yielded in order; several at once when cores allow."""
+    if image.arrivals is not None:  # a streamed source (docker:): layers in the order they come
+        from keelhaul.image.arrival import scan_in_arrival_order
+
+        yield from scan_in_arrival_order(image, lambda layer: scan_layer(layer, options))
+        return
     layers = image.layers
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     workers = options.workers or min(len(layers), max(1, (cores or 1) // 2))
@@ -269,6 +298,7 @@ def _report(
     # the base
     base = _base(image, fs, heads, options, layer_sizes)
     base_layers = base.base_layers or 0
+    known = base.base_layers  # None: the base cannot be told, so neither can an origin
     if base.past_end_of_life:
         findings.append(finding("end-of-life-base", src,
                                 f"{base.pretty_name or base.os_id} reached its end of life on "
@@ -297,21 +327,23 @@ def _report(
                                     f"layer {index + 1} hides {human(change.hides)} of lower "
                                     f"layers ({human(change.overwritten)} overwritten, "
                                     f"{human(change.deleted_bytes)} deleted); they still ship",
-                                    index))  # fmt: skip
+                                    index, origin=checks.origin_of([index], known)))  # fmt: skip
     for group in duplicates:
         if group.wasted >= options.waste_min_bytes:
             findings.append(finding("duplicate-files", src,
                                     f"{group.count} copies of {human(group.size)}: "
                                     f"{', '.join(group.paths[:3])}"
                                     f"{' ...' if group.count > 3 else ''} "
-                                    f"({human(group.wasted)} wasted)", path=group.paths[0]))  # fmt: skip
+                                    f"({human(group.wasted)} wasted)", path=group.paths[0],
+                                    origin=checks.origin_of(group.layers, known)))  # fmt: skip
     growing = _growing(fs, options)
     for grown in growing:
         if grown.wasted >= options.waste_min_bytes:
             findings.append(finding("growing-path", src,
                                     f"{grown.path} is written by {len(grown.layers)} layers "
                                     f"({human(grown.wasted)} hidden copies)",
-                                    grown.layers[-1], grown.path))  # fmt: skip
+                                    grown.layers[-1], grown.path,
+                                    checks.origin_of(grown.layers, known)))  # fmt: skip
 
     # what should not ship
     groups = _unwanted(fs)
@@ -325,15 +357,15 @@ def _report(
                                 f"{ug.label}: {human(ug.size)} in {ug.count} files "
                                 f"({where}) from layer(s) "
                                 f"{', '.join(str(i + 1) for i in ug.layers)}",
-                                layer, ug.paths[0].path if ug.paths else None))  # fmt: skip
+                                layer, ug.paths[0].path if ug.paths else None,
+                                checks.origin_of(ug.layers, known)))  # fmt: skip
 
     # secrets
     secret_hits += list(secrets_in_image.scan_config(image.config))
-    history: list[tuple[int, str, int | None]] = [
-        (i, h.created_by, None) for i, h in enumerate(image.history)
-    ]
-    secret_hits += list(secrets_in_image.scan_history(history))
-    findings += _secret_findings(src, secret_hits, fs)
+    findings += _secret_findings(src, secret_hits, fs, known)
+    for i, entry in enumerate(image.history):  # one entry at a time: its index tells its origin
+        in_history = list(secrets_in_image.scan_history([(i, entry.created_by, None)]))
+        findings += _secret_findings(src, in_history, fs, known, i, base.history_entries)
 
     # hardening
     issues = hardening.check_config(image.config)
@@ -341,13 +373,15 @@ def _report(
     issues += hardening.check_files(fs.nodes, minimal)
     issues += hardening.check_accounts(_meta(fs, heads, "etc/passwd"),
                                        _meta(fs, heads, "etc/shadow"))  # fmt: skip
-    findings += _issue_findings(src, issues)
+    findings += _issue_findings(src, issues, fs, known)
 
     # hostile input that still leaves the image readable
     for index, name, what in problems:
-        findings.append(finding("hostile-tar-entry", src, f"{name!r}: {what}", index))
+        findings.append(finding("hostile-tar-entry", src, f"{name!r}: {what}", index,
+                                origin=checks.origin_of([index], known)))  # fmt: skip
     for index, path, what in fs.problems:
-        findings.append(finding("broken-link-in-image", src, f"/{path}: {what}", index, "/" + path))
+        findings.append(finding("broken-link-in-image", src, f"/{path}: {what}", index, "/" + path,
+                                checks.origin_of([index], known)))  # fmt: skip
 
     layers = _layers(image, changes, layer_sizes, fs, base_layers, build)
     largest = heapq.nlargest(20, live_files, key=lambda item: item[1].size)
@@ -396,9 +430,27 @@ _SECRET_FINDING = {
 }  # fmt: skip
 
 
-def _secret_findings(src: str, hits: list[SecretHit], fs: MergedFilesystem) -> list[Finding]:
+def _secret_findings(
+    src: str,
+    hits: list[SecretHit],
+    fs: MergedFilesystem,
+    base_layers: int | None,
+    entry: int | None = None,
+    base_entries: int | None = None,
+) -> list[Finding]:
+    """Findings for ``hits``. A hit in a layer has that layer's origin; hits from history
+    entry ``entry`` are the base's when it is one of the ``base_entries`` first."""
     out = []
+    # one finding per file, layer and kind of secret: a page of docs with four example URLs
+    # is one thing to look at, not four
+    counts: dict[tuple[str, str, int | None, str], int] = defaultdict(int)
     for hit in hits:
+        counts[(hit.where, hit.path, hit.layer, hit.label)] += 1
+    for hit in hits:
+        key = (hit.where, hit.path, hit.layer, hit.label)
+        if counts.get(key, 0) == 0:
+            continue
+        more = counts.pop(key) - 1
         gone = ""
         if hit.where in ("file", "content"):
             node = fs.nodes.get(hit.path[1:])
@@ -406,25 +458,46 @@ def _secret_findings(src: str, hits: list[SecretHit], fs: MergedFilesystem) -> l
                 gone = " (hidden by a later layer, but still in this layer's blob)"
         shown = f" ({hit.redacted})" if hit.redacted not in ("…", "(binary)") else ""
         path = hit.path if hit.where in ("file", "content") else None
-        message = f"{hit.path}: {hit.label}{shown}{gone}"
-        out.append(finding(_SECRET_FINDING[hit.where], src, message, hit.layer, path))
+        again = f" and {more} more like it" if more else ""
+        message = f"{hit.path}: {hit.label}{shown}{again}{gone}"
+        if hit.layer is not None:
+            origin = checks.origin_of([hit.layer], base_layers)
+        else:
+            origin = None if entry is None else checks.origin_of([entry], base_entries)
+        out.append(finding(_SECRET_FINDING[hit.where], src, message, hit.layer, path, origin))
     return out
 
 
-def _issue_findings(src: str, issues: list[hardening.Issue]) -> list[Finding]:
+def _issue_findings(
+    src: str, issues: list[hardening.Issue], fs: MergedFilesystem, base_layers: int | None
+) -> list[Finding]:
     out: list[Finding] = []
     setuid = [i for i in issues if i.code == "setuid-file"]
     for issue in issues:
         if issue.code == "setuid-file":
             continue
-        out.append(finding(_ISSUE_FINDING[issue.code], src, issue.message, issue.layer,
-                           issue.path))  # fmt: skip
+        layer = issue.layer if issue.layer is not None else _layer_of(fs, issue.path)
+        origin = None if layer is None else checks.origin_of([layer], base_layers)
+        out.append(finding(_ISSUE_FINDING[issue.code], src, issue.message, layer,
+                           issue.path, origin))  # fmt: skip
     if setuid:  # one finding: base images carry a dozen (su, passwd, mount...)
         names = ", ".join(i.path or "" for i in setuid[:6])
         more = f" and {len(setuid) - 6} more" if len(setuid) > 6 else ""
+        layers = [i.layer for i in setuid if i.layer is not None]
+        origin = checks.origin_of(layers, base_layers) if len(layers) == len(setuid) else None
         out.append(finding("setuid-file", src,
-                           f"{len(setuid)} setuid/setgid files: {names}{more}"))  # fmt: skip
+                           f"{len(setuid)} setuid/setgid files: {names}{more}",
+                           origin=origin))  # fmt: skip
     return out
+
+
+def _layer_of(fs: MergedFilesystem, path: str | None) -> int | None:
+    """The layer the shipped file at ``path`` (absolute) comes from, when there is one."""
+    if path is None:
+        return None
+    resolved = fs.resolve(path.lstrip("/"))
+    node = fs.nodes.get(resolved) if resolved is not None else None
+    return node.layer if node is not None else None
 
 
 def _duplicates(
@@ -446,7 +519,8 @@ def _duplicates(
         same.sort(key=lambda item: (item[1].layer, item[0]))
         user += sum(n.size for _, n in same[1:] if n.layer >= base_layers)
         paths = tuple("/" + p for p, _ in same[:10])
-        groups.append(DuplicateGroup(size, len(same), wasted, paths))
+        layers = tuple(sorted({n.layer for _, n in same}))
+        groups.append(DuplicateGroup(size, len(same), wasted, paths, layers))
     groups.sort(key=lambda g: -g.wasted)
     return groups, total, user
 
@@ -537,6 +611,7 @@ def _base(
         base_size=base_size,
         own_size=own_size,
         evidence=evidence,
+        history_entries=None if base_layers is None or end is None else end + 1,
     )
 
 

@@ -2,18 +2,23 @@
 
 Image findings speak the same :class:`~keelhaul.findings.Finding` as the Dockerfile rules, so
 every report format works on them. Their :class:`~keelhaul.findings.Location` names the image
-and the file: ``path`` is ``<image>`` or ``<image>!/<file in the image>``, and ``line`` is the
-1-based number of the layer concerned (1 when no single layer is), which text reports show as
-``image!/etc/shadow:3:1`` -- layer 3.
+and the file: ``path`` is ``<image>`` or ``<image>!/<file in the image>``, ``line`` and
+``column`` are 1, and ``layer`` is the 1-based number of the layer concerned (None when no
+single layer is), which text reports show as ``image!/etc/shadow (layer 3)``. A finding's
+``origin`` says whether it comes from the base image's layers or the image's own (None when
+that cannot be told), so ``--skip-base`` can leave out what the base brought.
+
+Each code is listed by ``keelhaul rules`` and in docs/rules.md as an :class:`ImageRule`.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from keelhaul.errors import ConfigError
-from keelhaul.findings import Category, Finding, Location, Severity
+from keelhaul.findings import Category, Finding, Location, Origin, Safety, Severity
 from keelhaul.report.model import RuleInfo
 
 _S, _SEC = Category.SIZE, Category.SECURITY
@@ -101,30 +106,84 @@ _TABLE: dict[str, tuple[str, Severity, Category, str, str, dict[str, tuple[str, 
 CODES = {name: code for code, (name, *_rest) in _TABLE.items()}
 
 
+@dataclass(frozen=True)
+class ImageRule:
+    """An image finding's documentation, shaped like a catalogue rule
+    (:class:`keelhaul.rules.registry.Rule`) so ``keelhaul rules`` and docs/rules.md list it.
+
+    Image findings come from one pass over a built image, not from a check per rule, and have
+    no Dockerfile to show: ``bad`` and ``good`` are empty.
+    """
+
+    code: str
+    name: str
+    severity: Severity
+    category: Category
+    summary: str
+    explanation: str
+    related: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    bad: str = ""
+    good: str = ""
+    default_on: bool = True
+    fix: Safety | None = None
+    example_format: str = "image"
+    example_settings: Mapping[str, object] | None = None
+    example_context: Mapping[str, str] | None = None
+
+
+def all_image_rules() -> list[ImageRule]:
+    """Every image finding's documentation, by code."""
+    return [
+        ImageRule(code, name, sev, cat, summary, why, related)
+        for code, (name, sev, cat, summary, why, related) in sorted(_TABLE.items())
+    ]
+
+
 def rule_infos() -> dict[str, RuleInfo]:
     """The image findings' documentation, for the report formats (SARIF rules and the like)."""
     return {
-        code: RuleInfo(
-            code=code,
-            name=name,
-            severity=sev,
-            category=cat,
-            summary=summary,
-            explanation=why,
-            related=related,
+        rule.code: RuleInfo(
+            code=rule.code,
+            name=rule.name,
+            severity=rule.severity,
+            category=rule.category,
+            summary=rule.summary,
+            explanation=rule.explanation,
+            related=rule.related,
         )
-        for code, (name, sev, cat, summary, why, related) in _TABLE.items()
+        for rule in all_image_rules()
     }
 
 
 def finding(
-    name: str, source: str, message: str, layer: int | None = None, path: str | None = None
+    name: str,
+    source: str,
+    message: str,
+    layer: int | None = None,
+    path: str | None = None,
+    origin: Origin | None = None,
 ) -> Finding:
-    """A finding ``name`` (``layer-hides-bytes``...) on the image, a layer and a file."""
+    """A finding ``name`` (``layer-hides-bytes``...) on the image, a layer (0-based index)
+    and a file; ``origin`` says whether the base image brought it."""
     code = CODES[name]
     _, severity, category, *_ = _TABLE[code]
     where = f"{source}!{path}" if path else source
-    return Finding(code, name, severity, category, Location(where, (layer or 0) + 1), message)
+    number = None if layer is None else layer + 1
+    location = Location(where, 1, 1, layer=number)
+    return Finding(code, name, severity, category, location, message, origin=origin)
+
+
+def origin_of(layers: Iterable[int], base_layers: int | None) -> Origin | None:
+    """``base`` when every one of ``layers`` (0-based) is below ``base_layers``, ``own`` when
+    one is not; None when the base is unknown or no layer is given."""
+    if base_layers is None:
+        return None
+    seen = False
+    for layer in layers:
+        if layer >= base_layers:
+            return Origin.OWN
+        seen = True
+    return Origin.BASE if seen else None
 
 
 # -- thresholds ---------------------------------------------------------------------------

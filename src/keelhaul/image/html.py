@@ -7,6 +7,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from keelhaul.findings import Origin
 from keelhaul.image.checks import human
 from keelhaul.image.cost import Saving, duration, money
 from keelhaul.image.report import ImageReport
@@ -151,9 +152,15 @@ def render_html(report: ImageReport, cost: Saving | None = None,
             out.append("</table>")
     out.append("<h2>Findings</h2>")
     if report.findings:
-        out.append("<table><tr><th>severity</th><th>rule</th><th>message</th></tr>")
+        if any(f.origin is Origin.BASE for f in report.findings):
+            out.append("<p class='sub'>base: the finding comes from the base image's layers; "
+                       "<code>--skip-base</code> leaves those out.</p>")  # fmt: skip
+        out.append("<table><tr><th>severity</th><th>rule</th><th class='n'>layer</th>"
+                   "<th>from</th><th>message</th></tr>")  # fmt: skip
         out.append(_rows([[f"<td class='{f.severity.value}'>{f.severity.value}</td>",
                            f"<td>{escape(f.code)} {escape(f.name)}</td>",
+                           f"<td class='n'>{f.location.layer or ''}</td>",
+                           f"<td>{f.origin.value if f.origin is not None else ''}</td>",
                            f"<td>{escape(f.message)}</td>"] for f in report.findings]))  # fmt: skip
         out.append("</table>")
     else:

@@ -5,14 +5,23 @@ A source yields an :class:`Image`; the analysis reads its config and streams eac
 *uncompressed* tar through :meth:`Layer.open`, once, never writing it to disk. Checking the
 blob digest and the DiffID happens inside the stream: reading to the end raises
 :class:`~keelhaul.errors.KeelhaulError` (exit code 2) naming the layer when either differs.
+
+A source that can only *stream* the image (``docker:``, whose ``docker save`` puts layers in
+no useful order and the config and manifests anywhere) may instead give a *provisional*
+image: :attr:`Image.arrivals` is set, and the layers come from it in the order they arrive.
+Until they have all arrived, only ``source``, ``config_digest``, ``platform`` and each
+layer's ``index`` and ``diff_id`` are known; the rest (the config, the history, the tags,
+the layers' sizes, media types and history entries) is settled (:meth:`Image.settle`) when
+the stream ends, or when a layer is first opened through :meth:`Layer.open`, which still
+works (the source then fetches the image whole, as a random-access consumer needs).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
-from typing import IO, Any
+from dataclasses import dataclass, field, fields
+from typing import IO, Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,25 @@ class Layer:
         return self.opener()
 
 
+class Arrival(Protocol):
+    """One layer blob as a streaming source delivers it (see :attr:`Image.arrivals`)."""
+
+    @property
+    def name(self) -> str:
+        """How errors name it (``the save of app from the Docker Engine: layer 3f2a.../layer.tar``)."""
+
+    @property
+    def layer(self) -> Layer:
+        """What is known of it as it arrives: its ``open()`` streams the uncompressed tar,
+        once; ``compressed_size``, ``digest`` and ``media_type`` are the blob's. ``index``
+        is its place in the image when its name tells it, -1 when only its DiffID will."""
+
+    @property
+    def diff_id(self) -> str:
+        """Its DiffID: the one its name claims (checked while streaming) or the one its
+        bytes hash to; valid once its stream has been read to the end."""
+
+
 @dataclass(frozen=True)
 class Image:
     """An opened image: one platform's manifest, its config and its layers."""
@@ -65,7 +93,19 @@ class Image:
     index_digest: str | None = None
     """The multi-platform index the manifest was chosen from, if any."""
     tags: tuple[str, ...] = ()
+    arrivals: Callable[[], AbstractContextManager[Iterator[Arrival]]] | None = field(
+        default=None, repr=False, compare=False
+    )
+    """A provisional image's layers in the order its source delivers them (see the module
+    docstring); None for every source that can open layers in any order."""
 
     @property
     def compressed_size(self) -> int:
         return sum(layer.compressed_size for layer in self.layers)
+
+    def settle(self, complete: Image) -> None:
+        """Take on every field of ``complete``: what a streaming source learnt once its
+        stream had passed. The only change an image ever sees, made by its source before
+        anyone reads the fields it changes (``arrivals`` becomes None)."""
+        for known in fields(self):
+            object.__setattr__(self, known.name, getattr(complete, known.name))

@@ -77,6 +77,8 @@ class DuplicateGroup:
     count: int
     wasted: int
     paths: tuple[str, ...]
+    layers: tuple[int, ...] = ()
+    """The layers (0-based) holding a copy, every copy counted."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,8 @@ class BaseReport:
     base_size: int
     own_size: int
     evidence: str
+    history_entries: int | None = None
+    """How many of the first history entries (empty ones included) are the base image's."""
 
 
 @dataclass(frozen=True)
@@ -146,12 +150,20 @@ class ImageReport:
 
 
 def finding_json(finding: Finding) -> dict[str, Any]:
+    """A finding of the image report: ``layer`` (1-based) in its location and its ``origin``
+    (``base`` or ``own``) only when known."""
     loc = finding.location
-    return {
+    location: dict[str, Any] = {"path": loc.path, "line": loc.line, "column": loc.column}
+    if loc.layer is not None:
+        location["layer"] = loc.layer
+    out: dict[str, Any] = {
         "code": finding.code,
         "name": finding.name,
         "severity": finding.severity.value,
         "category": finding.category.value,
         "message": finding.message,
-        "location": {"path": loc.path, "line": loc.line, "column": loc.column},
+        "location": location,
     }
+    if finding.origin is not None:
+        out["origin"] = finding.origin.value
+    return out

@@ -133,6 +133,9 @@ class TarReader:
 
     def __init__(self, stream: IO[bytes], limits: TarLimits | None = None) -> None:
         self._stream = stream
+        # read1 (where the stream has it) hands over what is ready, with no copy to fill a
+        # request exactly; the reader buffers what it needs itself
+        self._read = getattr(stream, "read1", stream.read)
         self.limits = limits or TarLimits()
         self._buf = b""
         self._pos = 0
@@ -152,7 +155,7 @@ class TarReader:
     def _fill(self, need: int) -> bool:
         """Make ``need`` bytes available from ``_pos``; False at end of stream."""
         while len(self._buf) - self._pos < need:
-            chunk = self._stream.read(max(_READ, need))
+            chunk = self._read(max(_READ, need))
             if not chunk:
                 return False
             # most refills find the buffer used up: take the chunk as it is, no copy

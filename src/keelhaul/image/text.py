@@ -6,6 +6,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from keelhaul.findings import Origin
 from keelhaul.image.checks import human
 from keelhaul.image.report import ImageReport
 
@@ -87,9 +88,13 @@ def render_text(report: ImageReport, console: Console, limit: int = 10) -> None:
                           markup=False, highlight=False)  # fmt: skip
 
     if report.findings:
-        console.print(f"[bold]Findings[/bold] ({len(report.findings)})")
+        from_base = sum(1 for f in report.findings if f.origin is Origin.BASE)
+        note = f", {from_base} from the base image" if from_base else ""
+        console.print(f"[bold]Findings[/bold] ({len(report.findings)}{note})")
         for f in sorted(report.findings, key=lambda f: (-f.severity.rank, f.code)):
             style = _SEVERITY_STYLE.get(f.severity.value, "")
-            console.print(f"  [{style}]{f.severity.value:<7}[/{style}] {f.code} {f.name}: ",
-                          end="")  # fmt: skip
+            where = f" (layer {f.location.layer})" if f.location.layer is not None else ""
+            mark = " [dim]\\[base][/dim]" if f.origin is Origin.BASE else ""
+            console.print(f"  [{style}]{f.severity.value:<7}[/{style}] {f.code} {f.name}{where}"
+                          f"{mark}: ", end="")  # fmt: skip
             console.print(f.message, markup=False, highlight=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from keelhaul.findings import Severity
-from keelhaul.report.model import Report
+from keelhaul.report.model import Report, image_note
 from keelhaul.report.xmldoc import document, xml_safe
 
 CHECKSTYLE_VERSION = "4.3"
@@ -41,7 +41,9 @@ def render_checkstyle(report: Report) -> str:
             line=str(loc.line),
             column=str(loc.column),
             severity=SEVERITY[finding.severity],
-            message=xml_safe(f"{finding.message} ({finding.code} {finding.name})"),
+            message=xml_safe(
+                f"{finding.message} ({finding.code} {finding.name}){image_note(finding)}"
+            ),
             source=xml_safe(f"{report.tool}.{finding.code}.{finding.name}"),
         )
     return document(root)

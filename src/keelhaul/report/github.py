@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from keelhaul.findings import Finding, Severity
-from keelhaul.report.model import BrokenFile, Report, printable
+from keelhaul.report.model import BrokenFile, Report, image_note, printable
 
 #: Annotation commands: error, warning and notice.
 COMMAND = {
@@ -46,7 +46,7 @@ def _finding(report: Report, finding: Finding) -> str:
         props["col"] = loc.column
         if loc.end_column is not None and loc.end_column > loc.column:
             props["endColumn"] = loc.end_column
-    props["title"] = f"{finding.code} {finding.name}"
+    props["title"] = f"{finding.code} {finding.name}{image_note(finding)}"
     return command(COMMAND[finding.severity], props, finding.message)
 
 

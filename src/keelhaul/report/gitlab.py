@@ -6,7 +6,7 @@ import hashlib
 import json
 
 from keelhaul.findings import Category, Finding, Severity
-from keelhaul.report.model import BrokenFile, Report, printable, to_bytes
+from keelhaul.report.model import BrokenFile, Report, image_note, printable, to_bytes
 
 #: GitLab's scale is info, minor, major, critical, blocker; blocker is kept for files that do
 #: not parse, since nothing in them was checked.
@@ -32,7 +32,9 @@ def _issue(report: Report, finding: Finding, occurrence: int) -> dict[str, objec
     end = loc.end_line if loc.end_line is not None and loc.end_line > loc.line else loc.line
     return {
         "type": "issue",
-        "description": printable(f"{finding.code} {finding.name}: {finding.message}"),
+        "description": printable(
+            f"{finding.code} {finding.name}{image_note(finding)}: {finding.message}"
+        ),
         "check_name": finding.code,
         # GitLab shows only the first of several issues with one fingerprint: keep each unique.
         "fingerprint": report.unique_fingerprint(finding, occurrence),

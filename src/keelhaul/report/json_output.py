@@ -25,7 +25,7 @@ def schema() -> dict[str, Any]:
 def _finding(report: Report, finding: Finding, occurrence: int) -> dict[str, object]:
     loc = finding.location
     rule = report.rule(finding.code)
-    return {
+    out: dict[str, object] = {
         "code": finding.code,
         "name": finding.name,
         "severity": finding.severity.value,
@@ -47,6 +47,12 @@ def _finding(report: Report, finding: Finding, occurrence: int) -> dict[str, obj
         },
         "rule": {"summary": rule.summary, "help_uri": rule.help_uri},
     }
+    # image findings only: absent, not null, so Dockerfile findings read as before
+    if loc.layer is not None:
+        out["layer"] = loc.layer
+    if finding.origin is not None:
+        out["origin"] = finding.origin.value
+    return out
 
 
 def as_dict(report: Report) -> dict[str, object]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from keelhaul.findings import Finding
+from keelhaul.findings import Finding, Origin
 from keelhaul.report.model import BrokenFile, Report
 from keelhaul.report.xmldoc import document, xml_safe
 
@@ -19,11 +19,14 @@ def _details(report: Report, finding: Finding) -> str:
     loc = finding.location
     rule = report.rule(finding.code)
     lines = [
-        f"{report.display_path(loc.path)}:{loc.line}:{loc.column}: "
+        f"{report.position(loc)}: "
         f"{finding.severity.value} {finding.code} {finding.name}: {finding.message}",
     ]
     if finding.stage is not None:
         lines.append(f"stage: {finding.stage}")
+    if finding.origin is not None:
+        lines.append("origin: the base image" if finding.origin is Origin.BASE
+                     else "origin: the image's own layers")  # fmt: skip
     if rule.summary:
         lines.append(f"rule: {rule.summary}")
     if rule.help_uri:
@@ -34,10 +37,12 @@ def _details(report: Report, finding: Finding) -> str:
 def _finding_case(suite: ET.Element, report: Report, finding: Finding) -> None:
     path = xml_safe(report.display_path(finding.location.path))
     loc = finding.location
+    place = (f"in layer {loc.layer}" if loc.layer is not None
+             else f"at line {loc.line}, column {loc.column}")  # fmt: skip
     case = ET.SubElement(
         suite,
         "testcase",
-        name=xml_safe(f"{finding.code} {finding.name} at line {loc.line}, column {loc.column}"),
+        name=xml_safe(f"{finding.code} {finding.name} {place}"),
         classname=path,
         file=path,
         line=str(loc.line),

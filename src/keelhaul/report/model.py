@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from keelhaul import __version__
 from keelhaul.errors import SyntaxProblem
-from keelhaul.findings import Category, Finding, Safety, Severity
+from keelhaul.findings import Category, Finding, Location, Origin, Safety, Severity
 
 #: Where ShellCheck documents its checks; SC findings come from ShellCheck, not the catalogue.
 SHELLCHECK_WIKI = "https://www.shellcheck.net/wiki/"
@@ -220,6 +220,18 @@ class Report:
         self._split_sources[path] = lines
         return lines
 
+    def position(self, loc: Location) -> str:
+        """``path:line:column``, or ``image!/path (layer 3)`` in an image."""
+        path = self.display_path(loc.path)
+        if loc.layer is not None:
+            return f"{path} (layer {loc.layer})"
+        return f"{path}:{loc.line}:{loc.column}"
+
+    @cached_property
+    def from_base(self) -> int:
+        """Findings that come from the base image's layers (image findings only)."""
+        return sum(1 for f in self.findings if f.origin is Origin.BASE)
+
     def count_by_severity(self) -> dict[Severity, int]:
         counts = Counter(f.severity for f in self.findings)
         return {s: counts[s] for s in sorted(Severity, key=lambda s: -s.rank)}
@@ -227,6 +239,17 @@ class Report:
     def count_by_category(self) -> dict[Category, int]:
         counts = Counter(f.category for f in self.findings)
         return {c: counts[c] for c in Category}
+
+
+def image_note(finding: Finding) -> str:
+    """`` (layer 3, from the base image)`` for an image finding, "" for any other: for the
+    formats whose only place for it is the text."""
+    parts = []
+    if finding.location.layer is not None:
+        parts.append(f"layer {finding.location.layer}")
+    if finding.origin is Origin.BASE:
+        parts.append("from the base image")
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def fallback_rule(finding: Finding) -> RuleInfo:

@@ -143,19 +143,24 @@ def _result(report: Report, finding: Finding, occurrence: int) -> dict[str, obje
     }
     if finding.stage is not None:
         properties["stage"] = printable(finding.stage)
+    location: dict[str, object] = {
+        "physicalLocation": {
+            "artifactLocation": _artifact(report, finding.location.path),
+            "region": _region(finding),
+        }
+    }
+    layer = finding.location.layer
+    if layer is not None:  # an image's file: the layer is where it is, the region says nothing
+        properties["layer"] = layer
+        location["logicalLocations"] = [{"name": f"layer {layer}", "kind": "layer"}]
+    if finding.origin is not None:
+        properties["origin"] = finding.origin.value
     return {
         "ruleId": finding.code,
         "ruleIndex": report.rule_index[finding.code],
         "level": LEVEL[finding.severity],
         "message": {"text": printable(finding.message) or finding.name},
-        "locations": [
-            {
-                "physicalLocation": {
-                    "artifactLocation": _artifact(report, finding.location.path),
-                    "region": _region(finding),
-                }
-            }
-        ],
+        "locations": [location],
         "partialFingerprints": {FINGERPRINT_KEY: f"{finding.fingerprint}:{occurrence}"},
         "properties": properties,
     }

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from rich.cells import cell_len
 
-from keelhaul.findings import Finding, Location, Severity
+from keelhaul.findings import Finding, Location, Origin, Severity
 from keelhaul.report.model import BrokenFile, Report, printable
 
 TAB_SIZE = 4
@@ -54,13 +54,14 @@ def safe(text: str) -> str:
 
 
 def headline(report: Report, finding: Finding, paint: Paint) -> str:
-    """``path:line:col: severity CODE name: message``."""
-    loc = finding.location
-    where = f"{safe(report.display_path(loc.path))}:{loc.line}:{loc.column}:"
+    """``path:line:col: severity CODE name: message``; in an image
+    ``image!/path (layer 3): severity CODE name [base]: message``."""
+    where = safe(report.position(finding.location)) + ":"
     sev = finding.severity
+    base = " " + paint("[base]", "dim") if finding.origin is Origin.BASE else ""
     return (
         f"{paint(where, 'bold')} {paint(sev.value, *SEVERITY_STYLE[sev])} "
-        f"{paint(finding.code, 'bold')} {finding.name}: {safe(finding.message)}"
+        f"{paint(finding.code, 'bold')} {finding.name}{base}: {safe(finding.message)}"
     )
 
 
@@ -191,7 +192,11 @@ def summary(report: Report, paint: Paint) -> str:
     if not report.findings:
         return f"{_plural(files, 'file')} checked: no findings.{unparsed}"
     touched = len({f.location.path for f in report.findings})
-    head = f"Found {_plural(len(report.findings), 'finding')} in {touched} of {_plural(files, 'file')}."
+    base = f" ({report.from_base} from the base image)" if report.from_base else ""
+    head = (
+        f"Found {_plural(len(report.findings), 'finding')} in {touched} of "
+        f"{_plural(files, 'file')}{base}."
+    )
     by_sev = ", ".join(
         paint(f"{n} {sev.value}", *SEVERITY_STYLE[sev])
         for sev, n in report.count_by_severity().items()

@@ -123,7 +123,7 @@ def read_layer(layer: Layer) -> LayerFacts:
                 facts.files.append(path)
                 _keep(facts, archive, member, path, base)
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-        raise LayerReadError(f"layer {layer.index} ({layer.digest}): {exc}") from None
+        raise LayerReadError(f"layer {layer.index + 1} ({layer.digest}): {exc}") from None
     return facts
 
 

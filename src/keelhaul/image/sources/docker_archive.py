@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from keelhaul.image.model import Image
-from keelhaul.image.sources.blobstore import ArchiveStore, safe_path
+from keelhaul.image.sources.blobstore import ArchiveStore, BlobStore, safe_path
 from keelhaul.image.sources.manifests import (
     ImageSourceError,
     LayerBlob,
@@ -20,7 +20,7 @@ from keelhaul.image.sources.manifests import (
 from keelhaul.image.sources.oci_layout import open_layout
 from keelhaul.image.sources.streams import SourceLimits
 
-__all__ = ["open_docker_archive"]
+__all__ = ["LEGACY_LAYER", "open_docker_archive", "open_save"]
 
 LEGACY_LAYER = "application/vnd.docker.image.rootfs.diff.tar"
 
@@ -36,12 +36,20 @@ def open_docker_archive(
 ) -> Image:
     """``label`` names the archive in errors (default ``docker-archive:PATH``)."""
     store = ArchiveStore(path, label or f"docker-archive:{path}", limits)
+    return open_save(store, source=source, name=name, platform=platform, limits=limits)
+
+
+def open_save(
+    store: BlobStore, *, source: str, name: str | None, platform: str, limits: SourceLimits
+) -> Image:
+    """A ``docker save`` from wherever its members are (a file read in place, or the
+    members a streamed save kept in memory), either layout."""
     if store.exists("index.json") and store.exists("oci-layout"):
         return open_layout(store, source=source, tag=name, platform=platform, limits=limits)
     return _legacy(store, source=source, name=name, limits=limits)
 
 
-def _legacy(store: ArchiveStore, *, source: str, name: str | None, limits: SourceLimits) -> Image:
+def _legacy(store: BlobStore, *, source: str, name: str | None, limits: SourceLimits) -> Image:
     label = store.label
     if not store.exists("manifest.json"):
         raise ImageSourceError(f"{label}: no manifest.json (not a docker save archive)")
@@ -69,14 +77,14 @@ def _legacy(store: ArchiveStore, *, source: str, name: str | None, limits: Sourc
     blobs: list[LayerBlob] = []
     for i, layer_path in enumerate(paths):
         if not store.exists(layer_path):
-            raise ImageSourceError(f"{label}: layer {i} ({layer_path}) is missing")
+            raise ImageSourceError(f"{label}: layer {i + 1} ({layer_path}) is missing")
         blobs.append(
             LayerBlob(
                 digest=_digest_in_name(layer_path),
                 media_type=LEGACY_LAYER,
                 size=store.size(layer_path),
                 chunks=lambda p=layer_path: store.chunks(p),  # type: ignore[misc]
-                name=f"{label} layer {i} ({layer_path})",
+                name=f"{label} layer {i + 1} ({layer_path})",
             )
         )
     tags = entry.get("RepoTags") or []

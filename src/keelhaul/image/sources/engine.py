@@ -2,14 +2,24 @@
 ``unix://`` or plain ``tcp://``; default ``/var/run/docker.sock``).
 
 ``GET /images/{name}/json`` first: it says whether the engine has the image, and gives its
-config digest (``Id``) and DiffIDs. Then ``GET /images/{name}/get`` streams a ``docker save``
-tar. Decision (documented): that stream is copied, in 1 MiB chunks, to ONE temporary file
-(``$TMPDIR``, removed when the image is closed) and read in place as a docker-archive.
-Reason: the engine writes the save tar by walking a folder, so members come in the order of
-their random v1 ids, not the layers' order, and ``manifest.json`` comes last; layers opened
-in order (or in parallel) cannot be served from one forward-only stream without spilling
-most of them anyway. Memory stays flat; disk holds the image once (as ``docker save``
-would). The copy is bounded by :attr:`SourceLimits.max_blob_bytes` times the layer count.
+config digest (``Id``), its DiffIDs and its platform. Then ``GET /images/{name}/get`` sends a
+``docker save`` tar, whose members come in the order of their names, not of the layers, with
+``manifest.json`` last. Two ways to read it:
+
+- streamed (for a caller within :func:`keelhaul.image.arrival.reading_arrivals`, such as
+  ``keelhaul image``): the image is
+  provisional (see :mod:`keelhaul.image.model`); its layers arrive in the save's order through
+  :attr:`~keelhaul.image.model.Image.arrivals` and are analysed as they pass
+  (:mod:`keelhaul.image.sources.save_stream`). Nothing is written to disk; memory holds the
+  configs and manifests only.
+- whole (the default, for consumers that open layers in order, such as the SBOM reader): the
+  save is copied in 1 MiB chunks to ONE temporary file (``$TMPDIR``, removed when the image is
+  closed) and read in place as a docker-archive. Memory stays flat; disk holds the image
+  once, as ``docker save`` would. A provisional image falls back to this the first time one of
+  its layers is opened with :meth:`~keelhaul.image.model.Layer.open`.
+
+Either way the save is bounded by :attr:`SourceLimits.max_blob_bytes` times the layer count,
+and checked against what the engine said beforehand (config digest, DiffIDs).
 """
 
 from __future__ import annotations
@@ -17,17 +27,21 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import quote
 
 import httpx
 
-from keelhaul.image.model import Image
-from keelhaul.image.sources.docker_archive import open_docker_archive
-from keelhaul.image.sources.manifests import ImageSourceError
+from keelhaul.image.arrival import wants_arrivals
+from keelhaul.image.model import Arrival, Image, Layer
+from keelhaul.image.sources.blobstore import ArchiveStore
+from keelhaul.image.sources.docker_archive import LEGACY_LAYER, open_save
+from keelhaul.image.sources.manifests import ImageSourceError, valid_digest
+from keelhaul.image.sources.save_stream import MemoryStore, SaveReader
 from keelhaul.image.sources.streams import SourceLimits
 from keelhaul.registry import Problem, RegistryError
 
@@ -88,65 +102,208 @@ def _inspect(http: httpx.Client, host: str, name: str) -> dict[str, Any]:
 
 @contextmanager
 def open_engine_image(
-    name: str, *, source: str, platform: str, limits: SourceLimits, timeout: float = 300.0
+    name: str,
+    *,
+    source: str,
+    platform: str,
+    limits: SourceLimits,
+    timeout: float = 300.0,
+    stream: bool | None = None,
 ) -> Iterator[Image]:
+    """``stream``: a provisional image whose layers stream (default: when the caller
+    reads arrivals, see :func:`keelhaul.image.arrival.reading_arrivals`), or a complete
+    one read from a spilled save."""
     http, host = _client(timeout)
     with http:
-        info = _inspect(http, host, name)
+        save = _Save(http, host, name, _inspect(http, host, name), source, platform, limits)
+        try:
+            streamed = wants_arrivals() if stream is None else stream
+            yield save.provisional() if streamed else save.complete()
+        finally:
+            save.close()
+
+
+class _Save:
+    """One image's save: streamed, or spilled to a temporary file (once, when first
+    needed), and checked against what the engine said of the image beforehand."""
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        host: str,
+        name: str,
+        info: dict[str, Any],
+        source: str,
+        platform: str,
+        limits: SourceLimits,
+    ) -> None:
+        self.http, self.host, self.name, self.source = http, host, name, source
+        self.platform, self.limits = platform, limits
+        self.label = f"the save of {name} from the Docker Engine"
         image_id = info.get("Id")
-        rootfs = info.get("RootFS") or {}
-        diff_ids = rootfs.get("Layers") if isinstance(rootfs, dict) else None
-        layer_count = len(diff_ids) if isinstance(diff_ids, list) else 1
-        budget = limits.max_blob_bytes * max(layer_count, 1)
-        with tempfile.TemporaryDirectory(prefix="keelhaul-save-") as folder:
-            spill = Path(folder) / "save.tar"
-            _save(http, host, name, spill, budget)
-            image = open_docker_archive(
-                spill,
-                source=source,
-                name=None,
-                platform=platform,
-                limits=limits,
-                label=f"the save of {name} from the Docker Engine",
+        self.image_id = image_id if valid_digest(image_id) else None
+        rootfs = info.get("RootFS")
+        layers = rootfs.get("Layers") if isinstance(rootfs, dict) else None
+        self.diff_ids: list[str] | None = None
+        if isinstance(layers, list) and all(valid_digest(d) for d in layers):
+            self.diff_ids = layers
+        self.budget = limits.max_blob_bytes * max(len(self.diff_ids or ()), 1)
+        size = info.get("Size")
+        self.size = size if isinstance(size, int) and size > 0 else 1
+        self.info = info
+        self._lock = threading.RLock()
+        self._folder: tempfile.TemporaryDirectory[str] | None = None
+        self._store: ArchiveStore | None = None
+        self._complete: Image | None = None
+        self._provisional: Image | None = None
+
+    def close(self) -> None:
+        if self._folder is not None:
+            self._folder.cleanup()
+            self._folder = None
+
+    # -- what the engine said beforehand ------------------------------------------------
+
+    def _check(self, image: Image) -> Image:
+        if self.image_id is not None and self.image_id != image.config_digest:
+            raise ImageSourceError(
+                f"the Docker Engine at {self.host} saved config {image.config_digest} for "
+                f"{self.name}, whose Id is {self.image_id}"
             )
-            if isinstance(image_id, str) and image_id != image.config_digest:
+        saved = [x.diff_id for x in image.layers]
+        if self.diff_ids is not None and self.diff_ids != saved:
+            lacking = [(i, d) for i, d in enumerate(self.diff_ids) if d not in saved]
+            if lacking:
+                i, diff_id = lacking[0]
                 raise ImageSourceError(
-                    f"the Docker Engine at {host} saved config {image.config_digest} for "
-                    f"{name}, whose Id is {image_id}"
+                    f"{self.label}: no layer {i + 1} ({diff_id}), which the engine lists"
                 )
-            if isinstance(diff_ids, list) and diff_ids != [layer.diff_id for layer in image.layers]:
-                raise ImageSourceError(
-                    f"the Docker Engine at {host}: the saved layers of {name} differ from "
-                    "the ones it inspects"
-                )
-            yield image
+            raise ImageSourceError(
+                f"the Docker Engine at {self.host}: the saved layers of {self.name} differ "
+                "from the ones it inspects"
+            )
+        return image
 
+    def _read(self, store: ArchiveStore) -> Image:
+        opened = open_save(
+            store, source=self.source, name=None, platform=self.platform, limits=self.limits
+        )
+        return self._check(opened)
 
-def _save(http: httpx.Client, host: str, name: str, spill: Path, budget: int) -> None:
-    written = 0
-    try:
-        with (
-            http.stream("GET", f"/images/{quote(name, safe='/:@')}/get") as response,
-            spill.open("wb") as out,
-        ):
-            if not response.is_success:
-                raise RegistryError(
-                    Problem.ENGINE,
-                    f"the Docker Engine at {host} answered HTTP {response.status_code} "
-                    f"saving {name}",
-                )
+    def _platform(self) -> str:
+        info = self.info
+        text = f"{info.get('Os') or 'linux'}/{info.get('Architecture') or 'unknown'}"
+        variant = info.get("Variant")
+        return f"{text}/{variant}" if isinstance(variant, str) and variant else text
+
+    # -- streamed -----------------------------------------------------------------------
+
+    def provisional(self) -> Image:
+        if self.image_id is None or self.diff_ids is None:
+            return self.complete()  # an engine that does not say: read the save whole
+        layers = tuple(
+            Layer(index=i, digest=d, diff_id=d, media_type=LEGACY_LAYER,
+                  compressed_size=self.size,  # a bound until the layer arrives
+                  history=None, opener=lambda i=i: self._open_spilled(i))  # type: ignore[misc]
+            for i, d in enumerate(self.diff_ids)
+        )  # fmt: skip
+        self._provisional = Image(
+            source=self.source, manifest_digest=None, config_digest=self.image_id, config={},
+            layers=layers, history=(), platform=self._platform(), arrivals=self._arrivals,
+        )  # fmt: skip
+        return self._provisional
+
+    @contextmanager
+    def _arrivals(self) -> Iterator[Iterator[Arrival]]:
+        with self._get() as response:
+            reader = SaveReader(
+                self._raw(response), label=self.label, diff_ids=self.diff_ids or (),
+                config_digest=self.image_id, limits=self.limits, elsewhere=self._spilled_chunks,
+            )  # fmt: skip
+            yield reader.arrivals(self._settle)
+
+    def _settle(self, store: MemoryStore) -> Image:
+        complete = self._read(store)
+        if self._provisional is not None and self._provisional.arrivals is not None:
+            self._provisional.settle(complete)
+        return complete
+
+    # -- spilled ------------------------------------------------------------------------
+
+    def complete(self) -> Image:
+        with self._lock:
+            if self._complete is None:
+                store = self._spill()
+                self._complete = self._read(store)
+            if self._provisional is not None and self._provisional.arrivals is not None:
+                self._provisional.settle(self._complete)
+            return self._complete
+
+    @contextmanager
+    def _open_spilled(self, index: int) -> Iterator[IO[bytes]]:
+        with self.complete().layers[index].open() as stream:
+            yield stream
+
+    def _spilled_chunks(self, path: str) -> AbstractContextManager[Iterator[bytes]]:
+        return self._spill().chunks(path)
+
+    def _spill(self) -> ArchiveStore:
+        with self._lock:
+            if self._store is None:
+                self._folder = tempfile.TemporaryDirectory(prefix="keelhaul-save-")
+                spill = Path(self._folder.name) / "save.tar"
+                try:
+                    with self._get() as response, spill.open("wb") as out:
+                        for chunk in self._raw(response):
+                            out.write(chunk)
+                except _Broken as err:
+                    raise RegistryError(
+                        Problem.ENGINE,
+                        f"the Docker Engine at {self.host} failed saving {self.name}: {err}",
+                    ) from None
+                except OSError as err:
+                    raise ImageSourceError(
+                        f"cannot spill the save of {self.name} to {spill.parent}: "
+                        f"{err.strerror or err}"
+                    ) from None
+                self._store = ArchiveStore(spill, self.label, self.limits)
+            return self._store
+
+    # -- the save request ---------------------------------------------------------------
+
+    @contextmanager
+    def _get(self) -> Iterator[httpx.Response]:
+        try:
+            with self.http.stream("GET", f"/images/{quote(self.name, safe='/:@')}/get") as got:
+                if not got.is_success:
+                    raise RegistryError(
+                        Problem.ENGINE,
+                        f"the Docker Engine at {self.host} answered HTTP {got.status_code} "
+                        f"saving {self.name}",
+                    )
+                yield got
+        except httpx.HTTPError as err:
+            raise RegistryError(
+                Problem.ENGINE,
+                f"the Docker Engine at {self.host} failed saving {self.name}: {str(err)[:160]}",
+            ) from None
+
+    def _raw(self, response: httpx.Response) -> Iterator[bytes]:
+        """The body in chunks, bounded; a broken connection is an OSError, which the
+        readers turn into an error naming what they were reading."""
+        written = 0
+        try:
             for chunk in response.iter_raw(_CHUNK):
                 written += len(chunk)
-                if written > budget:
+                if written > self.budget:
                     raise ImageSourceError(
-                        f"the Docker Engine at {host}: the save of {name} exceeds {budget} bytes"
+                        f"the Docker Engine at {self.host}: the save of {self.name} exceeds "
+                        f"{self.budget} bytes"
                     )
-                out.write(chunk)
-    except httpx.HTTPError as err:
-        raise RegistryError(
-            Problem.ENGINE, f"the Docker Engine at {host} failed saving {name}: {str(err)[:160]}"
-        ) from None
-    except OSError as err:
-        raise ImageSourceError(
-            f"cannot spill the save of {name} to {spill.parent}: {err.strerror or err}"
-        ) from None
+                yield chunk
+        except httpx.HTTPError as err:
+            raise _Broken(f"the connection broke: {str(err)[:160]}") from None
+
+
+class _Broken(OSError):
+    """The engine's answer stopped half-way."""

@@ -220,7 +220,7 @@ def parse_manifest(
     for i, layer in enumerate(layers):
         if layer.media_type not in LAYER_TYPES:
             raise ImageSourceError(
-                f"{where}: layer {i} has media type {layer.media_type[:100]!r}, not a layer tar"
+                f"{where}: layer {i + 1} has media type {layer.media_type[:100]!r}, not a layer tar"
             )
     return ManifestParts(config, layers)
 
@@ -308,7 +308,7 @@ def assemble(
                 history=made[index] if aligned else None,
                 opener=verified_layer(
                     blob.chunks,
-                    name=f"{source}: layer {index} ({digest})",
+                    name=f"{source}: layer {index + 1} ({digest})",
                     digest=blob.digest,
                     diff_id=diff_id,
                     media_type=blob.media_type,

@@ -127,14 +127,14 @@ def open_layout(
     for i, layer in enumerate(parts.layers):
         path = blob_path(layer.digest)
         if not store.exists(path):
-            raise ImageSourceError(f"{label}: layer {i} blob {layer.digest} is missing")
+            raise ImageSourceError(f"{label}: layer {i + 1} blob {layer.digest} is missing")
         blobs.append(
             LayerBlob(
                 digest=layer.digest,
                 media_type=layer.media_type,
                 size=layer.size,
                 chunks=lambda path=path: store.chunks(path),  # type: ignore[misc]
-                name=f"{label} layer {i}",
+                name=f"{label} layer {i + 1}",
             )
         )
     return assemble(

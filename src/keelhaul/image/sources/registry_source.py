@@ -61,7 +61,7 @@ def open_registry_image(
             media_type=layer.media_type,
             size=layer.size,
             chunks=_opener(client, ref, layer.digest, where),
-            name=f"{where} layer {i}",
+            name=f"{where} layer {i + 1}",
         )
         for i, layer in enumerate(parts.layers)
     ]

@@ -220,7 +220,8 @@ class LayerStream(io.RawIOBase):
         self._pos = 0
         self._ended = False
         self._verified = False
-        self._hash_inline = True  # the DiffID hash runs in _produce (not in a stage of its own)
+        self._hash_inline = True  # both hashes run in _produce (not in a stage of their own)
+        self._unhashed: list[bytes] = []  # blob bytes read, for the hash stage
         head = self._first_bytes()
         self.compression = detect_compression(head, media_type)
         self._decoder: _Decoder = (
@@ -228,13 +229,17 @@ class LayerStream(io.RawIOBase):
             else _Decoder()
         )  # fmt: skip
         self._decoder.push(head)
+        if self.compression == PLAIN and digest is not None and digest == diff_id:
+            # an uncompressed blob (a Docker 25+ save) whose digest is its DiffID: the bytes
+            # are the same, one hash checks both
+            self._tar_hash = None
         self._queue: queue.Queue[object] | None = None  # what the reader takes
         self._drained = False  # the reader has taken the end (prefetching)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         if prefetch:
-            # two stages, so that two cores share the C work: read + blob hash + inflate,
-            # then the DiffID hash; the reader's tar walk is the third
+            # two stages, so that two cores share the C work: read + inflate, then the
+            # blob and DiffID hashes; the reader's tar walk is the third
             inflated: queue.Queue[object] = queue.Queue(maxsize=_PREFETCH_DEPTH)
             self._queue = queue.Queue(maxsize=_PREFETCH_DEPTH)
             self._hash_inline = False
@@ -250,32 +255,42 @@ class LayerStream(io.RawIOBase):
     # -- prefetching -----------------------------------------------------------------------
 
     def _pump(self, out: queue.Queue[object]) -> None:
-        """Stage 1: read, hash and inflate until the end, an error or close."""
+        """Stage 1: read and inflate until the end, an error or close."""
         try:
             while not self._ended and not self._stop.is_set():
                 data = self._produce()
-                if data:
-                    self._offer(out, data)
+                raw, self._unhashed = self._unhashed, []
+                if data or raw:
+                    self._offer(out, (raw, data))
             self._offer(out, _END)
         except BaseException as exc:  # handed to the reader, raised there
             self._offer(out, exc)
 
     def _hash_pump(self, source: queue.Queue[object], out: queue.Queue[object]) -> None:
-        """Stage 2: the DiffID hash of what stage 1 inflated, checked at the end."""
+        """Stage 2: the blob's hash and the DiffID hash of what stage 1 read and inflated,
+        both checked at the end."""
         try:
             while not self._stop.is_set():
                 try:
                     item = source.get(timeout=0.1)
                 except queue.Empty:
                     continue
+                if isinstance(item, tuple):
+                    raw, data = item
+                    if self._blob_hash is not None:
+                        for chunk in raw:
+                            self._blob_hash.update(chunk)
+                    if data:
+                        if self._tar_hash is not None:
+                            self._tar_hash.update(data)
+                        self._offer(out, data)
+                    continue
                 if item is _END:
+                    self._check_blob_digest()
                     self._check_diff_id()
                     self._verified = True
-                if isinstance(item, bytes) and self._tar_hash is not None:
-                    self._tar_hash.update(item)
                 self._offer(out, item)
-                if not isinstance(item, bytes):
-                    return
+                return
         except BaseException as exc:
             self._offer(out, exc)
 
@@ -346,6 +361,24 @@ class LayerStream(io.RawIOBase):
             self._pos = 0
         return data
 
+    def read1(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes, whatever is ready first (at least one byte unless the stream
+        ended): the inflated chunks as they come, without copying them into a buffer."""
+        if self._pos < len(self._buffer):
+            return self.read(len(self._buffer) - self._pos if size < 0 else
+                             min(size, len(self._buffer) - self._pos))  # fmt: skip
+        while not self._exhausted:
+            produced = self._output()
+            if not produced:
+                continue
+            if 0 <= size < len(produced):
+                self._buffer.clear()
+                self._buffer += produced[size:]
+                self._pos = 0
+                return produced[:size]
+            return produced
+        return b""
+
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
         data = self.read(len(view))
@@ -380,7 +413,10 @@ class LayerStream(io.RawIOBase):
         if chunk:
             self.bytes_in += len(chunk)
             if self._blob_hash is not None:
-                self._blob_hash.update(chunk)
+                if self._hash_inline:
+                    self._blob_hash.update(chunk)
+                else:
+                    self._unhashed.append(chunk)
             limit = self._limits.max_blob_bytes
             if self._declared is not None:
                 limit = min(limit, self._declared)
@@ -432,13 +468,16 @@ class LayerStream(io.RawIOBase):
             raise self._error(
                 f"truncated blob: {self.bytes_in} bytes of the declared {self._declared}"
             )
+        if self._hash_inline:
+            self._check_blob_digest()
+            self._check_diff_id()
+            self._verified = True
+
+    def _check_blob_digest(self) -> None:
         if self._blob_hash is not None and self._digest is not None:
             got = f"{self._digest.partition(':')[0]}:{self._blob_hash.hexdigest()}"
             if got != self._digest:
                 raise self._error(f"the blob hashes to {got}, not its digest")
-        if self._hash_inline:
-            self._check_diff_id()
-            self._verified = True
 
     def _check_diff_id(self) -> None:
         if self._tar_hash is not None and self._diff_id is not None:
