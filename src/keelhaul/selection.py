@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from keelhaul.findings import Category, Severity
 
@@ -174,6 +174,47 @@ class Vocabulary:
         if sel is None or sel.specificity is not Specificity.RULE:
             return None
         return (sel.value,)
+
+
+class DeferredVocabulary(Vocabulary):
+    """A vocabulary that knows the ``now`` rules at once and reads the ``later`` catalogue only
+    when a word or code outside them must be resolved. ``keelhaul image`` knows its own codes
+    without importing every Dockerfile rule (a fifth of a second); a configuration that names
+    a Dockerfile rule still resolves, by loading the catalogue then."""
+
+    def __init__(self, now: Iterable[RuleLike], later: Callable[[], Iterable[RuleLike]]) -> None:
+        self._now_rules = list(now)
+        self._now = Vocabulary(self._now_rules)
+        self._later = later
+
+    def _complete(self) -> None:
+        Vocabulary.__init__(self, [*self._now_rules, *self._later()])
+
+    def __getattr__(self, name: str) -> Any:
+        """The catalogue's tables (``rules``, ``hadolint``...), loaded on first use."""
+        if name in ("rules", "names", "hadolint", "buildkit", "_categories"):
+            self._complete()
+            return self.__dict__[name]
+        raise AttributeError(name)
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the ``later`` catalogue has been read."""
+        return "rules" in self.__dict__
+
+    def rule(self, code: str) -> RuleId:
+        if not self.loaded:
+            found = self._now.rules.get(code)
+            if found is not None:
+                return found
+        return super().rule(code)
+
+    def selector(self, word: str) -> Selector | None:
+        if not self.loaded:
+            found = self._now.selector(word)
+            if found is not None:
+                return found
+        return super().selector(word)
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,18 @@ def test_lower_max_layer_bytes_refuses_the_image(
     assert "4000 bytes" in err
 
 
+def test_compare_honours_the_source_settings(
+    archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ref = f"docker-archive:{archive}"
+    ok, _ = run(["image", ref, "--compare", ref, "--no-config"], capsys)
+    assert ok == 0
+    cfg = config(tmp_path, 'image-max-layer-bytes = "4KB"\n')
+    code, err = run(["image", ref, "--compare", ref, "--config", cfg], capsys)
+    assert code == 2
+    assert "layer 1 (sha256:" in err
+
+
 @pytest.mark.parametrize(
     ("body", "key"),
     [

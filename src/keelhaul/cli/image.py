@@ -26,8 +26,13 @@ from keelhaul.image.checks import Thresholds, parse_ratio, parse_size
 from keelhaul.image.model import Image
 from keelhaul.image.report import ImageReport
 from keelhaul.report import FORMATS, Report, render
-from keelhaul.rules.registry import all_rules
-from keelhaul.selection import THRESHOLD_WORDS, Threshold, Vocabulary
+from keelhaul.selection import (
+    THRESHOLD_WORDS,
+    DeferredVocabulary,
+    RuleLike,
+    Threshold,
+    Vocabulary,
+)
 
 IMAGE_FORMATS = tuple(dict.fromkeys(("text", "json", "html", *FORMATS)))
 
@@ -51,7 +56,14 @@ def _ratio(ctx: click.Context, param: click.Parameter, value: str | None) -> flo
 
 
 def _vocabulary() -> Vocabulary:
-    return Vocabulary([*all_rules(), *checks.all_image_rules()])
+    """The image codes now; the Dockerfile rules only if a configuration names one of them."""
+
+    def dockerfile_rules() -> list[RuleLike]:
+        from keelhaul.rules.registry import all_rules
+
+        return list(all_rules())
+
+    return DeferredVocabulary(checks.all_image_rules(), dockerfile_rules)
 
 
 def config_for(config_file: Path | None, isolated: bool, near: Path) -> Config:
@@ -337,7 +349,7 @@ def command(
     if compare_with is not None:
         from keelhaul.image.compare import compare
 
-        return compare(out, reference, compare_with, platform, fmt, costs, options)
+        return compare(out, reference, compare_with, platform, fmt, costs, options, sources)
     # streamed: the analysis reads docker: layers as the engine's save delivers them
     with reading_arrivals(), open_image(reference, platform=platform, **sources) as image:
         code, _ = run(out, image, fmt, thresholds, fail_on, build, options, costs, db_path,

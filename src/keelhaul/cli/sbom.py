@@ -12,7 +12,7 @@ from rich.table import Table
 
 from keelhaul.cli.options import config_file_option, no_config_option
 from keelhaul.cli.output import Output
-from keelhaul.sbom.catalog import Inventory, catalog
+from keelhaul.sbom.catalog import Inventory
 from keelhaul.sbom.targets import Target, read_target
 from keelhaul.writing import write_atomically
 
@@ -60,22 +60,12 @@ def read_with_settings(
     if Path(target).is_dir():
         return read_target(target, platform, use_cache=not no_cache)
     from keelhaul.cli.image import settings_for
-    from keelhaul.image.sources import open_image
     from keelhaul.image.sources.settings import source_settings
-    from keelhaul.sbom.image_files import LayerCache, image_files
 
     settings = settings_for(config_file, isolated, Path.cwd() / "Dockerfile")
-    sources = source_settings(settings, insecure)
-    cache = None if no_cache else LayerCache()
-    try:
-        # the image whole (a spilled save for docker:): layers are read in order
-        with open_image(target, platform=platform, limits=sources.limits,
-                        insecure_registries=sources.insecure_registries) as image:  # fmt: skip
-            files, read = image_files(image, cache)
-    finally:
-        if cache is not None:
-            cache.close()
-    return Target(target, catalog(files, lock_files=False), image=True, layers_read=read)
+    chosen = source_settings(settings, insecure)
+    sources = {"limits": chosen.limits, "insecure_registries": chosen.insecure_registries}
+    return read_target(target, platform, use_cache=not no_cache, sources=sources)
 
 
 @click.command("sbom")

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from rich.table import Table
 
@@ -27,11 +29,12 @@ class Side:
 
 
 def _side(reference: str, platform: str | None, costs: cost_model.CostSettings,
-          options: Options | None, cache: LayerCache) -> Side:  # fmt: skip
+          options: Options | None, cache: LayerCache, sources: Mapping[str, Any]) -> Side:  # fmt: skip
     from keelhaul.cli.image import removable
     from keelhaul.image.sources import open_image
 
-    with open_image(reference, platform=platform) as image:
+    # not streamed: the package count reads the layers again, in order
+    with open_image(reference, platform=platform, **sources) as image:
         report = analyse(image, options, None)
         files, _ = image_files(image, cache)
     packages = Counter(p.type for p in catalog(files, lock_files=False).packages)
@@ -72,11 +75,13 @@ def _rows(a: Side, b: Side) -> list[tuple[str, str, str, str]]:
 
 
 def compare(out: Output, first: str, second: str, platform: str | None, fmt: str,
-            costs: cost_model.CostSettings, options: Options | None) -> int:  # fmt: skip
+            costs: cost_model.CostSettings, options: Options | None,
+            sources: Mapping[str, Any] | None = None) -> int:  # fmt: skip
+    """Both images side by side; ``sources``: ``open_image``'s limits and insecure registries."""
     cache = LayerCache()
     try:
-        a = _side(first, platform, costs, options, cache)
-        b = _side(second, platform, costs, options, cache)
+        a = _side(first, platform, costs, options, cache, sources or {})
+        b = _side(second, platform, costs, options, cache, sources or {})
     finally:
         cache.close()
     rows = _rows(a, b)

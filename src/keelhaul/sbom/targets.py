@@ -4,8 +4,10 @@ bare name), opened through the image sources and read through the per-layer cach
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from keelhaul.sbom.catalog import FolderFiles, Inventory, catalog
 
@@ -19,7 +21,14 @@ class Target:
     """Layers streamed (the rest came from the cache)."""
 
 
-def read_target(target: str, platform: str | None = None, use_cache: bool = True) -> Target:
+def read_target(
+    target: str,
+    platform: str | None = None,
+    use_cache: bool = True,
+    sources: Mapping[str, Any] | None = None,
+) -> Target:
+    """The packages of ``target`` (a folder or an image reference); ``sources``: the keyword
+    arguments of :func:`keelhaul.image.sources.open_image` (limits, insecure registries)."""
     folder = Path(target)
     if folder.is_dir():
         return Target(folder.name or target, catalog(FolderFiles(folder)), image=False)
@@ -28,7 +37,8 @@ def read_target(target: str, platform: str | None = None, use_cache: bool = True
 
     cache = LayerCache() if use_cache else None
     try:
-        with open_image(target, platform=platform) as image:
+        # the image whole (a spilled save for docker:): layers are read in order
+        with open_image(target, platform=platform, **(sources or {})) as image:
             files, read = image_files(image, cache)
     finally:
         if cache is not None:
