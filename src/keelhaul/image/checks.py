@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from keelhaul.errors import ConfigError
 from keelhaul.findings import Category, Finding, Location, Origin, Safety, Severity
 from keelhaul.report.model import RuleInfo
+from keelhaul.report.model import rule_infos as report_rule_infos
 
 _S, _SEC = Category.SIZE, Category.SECURITY
 _E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
@@ -141,18 +142,7 @@ def all_image_rules() -> list[ImageRule]:
 
 def rule_infos() -> dict[str, RuleInfo]:
     """The image findings' documentation, for the report formats (SARIF rules and the like)."""
-    return {
-        rule.code: RuleInfo(
-            code=rule.code,
-            name=rule.name,
-            severity=rule.severity,
-            category=rule.category,
-            summary=rule.summary,
-            explanation=rule.explanation,
-            related=rule.related,
-        )
-        for rule in all_image_rules()
-    }
+    return report_rule_infos(all_image_rules())
 
 
 def finding(

@@ -18,17 +18,16 @@ checksummed headers, capped names and sizes, and a layer's bytes handed on as th
 from __future__ import annotations
 
 import hashlib
-import io
 import tarfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import IO, Any, cast
+from typing import IO, cast
 
 from keelhaul.image.model import Image, Layer
 from keelhaul.image.sources.blobstore import ArchiveStore
 from keelhaul.image.sources.docker_archive import LEGACY_LAYER
 from keelhaul.image.sources.manifests import ImageSourceError, valid_digest
-from keelhaul.image.sources.streams import LayerError, LayerStream, SourceLimits
+from keelhaul.image.sources.streams import LayerError, LayerStream, ReadStream, SourceLimits
 from keelhaul.image.tarstream import DIR, FILE, HARDLINK, SYMLINK, TarEntry, TarError, TarReader
 
 __all__ = ["ChunkReader", "MemoryStore", "SaveReader"]
@@ -42,7 +41,7 @@ _KEPT_TOTAL = 64 << 20
 """Bytes of small members (configs, manifests) kept in memory, all together."""
 
 
-class ChunkReader(io.RawIOBase):
+class ChunkReader(ReadStream):
     """A forward-only file over an iterator of byte chunks (an HTTP body): ``read(n)`` hands
     a whole chunk over, uncopied, when it fits."""
 
@@ -50,9 +49,6 @@ class ChunkReader(io.RawIOBase):
         super().__init__()
         self._chunks = chunks
         self._left = b""
-
-    def readable(self) -> bool:
-        return True
 
     def read(self, size: int | None = -1) -> bytes:
         if not self._left:
@@ -62,12 +58,6 @@ class ChunkReader(io.RawIOBase):
             return data
         data, self._left = self._left[:size], self._left[size:]
         return data
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        data = self.read(len(view))
-        view[: len(data)] = data
-        return len(data)
 
 
 class MemoryStore(ArchiveStore):
@@ -209,7 +199,7 @@ class _KeptLayer:
         self.diff_id = layer.diff_id  # its opener checks it
 
 
-class _Hashing(io.RawIOBase):
+class _Hashing(ReadStream):
     """What is read through it, hashed (a legacy layer's DiffID, unknown beforehand)."""
 
     def __init__(self, stream: LayerStream) -> None:
@@ -217,19 +207,10 @@ class _Hashing(io.RawIOBase):
         self._stream = stream
         self.hash = hashlib.sha256()
 
-    def readable(self) -> bool:
-        return True
-
     def read(self, size: int | None = -1) -> bytes:
         data = self._stream.read(size)
         self.hash.update(data)
         return data
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        data = self.read(len(view))
-        view[: len(data)] = data
-        return len(data)
 
 
 class SaveReader:

@@ -186,7 +186,21 @@ class _Unzstd(_Decoder):
         return self._between
 
 
-class LayerStream(io.RawIOBase):
+class ReadStream(io.RawIOBase):
+    """A readable stream defined by its ``read``; ``readinto`` (what ``io`` wrappers call)
+    comes from it."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+
+class LayerStream(ReadStream):
     """The uncompressed tar of one layer, read from ``chunks`` (the blob's bytes).
 
     ``read(n)`` returns ``n`` bytes unless the stream ends. At the end the digests are
@@ -331,9 +345,6 @@ class LayerStream(io.RawIOBase):
 
     # -- io -----------------------------------------------------------------------------------
 
-    def readable(self) -> bool:
-        return True
-
     def read(self, size: int | None = -1) -> bytes:
         if size is None or size < 0:
             chunks = [bytes(self._buffer[self._pos :])]
@@ -378,12 +389,6 @@ class LayerStream(io.RawIOBase):
                 return produced[:size]
             return produced
         return b""
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        data = self.read(len(view))
-        view[: len(data)] = data
-        return len(data)
 
     def finish(self) -> None:
         """Read to the end (discarding) so that the digests are checked."""
