@@ -86,6 +86,26 @@ def test_absurd_header_size_is_refused() -> None:
         analyse(image([Spec(bytes(header) + bytes(1024))]), Options(workers=1))
 
 
+@pytest.mark.parametrize("field", [b"-1\0", b"+1\0", b"1_0\0", b"9\0"])
+def test_signed_or_odd_octal_sizes_are_refused(field: bytes) -> None:
+    """int() would read "-1" as a negative size: a hostile header must not get that far."""
+    header = bytearray(info("x", 1).tobuf(tarfile.GNU_FORMAT))
+    header[124:136] = field.rjust(12, b" ")  # space-padded, as some writers do
+    header[148:156] = b"        "
+    header[148:156] = f"{sum(header):06o}\0 ".encode()
+    with pytest.raises(LayerError, match="bad size field"):
+        analyse(image([Spec(bytes(header) + bytes(1024))]), Options(workers=1))
+
+
+@pytest.mark.parametrize("value", ["-5", " 7", "1_0", "\u0663"])
+def test_signed_pax_ids_are_refused(value: str) -> None:
+    item = info("x", 1)
+    item.pax_headers = {"uid": value}
+    data = raw_tar((item, b"x"), fmt=tarfile.PAX_FORMAT)
+    with pytest.raises(LayerError, match="bad pax uid"):
+        analyse(image([Spec(data)]), Options(workers=1))
+
+
 def test_too_many_entries() -> None:
     data = layer_tar([file(f"f{i}", b"") for i in range(50)])
     limits = TarLimits(max_entries=10)

@@ -278,11 +278,12 @@ class TarReader:
         long_link: str | None,
     ) -> TarEntry:
         name = _text(block[0:100])
-        if block[257:263] == b"ustar\x00":  # POSIX: a prefix field (GNU's magic has none)
+        # POSIX has a prefix field (GNU's magic has none); most entries leave it empty
+        if block[345] and block[257:263] == b"ustar\x00":
             prefix = _text(block[345:500])
             if prefix:
                 name = f"{prefix}/{name}"
-        link = _text(block[157:257])
+        link = _text(block[157:257]) if block[157] else ""
         if long_name is not None:
             name = long_name
         if long_link is not None:
@@ -315,8 +316,8 @@ class TarReader:
 
 def _pax_int(pax: dict[str, str], key: str, field: bytes) -> int:
     if key in pax:
-        try:
-            return int(pax[key])
-        except ValueError:
-            raise TarError(f"bad pax {key} {pax[key][:20]!r}") from None
+        text = pax[key]
+        if not (text.isascii() and text.isdigit()):  # int() would take "-1" and " 1_0 "
+            raise TarError(f"bad pax {key} {text[:20]!r}")
+        return int(text)
     return _number(field, key)
