@@ -371,8 +371,7 @@ def _source_options(settings: dict[str, object], insecure: tuple[str, ...]) -> d
         return {}
     from keelhaul.image.sources.settings import source_settings
 
-    chosen = source_settings(settings, insecure)
-    return {"limits": chosen.limits, "insecure_registries": chosen.insecure_registries}
+    return source_settings(settings, insecure).open_kwargs()
 
 
 def _setting_size(settings: dict[str, object], key: str, default: int) -> int:

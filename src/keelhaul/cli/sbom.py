@@ -63,8 +63,7 @@ def read_with_settings(
     from keelhaul.image.sources.settings import source_settings
 
     settings = settings_for(config_file, isolated, Path.cwd() / "Dockerfile")
-    chosen = source_settings(settings, insecure)
-    sources = {"limits": chosen.limits, "insecure_registries": chosen.insecure_registries}
+    sources = source_settings(settings, insecure).open_kwargs()
     return read_target(target, platform, use_cache=not no_cache, sources=sources)
 
 

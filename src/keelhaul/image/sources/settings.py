@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from keelhaul.errors import ConfigError
 from keelhaul.image.checks import parse_size
@@ -53,6 +54,10 @@ class SourceSettings:
 
     limits: SourceLimits = dataclasses.field(default_factory=SourceLimits)
     insecure_registries: tuple[str, ...] = ()
+
+    def open_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of ``open_image``."""
+        return {"limits": self.limits, "insecure_registries": self.insecure_registries}
 
 
 def source_settings(settings: Mapping[str, object], insecure: Iterable[str] = ()) -> SourceSettings:
