@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -33,6 +33,9 @@ from keelhaul.selection import (
     Threshold,
     Vocabulary,
 )
+
+if TYPE_CHECKING:
+    from keelhaul.sbom.image_files import LayerFacts
 
 IMAGE_FORMATS = tuple(dict.fromkeys(("text", "json", "html", *FORMATS)))
 
@@ -104,7 +107,11 @@ def run(
     ``skip_base`` leaves out the findings that come from the base image's layers, from the
     report and from the exit code.
     """
-    report = analyse(image, options, build)
+    database = _database(db_path)
+    # with a database, the one pass over the layers also gathers what the package catalogers
+    # read, so the vulnerability summary reads no layer again
+    facts: list[LayerFacts] | None = [] if database is not None else None
+    report = analyse(image, options, build, facts)
     if enabled is not None:  # the configuration's select and ignore
         report = dataclasses.replace(
             report, findings=tuple(f for f in report.findings if enabled(f.code))
@@ -115,7 +122,7 @@ def run(
             out.info(f"{len(report.findings) - len(kept)} finding(s) from the base image left "
                      "out (--skip-base)")  # fmt: skip
         report = dataclasses.replace(report, findings=kept)
-    vulnerabilities = _vulnerability_summary(image, db_path)
+    vulnerabilities = _vulnerability_summary(image, database, facts)
     thresholds = thresholds or Thresholds()
     crossed = checks.crossed(
         thresholds, image.source, report.tar_size, report.waste.total,
@@ -131,20 +138,38 @@ def run(
     return (1 if crossed or failing else 0), report
 
 
-def _vulnerability_summary(image: Image, db_path: Path | None) -> dict[str, Any] | None:
-    """Counts by severity and the worst few, when a vulnerability database is there."""
+def _database(db_path: Path | None) -> Path | None:
+    """The vulnerability database to summarise with, or None when there is none."""
     from keelhaul.vulns import database
 
     path = db_path or database.default_path()
-    if not path.is_file():
+    return path if path.is_file() else None
+
+
+def _vulnerability_summary(
+    image: Image, path: Path | None, facts: list[LayerFacts] | None = None
+) -> dict[str, Any] | None:
+    """Counts by severity and the worst few, when a vulnerability database is there.
+
+    ``facts``: what the analysis pass gathered of each layer for the catalogers; they also
+    go into the per-layer cache that ``keelhaul sbom`` reads. Without them the layers are read
+    (or taken from that cache)."""
+    if path is None:
         return None
     from keelhaul.sbom.catalog import catalog
-    from keelhaul.sbom.image_files import LayerCache, image_files
-    from keelhaul.vulns import scan
+    from keelhaul.sbom.image_files import ImageFiles, LayerCache, image_files
+    from keelhaul.vulns import database, scan
 
     cache = LayerCache()
     try:
-        files, _ = image_files(image, cache)
+        if facts is not None and len(facts) == len(image.layers):
+            for layer, gathered in zip(image.layers, facts, strict=True):
+                if cache.get(layer.diff_id) is None:
+                    cache.put(layer.diff_id, gathered)
+            files = ImageFiles([(layer.diff_id, f) for layer, f in zip(image.layers, facts,
+                                                                        strict=True)])  # fmt: skip
+        else:
+            files, _ = image_files(image, cache)
     finally:
         cache.close()
     inventory = catalog(files, lock_files=False)

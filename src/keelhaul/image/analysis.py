@@ -11,6 +11,7 @@ with the number of paths, not with bytes.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import os
 from collections import defaultdict
@@ -18,7 +19,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import xxhash
 
@@ -52,6 +53,9 @@ from keelhaul.image.report import (
 from keelhaul.image.secrets_in_image import HEAD_BYTES, SecretHit
 from keelhaul.image.tarstream import FILE, TarError, TarLimits, TarReader
 
+if TYPE_CHECKING:
+    from keelhaul.sbom.image_files import Collector, LayerFacts
+
 #: Files whose head the base and hardening checks read.
 META_FILES = frozenset(
     {"etc/os-release", "usr/lib/os-release", "etc/passwd", "etc/shadow", "etc/alpine-release",
@@ -80,6 +84,10 @@ class Options:
     growing_min_layers: int = 3
     today: date | None = None
     scan_secrets: bool = True
+    sbom_facts: bool = False
+    """Also gather, in the same pass, what the package catalogers read of each layer
+    (:class:`keelhaul.sbom.image_files.LayerFacts`): the vulnerability summary then needs no
+    second read of the layers."""
 
 
 @dataclass
@@ -95,6 +103,8 @@ class LayerScan:
     heads: dict[str, bytes] = field(default_factory=dict)
     secrets: list[SecretHit] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)
+    facts: LayerFacts | None = None
+    """What the package catalogers read of this layer (with :attr:`Options.sbom_facts`)."""
 
 
 def layer_name(layer: Layer) -> str:
@@ -140,6 +150,11 @@ class _Refused(TarError):
 def _walk(layer: Layer, options: Options, stream: IO[bytes], scan: LayerScan) -> None:
     budget = max(options.ratio_floor, int(layer.compressed_size * options.max_ratio))
     reader = TarReader(stream, options.limits)
+    facts = None
+    if options.sbom_facts:
+        from keelhaul.sbom import image_files as sbom_files
+
+        facts = scan.facts = sbom_files.LayerFacts()
     for entry in reader.entries():
         if reader.bytes_read > budget:
             raise _Refused(_bomb(reader.bytes_read, layer, options))
@@ -149,6 +164,12 @@ def _walk(layer: Layer, options: Options, stream: IO[bytes], scan: LayerScan) ->
         if not path:
             continue
         name = path.rpartition("/")[2]
+        # the catalogers' view: absolute paths, and nothing that names ".." at all
+        fact_path = None
+        if facts is not None and ".." not in entry.name.split("/"):
+            fact_path = "/" + path
+            if name.startswith(WHITEOUT):
+                sbom_files.whiteout_fact(facts, fact_path)
         if name.startswith(WHITEOUT):
             if name == OPAQUE:
                 scan.opaques.append(parent_of(path))
@@ -158,9 +179,17 @@ def _walk(layer: Layer, options: Options, stream: IO[bytes], scan: LayerScan) ->
                 scan.whiteouts.append(f"{parent}/{target}" if parent else target)
             continue
         digest = b""
+        collector = None
+        if facts is not None and fact_path is not None and entry.kind == FILE:
+            facts.files.append(fact_path)
+            kind = sbom_files.wanted_kind(fact_path, entry.size)
+            collector = sbom_files.Collector(kind) if kind is not None else None
         if entry.kind == FILE and entry.size:
-            digest = _read_file(reader, path, entry.size, layer.index, scan, options, budget)
+            digest = _read_file(reader, path, entry.size, layer.index, scan, options, budget,
+                                collector)  # fmt: skip
             scan.content_size += entry.size
+        if collector is not None and facts is not None and fact_path is not None:
+            collector.keep(facts, fact_path)
         node = Node(layer.index, entry.kind, entry.size, entry.mode, entry.uid, entry.gid,
                     entry.link, digest)  # fmt: skip
         scan.entries.append((path, node))
@@ -187,8 +216,10 @@ def _read_file(
     scan: LayerScan,
     options: Options,
     budget: int,
+    collector: Collector | None = None,
 ) -> bytes:
-    """Hash one file in chunks; keep its head only when a check needs it.
+    """Hash one file in chunks; keep its head only when a check needs it (and its bytes when
+    ``collector``, for the package catalogers, wants them).
 
     The hash only groups identical content (duplicates), so it need not resist an attacker:
     XXH3-128 runs at memory speed, ten times sha256, and 128 bits make an accidental
@@ -203,6 +234,8 @@ def _read_file(
         hasher.update(chunk)
         if len(head) < keep:
             head += chunk[: keep - len(head)]
+        if collector is not None:
+            collector.add(chunk)
         if reader.bytes_read > budget:
             layer_size = reader.bytes_read
             raise _Refused(f"more than {human(layer_size)} uncompressed: a decompression bomb "
@@ -247,10 +280,19 @@ def scan_layers(
 
 
 def analyse(
-    image: Image, options: Options | None = None, build: Build | None = None
+    image: Image,
+    options: Options | None = None,
+    build: Build | None = None,
+    facts: list[LayerFacts] | None = None,
 ) -> ImageReport:
-    """The full report on ``image``; ``build`` (the Dockerfile, resolved) maps layers to lines."""
+    """The full report on ``image``; ``build`` (the Dockerfile, resolved) maps layers to lines.
+
+    With ``facts`` (a list, filled in layer order) the same pass gathers what the package
+    catalogers read of each layer (:attr:`Options.sbom_facts`).
+    """
     options = options or Options()
+    if facts is not None and not options.sbom_facts:
+        options = dataclasses.replace(options, sbom_facts=True)
     fs = MergedFilesystem()
     scans_meta: dict[tuple[int, str], bytes] = {}
     changes: list[LayerChanges] = []
@@ -264,6 +306,8 @@ def analyse(
             scans_meta[(scan.index, path)] = data
         secret_hits += scan.secrets
         problems += [(scan.index, name, what) for name, what in scan.problems]
+        if facts is not None and scan.facts is not None:
+            facts.append(scan.facts)
         scan.entries.clear()  # the merged tree holds what is needed now
     return _report(image, options, build, fs, scans_meta, changes, layer_sizes, secret_hits,
                    problems)  # fmt: skip

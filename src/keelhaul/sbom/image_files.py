@@ -20,7 +20,6 @@ import json
 import os
 import re
 import sqlite3
-import tarfile
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from pathlib import Path, PurePosixPath
 
 from keelhaul.errors import KeelhaulError
 from keelhaul.image.model import Image, Layer
+from keelhaul.image.tarstream import FILE, TarError, TarReader
 from keelhaul.sbom.language_packages import elf_section, go_build_info
 
 #: Bump when what a layer's facts hold changes: cached facts of older versions are not used.
@@ -102,54 +102,103 @@ def _clean(name: str) -> str | None:
     return "/" + "/".join(parts)
 
 
-def read_layer(layer: Layer) -> LayerFacts:
-    """One streaming pass over the layer's tar."""
-    facts = LayerFacts()
-    try:
-        with layer.open() as stream, tarfile.open(fileobj=stream, mode="r|") as archive:
-            for member in archive:
-                path = _clean(member.name)
-                if path is None or path == "/":
-                    continue
-                folder, _, base = path.rpartition("/")
-                if base == OPAQUE:
-                    facts.opaque.append(folder or "/")
-                    continue
-                if base.startswith(WHITEOUT):
-                    facts.deleted.append(f"{folder}/{base[len(WHITEOUT) :]}")
-                    continue
-                if not member.isreg():
-                    continue
-                facts.files.append(path)
-                _keep(facts, archive, member, path, base)
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-        raise LayerReadError(f"layer {layer.index + 1} ({layer.digest}): {exc}") from None
-    return facts
+#: What a layer pass keeps of a regular file for the catalogers (see :func:`wanted_kind`).
+CONTENTS = "contents"
+BINARY = "binary"
 
 
-def _keep(facts: LayerFacts, archive: tarfile.TarFile, member: tarfile.TarInfo, path: str,
-          base: str) -> None:  # fmt: skip
+def wanted_kind(path: str, size: int) -> str | None:
+    """What the catalogers need of the regular file ``path`` (absolute) of ``size`` bytes:
+    its bytes (:data:`CONTENTS`: package databases, metadata files, Java archives), what a
+    Go or Rust cataloger reads of an executable (:data:`BINARY`), or nothing."""
+    base = path.rpartition("/")[2]
     wanted = _WANTED.search(path) is not None
-    archive_file = _ARCHIVE.search(base) is not None and member.size <= MAX_ARCHIVE
-    binary = (_BINARY_DIRS.search(path) is not None and "." not in base
-              and 4 < member.size <= MAX_BINARY)  # fmt: skip
-    if not (wanted and member.size <= MAX_SMALL) and not archive_file and not binary:
-        return
-    handle = archive.extractfile(member)  # a stream over the member, not a file on disk
-    if handle is None:
-        return
-    if binary and not wanted and not archive_file:
-        if handle.read(4) != b"\x7fELF":
+    if wanted and size <= MAX_SMALL:
+        return CONTENTS
+    if _ARCHIVE.search(base) is not None and size <= MAX_ARCHIVE:
+        return CONTENTS
+    if not wanted and _BINARY_DIRS.search(path) and "." not in base and 4 < size <= MAX_BINARY:
+        return BINARY
+    return None
+
+
+class Collector:
+    """The bytes of one file as a layer pass reads them, chunk by chunk, kept only as far as
+    ``kind`` needs: a file that is to be read as an executable and does not start like an
+    ELF one is dropped at its first bytes."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._parts: list[bytes] = []
+        self._size = 0
+        self.dropped = False
+
+    def add(self, chunk: bytes | memoryview) -> None:
+        if self.dropped:
             return
-        data = b"\x7fELF" + handle.read()
+        self._parts.append(bytes(chunk))
+        self._size += len(chunk)
+        if self.kind == BINARY and self._size >= 4 and not self._head().startswith(b"\x7fELF"):
+            self.dropped = True
+            self._parts.clear()
+
+    def _head(self) -> bytes:
+        return self._parts[0][:4] if len(self._parts[0]) >= 4 else b"".join(self._parts)[:4]
+
+    def keep(self, facts: LayerFacts, path: str) -> None:
+        """Put what was collected of ``path`` in ``facts``."""
+        if self.dropped or (self.kind == BINARY and self._size < 4):
+            return
+        data = b"".join(self._parts)
+        if self.kind != BINARY:
+            facts.contents[path] = data
+            return
         info_at = data.find(b"\xff Go buildinf:")
         if info_at >= 0:
             facts.go[path] = data[info_at : info_at + GO_WINDOW]
         section = elf_section(data, ".dep-v0")
         if section is not None:
             facts.cargo[path] = section
-        return
-    facts.contents[path] = handle.read()
+
+
+def whiteout_fact(facts: LayerFacts, path: str) -> bool:
+    """Record ``path`` (absolute) if it is a whiteout or an opaque marker; whether it was."""
+    folder, _, base = path.rpartition("/")
+    if base == OPAQUE:
+        facts.opaque.append(folder or "/")
+        return True
+    if base.startswith(WHITEOUT):
+        facts.deleted.append(f"{folder}/{base[len(WHITEOUT) :]}")
+        return True
+    return False
+
+
+def read_layer(layer: Layer) -> LayerFacts:
+    """One streaming pass over the layer's tar (keelhaul's bounded tar reader, as the image
+    analysis uses; ``keelhaul image`` gathers the same facts in its own pass)."""
+    facts = LayerFacts()
+    try:
+        with layer.open() as stream:
+            reader = TarReader(stream)
+            for entry in reader.entries():
+                path = _clean(entry.name)
+                if path is None or path == "/" or whiteout_fact(facts, path):
+                    continue
+                if entry.kind != FILE:
+                    continue
+                facts.files.append(path)
+                kind = wanted_kind(path, entry.size)
+                if kind is None:
+                    continue
+                collector = Collector(kind)
+                for chunk in reader.chunks():
+                    collector.add(chunk)
+                    if collector.dropped:
+                        break  # the rest is skipped by the reader
+                collector.keep(facts, path)
+    except (TarError, OSError, EOFError, zlib.error) as exc:
+        raise LayerReadError(f"layer {layer.index + 1} ({layer.digest}): {exc}") from None
+    return facts
 
 
 @dataclass
