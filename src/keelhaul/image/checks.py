@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from keelhaul.errors import ConfigError
-from keelhaul.findings import Category, Finding, Location, Origin, Safety, Severity
+from keelhaul.findings import Category, Finding, Location, Origin, RuleDoc, Safety, Severity
 from keelhaul.report.model import RuleInfo
 from keelhaul.report.model import rule_infos as report_rule_infos
 
@@ -108,7 +108,7 @@ CODES = {name: code for code, (name, *_rest) in _TABLE.items()}
 
 
 @dataclass(frozen=True)
-class ImageRule:
+class ImageRule(RuleDoc):
     """An image finding's documentation, shaped like a catalogue rule
     (:class:`keelhaul.rules.registry.Rule`) so ``keelhaul rules`` and docs/rules.md list it.
 
@@ -116,12 +116,6 @@ class ImageRule:
     no Dockerfile to show: ``bad`` and ``good`` are empty.
     """
 
-    code: str
-    name: str
-    severity: Severity
-    category: Category
-    summary: str
-    explanation: str
     related: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     bad: str = ""
     good: str = ""

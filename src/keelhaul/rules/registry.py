@@ -16,7 +16,7 @@ from keelhaul.dockerfile.scripts import script_texts
 from keelhaul.dockerfile.shell import ShellScript, parse_shell
 from keelhaul.dockerfile.stages import Build, Stage, resolve
 from keelhaul.dockerfile.syntax import Dockerfile, Instruction, Span
-from keelhaul.findings import Category, Finding, Fix, Location, Safety, Severity
+from keelhaul.findings import Finding, Fix, Location, RuleDoc, Safety
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,13 +157,7 @@ Check = Callable[[DockerfileContext], Iterable[Hit]]
 
 
 @dataclass(frozen=True)
-class Rule:
-    code: str
-    name: str
-    severity: Severity
-    category: Category
-    summary: str
-    explanation: str
+class Rule(RuleDoc):
     bad: str
     good: str
     check: Check = field(repr=False, compare=False)

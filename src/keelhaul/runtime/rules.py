@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from keelhaul.findings import Category, Fix, Safety, Severity
+from keelhaul.findings import Fix, RuleDoc, Safety
 from keelhaul.runtime.model import ContainerRun, Where
 
 __all__ = ["RUNTIME_CATALOGUE", "RuntimeCheck", "RuntimeHit", "RuntimeRule", "all_runtime_rules"]
@@ -34,13 +34,7 @@ RuntimeCheck = Callable[[ContainerRun, Mapping[str, object]], Iterable[RuntimeHi
 
 
 @dataclass(frozen=True)
-class RuntimeRule:
-    code: str
-    name: str
-    severity: Severity
-    category: Category
-    summary: str
-    explanation: str
+class RuntimeRule(RuleDoc):
     bad: str
     good: str
     check: RuntimeCheck = field(repr=False, compare=False)
