@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -179,8 +179,15 @@ def _inherited(folder: str) -> tuple[_Rules, ...]:
     return () if root != folder and _ignored(folder, True, found) else found
 
 
-def _walk(folder: str, shown: Path, rules: tuple[_Rules, ...] | None) -> Iterator[Path]:
-    """``rules`` None: no ignore files at all."""
+def walk_files(
+    folder: str,
+    shown: Path,
+    rules: tuple[_Rules, ...] | None,
+    wanted: Callable[[os.DirEntry[str]], bool],
+) -> Iterator[Path]:
+    """The files under ``folder`` that ``wanted`` takes, in name order, shown under ``shown``;
+    git's ignore files apply (``rules`` None: no ignore files at all) and the usual vendor and
+    VCS folders are skipped. Shared by the Dockerfile and the runtime-file discovery."""
     if rules is not None:
         own = _read_rules(os.path.join(folder, GITIGNORE), folder)
         if own is not None:
@@ -195,9 +202,9 @@ def _walk(folder: str, shown: Path, rules: tuple[_Rules, ...] | None) -> Iterato
             if entry.is_dir(follow_symlinks=False):
                 if entry.name in SKIPPED_DIRS or (rules and _ignored(entry.path, True, rules)):
                     continue
-                yield from _walk(entry.path, shown / entry.name, rules)
+                yield from walk_files(entry.path, shown / entry.name, rules, wanted)
             elif (
-                is_dockerfile_name(entry.name)
+                wanted(entry)
                 and entry.is_file()
                 and not (rules and _ignored(entry.path, False, rules))
             ):
@@ -206,10 +213,14 @@ def _walk(folder: str, shown: Path, rules: tuple[_Rules, ...] | None) -> Iterato
             continue  # vanished or unreadable while walking: not ours to report
 
 
+def _is_dockerfile(entry: os.DirEntry[str]) -> bool:
+    return is_dockerfile_name(entry.name)
+
+
 def walk(folder: Path, *, gitignore: bool = True) -> Iterator[Path]:
     """The Dockerfiles under ``folder``, in name order, as paths that start with ``folder``."""
     start = os.path.abspath(folder)
-    yield from _walk(start, folder, _inherited(start) if gitignore else None)
+    yield from walk_files(start, folder, _inherited(start) if gitignore else None, _is_dockerfile)
 
 
 def discover(paths: Iterable[Path], *, gitignore: bool = True) -> list[Found]:

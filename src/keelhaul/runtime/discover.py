@@ -20,18 +20,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from keelhaul.dockerfile.discover import (
-    GITIGNORE,
-    SKIPPED_DIRS,
-    _ignored,
-    _inherited,
-    _read_rules,
-    _Rules,
-)
+from keelhaul.dockerfile.discover import _inherited, walk_files
 from keelhaul.errors import FileMissing, KeelhaulError
 from keelhaul.runtime.docker_run import has_docker_run, kind_of_name
 
@@ -128,31 +121,8 @@ def is_candidate(name: str, parts: tuple[str, ...] = ()) -> bool:
     return lowered in ("makefile", "gnumakefile") or lowered.endswith(".mk")
 
 
-def _walk(folder: str, shown: Path, rules: tuple[_Rules, ...] | None) -> Iterator[Path]:
-    if rules is not None:
-        own = _read_rules(os.path.join(folder, GITIGNORE), folder)
-        if own is not None:
-            rules = (*rules, own)
-    try:
-        with os.scandir(folder) as scan:
-            entries = sorted(scan, key=lambda e: e.name)
-    except OSError:
-        return
-    for entry in entries:
-        try:
-            if entry.is_dir(follow_symlinks=False):
-                if entry.name in SKIPPED_DIRS or (rules and _ignored(entry.path, True, rules)):
-                    continue
-                yield from _walk(entry.path, shown / entry.name, rules)
-            elif (
-                is_candidate(entry.name)
-                and entry.is_file()
-                and entry.stat().st_size <= MAX_WALK_BYTES
-                and not (rules and _ignored(entry.path, False, rules))
-            ):
-                yield shown / entry.name
-        except OSError:
-            continue
+def _candidate(entry: os.DirEntry[str]) -> bool:
+    return is_candidate(entry.name) and entry.stat().st_size <= MAX_WALK_BYTES
 
 
 def _read(path: Path) -> str | None:
@@ -187,7 +157,7 @@ def runtime_targets(paths: Iterable[Path], *, gitignore: bool = True) -> list[Ru
             start = os.path.abspath(path)
             rules = _inherited(start) if gitignore else None
             candidates: Iterable[tuple[Path, bool]] = (
-                (p, False) for p in _walk(start, path, rules)
+                (p, False) for p in walk_files(start, path, rules, _candidate)
             )
         elif path.exists():
             candidates = [(path, True)]
