@@ -50,7 +50,7 @@ from collections.abc import Iterator
 
 from keelhaul.dockerfile.scripts import script_texts
 from keelhaul.dockerfile.shell import SimpleCommand, parse_shell
-from keelhaul.dockerfile.stages import Stage, resolve
+from keelhaul.dockerfile.stages import Build, Stage, resolve
 from keelhaul.dockerfile.syntax import Instruction, LineRole, parse
 from keelhaul.findings import Edit, Fix, Safety
 from keelhaul.fix.edits import apply_edits, line_ending
@@ -130,6 +130,46 @@ def _cgo_prefix_needed(stage: Stage, run: Run, cmd: SimpleCommand) -> bool | Non
 
 def _resolve(path: str, workdir: str) -> str:
     return posixpath.normpath(posixpath.join(workdir, path))
+
+
+def split_at_build(
+    stage: Stage,
+    build_run: Instruction,
+    before_ok: frozenset[str],
+    after_ok: frozenset[str],
+) -> tuple[list[Instruction], list[Instruction], str] | None:
+    """The stage's instructions before and after its build RUN, and the WORKDIR that RUN runs
+    in, when only ``before_ok`` instructions come before it and ``after_ok`` after (None
+    otherwise, or when a WORKDIR uses a variable): what the conversions move into a build
+    stage and what they keep in the runtime one."""
+    insts = list(stage.instructions)
+    if build_run not in insts:
+        return None
+    at = insts.index(build_run)
+    before, after = insts[:at], insts[at + 1 :]
+    if any(i.name not in before_ok for i in before) or any(i.name not in after_ok for i in after):
+        return None
+    workdir = "/"
+    for inst in before:
+        if inst.name == "WORKDIR":
+            value = inst.values[0] if inst.values else ""
+            if "$" in value:
+                return None
+            workdir = _resolve(value, workdir)
+    return before, after, workdir
+
+
+def one_more_stage(ctx: DockerfileContext, edits: list[Edit]) -> Build | None:
+    """The fixed file, resolved, when it parses without errors into the stages it had plus
+    one: the first half of every multi-stage conversion's proof."""
+    try:
+        after = parse(apply_edits(ctx.tree.render(), edits))
+    except ValueError:
+        return None
+    if after.errors:
+        return None
+    build = resolve(after)
+    return build if len(build.stages) == len(ctx.build.stages) + 1 else None
 
 
 def _names_binary(word: str, out: str, workdir: str) -> bool:
@@ -213,20 +253,10 @@ def go_multistage_fix(ctx: DockerfileContext, step: BuildStep) -> Fix | None:
         for r in runs for op in r.operations.packages
     ):  # fmt: skip
         return None
-    insts = list(stage.instructions)
-    at = insts.index(run.instruction)
-    before, after = insts[:at], insts[at + 1 :]
-    if any(i.name not in _BEFORE_BUILD for i in before):
+    split = split_at_build(stage, run.instruction, _BEFORE_BUILD, _AFTER_BUILD)
+    if split is None:
         return None
-    if any(i.name not in _AFTER_BUILD for i in after):
-        return None
-    workdir = "/"
-    for inst in before:
-        if inst.name == "WORKDIR":
-            value = inst.values[0] if inst.values else ""
-            if "$" in value:
-                return None
-            workdir = _resolve(value, workdir)
+    before, after, workdir = split
     out = _resolve(out, workdir)
     binary = "/" + posixpath.basename(out)
     cgo = _cgo_prefix_needed(stage, run, cmd)
@@ -334,15 +364,8 @@ def _static_build(stage: Stage) -> bool:
 
 def _proved(ctx: DockerfileContext, edits: list[Edit], out: str, binary: str) -> bool:
     """The fixed file parses into the build stage and a runtime stage copying the binary."""
-    source = ctx.tree.render()
-    try:
-        after = parse(apply_edits(source, edits))
-    except ValueError:
-        return False
-    if after.errors:
-        return False
-    build = resolve(after)
-    if len(build.stages) != len(ctx.build.stages) + 1:
+    build = one_more_stage(ctx, edits)
+    if build is None:
         return False
     final = build.stages[-1]
     copies = [i for i in final.instructions if i.name == "COPY"]

@@ -71,13 +71,20 @@ import posixpath
 import re
 
 from keelhaul.dockerfile.shell import parse_shell
-from keelhaul.dockerfile.stages import Stage, resolve
-from keelhaul.dockerfile.syntax import Instruction, parse
+from keelhaul.dockerfile.stages import Stage
+from keelhaul.dockerfile.syntax import Instruction
 from keelhaul.findings import Edit, Fix, Safety
-from keelhaul.fix.edits import apply_edits, line_ending, replace_instruction
+from keelhaul.fix.edits import line_ending, replace_instruction
 from keelhaul.rules.dockerfile._images import parse_reference
 from keelhaul.rules.dockerfile._images_toolchain import BuildStep, stage_runs
-from keelhaul.rules.dockerfile._multistage_fixes import _json, _name_stage, _resolve, _whole
+from keelhaul.rules.dockerfile._multistage_fixes import (
+    _json,
+    _name_stage,
+    _resolve,
+    _whole,
+    one_more_stage,
+    split_at_build,
+)
 from keelhaul.rules.registry import DockerfileContext, Run, fix_builder
 
 #: Java majors with ``eclipse-temurin:<major>-jre`` and ``-jre-alpine`` images.
@@ -238,21 +245,10 @@ def java_multistage_fix(ctx: DockerfileContext, step: BuildStep) -> Fix | None:
     if sum(i.name == "RUN" for i in insts) != len(runs) or not _only_chores(runs, step):
         return None  # an exec-form RUN, or a RUN doing more than build chores
     build_run = step.run.instruction
-    if build_run not in insts:
+    split = split_at_build(stage, build_run, _BEFORE_BUILD, _AFTER_BUILD)
+    if split is None:
         return None
-    at = insts.index(build_run)
-    before, after = insts[:at], insts[at + 1 :]
-    if any(i.name not in _BEFORE_BUILD for i in before):
-        return None
-    if any(i.name not in _AFTER_BUILD for i in after):
-        return None
-    workdir = "/"
-    for inst in before:
-        if inst.name == "WORKDIR":
-            value = inst.values[0] if inst.values else ""
-            if "$" in value:
-                return None
-            workdir = _resolve(value, workdir)
+    before, after, workdir = split
     edits: list[Edit] = []
     carried: list[str] = []
     for inst in before:
@@ -316,14 +312,8 @@ def java_multistage_fix(ctx: DockerfileContext, step: BuildStep) -> Fix | None:
 def _proved(ctx: DockerfileContext, edits: list[Edit], runtime: str, copy: tuple[str, str]) -> bool:
     """The fixed file parses into the unchanged build stage, named ``build``, and a runtime
     stage FROM the JRE that copies the jar alone and runs no RUN."""
-    try:
-        after = parse(apply_edits(ctx.tree.render(), edits))
-    except ValueError:
-        return False
-    if after.errors:
-        return False
-    build = resolve(after)
-    if len(build.stages) != len(ctx.build.stages) + 1:
+    build = one_more_stage(ctx, edits)
+    if build is None:
         return False
     builder, final = build.stages[-2], build.stages[-1]
     copies = [i for i in final.instructions if i.name in ("COPY", "ADD")]

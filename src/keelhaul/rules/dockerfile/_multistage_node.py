@@ -61,10 +61,10 @@ import posixpath
 import re
 from dataclasses import dataclass
 
-from keelhaul.dockerfile.stages import Stage, resolve
-from keelhaul.dockerfile.syntax import Instruction, parse
+from keelhaul.dockerfile.stages import Stage
+from keelhaul.dockerfile.syntax import Instruction
 from keelhaul.findings import Edit, Fix, Safety
-from keelhaul.fix.edits import apply_edits, line_ending
+from keelhaul.fix.edits import line_ending
 from keelhaul.rules.dockerfile._images import parse_reference
 from keelhaul.rules.dockerfile._images_toolchain import (
     BuildStep,
@@ -72,7 +72,13 @@ from keelhaul.rules.dockerfile._images_toolchain import (
     _operation_step,
     stage_runs,
 )
-from keelhaul.rules.dockerfile._multistage_fixes import _exec_words, _name_stage, _resolve, _whole
+from keelhaul.rules.dockerfile._multistage_fixes import (
+    _exec_words,
+    _name_stage,
+    _resolve,
+    _whole,
+    one_more_stage,
+)
 from keelhaul.rules.registry import DockerfileContext, Run, fix_builder
 
 STATIC_SERVER = "nginxinc/nginx-unprivileged:1.27-alpine"
@@ -353,14 +359,8 @@ def _edits(
 def _proved(ctx: DockerfileContext, edits: list[Edit], folder: str, image: str) -> bool:
     """The fixed file parses into the build stage and an nginx stage that copies the folder,
     exposes 8080 and runs nothing of its own."""
-    try:
-        after = parse(apply_edits(ctx.tree.render(), edits))
-    except ValueError:
-        return False
-    if after.errors:
-        return False
-    build = resolve(after)
-    if len(build.stages) != len(ctx.build.stages) + 1:
+    build = one_more_stage(ctx, edits)
+    if build is None:
         return False
     final = build.stages[-1]
     names = [i.name for i in final.instructions]

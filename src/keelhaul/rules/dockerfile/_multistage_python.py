@@ -58,10 +58,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from keelhaul.dockerfile.operations import PackageOperation
-from keelhaul.dockerfile.stages import Stage, resolve
-from keelhaul.dockerfile.syntax import Instruction, parse
+from keelhaul.dockerfile.stages import Stage
+from keelhaul.dockerfile.syntax import Instruction
 from keelhaul.findings import Edit, Fix, Safety
-from keelhaul.fix.edits import apply_edits, line_ending
+from keelhaul.fix.edits import line_ending
 from keelhaul.rules.dockerfile._images import parse_reference, slim_tag
 from keelhaul.rules.dockerfile._images_toolchain import (
     build_steps,
@@ -69,7 +69,7 @@ from keelhaul.rules.dockerfile._images_toolchain import (
     stage_env,
     stage_runs,
 )
-from keelhaul.rules.dockerfile._multistage_fixes import _name_stage, _whole
+from keelhaul.rules.dockerfile._multistage_fixes import _name_stage, _whole, one_more_stage
 from keelhaul.rules.dockerfile._package_fixes import plan, subcommand_index
 from keelhaul.rules.registry import DockerfileContext, Run, fix_builder
 
@@ -377,14 +377,8 @@ def python_wheels_fix(ctx: DockerfileContext) -> Fix | None:
 
 def _proved(ctx: DockerfileContext, edits: list[Edit], runtime: str) -> bool:
     """The fixed file parses into the builder and a runtime stage that installs the wheels."""
-    try:
-        after = parse(apply_edits(ctx.tree.render(), edits))
-    except ValueError:
-        return False
-    if after.errors:
-        return False
-    build = resolve(after)
-    if len(build.stages) != len(ctx.build.stages) + 1:
+    build = one_more_stage(ctx, edits)
+    if build is None:
         return False
     builder, final = build.stages[-2], build.stages[-1]
     mounts = [i for i in final.instructions if i.name == "RUN" and MOUNT in i.text]
