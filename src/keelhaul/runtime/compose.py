@@ -24,9 +24,10 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import YAMLError
 
-from keelhaul.errors import SourcePosition, SyntaxProblem
+from keelhaul.errors import SyntaxProblem
+from keelhaul.runtime.kubernetes import yaml_problem
 from keelhaul.runtime.model import ContainerRun, EnvVar, Mount, Port, Source, Value, Where
 
 __all__ = ["has_variable", "load_yaml", "looks_like_compose", "read_compose", "services_of"]
@@ -90,17 +91,8 @@ def load_yaml(text: str, name: str) -> list[Any]:
     yaml.allow_duplicate_keys = True
     try:
         return [doc for doc in yaml.load_all(text) if doc is not None]
-    except MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        column = mark.column + 1 if mark is not None else None
-        problem = " ".join(str(err.problem or err.context or "invalid YAML").split())
-        raise SyntaxProblem(
-            f"invalid YAML: {problem}", SourcePosition(name, line, column)
-        ) from None
     except YAMLError as err:
-        message = " ".join(str(err).split())[:200]
-        raise SyntaxProblem(f"invalid YAML: {message}", SourcePosition(name, 1)) from None
+        raise yaml_problem(err, name) from None
 
 
 def looks_like_compose(doc: object) -> bool:

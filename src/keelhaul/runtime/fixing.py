@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from keelhaul.runtime.compose import has_variable, load_yaml, read_compose, services_of
+from keelhaul.runtime.kubernetes import TEMPLATE_PATHS
 from keelhaul.runtime.model import ContainerRun
 
 __all__ = ["Change", "fix_compose", "fix_kubernetes", "fix_runtime_text"]
@@ -368,18 +369,6 @@ def _expose(node: CommentedMap) -> list[int | None]:
 # --------------------------------------------------------------------------------------------
 # Kubernetes
 
-_TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
-    "Pod": (),
-    "PodTemplate": ("template",),
-    "Deployment": ("spec", "template"),
-    "StatefulSet": ("spec", "template"),
-    "DaemonSet": ("spec", "template"),
-    "ReplicaSet": ("spec", "template"),
-    "ReplicationController": ("spec", "template"),
-    "Job": ("spec", "template"),
-    "DeploymentConfig": ("spec", "template"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template"),
-}
 TMP_VOLUME = "tmp"
 
 
@@ -390,13 +379,13 @@ def _objects(doc: object) -> Iterator[CommentedMap]:
     if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
         for item in items:
             yield from _objects(item)
-    elif isinstance(kind, str) and kind in _TEMPLATE_PATHS:
+    elif isinstance(kind, str) and kind in TEMPLATE_PATHS:
         yield doc
 
 
 def _pod_spec(obj: CommentedMap) -> CommentedMap | None:
     node: object = obj
-    for key in _TEMPLATE_PATHS[str(obj["kind"])]:
+    for key in TEMPLATE_PATHS[str(obj["kind"])]:
         node = node.get(key) if isinstance(node, CommentedMap) else None
     spec = node.get("spec") if isinstance(node, CommentedMap) else None
     return spec if isinstance(spec, CommentedMap) else None

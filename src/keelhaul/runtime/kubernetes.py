@@ -58,6 +58,21 @@ TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
     "DeploymentConfig": ("spec", "template"),
     "CronJob": ("spec", "jobTemplate", "spec", "template"),
 }
+
+
+def yaml_problem(err: YAMLError, name: str) -> SyntaxProblem:
+    """A YAML parse error as one line naming the file, line and column (the Kubernetes and
+    Compose readers share it)."""
+    if isinstance(err, MarkedYAMLError):
+        mark = err.problem_mark or err.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        column = mark.column + 1 if mark is not None else None
+        problem = " ".join(str(err.problem or err.context or "invalid YAML").split())
+        return SyntaxProblem(f"invalid YAML: {problem}", SourcePosition(name, line, column))
+    message = " ".join(str(err).split())[:200]
+    return SyntaxProblem(f"invalid YAML: {message}", SourcePosition(name, 1))
+
+
 #: Booleans as the YAML 1.1 resolver behind ``sigs.k8s.io/yaml`` reads them in a bool field.
 _TRUE = frozenset({"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"})
 _FALSE = frozenset({"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"})
@@ -335,17 +350,8 @@ def _load(text: str, name: str) -> list[object]:
         _LOADER = _yaml()
     try:
         return [doc for doc in _LOADER.load_all(_workload_documents(text)) if doc is not None]
-    except MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        column = mark.column + 1 if mark is not None else None
-        problem = " ".join(str(err.problem or err.context or "invalid YAML").split())
-        raise SyntaxProblem(
-            f"invalid YAML: {problem}", SourcePosition(name, line, column)
-        ) from None
     except YAMLError as err:
-        message = " ".join(str(err).split())[:200]
-        raise SyntaxProblem(f"invalid YAML: {message}", SourcePosition(name, 1)) from None
+        raise yaml_problem(err, name) from None
 
 
 def _objects(doc: object, path: str) -> Iterator[tuple[dict[Any, Any], str]]:
