@@ -6,19 +6,24 @@ The real catalogue grows while these tests are written; a fixed one keeps them e
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 from keelhaul.findings import Category, Finding, Location, Severity
+from keelhaul.rule import Rule
 from keelhaul.selection import Vocabulary
 
 
-@dataclass(frozen=True)
-class FakeRule:
-    code: str
-    name: str
-    category: Category
-    default_on: bool = True
-    related: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+def FakeRule(
+    code: str,
+    name: str,
+    category: Category,
+    default_on: bool = True,
+    related: Mapping[str, tuple[str, ...]] | None = None,
+) -> Rule:
+    """A real :class:`Rule` (never registered) with only what selection reads."""
+    return Rule(
+        code, name, Severity.WARNING, category, name, "", related=related or {},
+        default_on=default_on,
+    )  # fmt: skip
 
 
 RULES = (

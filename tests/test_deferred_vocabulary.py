@@ -10,7 +10,8 @@ import pytest
 from keelhaul.config import load_file
 from keelhaul.errors import ConfigError
 from keelhaul.findings import Category
-from keelhaul.selection import DeferredVocabulary, RuleLike, Specificity, Vocabulary
+from keelhaul.rule import Rule
+from keelhaul.selection import DeferredVocabulary, Specificity, Vocabulary
 from tests.selection_sample import RULES, FakeRule
 
 IMAGE = (
@@ -20,7 +21,7 @@ IMAGE = (
 
 
 def deferred(loads: list[int]) -> DeferredVocabulary:
-    def later() -> list[RuleLike]:
+    def later() -> list[Rule]:
         loads.append(1)
         return list(RULES)
 

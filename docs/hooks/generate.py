@@ -14,7 +14,7 @@ from mkdocs.structure.files import File, Files
 
 from keelhaul import config as keelhaul_config
 from keelhaul.cli.app import cli
-from keelhaul.rules.docs import listed_rules, rule_markdown
+from keelhaul.catalogue.docs import listed_rules, rule_markdown
 
 
 def _command_markdown(command: click.Command, path: str, depth: int) -> list[str]:

@@ -1,5 +1,12 @@
-"""Checking Dockerfiles end to end: each file with its configuration, rules, ShellCheck,
-suppressions and baseline, in one process however many files there are.
+"""The one check pipeline, for every kind of file: find the files and decide each one's kind
+once (:func:`find_targets`), read each once, then check -> severity -> suppressions ->
+baseline -> report, in one process however many files there are.
+
+Kinds: ``dockerfile`` (the Dockerfile rules, the build context, ShellCheck) and the runtime
+files ``kubernetes``, ``compose`` and ``docker-run`` (the runtime rules over the containers
+their reader finds). Configuration, selection, severity overrides, inline suppressions (one
+grammar: :mod:`keelhaul.suppression`) and the baseline apply to every kind alike, and so does
+``keelhaul fix`` (:mod:`keelhaul.fix.fixing`), which runs this same pipeline on each pass.
 
 The CLI hands in what to check and how; this module does no printing. Messages for people
 go to the ``note`` and ``error`` callbacks; what to report comes back as a
@@ -16,26 +23,31 @@ from pathlib import Path
 from keelhaul.baseline import Baseline
 from keelhaul.config import Config, ConfigFinder
 from keelhaul.context.build_context import BuildContext, find_ignore_file
-from keelhaul.dockerfile.discover import Found
+from keelhaul.dockerfile.discover import Found, discover
 from keelhaul.dockerfile.syntax import Dockerfile, parse, read_dockerfile
-from keelhaul.errors import KeelhaulError
+from keelhaul.errors import FileUnreadable, KeelhaulError
 from keelhaul.findings import Finding
 from keelhaul.report.model import BrokenFile
+from keelhaul.rule import Kind, Rule
 from keelhaul.rules.engine import check_context
-from keelhaul.rules.registry import DockerfileContext, Rule
+from keelhaul.rules.registry import DockerfileContext
 from keelhaul.rules.shellcheck import Script, check_scripts, scripts_of
-from keelhaul.runtime.integration import check_target
+from keelhaul.runtime.checking import Owners, check_runs
+from keelhaul.runtime.discover import RuntimeFile, read_runs, runtime_kind, runtime_targets
+from keelhaul.runtime.yaml_documents import YamlFile
 from keelhaul.selection import SHELLCHECK_CODE, UNUSED_SUPPRESSION_CODE, Vocabulary
-from keelhaul.suppression import Suppressions
+from keelhaul.suppression import Suppressions, text_suppressions
 
 STDIN = "-"
+DOCKERFILE = "dockerfile"
+"""The kind of a target that is a Dockerfile (the others: the runtime kinds)."""
 #: Suffixes that never name a Dockerfile (`app.dockerfile` does, `compose.yaml` does not).
 _NOT_DOCKERFILES = frozenset({".yaml", ".yml", ".json", ".md", ".txt", ".toml"})
 
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """One Dockerfile to check: on disk, or read from stdin (``data``)."""
+    """One file to check, of a kind decided once: on disk, or read from stdin (``data``)."""
 
     path: Path
     """Where it is, or (stdin) where it is said to be, for its configuration."""
@@ -44,15 +56,56 @@ class Target:
     named: bool = True
     """Named by the user (always checked) rather than found by a walk (``exclude`` applies)."""
     data: bytes | None = None
+    kind: str = DOCKERFILE
+    """``dockerfile``, ``kubernetes``, ``compose`` or ``docker-run``."""
+    source: YamlFile | None = None
+    """A runtime file's text and documents as discovery read them (read once)."""
 
     @classmethod
     def of(cls, found: Found) -> Target:
         return cls(found.path, str(found.path), found.named)
 
     @classmethod
+    def runtime(cls, found: RuntimeFile) -> Target:
+        return cls(found.path, str(found.path), found.named, kind=found.kind, source=found.source)
+
+    @classmethod
     def stdin(cls, data: bytes, filename: str | None) -> Target:
+        """Stdin, of the kind its content says (a Dockerfile unless it is a runtime file)."""
         name = filename or STDIN
-        return cls(Path(filename) if filename else Path(STDIN), name, True, data)
+        path = Path(filename) if filename else Path(STDIN)
+        try:
+            source = YamlFile(name, data.decode("utf-8"))
+        except UnicodeDecodeError:
+            return cls(path, name, True, data)
+        kind = runtime_kind(source)
+        if kind is None:
+            return cls(path, name, True, data)
+        return cls(path, name, True, data, kind, source)
+
+    def with_text(self, text: str) -> Target:
+        """The same file with other content (a pass of ``keelhaul fix``)."""
+        data = text.encode("utf-8", "surrogateescape")
+        source = None if self.kind == DOCKERFILE else YamlFile(self.name, text)
+        return Target(self.path, self.name, True, data, self.kind, source)
+
+
+def find_targets(paths: Iterable[Path], stdin: Target | None = None) -> list[Target]:
+    """What to check, each file once with its kind: ``stdin`` first when given, then the
+    Dockerfiles (folders walked for Dockerfile names; a named file is taken), then the runtime
+    files (Compose files, manifests, scripts with ``docker run``), told by content. A named
+    file that is a runtime file is checked as one, whatever its name."""
+    targets: list[Target] = [] if stdin is None else [stdin]
+    roots = list(paths)
+    if not roots and stdin is not None:
+        return targets
+    roots = roots or [Path(".")]
+    runtime = {os.path.abspath(f.path): f for f in runtime_targets(roots)}
+    for found in discover(roots):
+        known = runtime.pop(os.path.abspath(found.path), None)
+        targets.append(Target.of(found) if known is None else Target.runtime(known))
+    targets += [Target.runtime(f) for f in runtime.values()]
+    return targets
 
 
 @dataclass
@@ -67,6 +120,8 @@ class CheckResult:
     broken: list[BrokenFile] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
     """Source text of the files with findings (for source lines under each finding)."""
+    owners: Owners = field(default_factory=dict)
+    """For runtime files: which containers gave each finding (``keelhaul fix`` reads it)."""
     failing: bool = False
     """A reported finding reaches the ``fail-on`` threshold of its file's configuration."""
     baselined: int = 0
@@ -86,11 +141,13 @@ class _File:
 
 @dataclass
 class Checker:
-    """Checks many Dockerfiles; configurations and build contexts are read once each."""
+    """Checks many files of every kind; configurations and build contexts are read once each."""
 
     finder: ConfigFinder
     vocabulary: Vocabulary
     rules: list[Rule]
+    """The catalogue (every kind); each file runs the rules of its kind its configuration
+    selects."""
     build_args: Mapping[str, str] = field(default_factory=dict)
     context: Path | None = None
     """The build context of every file; None: each Dockerfile's own folder."""
@@ -103,7 +160,8 @@ class Checker:
     """``--pss``: also report the Pod Security Standards violations of this level."""
     note: Callable[[str], None] = lambda message: None
     error: Callable[[str], None] = lambda message: None
-    _rule_sets: dict[frozenset[str], list[Rule]] = field(default_factory=dict)
+    _rule_sets: dict[tuple[Kind, frozenset[str]], list[Rule]] = field(default_factory=dict)
+    _by_kind: dict[Kind, list[Rule]] = field(default_factory=dict)
     _contexts: dict[tuple[str, str | None], BuildContext | None] = field(default_factory=dict)
     _noted: set[int] = field(default_factory=set)
 
@@ -111,6 +169,9 @@ class Checker:
         result = CheckResult()
         files: list[_File] = []
         scripts: list[Script] = []
+        if not self._by_kind:
+            for rule in self.rules:
+                self._by_kind.setdefault(rule.kind, []).append(rule)
         for target in targets:
             checked = self._check_one(target, result, scripts)
             if checked is not None:
@@ -167,24 +228,8 @@ class Checker:
             self.note(f"{target.name}: excluded by {config.name}")
             return None
         result.files.append(target.name)
-        runtime = check_target(
-            target.path,
-            target.name,
-            target.data,
-            config.settings,
-            self.pss,
-            enabled=lambda code: config.enabled(code, target.path),
-            codes_of=self.vocabulary.pragma_codes,
-        )
-        if runtime is not None:  # a Compose file, a manifest, a script with docker run
-            if runtime.error is not None:
-                self.error(str(runtime.error))
-                result.broken.append(BrokenFile.from_error(target.name, runtime.error))
-                return None
-            assert runtime.suppressions is not None
-            for line in runtime.suppressions.notes:
-                self.note(line)
-            return _File(target, config, runtime.suppressions, runtime.findings, runtime.source)
+        if target.kind != DOCKERFILE:  # a Compose file, a manifest, a script with docker run
+            return self._check_runtime(target, config, result)
         if target.path.suffix.lower() in _NOT_DOCKERFILES:
             # a pre-commit hook or a shell glob hands over every YAML file: one that holds no
             # workload and no Compose service is nothing to check, not a broken Dockerfile
@@ -194,10 +239,7 @@ class Checker:
         tree = self._read(target, result)
         if tree is None:
             return None
-        codes = config.enabled_codes(target.path)
-        rules = self._rule_sets.get(codes)
-        if rules is None:
-            rules = self._rule_sets[codes] = [r for r in self.rules if r.code in codes]
+        rules = self._rules(Kind.DOCKERFILE, config, target)
         settings = config.settings
         context = self._build_context(target, result)
         ctx = DockerfileContext.of(tree, self.build_args, settings, context)
@@ -210,6 +252,43 @@ class Checker:
         for line in suppressions.notes:
             self.note(line)
         return _File(target, config, suppressions, findings, tree.render())
+
+    def _rules(self, kind: Kind, config: Config, target: Target) -> list[Rule]:
+        """The rules of ``kind`` that ``config`` runs on ``target``."""
+        codes = config.enabled_codes(target.path)
+        rules = self._rule_sets.get((kind, codes))
+        if rules is None:
+            rules = [r for r in self._by_kind.get(kind, []) if r.code in codes]
+            self._rule_sets[(kind, codes)] = rules
+        return rules
+
+    def _check_runtime(self, target: Target, config: Config, result: CheckResult) -> _File | None:
+        """A runtime file: its reader's containers through the runtime rules."""
+        source = target.source
+        try:
+            if source is None:
+                raw = target.data if target.data is not None else target.path.read_bytes()
+                source = YamlFile(target.name, raw.decode("utf-8"))
+            runs = read_runs(target.kind, source)
+        except (OSError, UnicodeDecodeError) as exc:
+            problem = FileUnreadable(
+                target.name, getattr(exc, "strerror", None) or "not UTF-8 text"
+            )
+            self.error(str(problem))
+            result.broken.append(BrokenFile.from_error(target.name, problem))
+            return None
+        except KeelhaulError as exc:
+            self.error(str(exc))
+            result.broken.append(BrokenFile.from_error(target.name, exc))
+            return None
+        rules = self._rules(Kind.RUNTIME, config, target)
+        findings = check_runs(runs, config.settings, self.pss, rules=rules, owners=result.owners)
+        suppressions = text_suppressions(
+            target.name, source.text, self.vocabulary, inline=config.inline_ignores
+        )
+        for line in suppressions.notes:
+            self.note(line)
+        return _File(target, config, suppressions, findings, source.text)
 
     def _build_context(self, target: Target, result: CheckResult) -> BuildContext | None:
         """The file's build context: ``--context``, else its own folder (None for bare stdin)."""

@@ -110,19 +110,6 @@ class Fix:
         )
 
 
-@dataclass(frozen=True)
-class RuleDoc:
-    """What every rule says of itself, whatever it checks (a Dockerfile, an image, a runtime
-    config): the fields ``keelhaul rules``, the docs and the report formats read."""
-
-    code: str
-    name: str
-    severity: Severity
-    category: Category
-    summary: str
-    explanation: str
-
-
 @dataclass(frozen=True, slots=True)
 class Finding:
     code: str

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any, Protocol
+from typing import Any
 
 from keelhaul.findings import Category, Severity
+from keelhaul.rule import Rule
 
 SHELLCHECK_CODE = re.compile(r"SC\d{4}")
 HADOLINT_CODE = re.compile(r"DL\d{4}")
@@ -51,21 +52,6 @@ class RuleId:
     name: str
     category: Category
     default_on: bool = True
-
-
-class RuleLike(Protocol):
-    """A catalogue rule, as far as selection is concerned."""
-
-    @property
-    def code(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def category(self) -> Category: ...
-    @property
-    def default_on(self) -> bool: ...
-    @property
-    def related(self) -> Mapping[str, tuple[str, ...]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +91,7 @@ UNUSED_SUPPRESSION = RuleId(
 class Vocabulary:
     """Every word a selector can be, from the catalogue, and the other tools' ids for them."""
 
-    def __init__(self, rules: Iterable[RuleLike]) -> None:
+    def __init__(self, rules: Iterable[Rule]) -> None:
         self.rules: dict[str, RuleId] = {}
         self.names: dict[str, str] = {}
         hadolint: dict[str, list[str]] = {}
@@ -182,7 +168,7 @@ class DeferredVocabulary(Vocabulary):
     without importing every Dockerfile rule (a fifth of a second); a configuration that names
     a Dockerfile rule still resolves, by loading the catalogue then."""
 
-    def __init__(self, now: Iterable[RuleLike], later: Callable[[], Iterable[RuleLike]]) -> None:
+    def __init__(self, now: Iterable[Rule], later: Callable[[], Iterable[Rule]]) -> None:
         self._now_rules = list(now)
         self._now = Vocabulary(self._now_rules)
         self._later = later

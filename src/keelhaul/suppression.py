@@ -1,6 +1,12 @@
-"""Suppressions written in the Dockerfile itself.
+"""Suppressions written in the checked file itself: one grammar for every kind of file.
 
-Four forms are honoured:
+``# keelhaul: ignore=CODES [-- reason]`` and ``# keelhaul: ignore-file=CODES`` mean the same
+in a Dockerfile, a Kubernetes manifest, a Compose file or a script with ``docker run`` lines;
+only what "the next thing" is differs by format (an instruction, or a YAML block and a
+continued shell line: see :func:`text_suppressions`). CODES are rule codes or names of any
+kind, or ``ALL``.
+
+In a Dockerfile four forms are honoured:
 
 ``# keelhaul: ignore=KH101,root-user -- reason``
     On a comment line directly above an instruction (a run of comment lines counts, a blank
@@ -171,6 +177,67 @@ class Suppressions:
                 )
             )
         return found
+
+
+def text_suppressions(
+    name: str, text: str, vocabulary: Vocabulary, *, inline: bool = True
+) -> Suppressions:
+    """The keelhaul pragmas of a YAML file or a script (runtime files), in the same grammar.
+
+    A pragma on a line of its own silences its codes on the next line that is not a comment
+    and, when that line opens a YAML block (a service, a container, a ``securityContext``), in
+    the whole block, or with its continuation lines (a trailing backslash); a blank line in
+    between attaches it to nothing. At the end of a line it silences that line.
+    ``ignore-file`` silences the whole file. ``inline=False`` honours none of them.
+    """
+    found = Suppressions(name)
+    if not inline or "keelhaul" not in text:
+        return found
+    reader = _Reader(found, vocabulary)
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        hash_at = line.find("#")
+        if hash_at < 0:
+            continue
+        m = _KEELHAUL.search(line, hash_at)
+        if m is None:
+            continue
+        pragma = reader._keelhaul(index + 1, m.start() + 1, len(line.rstrip()) + 1, m)
+        if pragma is None:
+            continue
+        if not pragma.file_wide:
+            alone = line[: m.start()].strip() == ""
+            pragma = replace(pragma, target=_block_after(lines, index, alone))
+        found._add(pragma)
+    return found
+
+
+def _block_after(lines: list[str], index: int, alone: bool) -> tuple[int, int] | None:
+    """The lines a pragma on line ``index`` (0-based) of a YAML file or script covers, 1-based
+    and inclusive (see :func:`text_suppressions`)."""
+    if not alone:
+        return (index + 1, index + 1)
+    k = index + 1
+    while k < len(lines) and lines[k].strip().startswith("#"):
+        k += 1
+    if k >= len(lines) or not lines[k].strip():
+        return None
+    first = lines[k].rstrip("\r")
+    indent = len(first) - len(first.lstrip(" "))
+    end = k
+    if first.endswith("\\"):
+        while end + 1 < len(lines) and lines[end].rstrip("\r").endswith("\\"):
+            end += 1
+        return (k + 1, end + 1)
+    for j in range(k + 1, len(lines)):
+        line = lines[j]
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if len(line) - len(line.lstrip(" ")) <= indent:
+            break
+        end = j
+    return (k + 1, end + 1)
 
 
 class _Reader:

@@ -15,7 +15,7 @@ from typing import Protocol
 import pytest
 
 from keelhaul.cli.app import main
-from keelhaul.rules.registry import all_rules
+from keelhaul.rules.registry import dockerfile_rules
 from keelhaul.rules.shellcheck import find_shellcheck
 from keelhaul.selection import Vocabulary
 
@@ -196,7 +196,7 @@ def test_per_path_ignores_and_exclude(check: Check, tmp_path: Path) -> None:
 
 
 def test_hadolint_migration(check: Check, tmp_path: Path) -> None:
-    vocabulary = Vocabulary(all_rules())
+    vocabulary = Vocabulary(dockerfile_rules())
     write(tmp_path / ".hadolint.yaml", "ignored:\n  - DL3006\n  - DL3008\n  - DL9999\n"
           "override:\n  error:\n    - DL4000\nfailure-threshold: error\n")  # fmt: skip
     src = BAD + "USER 1\nRUN apt-get update && apt-get install -y --no-install-recommends curl \\\n"

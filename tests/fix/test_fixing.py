@@ -18,13 +18,13 @@ from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Edit
 from keelhaul.fix.edits import apply_edits, split_lines
 from keelhaul.fix.fixing import fix_target
-from keelhaul.rules.registry import all_rules
+from keelhaul.rules.registry import dockerfile_rules
 from keelhaul.selection import Vocabulary
 from keelhaul.writing import write_atomically
 from tests.conftest import corpus_stats
 from tests.corpus import corpus_files
 
-RULES = all_rules()
+RULES = dockerfile_rules()
 VOCABULARY = Vocabulary(RULES)
 
 

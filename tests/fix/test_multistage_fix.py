@@ -14,10 +14,10 @@ from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Safety
 from keelhaul.fix.edits import apply_edits
 from keelhaul.rules.dockerfile._multistage_fixes import DISTROLESS, WHY_UNSAFE
-from keelhaul.rules.registry import DockerfileContext, Hit, all_rules
+from keelhaul.rules.registry import DockerfileContext, Hit, dockerfile_rules
 from tests.fix.test_fixing import fix
 
-KH125 = next(r for r in all_rules() if r.code == "KH125")
+KH125 = next(r for r in dockerfile_rules() if r.code == "KH125")
 HEAD = "FROM golang:1.22\nWORKDIR /src\n"
 RUNTIME = f"FROM {DISTROLESS}\n"
 

@@ -17,10 +17,10 @@ from keelhaul.rules.dockerfile._multistage_java import (
     java_multistage_fix,
     runtime_image,
 )
-from keelhaul.rules.registry import DockerfileContext, Hit, all_rules
+from keelhaul.rules.registry import DockerfileContext, Hit, dockerfile_rules
 from tests.fix.test_fixing import fix, run
 
-KH125 = next(r for r in all_rules() if r.code == "KH125")
+KH125 = next(r for r in dockerfile_rules() if r.code == "KH125")
 MAVEN = "FROM maven:3.9-eclipse-temurin-21\nWORKDIR /src\nCOPY . .\n"
 GRADLE = "FROM gradle:8-jdk17\nWORKDIR /home/gradle/project\nCOPY . .\n"
 DIGEST = "sha256:" + "a" * 64

@@ -9,11 +9,11 @@ from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Safety
 from keelhaul.fix.edits import apply_edits
 from keelhaul.rules.dockerfile._multistage_node import STATIC_SERVER
-from keelhaul.rules.registry import DockerfileContext, Hit, all_rules
+from keelhaul.rules.registry import DockerfileContext, Hit, dockerfile_rules
 from tests.corpus import corpus_files
 from tests.fix.test_fixing import fix
 
-KH125 = next(r for r in all_rules() if r.code == "KH125")
+KH125 = next(r for r in dockerfile_rules() if r.code == "KH125")
 NGINX = f"FROM {STATIC_SERVER}\n"
 HEAD = "FROM node:20\nWORKDIR /app\nCOPY package*.json ./\nRUN npm ci\nCOPY . .\n"
 BUILD = "FROM node:20 AS build\nWORKDIR /app\nCOPY package*.json ./\nRUN npm ci\nCOPY . .\n"

@@ -16,10 +16,10 @@ from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Safety
 from keelhaul.fix.edits import apply_edits
 from keelhaul.rules.dockerfile._multistage_python import MOUNT, WHY_UNSAFE, runtime_base
-from keelhaul.rules.registry import DockerfileContext, all_rules, fixes_wanted
+from keelhaul.rules.registry import DockerfileContext, dockerfile_rules, fixes_wanted
 from tests.fix.test_fixing import fix
 
-RULES = {r.code: r for r in all_rules() if r.code in ("KH120", "KH124")}
+RULES = {r.code: r for r in dockerfile_rules() if r.code in ("KH120", "KH124")}
 INSTALL = f"RUN {MOUNT} pip install --no-cache-dir --no-index /wheels/*.whl\n"
 CLEAN_LISTS = "rm -rf /var/lib/apt/lists/*"
 

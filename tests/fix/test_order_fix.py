@@ -20,13 +20,13 @@ from keelhaul.findings import Finding, Safety
 from keelhaul.fix.edits import split_lines
 from keelhaul.fix.fixing import FixOutcome, fix_target
 from keelhaul.rules.dockerfile._order_fixes import WHY_UNSAFE
-from keelhaul.rules.registry import all_rules
+from keelhaul.rules.registry import dockerfile_rules
 from keelhaul.selection import Vocabulary
 from tests.conftest import corpus_stats
 from tests.corpus import corpus_files
 from tests.fix.test_fixing import fix as fix_with
 
-RULES = all_rules()
+RULES = dockerfile_rules()
 VOCABULARY = Vocabulary(RULES)
 
 NODE = "FROM node:20\nWORKDIR /app\n"

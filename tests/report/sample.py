@@ -11,11 +11,11 @@ from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Category, Finding, Location, Origin, Severity
 from keelhaul.report import BrokenFile, Report, rule_infos
 from keelhaul.rules.engine import check_dockerfile
-from keelhaul.rules.registry import all_rules
+from keelhaul.rules.registry import dockerfile_rules
 
 CWD = Path("/work/project")
 DOCS = "https://example.org/keelhaul/docs/rules.md"
-RULES = rule_infos(all_rules(), DOCS)
+RULES = rule_infos(dockerfile_rules(), DOCS)
 
 SOURCE = (
     "FROM golang:1.22 AS build\n"

@@ -16,7 +16,7 @@ from keelhaul.findings import Finding
 from keelhaul.report import FORMATS, BrokenFile, Report, render, rule_infos
 from keelhaul.report.json_output import schema
 from keelhaul.rules.engine import check_dockerfile
-from keelhaul.rules.registry import all_rules
+from keelhaul.rules.registry import dockerfile_rules
 from tests.conftest import corpus_stats
 from tests.corpus import CORPUS, corpus_files
 from tests.report.sample import FORMATS as FORMAT_CHECKS
@@ -57,7 +57,7 @@ def test_every_format_renders_every_report(fmt: str, name: str) -> None:
 
 
 def test_rule_infos_carry_the_catalogue() -> None:
-    rules = all_rules()
+    rules = dockerfile_rules()
     infos = rule_infos(rules, "https://x.example/rules.md")
     assert list(infos) == [r.code for r in rules]
     for rule in rules:
@@ -92,7 +92,7 @@ def test_broken_file_from_errors() -> None:
 
 def test_the_same_finding_twice_is_counted_twice() -> None:
     [f] = check_dockerfile(
-        parse("FROM node\nUSER 1\n"), rules=[r for r in all_rules() if r.code == "KH101"]
+        parse("FROM node\nUSER 1\n"), rules=[r for r in dockerfile_rules() if r.code == "KH101"]
     )
     report = Report(findings=[f, f])
     assert [n for _, n in report.numbered] == [1, 2]

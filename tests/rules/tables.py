@@ -9,10 +9,11 @@ import pytest
 from keelhaul.context.build_context import BuildContext
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Finding
+from keelhaul.rule import REGISTRY
 from keelhaul.rules.engine import check_dockerfile
-from keelhaul.rules.registry import CATALOGUE, all_rules
+from keelhaul.rules.registry import dockerfile_rules
 
-all_rules()
+dockerfile_rules()
 
 
 def run(
@@ -24,7 +25,7 @@ def run(
 ) -> list[Finding]:
     """The findings of rule ``code`` alone on ``src``."""
     return check_dockerfile(
-        parse(src, path), rules=[CATALOGUE[code]], settings=settings, build_context=context
+        parse(src, path), rules=[REGISTRY[code]], settings=settings, build_context=context
     )
 
 

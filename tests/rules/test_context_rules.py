@@ -10,10 +10,10 @@ from keelhaul.context.build_context import BuildContext
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Finding
 from keelhaul.rules.engine import check_dockerfile
-from keelhaul.rules.registry import all_rules
+from keelhaul.rules.registry import dockerfile_rules
 
 CODES = ("KH230", "KH231", "KH232", "KH233")
-RULES = [r for r in all_rules() if r.code in CODES]
+RULES = [r for r in dockerfile_rules() if r.code in CODES]
 PRIVATE_KEY = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEdummy\n-----END EC PRIVATE KEY-----\n"
 CERTIFICATE = "-----BEGIN CERTIFICATE-----\nMIIDdummy\n-----END CERTIFICATE-----\n"
 APP = {"app.py": "print('hi')\n", "requirements.txt": "flask\n"}

@@ -10,6 +10,7 @@ import pytest
 
 from keelhaul.dockerfile.stages import resolve
 from keelhaul.dockerfile.syntax import parse
+from keelhaul.rule import REGISTRY
 from keelhaul.rules.dockerfile._images import (
     full_base,
     image_matches,
@@ -18,7 +19,7 @@ from keelhaul.rules.dockerfile._images import (
     registry_matches,
 )
 from keelhaul.rules.dockerfile._images_toolchain import is_build_tool
-from keelhaul.rules.registry import CATALOGUE, DockerfileContext
+from keelhaul.rules.registry import DockerfileContext
 from tests.rules.tables import check_table, lines, run, table
 
 DIGEST = "@sha256:" + "a" * 64
@@ -527,7 +528,7 @@ def test_untrusted_base_image_message() -> None:
     assert "trusted-registries" in found.message
     assert "allowed-base-images" in found.message
     assert found.severity.value == "error"
-    assert CATALOGUE["KH128"].related["hadolint"] == ("DL3026",)
+    assert REGISTRY["KH128"].related["hadolint"] == ("DL3026",)
 
 
 # --------------------------------------------------------------------------- --target
@@ -539,7 +540,7 @@ def codes_for_target(src: str, target: str) -> dict[str, list[int]]:
     ctx = DockerfileContext(tree, resolve(tree, None, target))
     out: dict[str, list[int]] = {}
     for code in ("KH120", "KH124", "KH125", "KH126", "KH127"):
-        for finding in CATALOGUE[code].findings(ctx):
+        for finding in REGISTRY[code].findings(ctx):
             out.setdefault(code, []).append(finding.location.line)
     return out
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from keelhaul.context.build_context import BuildContext
 from keelhaul.dockerfile.syntax import parse
+from keelhaul.rule import REGISTRY
 from keelhaul.rules.engine import check_dockerfile
-from keelhaul.rules.registry import CATALOGUE
 from tests.rules.tables import check_table, messages, run, table
 
 D = "FROM debian:12\n"
@@ -306,7 +306,7 @@ def test_missing_cache_mount_gives_the_exact_flags() -> None:
 
 
 def test_missing_cache_mount_is_off_by_default() -> None:
-    assert CATALOGUE["KH184"].default_on is False
+    assert REGISTRY["KH184"].default_on is False
     codes = {f.code for f in check_dockerfile(parse("FROM python:3\nRUN pip install x\n"))}
     assert "KH184" not in codes
 

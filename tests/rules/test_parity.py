@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from keelhaul.rules.parity import NOT_IMPLEMENTED, TOOLS
-from keelhaul.rules.registry import all_rules
+from keelhaul.rules.registry import dockerfile_rules
 
 
 def implemented() -> dict[str, set[str]]:
     found: dict[str, set[str]] = {tool: set() for tool in TOOLS}
-    for rule in all_rules():
+    for rule in dockerfile_rules():
         for tool, ids in rule.related.items():
             found.setdefault(tool, set()).update(ids)
     return found

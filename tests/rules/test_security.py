@@ -9,15 +9,16 @@ import pytest
 from keelhaul.context.build_context import BuildContext
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Finding
+from keelhaul.rule import REGISTRY
 from keelhaul.rules.engine import check_dockerfile
-from keelhaul.rules.registry import CATALOGUE, all_rules
+from keelhaul.rules.registry import dockerfile_rules
 from tests.corpus import CORPUS, corpus_files
 
-all_rules()
+dockerfile_rules()
 
 
 def found(src: str, code: str, context: BuildContext | None = None) -> list[Finding]:
-    return check_dockerfile(parse(src, "Dockerfile"), rules=[CATALOGUE[code]],
+    return check_dockerfile(parse(src, "Dockerfile"), rules=[REGISTRY[code]],
                             build_context=context)  # fmt: skip
 
 
@@ -435,7 +436,7 @@ LEAKY = (
 
 
 def test_no_message_shows_a_secret() -> None:
-    findings = check_dockerfile(parse(LEAKY, "Dockerfile"), rules=all_rules())
+    findings = check_dockerfile(parse(LEAKY, "Dockerfile"), rules=dockerfile_rules())
     codes = {f.code for f in findings}
     assert {"KH110", "KH204", "KH205", "KH206"} <= codes
     for finding in findings:
@@ -445,7 +446,7 @@ def test_no_message_shows_a_secret() -> None:
 
 
 def test_every_secret_of_the_leaky_file_is_reported() -> None:
-    findings = check_dockerfile(parse(LEAKY, "Dockerfile"), rules=all_rules())
+    findings = check_dockerfile(parse(LEAKY, "Dockerfile"), rules=dockerfile_rules())
     by_line: dict[int, set[str]] = {}
     for f in findings:
         by_line.setdefault(f.location.line, set()).add(f.code)
@@ -487,7 +488,7 @@ def test_official_gpg_keys_stay_quiet() -> None:
     files = corpus_files("dockerfiles")
     if not files:
         pytest.skip("no shared corpus")
-    rules = [CATALOGUE[c] for c in ("KH110", "KH206")]
+    rules = [REGISTRY[c] for c in ("KH110", "KH206")]
     with_keys = 0
     for path in files:
         data = path.read_bytes()

@@ -12,22 +12,23 @@ from collections.abc import Mapping
 import pytest
 
 from keelhaul.dockerfile.syntax import parse
+from keelhaul.rule import REGISTRY
 from keelhaul.rules.engine import check_dockerfile
-from keelhaul.rules.registry import CATALOGUE, all_rules
+from keelhaul.rules.registry import dockerfile_rules
 from tests.conftest import corpus_stats
 from tests.corpus import corpus_files
 
-all_rules()
+dockerfile_rules()
 
 
 def lines(code: str, src: str, settings: Mapping[str, object] | None = None) -> list[int]:
     """Lines where rule ``code`` reports on ``src`` (one entry per finding)."""
-    found = check_dockerfile(parse(src), rules=[CATALOGUE[code]], settings=settings)
+    found = check_dockerfile(parse(src), rules=[REGISTRY[code]], settings=settings)
     return [f.location.line for f in found]
 
 
 def messages(code: str, src: str, settings: Mapping[str, object] | None = None) -> list[str]:
-    found = check_dockerfile(parse(src), rules=[CATALOGUE[code]], settings=settings)
+    found = check_dockerfile(parse(src), rules=[REGISTRY[code]], settings=settings)
     return [f.message for f in found]
 
 
@@ -230,7 +231,7 @@ def test_stage_names_and_casing(code: str, src: str, expected: list[int]) -> Non
 
 def test_stage_name_findings_point_at_the_name() -> None:
     found = check_dockerfile(
-        parse("FROM build AS build\nFROM x AS Build\n"), rules=[CATALOGUE["KH137"]]
+        parse("FROM build AS build\nFROM x AS Build\n"), rules=[REGISTRY["KH137"]]
     )
     assert (found[0].location.line, found[0].location.column) == (2, 11)
     assert "line 1" in found[0].message
@@ -397,7 +398,7 @@ def test_definition_description(src: str, expected: list[int]) -> None:
 
 
 def test_definition_description_is_opt_in() -> None:
-    assert not CATALOGUE["KH147"].default_on
+    assert not REGISTRY["KH147"].default_on
 
 
 # --- KH148 onbuild-forbidden-trigger ----------------------------------------------------
@@ -615,7 +616,7 @@ def test_add_instead_of_copy(src: str, expected: list[int]) -> None:
 )
 def test_missing_healthcheck(src: str, expected: list[int]) -> None:
     run_cases("KH156", src, expected)
-    assert not CATALOGUE["KH156"].default_on
+    assert not REGISTRY["KH156"].default_on
 
 
 # --- KH157 copied-archive-extracted -----------------------------------------------------
@@ -723,7 +724,9 @@ def test_scratch_shell_form_message() -> None:
 # --- the corpus -------------------------------------------------------------------------
 
 MINE = [
-    r for r in all_rules() if r.code in ("KH111", "KH112", "KH113") or 130 <= int(r.code[2:]) <= 159
+    r
+    for r in dockerfile_rules()
+    if r.code in ("KH111", "KH112", "KH113") or 130 <= int(r.code[2:]) <= 159
 ]
 
 

@@ -9,12 +9,13 @@ import re
 import pytest
 
 from keelhaul.findings import Category, Severity
+from keelhaul.rule import Rule
 from keelhaul.runtime.checking import check_runs
 from keelhaul.runtime.kubernetes import read_kubernetes
 from keelhaul.runtime.model import ContainerRun
-from keelhaul.runtime.rules import RuntimeRule, all_runtime_rules
+from keelhaul.runtime.rules import runtime_rules
 
-RULES = all_runtime_rules()
+RULES = runtime_rules()
 RELATED_KEYS = {"kube-score", "kubesec", "checkov", "trivy", "polaris", "pss"}
 RELATED_FORMS = {
     "checkov": re.compile(r"CKV2?_K8S_\d+"),
@@ -22,7 +23,7 @@ RELATED_FORMS = {
 }
 
 
-def read_example(rule: RuntimeRule, text: str) -> list[ContainerRun]:
+def read_example(rule: Rule, text: str) -> list[ContainerRun]:
     if rule.example_format == "kubernetes":
         return read_kubernetes(text, "example.yaml")
     if rule.example_format == "compose" and importlib.util.find_spec("keelhaul.runtime.compose"):
@@ -33,7 +34,7 @@ def read_example(rule: RuntimeRule, text: str) -> list[ContainerRun]:
     pytest.skip(f"no reader for {rule.example_format} examples yet")
 
 
-def codes(rule: RuntimeRule, text: str) -> list[str]:
+def codes(rule: Rule, text: str) -> list[str]:
     pss = (rule.example_settings or {}).get("pss")
     runs = read_example(rule, text)
     return [
@@ -45,17 +46,17 @@ def codes(rule: RuntimeRule, text: str) -> list[str]:
 
 
 @pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
-def test_bad_example_is_flagged(rule: RuntimeRule) -> None:
+def test_bad_example_is_flagged(rule: Rule) -> None:
     assert rule.code in codes(rule, rule.bad)
 
 
 @pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
-def test_good_example_is_quiet(rule: RuntimeRule) -> None:
+def test_good_example_is_quiet(rule: Rule) -> None:
     assert rule.code not in codes(rule, rule.good)
 
 
 @pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
-def test_metadata(rule: RuntimeRule) -> None:
+def test_metadata(rule: Rule) -> None:
     assert re.fullmatch(r"KH4[0-4]\d", rule.code)
     assert re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", rule.name)
     assert isinstance(rule.severity, Severity)

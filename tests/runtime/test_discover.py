@@ -6,9 +6,17 @@ from pathlib import Path
 
 import pytest
 
+from keelhaul.catalogue import all_rules
+from keelhaul.checking import Checker, CheckResult, Target
+from keelhaul.config import ConfigFinder
 from keelhaul.errors import FileMissing
-from keelhaul.runtime.discover import kind_of, runtime_targets
-from keelhaul.runtime.integration import check_runtime_file, runtime_kind, runtime_suppressions
+from keelhaul.runtime.discover import kind_of, runtime_kind, runtime_targets
+from keelhaul.runtime.yaml_documents import YamlFile
+from keelhaul.selection import Vocabulary
+from keelhaul.suppression import text_suppressions
+
+RULES = all_rules()
+VOCABULARY = Vocabulary(RULES)
 
 POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: a\n"
 COMPOSE = "services:\n  web:\n    image: nginx\n"
@@ -38,12 +46,21 @@ COMPOSE = "services:\n  web:\n    image: nginx\n"
     ],
 )
 def test_kind_by_content(name: str, text: str, kind: str | None) -> None:
-    assert kind_of(name, text) == kind
+    assert kind_of(YamlFile(name, text)) == kind
 
 
 def test_dockerfiles_are_never_runtime_files() -> None:
-    assert runtime_kind("Dockerfile", "FROM x\nRUN docker run alpine\n") is None
-    assert runtime_kind("-", COMPOSE) == "compose"  # stdin: by content alone
+    assert runtime_kind(YamlFile("Dockerfile", "FROM x\nRUN docker run alpine\n")) is None
+    assert runtime_kind(YamlFile("-", COMPOSE)) == "compose"  # stdin: by content alone
+
+
+def check_text(name: str, text: str, select: tuple[str, ...] | None = None) -> CheckResult:
+    """``keelhaul check`` of ``text`` as if read from stdin under the name ``name``."""
+    from keelhaul.config import Overrides
+
+    finder = ConfigFinder(VOCABULARY, isolated=True, overrides=Overrides(select=select))
+    checker = Checker(finder, VOCABULARY, RULES, shellcheck=None)
+    return checker.check([Target.stdin(text.encode(), name)])
 
 
 def test_walk_finds_by_content_and_respects_gitignore(tmp_path: Path) -> None:
@@ -85,21 +102,18 @@ def test_named_files_and_missing(tmp_path: Path) -> None:
         runtime_targets([tmp_path / "nope.yaml"])
 
 
-def test_check_runtime_file_and_errors() -> None:
-    result = check_runtime_file("compose.yaml", COMPOSE)
-    assert result is not None
-    assert result.kind == "compose"
-    assert result.error is None
+def test_runtime_file_through_the_pipeline_and_errors() -> None:
+    result = check_text("compose.yaml", COMPOSE)
+    assert not result.broken
     assert result.findings
     assert all(f.location.path == "compose.yaml" for f in result.findings)
-    assert check_runtime_file("Dockerfile", "FROM x\n") is None
-    broken = check_runtime_file("compose.yaml", "services:\n  web: [\n", kind="compose")
-    assert broken is not None
-    assert broken.error is not None
-    assert str(broken.error).startswith("compose.yaml:")
-    only = check_runtime_file("compose.yaml", COMPOSE, enabled=lambda code: code == "KH405")
-    assert only is not None
-    assert {f.code for f in only.findings} <= {"KH405"}
+    assert Target.stdin(b"FROM x\n", "Dockerfile").kind == "dockerfile"
+    broken = check_text("compose.yaml", "services:\n  web: [\n")
+    assert broken.broken
+    assert broken.broken[0].path == "compose.yaml"
+    assert broken.broken[0].line is not None
+    only = check_text("compose.yaml", COMPOSE, select=("KH405",))
+    assert {f.code for f in only.findings} == {"KH405"}
 
 
 def test_suppression_comments() -> None:
@@ -111,13 +125,10 @@ def test_suppression_comments() -> None:
         "  db:  # keelhaul: ignore=KH440\n"
         "    image: postgres:16\n"
     )
-    result = check_runtime_file("compose.yaml", text)
-    assert result is not None
-    assert result.suppressions is not None
-    kept = result.suppressions.keep(result.findings)
+    kept = check_text("compose.yaml", text).findings
     codes_at = {(f.code, f.location.line) for f in kept}
     assert ("KH405", 3) not in codes_at
     assert ("KH440", 5) not in codes_at
     assert any(f.code == "KH405" and f.location.line == 5 for f in kept)
-    file_wide = runtime_suppressions("x.yaml", "# keelhaul: ignore-file=KH441\n")
+    file_wide = text_suppressions("x.yaml", "# keelhaul: ignore-file=KH441\n", VOCABULARY)
     assert file_wide.pragmas[0].file_wide

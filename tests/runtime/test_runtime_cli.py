@@ -73,9 +73,10 @@ def test_malformed_yaml_exits_2(tmp_path: Path) -> None:
 
 def test_fix_is_unsafe_only_and_idempotent(tmp_path: Path) -> None:
     target = tmp_path / "compose.yaml"
-    target.write_text(COMPOSE)
+    plain = COMPOSE.replace("    privileged: true\n", "")
+    target.write_text(plain)
     assert run("fix", "compose.yaml", cwd=tmp_path).returncode == 0
-    assert target.read_text() == COMPOSE  # every runtime fix is unsafe
+    assert target.read_text() == plain  # every runtime fix is unsafe
     diff = run("fix", "--unsafe-fixes", "--diff", "compose.yaml", cwd=tmp_path)
     assert diff.returncode == 1
     assert "+    cap_drop:" in diff.stdout
@@ -86,6 +87,20 @@ def test_fix_is_unsafe_only_and_idempotent(tmp_path: Path) -> None:
     check = run("fix", "--unsafe-fixes", "--check", "compose.yaml", cwd=tmp_path)
     assert check.returncode == 0
     assert target.read_text() == fixed
+
+
+def test_fix_adds_only_what_check_reports(tmp_path: Path) -> None:
+    """A privileged service holds every capability whatever cap_drop says: check does not
+    report KH400 for it, so fix does not add cap_drop either."""
+    target = tmp_path / "compose.yaml"
+    target.write_text(COMPOSE)
+    reported = run("check", "compose.yaml", "--format", "concise", cwd=tmp_path).stdout
+    assert "KH400" not in reported
+    assert "KH405" in reported
+    assert run("fix", "--unsafe-fixes", "compose.yaml", cwd=tmp_path).returncode == 0
+    fixed = target.read_text()
+    assert "read_only: true" in fixed
+    assert "cap_drop" not in fixed
 
 
 def test_suppression_comment(tmp_path: Path) -> None:

@@ -15,10 +15,15 @@ from typing import Any
 
 import pytest
 
-from keelhaul.runtime.compose import load_yaml
+from keelhaul.catalogue import all_rules
+from keelhaul.checking import Checker, Target
+from keelhaul.config import ConfigFinder
+from keelhaul.errors import SyntaxProblem
+from keelhaul.fix.fixing import FixOutcome, fix_target
 from keelhaul.runtime.discover import kind_of
 from keelhaul.runtime.fixing import fix_compose, fix_kubernetes, fix_runtime_text
-from keelhaul.runtime.integration import fix_runtime
+from keelhaul.runtime.yaml_documents import YamlFile, load_documents
+from keelhaul.selection import Vocabulary
 from tests.corpus import corpus_files, corpus_id
 
 K8S_KEYS = {
@@ -94,10 +99,19 @@ def only_insertions(before: str, after: str) -> bool:
 
 def _fix(path: Path) -> tuple[str, str, str]:
     text = path.read_bytes().decode("utf-8")  # as it is: CRLF files stay CRLF
-    kind = kind_of(str(path), text)
+    kind = kind_of(YamlFile(str(path), text))
     if kind not in ("compose", "kubernetes"):
         pytest.skip(f"not a workload file ({kind})")
-    return text, fix_runtime_text(text, str(path), kind).text, kind
+    try:
+        load_documents(text, str(path))
+    except SyntaxProblem as exc:  # a duplicate key: check and fix both refuse the file
+        problem = str(exc)
+    else:
+        problem = ""
+    if problem:
+        assert "duplicate key" in problem
+        pytest.skip(problem)
+    return text, fix_runtime_text(YamlFile(str(path), text), kind).text, kind
 
 
 def _workload_files() -> list[Path]:
@@ -109,7 +123,7 @@ def _workload_files() -> list[Path]:
             text = path.read_bytes().decode("utf-8")
         except (OSError, UnicodeDecodeError):
             continue
-        if kind_of(str(path), text) in ("compose", "kubernetes"):
+        if kind_of(YamlFile(str(path), text)) in ("compose", "kubernetes"):
             found.append(path)
     return found
 
@@ -119,14 +133,14 @@ def test_corpus_round_trip(path: Path) -> None:
     text, fixed, kind = _fix(path)
     if fixed == text:
         return
-    before = [_plain(d) for d in load_yaml(text, "before")]
-    after = [_plain(d) for d in load_yaml(fixed, "after")]
+    before = [_plain(d) for d in load_documents(text, "before")]
+    after = [_plain(d) for d in load_documents(fixed, "after")]
     assert len(before) == len(after)
     keys = COMPOSE_KEYS if kind == "compose" else K8S_KEYS
     for old, new in zip(before, after, strict=True):
         assert differences(old, new, keys) == []
     assert only_insertions(text, fixed)
-    assert fix_runtime_text(fixed, str(path), kind).text == fixed  # idempotent
+    assert fix_runtime_text(YamlFile(str(path), fixed), kind).text == fixed  # idempotent
 
 
 COMPOSE_IN = """\
@@ -322,12 +336,12 @@ def test_kubernetes_fix_exact() -> None:
     ],
 )
 def test_fix_shapes(before: str, after: str) -> None:
-    kind = kind_of("f.yaml", before)
+    kind = kind_of(YamlFile("f.yaml", before))
     assert kind is not None
-    fixed = fix_runtime_text(before, "f.yaml", kind).text
+    fixed = fix_runtime_text(YamlFile("f.yaml", before), kind).text
     assert after in fixed
-    load_yaml(fixed, "f.yaml")
-    assert fix_runtime_text(fixed, "f.yaml", kind).text == fixed
+    load_documents(fixed, "f.yaml")
+    assert fix_runtime_text(YamlFile("f.yaml", fixed), kind).text == fixed
 
 
 def test_flow_mapping_service_is_left_alone() -> None:
@@ -335,6 +349,13 @@ def test_flow_mapping_service_is_left_alone() -> None:
     change = fix_compose(text, "c.yaml")
     assert change.text == text
     assert change.skipped
+
+
+def fix_runtime(name: str, text: str, unsafe: bool) -> FixOutcome:
+    """``keelhaul fix`` (the one fix loop) of ``text`` read from stdin as ``name``."""
+    vocabulary = Vocabulary(all_rules())
+    checker = Checker(ConfigFinder(vocabulary, isolated=True), vocabulary, all_rules())
+    return fix_target(checker, Target.stdin(text.encode(), name), text, unsafe)
 
 
 def test_fix_runtime_is_unsafe_only() -> None:
@@ -347,7 +368,7 @@ def test_fix_runtime_is_unsafe_only() -> None:
     assert unsafe.after != text
     assert unsafe.applied
     assert {f.code for f in unsafe.applied} == {f.code for f in safe.unsafe_left}
-    broken = fix_runtime("compose.yaml", "services:\n  web: [\n", unsafe=True, kind="compose")
+    broken = fix_runtime("compose.yaml", "services:\n  web: [\n", unsafe=True)
     assert broken.broken is not None
     assert broken.after == broken.before
     shell = fix_runtime("run.sh", "docker run --privileged alpine\n", unsafe=True)
@@ -365,7 +386,7 @@ def test_windows_pods_and_tmpfs_strings_are_left_alone() -> None:
     change = fix_compose(text, "c.yaml")
     assert "tmpfs: /run\n" in change.text
     assert any("tmpfs" in s for s in change.skipped)
-    load_yaml(change.text, "c.yaml")
+    load_documents(change.text, "c.yaml")
 
 
 def test_merge_key_services() -> None:
@@ -376,5 +397,5 @@ def test_merge_key_services() -> None:
     fixed = fix_compose(text, "c.yaml").text
     assert fixed.startswith("services:\n  llm: &llm\n    image: a:1\n    networks:\n      - net\n")
     assert "    deploy:\n      replicas: 1\n    cap_drop:\n" in fixed
-    load_yaml(fixed, "c.yaml")
+    load_documents(fixed, "c.yaml")
     assert fix_compose(fixed, "c.yaml").text == fixed

@@ -10,7 +10,7 @@ from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Safety
 from keelhaul.fix.edits import apply_edits, choose_fixes
 from keelhaul.rules.engine import check_context
-from keelhaul.rules.registry import DockerfileContext, all_rules
+from keelhaul.rules.registry import DockerfileContext, dockerfile_rules
 
 REORDER_CODE = "KH182"
 #: One pass per install the fix moves; a Dockerfile rarely has more than a few.
@@ -24,7 +24,7 @@ def reordered(
     name: str = "Dockerfile",
 ) -> str | None:
     """``text`` with every KH182 reorder applied, or None when there is nothing to reorder."""
-    rules = [r for r in all_rules() if r.code == REORDER_CODE]
+    rules = [r for r in dockerfile_rules() if r.code == REORDER_CODE]
     allowed = {Safety.SAFE.value, Safety.UNSAFE.value}
     current = text
     for _ in range(MAX_PASSES):

@@ -11,7 +11,8 @@ from pathlib import Path
 import click
 
 from keelhaul import baseline as baselines
-from keelhaul.checking import STDIN, Checker, CheckResult, Target
+from keelhaul.catalogue import all_rules
+from keelhaul.checking import STDIN, Checker, CheckResult, Target, find_targets
 from keelhaul.cli.options import (
     build_arg_option,
     config_file_option,
@@ -22,20 +23,16 @@ from keelhaul.cli.options import (
 )
 from keelhaul.cli.output import Output
 from keelhaul.config import ConfigFinder, Overrides
-from keelhaul.dockerfile.discover import discover
 from keelhaul.errors import ConfigError, FileUnreadable
 from keelhaul.report import FORMATS, Report, render, rule_infos
-from keelhaul.report.model import RuleLike
-from keelhaul.rules.registry import all_rules
+from keelhaul.rule import Rule
 from keelhaul.rules.shellcheck import find_shellcheck
-from keelhaul.runtime.integration import runtime_targets
-from keelhaul.runtime.rules import all_runtime_rules
 from keelhaul.selection import THRESHOLD_WORDS, Vocabulary
 
 RULE_WORDS = "codes, names, categories, `shellcheck` or ALL; comma-separated or repeated"
 
 
-def emit(out: Output, fmt: str, result: CheckResult, rules: Iterable[RuleLike]) -> None:
+def emit(out: Output, fmt: str, result: CheckResult, rules: Iterable[Rule]) -> None:
     """Write the report of ``result`` in ``fmt``: the one place output is produced."""
     color = out.color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
     report = Report(
@@ -55,8 +52,9 @@ def emit(out: Output, fmt: str, result: CheckResult, rules: Iterable[RuleLike]) 
 
 
 def targets_of(paths: tuple[Path, ...], stdin_filename: str | None) -> list[Target]:
-    """What to check: ``-`` is stdin, folders are walked, files are taken as named."""
-    targets: list[Target] = []
+    """What to check: ``-`` is stdin, folders are walked, files are taken as named; each
+    file's kind is decided here, once (:func:`keelhaul.checking.find_targets`)."""
+    stdin: Target | None = None
     on_disk = [p for p in paths if str(p) != STDIN]
     if len(on_disk) < len(paths):
         if len(paths) - len(on_disk) > 1:
@@ -65,21 +63,10 @@ def targets_of(paths: tuple[Path, ...], stdin_filename: str | None) -> list[Targ
             data = sys.stdin.buffer.read()
         except OSError as exc:
             raise FileUnreadable(STDIN, exc.strerror or str(exc)) from None
-        targets.append(Target.stdin(data, stdin_filename))
+        stdin = Target.stdin(data, stdin_filename)
     elif stdin_filename is not None:
         raise click.UsageError("--stdin-filename needs `-` among the paths")
-    if on_disk or not paths:
-        roots = on_disk or [Path(".")]
-        targets += [Target.of(f) for f in discover(roots)]
-        # Compose files, manifests and scripts with docker run, told by content
-        seen = {os.path.abspath(t.path) for t in targets}
-        walked = runtime_targets([p for p in roots if p.is_dir()])
-        targets += [
-            Target(f.path, str(f.path), False)
-            for f in walked
-            if os.path.abspath(f.path) not in seen
-        ]
-    return targets
+    return find_targets(on_disk, stdin)
 
 
 def _shellcheck_binary(asked: bool | None) -> str | None:
@@ -197,7 +184,7 @@ def command(
         raise click.UsageError("--config and --no-config do not go together")
     args = parse_build_args(build_args)
     rules = all_rules()
-    vocabulary = Vocabulary([*rules, *all_runtime_rules()])
+    vocabulary = Vocabulary(rules)
     overrides = Overrides(
         select=select or None,
         extend_select=extend_select,
@@ -237,7 +224,7 @@ def command(
             f"{result.gone_from_baseline} baselined finding(s) no longer occur; "
             "--write-baseline drops them"
         )
-    emit(out, fmt, result, [*rules, *all_runtime_rules()])
+    emit(out, fmt, result, rules)
     if result.broken:
         return 2
     return 1 if result.failing else 0

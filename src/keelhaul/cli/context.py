@@ -48,7 +48,7 @@ from keelhaul.report import FORMATS, Report, render, rule_infos
 from keelhaul.report.model import BrokenFile
 from keelhaul.rules.dockerfile._context import ignore_file_fix
 from keelhaul.rules.engine import check_context
-from keelhaul.rules.registry import DockerfileContext, Rule, all_rules
+from keelhaul.rules.registry import DockerfileContext, Rule, dockerfile_rules
 from keelhaul.selection import THRESHOLD_WORDS
 from keelhaul.writing import write_atomically
 
@@ -77,7 +77,7 @@ class ContextReport:
 
 
 def context_rules() -> list[Rule]:
-    return [r for r in all_rules() if r.code in CONTEXT_CODES and r.default_on]
+    return [r for r in dockerfile_rules() if r.code in CONTEXT_CODES and r.default_on]
 
 
 def _dockerfile(folder: Path, given: Path | None) -> tuple[Path | None, Dockerfile | None]:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from keelhaul.checking import STDIN, Checker, Target
+from keelhaul.catalogue import all_rules
+from keelhaul.checking import DOCKERFILE, STDIN, Checker, Target
 from keelhaul.cli.check import RULE_WORDS, targets_of
 from keelhaul.cli.options import (
     build_arg_option,
@@ -23,8 +24,6 @@ from keelhaul.config import ConfigFinder, Overrides
 from keelhaul.errors import KeelhaulError
 from keelhaul.fix.fixing import FixOutcome, fix_target
 from keelhaul.fix.pinning import CachedResolver, pin_text
-from keelhaul.rules.registry import all_rules
-from keelhaul.runtime.integration import fix_runtime, runtime_kind
 from keelhaul.selection import Vocabulary
 from keelhaul.writing import write_atomically
 
@@ -54,6 +53,8 @@ def _resolver() -> CachedResolver:
 
 
 def _read(target: Target) -> str:
+    if target.source is not None:  # a runtime file: discovery read it already
+        return target.source.text
     data = target.data if target.data is not None else target.path.read_bytes()
     return data.decode("utf-8", "surrogateescape")
 
@@ -136,18 +137,14 @@ def command(
             out.err.print(f"keelhaul: error: {target.name}: {exc.strerror}", markup=False)
             broken += 1
             continue
-        kind = runtime_kind(target.name, text)
-        if kind is not None:  # Compose, Kubernetes: every hardening fix is unsafe
-            outcome = fix_runtime(target.name, text, unsafe_fixes, kind=kind)
-        else:
-            outcome = fix_target(checker, target, text, unsafe_fixes)
+        outcome = fix_target(checker, target, text, unsafe_fixes)
         if outcome.broken is not None:
             out.err.print(f"keelhaul: error: {outcome.broken}", markup=False)
             broken += 1
             continue
         if outcome.bug is not None:
             out.err.print(f"keelhaul: bug: {target.name}: {outcome.bug}", markup=False)
-        if resolver is not None and kind is None:
+        if resolver is not None and target.kind == DOCKERFILE:
             try:
                 pinned = pin_text(outcome.after, target.name, resolver, update)
             except KeelhaulError as exc:  # unreachable registry, wrong credentials...

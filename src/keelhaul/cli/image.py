@@ -26,10 +26,10 @@ from keelhaul.image.checks import Thresholds, parse_ratio, parse_size
 from keelhaul.image.model import Image
 from keelhaul.image.report import ImageReport
 from keelhaul.report import FORMATS, Report, render
+from keelhaul.rule import Rule
 from keelhaul.selection import (
     THRESHOLD_WORDS,
     DeferredVocabulary,
-    RuleLike,
     Threshold,
     Vocabulary,
 )
@@ -61,12 +61,12 @@ def _ratio(ctx: click.Context, param: click.Parameter, value: str | None) -> flo
 def _vocabulary() -> Vocabulary:
     """The image codes now; the Dockerfile rules only if a configuration names one of them."""
 
-    def dockerfile_rules() -> list[RuleLike]:
-        from keelhaul.rules.registry import all_rules
+    def other_rules() -> list[Rule]:
+        from keelhaul.catalogue import all_rules
 
-        return list(all_rules())
+        return all_rules()
 
-    return DeferredVocabulary(checks.all_image_rules(), dockerfile_rules)
+    return DeferredVocabulary(checks.image_rules(), other_rules)
 
 
 def config_for(config_file: Path | None, isolated: bool, near: Path) -> Config:

@@ -8,9 +8,9 @@ import click
 from rich.markdown import Markdown
 from rich.table import Table
 
+from keelhaul.catalogue.docs import listed_rules, rule_markdown
 from keelhaul.cli.output import Output
 from keelhaul.errors import ConfigError
-from keelhaul.rules.docs import listed_rules, rule_markdown
 
 
 @click.command("rules")

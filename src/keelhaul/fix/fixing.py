@@ -1,19 +1,28 @@
-"""Fixing one Dockerfile: check, apply the fixes that fit together, check again, until done.
+"""Fixing one file, of any kind: check, apply the fixes that fit together, check again, until
+done.
 
-Each pass runs the whole check (configuration, selection, suppressions) on the current text,
-so a fix sees what earlier fixes made of the file, and fixes on one instruction compose. The
-loop ends when no wanted fix is left, or after :data:`MAX_PASSES`; a fix whose result does not
+Each pass runs the whole check pipeline (configuration, selection, severity, suppressions) on
+the current text, so a fix sees what earlier fixes made of the file, fixes on one instruction
+compose, and nothing is changed for a finding ``keelhaul check`` would not report. The loop
+ends when no wanted fix is left, or after :data:`MAX_PASSES`; a fix whose result does not
 parse is never kept and is reported as a bug of keelhaul.
+
+Dockerfile fixes are line edits that each finding carries. Runtime files (Kubernetes,
+Compose) are hardened by :mod:`keelhaul.runtime.fixing`, told which findings of which
+containers the pass reported; every such fix is unsafe. ``docker run`` lines are not
+rewritten.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from keelhaul.checking import Checker, Target
+from keelhaul.checking import DOCKERFILE, Checker, Target
 from keelhaul.dockerfile.syntax import parse
-from keelhaul.findings import Edit, Finding, Safety
+from keelhaul.findings import Edit, Finding, Fix, Safety
 from keelhaul.fix.edits import apply_edits, choose_fixes
+from keelhaul.runtime.checking import finding_key
+from keelhaul.runtime.fixing import FIXED_CODES, fix_runtime_text
 
 MAX_PASSES = 12
 
@@ -47,6 +56,8 @@ class FixOutcome:
 
 def fix_target(checker: Checker, target: Target, text: str, unsafe: bool) -> FixOutcome:
     """Fix ``text`` (the file of ``target``) with the fixes ``checker``'s configuration wants."""
+    if target.kind != DOCKERFILE:
+        return _fix_runtime(checker, target, text, unsafe)
     allowed = {Safety.SAFE.value, Safety.UNSAFE.value} if unsafe else {Safety.SAFE.value}
     outcome = FixOutcome(target.name, text, text)
     current = text
@@ -104,5 +115,62 @@ def fix_target(checker: Checker, target: Target, text: str, unsafe: bool) -> Fix
         outcome.applied += chosen
         outcome.passes.append([e for f in chosen if f.fix for e in f.fix.edits])
         current = candidate
+    outcome.after = current
+    return outcome
+
+
+UNSAFE_WHY = (
+    "hardening changes what the container may do: a program that writes outside /tmp, "
+    "needs a capability or runs as root may stop working"
+)
+_DESCRIPTIONS = {
+    "KH400": "drop every capability (NET_BIND_SERVICE added back for a port below 1024)",
+    "KH405": "make the root filesystem read-only, with a writable /tmp",
+    "KH410": "set runAsNonRoot: true",
+    "KH416": "forbid privilege escalation",
+    "KH418": "use the runtime's default seccomp profile",
+}
+
+
+def _with_fix(finding: Finding) -> Finding:
+    description = _DESCRIPTIONS.get(finding.code, "add the run-time hardening")
+    return replace(finding, fix=Fix((), description, Safety.UNSAFE, UNSAFE_WHY))
+
+
+def _fix_runtime(checker: Checker, target: Target, text: str, unsafe: bool) -> FixOutcome:
+    """The fix loop for a runtime file: each pass fixes what that pass's check reported."""
+    outcome = FixOutcome(target.name, text, text)
+    current = text
+    result = checker.check([target.with_text(current)])
+    if result.broken:
+        outcome.broken = result.broken[0].message
+        return outcome
+    for _ in range(MAX_PASSES):
+        findings = result.all_findings
+        outcome.remaining = findings
+        fixable = [f for f in findings if f.code in FIXED_CODES]
+        if not fixable:
+            break
+        wanted = {(f.code, line) for f in fixable for line in result.owners.get(finding_key(f), ())}
+        source = target.with_text(current).source
+        assert source is not None  # a runtime target has one
+
+        def asked(code: str, line: int, wanted: set[tuple[str, int]] = wanted) -> bool:
+            return (code, line) in wanted
+
+        change = fix_runtime_text(source, target.kind, asked)
+        if change.text == current:
+            break
+        after = checker.check([target.with_text(change.text)])
+        if after.broken:  # cannot happen: the fixer keeps only text that loads
+            outcome.bug = f"after fixing, {after.broken[0].message}"
+            break
+        left = {(f.code, f.message) for f in after.all_findings}
+        fixed = [_with_fix(f) for f in fixable if (f.code, f.message) not in left]
+        if not unsafe:
+            outcome.unsafe_left = fixed
+            break
+        outcome.applied += fixed
+        current, result = change.text, after
     outcome.after = current
     return outcome

@@ -8,19 +8,20 @@ single layer is), which text reports show as ``image!/etc/shadow (layer 3)``. A 
 ``origin`` says whether it comes from the base image's layers or the image's own (None when
 that cannot be told), so ``--skip-base`` can leave out what the base brought.
 
-Each code is listed by ``keelhaul rules`` and in docs/rules.md as an :class:`ImageRule`.
+Each code is a :class:`keelhaul.rule.Rule` of kind ``image``, registered here, so
+``keelhaul rules`` and docs/rules.md list it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from keelhaul.errors import ConfigError
-from keelhaul.findings import Category, Finding, Location, Origin, RuleDoc, Safety, Severity
-from keelhaul.report.model import RuleInfo
+from keelhaul.findings import Category, Finding, Location, Origin, Severity
 from keelhaul.report.model import rule_infos as report_rule_infos
+from keelhaul.rule import Kind, Rule, register, registered
 
 _S, _SEC = Category.SIZE, Category.SECURITY
 _E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
@@ -107,36 +108,30 @@ _TABLE: dict[str, tuple[str, Severity, Category, str, str, dict[str, tuple[str, 
 CODES = {name: code for code, (name, *_rest) in _TABLE.items()}
 
 
-@dataclass(frozen=True)
-class ImageRule(RuleDoc):
-    """An image finding's documentation, shaped like a catalogue rule
-    (:class:`keelhaul.rules.registry.Rule`) so ``keelhaul rules`` and docs/rules.md list it.
-
-    Image findings come from one pass over a built image, not from a check per rule, and have
-    no Dockerfile to show: ``bad`` and ``good`` are empty.
-    """
-
-    related: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    bad: str = ""
-    good: str = ""
-    default_on: bool = True
-    fix: Safety | None = None
-    example_format: str = "image"
-    example_settings: Mapping[str, object] | None = None
-    example_context: Mapping[str, str] | None = None
+for _code, (_name, _sev, _cat, _summary, _why, _related) in _TABLE.items():
+    register(
+        Rule(
+            _code,
+            _name,
+            _sev,
+            _cat,
+            _summary,
+            _why,
+            related=_related,
+            kind=Kind.IMAGE,
+            example_format="image",
+        )
+    )
 
 
-def all_image_rules() -> list[ImageRule]:
-    """Every image finding's documentation, by code."""
-    return [
-        ImageRule(code, name, sev, cat, summary, why, related)
-        for code, (name, sev, cat, summary, why, related) in sorted(_TABLE.items())
-    ]
+def image_rules() -> list[Rule]:
+    """Every image finding's rule, by code."""
+    return registered(Kind.IMAGE)
 
 
-def rule_infos() -> dict[str, RuleInfo]:
+def rule_infos() -> dict[str, Rule]:
     """The image findings' documentation, for the report formats (SARIF rules and the like)."""
-    return report_rule_infos(all_image_rules())
+    return report_rule_infos(image_rules())
 
 
 def finding(

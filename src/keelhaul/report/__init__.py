@@ -1,7 +1,7 @@
 """Findings written out: text for people, and the formats CI systems and code hosts read.
 
 The CLI builds a :class:`Report` and calls ``render(fmt, report)``; formatters know nothing
-about rules beyond the :class:`RuleInfo` values handed in.
+about rules beyond the :class:`keelhaul.rule.Rule` values handed in.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from keelhaul.report.gitlab import render_gitlab
 from keelhaul.report.json_output import render_json
 from keelhaul.report.junit import render_junit
 from keelhaul.report.markdown import render_markdown
-from keelhaul.report.model import BrokenFile, Report, RuleInfo, rule_infos
+from keelhaul.report.model import BrokenFile, Report, rule_infos
 from keelhaul.report.sarif import render_sarif
 from keelhaul.report.text import render_concise, render_text
+from keelhaul.rule import Rule
 
 RENDERERS: dict[str, Callable[[Report], str]] = {
     "text": render_text,
@@ -41,4 +42,4 @@ def render(fmt: str, report: Report) -> str:
     return renderer(report)
 
 
-__all__ = ["FORMATS", "BrokenFile", "Report", "RuleInfo", "render", "rule_infos"]
+__all__ = ["FORMATS", "BrokenFile", "Report", "Rule", "render", "rule_infos"]

@@ -1,7 +1,7 @@
 """What every formatter reads: the findings of one run, the files, and the rules as plain data.
 
-Formatters know nothing about rules; the caller turns its catalogue into :class:`RuleInfo`
-values (see :func:`rule_infos`) and hands them in with the findings.
+Formatters know nothing about the catalogue; the caller hands in the rules
+(:class:`keelhaul.rule.Rule`, see :func:`rule_infos`) with the findings.
 """
 
 from __future__ import annotations
@@ -11,15 +11,15 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path, PurePath
-from typing import Protocol
 from urllib.parse import quote
 
 from keelhaul import __version__
 from keelhaul.errors import SyntaxProblem
-from keelhaul.findings import Category, Finding, Location, Origin, Safety, Severity
+from keelhaul.findings import Category, Finding, Location, Origin, Severity
+from keelhaul.rule import Rule
 
 #: Where ShellCheck documents its checks; SC findings come from ShellCheck, not the catalogue.
 SHELLCHECK_WIKI = "https://www.shellcheck.net/wiki/"
@@ -28,71 +28,18 @@ _SHELLCHECK_CODE = re.compile(r"SC\d{4}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-@dataclass(frozen=True, slots=True)
-class RuleInfo:
-    """A rule's documentation, as the formatters need it (help text, default level, tags)."""
-
-    code: str
-    name: str
-    severity: Severity
-    category: Category
-    summary: str
-    explanation: str = ""
-    bad: str = ""
-    good: str = ""
-    related: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    help_uri: str | None = None
-    fix: str | None = None
-    """The kind of fix the rule offers ("safe", "unsafe"), or None."""
-
-
-class RuleLike(Protocol):
-    """Anything shaped like a catalogue rule (``keelhaul.rules.registry.Rule`` is one)."""
-
-    @property
-    def code(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def severity(self) -> Severity: ...
-    @property
-    def category(self) -> Category: ...
-    @property
-    def summary(self) -> str: ...
-    @property
-    def explanation(self) -> str: ...
-    @property
-    def bad(self) -> str: ...
-    @property
-    def good(self) -> str: ...
-    @property
-    def related(self) -> Mapping[str, tuple[str, ...]]: ...
-    @property
-    def fix(self) -> Safety | None: ...
-
-
-def rule_infos(rules: Iterable[RuleLike], docs_url: str | None = None) -> dict[str, RuleInfo]:
-    """Code -> :class:`RuleInfo` for ``rules``.
+def rule_infos(rules: Iterable[Rule], docs_url: str | None = None) -> dict[str, Rule]:
+    """Code -> rule for ``rules``, each with its help link.
 
     ``docs_url`` is the address of the rendered docs/rules.md; each rule's help link is its
-    anchor there (``#kh101-mutable-base-tag``), the anchors docs/rules.md already uses.
+    anchor there (``#kh101-mutable-base-tag``), the anchors docs/rules.md already uses. A rule
+    that has a link of its own (an advisory's page) keeps it.
     """
-    out: dict[str, RuleInfo] = {}
+    out: dict[str, Rule] = {}
     for rule in rules:
-        anchor = f"#{rule.code.lower()}-{rule.name}"
-        out[rule.code] = RuleInfo(
-            code=rule.code,
-            name=rule.name,
-            severity=rule.severity,
-            category=rule.category,
-            summary=rule.summary,
-            explanation=rule.explanation,
-            bad=rule.bad,
-            good=rule.good,
-            related={tool: tuple(ids) for tool, ids in rule.related.items()},
-            help_uri=docs_url + anchor if docs_url else None,
-            fix=rule.fix.value if rule.fix is not None else None,
-        )
+        if docs_url and rule.help_uri is None:
+            rule = replace(rule, help_uri=f"{docs_url}#{rule.code.lower()}-{rule.name}")
+        out[rule.code] = rule
     return out
 
 
@@ -122,7 +69,7 @@ class Report:
     files: Sequence[str] = ()
     """Every file looked at, parsed or not (paths as in the findings)."""
     broken: Sequence[BrokenFile] = ()
-    rules: Mapping[str, RuleInfo] = field(default_factory=dict)
+    rules: Mapping[str, Rule] = field(default_factory=dict)
     """Code -> rule documentation; codes missing here get a minimal entry from their findings."""
     sources: Mapping[str, str] = field(default_factory=dict)
     """Path -> source text, for the source lines under each finding in the text format."""
@@ -168,7 +115,7 @@ class Report:
         return list(seen)
 
     @cached_property
-    def rule_list(self) -> list[RuleInfo]:
+    def rule_list(self) -> list[Rule]:
         """The rules given plus one for each unknown code in the findings, sorted by code."""
         rules = dict(self.rules)
         for finding in self.ordered:
@@ -180,7 +127,7 @@ class Report:
     def rule_index(self) -> dict[str, int]:
         return {rule.code: i for i, rule in enumerate(self.rule_list)}
 
-    def rule(self, code: str) -> RuleInfo:
+    def rule(self, code: str) -> Rule:
         return self.rule_list[self.rule_index[code]]
 
     def display_path(self, path: str) -> str:
@@ -252,15 +199,16 @@ def image_note(finding: Finding) -> str:
     return f" ({', '.join(parts)})" if parts else ""
 
 
-def fallback_rule(finding: Finding) -> RuleInfo:
+def fallback_rule(finding: Finding) -> Rule:
     """Documentation for a code the caller gave no rule for (e.g. a ShellCheck SC code)."""
     help_uri = SHELLCHECK_WIKI + finding.code if _SHELLCHECK_CODE.fullmatch(finding.code) else None
-    return RuleInfo(
+    return Rule(
         code=finding.code,
         name=finding.name,
         severity=finding.severity,
         category=finding.category,
         summary=f"{finding.code} ({finding.name})",
+        explanation="",
         help_uri=help_uri,
     )
 

@@ -8,7 +8,8 @@ import re
 from urllib.parse import quote
 
 from keelhaul.findings import Category, Finding, Severity
-from keelhaul.report.model import BrokenFile, Report, RuleInfo, printable, to_bytes
+from keelhaul.report.model import BrokenFile, Report, printable, to_bytes
+from keelhaul.rule import Rule
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = (
@@ -52,11 +53,11 @@ def _clip(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _related(rule: RuleInfo) -> list[str]:
+def _related(rule: Rule) -> list[str]:
     return [f"{tool}:{ident}" for tool, ids in rule.related.items() for ident in ids]
 
 
-def _help_text(rule: RuleInfo) -> str:
+def _help_text(rule: Rule) -> str:
     parts = [rule.summary, rule.explanation]
     if rule.bad:
         parts.append("Bad:\n" + _indent(rule.bad))
@@ -78,7 +79,7 @@ def _fence(code: str) -> str:
     return f"{fence}dockerfile\n{code.rstrip(chr(10))}\n{fence}"
 
 
-def _help_markdown(rule: RuleInfo) -> str:
+def _help_markdown(rule: Rule) -> str:
     parts = [f"**{rule.code} {rule.name}**: {rule.summary}", rule.explanation]
     if rule.bad:
         parts.append("Bad:\n\n" + _fence(rule.bad))
@@ -93,7 +94,7 @@ def _help_markdown(rule: RuleInfo) -> str:
     return printable("\n\n".join(p.strip("\n") for p in parts if p))
 
 
-def reporting_descriptor(rule: RuleInfo) -> dict[str, object]:
+def reporting_descriptor(rule: Rule) -> dict[str, object]:
     properties: dict[str, object] = {
         "tags": [rule.category.value, *_related(rule)],
         "category": rule.category.value,

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Mapping
 from keelhaul.context.build_context import BuildContext
 from keelhaul.dockerfile.syntax import Dockerfile
 from keelhaul.findings import Finding
-from keelhaul.rules.registry import DockerfileContext, Rule, all_rules, fixes_wanted
+from keelhaul.rule import Rule
+from keelhaul.rules.registry import DockerfileContext, dockerfile_rules, findings_of, fixes_wanted
 
 
 def check_dockerfile(
@@ -33,7 +34,7 @@ def check_context(
     ctx: DockerfileContext, rules: Iterable[Rule] | None = None, fixes: bool = True
 ) -> list[Finding]:
     """:func:`check_dockerfile` for a context already built (it is shared with ShellCheck)."""
-    chosen = rules if rules is not None else [r for r in all_rules() if r.default_on]
+    chosen = rules if rules is not None else [r for r in dockerfile_rules() if r.default_on]
     with fixes_wanted(fixes):
-        found = [f for rule in chosen for f in rule.findings(ctx)]
+        found = [f for rule in chosen for f in findings_of(rule, ctx)]
     return sorted(found, key=Finding.sort_key)

@@ -1,4 +1,8 @@
-"""What a rule is, and the one catalogue that registers them."""
+"""What a Dockerfile rule's check reads and reports: the context, its RUN scripts, hits.
+
+The rule type and the registry are :mod:`keelhaul.rule`'s (one for every kind);
+``Rule`` and ``register`` are re-exported here for the rule modules.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,22 @@ from keelhaul.dockerfile.scripts import script_texts
 from keelhaul.dockerfile.shell import ShellScript, parse_shell
 from keelhaul.dockerfile.stages import Build, Stage, resolve
 from keelhaul.dockerfile.syntax import Dockerfile, Instruction, Span
-from keelhaul.findings import Finding, Fix, Location, RuleDoc, Safety
+from keelhaul.findings import Finding, Fix, Location
+from keelhaul.rule import Kind, Rule, register, registered
+
+__all__ = [
+    "Check",
+    "DockerfileContext",
+    "Hit",
+    "Rule",
+    "Run",
+    "dockerfile_rules",
+    "findings_of",
+    "fix_builder",
+    "fixes_wanted",
+    "read_script",
+    "register",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,55 +173,32 @@ class Hit:
 
 
 Check = Callable[[DockerfileContext], Iterable[Hit]]
+"""The signature of a Dockerfile rule's ``check`` (see :class:`keelhaul.rule.Rule`)."""
 
 
-@dataclass(frozen=True)
-class Rule(RuleDoc):
-    bad: str
-    good: str
-    check: Check = field(repr=False, compare=False)
-    related: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    default_on: bool = True
-    """Off-by-default rules run only when selected by code or category."""
-    fix: Safety | None = None
-    """The kind of fix its findings carry (safe, unsafe), or None when it has none."""
-    from_pipeline: bool = False
-    """The findings come from the check pipeline (e.g. suppression bookkeeping), not ``check``;
-    its tests live with that pipeline."""
-    example_settings: Mapping[str, object] | None = None
-    """Rule options both examples are checked with (for rules quiet unless configured)."""
-    example_context: Mapping[str, str] | None = None
-    """For rules about the build context: the files (path -> content, ``.dockerignore``
-    included) of the context both examples are checked against, beside their Dockerfile."""
-
-    def findings(self, ctx: DockerfileContext) -> Iterator[Finding]:
-        for hit in self.check(ctx):
-            span = hit.span or hit.instruction.span
-            yield Finding(
-                code=self.code,
-                name=self.name,
-                severity=self.severity,
-                category=self.category,
-                location=Location(
-                    ctx.tree.path, span.line, span.column, span.end_line, span.end_column
-                ),
-                message=hit.message,
-                stage=hit.stage.label if hit.stage is not None else None,
-                fix=hit.fix,
-            )
+def findings_of(rule: Rule, ctx: DockerfileContext) -> Iterator[Finding]:
+    """The findings of a Dockerfile rule's check on ``ctx``, with the rule's metadata."""
+    check = cast(Check | None, rule.check)
+    if check is None:
+        return
+    for hit in check(ctx):
+        span = hit.span or hit.instruction.span
+        yield Finding(
+            code=rule.code,
+            name=rule.name,
+            severity=rule.severity,
+            category=rule.category,
+            location=Location(
+                ctx.tree.path, span.line, span.column, span.end_line, span.end_column
+            ),
+            message=hit.message,
+            stage=hit.stage.label if hit.stage is not None else None,
+            fix=hit.fix,
+        )
 
 
-CATALOGUE: dict[str, Rule] = {}
-
-
-def register(rule: Rule) -> Rule:
-    if rule.code in CATALOGUE:
-        raise ValueError(f"rule code {rule.code} registered twice")
-    CATALOGUE[rule.code] = rule
-    return rule
-
-
-def all_rules() -> list[Rule]:
+def dockerfile_rules() -> list[Rule]:
+    """Every Dockerfile rule (the build-context rules among them), by code."""
     from keelhaul.rules import dockerfile  # noqa: F401  (registers the rule modules)
 
-    return sorted(CATALOGUE.values(), key=lambda r: r.code)
+    return registered(Kind.DOCKERFILE)

@@ -1,15 +1,28 @@
-"""Running the runtime rules over :class:`ContainerRun` objects: the entry point the
-``keelhaul check`` integration calls, whatever reader produced the runs."""
+"""Running the runtime rules over :class:`ContainerRun` objects: what the check pipeline
+(:mod:`keelhaul.checking`) calls for a runtime file, whatever reader produced the runs."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
 from keelhaul.findings import Finding, Location
+from keelhaul.rule import Rule
 from keelhaul.runtime.model import ContainerRun, Where
-from keelhaul.runtime.rules import RuntimeHit, RuntimeRule, all_runtime_rules
+from keelhaul.runtime.rules import RuntimeHit, runtime_rules
 
-__all__ = ["PSS_LEVELS", "check_runs"]
+__all__ = ["PSS_LEVELS", "Owners", "check_runs", "finding_key"]
+
+#: Which containers (the lines of their ``ContainerRun.where``) gave each finding, by
+#: :func:`finding_key`: a pod-level finding that every container repeats is reported once
+#: and owned by all of them. ``keelhaul fix`` reads it to fix only what was reported.
+Owners = dict[tuple[str, int, int, str], set[int]]
+
+
+def finding_key(finding: Finding) -> tuple[str, int, int, str]:
+    """What tells a runtime finding from the others of its file (code, place, message)."""
+    loc = finding.location
+    return (finding.code, loc.line, loc.column, finding.message)
+
 
 #: The Pod Security Standards levels ``--pss`` takes.
 PSS_LEVELS = ("baseline", "restricted")
@@ -20,14 +33,16 @@ def check_runs(
     settings: Mapping[str, object] | None = None,
     pss: str | None = None,
     *,
-    rules: Iterable[RuntimeRule] | None = None,
+    rules: Iterable[Rule] | None = None,
+    owners: Owners | None = None,
 ) -> list[Finding]:
     """Every finding of the runtime rules on ``runs``, sorted by place.
 
     ``rules`` defaults to the rules on by default; ``pss`` (``baseline`` or ``restricted``) adds
     the Pod Security Standards findings of that level (KH445, and KH446 for restricted) for the
     Kubernetes pods among the runs. A finding the same rule makes twice at the same place (a
-    pod-level setting every container inherits) is kept once.
+    pod-level setting every container inherits) is kept once. ``owners``, when given, is
+    filled with the containers each finding came from (see :data:`Owners`).
     """
     from keelhaul.runtime import pss as pss_checks
 
@@ -36,7 +51,7 @@ def check_runs(
     opts: Mapping[str, object] = settings or {}
     chosen = [
         r
-        for r in (rules if rules is not None else all_runtime_rules())
+        for r in (rules if rules is not None else runtime_rules())
         if r.default_on or rules is not None
     ]
     chosen = [r for r in chosen if r.code not in pss_checks.PSS_CODES]
@@ -44,25 +59,28 @@ def check_runs(
     seen: set[tuple[str, str, int, int, str]] = set()
     out: list[Finding] = []
 
-    def add(rule: RuntimeRule, hit: RuntimeHit) -> None:
+    def add(rule: Rule, hit: RuntimeHit, run: ContainerRun | None) -> None:
         key = (rule.code, hit.where.file, hit.where.line, hit.where.column, hit.message)
         if key not in seen:
             seen.add(key)
             out.append(finding(rule, hit.where, hit.message, hit))
+        if owners is not None and run is not None:
+            owners.setdefault(
+                (rule.code, hit.where.line, hit.where.column, hit.message), set()
+            ).add(run.where.line)
 
     for run in runs:
         for rule in chosen:
+            assert rule.check is not None
             for hit in rule.check(run, opts):
-                add(rule, hit)
+                add(rule, hit, run)
     if pss is not None:
         for rule, hit in pss_checks.violations(runs, pss):
-            add(rule, hit)
+            add(rule, hit, None)
     return sorted(out, key=Finding.sort_key)
 
 
-def finding(
-    rule: RuntimeRule, where: Where, message: str, hit: RuntimeHit | None = None
-) -> Finding:
+def finding(rule: Rule, where: Where, message: str, hit: RuntimeHit | None = None) -> Finding:
     return Finding(
         code=rule.code,
         name=rule.name,

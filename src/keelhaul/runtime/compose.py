@@ -22,15 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import YAMLError
 
 from keelhaul.errors import SyntaxProblem
-from keelhaul.runtime.kubernetes import yaml_problem
 from keelhaul.runtime.model import ContainerRun, EnvVar, Mount, Port, Source, Value, Where
+from keelhaul.runtime.yaml_documents import YamlFile, load_documents, yaml_file
 
-__all__ = ["has_variable", "load_yaml", "looks_like_compose", "read_compose", "services_of"]
+__all__ = ["has_variable", "looks_like_compose", "read_compose", "services_of"]
 
 #: ``$VAR`` or ``${...}`` not escaped as ``$$``.
 _VARIABLE = re.compile(r"(?<!\$)(?:\$\$)*\$(?:\{|[A-Za-z_])")
@@ -83,16 +81,6 @@ _SEQUENCES = frozenset(
 def has_variable(text: str) -> bool:
     """Whether ``text`` holds a Compose variable (``$$`` is a literal ``$``)."""
     return "$" in text and _VARIABLE.search(text) is not None
-
-
-def load_yaml(text: str, name: str) -> list[Any]:
-    """Every document of ``text`` (ruamel round-trip nodes); a syntax error names the line."""
-    yaml = YAML(typ="rt")
-    yaml.allow_duplicate_keys = True
-    try:
-        return [doc for doc in yaml.load_all(text) if doc is not None]
-    except YAMLError as err:
-        raise yaml_problem(err, name) from None
 
 
 def looks_like_compose(doc: object) -> bool:
@@ -196,7 +184,7 @@ def _other_file(ref: str, folder: Path | None) -> tuple[dict[str, CommentedMap],
     path = folder / ref
     try:
         text = path.read_text(encoding="utf-8")
-        docs = load_yaml(text, str(path))
+        docs = load_documents(text, str(path))
     except (OSError, UnicodeDecodeError, SyntaxProblem):
         return None  # the base is not ours to judge: the service is read without it
     return (services_of(docs[0]) if docs else {}), str(path)
@@ -206,17 +194,21 @@ def _other_file(ref: str, folder: Path | None) -> tuple[dict[str, CommentedMap],
 # reading
 
 
-def read_compose(text: str, name: str, *, folder: Path | None = None) -> list[ContainerRun]:
+def read_compose(
+    text: str | YamlFile, name: str = "", *, folder: Path | None = None
+) -> list[ContainerRun]:
     """One :class:`ContainerRun` per service of every Compose document of ``text``.
 
     ``folder`` is where ``extends.file`` paths are relative to (default: the folder of
     ``name`` when it is a file on disk).
     """
+    source = yaml_file(text, name)
+    name = source.name
     if folder is None:
         candidate = Path(name).parent
         folder = candidate if name not in ("", "-") and candidate.is_dir() else None
     runs: list[ContainerRun] = []
-    for doc in load_yaml(text, name):
+    for doc in source.documents():
         services = services_of(doc)
         holder: Any = doc["services"] if services else None
         for service in services:

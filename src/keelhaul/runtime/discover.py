@@ -24,9 +24,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from keelhaul.dockerfile.discover import _inherited, walk_files
+from keelhaul.dockerfile.discover import _inherited, is_dockerfile_name, walk_files
 from keelhaul.errors import FileMissing, KeelhaulError
 from keelhaul.runtime.docker_run import has_docker_run, kind_of_name
+from keelhaul.runtime.model import ContainerRun
+from keelhaul.runtime.yaml_documents import YamlFile
 
 __all__ = [
     "COMPOSE",
@@ -35,6 +37,8 @@ __all__ = [
     "RuntimeFile",
     "is_candidate",
     "kind_of",
+    "read_runs",
+    "runtime_kind",
     "runtime_targets",
 ]
 
@@ -64,28 +68,32 @@ MAX_WALK_BYTES = 4 * 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class RuntimeFile:
-    """A file to check with the runtime rules; ``named`` when the user named it."""
+    """A file to check with the runtime rules; ``named`` when the user named it. ``source``
+    holds its text and (once loaded) its documents, for the reader and the fixer."""
 
     path: Path
     kind: str
     named: bool
+    source: YamlFile
 
 
-def kind_of(name: str, text: str) -> str | None:
+def kind_of(source: YamlFile) -> str | None:
     """The kind of a file (see the module documentation), or None when it is none of them.
 
-    A YAML file that does not parse is None here: the reader reports its error when the file
-    is checked anyway.
+    A YAML file that does not parse is None here (unless its name says Compose): the reader
+    reports its error when the file is checked anyway. The documents loaded to tell stay in
+    ``source`` for the reader.
     """
+    name, text = source.name, source.text
     lowered = os.path.basename(name).lower()
     yaml_name = lowered.endswith(_YAML_ENDINGS)
     if _API_VERSION.search(text) and _KIND.search(text):
         return KUBERNETES
     if _SERVICES.search(text) and (yaml_name or not _looks_like_shell(lowered, text)):
-        from keelhaul.runtime.compose import load_yaml, looks_like_compose
+        from keelhaul.runtime.compose import looks_like_compose
 
         try:
-            docs = load_yaml(text, name)
+            docs = source.documents()
         except KeelhaulError:
             # a broken Compose file: the reader reports where when it is checked
             return COMPOSE if yaml_name and "compose" in lowered else None
@@ -97,7 +105,7 @@ def kind_of(name: str, text: str) -> str | None:
         if yaml_name and kind_of_name(name) == "ci-yaml" and not _is_ci(text):
             return None
         try:
-            if read_docker_run(text, name):
+            if read_docker_run(source):
                 return DOCKER_RUN
         except KeelhaulError:
             return None
@@ -132,13 +140,37 @@ def _read(path: Path) -> str | None:
         return None
 
 
-def _rendered(kind: str, text: str, name: str) -> str | None:
+def runtime_kind(source: YamlFile) -> str | None:
+    """:func:`kind_of` for a file the user named (or stdin): a Dockerfile is never a runtime
+    file (its ``RUN docker run`` lines belong to the Dockerfile rules)."""
+    if source.name not in ("", "-") and is_dockerfile_name(os.path.basename(source.name)):
+        return None
+    return kind_of(source)
+
+
+def read_runs(kind: str, source: YamlFile) -> list[ContainerRun]:
+    """What the reader of ``kind`` makes of the file (raises KeelhaulError, located, on YAML
+    that does not load)."""
+    if kind == KUBERNETES:
+        from keelhaul.runtime.kubernetes import read_kubernetes
+
+        return read_kubernetes(source)
+    if kind == COMPOSE:
+        from keelhaul.runtime.compose import read_compose
+
+        return read_compose(source)
+    if kind == DOCKER_RUN:
+        from keelhaul.runtime.docker_run import read_docker_run
+
+        return read_docker_run(source)
+    raise ValueError(f"unknown runtime file kind {kind!r}")
+
+
+def _rendered(kind: str, source: YamlFile) -> str | None:
     """``kind`` when a file with template lines reads anyway; None for a Helm or Go template,
     which is not YAML until rendered (``helm template | keelhaul check -`` checks that)."""
-    from keelhaul.runtime.integration import read_runs
-
     try:
-        read_runs(kind, text, name)
+        read_runs(kind, source)
     except KeelhaulError:
         return None
     return kind
@@ -170,10 +202,11 @@ def runtime_targets(paths: Iterable[Path], *, gitignore: bool = True) -> list[Ru
             text = _read(each)
             if text is None:
                 continue
-            kind = kind_of(str(each), text)
+            source = YamlFile(str(each), text)
+            kind = kind_of(source) if not named else runtime_kind(source)
             if kind is not None and not named and _TEMPLATE_LINE.search(text):
-                kind = _rendered(kind, text, str(each))
+                kind = _rendered(kind, source)
             if kind is not None:
                 seen.add(key)
-                found.append(RuntimeFile(each, kind, named))
+                found.append(RuntimeFile(each, kind, named, source))
     return found

@@ -25,6 +25,7 @@ from pathlib import PurePath
 
 from keelhaul.dockerfile.shell import SimpleCommand, parse_shell
 from keelhaul.runtime.model import ContainerRun, EnvVar, Mount, Port, Source, Value, Where
+from keelhaul.runtime.yaml_documents import YamlFile, yaml_file
 
 __all__ = [
     "BOOL_FLAGS",
@@ -148,14 +149,16 @@ def kind_of_name(name: str) -> str:
     return "shell"
 
 
-def snippets(text: str, name: str) -> list[Snippet]:
+def snippets(text: str, name: str, source: YamlFile | None = None) -> list[Snippet]:
+    """The shell text of a file; a CI YAML's documents come from ``source`` when given (the
+    one load of the file)."""
     kind = kind_of_name(name)
     if kind == "markdown":
         return list(_markdown(text))
     if kind == "makefile":
         return list(_makefile(text))
     if kind in ("github-actions", "gitlab-ci", "ci-yaml"):
-        return list(_ci_yaml(text, name))
+        return list(_ci_yaml(source or YamlFile(name, text)))
     return [Snippet(text, 1)]
 
 
@@ -229,14 +232,14 @@ def _makefile(text: str) -> Iterator[Snippet]:
         i += 1
 
 
-def _ci_yaml(text: str, name: str) -> Iterator[Snippet]:
+def _ci_yaml(source: YamlFile) -> Iterator[Snippet]:
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     from keelhaul.errors import SyntaxProblem
-    from keelhaul.runtime.compose import load_yaml
 
+    text = source.text
     try:
-        docs = load_yaml(text, name)
+        docs = source.documents()
     except SyntaxProblem:
         return
     lines = text.split("\n")
@@ -292,9 +295,11 @@ def _ci_yaml(text: str, name: str) -> Iterator[Snippet]:
 # reading the command lines
 
 
-def commands_in(text: str, name: str) -> Iterator[tuple[SimpleCommand, Snippet]]:
+def commands_in(
+    text: str, name: str, source: YamlFile | None = None
+) -> Iterator[tuple[SimpleCommand, Snippet]]:
     """Every ``docker run``/``create`` command of a file, with the snippet it is in."""
-    for snippet in snippets(text, name):
+    for snippet in snippets(text, name, source):
         if not has_docker_run(snippet.text):
             continue
         for command in parse_shell(snippet.text):
@@ -302,12 +307,14 @@ def commands_in(text: str, name: str) -> Iterator[tuple[SimpleCommand, Snippet]]
                 yield command, snippet
 
 
-def read_docker_run(text: str, name: str) -> list[ContainerRun]:
+def read_docker_run(text: str | YamlFile, name: str = "") -> list[ContainerRun]:
     """One :class:`ContainerRun` per ``docker run``/``create`` command line in the file."""
+    source = yaml_file(text, name)
+    text, name = source.text, source.name
     if not has_docker_run(text):
         return []
     runs: list[ContainerRun] = []
-    for command, snippet in commands_in(text, name):
+    for command, snippet in commands_in(text, name, source):
         run = runs_of_argv(command, snippet, name)
         if run is not None:
             runs.append(run)

@@ -40,16 +40,31 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from keelhaul.runtime.compose import has_variable, load_yaml, read_compose, services_of
-from keelhaul.runtime.kubernetes import TEMPLATE_PATHS
+from keelhaul.runtime.compose import has_variable, read_compose, services_of
+from keelhaul.runtime.kubernetes import TEMPLATE_PATHS, workload_documents
 from keelhaul.runtime.model import ContainerRun
+from keelhaul.runtime.yaml_documents import YamlFile, load_documents, yaml_file
 
-__all__ = ["Change", "fix_compose", "fix_kubernetes", "fix_runtime_text"]
+__all__ = ["FIXED_CODES", "Change", "fix_compose", "fix_kubernetes", "fix_runtime_text"]
+
+#: The findings whose settings the fixes add (all unsafe: see the module documentation).
+CAPABILITIES = "KH400"
+"""``capabilities.drop: [ALL]`` / ``cap_drop: [ALL]`` (with NET_BIND_SERVICE for a low port)."""
+READ_ONLY = "KH405"
+"""``readOnlyRootFilesystem: true`` / ``read_only: true``, with a writable /tmp."""
+NON_ROOT = "KH410"
+"""``runAsNonRoot: true`` (Kubernetes only)."""
+ESCALATION = "KH416"
+"""``allowPrivilegeEscalation: false`` / ``security_opt: [no-new-privileges:true]``."""
+SECCOMP = "KH418"
+"""``seccompProfile: {type: RuntimeDefault}`` (Kubernetes only)."""
+FIXED_CODES = frozenset({CAPABILITIES, READ_ONLY, NON_ROOT, ESCALATION, SECCOMP})
+Wanted = Callable[[str, int], bool] | None
 
 #: What a fix inserts: a scalar, a list of scalars, a mapping (a list of pairs), or a list of
 #: mappings.
@@ -294,23 +309,34 @@ def _has(items: object, wanted: str) -> bool:
     return any(str(i).strip().upper().removeprefix("CAP_") == wanted for i in items)
 
 
-def fix_compose(text: str, name: str) -> Change:
+def fix_compose(text: str | YamlFile, name: str = "", wanted: Wanted = None) -> Change:
     """The hardened Compose file (see the module documentation)."""
-    docs = load_yaml(text, name)
-    edits = _Edits(text)
-    change = Change(text)
-    runs = {run.name: run for run in read_compose(text, name)}
+    source = yaml_file(text, name)
+    docs = source.documents()
+    edits = _Edits(source.text)
+    change = Change(source.text)
+    runs = {run.name: run for run in read_compose(source)}
     for doc in docs:
         for service, node in services_of(doc).items():
             run = runs.get(service)
             if run is None or (run.image is None and "build" not in run.extra):
                 continue
-            _fix_service(edits, change, service, node, run)
-    return _finish(edits, change, name, "compose")
+            line = run.where.line
+
+            def asked(code: str, line: int = line) -> bool:
+                return wanted is None or wanted(code, line)
+
+            _fix_service(edits, change, service, node, run, asked)
+    return _finish(edits, change, source.name, "compose")
 
 
 def _fix_service(
-    edits: _Edits, change: Change, service: str, node: CommentedMap, run: ContainerRun
+    edits: _Edits,
+    change: Change,
+    service: str,
+    node: CommentedMap,
+    run: ContainerRun,
+    asked: Callable[[str], bool],
 ) -> None:
     where = f"services.{service}"
     new: list[tuple[str, Tree]] = []
@@ -319,7 +345,7 @@ def _fix_service(
 
     dropped = {capability(v.value) for v in run.cap_drop}
     added = {capability(v.value) for v in run.cap_add}
-    if "ALL" not in dropped:
+    if "ALL" not in dropped and asked(CAPABILITIES):
         if "cap_drop" in node:
             if edits.add_items(node, "cap_drop", ["ALL"]):
                 change.added.append(f"{where}: cap_drop ALL")
@@ -335,7 +361,7 @@ def _fix_service(
             else:
                 new.append(("cap_add", ["NET_BIND_SERVICE"]))
                 change.added.append(f"{where}: cap_add [NET_BIND_SERVICE]")
-    if run.read_only_root is None and "read_only" not in node:
+    if run.read_only_root is None and "read_only" not in node and asked(READ_ONLY):
         new.append(("read_only", "true"))
         change.added.append(f"{where}: read_only true")
         if not any(m.target.rstrip("/") == "/tmp" for m in run.mounts):
@@ -346,7 +372,7 @@ def _fix_service(
                 change.added.append(f"{where}: tmpfs /tmp")
             else:
                 change.skipped.append(f"{where}: tmpfs (written in a form keelhaul cannot edit)")
-    if run.no_new_privileges is None:
+    if run.no_new_privileges is None and asked(ESCALATION):
         if "security_opt" in node:
             if edits.add_items(node, "security_opt", ["no-new-privileges:true"]):
                 change.added.append(f"{where}: security_opt no-new-privileges:true")
@@ -391,23 +417,22 @@ def _pod_spec(obj: CommentedMap) -> CommentedMap | None:
     return spec if isinstance(spec, CommentedMap) else None
 
 
-def fix_kubernetes(text: str, name: str) -> Change:
+def fix_kubernetes(text: str | YamlFile, name: str = "", wanted: Wanted = None) -> Change:
     """The hardened manifests (see the module documentation)."""
-    from keelhaul.runtime.kubernetes import _workload_documents
-
-    docs = load_yaml(_workload_documents(text), name)
-    edits = _Edits(text)
-    change = Change(text)
+    source = yaml_file(text, name)
+    docs = source.documents(workload_documents)
+    edits = _Edits(source.text)
+    change = Change(source.text)
     for doc in docs:
         for obj in _objects(doc):
             spec = _pod_spec(obj)
             if spec is not None:
                 label = f"{obj.get('kind')}/{(obj.get('metadata') or {}).get('name', '?')}"
-                _fix_pod(edits, change, spec, label)
-    return _finish(edits, change, name, "kubernetes")
+                _fix_pod(edits, change, spec, label, wanted)
+    return _finish(edits, change, source.name, "kubernetes")
 
 
-def _fix_pod(edits: _Edits, change: Change, spec: CommentedMap, label: str) -> None:
+def _fix_pod(edits: _Edits, change: Change, spec: CommentedMap, label: str, wanted: Wanted) -> None:
     os_spec = spec.get("os")
     if isinstance(os_spec, CommentedMap) and str(os_spec.get("name", "")).lower() == "windows":
         # the API server refuses Linux-only securityContext fields in a Windows pod
@@ -420,10 +445,15 @@ def _fix_pod(edits: _Edits, change: Change, spec: CommentedMap, label: str) -> N
         containers = spec.get(group)
         if not isinstance(containers, CommentedSeq):
             continue
-        for container in containers:
+        for index, container in enumerate(containers):
             if isinstance(container, CommentedMap):
                 cname = f"{label} {group[:-1]} {container.get('name', '?')}"
-                if _fix_container(edits, change, container, pod_sc, cname):
+                line = _item_line(containers, index)
+
+                def asked(code: str, line: int = line) -> bool:
+                    return wanted is None or wanted(code, line)
+
+                if _fix_container(edits, change, container, pod_sc, cname, asked):
                     needs_tmp.append(container)
     if needs_tmp:
         _add_tmp(edits, change, spec, needs_tmp, label)
@@ -433,8 +463,21 @@ def _flag(node: object, key: str) -> object:
     return node.get(key) if isinstance(node, CommentedMap) else None
 
 
+def _item_line(seq: CommentedSeq, index: int) -> int:
+    """The 1-based line of ``seq[index]``, as the reader's ``ContainerRun.where`` says it."""
+    try:
+        return int(seq.lc.item(index)[0]) + 1
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return 0
+
+
 def _fix_container(
-    edits: _Edits, change: Change, container: CommentedMap, pod_sc: CommentedMap, cname: str
+    edits: _Edits,
+    change: Change,
+    container: CommentedMap,
+    pod_sc: CommentedMap,
+    cname: str,
+    asked: Callable[[str], bool],
 ) -> bool:
     """Harden one container; True when it needs a writable /tmp."""
     sc = container.get("securityContext")
@@ -444,7 +487,12 @@ def _fix_container(
     sc = sc if isinstance(sc, CommentedMap) else CommentedMap()
     new: list[tuple[str, Tree]] = []
     run_as_user = _flag(sc, "runAsUser") if "runAsUser" in sc else _flag(pod_sc, "runAsUser")
-    if "runAsNonRoot" not in sc and "runAsNonRoot" not in pod_sc and run_as_user != 0:
+    if (
+        "runAsNonRoot" not in sc
+        and "runAsNonRoot" not in pod_sc
+        and run_as_user != 0
+        and asked(NON_ROOT)
+    ):
         new.append(("runAsNonRoot", "true"))
     caps = sc.get("capabilities")
     raw_add = _flag(caps, "add")
@@ -455,10 +503,11 @@ def _fix_container(
         "allowPrivilegeEscalation" not in sc
         and _flag(sc, "privileged") is not True
         and "SYS_ADMIN" not in added
+        and asked(ESCALATION)
     ):
         new.append(("allowPrivilegeEscalation", "false"))
     tmp = False
-    if "readOnlyRootFilesystem" not in sc:
+    if "readOnlyRootFilesystem" not in sc and asked(READ_ONLY):
         new.append(("readOnlyRootFilesystem", "true"))
         tmp = not _mounts_tmp(container)
     low = any(
@@ -467,13 +516,13 @@ def _fix_container(
         and 0 < p["containerPort"] < 1024
         for p in (container.get("ports") or [])
     )
-    cap_pairs = _capabilities(edits, change, caps, low, cname)
+    cap_pairs = _capabilities(edits, change, caps, low, cname) if asked(CAPABILITIES) else []
     if cap_pairs and caps is None and "capabilities" in sc:
         if edits.add_under_empty(sc, "capabilities", cap_pairs):
             change.added.append(f"{cname}: capabilities drop")
     elif cap_pairs:
         new.append(("capabilities", cap_pairs))
-    if "seccompProfile" not in sc and "seccompProfile" not in pod_sc:
+    if "seccompProfile" not in sc and "seccompProfile" not in pod_sc and asked(SECCOMP):
         profile: list[tuple[str, Tree]] = [("type", "RuntimeDefault")]
         new.append(("seccompProfile", profile))
     if not new:
@@ -575,7 +624,7 @@ def _finish(edits: _Edits, change: Change, name: str, kind: str) -> Change:
         return change
     fixed = edits.apply()
     try:
-        load_yaml(fixed, name)
+        load_documents(fixed, name)
     except Exception:
         change.skipped.append("the fixed file would not parse: nothing changed (a keelhaul bug)")
         change.added = []
@@ -584,10 +633,16 @@ def _finish(edits: _Edits, change: Change, name: str, kind: str) -> Change:
     return change
 
 
-def fix_runtime_text(text: str, name: str, kind: str) -> Change:
-    """Fix a file of kind ``kubernetes`` or ``compose``; other kinds are left as they are."""
+def fix_runtime_text(source: YamlFile, kind: str, wanted: Wanted = None) -> Change:
+    """Fix a file of kind ``kubernetes`` or ``compose``; other kinds are left as they are.
+
+    ``wanted(code, line)`` says whether the finding ``code`` of the container (or service)
+    whose ``ContainerRun.where`` is on ``line`` is to be fixed (None: every one): ``keelhaul
+    fix`` hands in what ``keelhaul check`` reports under the same configuration, selection
+    and suppressions, so nothing is added for a finding the user silenced.
+    """
     if kind == "compose":
-        return fix_compose(text, name)
+        return fix_compose(source, wanted=wanted)
     if kind == "kubernetes":
-        return fix_kubernetes(text, name)
-    return Change(text)
+        return fix_kubernetes(source, wanted=wanted)
+    return Change(source.text)

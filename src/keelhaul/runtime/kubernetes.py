@@ -8,8 +8,8 @@ Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, Cron
 ``containers``, ``initContainers`` and ``ephemeralContainers``.
 
 The YAML is read the way the API server's client reads it, not the way PyYAML's default loader
-does: a duplicate key is accepted and the last one wins (as the JSON decoding behind
-``sigs.k8s.io/yaml`` does), ``yes``/``no``/``on``/``off`` are booleans only in boolean fields
+does: a duplicate key is an error (as ``kubectl``'s strict decoding makes it; the one loader
+:mod:`keelhaul.runtime.yaml_documents` is shared with the fixer), ``yes``/``no``/``on``/``off`` are booleans only in boolean fields
 (a string field keeps the text), and YAML 1.2 scalars (``=``, ``0o17``) load as what they are.
 Every value keeps its line and column (ruamel's round-trip loader), so a finding points at it.
 
@@ -27,13 +27,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.constructor import RoundTripConstructor
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from keelhaul.errors import SourcePosition, SyntaxProblem
 from keelhaul.runtime.model import ContainerRun, EnvVar, Mount, Port, Source, Value, Where
+from keelhaul.runtime.yaml_documents import YamlFile, yaml_file
 
 __all__ = [
     "Container",
@@ -60,43 +57,12 @@ TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
 }
 
 
-def yaml_problem(err: YAMLError, name: str) -> SyntaxProblem:
-    """A YAML parse error as one line naming the file, line and column (the Kubernetes and
-    Compose readers share it)."""
-    if isinstance(err, MarkedYAMLError):
-        mark = err.problem_mark or err.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        column = mark.column + 1 if mark is not None else None
-        problem = " ".join(str(err.problem or err.context or "invalid YAML").split())
-        return SyntaxProblem(f"invalid YAML: {problem}", SourcePosition(name, line, column))
-    message = " ".join(str(err).split())[:200]
-    return SyntaxProblem(f"invalid YAML: {message}", SourcePosition(name, 1))
-
-
 #: Booleans as the YAML 1.1 resolver behind ``sigs.k8s.io/yaml`` reads them in a bool field.
 _TRUE = frozenset({"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"})
 _FALSE = frozenset({"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"})
 #: Volume source keys, as ``spec.volumes[*]`` names them.
 _NOT_SOURCES = frozenset({"name"})
 APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
-
-
-class _LastKeyWins(RoundTripConstructor):
-    """A duplicate mapping key replaces the earlier one, as Kubernetes' JSON decoding does."""
-
-    def check_mapping_key(
-        self, node: Any, key_node: Any, mapping: Any, key: Any, value: Any
-    ) -> bool:
-        if key in mapping:
-            del mapping[key]
-        return True
-
-
-def _yaml() -> YAML:
-    yaml = YAML(typ="rt")
-    yaml.Constructor = _LastKeyWins
-    yaml.allow_duplicate_keys = True
-    return yaml
 
 
 # --------------------------------------------------------------------------------------------
@@ -320,7 +286,7 @@ _WORKLOAD_KIND = re.compile(
 )
 
 
-def _workload_documents(text: str) -> str:
+def workload_documents(text: str) -> str:
     """``text`` with every document that cannot hold a pod template blanked out (its lines
     kept as empty lines, so positions stay right): parsing a 10,000-line CRD to learn that it
     is a CRD is the bulk of the time otherwise."""
@@ -341,19 +307,6 @@ def _workload_documents(text: str) -> str:
     return "".join(parts)
 
 
-_LOADER: YAML | None = None
-
-
-def _load(text: str, name: str) -> list[object]:
-    global _LOADER  # one loader: building a YAML() costs more than a small manifest's parse
-    if _LOADER is None:
-        _LOADER = _yaml()
-    try:
-        return [doc for doc in _LOADER.load_all(_workload_documents(text)) if doc is not None]
-    except YAMLError as err:
-        raise yaml_problem(err, name) from None
-
-
 def _objects(doc: object, path: str) -> Iterator[tuple[dict[Any, Any], str]]:
     """Each Kubernetes object of a document, ``List`` items included."""
     if not isinstance(doc, dict):
@@ -367,14 +320,16 @@ def _objects(doc: object, path: str) -> Iterator[tuple[dict[Any, Any], str]]:
     yield doc, path
 
 
-def read_pods(text: str, name: str) -> list[Pod]:
+def read_pods(text: str | YamlFile, name: str = "") -> list[Pod]:
     """Every pod template of a manifest stream, with its containers already read.
 
-    Raises :class:`keelhaul.errors.SyntaxProblem` (file and line) on YAML that does not parse.
+    Raises :class:`keelhaul.errors.SyntaxProblem` (file and line) on YAML that does not parse
+    (a duplicate key included).
     """
-    reader = _Reader(name)
+    source = yaml_file(text, name)
+    reader = _Reader(source.name)
     pods: list[Pod] = []
-    for doc in _load(text, name):
+    for doc in source.documents(workload_documents):
         for obj, prefix in _objects(doc, ""):
             pod = _pod_of(reader, obj, prefix)
             if pod is not None:
@@ -382,7 +337,7 @@ def read_pods(text: str, name: str) -> list[Pod]:
     return pods
 
 
-def read_kubernetes(text: str, name: str) -> list[ContainerRun]:
+def read_kubernetes(text: str | YamlFile, name: str = "") -> list[ContainerRun]:
     """Every container of a manifest stream as a :class:`ContainerRun`, in file order.
 
     Each run's ``extra["pod"]`` is its :class:`Pod` (shared by the pod's containers) and

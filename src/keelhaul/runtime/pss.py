@@ -19,9 +19,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from keelhaul.findings import Category, Severity
+from keelhaul.rule import REGISTRY, Kind, Rule, register
 from keelhaul.runtime.kubernetes import Container, Pod, SecurityContext, pods_of
 from keelhaul.runtime.model import ContainerRun, Where
-from keelhaul.runtime.rules import RuntimeHit, RuntimeRule, register
+from keelhaul.runtime.rules import RuntimeHit
 
 __all__ = ["PSS_CODES", "Control", "evaluate", "violations"]
 
@@ -458,17 +459,11 @@ def evaluate(pod: Pod, level: str) -> Iterator[tuple[Control, Where, str]]:
             yield control, where, detail
 
 
-def violations(
-    runs: Iterable[ContainerRun], level: str
-) -> Iterator[tuple[RuntimeRule, RuntimeHit]]:
+def violations(runs: Iterable[ContainerRun], level: str) -> Iterator[tuple[Rule, RuntimeHit]]:
     """The PSS findings of the Kubernetes pods among ``runs``, for :func:`check_runs`."""
-    from keelhaul.runtime.rules import RUNTIME_CATALOGUE
-
     for pod in pods_of(list(runs)):
         for control, where, detail in evaluate(pod, level):
-            rule = RUNTIME_CATALOGUE[
-                BASELINE_CODE if control.level == "baseline" else RESTRICTED_CODE
-            ]
+            rule = REGISTRY[BASELINE_CODE if control.level == "baseline" else RESTRICTED_CODE]
             message = f"{pod.workload} violates PSS {control.level} ({control.title}): {detail}"
             yield rule, RuntimeHit(where, message)
 
@@ -496,7 +491,9 @@ spec:
 """
 
 register(
-    RuntimeRule(
+    Rule(
+        kind=Kind.RUNTIME,
+        example_format="kubernetes",
         code=BASELINE_CODE,
         name="pss-baseline",
         severity=Severity.ERROR,
@@ -521,7 +518,9 @@ register(
 )
 
 register(
-    RuntimeRule(
+    Rule(
+        kind=Kind.RUNTIME,
+        example_format="kubernetes",
         code=RESTRICTED_CODE,
         name="pss-restricted",
         severity=Severity.ERROR,

@@ -16,7 +16,7 @@ import yaml
 
 from keelhaul.errors import ConfigError, FileMissing, FileUnreadable
 from keelhaul.findings import Category, Finding, Location, Severity
-from keelhaul.report.model import RuleInfo
+from keelhaul.rule import Kind, Rule
 from keelhaul.sbom.catalog import Inventory
 from keelhaul.sbom.model import Package
 from keelhaul.vulns.database import Database
@@ -182,9 +182,9 @@ _SEVERITY = {"critical": Severity.ERROR, "high": Severity.ERROR, "medium": Sever
              "low": Severity.INFO, "none": Severity.INFO, "unknown": Severity.INFO}  # fmt: skip
 
 
-def findings(vulns: Iterable[Vulnerability]) -> tuple[list[Finding], dict[str, RuleInfo]]:
+def findings(vulns: Iterable[Vulnerability]) -> tuple[list[Finding], dict[str, Rule]]:
     out: list[Finding] = []
-    rules: dict[str, RuleInfo] = {}
+    rules: dict[str, Rule] = {}
     for v in vulns:
         pkg = v.package
         shown = pkg.binary or pkg.name
@@ -197,9 +197,9 @@ def findings(vulns: Iterable[Vulnerability]) -> tuple[list[Finding], dict[str, R
             f"{shown} {pkg.version}: {v.id}{also}, {level}; {fix}"
             + (f" (source package {pkg.name})" if pkg.binary and pkg.binary != pkg.name else ""),
         ))  # fmt: skip
-        rules[v.id] = RuleInfo(v.id, v.cve or v.id, _SEVERITY[v.severity.level],
-                               Category.SECURITY, v.summary or v.id,
-                               help_uri=f"https://osv.dev/vulnerability/{v.id}")  # fmt: skip
+        rules[v.id] = Rule(v.id, v.cve or v.id, _SEVERITY[v.severity.level], Category.SECURITY,
+                           v.summary or v.id, "", kind=Kind.VULNERABILITY, example_format="",
+                           help_uri=f"https://osv.dev/vulnerability/{v.id}")  # fmt: skip
     return out, rules
 
 

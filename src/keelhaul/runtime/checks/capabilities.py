@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from keelhaul.findings import Category, Severity
+from keelhaul.findings import Category, Safety, Severity
+from keelhaul.rule import Kind, Rule, register
 from keelhaul.runtime.checks._common import capability, container_label, security_where, spell
 from keelhaul.runtime.model import ContainerRun
-from keelhaul.runtime.rules import RuntimeHit, RuntimeRule, register
+from keelhaul.runtime.rules import RuntimeHit
 
 #: Capabilities that each amount to root on the host or close to it.
 DANGEROUS = frozenset(
@@ -92,8 +93,11 @@ spec:
 """
 
 register(
-    RuntimeRule(
+    Rule(
+        kind=Kind.RUNTIME,
+        example_format="kubernetes",
         code="KH400",
+        fix=Safety.UNSAFE,
         name="capabilities-not-dropped",
         severity=Severity.WARNING,
         category=Category.SECURITY,
@@ -129,7 +133,9 @@ spec:
 )
 
 register(
-    RuntimeRule(
+    Rule(
+        kind=Kind.RUNTIME,
+        example_format="kubernetes",
         code="KH401",
         name="capability-added",
         severity=Severity.WARNING,
@@ -155,7 +161,9 @@ register(
 )
 
 register(
-    RuntimeRule(
+    Rule(
+        kind=Kind.RUNTIME,
+        example_format="kubernetes",
         code="KH402",
         name="dangerous-capability-added",
         severity=Severity.ERROR,
@@ -183,7 +191,9 @@ register(
 )
 
 register(
-    RuntimeRule(
+    Rule(
+        kind=Kind.RUNTIME,
+        example_format="kubernetes",
         code="KH403",
         name="net-bind-service-unneeded",
         severity=Severity.INFO,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from keelhaul.findings import Category, Severity
+from keelhaul.findings import Category, Safety, Severity
+from keelhaul.rule import Kind, Rule, register
 from keelhaul.rules.dockerfile._images import parse_reference
 from keelhaul.runtime.checks._common import container_label, security_where, spell
 from keelhaul.runtime.model import ContainerRun
-from keelhaul.runtime.rules import RuntimeHit, RuntimeRule, register
+from keelhaul.runtime.rules import RuntimeHit
 
 #: Where common images write at run time, so a read-only root needs a writable mount there
 #: (emptyDir, tmpfs or a volume). Keys are image repositories as parse_reference names them;
@@ -64,8 +65,11 @@ def _writable_root(run: ContainerRun, settings: Mapping[str, object]) -> Iterato
 
 
 register(
-    RuntimeRule(
+    Rule(
+        kind=Kind.RUNTIME,
+        example_format="kubernetes",
         code="KH405",
+        fix=Safety.UNSAFE,
         name="root-filesystem-writable",
         severity=Severity.WARNING,
         category=Category.SECURITY,

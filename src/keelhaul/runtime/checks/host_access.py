@@ -6,9 +6,10 @@ import posixpath
 from collections.abc import Iterator, Mapping
 
 from keelhaul.findings import Category, Severity
+from keelhaul.rule import Kind, Rule, register
 from keelhaul.runtime.checks._common import container_label, is_kubernetes, spell
 from keelhaul.runtime.model import ContainerRun, Mount
-from keelhaul.runtime.rules import RuntimeHit, RuntimeRule, register
+from keelhaul.runtime.rules import RuntimeHit
 
 #: Host folders whose mount hands over the host: the folder itself, or anything below it.
 SENSITIVE_TREES = ("/proc", "/sys", "/boot", "/dev")
@@ -101,7 +102,9 @@ spec:
 """
 
 register(
-    RuntimeRule(
+    Rule(
+        kind=Kind.RUNTIME,
+        example_format="kubernetes",
         code="KH425",
         name="host-namespace-shared",
         severity=Severity.ERROR,
@@ -128,7 +131,9 @@ register(
 )
 
 register(
-    RuntimeRule(
+    Rule(
+        kind=Kind.RUNTIME,
+        example_format="kubernetes",
         code="KH426",
         name="host-path-volume",
         severity=Severity.WARNING,
@@ -151,7 +156,9 @@ register(
 )
 
 register(
-    RuntimeRule(
+    Rule(
+        kind=Kind.RUNTIME,
+        example_format="kubernetes",
         code="KH427",
         name="sensitive-host-path",
         severity=Severity.ERROR,
@@ -181,7 +188,9 @@ register(
 )
 
 register(
-    RuntimeRule(
+    Rule(
+        kind=Kind.RUNTIME,
+        example_format="kubernetes",
         code="KH428",
         name="host-port",
         severity=Severity.WARNING,
@@ -206,7 +215,8 @@ register(
 )
 
 register(
-    RuntimeRule(
+    Rule(
+        kind=Kind.RUNTIME,
         code="KH429",
         name="host-device",
         severity=Severity.WARNING,

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from keelhaul.findings import Category, Severity
+from keelhaul.rule import Kind, Rule, register
 from keelhaul.rules.dockerfile._images import ImageRef, parse_reference
 from keelhaul.runtime.checks._common import container_label
 from keelhaul.runtime.model import ContainerRun
-from keelhaul.runtime.rules import RuntimeHit, RuntimeRule, register
+from keelhaul.runtime.rules import RuntimeHit
 
 #: Template placeholders (Helm, Jinja, Compose/envsubst variables): the real image is unknown.
 _PLACEHOLDER_MARKS = ("{{", "$", "<")
@@ -71,7 +72,9 @@ def _pod(image: str, extra: str = "") -> str:
 _DIGEST = "example/web:1.2@sha256:" + "0" * 64
 
 register(
-    RuntimeRule(
+    Rule(
+        kind=Kind.RUNTIME,
+        example_format="kubernetes",
         code="KH435",
         name="image-tag-mutable",
         severity=Severity.WARNING,
@@ -96,7 +99,9 @@ register(
 )
 
 register(
-    RuntimeRule(
+    Rule(
+        kind=Kind.RUNTIME,
+        example_format="kubernetes",
         code="KH436",
         name="image-without-digest",
         severity=Severity.INFO,
@@ -116,7 +121,9 @@ register(
 )
 
 register(
-    RuntimeRule(
+    Rule(
+        kind=Kind.RUNTIME,
+        example_format="kubernetes",
         code="KH437",
         name="pull-policy-mutable-tag",
         severity=Severity.WARNING,

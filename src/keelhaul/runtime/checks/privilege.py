@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from keelhaul.findings import Category, Severity
+from keelhaul.findings import Category, Safety, Severity
+from keelhaul.rule import Kind, Rule, register
 from keelhaul.runtime.checks._common import (
     container_label,
     is_kubernetes,
@@ -23,7 +24,7 @@ from keelhaul.runtime.checks._common import (
     spell,
 )
 from keelhaul.runtime.model import ContainerRun
-from keelhaul.runtime.rules import RuntimeHit, RuntimeRule, register
+from keelhaul.runtime.rules import RuntimeHit
 
 #: The sysctls Kubernetes calls safe (namespaced, isolated per pod): pod-security-admission's
 #: allowed set as of v1.35 (its v1.32 list).
@@ -153,7 +154,9 @@ spec:
 """
 
 register(
-    RuntimeRule(
+    Rule(
+        kind=Kind.RUNTIME,
+        example_format="kubernetes",
         code="KH415",
         name="privileged-container",
         severity=Severity.ERROR,
@@ -180,8 +183,11 @@ register(
 )
 
 register(
-    RuntimeRule(
+    Rule(
+        kind=Kind.RUNTIME,
+        example_format="kubernetes",
         code="KH416",
+        fix=Safety.UNSAFE,
         name="privilege-escalation-allowed",
         severity=Severity.WARNING,
         category=Category.SECURITY,
@@ -208,7 +214,9 @@ register(
 )
 
 register(
-    RuntimeRule(
+    Rule(
+        kind=Kind.RUNTIME,
+        example_format="kubernetes",
         code="KH417",
         name="seccomp-unconfined",
         severity=Severity.ERROR,
@@ -228,8 +236,11 @@ register(
 )
 
 register(
-    RuntimeRule(
+    Rule(
+        kind=Kind.RUNTIME,
+        example_format="kubernetes",
         code="KH418",
+        fix=Safety.UNSAFE,
         name="seccomp-profile-missing",
         severity=Severity.WARNING,
         category=Category.SECURITY,
@@ -254,7 +265,9 @@ register(
 )
 
 register(
-    RuntimeRule(
+    Rule(
+        kind=Kind.RUNTIME,
+        example_format="kubernetes",
         code="KH419",
         name="apparmor-unconfined",
         severity=Severity.WARNING,
@@ -279,7 +292,9 @@ register(
 )
 
 register(
-    RuntimeRule(
+    Rule(
+        kind=Kind.RUNTIME,
+        example_format="kubernetes",
         code="KH420",
         name="proc-unmasked",
         severity=Severity.ERROR,
@@ -303,7 +318,9 @@ register(
 )
 
 register(
-    RuntimeRule(
+    Rule(
+        kind=Kind.RUNTIME,
+        example_format="kubernetes",
         code="KH421",
         name="unsafe-sysctl",
         severity=Severity.WARNING,

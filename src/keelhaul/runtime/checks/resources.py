@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from keelhaul.findings import Category, Severity
+from keelhaul.rule import Kind, Rule, register
 from keelhaul.runtime.checks._common import container_label, is_kubernetes, spell
 from keelhaul.runtime.model import ContainerRun
-from keelhaul.runtime.rules import RuntimeHit, RuntimeRule, register
+from keelhaul.runtime.rules import RuntimeHit
 
 
 def _skip(run: ContainerRun) -> bool:
@@ -49,7 +50,9 @@ def _pod(resources: str) -> str:
 
 
 register(
-    RuntimeRule(
+    Rule(
+        kind=Kind.RUNTIME,
+        example_format="kubernetes",
         code="KH440",
         name="memory-limit-missing",
         severity=Severity.WARNING,
@@ -76,7 +79,9 @@ register(
 )
 
 register(
-    RuntimeRule(
+    Rule(
+        kind=Kind.RUNTIME,
+        example_format="kubernetes",
         code="KH441",
         name="cpu-limit-missing",
         severity=Severity.INFO,
@@ -103,7 +108,8 @@ register(
 )
 
 register(
-    RuntimeRule(
+    Rule(
+        kind=Kind.RUNTIME,
         code="KH442",
         name="pids-limit-missing",
         severity=Severity.INFO,

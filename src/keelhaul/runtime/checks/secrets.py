@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from keelhaul.findings import Category, Severity
+from keelhaul.rule import Kind, Rule, register
 from keelhaul.runtime.checks._common import container_label, is_kubernetes, spell
 from keelhaul.runtime.model import ContainerRun
-from keelhaul.runtime.rules import RuntimeHit, RuntimeRule, register
+from keelhaul.runtime.rules import RuntimeHit
 from keelhaul.secrets import assignment_secret
 
 #: Template placeholders (Helm, Jinja, envsubst) that will be replaced before use.
@@ -52,7 +53,9 @@ def _token(run: ContainerRun, settings: Mapping[str, object]) -> Iterator[Runtim
 
 
 register(
-    RuntimeRule(
+    Rule(
+        kind=Kind.RUNTIME,
+        example_format="kubernetes",
         code="KH430",
         name="secret-in-env",
         severity=Severity.ERROR,
@@ -100,7 +103,9 @@ spec:
 )
 
 register(
-    RuntimeRule(
+    Rule(
+        kind=Kind.RUNTIME,
+        example_format="kubernetes",
         code="KH431",
         name="service-account-token-mounted",
         severity=Severity.INFO,

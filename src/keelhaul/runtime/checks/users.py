@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from keelhaul.findings import Category, Severity
+from keelhaul.findings import Category, Safety, Severity
+from keelhaul.rule import Kind, Rule, register
 from keelhaul.runtime.checks._common import (
     container_label,
     is_kubernetes,
@@ -14,7 +15,7 @@ from keelhaul.runtime.checks._common import (
     spell,
 )
 from keelhaul.runtime.model import ContainerRun, Value
-from keelhaul.runtime.rules import RuntimeHit, RuntimeRule, register
+from keelhaul.runtime.rules import RuntimeHit
 
 #: kube-score and kubesec want IDs above this, out of the range of the host's own users.
 HIGH_ID = 10000
@@ -96,8 +97,11 @@ spec:
 """
 
 register(
-    RuntimeRule(
+    Rule(
+        kind=Kind.RUNTIME,
+        example_format="kubernetes",
         code="KH410",
+        fix=Safety.UNSAFE,
         name="may-run-as-root",
         severity=Severity.WARNING,
         category=Category.SECURITY,
@@ -124,7 +128,9 @@ register(
 )
 
 register(
-    RuntimeRule(
+    Rule(
+        kind=Kind.RUNTIME,
+        example_format="kubernetes",
         code="KH411",
         name="runs-as-root",
         severity=Severity.ERROR,
@@ -146,7 +152,9 @@ register(
 )
 
 register(
-    RuntimeRule(
+    Rule(
+        kind=Kind.RUNTIME,
+        example_format="kubernetes",
         code="KH412",
         name="low-uid-gid",
         severity=Severity.INFO,
