@@ -66,9 +66,9 @@ def fix_target(checker: Checker, target: Target, text: str, unsafe: bool) -> Fix
         result = checker.check([Target(target.path, target.name, True, data)])
         if result.broken:
             if number == 0:
-                outcome.broken = result.broken[0].message
+                outcome.broken = str(result.broken[0])
             else:  # cannot happen: every pass's text parsed before it was kept
-                outcome.bug = f"after fixing, {result.broken[0].message}"
+                outcome.bug = f"after fixing, {result.broken[0]}"
             break
         findings = result.all_findings
         outcome.remaining = [
@@ -143,7 +143,7 @@ def _fix_runtime(checker: Checker, target: Target, text: str, unsafe: bool) -> F
     current = text
     result = checker.check([target.with_text(current)])
     if result.broken:
-        outcome.broken = result.broken[0].message
+        outcome.broken = str(result.broken[0])
         return outcome
     for _ in range(MAX_PASSES):
         findings = result.all_findings
@@ -163,7 +163,7 @@ def _fix_runtime(checker: Checker, target: Target, text: str, unsafe: bool) -> F
             break
         after = checker.check([target.with_text(change.text)])
         if after.broken:  # cannot happen: the fixer keeps only text that loads
-            outcome.bug = f"after fixing, {after.broken[0].message}"
+            outcome.bug = f"after fixing, {after.broken[0]}"
             break
         left = {(f.code, f.message) for f in after.all_findings}
         fixed = [_with_fix(f) for f in fixable if (f.code, f.message) not in left]

@@ -60,6 +60,13 @@ class BrokenFile:
             return cls(path, one_line(error.message), pos.line, pos.column)
         return cls(path, one_line(str(error)))
 
+    def __str__(self) -> str:
+        """``path:line:column: message`` (as much of the place as is known)."""
+        where = self.path
+        if self.line is not None:
+            where += f":{self.line}" + (f":{self.column}" if self.column is not None else "")
+        return self.message if self.message.startswith(where) else f"{where}: {self.message}"
+
 
 @dataclass(frozen=True)
 class Report:
