@@ -217,7 +217,7 @@ class Setting(Generic[T]):
     def shown_default(self) -> str:
         if self.default_text is not None:
             return self.default_text
-        if self.default is None:
+        if self.default is None or self.default == ():
             return "none"
         if isinstance(self.default, bool):
             return "true" if self.default else "false"
@@ -257,19 +257,21 @@ class Settings(Mapping[str, object]):
     # the Dockerfile rules
     trusted_registries: tuple[str, ...] | None = _setting(
         "trusted-registries", _optional(_str_list), None, "a list of strings",
-        "Registries base images may come from (`*.gcr.io` matches subdomains); KH128 flags others.",
+        "Registry hosts images may come from (globs: `*.gcr.io`; `docker.io` for Docker Hub); "
+        "KH128 flags others.",
         CHECK, top_level=True)  # fmt: skip
     allowed_base_images: tuple[str, ...] | None = _setting(
         "allowed-base-images", _optional(_str_list), None, "a list of strings",
-        "Base images (names, optionally with tags) allowed; KH128 flags others.",
+        "Glob patterns of the image names allowed (`gcr.io/distroless/*`, `python:3.12-*`); "
+        "KH128 flags others.",
         CHECK, top_level=True)  # fmt: skip
     label_schema: Mapping[str, str] | None = _setting(
         "label-schema", _optional(_str_table), None, "a table of strings",
-        "Labels the image must carry and their format (text, url, email, rfc3339, semver...); "
-        "KH152 and kin check them.", CHECK, top_level=True)  # fmt: skip
+        "Label -> type (text, url, rfc3339, spdx, hash, semver, email): labels the final image "
+        "must carry, in that format (KH152).", CHECK, top_level=True)  # fmt: skip
     strict_labels: bool = _setting(
         "strict-labels", _bool, False, "true or false",
-        "With `label-schema`: a label not in the schema is a finding.", CHECK, top_level=True)  # fmt: skip
+        "With `label-schema`: a label outside the schema is a finding (KH152).", CHECK, top_level=True)  # fmt: skip
     useradd_uid_limit: int = _setting(
         "useradd-uid-limit", _whole(1), 100_000, "a whole number",
         "The smallest UID KH190 flags in `useradd` without `-l`.", CHECK)  # fmt: skip
@@ -313,9 +315,9 @@ class Settings(Mapping[str, object]):
         "image-pulls-per-day", _number(0), 1.0, "a number",
         "Pulls per node per day (`--pulls-per-day`).", IMAGE)  # fmt: skip
     image_nodes: int = _setting(
-        "image-nodes", _count, 10, "a number", "Nodes pulling the image (`--nodes`).", IMAGE)  # fmt: skip
+        "image-nodes", _count, 10, "a number (taken whole)", "Nodes pulling the image (`--nodes`).", IMAGE)  # fmt: skip
     image_regions: int = _setting(
-        "image-regions", _count, 1, "a number",
+        "image-regions", _count, 1, "a number (taken whole)",
         "Registries (regions) the image is replicated to (`--regions`).", IMAGE)  # fmt: skip
     # the image sources: they refuse an image beyond these (exit 2)
     image_insecure_registries: tuple[str, ...] = _setting(
@@ -476,8 +478,8 @@ def settings_markdown() -> str:
         )
     lines += [
         "",
-        "Sizes are written like `500MB` or `1.5GiB` (or a number of bytes; decimal units as "
-        "registries bill). The image sources' bounds refuse to read an image (exit code 2); the "
+        "Sizes are written like `500MB` (decimal units, as registries bill) or `1.5GiB` "
+        "(binary units), or as a number of bytes. The image sources' bounds refuse to read an image (exit code 2); the "
         "thresholds read it and exit 1. The command line's options win over the settings.",
     ]
     return "\n".join(lines) + "\n"
