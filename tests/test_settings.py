@@ -176,13 +176,17 @@ def keelhaul(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
          "tool.keelhaul.settings.image-max-sise"),
     ],
 )  # fmt: skip
-@pytest.mark.parametrize("command", ["check", "fix"])
+@pytest.mark.parametrize(
+    "command",
+    [("check", "."), ("fix", "."), ("image", "docker-archive:none.tar"),
+     ("sbom", "docker-archive:none.tar")],
+)  # fmt: skip
 def test_a_settings_typo_exits_2_with_a_suggestion(
-    tmp_path: Path, name: str, text: str, key: str, command: str
+    tmp_path: Path, name: str, text: str, key: str, command: tuple[str, str]
 ) -> None:
     write(tmp_path / name, text)
     write(tmp_path / "Dockerfile", "FROM alpine:3.20\nUSER 10001\n")
-    done = keelhaul(command, ".", cwd=tmp_path)
+    done = keelhaul(*command, cwd=tmp_path)
     assert done.returncode == 2, done.stdout + done.stderr
     err = done.stderr.strip()
     assert len(err.splitlines()) == 1, err

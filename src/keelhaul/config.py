@@ -19,9 +19,10 @@ Where settings come from, for a Dockerfile (the first that applies wins, nothing
 The command line (``--select``, ``--extend-select``, ``--ignore``, ``--fail-on``,
 ``--[no-]shellcheck``) goes over whichever configuration applies.
 
-Anything wrong in a file (TOML or YAML that does not parse, an unknown key, a value of the
-wrong type, an unknown rule) is a :class:`~keelhaul.errors.ConfigError` naming the file and
-the key. In a ``.hadolint.yaml`` only the keys keelhaul uses are checked, and DL codes no
+Anything wrong in a file (TOML or YAML that does not parse, an unknown key, ``[settings]``
+included, a value of the wrong type, an unknown rule) is a :class:`~keelhaul.errors.ConfigError`
+naming the file and the key, with the closest known key for an unknown one. Every key, its
+type, default and meaning is declared once in :mod:`keelhaul.settings` (docs/settings.md). In a ``.hadolint.yaml`` only the keys keelhaul uses are checked, and DL codes no
 keelhaul rule covers are noted (``-v``) and otherwise skipped.
 """
 

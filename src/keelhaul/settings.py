@@ -182,8 +182,11 @@ def _choice(*words: str) -> Callable[[object, str], str]:
     return read
 
 
+_IMAGE = re.compile(r"[a-z0-9][a-z0-9._/:@-]*", re.IGNORECASE)
+
+
 def _image(value: object, where: str) -> str:
-    if not isinstance(value, str) or not value.strip() or any(c.isspace() for c in value):
+    if not isinstance(value, str) or not _IMAGE.fullmatch(value):
         raise type_error(where, "an image reference", value)
     return value
 
