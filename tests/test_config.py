@@ -180,6 +180,10 @@ def test_rule_settings(tmp_path: Path) -> None:
         ),
         ("[settings]\nmy-option = 3", "settings.my-option: unknown key"),
         ("image-max-size = 5", "image-max-size: not a top-level key; write it in [settings]"),
+        (
+            "image-max-sise = 5",
+            "image-max-sise: unknown key (did you mean 'image-max-size' in [settings]?)",
+        ),
         ('[settings]\nimage-max-size = "lots"', "settings.image-max-size: not a size: 'lots'"),
         ("[settings]\nimage-skip-base = 1", "settings.image-skip-base: expected true or false"),
         (

@@ -22,8 +22,9 @@ The command line (``--select``, ``--extend-select``, ``--ignore``, ``--fail-on``
 Anything wrong in a file (TOML or YAML that does not parse, an unknown key, ``[settings]``
 included, a value of the wrong type, an unknown rule) is a :class:`~keelhaul.errors.ConfigError`
 naming the file and the key, with the closest known key for an unknown one. Every key, its
-type, default and meaning is declared once in :mod:`keelhaul.settings` (docs/settings.md). In a ``.hadolint.yaml`` only the keys keelhaul uses are checked, and DL codes no
-keelhaul rule covers are noted (``-v``) and otherwise skipped.
+type, default and meaning is declared once in :mod:`keelhaul.settings` (docs/settings.md).
+In a ``.hadolint.yaml`` only the keys keelhaul uses are checked, and DL codes no keelhaul
+rule covers are noted (``-v``) and otherwise skipped.
 """
 
 from __future__ import annotations
@@ -58,9 +59,9 @@ from keelhaul.settings import (
     TOP_LEVEL_KEYS,
     TOP_LEVEL_SETTINGS,
     Settings,
-    did_you_mean,
-    type_error,
+    closest,
 )
+from keelhaul.settings import type_error as _type_error
 
 T = TypeVar("T")
 
@@ -346,9 +347,6 @@ class _Place:
         return f"{shown(self.path)}: {self.prefix}{key}"
 
 
-_type_error = type_error
-
-
 def _str_list(value: object, where: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise _type_error(where, "a list of strings", value)
@@ -404,7 +402,11 @@ def _from_table(
         if key not in _KEYS:
             if key in BY_KEY:
                 raise ConfigError(f"{where(key)}: not a top-level key; write it in [settings]")
-            raise ConfigError(f"{where(key)}: unknown key{did_you_mean(key, sorted(_KEYS))}")
+            close = closest(key, {*_KEYS, *BY_KEY})
+            hint = "" if close is None else f" (did you mean {close!r}?)"
+            if close is not None and close not in _KEYS:  # a [settings]-only key, misspelt
+                hint = f" (did you mean {close!r} in [settings]?)"
+            raise ConfigError(f"{where(key)}: unknown key{hint}")
     reader = _TableReader(checked, where, vocabulary)
     return Config(
         vocabulary,

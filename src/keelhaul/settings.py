@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar
@@ -43,6 +43,7 @@ __all__ = [
     "Settings",
     "TopLevelKey",
     "check_host",
+    "closest",
     "did_you_mean",
     "parse_ratio",
     "parse_size",
@@ -67,10 +68,16 @@ def type_error(where: str, expected: str, value: object) -> ConfigError:
     return ConfigError(f"{where}: expected {expected}, got {got} {value!r:.60}")
 
 
-def did_you_mean(key: str, known: list[str]) -> str:
-    """`` (did you mean 'X'?)`` for the known key closest to ``key``, or nothing."""
+def closest(key: str, known: Iterable[str]) -> str | None:
+    """The known key closest to ``key`` (``fail_on`` -> ``fail-on``), or None."""
     close = difflib.get_close_matches(key.replace("_", "-"), sorted(known), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return close[0] if close else None
+
+
+def did_you_mean(key: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'X'?)`` for the known key closest to ``key``, or nothing."""
+    close = closest(key, known)
+    return f" (did you mean {close!r}?)" if close else ""
 
 
 _SIZE = re.compile(r"(?i)^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$")
@@ -360,7 +367,7 @@ class Settings(Mapping[str, object]):
         for key, value in values.items():
             spec = BY_KEY.get(key)
             if spec is None:
-                hint = did_you_mean(str(key), list(BY_KEY))
+                hint = did_you_mean(str(key), BY_KEY)
                 raise ConfigError(f"{where(str(key))}: unknown key{hint}")
             changes[spec.attribute] = spec.parse(value, where(key))
         return cls(**changes, written=MappingProxyType(dict(values)))
