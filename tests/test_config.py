@@ -143,14 +143,17 @@ def test_rule_settings(tmp_path: Path) -> None:
     config = keelhaul_config(
         tmp_path,
         'trusted-registries = ["registry.example.com"]\nstrict-labels = true\n'
-        '[label-schema]\nmaintainer = "email"\n[settings]\nmy-option = 3\n',
+        '[label-schema]\nmaintainer = "email"\n[settings]\nuseradd-uid-limit = 3\n',
     )
     assert config.settings == {
         "trusted-registries": ["registry.example.com"],
         "strict-labels": True,
         "label-schema": {"maintainer": "email"},
-        "my-option": 3,
+        "useradd-uid-limit": 3,
     }
+    assert config.settings.trusted_registries == ("registry.example.com",)
+    assert config.settings.useradd_uid_limit == 3
+    assert config.settings.image_max_size is None  # the schema's default
 
 
 @pytest.mark.parametrize(
@@ -171,6 +174,31 @@ def test_rule_settings(tmp_path: Path) -> None:
         ("[label-schema]\na = 1", "label-schema: expected a table of strings"),
         ("strict-labels = true\n[settings]\nstrict-labels = false", "set both here and in"),
         ("settings = 3", "settings: expected a table"),
+        (
+            "[settings]\nimage-max-sise = 5",
+            "settings.image-max-sise: unknown key (did you mean 'image-max-size'?)",
+        ),
+        ("[settings]\nmy-option = 3", "settings.my-option: unknown key"),
+        ("image-max-size = 5", "image-max-size: not a top-level key; write it in [settings]"),
+        (
+            "image-max-sise = 5",
+            "image-max-sise: unknown key (did you mean 'image-max-size' in [settings]?)",
+        ),
+        ('[settings]\nimage-max-size = "lots"', "settings.image-max-size: not a size: 'lots'"),
+        ("[settings]\nimage-skip-base = 1", "settings.image-skip-base: expected true or false"),
+        (
+            "[settings]\nuseradd-uid-limit = 0",
+            "settings.useradd-uid-limit: expected a whole number",
+        ),
+        (
+            '[settings]\nstatic-base = "alpine"',
+            "settings.static-base: expected one of distroless, scratch",
+        ),
+        ("[settings]\nimage-min-efficiency = 2", "settings.image-min-efficiency: a ratio between"),
+        (
+            'image-insecure-registries = ["http://r/"]',
+            "image-insecure-registries: 'http://r/' is not",
+        ),
     ],
 )
 def test_errors_name_the_file_and_key(tmp_path: Path, toml: str, message: str) -> None:

@@ -1,7 +1,8 @@
 """MkDocs hook: pages generated from the code at build time, so they cannot go stale.
 
 - ``commands.md``: every command and its options, from the click commands themselves;
-- ``configuration.md``: the configuration module's own description and its keys;
+- ``configuration.md``: the configuration module's own description (its keys are in
+  ``settings.md``, written by ``python -m keelhaul.settings``);
 - ``rules/index.md`` and ``rules/<CODE>.md``: one page per rule of the catalogue.
 """
 
@@ -50,10 +51,8 @@ def _commands() -> str:
 def _configuration() -> str:
     doc = (keelhaul_config.__doc__ or "").replace("``", "`")
     lines = ["# Configuration", "", doc.strip(), "", "## Keys", "",
-             "| key | meaning |", "|---|---|"]  # fmt: skip
-    for key in sorted(keelhaul_config._KEYS):
-        shape = keelhaul_config.KNOWN_OPTIONS.get(key, "see `keelhaul check --help`")
-        lines.append(f"| `{key}` | {shape} |")
+             "Every key, its value, its default and the commands that read it are in "
+             "[Settings](settings.md), generated from the schema (`keelhaul.settings`).", ""]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

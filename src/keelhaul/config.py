@@ -19,18 +19,19 @@ Where settings come from, for a Dockerfile (the first that applies wins, nothing
 The command line (``--select``, ``--extend-select``, ``--ignore``, ``--fail-on``,
 ``--[no-]shellcheck``) goes over whichever configuration applies.
 
-Anything wrong in a file (TOML or YAML that does not parse, an unknown key, a value of the
-wrong type, an unknown rule) is a :class:`~keelhaul.errors.ConfigError` naming the file and
-the key. In a ``.hadolint.yaml`` only the keys keelhaul uses are checked, and DL codes no
-keelhaul rule covers are noted (``-v``) and otherwise skipped.
+Anything wrong in a file (TOML or YAML that does not parse, an unknown key, ``[settings]``
+included, a value of the wrong type, an unknown rule) is a :class:`~keelhaul.errors.ConfigError`
+naming the file and the key, with the closest known key for an unknown one. Every key, its
+type, default and meaning is declared once in :mod:`keelhaul.settings` (docs/settings.md).
+In a ``.hadolint.yaml`` only the keys keelhaul uses are checked, and DL codes no keelhaul
+rule covers are noted (``-v``) and otherwise skipped.
 """
 
 from __future__ import annotations
 
-import difflib
 import os
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -53,6 +54,14 @@ from keelhaul.selection import (
     decide,
     most_specific_severity,
 )
+from keelhaul.settings import (
+    BY_KEY,
+    TOP_LEVEL_KEYS,
+    TOP_LEVEL_SETTINGS,
+    Settings,
+    closest,
+)
+from keelhaul.settings import type_error as _type_error
 
 T = TypeVar("T")
 
@@ -62,40 +71,9 @@ HADOLINT_NAMES = (".hadolint.yaml", ".hadolint.yml")
 #: A configuration file bigger than this is refused unread.
 MAX_CONFIG_BYTES = 1024 * 1024
 
-#: Rule options keelhaul knows the shape of; they may be written at the top level or in
-#: ``[settings]``. Other keys of ``[settings]`` are handed to the rules as they are.
-KNOWN_OPTIONS: dict[str, str] = {
-    "trusted-registries": "a list of strings",
-    "allowed-base-images": "a list of strings",
-    "label-schema": "a table of strings",
-    "strict-labels": "true or false",
-    # the image sources (keelhaul.image.sources.settings reads them)
-    "image-insecure-registries": "a list of registry host[:port] spoken to over plain HTTP",
-    "image-max-layer-bytes": "a size (64GiB): uncompressed bytes of one layer",
-    "image-max-blob-bytes": "a size (64GiB): bytes of one blob as stored or sent",
-    "image-max-ratio": "a number (100): uncompressed bytes per compressed byte",
-    "image-max-layer-count": "a whole number (1000): layers of one image the sources read",
-    "image-max-config-bytes": "a size (16MiB): the image config",
-    "image-max-manifest-bytes": "a size (4MiB): one manifest or index",
-    "image-max-archive-members": "a whole number (200000): members of an image archive",
-}
-#: The ``[settings]`` keys that bound or point the image sources.
-IMAGE_SOURCE_KEYS = tuple(k for k in KNOWN_OPTIONS if k.startswith("image-"))
-_KEYS = frozenset(
-    {
-        "select",
-        "extend-select",
-        "ignore",
-        "severity",
-        "fail-on",
-        "per-path-ignores",
-        "exclude",
-        "shellcheck",
-        "inline-ignores",
-        "settings",
-        *KNOWN_OPTIONS,
-    }
-)
+#: The top-level keys of a keelhaul table (the schema in :mod:`keelhaul.settings` lists them
+#: all, with the ``[settings]`` keys that may also be written at the top level).
+_KEYS = frozenset({*(k.key for k in TOP_LEVEL_KEYS), *TOP_LEVEL_SETTINGS})
 #: hadolint keys keelhaul reads; the rest of hadolint's keys (format, no-color...) are
 #: about hadolint's own output and are skipped.
 _HADOLINT_READ = frozenset(
@@ -191,7 +169,8 @@ class Config:
     exclude: pathspec.GitIgnoreSpec | None = None
     shellcheck: bool = True
     inline_ignores: bool = True
-    settings: Mapping[str, object] = field(default_factory=dict)
+    settings: Settings = field(default_factory=Settings)
+    """The ``[settings]`` (and the top-level rule options), checked against the schema."""
     notes: tuple[str, ...] = ()
     """Things worth a line under ``-v`` (hadolint codes no rule covers, skipped keys)."""
     _decided: dict[str, bool] = field(default_factory=dict, repr=False)
@@ -368,11 +347,6 @@ class _Place:
         return f"{shown(self.path)}: {self.prefix}{key}"
 
 
-def _type_error(where: str, expected: str, value: object) -> ConfigError:
-    got = type(value).__name__
-    return ConfigError(f"{where}: expected {expected}, got {got} {value!r:.60}")
-
-
 def _str_list(value: object, where: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise _type_error(where, "a list of strings", value)
@@ -389,17 +363,6 @@ def _str_table(value: object, where: str) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise _type_error(where, "a table of strings", value)
     return {str(k): v for k, v in value.items()}
-
-
-def _option(key: str, value: object, where: str) -> object:
-    """A known rule option, checked for its shape."""
-    if key in ("trusted-registries", "allowed-base-images", "image-insecure-registries"):
-        return _str_list(value, where)
-    if key == "label-schema":
-        return _str_table(value, where)
-    if key == "strict-labels":
-        return _bool(value, where)
-    return value
 
 
 def _threshold(value: object, where: str) -> Threshold:
@@ -437,8 +400,12 @@ def _from_table(
     checked = _table(table, where("").rstrip(": ."))
     for key in checked:
         if key not in _KEYS:
-            close = difflib.get_close_matches(key.replace("_", "-"), sorted(_KEYS), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            if key in BY_KEY:
+                raise ConfigError(f"{where(key)}: not a top-level key; write it in [settings]")
+            close = closest(key, {*_KEYS, *BY_KEY})
+            hint = "" if close is None else f" (did you mean {close!r}?)"
+            if close is not None and close not in _KEYS:  # a [settings]-only key, misspelt
+                hint = f" (did you mean {close!r} in [settings]?)"
             raise ConfigError(f"{where(key)}: unknown key{hint}")
     reader = _TableReader(checked, where, vocabulary)
     return Config(
@@ -497,15 +464,16 @@ class _TableReader:
             found.append(PathRule(pattern, _patterns([pattern], at), chosen))
         return tuple(found)
 
-    def settings(self) -> dict[str, object]:
-        raw = self.subtable("settings")
-        found = {k: _option(k, v, self.where(f"settings.{k}")) for k, v in raw.items()}
-        for key in KNOWN_OPTIONS:
+    def settings(self) -> Settings:
+        found: dict[str, object] = dict(self.subtable("settings"))
+        places = {key: self.where(f"settings.{key}") for key in found}
+        for key in TOP_LEVEL_SETTINGS:
             if key in self.table:
                 if key in found:
                     raise ConfigError(f"{self.where(key)}: set both here and in [settings]")
-                found[key] = _option(key, self.table[key], self.where(key))
-        return found
+                found[key] = self.table[key]
+                places[key] = self.where(key)
+        return Settings.read(found, lambda key: places.get(key) or self.where(f"settings.{key}"))
 
 
 def _hadolint_selectors(
@@ -585,7 +553,7 @@ def _from_hadolint(data: object, path: Path, vocabulary: Vocabulary) -> Config:
         severity=tuple(severity.values()),
         fail_on=threshold,
         inline_ignores=inline,
-        settings=settings,
+        settings=Settings.read(settings, where),
         notes=tuple(notes),
     )
 

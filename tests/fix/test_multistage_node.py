@@ -6,6 +6,7 @@ import pytest
 
 from keelhaul.dockerfile.stages import resolve
 from keelhaul.dockerfile.syntax import parse
+from keelhaul.errors import ConfigError
 from keelhaul.findings import Safety
 from keelhaul.fix.edits import apply_edits
 from keelhaul.rules.dockerfile._multistage_node import STATIC_SERVER
@@ -142,10 +143,9 @@ def test_server_image_setting() -> None:
     out = fixed(src, {"static-server-base": "registry.example.com/nginx-unpriv:1.26"})
     assert out is not None
     assert "\nFROM registry.example.com/nginx-unpriv:1.26\n" in out
-    # a value that is not an image reference is ignored
-    out = fixed(src, {"static-server-base": "nginx; rm -rf /"})
-    assert out is not None
-    assert f"\n{NGINX}" in out
+    # a value that is not an image reference is a located error (keelhaul.settings)
+    with pytest.raises(ConfigError, match=r"settings\.static-server-base: expected an image"):
+        fixed(src, {"static-server-base": "nginx; rm -rf /"})
 
 
 @pytest.mark.parametrize(

@@ -203,7 +203,9 @@ def test_skip_base_setting_must_be_a_boolean(
     fake_sources["img"] = based(GIT)
     config = tmp_path / "keelhaul.toml"
     config.write_text('[settings]\nimage-skip-base = "yes"\n')
-    with pytest.raises(Exception, match="image-skip-base: true or false"):
+    with pytest.raises(
+        Exception, match=r"keelhaul\.toml: settings\.image-skip-base: expected true or false"
+    ):
         invoke(["img", "--config", str(config)], tmp_path)
 
 

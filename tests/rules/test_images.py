@@ -514,7 +514,7 @@ ALLOWED = {"allowed-base-images": ["python", "gcr.io/distroless/*", "node:20-*"]
         ("FROM quay.io/python:3.12\n", {**TRUSTED, **ALLOWED}, [1]),
         ("FROM quay.io/x/y:1\n", {}, []),  # quiet unless configured
         ("FROM quay.io/x/y:1\n", {"trusted-registries": []}, []),
-        ("FROM quay.io/x/y:1\n", {"trusted-registries": "quay.io"}, []),  # one string
+        ("FROM quay.io/x/y:1\n", {"trusted-registries": ["quay.io"]}, []),
     ],
 )
 def test_untrusted_base_image(src: str, settings: dict[str, object], expected: list[int]) -> None:

@@ -14,10 +14,9 @@ import click
 
 from keelhaul.cli.options import config_file_option, no_config_option
 from keelhaul.cli.output import Output
-from keelhaul.config import IMAGE_SOURCE_KEYS, Config, ConfigFinder
+from keelhaul.config import Config, ConfigFinder
 from keelhaul.dockerfile.stages import Build, resolve
 from keelhaul.dockerfile.syntax import read_dockerfile
-from keelhaul.errors import ConfigError
 from keelhaul.findings import Origin
 from keelhaul.image import checks
 from keelhaul.image import cost as cost_model
@@ -33,6 +32,7 @@ from keelhaul.selection import (
     Threshold,
     Vocabulary,
 )
+from keelhaul.settings import SOURCE_KEYS, Settings
 
 if TYPE_CHECKING:
     from keelhaul.sbom.image_files import LayerFacts
@@ -76,9 +76,9 @@ def config_for(config_file: Path | None, isolated: bool, near: Path) -> Config:
     return finder.for_path(near)
 
 
-def settings_for(config_file: Path | None, isolated: bool, near: Path) -> dict[str, object]:
+def settings_for(config_file: Path | None, isolated: bool, near: Path) -> Settings:
     """The configuration's ``[settings]`` that apply (found from ``near`` upward)."""
-    return dict(config_for(config_file, isolated, near).settings)
+    return config_for(config_file, isolated, near).settings
 
 
 def removable(report: ImageReport) -> int:
@@ -354,7 +354,7 @@ def command(
 
     near = dockerfile if dockerfile is not None else Path.cwd() / "Dockerfile"
     config = config_for(config_file, isolated, near)
-    settings = dict(config.settings)
+    settings = config.settings
     sources = _source_options(settings, insecure_registry)
     thresholds = Thresholds.from_settings(settings).over(
         Thresholds(max_size, max_waste, min_efficiency, max_layers)
@@ -362,10 +362,10 @@ def command(
     build = None
     if dockerfile is not None:
         build = resolve(read_dockerfile(dockerfile), target=target)
-    options = Options(waste_min_bytes=_setting_size(settings, "image-waste-min-bytes", 1 << 20))
+    options = Options(waste_min_bytes=settings.image_waste_min_bytes)
     if "limits" in sources:  # image-max-ratio bounds the tar walk's own bomb check too
         options = dataclasses.replace(options, max_ratio=sources["limits"].max_ratio)
-    skip = skip_base if skip_base is not None else _setting_bool(settings, "image-skip-base")
+    skip = skip_base if skip_base is not None else settings.image_skip_base
     costs = cost_model.settings_from(settings, {
         "pulls-per-day": pulls_per_day, "nodes": nodes, "regions": regions,
         "storage-price": storage_price, "transfer-price": transfer_price,
@@ -382,23 +382,11 @@ def command(
     return code
 
 
-def _setting_bool(settings: dict[str, object], key: str) -> bool:
-    value = settings.get(key, False)
-    if isinstance(value, bool):
-        return value
-    raise ConfigError(f"settings.{key}: true or false, not {value!r}")
-
-
-def _source_options(settings: dict[str, object], insecure: tuple[str, ...]) -> dict[str, Any]:
+def _source_options(settings: Settings, insecure: tuple[str, ...]) -> dict[str, Any]:
     """``open_image``'s limits and insecure registries from [settings] and the command line
     (nothing when neither sets one: the sources then load only when an image is opened)."""
-    if not insecure and not any(key in settings for key in IMAGE_SOURCE_KEYS):
+    if not insecure and not any(key in settings for key in SOURCE_KEYS):
         return {}
     from keelhaul.image.sources.settings import source_settings
 
     return source_settings(settings, insecure).open_kwargs()
-
-
-def _setting_size(settings: dict[str, object], key: str, default: int) -> int:
-    value = settings.get(key)
-    return default if value is None else parse_size(value, f"settings.{key}")

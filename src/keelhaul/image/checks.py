@@ -14,14 +14,15 @@ Each code is a :class:`keelhaul.rule.Rule` of kind ``image``, registered here, s
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from keelhaul.errors import ConfigError
 from keelhaul.findings import Category, Finding, Location, Origin, Severity
 from keelhaul.report.model import rule_infos as report_rule_infos
 from keelhaul.rule import Kind, Rule, register, registered
+from keelhaul.settings import Settings
+from keelhaul.settings import parse_ratio as parse_ratio  # the thresholds' units, also here
+from keelhaul.settings import parse_size as parse_size
 
 _S, _SEC = Category.SIZE, Category.SECURITY
 _E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
@@ -167,34 +168,6 @@ def origin_of(layers: Iterable[int], base_layers: int | None) -> Origin | None:
 
 # -- thresholds ---------------------------------------------------------------------------
 
-_SIZE = re.compile(r"(?i)^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$")
-_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9,
-          "gb": 10**9, "t": 10**12, "tb": 10**12, "kib": 1 << 10, "mib": 1 << 20,
-          "gib": 1 << 30, "tib": 1 << 40, "ki": 1 << 10, "mi": 1 << 20, "gi": 1 << 30}  # fmt: skip
-
-
-def parse_size(value: object, where: str) -> int:
-    """``500MB``, ``1.5GiB``, ``2000000`` -> bytes (decimal units as registries bill)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    match = _SIZE.match(str(value))
-    unit = (match.group(2) or "").lower() if match else None
-    if match is None or unit not in _UNITS:
-        raise ConfigError(f"{where}: not a size: {value!r} (e.g. 500MB, 1.5GiB)")
-    return int(float(match.group(1)) * _UNITS[unit])
-
-
-def parse_ratio(value: object, where: str) -> float:
-    """``0.9``, ``90%`` -> 0.9."""
-    text = str(value).strip()
-    try:
-        number = float(text[:-1]) / 100 if text.endswith("%") else float(text)
-    except ValueError:
-        raise ConfigError(f"{where}: not a ratio: {value!r} (e.g. 0.9 or 90%)") from None
-    if not 0 <= number <= 1:
-        raise ConfigError(f"{where}: a ratio between 0 and 1 (or 0% and 100%): {value!r}")
-    return number
-
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -205,22 +178,14 @@ class Thresholds:
     max_layers: int | None = None
 
     @classmethod
-    def from_settings(cls, settings: dict[str, object]) -> Thresholds:
+    def from_settings(cls, settings: Settings) -> Thresholds:
         """From the configuration's ``[settings]``: ``image-max-size``, ``image-max-waste``,
         ``image-min-efficiency``, ``image-max-layers``."""
-
-        def get(key: str) -> object:
-            return settings.get(key)
-
-        size, waste = get("image-max-size"), get("image-max-waste")
-        eff, layers = get("image-min-efficiency"), get("image-max-layers")
         return cls(
-            max_size=None if size is None else parse_size(size, "settings.image-max-size"),
-            max_waste=None if waste is None else parse_size(waste, "settings.image-max-waste"),
-            min_efficiency=None
-            if eff is None
-            else parse_ratio(eff, "settings.image-min-efficiency"),
-            max_layers=None if layers is None else int(str(layers)),
+            max_size=settings.image_max_size,
+            max_waste=settings.image_max_waste,
+            min_efficiency=settings.image_min_efficiency,
+            max_layers=settings.image_max_layers,
         )
 
     def over(self, other: Thresholds) -> Thresholds:

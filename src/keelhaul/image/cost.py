@@ -11,7 +11,8 @@ The model, stated so anyone can redo it:
 - the saving: bytes the findings would remove (uncompressed waste, caches...) scaled to
   compressed bytes by the image's own compression ratio, through the same formulas.
 
-Defaults (overridable with options or the ``[image.cost]`` table of the configuration): $0.10
+Defaults (overridable with options or the ``image-*`` keys of ``[settings]``, see
+docs/settings.md): $0.10
 per GB-month stored (Amazon ECR and Google Artifact Registry list prices), $0.09 per GB
 transferred (internet egress, the first price tier of the three large clouds; pulls inside
 one region often cost nothing: set it to 0), 100 Mbit/s, 1 region, 10 nodes pulling once a
@@ -24,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 
 from keelhaul.errors import ConfigError
+from keelhaul.settings import Settings
 
 GB = 1_000_000_000
 #: How fast a node unpacks a pulled layer to disk, MB/s (gzip inflate plus writes).
@@ -129,24 +131,19 @@ def duration(seconds: float) -> str:
 #: takes out without changing what the image does (caches, dumps, logs, VCS folders).
 REMOVABLE_KINDS = frozenset({"package-cache", "core-dump", "logs", "vcs"})
 
-#: ``[settings]`` keys (the configuration) for each cost setting.
-SETTING_KEYS = {
-    "image-storage-price": "storage-price",
-    "image-transfer-price": "transfer-price",
-    "image-bandwidth-mbps": "bandwidth-mbps",
-    "image-pulls-per-day": "pulls-per-day",
-    "image-nodes": "nodes",
-    "image-regions": "regions",
-}
 
-
-def settings_from(
-    config: Mapping[str, object], options: Mapping[str, object | None]
-) -> CostSettings:
-    """The defaults, then the configuration's ``image-*`` keys, then the command line."""
-    values = {SETTING_KEYS[k]: v for k, v in config.items() if k in SETTING_KEYS}
-    values.update({k: v for k, v in options.items() if v is not None})
-    return CostSettings().with_overrides(values)
+def settings_from(config: Settings, options: Mapping[str, object | None]) -> CostSettings:
+    """The configuration's ``image-*`` keys (the schema's defaults where unset), then the
+    command line."""
+    chosen = CostSettings(
+        storage_price=config.image_storage_price,
+        transfer_price=config.image_transfer_price,
+        bandwidth_mbps=config.image_bandwidth_mbps,
+        pulls_per_day=config.image_pulls_per_day,
+        nodes=config.image_nodes,
+        regions=config.image_regions,
+    )
+    return chosen.with_overrides({k: v for k, v in options.items() if v is not None})
 
 
 def cost_json(s: Saving, settings: CostSettings, removable: int) -> dict[str, object]:

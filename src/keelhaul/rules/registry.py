@@ -22,6 +22,7 @@ from keelhaul.dockerfile.stages import Build, Stage, resolve
 from keelhaul.dockerfile.syntax import Dockerfile, Instruction, Span
 from keelhaul.findings import Finding, Fix, Location
 from keelhaul.rule import Kind, Rule, register, registered
+from keelhaul.settings import Settings
 
 __all__ = [
     "Check",
@@ -117,8 +118,9 @@ class DockerfileContext:
 
     tree: Dockerfile
     build: Build
-    settings: Mapping[str, object] = field(default_factory=dict)
-    """Rule options from the configuration (e.g. ``trusted-registries``); rules read, never write."""
+    settings: Settings = field(default_factory=Settings)
+    """Rule options from the configuration (``ctx.settings.trusted_registries``: typed, with
+    the schema's defaults)."""
     build_context: BuildContext | None = None
     """The build context (its .dockerignore, what it holds); None when unknown, and then rules
     about the context stay quiet."""
@@ -132,7 +134,7 @@ class DockerfileContext:
         settings: Mapping[str, object] | None = None,
         build_context: BuildContext | None = None,
     ) -> DockerfileContext:
-        return cls(tree, resolve(tree, build_args), dict(settings or {}), build_context)
+        return cls(tree, resolve(tree, build_args), Settings.of(settings), build_context)
 
     def memo(self, key: str, make: Callable[[DockerfileContext], T]) -> T:
         """What ``make(self)`` returns, computed once per Dockerfile however many rules ask."""

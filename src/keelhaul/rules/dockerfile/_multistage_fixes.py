@@ -269,7 +269,7 @@ def go_multistage_fix(ctx: DockerfileContext, step: BuildStep) -> Fix | None:
             return None
         edits.append(cgo_edit)
     # the runtime stage's head: FROM, the binary, what described the image before the build
-    scratch = ctx.settings.get("static-base") == "scratch"
+    scratch = ctx.settings.static_base == "scratch"
     nl = line_ending(run.instruction)
     head = [f"FROM {'scratch' if scratch else DISTROLESS}", f"COPY --from=build {out} {binary}"]
     carried: list[str] = []

@@ -242,8 +242,8 @@ def _runner_words(after: list[Instruction]) -> tuple[list[str], list[Instruction
 
 
 def _server_image(ctx: DockerfileContext) -> str:
-    chosen = ctx.settings.get("static-server-base")
-    if isinstance(chosen, str) and _IMAGE.fullmatch(chosen):
+    chosen = ctx.settings.static_server_base
+    if chosen is not None and _IMAGE.fullmatch(chosen):
         return chosen
     return STATIC_SERVER
 

@@ -1,4 +1,4 @@
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 
 from keelhaul.dockerfile.lex import ExpansionError
 from keelhaul.dockerfile.stages import Stage
@@ -12,9 +12,9 @@ from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 def schema_of(ctx: DockerfileContext) -> dict[str, str]:
     """The configured ``label-schema`` (label -> type), over the OCI labels' own formats."""
     schema = dict(OCI_LABELS)
-    configured = ctx.settings.get("label-schema")
-    if isinstance(configured, Mapping):
-        schema.update({str(k): str(v).lower() for k, v in configured.items()})
+    configured = ctx.settings.label_schema
+    if configured is not None:
+        schema.update({k: v.lower() for k, v in configured.items()})
     return schema
 
 
@@ -41,8 +41,8 @@ def _labels(ctx: DockerfileContext) -> Iterator[tuple[Stage, Instruction, str, s
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
     schema = schema_of(ctx)
-    configured = isinstance(ctx.settings.get("label-schema"), Mapping)
-    strict = bool(ctx.settings.get("strict-labels", False))
+    configured = ctx.settings.label_schema is not None
+    strict = ctx.settings.strict_labels
     final = ctx.final_stage
     shipped = {s.index for s in chain(ctx.build, final)} if final is not None else set()
     present: set[str] = set()

@@ -10,14 +10,9 @@ from keelhaul.rules.dockerfile._images import (
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
 
-def _setting(ctx: DockerfileContext, key: str) -> list[str] | None:
-    """A list setting; a single string counts as a list of one; absent or empty is None."""
-    value = ctx.settings.get(key)
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list | tuple):
-        return None
-    items = [str(v) for v in value if str(v).strip()]
+def _setting(value: tuple[str, ...] | None) -> list[str] | None:
+    """A list setting; absent or empty is None."""
+    items = [v for v in value or () if v.strip()]
     return items or None
 
 
@@ -27,8 +22,8 @@ def _shown(items: list[str], limit: int = 4) -> str:
 
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
-    registries = _setting(ctx, "trusted-registries")
-    images = _setting(ctx, "allowed-base-images")
+    registries = _setting(ctx.settings.trusted_registries)
+    images = _setting(ctx.settings.allowed_base_images)
     if registries is None and images is None:
         return
     for use in image_uses(ctx):

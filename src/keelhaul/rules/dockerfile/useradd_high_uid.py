@@ -9,8 +9,6 @@ from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
 #: Bytes per UID of /var/log/lastlog (292) and /var/log/faillog (32) on 64-bit glibc.
 _BYTES_PER_UID = 292 + 32
-#: The smallest UID flagged by default: about 32 MB of log files.
-DEFAULT_LIMIT = 100_000
 _NO_LOG_INIT = ("-l", "--no-log-init")
 
 
@@ -42,8 +40,7 @@ def _uid(cmd: SimpleCommand) -> tuple[str | None, bool]:
 
 
 def _limit(ctx: DockerfileContext) -> int:
-    value = ctx.settings.get("useradd-uid-limit", DEFAULT_LIMIT)
-    return value if isinstance(value, int) and value > 0 else DEFAULT_LIMIT
+    return ctx.settings.useradd_uid_limit
 
 
 def _size(uid: int) -> str:
