@@ -41,12 +41,12 @@ import yaml
 
 from keelhaul.errors import ConfigError, FileMissing
 from keelhaul.findings import Severity
+from keelhaul.rule import Rule
 from keelhaul.selection import (
     HADOLINT_CODE,
     SHELLCHECK_CODE,
     THRESHOLD_WORDS,
     Layer,
-    RuleId,
     Selector,
     Specificity,
     Threshold,
@@ -201,7 +201,7 @@ class Config:
             self._path_rules[key] = found
         return found
 
-    def _selected(self, rule: RuleId) -> bool:
+    def _selected(self, rule: Rule) -> bool:
         on = self._decided.get(rule.code)
         if on is None:
             on = self._decided[rule.code] = decide(self.layers, rule)

@@ -44,14 +44,10 @@ class Specificity(IntEnum):
     RULE = 3
 
 
-@dataclass(frozen=True, slots=True)
-class RuleId:
-    """What selection needs to know about a rule, a ShellCheck code or a pseudo-rule."""
-
-    code: str
-    name: str
-    category: Category
-    default_on: bool = True
+def _pseudo_rule(code: str, name: str, category: Category, default_on: bool = True) -> Rule:
+    """A rule selection can reason about that the catalogue does not hold (a ShellCheck code,
+    a code no rule has): selection reads only code, name, category and default_on."""
+    return Rule(code, name, Severity.WARNING, category, name, "", default_on=default_on)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +59,7 @@ class Selector:
     value: str
     """The code for a rule, the category's value for a category, empty otherwise."""
 
-    def matches(self, rule: RuleId, *, choosing: bool = False) -> bool:
+    def matches(self, rule: Rule, *, choosing: bool = False) -> bool:
         """Whether this selector covers ``rule``.
 
         ``choosing`` is True for ``select``: then ``ALL`` leaves opt-in rules out. Everywhere
@@ -78,49 +74,51 @@ class Selector:
         return rule.code == self.value
 
 
-def shellcheck_rule(code: str) -> RuleId:
+def shellcheck_rule(code: str) -> Rule:
     """ShellCheck codes select like a rule of category correctness that is on by default."""
-    return RuleId(code, SHELLCHECK_GROUP, Category.CORRECTNESS)
+    return _pseudo_rule(code, SHELLCHECK_GROUP, Category.CORRECTNESS)
 
 
-UNUSED_SUPPRESSION = RuleId(
+UNUSED_SUPPRESSION = _pseudo_rule(
     UNUSED_SUPPRESSION_CODE, UNUSED_SUPPRESSION_NAME, Category.MAINTAINABILITY, default_on=False
 )
+"""KH001, known to selection even before the Dockerfile catalogue is loaded."""
 
 
 class Vocabulary:
     """Every word a selector can be, from the catalogue, and the other tools' ids for them."""
 
     def __init__(self, rules: Iterable[Rule]) -> None:
-        self.rules: dict[str, RuleId] = {}
+        self.rules: dict[str, Rule] = {}
         self.names: dict[str, str] = {}
         hadolint: dict[str, list[str]] = {}
         buildkit: dict[str, list[str]] = {}
         for rule in rules:
-            self._add(RuleId(rule.code, rule.name, rule.category, rule.default_on))
+            self._add(rule)
             for dl in rule.related.get("hadolint", ()):
                 hadolint.setdefault(dl.upper(), []).append(rule.code)
             for check in rule.related.get("buildkit", ()):
                 buildkit.setdefault(check.lower(), []).append(rule.code)
-        self._add(UNUSED_SUPPRESSION)
+        if UNUSED_SUPPRESSION_CODE not in self.rules:
+            self._add(UNUSED_SUPPRESSION)
         self.hadolint = {k: tuple(v) for k, v in hadolint.items()}
         """hadolint DL code -> the keelhaul codes that alias it."""
         self.buildkit = {k: tuple(v) for k, v in buildkit.items()}
         """BuildKit check name (lower-cased) -> the keelhaul codes that alias it."""
         self._categories = {c.value for c in Category}
 
-    def _add(self, rule: RuleId) -> None:
+    def _add(self, rule: Rule) -> None:
         self.rules[rule.code] = rule
         self.names[rule.name] = rule.code
 
-    def rule(self, code: str) -> RuleId:
-        """The :class:`RuleId` of a finding's code (ShellCheck codes are made up on the fly)."""
+    def rule(self, code: str) -> Rule:
+        """The rule of a finding's code (ShellCheck codes are made up on the fly)."""
         found = self.rules.get(code)
         if found is not None:
             return found
         if SHELLCHECK_CODE.fullmatch(code):
             return shellcheck_rule(code)
-        return RuleId(code, code.lower(), Category.CORRECTNESS)
+        return _pseudo_rule(code, code.lower(), Category.CORRECTNESS)
 
     def selector(self, word: str) -> Selector | None:
         """``word`` resolved, or None when it names nothing keelhaul knows."""
@@ -188,7 +186,7 @@ class DeferredVocabulary(Vocabulary):
         """Whether the ``later`` catalogue has been read."""
         return "rules" in self.__dict__
 
-    def rule(self, code: str) -> RuleId:
+    def rule(self, code: str) -> Rule:
         if not self.loaded:
             found = self._now.rules.get(code)
             if found is not None:
@@ -212,7 +210,7 @@ class Layer:
     extend_select: tuple[Selector, ...] = ()
     ignore: tuple[Selector, ...] = ()
 
-    def decision(self, rule: RuleId, first: bool) -> bool | None:
+    def decision(self, rule: Rule, first: bool) -> bool | None:
         """On, off, or None when no selector of this layer speaks about ``rule``."""
         select = self.select
         if select is None and first:
@@ -225,7 +223,7 @@ class Layer:
         return max(chosen, default=-1) > max(dropped, default=-1)
 
 
-def decide(layers: Sequence[Layer], rule: RuleId) -> bool:
+def decide(layers: Sequence[Layer], rule: Rule) -> bool:
     """Whether ``rule`` runs under ``layers`` (earliest first)."""
     on = False
     for i, layer in enumerate(layers):
@@ -236,7 +234,7 @@ def decide(layers: Sequence[Layer], rule: RuleId) -> bool:
 
 
 def most_specific_severity(
-    overrides: Sequence[tuple[Selector, Severity]], rule: RuleId
+    overrides: Sequence[tuple[Selector, Severity]], rule: Rule
 ) -> Severity | None:
     """The severity the most specific matching override gives (a later one wins a tie)."""
     best: tuple[int, Severity] | None = None
