@@ -17,10 +17,15 @@ from functools import lru_cache
 
 from keelhaul.dockerfile.stages import DependencyKind, Stage
 from keelhaul.dockerfile.syntax import Instruction
+from keelhaul.registry.reference import (
+    DOCKER_HUB,
+    OFFICIAL_PREFIX,
+    InvalidReference,
+    parse_reference,
+)
 from keelhaul.rules.dockerfile._structure import chain, expand
 from keelhaul.rules.registry import DockerfileContext
 
-DOCKER_HUB = "docker.io"
 #: Names Docker Hub answers to; ``docker.io`` stands for all of them in settings.
 HUB_ALIASES = frozenset(
     {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com",
@@ -36,11 +41,17 @@ _HUB_MIRRORS = {"mirror.gcr.io": "library/", "public.ecr.aws": "docker/library/"
 
 @dataclass(frozen=True, slots=True)
 class ImageRef:
-    """An image reference split in parts; Docker Hub's registry is ``docker.io``."""
+    """An image reference as the rules compare images: Docker Hub is ``docker.io`` whichever
+    of its names or known mirrors serve it, and its ``library/`` is dropped.
+
+    Built by :func:`image_ref` from keelhaul's one reference parser
+    (:func:`keelhaul.registry.reference.parse_reference`); it parses nothing itself.
+    """
 
     registry: str
+    """Lower case (host names are not case-sensitive)."""
     path: str
-    """Lower-cased repository path; ``library/`` is dropped for Docker Hub (``node``)."""
+    """The repository path; ``library/`` is dropped for Docker Hub (``node``)."""
     tag: str | None
     digest: str | None
 
@@ -60,25 +71,37 @@ class ImageRef:
         """A Docker Hub official image (``node``, ``python``; also through a known mirror)."""
         return self.registry == DOCKER_HUB and "/" not in self.path
 
+    @property
+    def last(self) -> str:
+        """The last part of the path: ``golang`` of ``docker.io/library/golang:1.22``."""
+        return self.path.rsplit("/", 1)[-1]
 
-def parse_reference(reference: str) -> ImageRef:
-    """``name[:tag][@digest]``; a ``host:port`` registry is not a tag."""
-    name, _, digest = reference.partition("@")
-    first, slash, rest = name.partition("/")
-    if slash and ("." in first or ":" in first or first == "localhost"):
-        registry, remainder = first.lower(), rest
-    else:
-        registry, remainder = DOCKER_HUB, name
-    path, colon, tag = remainder.partition(":")
-    path = path.lower()
+
+@lru_cache(maxsize=1024)
+def image_ref(reference: str) -> ImageRef | None:
+    """``reference`` as the rules see it, or None when it is no valid image reference (a
+    variable such as ``${BASE}``, capitals in the repository, ``name:sha256:...``): there is
+    then nothing to judge, and a build would refuse it anyway."""
+    try:
+        parsed = parse_reference(reference)
+    except InvalidReference:
+        return None
+    registry, path = parsed.registry.lower(), parsed.repository
     if registry in HUB_ALIASES:
         registry = DOCKER_HUB
     mirrored = _HUB_MIRRORS.get(registry)
     if mirrored is not None and path.startswith(mirrored):
         registry, path = DOCKER_HUB, path[len(mirrored) :]
     if registry == DOCKER_HUB:
-        path = path.removeprefix("library/")
-    return ImageRef(registry, path, tag if colon else None, digest or None)
+        path = path.removeprefix(OFFICIAL_PREFIX)
+    return ImageRef(registry, path, parsed.tag, parsed.digest)
+
+
+def image_name(reference: str) -> str:
+    """``docker.io/library/golang:1.22-alpine@sha256:...`` -> ``golang``; ``""`` when
+    ``reference`` is no valid image reference."""
+    ref = image_ref(reference)
+    return "" if ref is None else ref.last
 
 
 def registry_matches(registry: str, patterns: list[str]) -> bool:
@@ -228,11 +251,10 @@ def is_alpine(reference: str) -> bool:
 
     ``alpine-glibc`` style images that add glibc are not counted.
     """
-    ref = parse_reference(reference)
-    if "glibc" in ref.path or "glibc" in (ref.tag or ""):
+    ref = image_ref(reference)
+    if ref is None or "glibc" in ref.path or "glibc" in (ref.tag or ""):
         return False
-    last = ref.path.rsplit("/", 1)[-1]
-    return last == "alpine" or "alpine" in (ref.tag or "").lower()
+    return ref.last == "alpine" or "alpine" in (ref.tag or "").lower()
 
 
 # --------------------------------------------------------------------------------------------
@@ -481,8 +503,8 @@ def _distribution(ref: ImageRef) -> Advice | None:
 @lru_cache(maxsize=512)
 def full_base(reference: str) -> Advice | None:
     """Advice when ``reference`` is a full language image or a toolchain (KH120)."""
-    ref = parse_reference(reference)
-    if _WINDOWS.search(reference):
+    ref = image_ref(reference)
+    if ref is None or _WINDOWS.search(reference):
         return None
     if ref.official:
         found = _language(ref)
@@ -494,9 +516,10 @@ def full_base(reference: str) -> Advice | None:
 @lru_cache(maxsize=512)
 def distribution_base(reference: str) -> Advice | None:
     """Advice when ``reference`` is a general-purpose distribution (KH121)."""
-    if _WINDOWS.search(reference):
+    ref = image_ref(reference)
+    if ref is None or _WINDOWS.search(reference):
         return None
-    return _distribution(parse_reference(reference))
+    return _distribution(ref)
 
 
 _SLIM_VERSION = re.compile(r"\d+(?:\.\d+){0,2}|latest|lts|current")

@@ -54,7 +54,7 @@ from keelhaul.dockerfile.stages import Build, Stage, resolve
 from keelhaul.dockerfile.syntax import Instruction, LineRole, parse
 from keelhaul.findings import Edit, Fix, Safety
 from keelhaul.fix.edits import apply_edits, line_ending
-from keelhaul.rules.dockerfile._images import parse_reference
+from keelhaul.rules.dockerfile._images import image_ref
 from keelhaul.rules.dockerfile._images_toolchain import BuildStep, stage_runs
 from keelhaul.rules.registry import DockerfileContext, Run, fix_builder
 
@@ -84,7 +84,8 @@ _GO_ENV = re.compile(r"(?:GO|CGO_)[A-Z0-9_]*|PATH")
 def _is_golang(stage: Stage) -> bool:
     if stage.base_stage is not None or "$" in stage.base:
         return False
-    return parse_reference(stage.base).path in ("golang", "library/golang")
+    ref = image_ref(stage.base)
+    return ref is not None and ref.path == "golang"
 
 
 def _output(cmd: SimpleCommand) -> str | None:

@@ -75,7 +75,7 @@ from keelhaul.dockerfile.stages import Stage
 from keelhaul.dockerfile.syntax import Instruction
 from keelhaul.findings import Edit, Fix, Safety
 from keelhaul.fix.edits import line_ending, replace_instruction
-from keelhaul.rules.dockerfile._images import parse_reference
+from keelhaul.rules.dockerfile._images import image_ref
 from keelhaul.rules.dockerfile._images_toolchain import BuildStep, stage_runs
 from keelhaul.rules.dockerfile._multistage_fixes import (
     _json,
@@ -140,8 +140,8 @@ def runtime_image(stage: Stage) -> str | None:
     """``eclipse-temurin:<major>-jre[-alpine]`` for a Maven, Gradle or Temurin JDK stage."""
     if stage.base_stage is not None or "$" in stage.base:
         return None
-    ref = parse_reference(stage.base)
-    if ref.tag is None:
+    ref = image_ref(stage.base)
+    if ref is None or ref.tag is None:
         return None
     pattern = {"maven": _MAVEN_TAG, "gradle": _GRADLE_TAG, "eclipse-temurin": _TEMURIN_TAG}
     found = pattern[ref.path].fullmatch(ref.tag) if ref.path in pattern else None

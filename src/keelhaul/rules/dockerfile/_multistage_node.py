@@ -65,7 +65,7 @@ from keelhaul.dockerfile.stages import Stage
 from keelhaul.dockerfile.syntax import Instruction
 from keelhaul.findings import Edit, Fix, Safety
 from keelhaul.fix.edits import line_ending
-from keelhaul.rules.dockerfile._images import parse_reference
+from keelhaul.rules.dockerfile._images import image_ref
 from keelhaul.rules.dockerfile._images_toolchain import (
     BuildStep,
     _command_step,
@@ -120,7 +120,8 @@ _DEFAULT_PORT = {"serve": "3000", "http-server": "8080"}
 def _is_node(stage: Stage) -> bool:
     if stage.base_stage is not None or "$" in stage.base:
         return False
-    return parse_reference(stage.base).path in ("node", "library/node")
+    ref = image_ref(stage.base)
+    return ref is not None and ref.path == "node"
 
 
 def _server_words(words: list[str]) -> tuple[str, list[str]] | None:

@@ -62,7 +62,7 @@ from keelhaul.dockerfile.stages import Stage
 from keelhaul.dockerfile.syntax import Instruction
 from keelhaul.findings import Edit, Fix, Safety
 from keelhaul.fix.edits import line_ending
-from keelhaul.rules.dockerfile._images import parse_reference, slim_tag
+from keelhaul.rules.dockerfile._images import image_ref, slim_tag
 from keelhaul.rules.dockerfile._images_toolchain import (
     build_steps,
     is_build_tool,
@@ -139,13 +139,15 @@ class _Install:
 def _is_python(stage: Stage) -> bool:
     if stage.base_stage is not None or "$" in stage.base_raw:
         return False
-    ref = parse_reference(stage.base_raw)
-    return ref.path in ("python", "library/python") and ref.registry == "docker.io"
+    ref = image_ref(stage.base_raw)
+    return ref is not None and ref.path == "python" and ref.registry == "docker.io"
 
 
 def runtime_base(written: str) -> str | None:
     """The slim image the application runs on, for a python base written ``written``."""
-    ref = parse_reference(written)
+    ref = image_ref(written)
+    if ref is None:
+        return None
     tag = (ref.tag or "latest").lower()
     if "alpine" in tag or "windows" in tag:
         return None

@@ -30,6 +30,7 @@ from keelhaul.dockerfile.scripts import heredoc_is_script, script_texts, skip_wo
 from keelhaul.dockerfile.shell import SimpleCommand
 from keelhaul.dockerfile.stages import DependencyVia, Stage
 from keelhaul.dockerfile.syntax import Instruction, LineRole, Span
+from keelhaul.rules.dockerfile._images import image_name
 from keelhaul.rules.registry import DockerfileContext, Hit, Run, read_script
 
 T = TypeVar("T")
@@ -272,13 +273,6 @@ class Analysis:
 def analysis(ctx: DockerfileContext) -> Analysis:
     """The analysis of ``ctx``, computed once however many rules ask."""
     return ctx.memo("packages.analysis", Analysis)
-
-
-def image_name(reference: str) -> str:
-    """``docker.io/library/golang:1.22-alpine@sha256:...`` -> ``golang``."""
-    ref = reference.split("@", 1)[0]
-    last = ref.rsplit("/", 1)[-1]
-    return last.split(":", 1)[0].lower()
 
 
 # --------------------------------------------------------------------------------------------

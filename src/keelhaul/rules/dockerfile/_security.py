@@ -16,6 +16,8 @@ from functools import lru_cache
 from keelhaul.dockerfile.shell import SHELLS, SimpleCommand
 from keelhaul.dockerfile.stages import Stage
 from keelhaul.dockerfile.syntax import Instruction, LineRole, Span
+from keelhaul.registry.reference import DOCKER_HUB
+from keelhaul.rules.dockerfile._images import image_ref
 from keelhaul.rules.dockerfile._structure import chain, resolve_word, scopes
 from keelhaul.rules.dockerfile._structure_expose import exposed
 from keelhaul.rules.registry import DockerfileContext, Run, read_script
@@ -119,17 +121,13 @@ _WINDOWS = re.compile(r"(?:^|/)windows/|(?:^|/)(?:nanoserver|servercore)\b|windo
 
 def _split_reference(reference: str) -> tuple[str, str, str]:
     """``gcr.io/distroless/static:nonroot@sha256:..`` -> (``gcr.io``, ``distroless/static``,
-    ``nonroot``); Docker Hub's ``library/`` is dropped."""
-    ref = reference.split("@", 1)[0].lower()
-    first, slash, rest = ref.partition("/")
-    registry = ""
-    if slash and ("." in first or ":" in first or first == "localhost"):
-        registry, ref = first, rest
-    path, _, tag = ref.partition(":")
-    if registry in ("", "docker.io", "index.docker.io", "registry-1.docker.io"):
-        registry = ""
-        path = path.removeprefix("library/")
-    return registry, path, tag
+    ``nonroot``); Docker Hub is ``""`` and its ``library/`` is dropped; a reference that is
+    not valid (``docker:-dind`` from an ARG without a default) is nameless and unknown."""
+    ref = image_ref(reference)
+    if ref is None:
+        return "", "", ""
+    registry = "" if ref.registry == DOCKER_HUB else ref.registry
+    return registry, ref.path, (ref.tag or "").lower()
 
 
 @lru_cache(maxsize=512)

@@ -24,6 +24,7 @@ from keelhaul.dockerfile.syntax import (
     Span,
     parse_heredoc_word,
 )
+from keelhaul.registry.reference import InvalidReference, parse_reference
 from keelhaul.rules.registry import DockerfileContext
 
 #: BuildKit's PATH for Linux stages whose base sets none (scratch included).
@@ -390,37 +391,15 @@ _OFFICIAL_IMAGE_NAMES = """
 """
 OFFICIAL_IMAGES = frozenset(_OFFICIAL_IMAGE_NAMES.split())
 
-_DOMAIN_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN = re.compile(rf"(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?")
-_PATH_PART = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_PATH = re.compile(rf"{_PATH_PART}(?:/{_PATH_PART})*")
-_TAG = re.compile(r"[\w][\w.-]{0,127}")
-_DIGEST = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}")
-_HEX64 = re.compile(r"[a-f0-9]{64}")
-
 
 def valid_image_reference(ref: str) -> bool:
-    """Whether BuildKit could read ``ref`` as an image name (``reference.ParseNormalizedNamed``)."""
-    if not ref or _HEX64.fullmatch(ref):
+    """Whether BuildKit could read ``ref`` as an image name (``reference.ParseNormalizedNamed``),
+    by keelhaul's one reference parser."""
+    try:
+        parse_reference(ref)
+    except InvalidReference:
         return False
-    first, slash, rest = ref.partition("/")
-    # As in distribution/reference: only a first part with ".", ":", capitals or "localhost"
-    # is a registry; anything else is a Docker Hub path.
-    has_domain = bool(slash) and (
-        "." in first or ":" in first or first == "localhost" or first.lower() != first
-    )
-    if has_domain and not _DOMAIN.fullmatch(first):
-        return False
-    remote = rest if has_domain else ref
-    named, at, digest = remote.partition("@")
-    if at and not _DIGEST.fullmatch(digest):
-        return False
-    path, colon, tag = named.partition(":")
-    if colon and not _TAG.fullmatch(tag):
-        return False
-    if not _PATH.fullmatch(path):
-        return False  # capitals, empty parts, stray characters
-    return len(first) + 1 + len(path) <= 255 if has_domain else len(path) <= 255
+    return True
 
 
 def locate_word(inst: Instruction, word: str, last: bool = False) -> Span | None:

@@ -16,7 +16,7 @@ from keelhaul.dockerfile.stages import Build, Stage
 from keelhaul.dockerfile.syntax import Instruction, Line, LineRole, Span, parse
 from keelhaul.findings import Edit, Fix, Safety
 from keelhaul.fix.edits import indentation, line_ending, replace_instruction
-from keelhaul.rules.dockerfile._packages import image_name
+from keelhaul.rules.dockerfile._images import image_name
 from keelhaul.rules.dockerfile._structure import chain
 from keelhaul.rules.registry import fix_builder
 

@@ -49,10 +49,10 @@ from keelhaul.dockerfile.syntax import Instruction, LineRole, Trivia
 from keelhaul.findings import Edit, Fix, Safety
 from keelhaul.fix.edits import indentation, line_ending, replace_instruction
 from keelhaul.rules.dockerfile._images import (
+    image_ref,
     is_alpine,
     is_base_for_others,
     is_dev_image,
-    parse_reference,
 )
 from keelhaul.rules.dockerfile._layers import places, resolve_path
 from keelhaul.rules.dockerfile._security import (
@@ -159,7 +159,9 @@ _SMALL_EL = re.compile(r"minimal|micro|slim")
 def family(reference: str, installed: set[str]) -> Family | NoFix:
     """How ``reference`` (an expanded FROM value) creates users; ``installed`` holds the
     packages the stage chain installs (shadow-utils brings useradd to minimal images)."""
-    ref = parse_reference(reference)
+    ref = image_ref(reference)
+    if ref is None:
+        return NoFix(f"{reference} is not an image reference keelhaul can read")
     tag = (ref.tag or "").lower()
     last = ref.path.rsplit("/", 1)[-1]
     shadow = "shadow-utils" in installed

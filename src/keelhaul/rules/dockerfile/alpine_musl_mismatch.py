@@ -4,7 +4,7 @@ from collections.abc import Iterator, Mapping
 from keelhaul.dockerfile.operations import PackageOperation, PackageSpec
 from keelhaul.dockerfile.stages import Stage
 from keelhaul.findings import Category, Severity
-from keelhaul.rules.dockerfile._images import is_alpine, parse_reference
+from keelhaul.rules.dockerfile._images import image_ref, is_alpine
 from keelhaul.rules.dockerfile._images_toolchain import (
     installs_build_tools,
     stage_env,
@@ -49,8 +49,8 @@ def _normal(name: str) -> str:
 
 
 def _glibc_variant(stage_base: str) -> str:
-    ref = parse_reference(stage_base)
-    if ref.official and ref.path != "alpine" and ref.tag:
+    ref = image_ref(stage_base)
+    if ref is not None and ref.official and ref.path != "alpine" and ref.tag:
         version = ref.tag.split("-", 1)[0]
         return f"{ref.path}:{version}-slim" if version[:1].isdigit() else f"{ref.path}:slim"
     return "a glibc base such as debian:12-slim"

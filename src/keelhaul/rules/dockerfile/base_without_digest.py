@@ -1,14 +1,14 @@
 from collections.abc import Iterator
 
 from keelhaul.findings import Category, Severity
-from keelhaul.rules.dockerfile._images import image_uses, parse_reference
+from keelhaul.rules.dockerfile._images import image_ref, image_uses
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
     for use in image_uses(ctx):
-        ref = parse_reference(use.reference)
-        if ref.digest is not None:
+        ref = image_ref(use.reference)
+        if ref is None or ref.digest is not None:
             continue
         if use.via == "FROM":
             if ref.tag is None or ref.tag == "latest":

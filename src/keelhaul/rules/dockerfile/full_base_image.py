@@ -5,9 +5,9 @@ from keelhaul.findings import Category, Edit, Fix, Safety, Severity
 from keelhaul.rules.dockerfile._images import (
     final_chain,
     full_base,
+    image_ref,
     is_base_for_others,
     is_dev_image,
-    parse_reference,
     slim_tag,
 )
 from keelhaul.rules.dockerfile._multistage_python import python_app_install, python_wheels_fix
@@ -27,8 +27,8 @@ _SLIM_IMAGES = frozenset({"python", "node", "ruby", "perl"})
 def _base_fix(ctx: DockerfileContext, stages: list[Stage]) -> Fix | None:
     root = stages[-1]
     written = root.base_raw
-    ref = parse_reference(written)
-    if "$" in written or ref.digest or not ref.official or ref.path not in _SLIM_IMAGES:
+    ref = image_ref(written)
+    if ref is None or ref.digest or not ref.official or ref.path not in _SLIM_IMAGES:
         return None  # a digest pins the full image on purpose; a variable may be anything
     if ref.path == "python" and python_app_install(ctx):
         return None  # compiled dependencies would break on slim: the wheels conversion or none

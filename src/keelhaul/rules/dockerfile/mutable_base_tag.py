@@ -1,7 +1,7 @@
 from collections.abc import Iterator
 
 from keelhaul.findings import Category, Severity
-from keelhaul.rules.dockerfile._images import image_uses, parse_reference
+from keelhaul.rules.dockerfile._images import image_ref, image_uses
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
 
@@ -9,8 +9,8 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
     for use in image_uses(ctx):
         if use.via != "FROM":
             continue
-        ref = parse_reference(use.reference)
-        if ref.digest is not None:
+        ref = image_ref(use.reference)
+        if ref is None or ref.digest is not None:
             continue
         inst = use.instruction
         where = inst.locate(use.written)

@@ -2,8 +2,9 @@ from collections.abc import Iterator
 
 from keelhaul.dockerfile.shell import SimpleCommand
 from keelhaul.findings import Category, Safety, Severity
+from keelhaul.rules.dockerfile._images import image_name
 from keelhaul.rules.dockerfile._layers import Place, places, runs_by_instruction
-from keelhaul.rules.dockerfile._packages import image_name, word_span
+from keelhaul.rules.dockerfile._packages import word_span
 from keelhaul.rules.dockerfile._structure_fixes import pipefail_fix
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, Run, register
 

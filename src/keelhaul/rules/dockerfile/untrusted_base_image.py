@@ -3,8 +3,8 @@ from collections.abc import Iterator
 from keelhaul.findings import Category, Severity
 from keelhaul.rules.dockerfile._images import (
     image_matches,
+    image_ref,
     image_uses,
-    parse_reference,
     registry_matches,
 )
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
@@ -32,7 +32,9 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
     if registries is None and images is None:
         return
     for use in image_uses(ctx):
-        ref = parse_reference(use.reference)
+        ref = image_ref(use.reference)
+        if ref is None:
+            continue
         what = "base image" if use.via == "FROM" else f"image ({use.via})"
         problems = []
         if registries is not None and not registry_matches(ref.registry, registries):
