@@ -8,7 +8,7 @@ from keelhaul.dockerfile.stages import resolve
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Safety
 from keelhaul.fix.edits import apply_edits
-from keelhaul.rules.dockerfile._multistage_node import STATIC_SERVER
+from keelhaul.rules.dockerfile.multistage._node import STATIC_SERVER
 from keelhaul.rules.registry import DockerfileContext, Hit, all_rules
 from tests.corpus import corpus_files
 from tests.fix.test_fixing import fix

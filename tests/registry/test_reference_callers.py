@@ -20,8 +20,8 @@ from keelhaul.image.sources.reference import REGISTRY, parse_source
 from keelhaul.image.sources.registry_source import open_registry_image
 from keelhaul.image.sources.streams import SourceLimits
 from keelhaul.registry.reference import DOCKER_HUB, InvalidReference, Reference, parse_reference
-from keelhaul.rules.dockerfile._images import image_ref
-from keelhaul.rules.dockerfile._structure import valid_image_reference
+from keelhaul.rules.dockerfile.shared.images import image_ref
+from keelhaul.rules.dockerfile.shared.structure import valid_image_reference
 from keelhaul.runtime.checking import check_runs
 from keelhaul.runtime.checks._common import image_reference
 from keelhaul.runtime.kubernetes import read_kubernetes

@@ -10,14 +10,14 @@ import pytest
 
 from keelhaul.dockerfile.stages import resolve
 from keelhaul.dockerfile.syntax import parse
-from keelhaul.rules.dockerfile._images import (
+from keelhaul.rules.dockerfile.shared.images import (
     full_base,
     image_matches,
     image_ref,
     is_alpine,
     registry_matches,
 )
-from keelhaul.rules.dockerfile._images_toolchain import is_build_tool
+from keelhaul.rules.dockerfile.shared.toolchain import is_build_tool
 from keelhaul.rules.registry import CATALOGUE, DockerfileContext
 from tests.rules.tables import check_table, lines, run, table
 
