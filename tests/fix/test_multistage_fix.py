@@ -13,7 +13,7 @@ from keelhaul.dockerfile.stages import resolve
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Safety
 from keelhaul.fix.edits import apply_edits
-from keelhaul.rules.dockerfile._multistage_fixes import DISTROLESS, WHY_UNSAFE
+from keelhaul.rules.dockerfile.multistage._fixes import DISTROLESS, WHY_UNSAFE
 from keelhaul.rules.registry import DockerfileContext, Hit, dockerfile_rules
 from tests.fix.test_fixing import fix
 

@@ -11,12 +11,12 @@ from keelhaul.dockerfile.stages import resolve
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Safety
 from keelhaul.fix.edits import apply_edits
-from keelhaul.rules.dockerfile._images_toolchain import build_steps, stage_runs
-from keelhaul.rules.dockerfile._multistage_java import (
+from keelhaul.rules.dockerfile.multistage._java import (
     WHY_UNSAFE,
     java_multistage_fix,
     runtime_image,
 )
+from keelhaul.rules.dockerfile.shared.toolchain import build_steps, stage_runs
 from keelhaul.rules.registry import DockerfileContext, Hit, dockerfile_rules
 from tests.fix.test_fixing import fix, run
 

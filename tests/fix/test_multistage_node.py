@@ -9,7 +9,7 @@ from keelhaul.dockerfile.syntax import parse
 from keelhaul.errors import ConfigError
 from keelhaul.findings import Safety
 from keelhaul.fix.edits import apply_edits
-from keelhaul.rules.dockerfile._multistage_node import STATIC_SERVER
+from keelhaul.rules.dockerfile.multistage._node import STATIC_SERVER
 from keelhaul.rules.registry import DockerfileContext, Hit, dockerfile_rules
 from tests.corpus import corpus_files
 from tests.fix.test_fixing import fix

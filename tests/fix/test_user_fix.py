@@ -15,7 +15,12 @@ from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Finding, Safety
 from keelhaul.fix.edits import split_lines
 from keelhaul.fix.fixing import fix_target
-from keelhaul.rules.dockerfile._user_fixes import Family, NoFix, family, needs_chown
+from keelhaul.rules.dockerfile.users_and_privileges._user_fixes import (
+    Family,
+    NoFix,
+    family,
+    needs_chown,
+)
 from tests.conftest import corpus_stats
 from tests.corpus import corpus_files
 from tests.fix.test_fixing import checker, fix
