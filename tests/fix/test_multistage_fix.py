@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from keelhaul.dockerfile.edits import apply_edits
 from keelhaul.dockerfile.stages import resolve
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Safety
-from keelhaul.fix.edits import apply_edits
 from keelhaul.rules.dockerfile.multistage._fixes import DISTROLESS, WHY_UNSAFE
 from keelhaul.rules.registry import DockerfileContext, Hit, dockerfile_rules
 from tests.fix.test_fixing import fix

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from keelhaul.dockerfile.edits import apply_edits
 from keelhaul.dockerfile.stages import resolve
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Safety
-from keelhaul.fix.edits import apply_edits
 from keelhaul.rules.dockerfile.multistage._java import (
     WHY_UNSAFE,
     java_multistage_fix,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from keelhaul.dockerfile.edits import apply_edits
 from keelhaul.dockerfile.stages import resolve
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.errors import ConfigError
 from keelhaul.findings import Safety
-from keelhaul.fix.edits import apply_edits
 from keelhaul.rules.dockerfile.multistage._node import STATIC_SERVER
 from keelhaul.rules.registry import DockerfileContext, Hit, dockerfile_rules
 from tests.corpus import corpus_files

@@ -15,9 +15,9 @@ import pytest
 
 from keelhaul.checking import Checker, Target
 from keelhaul.config import ConfigFinder, Overrides
+from keelhaul.dockerfile.edits import split_lines
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Finding, Safety
-from keelhaul.fix.edits import split_lines
 from keelhaul.fix.fixing import FixOutcome, fix_target
 from keelhaul.rules.dockerfile.build_cache._order_fixes import WHY_UNSAFE
 from keelhaul.rules.registry import dockerfile_rules

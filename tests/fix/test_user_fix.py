@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from keelhaul.checking import Target
+from keelhaul.dockerfile.edits import split_lines
 from keelhaul.dockerfile.stages import resolve
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Finding, Safety
-from keelhaul.fix.edits import split_lines
 from keelhaul.fix.fixing import fix_target
 from keelhaul.rules.dockerfile.users_and_privileges._user_fixes import (
     Family,

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from keelhaul.context.build_context import BuildContext
+from keelhaul.dockerfile.edits import apply_edits, choose_fixes
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Safety
-from keelhaul.fix.edits import apply_edits, choose_fixes
 from keelhaul.rules.engine import check_context
 from keelhaul.rules.registry import DockerfileContext, dockerfile_rules
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from keelhaul.dockerfile.edits import apply_edits, split_lines
 from keelhaul.dockerfile.stages import resolve
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Edit
-from keelhaul.fix.edits import apply_edits, split_lines
 
 Resolver = Callable[[str], str]
 """Reference as written (without a digest) -> ``sha256:...``."""

@@ -33,11 +33,11 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
 from keelhaul.context.build_context import BuildContext
+from keelhaul.dockerfile.edits import indentation, line_ending
 from keelhaul.dockerfile.operations import PackageOperation
 from keelhaul.dockerfile.shell import SimpleCommand
 from keelhaul.dockerfile.syntax import Instruction, Line, LineRole
 from keelhaul.findings import Edit, Fix, Safety
-from keelhaul.fix.edits import indentation, line_ending
 from keelhaul.rules.dockerfile.build_cache._dependencies import Late, step_of
 from keelhaul.rules.dockerfile.shared.layers import (
     Place,

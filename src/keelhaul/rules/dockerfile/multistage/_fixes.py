@@ -48,12 +48,12 @@ import posixpath
 import re
 from collections.abc import Iterator
 
+from keelhaul.dockerfile.edits import apply_edits, line_ending
 from keelhaul.dockerfile.scripts import script_texts
 from keelhaul.dockerfile.shell import SimpleCommand, parse_shell
 from keelhaul.dockerfile.stages import Build, Stage, resolve
 from keelhaul.dockerfile.syntax import Instruction, LineRole, parse
 from keelhaul.findings import Edit, Fix, Safety
-from keelhaul.fix.edits import apply_edits, line_ending
 from keelhaul.rules.dockerfile.shared.images import image_ref
 from keelhaul.rules.dockerfile.shared.toolchain import BuildStep, stage_runs
 from keelhaul.rules.registry import DockerfileContext, Run, fix_builder

@@ -70,11 +70,11 @@ from __future__ import annotations
 import posixpath
 import re
 
+from keelhaul.dockerfile.edits import line_ending, replace_instruction
 from keelhaul.dockerfile.shell import parse_shell
 from keelhaul.dockerfile.stages import Stage
 from keelhaul.dockerfile.syntax import Instruction
 from keelhaul.findings import Edit, Fix, Safety
-from keelhaul.fix.edits import line_ending, replace_instruction
 from keelhaul.rules.dockerfile.multistage._fixes import (
     _json,
     _name_stage,

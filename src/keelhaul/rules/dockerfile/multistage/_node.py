@@ -61,10 +61,10 @@ import posixpath
 import re
 from dataclasses import dataclass
 
+from keelhaul.dockerfile.edits import line_ending
 from keelhaul.dockerfile.stages import Stage
 from keelhaul.dockerfile.syntax import Instruction
 from keelhaul.findings import Edit, Fix, Safety
-from keelhaul.fix.edits import line_ending
 from keelhaul.rules.dockerfile.multistage._fixes import (
     _exec_words,
     _name_stage,

@@ -57,11 +57,11 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from keelhaul.dockerfile.edits import line_ending
 from keelhaul.dockerfile.operations import PackageOperation
 from keelhaul.dockerfile.stages import Stage
 from keelhaul.dockerfile.syntax import Instruction
 from keelhaul.findings import Edit, Fix, Safety
-from keelhaul.fix.edits import line_ending
 from keelhaul.rules.dockerfile.multistage._fixes import _name_stage, _whole, one_more_stage
 from keelhaul.rules.dockerfile.packages_and_caches._fixes import plan, subcommand_index
 from keelhaul.rules.dockerfile.shared.images import image_ref, slim_tag

@@ -18,12 +18,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from keelhaul.dockerfile.edits import indentation, split_lines
 from keelhaul.dockerfile.operations import PackageOperation
 from keelhaul.dockerfile.scripts import heredoc_is_script, script_texts
 from keelhaul.dockerfile.shell import SHELLS, ShellScript, SimpleCommand
 from keelhaul.dockerfile.syntax import Instruction, LineRole, parse
 from keelhaul.findings import Edit, Fix
-from keelhaul.fix.edits import indentation, split_lines
 from keelhaul.rules.dockerfile.shared.packages import APT, analysis
 from keelhaul.rules.registry import DockerfileContext, Run, fix_builder, read_script
 

@@ -11,11 +11,11 @@ import json
 import re
 from collections.abc import Callable, Sequence
 
+from keelhaul.dockerfile.edits import indentation, line_ending, replace_instruction
 from keelhaul.dockerfile.shell import ShellScript, SimpleCommand, parse_shell
 from keelhaul.dockerfile.stages import Build, Stage
 from keelhaul.dockerfile.syntax import Instruction, Line, LineRole, Span, parse
 from keelhaul.findings import Edit, Fix, Safety
-from keelhaul.fix.edits import indentation, line_ending, replace_instruction
 from keelhaul.rules.dockerfile.shared.images import image_name
 from keelhaul.rules.dockerfile.shared.structure import chain
 from keelhaul.rules.registry import fix_builder

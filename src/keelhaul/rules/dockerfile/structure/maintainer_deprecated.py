@@ -1,8 +1,8 @@
 from collections.abc import Iterator
 
+from keelhaul.dockerfile.edits import double_quoted, replace_instruction
 from keelhaul.dockerfile.syntax import Instruction
 from keelhaul.findings import Category, Fix, Safety, Severity
-from keelhaul.fix.edits import double_quoted, replace_instruction
 from keelhaul.rules.dockerfile.shared.structure import stage_of
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 

@@ -43,11 +43,11 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from keelhaul.dockerfile.edits import indentation, line_ending, replace_instruction
 from keelhaul.dockerfile.shell import SHELLS
 from keelhaul.dockerfile.stages import Stage
 from keelhaul.dockerfile.syntax import Instruction, LineRole, Trivia
 from keelhaul.findings import Edit, Fix, Safety
-from keelhaul.fix.edits import indentation, line_ending, replace_instruction
 from keelhaul.rules.dockerfile.shared.images import (
     image_ref,
     is_alpine,
