@@ -15,7 +15,7 @@ from typing import Protocol
 import pytest
 
 from keelhaul.cli.app import main
-from keelhaul.rules.registry import dockerfile_rules
+from keelhaul.rules.engine import dockerfile_rules
 from keelhaul.rules.shellcheck import find_shellcheck
 from keelhaul.selection import Vocabulary
 

@@ -18,7 +18,7 @@ from keelhaul.dockerfile.stages import resolve
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Edit
 from keelhaul.fix.fixing import fix_target
-from keelhaul.rules.registry import dockerfile_rules
+from keelhaul.rules.engine import dockerfile_rules
 from keelhaul.selection import Vocabulary
 from keelhaul.writing import write_atomically
 from tests.conftest import corpus_stats

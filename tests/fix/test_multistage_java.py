@@ -17,7 +17,8 @@ from keelhaul.rules.dockerfile.multistage._java import (
     runtime_image,
 )
 from keelhaul.rules.dockerfile.shared.toolchain import build_steps, stage_runs
-from keelhaul.rules.registry import DockerfileContext, Hit, dockerfile_rules
+from keelhaul.rules.engine import dockerfile_rules
+from keelhaul.rules.registry import DockerfileContext, Hit
 from tests.fix.test_fixing import fix, run
 
 KH125 = next(r for r in dockerfile_rules() if r.code == "KH125")

@@ -10,7 +10,8 @@ from keelhaul.dockerfile.syntax import parse
 from keelhaul.errors import ConfigError
 from keelhaul.findings import Safety
 from keelhaul.rules.dockerfile.multistage._node import STATIC_SERVER
-from keelhaul.rules.registry import DockerfileContext, Hit, dockerfile_rules
+from keelhaul.rules.engine import dockerfile_rules
+from keelhaul.rules.registry import DockerfileContext, Hit
 from tests.corpus import corpus_files
 from tests.fix.test_fixing import fix
 

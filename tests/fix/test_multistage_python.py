@@ -16,7 +16,8 @@ from keelhaul.dockerfile.stages import resolve
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Safety
 from keelhaul.rules.dockerfile.multistage._python import MOUNT, WHY_UNSAFE, runtime_base
-from keelhaul.rules.registry import DockerfileContext, dockerfile_rules, fixes_wanted
+from keelhaul.rules.engine import dockerfile_rules
+from keelhaul.rules.registry import DockerfileContext, fixes_wanted
 from tests.fix.test_fixing import fix
 
 RULES = {r.code: r for r in dockerfile_rules() if r.code in ("KH120", "KH124")}
