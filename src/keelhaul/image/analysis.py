@@ -28,6 +28,7 @@ from keelhaul.errors import KeelhaulError
 from keelhaul.findings import Finding
 from keelhaul.image import base as bases
 from keelhaul.image import checks, hardening, instructions, secrets_in_image, unwanted
+from keelhaul.image.bomb_guard import MAX_RATIO, RATIO_FLOOR, BombGuard
 from keelhaul.image.checks import finding, human
 from keelhaul.image.filesystem import (
     OPAQUE,
@@ -38,7 +39,7 @@ from keelhaul.image.filesystem import (
     clean_path,
     parent_of,
 )
-from keelhaul.image.model import Image, Layer
+from keelhaul.image.model import Image, Layer, LayerError
 from keelhaul.image.report import (
     BaseReport,
     DiveMetrics,
@@ -64,16 +65,13 @@ META_FILES = frozenset(
 META_BYTES = 256 << 10
 
 
-class LayerError(KeelhaulError):
-    """A layer cannot be read: malformed, truncated, a bomb, or a digest mismatch."""
-
-
 @dataclass(frozen=True)
 class Options:
     limits: TarLimits = field(default_factory=TarLimits)
-    max_ratio: float = 200.0
-    """Uncompressed bytes a layer may hold per compressed byte (a gzip or zstd bomb)."""
-    ratio_floor: int = 256 << 20
+    max_ratio: float = MAX_RATIO
+    """Uncompressed bytes a layer may hold per compressed byte (a gzip or zstd bomb: see
+    :mod:`keelhaul.image.bomb_guard`)."""
+    ratio_floor: int = RATIO_FLOOR
     """Below this many uncompressed bytes the ratio is not checked (tiny layers compress well)."""
     workers: int | None = None
     """Layers read at once; default: half the CPUs (at least 1), at most the layer count.
@@ -148,7 +146,8 @@ class _Refused(TarError):
 
 
 def _walk(layer: Layer, options: Options, stream: IO[bytes], scan: LayerScan) -> None:
-    budget = max(options.ratio_floor, int(layer.compressed_size * options.max_ratio))
+    guard = BombGuard(options.max_ratio, options.ratio_floor)
+    budget = guard.budget(layer.compressed_size)
     reader = TarReader(stream, options.limits)
     facts = None
     if options.sbom_facts:
@@ -157,7 +156,7 @@ def _walk(layer: Layer, options: Options, stream: IO[bytes], scan: LayerScan) ->
         facts = scan.facts = sbom_files.LayerFacts()
     for entry in reader.entries():
         if reader.bytes_read > budget:
-            raise _Refused(_bomb(reader.bytes_read, layer, options))
+            raise _Refused(guard.message(reader.bytes_read, layer.compressed_size))
         path, problem = clean_path(entry.name)
         if problem is not None:
             scan.problems.append((entry.name[:200], problem))
@@ -203,11 +202,6 @@ def _walk(layer: Layer, options: Options, stream: IO[bytes], scan: LayerScan) ->
     scan.tar_size = reader.bytes_read + reader.buffered + trailing
 
 
-def _bomb(read: int, layer: Layer, options: Options) -> str:
-    return (f"more than {human(read)} uncompressed from {human(layer.compressed_size)} "
-            f"compressed (over {options.max_ratio:.0f}x): a decompression bomb")  # fmt: skip
-
-
 def _read_file(
     reader: TarReader,
     path: str,
@@ -237,9 +231,8 @@ def _read_file(
         if collector is not None:
             collector.add(chunk)
         if reader.bytes_read > budget:
-            layer_size = reader.bytes_read
-            raise _Refused(f"more than {human(layer_size)} uncompressed: a decompression bomb "
-                           f"(over {options.max_ratio:.0f}x the compressed size)")  # fmt: skip
+            raise _Refused(f"decompression bomb: more than {budget} bytes uncompressed "
+                           f"(more than {options.max_ratio:g}x)")  # fmt: skip
     data = bytes(head)
     if meta:
         scan.heads[path] = data

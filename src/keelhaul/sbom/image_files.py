@@ -25,8 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from keelhaul.errors import KeelhaulError
-from keelhaul.image.model import Image, Layer
+from keelhaul.image.model import Image, Layer, LayerError
 from keelhaul.image.tarstream import FILE, TarError, TarReader
 from keelhaul.sbom.language_packages import elf_section, go_build_info
 
@@ -49,10 +48,6 @@ MAX_BINARY = 512 * 1024 * 1024
 GO_WINDOW = 256 * 1024
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
-
-
-class LayerReadError(KeelhaulError):
-    """A layer's tar cannot be read."""
 
 
 @dataclass
@@ -197,7 +192,7 @@ def read_layer(layer: Layer) -> LayerFacts:
                         break  # the rest is skipped by the reader
                 collector.keep(facts, path)
     except (TarError, OSError, EOFError, zlib.error) as exc:
-        raise LayerReadError(f"layer {layer.index + 1} ({layer.digest}): {exc}") from None
+        raise LayerError(f"layer {layer.index + 1} ({layer.digest}): {exc}") from None
     return facts
 
 
