@@ -9,9 +9,10 @@ Go build info, cargo-auditable's ``.dep-v0`` section). The facts are stored unde
 DiffID and :data:`ANALYZER_VERSION` in a SQLite cache shared by parallel runs (WAL, a busy
 timeout), so a base layer that a hundred images share is read once.
 
-The merged view applies the layers in order: a later file replaces an earlier one, a whiteout
-``.wh.NAME`` deletes ``NAME`` and what is below it, ``.wh..wh..opq`` hides what earlier layers
-put in its folder (the OCI image spec's rules).
+The merged view applies the layers in order with the image analysis' own merge
+(:class:`keelhaul.image.filesystem.MergedFilesystem`, linear in the number of paths): a later
+file replaces an earlier one, a whiteout ``.wh.NAME`` deletes ``NAME`` and what is below it,
+``.wh..wh..opq`` hides what earlier layers put in its folder (the OCI image spec's rules).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from keelhaul.image.filesystem import OPAQUE, WHITEOUT, MergedFilesystem, Node
 from keelhaul.image.model import Image, Layer, LayerError
 from keelhaul.image.tarstream import FILE, TarError, TarReader
 from keelhaul.sbom.language_packages import elf_section, go_build_info
@@ -46,8 +48,6 @@ MAX_ARCHIVE = 256 * 1024 * 1024
 MAX_BINARY = 512 * 1024 * 1024
 #: Bytes kept from a Go binary, from its build-info magic on.
 GO_WINDOW = 256 * 1024
-WHITEOUT = ".wh."
-OPAQUE = ".wh..wh..opq"
 
 
 @dataclass
@@ -196,6 +196,11 @@ def read_layer(layer: Layer) -> LayerFacts:
     return facts
 
 
+def _file(layer: int) -> Node:
+    """A regular file of ``layer`` as the merge keeps it (the catalogers need no metadata)."""
+    return Node(layer, FILE, 0, 0, 0, 0, "", b"")
+
+
 @dataclass
 class ImageFiles:
     """The merged filesystem of an image's layers (see the module docstring)."""
@@ -208,19 +213,19 @@ class ImageFiles:
     _layer_of: dict[str, str] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
-        present: dict[str, int] = {}
+        merged = MergedFilesystem()
         for index, (_diff_id, facts) in enumerate(self.layers):
-            for folder in facts.opaque:
-                prefix = folder.rstrip("/") + "/"
-                for path in [p for p in present if p.startswith(prefix)]:
-                    del present[path]
-            for gone in facts.deleted:
-                prefix = gone + "/"
-                for path in [p for p in present if p == gone or p.startswith(prefix)]:
-                    del present[path]
-            for path in facts.files:
-                present[path] = index
-        for path, index in present.items():
+            merged.apply(
+                index,
+                [gone[1:] for gone in facts.deleted],
+                [folder[1:] for folder in facts.opaque],
+                [(path[1:], _file(index)) for path in facts.files],
+            )
+        for relative, node in merged.nodes.items():
+            if node.kind != FILE:
+                continue
+            path = "/" + relative
+            index = node.layer
             facts = self.layers[index][1]
             self._paths[path] = (index, facts.contents.get(path))
             self._layer_of[path] = self.layers[index][0]
