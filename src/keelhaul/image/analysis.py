@@ -171,8 +171,10 @@ class _Hashed:
         path = self.member.path
         if self.keep:
             self.scan.heads[path] = bytes(self.head)
-        digest = self.hasher.digest()
-        self.scan.entries.append((path, _node(self.scan.index, self.member.entry, digest)))
+        e = self.member.entry
+        node = Node(self.scan.index, e.kind, e.size, e.mode, e.uid, e.gid, e.link,
+                    self.hasher.digest())  # fmt: skip
+        self.scan.entries.append((path, node))
 
 
 FILESYSTEM = FilesystemAnalyzer()

@@ -217,17 +217,27 @@ def _members(
                 for analysis in analyses:
                     analysis.whiteout(member, target)
             continue
-        sinks = [sink for analysis in analyses if (sink := analysis.member(member)) is not None]
+        # plain loops, no comprehensions: this runs for every member of every layer
+        sinks: list[Content] = []
+        for analysis in analyses:
+            sink = analysis.member(member)
+            if sink is not None:
+                sinks.append(sink)
         if not sinks:
             continue
-        live = sinks
         if entry.kind == FILE and entry.size:
+            live = list(sinks)
             for chunk in reader.chunks():
                 if reader.bytes_read > budget:
                     raise _Refused(guard.message(reader.bytes_read, layer.compressed_size))
-                live = [sink for sink in live if sink.add(chunk)]
-                if not live:
+                wanting = 0
+                for sink in live:
+                    if sink.add(chunk):
+                        live[wanting] = sink
+                        wanting += 1
+                if not wanting:
                     break  # the rest of the file is skipped by the reader
+                del live[wanting:]
         for sink in sinks:
             sink.end()
     # the end-of-archive padding is part of the stream the DiffID covers: read it, so a
