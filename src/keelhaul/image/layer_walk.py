@@ -21,6 +21,7 @@ go-containerregistry's layer cache do: a layer every analyzer finds there is not
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -158,7 +159,7 @@ def walk_layer(
         if "layer" in text:
             raise
         raise LayerError(f"{layer_name(layer)}: {text}") from None
-    except (OSError, EOFError, ValueError) as exc:  # inflate errors, truncated streams
+    except (OSError, EOFError, ValueError, zlib.error) as exc:  # inflate errors, truncations
         raise LayerError(f"{layer_name(layer)}: cannot read: {exc}") from None
 
 
