@@ -200,3 +200,19 @@ def test_walks_in_threads_keep_the_order() -> None:
     img = image([Spec([file(f"f{k}", b"x")]) for k in range(6)])
     walked: list[Any] = list(walk_layers(img, [Paths()], workers=3))
     assert [w.results["paths"] for w in walked] == [[f"f{k}"] for k in range(6)]
+
+
+def test_one_bomb_guard_for_the_stream_and_the_walk() -> None:
+    from keelhaul.image.analysis import Options
+    from keelhaul.image.bomb_guard import MAX_RATIO, RATIO_FLOOR, BombGuard
+    from keelhaul.image.sources.streams import SourceLimits
+
+    limits, options = SourceLimits(), Options()
+    assert (limits.max_ratio, limits.ratio_floor) == (MAX_RATIO, RATIO_FLOOR)
+    assert (options.max_ratio, options.ratio_floor) == (MAX_RATIO, RATIO_FLOOR)
+    guard = BombGuard(max_ratio=10, ratio_floor=100)
+    assert not guard.exceeded(100, 1)  # under the floor
+    assert not guard.exceeded(1000, 100)
+    assert guard.exceeded(1001, 100)
+    with pytest.raises(LayerError, match=r"^layer 2 \(x\): decompression bomb: 1001 bytes"):
+        guard.check(1001, 100, "layer 2 (x)")
