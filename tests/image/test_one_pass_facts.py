@@ -3,23 +3,18 @@ gathers what the package catalogers read (the same facts as `keelhaul sbom`'s ow
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
 import pytest
 
 from keelhaul.cli.image import _vulnerability_summary, run
 from keelhaul.cli.output import Output
 from keelhaul.image.analysis import analyse
-from keelhaul.image.model import Image, Layer
 from keelhaul.sbom.image_files import LayerFacts, read_layer
 from keelhaul.vulns.database import import_paths
-from tests.image.synthetic import Spec, file, folder, image, opaque, symlink, whiteout
+from tests.image.synthetic import Spec, counted, file, folder, image, opaque, symlink, whiteout
 
 OSV = Path(__file__).resolve().parents[2].parent / "shared" / "osv"
 STATUS = (
@@ -43,24 +38,6 @@ def layers() -> list[Spec]:
         Spec([whiteout("app/node_modules/left-pad"), opaque("srv/data"),
               file("srv/data/new.txt", b"new"), file("usr/bin/tool", b"\x7fELF" + bytes(100))]),
     ]  # fmt: skip
-
-
-def counted(img: Image) -> tuple[Image, list[int]]:
-    """``img`` whose layers count how often they are opened."""
-    opens = [0] * len(img.layers)
-
-    def wrap(layer: Layer) -> Layer:
-        inner = layer.opener
-
-        @contextlib.contextmanager
-        def opener() -> Iterator[IO[bytes]]:
-            opens[layer.index] += 1
-            with inner() as stream:
-                yield stream
-
-        return dataclasses.replace(layer, opener=opener)
-
-    return dataclasses.replace(img, layers=tuple(wrap(layer) for layer in img.layers)), opens
 
 
 def test_the_analysis_gathers_the_facts_the_sbom_pass_reads() -> None:

@@ -17,7 +17,7 @@ from keelhaul.image.analysis import Options, analyse
 from keelhaul.image.checks import human
 from keelhaul.image.report import ImageReport
 from keelhaul.sbom.catalog import catalog
-from keelhaul.sbom.image_files import LayerCache, image_files
+from keelhaul.sbom.image_files import LayerCache, LayerFacts, image_files
 
 
 @dataclass(frozen=True)
@@ -33,10 +33,11 @@ def _side(reference: str, platform: str | None, costs: cost_model.CostSettings,
     from keelhaul.cli.image import removable
     from keelhaul.image.sources import open_image
 
-    # not streamed: the package count reads the layers again, in order
+    # one walk per layer: the analysis gathers the package facts too (and fills the cache)
+    gathered: list[LayerFacts] = []
     with open_image(reference, platform=platform, **sources) as image:
-        report = analyse(image, options, None)
-        files, _ = image_files(image, cache)
+        report = analyse(image, options, None, facts=gathered)
+        files, _ = image_files(image, cache, gathered)
     packages = Counter(p.type for p in catalog(files, lock_files=False).packages)
     saving = cost_model.saving(report.compressed_size, report.tar_size, removable(report), costs)
     return Side(reference, report, packages, saving)
