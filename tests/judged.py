@@ -147,9 +147,7 @@ def precision_table() -> Iterator[str]:
     by_code: dict[str, Counter[str]] = {}
     for finding in gate_findings():
         verdict = judged.get(finding.key)
-        by_code.setdefault(finding.code, Counter())[
-            verdict.verdict if verdict else "unjudged"
-        ] += 1
+        by_code.setdefault(finding.code, Counter())[verdict.verdict if verdict else "unjudged"] += 1
     total: Counter[str] = Counter()
     yield "code\tgate\tright\tnoise\twrong\tunjudged\tprecision"
     for code in sorted(by_code, key=lambda c: (-sum(by_code[c].values()), c)):

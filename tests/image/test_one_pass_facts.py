@@ -11,8 +11,8 @@ import pytest
 
 from keelhaul.cli.image import _vulnerability_summary, run
 from keelhaul.cli.output import Output
-from keelhaul.image.analysis import analyse
-from keelhaul.sbom.image_files import LayerFacts, read_layer
+from keelhaul.image.analysis import Options, analyse
+from keelhaul.sbom.image_files import PACKAGE_FACTS, LayerFacts, read_layer
 from keelhaul.vulns.database import import_paths
 from tests.image.synthetic import Spec, counted, file, folder, image, opaque, symlink, whiteout
 
@@ -43,7 +43,7 @@ def layers() -> list[Spec]:
 def test_the_analysis_gathers_the_facts_the_sbom_pass_reads() -> None:
     img = image(layers())
     gathered: list[LayerFacts] = []
-    analyse(img, facts=gathered)
+    analyse(img, Options(facts=PACKAGE_FACTS), facts=gathered)
     assert gathered == [read_layer(layer) for layer in img.layers]
     first = gathered[0]
     assert "/usr/local/bin/server" in first.go  # an ELF executable: its Go build info kept
@@ -64,7 +64,7 @@ def test_hostile_names_are_left_out_of_the_facts_as_the_sbom_pass_does() -> None
             archive.addfile(info, io.BytesIO(b"abc"))
     img = image([Spec(tar.getvalue())])
     gathered: list[LayerFacts] = []
-    analyse(img, facts=gathered)
+    analyse(img, Options(facts=PACKAGE_FACTS), facts=gathered)
     assert gathered == [read_layer(img.layers[0])]
     assert gathered[0].files == ["/etc/os-release", "/ok/file"]
 

@@ -81,14 +81,6 @@ def settings_for(config_file: Path | None, isolated: bool, near: Path) -> Settin
     return config_for(config_file, isolated, near).settings
 
 
-def removable(report: ImageReport) -> int:
-    """Bytes a fix takes out without changing what the image does: the waste, and the
-    caches, dumps, logs and VCS folders it ships."""
-    return report.waste.total + sum(
-        g.size for g in report.unwanted if g.kind in cost_model.REMOVABLE_KINDS
-    )
-
-
 def run(
     out: Output,
     image: Image,
@@ -110,7 +102,12 @@ def run(
     database = _database(db_path)
     # with a database, the one pass over the layers also gathers what the package catalogers
     # read, so the vulnerability summary reads no layer again
-    facts: list[LayerFacts] | None = [] if database is not None else None
+    facts: list[LayerFacts] | None = None
+    if database is not None:
+        from keelhaul.sbom.image_files import PACKAGE_FACTS
+
+        facts = []
+        options = dataclasses.replace(options or Options(), facts=PACKAGE_FACTS)
     report = analyse(image, options, build, facts)
     if enabled is not None:  # the configuration's select and ignore
         report = dataclasses.replace(
@@ -184,7 +181,7 @@ def _vulnerability_summary(
 
 def emit(out: Output, fmt: str, report: ImageReport, settings: cost_model.CostSettings,
          vulnerabilities: dict[str, Any] | None = None) -> None:  # fmt: skip
-    gone = removable(report)
+    gone = cost_model.removable(report)
     saving = cost_model.saving(report.compressed_size, report.tar_size, gone, settings)
     if fmt == "text":
         from keelhaul.image.text import render_text
@@ -372,7 +369,7 @@ def command(
         "bandwidth-mbps": bandwidth_mbps,
     })  # fmt: skip
     if compare_with is not None:
-        from keelhaul.image.compare import compare
+        from keelhaul.cli.image_compare import compare
 
         return compare(out, reference, compare_with, platform, fmt, costs, options, sources)
     # streamed: the analysis reads docker: layers as the engine's save delivers them

@@ -12,13 +12,12 @@ paths, not with bytes.
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import xxhash
 
@@ -54,9 +53,6 @@ from keelhaul.image.report import (
 from keelhaul.image.secrets_in_image import SecretHit
 from keelhaul.image.tarstream import FILE, TarEntry, TarLimits
 
-if TYPE_CHECKING:
-    from keelhaul.sbom.image_files import LayerFacts
-
 #: Files whose head the base and hardening checks read.
 META_FILES = frozenset(
     {"etc/os-release", "usr/lib/os-release", "etc/passwd", "etc/shadow", "etc/alpine-release",
@@ -82,10 +78,11 @@ class Options:
     growing_min_layers: int = 3
     today: date | None = None
     scan_secrets: bool = True
-    sbom_facts: bool = False
-    """Also gather, in the same pass, what the package catalogers read of each layer
-    (:class:`keelhaul.sbom.image_files.LayerFacts`): the vulnerability summary then needs no
-    second read of the layers."""
+    facts: Analyzer[Any] | None = None
+    """Also run this analyzer in the same pass (the package catalogers' facts,
+    :data:`keelhaul.sbom.image_files.PACKAGE_FACTS`, which the caller hands in: the image
+    analysis sits below the SBOM): the vulnerability summary then needs no second read of
+    the layers."""
 
 
 @dataclass
@@ -101,8 +98,8 @@ class LayerScan:
     heads: dict[str, bytes] = field(default_factory=dict)
     secrets: list[SecretHit] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)
-    facts: LayerFacts | None = None
-    """What the package catalogers read of this layer (with :attr:`Options.sbom_facts`)."""
+    facts: Any = None
+    """What :attr:`Options.facts` gathered of this layer, when it is set."""
 
 
 class FilesystemAnalyzer(Analyzer[LayerScan]):
@@ -182,21 +179,20 @@ FILESYSTEM = FilesystemAnalyzer()
 
 def analyzers(options: Options) -> list[Analyzer[Any]]:
     """What the walk over each layer runs for the report: the filesystem, the secret scan
-    (:attr:`Options.scan_secrets`) and the package catalogers' facts (:attr:`Options.sbom_facts`)."""
+    (:attr:`Options.scan_secrets`) and the caller's :attr:`Options.facts`."""
     chosen: list[Analyzer[Any]] = [FILESYSTEM]
     if options.scan_secrets:
         chosen.append(secrets_in_image.SECRETS_IN_FILES)
-    if options.sbom_facts:
-        from keelhaul.sbom.image_files import PACKAGE_FACTS
-
-        chosen.append(PACKAGE_FACTS)
+    if options.facts is not None:
+        chosen.append(options.facts)
     return chosen
 
 
-def _scan_of(results: dict[str, Any]) -> LayerScan:
+def _scan_of(results: dict[str, Any], options: Options) -> LayerScan:
     scan: LayerScan = results[FILESYSTEM.name]
     scan.secrets = results.get(secrets_in_image.SECRETS_IN_FILES.name, [])
-    scan.facts = results.get("packages")
+    if options.facts is not None:
+        scan.facts = results.get(options.facts.name)
     return scan
 
 
@@ -208,7 +204,7 @@ def scan_layer(layer: Layer, options: Options) -> LayerScan:
     """One walk over the layer for the report; errors name the layer."""
     chosen = analyzers(options)
     results = walk_layer(layer, chosen, options.limits, _guard(options))
-    return _scan_of({a.name: r for a, r in zip(chosen, results, strict=True)})
+    return _scan_of({a.name: r for a, r in zip(chosen, results, strict=True)}, options)
 
 
 # -- the whole image ----------------------------------------------------------------------
@@ -226,23 +222,23 @@ def scan_layers(
     walked = walk_layers(image, analyzers(options), None, options.workers, options.limits,
                          _guard(options))  # fmt: skip
     for one in walked:
-        yield _scan_of(one.results)
+        yield _scan_of(one.results, options)
 
 
 def analyse(
     image: Image,
     options: Options | None = None,
     build: Build | None = None,
-    facts: list[LayerFacts] | None = None,
+    facts: list[Any] | None = None,
 ) -> ImageReport:
     """The full report on ``image``; ``build`` (the Dockerfile, resolved) maps layers to lines.
 
-    With ``facts`` (a list, filled in layer order) the same pass gathers what the package
-    catalogers read of each layer (:attr:`Options.sbom_facts`).
+    With ``facts`` (a list, filled in layer order) the same pass gathers what
+    :attr:`Options.facts` (which must then be set) reads of each layer.
     """
     options = options or Options()
-    if facts is not None and not options.sbom_facts:
-        options = dataclasses.replace(options, sbom_facts=True)
+    if facts is not None and options.facts is None:
+        raise ValueError("analyse(facts=...) needs Options.facts, the analyzer to run")
     fs = MergedFilesystem()
     scans_meta: dict[tuple[int, str], bytes] = {}
     changes: list[LayerChanges] = []

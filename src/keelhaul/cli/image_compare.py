@@ -3,6 +3,7 @@ cost), for example the image before and after ``keelhaul fix``."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from collections.abc import Mapping
@@ -17,7 +18,7 @@ from keelhaul.image.analysis import Options, analyse
 from keelhaul.image.checks import human
 from keelhaul.image.report import ImageReport
 from keelhaul.sbom.catalog import catalog
-from keelhaul.sbom.image_files import LayerCache, LayerFacts, image_files
+from keelhaul.sbom.image_files import PACKAGE_FACTS, LayerCache, LayerFacts, image_files
 
 
 @dataclass(frozen=True)
@@ -30,16 +31,18 @@ class Side:
 
 def _side(reference: str, platform: str | None, costs: cost_model.CostSettings,
           options: Options | None, cache: LayerCache, sources: Mapping[str, Any]) -> Side:  # fmt: skip
-    from keelhaul.cli.image import removable
     from keelhaul.image.sources import open_image
 
     # one walk per layer: the analysis gathers the package facts too (and fills the cache)
     gathered: list[LayerFacts] = []
     with open_image(reference, platform=platform, **sources) as image:
-        report = analyse(image, options, None, facts=gathered)
+        with_facts = dataclasses.replace(options or Options(), facts=PACKAGE_FACTS)
+        report = analyse(image, with_facts, None, facts=gathered)
         files, _ = image_files(image, cache, gathered)
     packages = Counter(p.type for p in catalog(files, lock_files=False).packages)
-    saving = cost_model.saving(report.compressed_size, report.tar_size, removable(report), costs)
+    saving = cost_model.saving(
+        report.compressed_size, report.tar_size, cost_model.removable(report), costs
+    )
     return Side(reference, report, packages, saving)
 
 
