@@ -1,33 +1,10 @@
-import re
 from collections.abc import Iterator
 
 from keelhaul.findings import Category, Safety, Severity
-from keelhaul.rules.dockerfile.shared.security import (
-    all_runs,
-    base_image,
-    final_chain,
-    last_user,
-    root_base,
-    script_text,
-)
+from keelhaul.rules.dockerfile.shared.roles import Role, stage_role
+from keelhaul.rules.dockerfile.shared.security import base_image, final_chain, last_user, root_base
 from keelhaul.rules.dockerfile.users_and_privileges._user_fixes import user_fix
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
-
-#: Tools an entrypoint uses to start as root and drop to another user (the official images'
-#: pattern: fix volume ownership as root, then ``exec gosu postgres "$@"``).
-PRIVILEGE_DROP = re.compile(r"\b(?:gosu|su-exec|setpriv|runuser|s6-setuidgid|chpst|setuidgid)\b")
-
-
-def _drops_privileges(ctx: DockerfileContext) -> bool:
-    chain = {s.index for s in final_chain(ctx)}
-    for run in all_runs(ctx):
-        if run.stage.index in chain and PRIVILEGE_DROP.search(script_text(run)):
-            return True
-    for stage in final_chain(ctx):
-        for inst in stage.instructions:
-            if inst.name in ("ENTRYPOINT", "CMD") and PRIVILEGE_DROP.search(" ".join(inst.values)):
-                return True
-    return False
 
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
@@ -46,8 +23,11 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
                       fix=user_fix(ctx, stages, setting))  # fmt: skip
         return
     base = base_image(root_base(ctx, stage).base)
-    if base.windows or base.default_user is not None or _drops_privileges(ctx):
+    role = stage_role(ctx, stage)
+    if base.windows or base.default_user is not None or role.drops_privileges:
         return
+    if role.role is not Role.RUNS:
+        return  # an export stage, or a base or SDK image meant to be built on: nothing to say
     first = root_base(ctx, stage)
     if first.is_scratch:
         yield Hit(stage.from_instruction, "the final stage sets no USER, so the container runs "
@@ -57,7 +37,7 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
     if base.known:
         runs = f" and {base.name} runs as root, so the container does too"
     else:
-        runs = f", so the container runs as root unless {base.name or 'its base'} sets one"
+        runs = f", so the container runs as root unless {base.name or 'its base'} sets a user"
     yield Hit(stage.from_instruction, f"the final stage sets no USER{runs}; add a user and "
               "end with USER 10001:10001", stage, fix=user_fix(ctx, stages, None))  # fmt: skip
 
