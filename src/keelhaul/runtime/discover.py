@@ -4,7 +4,9 @@ A file's kind (:func:`kind_of`):
 
 - ``kubernetes``: a YAML document with ``apiVersion`` and a ``kind`` that holds a pod template
   (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob,
-  PodTemplate, DeploymentConfig) or a ``*List`` of them;
+  PodTemplate, DeploymentConfig) or a ``*List`` of them, or a custom resource in which the
+  reader finds a pod template by its shape (KubeRay, JobSet, Kubeflow, Argo Rollouts,
+  Knative...);
 - ``compose``: a YAML mapping with ``services:`` whose values look like services;
 - ``docker-run``: a shell script, Makefile, CI file (GitHub Actions, GitLab CI) or Markdown
   file with a ``docker run``/``docker create`` command line.
@@ -56,6 +58,8 @@ _API_VERSION = re.compile(r"""^["']?apiVersion["']?[ \t]*:""", re.M)
 _KIND = re.compile(
     rf"""^["']?kind["']?[ \t]*:[ \t]*["']?(?:{_WORKLOADS})["']?[ \t]*(?:#.*)?\r?$""", re.M
 )
+_CONTAINERS = re.compile(r"""^[ \t-]*["']?containers["']?[ \t]*:""", re.M)
+_ANY_KIND = re.compile(r"""^["']?kind["']?[ \t]*:""", re.M)
 _SERVICES = re.compile(r"""^["']?services["']?[ \t]*:""", re.M)
 #: A line that is template logic (``{{- if .Values.x }}``, ``{{ include "x" . | nindent 4 }}``).
 _TEMPLATE_LINE = re.compile(r"^[ \t]*(?:- )?\{\{", re.M)
@@ -89,6 +93,16 @@ def kind_of(source: YamlFile) -> str | None:
     yaml_name = lowered.endswith(_YAML_ENDINGS)
     if _API_VERSION.search(text) and _KIND.search(text):
         return KUBERNETES
+    if _API_VERSION.search(text) and _ANY_KIND.search(text) and _CONTAINERS.search(text):
+        # a custom resource (KubeRay, JobSet, Kubeflow, Argo Rollouts...): kubernetes when
+        # the reader finds a pod template in it
+        from keelhaul.runtime.kubernetes import custom_workload, read_kubernetes
+
+        try:
+            if custom_workload(text) and read_kubernetes(source):
+                return KUBERNETES
+        except KeelhaulError:
+            pass  # not YAML that loads: not a manifest keelhaul can read
     if _SERVICES.search(text) and (yaml_name or not _looks_like_shell(lowered, text)):
         from keelhaul.runtime.compose import looks_like_compose
 
