@@ -19,6 +19,8 @@ from keelhaul.cli.options import (
     context_option,
     no_config_option,
     parse_build_args,
+    quiet_unknown_option,
+    report_unknown,
     stdin_filename_option,
 )
 from keelhaul.cli.output import Output
@@ -151,6 +153,7 @@ def _shellcheck_binary(asked: bool | None) -> str | None:
     help="Also report every violation of this Pod Security Standards level (Kubernetes).",
 )
 @build_arg_option
+@quiet_unknown_option
 @click.pass_obj
 def command(
     out: Output,
@@ -171,6 +174,7 @@ def command(
     show_settings: bool,
     pss: str | None,
     build_args: tuple[str, ...],
+    quiet_unknown: bool,
 ) -> int:
     """Check the Dockerfiles in PATHS (files or folders, default `.`; `-` reads stdin).
 
@@ -226,6 +230,7 @@ def command(
             "--write-baseline drops them"
         )
     emit(out, fmt, result, rules)
-    if result.broken:
+    unknown = report_unknown(out, result.unknown, quiet_unknown)
+    if result.broken or unknown:
         return 2
     return 1 if result.failing else 0

@@ -190,11 +190,43 @@ def _rendered(kind: str, source: YamlFile) -> str | None:
     return kind
 
 
-def runtime_targets(paths: Iterable[Path], *, gitignore: bool = True) -> list[RuntimeFile]:
+HELM_NOTICE = (
+    "a Helm chart template, not YAML until rendered: keelhaul does not render charts; run "
+    "`helm template CHART [-f values.yaml] | keelhaul check -` (helm: https://helm.sh)"
+)
+HELM_CHART_NOTICE = (
+    "a Helm chart: its templates are not YAML until rendered, so they were not checked; run "
+    "`helm template CHART [-f values.yaml] | keelhaul check -` (helm: https://helm.sh)"
+)
+
+
+def chart_of(path: Path) -> Path | None:
+    """The Helm chart whose ``templates/`` folder holds ``path`` (the folder with
+    ``Chart.yaml``), or None."""
+    absolute = Path(os.path.abspath(path))
+    if "templates" not in absolute.parts:
+        return None
+    for parent in absolute.parents:
+        if parent.name == "templates" and (parent.parent / "Chart.yaml").is_file():
+            return parent.parent
+    return None
+
+
+def runtime_targets(
+    paths: Iterable[Path],
+    *,
+    gitignore: bool = True,
+    charts: list[tuple[Path, bool]] | None = None,
+) -> list[RuntimeFile]:
     """The runtime files among ``paths``: folders are walked and each candidate file is
     judged by its content; a file the user names is judged by content too (a Dockerfile or
-    an unrelated file is not one). Each file comes once."""
+    an unrelated file is not one). Each file comes once.
+
+    Helm chart templates are never read as YAML; ``charts`` receives each chart met (its
+    folder, and whether a template of it was named), for the one notice that says how to
+    check it."""
     found: list[RuntimeFile] = []
+    met: set[Path] = set()
     seen: set[str] = set()
     for path in paths:
         if str(path) == "-":
@@ -212,6 +244,16 @@ def runtime_targets(paths: Iterable[Path], *, gitignore: bool = True) -> list[Ru
         for each, named in candidates:
             key = os.path.abspath(each)
             if key in seen:
+                continue
+            chart = chart_of(each)
+            if chart is not None:
+                if charts is not None and (chart not in met or named):
+                    met.add(chart)
+                    if named:
+                        shown = each
+                    else:  # the chart, named the way the user named the folder walked
+                        shown = chart if path.is_absolute() else Path(os.path.relpath(chart))
+                    charts.append((shown, named))
                 continue
             text = _read(each)
             if text is None:
