@@ -243,3 +243,41 @@ def test_shell_form_with_variables_is_told_to_exec() -> None:
 def test_copy_relative_without_workdir_is_information() -> None:
     found = run("KH150", "FROM python:3.12-slim\nCOPY requirements.txt .\n")
     assert [f.severity.value for f in found] == ["info"]
+
+
+# --------------------------------------------------------------------------- KH145 data stages
+
+
+@table(
+    "KH145",
+    [
+        # a macOS SDK image read as files: no builder runs darwin
+        (
+            "FROM --platform=darwin/arm64 example/osxcross:26 AS osxcross\n"
+            "FROM scratch\nCOPY --from=osxcross /osxsdk /sdk/\n",
+            [],
+        ),
+        # a linux stage fixed to one platform is still reported
+        ("FROM --platform=linux/amd64 node:20-slim\nCOPY . /app\n", [1]),
+    ],
+)
+def test_constant_platform_for_a_data_image(code: str, src: str, expected: list[int]) -> None:
+    check_table(code, src, expected)
+
+
+# --------------------------------------------------------------------------- caching patterns
+
+PATTERNS = [
+    "FROM golang:1.23 AS build\nWORKDIR /src\nCOPY go.mod go.sum ./\nRUN go mod download\n"
+    "COPY . .\nRUN go build -o /app .\n",
+    "FROM maven:3.9-eclipse-temurin-21 AS build\nWORKDIR /src\nCOPY pom.xml .\n"
+    "RUN mvn -B dependency:go-offline\nCOPY src ./src\nRUN mvn -B package\n",
+    CHEF,
+    PHP,
+]
+
+
+@pytest.mark.parametrize("code", ["KH182", "KH183"])
+@pytest.mark.parametrize("src", PATTERNS, ids=["go-mod", "go-offline", "cargo-chef", "php"])
+def test_known_caching_patterns_are_quiet(code: str, src: str) -> None:
+    assert lines(code, src) == []
