@@ -1,6 +1,7 @@
 from collections.abc import Iterator
 
 from keelhaul.findings import Category, Safety, Severity
+from keelhaul.rules.dockerfile.build_cache._data_flow import reads_copies
 from keelhaul.rules.dockerfile.build_cache._dependencies import Late, late_steps
 from keelhaul.rules.dockerfile.build_cache._order_fixes import reorder_fix
 from keelhaul.rules.dockerfile.shared.layers import runs_by_instruction
@@ -26,6 +27,8 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
     for late in (x for stage in ctx.build.stages for x in late_steps(stage, runs)):
         if late.step.kind == "build" or late.prepared:
             continue
+        if late.step.kind == "tool" and reads_copies(ctx, late.run, late.copy):
+            continue  # the RUN uses what the COPY brought: the install belongs with that use
         # one finding per ecosystem for installs from manifests, one per RUN for the others
         tool = late.step.kind == "tool"
         key = (late.run.stage.index, id(late.run.instruction) if tool else late.step.family)
@@ -63,7 +66,12 @@ register(
             "(`COPY package*.json ./`, `RUN npm ci`, `COPY . .`, `RUN npm ci` is fine), and when "
             "the ecosystem's manifests are copied on their own after it: the earlier COPY then "
             "most likely feeds the install (a local module a go.mod `replace` points to, a "
-            "workspace package). Checked within each stage, every stage (the build cache "
+            "workspace package), and, for an install that needs nothing from the context, when "
+            "its RUN executes or reads a path the COPY (or a later one) wrote: the docker-"
+            "library php images copy `docker-php-source` to /usr/local/bin, then one RUN "
+            "installs the -dev packages, runs `docker-php-source extract`, compiles and purges "
+            "the -dev packages; moving the install out of that RUN would ship them. Checked "
+            "within each stage, every stage (the build cache "
             "matters most in builder stages); one finding per ecosystem for installs from "
             "manifests, one per RUN for the others.\n\n"
             "Unsafe fix (`--unsafe-fixes`): the manifests are copied right before the source "
