@@ -109,3 +109,13 @@ def test_streamed_docker_source_is_estimated_too(engine: es.Engine, tmp_path: Pa
     estimate = data["cost"]["compressed"]
     assert estimate["basis"] == "estimated"
     assert abs(estimate["bytes"] - gzip6(built)) < 0.05 * gzip6(built)
+
+
+def test_compare_prices_the_estimate_too(archive: tuple[Path, si.Built], tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    path, built = archive
+    monkeypatch.setenv("KEELHAUL_CACHE_DIR", str(tmp_path / "cache"))
+    out = invoke([f"docker-archive:{path}", "--compare", f"docker-archive:{path}", "--format",
+                  "json"], tmp_path)  # fmt: skip
+    priced = json.loads(out)["cost"]["a"]["compressed_bytes"]
+    assert abs(priced - gzip6(built)) < 0.05 * gzip6(built)

@@ -12,6 +12,7 @@ from typing import Any
 from rich.table import Table
 
 from keelhaul.cli.output import Output
+from keelhaul.image import compressed_estimate
 from keelhaul.image import cost as cost_model
 from keelhaul.image.analysis import Options, analyse
 from keelhaul.image.checks import human
@@ -35,10 +36,13 @@ def _side(reference: str, platform: str | None, costs: cost_model.CostSettings,
 
     # not streamed: the package count reads the layers again, in order
     with open_image(reference, platform=platform, **sources) as image:
+        watching = compressed_estimate.watch(image)  # plain-tar layers: estimate the gzip size
         report = analyse(image, options, None)
         files, _ = image_files(image, cache)
     packages = Counter(p.type for p in catalog(files, lock_files=False).packages)
-    saving = cost_model.saving(report.compressed_size, report.tar_size, removable(report), costs)
+    compressed = watching.compressed_size([(x.diff_id, x.media_type, x.compressed_size, x.tar_size)
+                                           for x in report.layers])  # fmt: skip
+    saving = cost_model.saving(compressed.bytes, report.tar_size, removable(report), costs)
     return Side(reference, report, packages, saving)
 
 
