@@ -22,7 +22,6 @@ import configparser
 import re
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from keelhaul.dockerfile.operations import PackageOperation
 from keelhaul.dockerfile.syntax import Instruction
@@ -118,25 +117,15 @@ def declared_dependencies(ctx: DockerfileContext) -> tuple[str, ...]:
     return tuple(found)
 
 
-@dataclass(frozen=True)
-class LateLocalInstall:
-    """A local package install after the stage's first source COPY, nothing prepared."""
-
-    hit_instruction: Instruction
-    op: PackageOperation
-    copy: Instruction
-    source: str
-
-
-def _message(late: LateLocalInstall, declared: tuple[str, ...]) -> str:
-    what = f"`{shown(late.op)}`"
-    line = late.copy.start_line
+def _message(
+    op: PackageOperation, copy: Instruction, source: str, declared: tuple[str, ...]
+) -> str:
     files = " and ".join(declared)
-    return (f"{what} installs the project after the {late.copy.name} on line {line} brought "
-            f"in `{late.source}`, so any source change downloads and builds every dependency "
-            f"{files} declares again: copy only the dependency declaration first ({files}, "
-            f"with a stub package if the build needs one), install the dependencies, then "
-            f"copy the sources and install the project with --no-deps")  # fmt: skip
+    return (f"`{shown(op)}` installs the project after the {copy.name} on line "
+            f"{copy.start_line} brought in `{source}`, so any source change downloads and builds "
+            f"every dependency {files} declares again: copy only the dependency declaration "
+            f"first ({files}, with a stub package if the build needs one), install the "
+            f"dependencies, then copy the sources and install the project with --no-deps")  # fmt: skip
 
 
 def local_install_hits(ctx: DockerfileContext) -> Iterator[Hit]:
@@ -172,8 +161,7 @@ def local_install_hits(ctx: DockerfileContext) -> Iterator[Hit]:
                         continue
                     if not local or prepared or _no_deps(op) or reported:
                         continue
-                    late = LateLocalInstall(inst, op, copy, source)
-                    yield Hit(inst, _message(late, declared), stage,
+                    yield Hit(inst, _message(op, copy, source, declared), stage,
                               operation_span(run, op))  # fmt: skip
                     reported = True
 
