@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from keelhaul.dockerfile.syntax import parse
-from keelhaul.rules.registry import dockerfile_rules
+from keelhaul.rules.engine import dockerfile_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 Key = tuple[str, int]  # (file, first line of the instruction)
@@ -68,7 +68,9 @@ def alias_groups() -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
     KH101 covers DL3006 and DL3007, KH133 three DL codes: each group is compared as a whole,
     so one finding is never counted against two rows.
     """
-    edges = [(dl, rule.code) for rule in dockerfile_rules() for dl in rule.related.get("hadolint", ())]
+    edges = [
+        (dl, rule.code) for rule in dockerfile_rules() for dl in rule.related.get("hadolint", ())
+    ]
     parent: dict[str, str] = {}
 
     def root(x: str) -> str:

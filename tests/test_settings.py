@@ -19,7 +19,8 @@ from keelhaul.errors import ConfigError
 from keelhaul.image.cost import CostSettings
 from keelhaul.image.sources.settings import LIMIT_KEYS
 from keelhaul.image.sources.streams import SourceLimits
-from keelhaul.rules.registry import DockerfileContext, dockerfile_rules
+from keelhaul.rules.engine import dockerfile_rules
+from keelhaul.rules.registry import DockerfileContext
 from keelhaul.settings import (
     BY_KEY,
     SCHEMA,

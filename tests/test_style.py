@@ -39,3 +39,10 @@ def test_ruff_format() -> None:
 def test_mypy_strict() -> None:
     result = _run(sys.executable, "-m", "mypy")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_import_layers() -> None:
+    """The layers of docs/architecture.md ([tool.importlinter] in pyproject.toml)."""
+    lint = Path(sys.executable).with_name("lint-imports")
+    result = _run(str(lint), "--no-cache")
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -124,6 +124,9 @@ class CheckResult:
     """For runtime files: which containers gave each finding (``keelhaul fix`` reads it)."""
     failing: bool = False
     """A reported finding reaches the ``fail-on`` threshold of its file's configuration."""
+    gate: int = 0
+    """How many reported findings reach the ``fail-on`` threshold of their file's
+    configuration (what makes ``keelhaul check`` exit 1)."""
     baselined: int = 0
     gone_from_baseline: int = 0
 
@@ -188,11 +191,13 @@ class Checker:
             result.baselined = len(result.all_findings) - len(result.findings)
             result.gone_from_baseline = self.baseline.gone(result.all_findings)
         configs = {each.target.name: each.config for each in files}
-        result.failing = any(
-            configs[f.location.path].fail_on.reached_by(f.severity)
+        result.gate = sum(
+            1
             for f in result.findings
             if f.location.path in configs
+            and configs[f.location.path].fail_on.reached_by(f.severity)
         )
+        result.failing = result.gate > 0
         return result
 
     def _config(self, target: Target) -> Config:

@@ -15,14 +15,14 @@ from typing import Protocol
 import pytest
 
 from keelhaul.cli.app import main
-from keelhaul.rules.registry import dockerfile_rules
+from keelhaul.rules.engine import dockerfile_rules
 from keelhaul.rules.shellcheck import find_shellcheck
 from keelhaul.selection import Vocabulary
 
 #: Findings these tests rely on (committed rules): KH101 mutable-base-tag (no tag, DL3006),
 #: KH109 root-user (no USER, DL3002), KH111 maintainer-deprecated (style, DL4000,
 #: BuildKit MaintainerDeprecated).
-BAD = "FROM ubuntu\nMAINTAINER someone\n"
+BAD = 'FROM ubuntu\nMAINTAINER someone\nCMD ["/app"]\n'
 CLEAN = "FROM alpine:3.20\nUSER 10001\n"
 KNOWN = {"KH001", "KH101", "KH109", "KH111", "KH230", "SC2086"}
 #: For counts and exit codes that must not move when the catalogue grows.
@@ -306,7 +306,7 @@ def test_baseline_round_trip(check: Check, tmp_path: Path) -> None:
     # edits elsewhere move lines but make nothing new; one more of a kind is one new finding
     write(tmp_path / "svc" / "Dockerfile", "# a comment\n" + BAD + "MAINTAINER someone\n")
     result = check(*ONLY, "--baseline", "ci/baseline.json", "--format", "json")
-    assert [(f["code"], f["line"]) for f in result.json()] == [("KH111", 4)]
+    assert [(f["code"], f["line"]) for f in result.json()] == [("KH111", 5)]
     assert result.code == 0
     assert check(*ONLY, "--baseline", "ci/baseline.json", "--fail-on", "style").code == 1
     # the same baseline from another working directory
@@ -314,7 +314,7 @@ def test_baseline_round_trip(check: Check, tmp_path: Path) -> None:
         *ONLY, "--baseline", "../ci/baseline.json", "--format", "concise", ".", cwd=tmp_path / "svc"
     )
     assert elsewhere.out.splitlines()[0] == (
-        "Dockerfile:4:1: style KH111 maintainer-deprecated: MAINTAINER is deprecated; "
+        "Dockerfile:5:1: style KH111 maintainer-deprecated: MAINTAINER is deprecated; "
         'use LABEL org.opencontainers.image.authors="someone"'
     )
     assert "3 finding(s) left out: they are in the baseline" in elsewhere.err

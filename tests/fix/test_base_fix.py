@@ -10,7 +10,7 @@ from keelhaul.checking import Target
 from keelhaul.dockerfile.stages import resolve
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Safety
-from keelhaul.rules.dockerfile.full_base_image import slim_tag
+from keelhaul.rules.dockerfile.multistage.full_base_image import slim_tag
 from tests.fix.test_fixing import checker, fix
 
 CMD = 'CMD ["python", "app.py"]\n'

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from keelhaul.checking import Target
+from keelhaul.dockerfile.edits import split_lines
 from keelhaul.dockerfile.scripts import script_texts
 from keelhaul.dockerfile.shell import parse_shell
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Safety
-from keelhaul.fix.edits import split_lines
 from keelhaul.fix.fixing import fix_target
 from tests.conftest import corpus_stats
 from tests.corpus import corpus_files

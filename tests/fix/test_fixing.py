@@ -12,13 +12,13 @@ import pytest
 
 from keelhaul.checking import Checker, Target
 from keelhaul.config import ConfigFinder, Overrides
+from keelhaul.dockerfile.edits import apply_edits, split_lines
 from keelhaul.dockerfile.lex import Lexer
 from keelhaul.dockerfile.stages import resolve
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Edit
-from keelhaul.fix.edits import apply_edits, split_lines
 from keelhaul.fix.fixing import fix_target
-from keelhaul.rules.registry import dockerfile_rules
+from keelhaul.rules.engine import dockerfile_rules
 from keelhaul.selection import Vocabulary
 from keelhaul.writing import write_atomically
 from tests.conftest import corpus_stats

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from keelhaul.dockerfile.edits import apply_edits
 from keelhaul.dockerfile.stages import resolve
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Safety
-from keelhaul.fix.edits import apply_edits
-from keelhaul.rules.dockerfile._multistage_fixes import DISTROLESS, WHY_UNSAFE
-from keelhaul.rules.registry import DockerfileContext, Hit, dockerfile_rules
+from keelhaul.rules.dockerfile.multistage._fixes import DISTROLESS, WHY_UNSAFE
+from keelhaul.rules.engine import dockerfile_rules
+from keelhaul.rules.registry import DockerfileContext, Hit
 from tests.fix.test_fixing import fix
 
 KH125 = next(r for r in dockerfile_rules() if r.code == "KH125")

@@ -7,17 +7,18 @@ from pathlib import Path
 
 import pytest
 
+from keelhaul.dockerfile.edits import apply_edits
 from keelhaul.dockerfile.stages import resolve
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Safety
-from keelhaul.fix.edits import apply_edits
-from keelhaul.rules.dockerfile._images_toolchain import build_steps, stage_runs
-from keelhaul.rules.dockerfile._multistage_java import (
+from keelhaul.rules.dockerfile.multistage._java import (
     WHY_UNSAFE,
     java_multistage_fix,
     runtime_image,
 )
-from keelhaul.rules.registry import DockerfileContext, Hit, dockerfile_rules
+from keelhaul.rules.dockerfile.shared.toolchain import build_steps, stage_runs
+from keelhaul.rules.engine import dockerfile_rules
+from keelhaul.rules.registry import DockerfileContext, Hit
 from tests.fix.test_fixing import fix, run
 
 KH125 = next(r for r in dockerfile_rules() if r.code == "KH125")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from keelhaul.dockerfile.edits import apply_edits
 from keelhaul.dockerfile.stages import resolve
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.errors import ConfigError
 from keelhaul.findings import Safety
-from keelhaul.fix.edits import apply_edits
-from keelhaul.rules.dockerfile._multistage_node import STATIC_SERVER
-from keelhaul.rules.registry import DockerfileContext, Hit, dockerfile_rules
+from keelhaul.rules.dockerfile.multistage._node import STATIC_SERVER
+from keelhaul.rules.engine import dockerfile_rules
+from keelhaul.rules.registry import DockerfileContext, Hit
 from tests.corpus import corpus_files
 from tests.fix.test_fixing import fix
 

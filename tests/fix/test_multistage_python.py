@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from keelhaul.dockerfile.edits import apply_edits
 from keelhaul.dockerfile.stages import resolve
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Safety
-from keelhaul.fix.edits import apply_edits
-from keelhaul.rules.dockerfile._multistage_python import MOUNT, WHY_UNSAFE, runtime_base
-from keelhaul.rules.registry import DockerfileContext, dockerfile_rules, fixes_wanted
+from keelhaul.rules.dockerfile.multistage._python import MOUNT, WHY_UNSAFE, runtime_base
+from keelhaul.rules.engine import dockerfile_rules
+from keelhaul.rules.registry import DockerfileContext, fixes_wanted
 from tests.fix.test_fixing import fix
 
 RULES = {r.code: r for r in dockerfile_rules() if r.code in ("KH120", "KH124")}

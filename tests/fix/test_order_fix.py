@@ -15,12 +15,12 @@ import pytest
 
 from keelhaul.checking import Checker, Target
 from keelhaul.config import ConfigFinder, Overrides
+from keelhaul.dockerfile.edits import split_lines
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Finding, Safety
-from keelhaul.fix.edits import split_lines
 from keelhaul.fix.fixing import FixOutcome, fix_target
-from keelhaul.rules.dockerfile._order_fixes import WHY_UNSAFE
-from keelhaul.rules.registry import dockerfile_rules
+from keelhaul.rules.dockerfile.build_cache._order_fixes import WHY_UNSAFE
+from keelhaul.rules.engine import dockerfile_rules
 from keelhaul.selection import Vocabulary
 from tests.conftest import corpus_stats
 from tests.corpus import corpus_files

@@ -10,12 +10,17 @@ from pathlib import Path
 import pytest
 
 from keelhaul.checking import Target
+from keelhaul.dockerfile.edits import split_lines
 from keelhaul.dockerfile.stages import resolve
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Finding, Safety
-from keelhaul.fix.edits import split_lines
 from keelhaul.fix.fixing import fix_target
-from keelhaul.rules.dockerfile._user_fixes import Family, NoFix, family, needs_chown
+from keelhaul.rules.dockerfile.users_and_privileges._user_fixes import (
+    Family,
+    NoFix,
+    family,
+    needs_chown,
+)
 from tests.conftest import corpus_stats
 from tests.corpus import corpus_files
 from tests.fix.test_fixing import checker, fix
@@ -158,10 +163,10 @@ FIXED = [
         id="comment-kept-with-cmd",
     ),
     pytest.param(
-        "# escape=`\nFROM debian:12\nRUN echo hi\n",
+        '# escape=`\nFROM debian:12\nRUN echo hi\nCMD ["x"]\n',
         "# escape=`\nFROM debian:12\nRUN echo hi\n"
         + DEBIAN_RUN.replace("\\\n", "`\n")
-        + "USER 10001:10001\n",
+        + 'USER 10001:10001\nCMD ["x"]\n',
         id="escape-backtick",
     ),
     pytest.param(
@@ -242,17 +247,29 @@ NOT_FIXED = [
     pytest.param("FROM nginx:1.27\nCOPY site /usr/share/nginx/html\n", id="nginx"),
     pytest.param("FROM php:8.3-apache\nCOPY . /var/www/html\n", id="php-apache"),
     pytest.param('FROM debian:12\nRUN apt-get install -y nginx\nCMD ["nginx"]\n', id="nginx-pkg"),
-    # images made to be built upon, or for development
-    pytest.param('FROM debian:12\nONBUILD COPY . /app\nCMD ["x"]\n', id="onbuild"),
-    pytest.param('FROM debian:12\nCMD ["bash"]\n', id="shell-cmd"),
+    # images for development
     pytest.param('FROM debian:12 AS dev\nCMD ["x"]\n', id="dev-target"),
     # where the app or the user could not work
     pytest.param('FROM debian:12\nWORKDIR /root/app\nCOPY . .\nCMD ["x"]\n', id="under-root"),
     pytest.param('FROM debian:12\nSHELL ["pwsh", "-c"]\nRUN echo\nCMD ["x"]\n', id="pwsh"),
     pytest.param('FROM debian:12\nCOPY passwd /etc/passwd\nCMD ["x"]\n', id="own-passwd"),
     pytest.param('FROM debian:12\nRUN groupadd app\nCMD ["x"]\n', id="name-taken"),
-    pytest.param("FROM debian:12\nENV A=b \\\n", id="continuation-at-eof"),
+    pytest.param('FROM debian:12\nCMD ["x"]\nENV A=b \\\n', id="continuation-at-eof"),
 ]
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        pytest.param('FROM debian:12\nONBUILD COPY . /app\nCMD ["x"]\n', id="onbuild"),
+        pytest.param('FROM debian:12\nCMD ["bash"]\n', id="shell-cmd"),
+        pytest.param("FROM debian:12\nENV A=b \\\n", id="no-cmd-over-a-distribution"),
+    ],
+)
+def test_images_made_to_be_built_on_are_not_reported(src: str) -> None:
+    """A USER there would break every image built FROM it (its apt-get, its COPYs)."""
+    assert kh109(src) == []
+    assert fixed(src) == src
 
 
 @pytest.mark.parametrize("src", NOT_FIXED)

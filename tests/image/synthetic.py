@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import io
 import tarfile
@@ -121,6 +122,24 @@ def image(
         layers=tuple(built), history=tuple(history if history is not None else entries),
         platform="linux/amd64", tags=tags,
     )  # fmt: skip
+
+
+def counted(img: Image) -> tuple[Image, list[int]]:
+    """``img`` whose layers count how often they are opened."""
+    opens = [0] * len(img.layers)
+
+    def wrap(layer: Layer) -> Layer:
+        inner = layer.opener
+
+        @contextlib.contextmanager
+        def opener() -> Iterator[IO[bytes]]:
+            opens[layer.index] += 1
+            with inner() as stream:
+                yield stream
+
+        return dataclasses.replace(layer, opener=opener)
+
+    return dataclasses.replace(img, layers=tuple(wrap(layer) for layer in img.layers)), opens
 
 
 @dataclass

@@ -3,23 +3,18 @@ gathers what the package catalogers read (the same facts as `keelhaul sbom`'s ow
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
 import pytest
 
 from keelhaul.cli.image import _vulnerability_summary, run
 from keelhaul.cli.output import Output
-from keelhaul.image.analysis import analyse
-from keelhaul.image.model import Image, Layer
-from keelhaul.sbom.image_files import LayerFacts, read_layer
+from keelhaul.image.analysis import Options, analyse
+from keelhaul.sbom.image_files import PACKAGE_FACTS, LayerFacts, read_layer
 from keelhaul.vulns.database import import_paths
-from tests.image.synthetic import Spec, file, folder, image, opaque, symlink, whiteout
+from tests.image.synthetic import Spec, counted, file, folder, image, opaque, symlink, whiteout
 
 OSV = Path(__file__).resolve().parents[2].parent / "shared" / "osv"
 STATUS = (
@@ -45,28 +40,10 @@ def layers() -> list[Spec]:
     ]  # fmt: skip
 
 
-def counted(img: Image) -> tuple[Image, list[int]]:
-    """``img`` whose layers count how often they are opened."""
-    opens = [0] * len(img.layers)
-
-    def wrap(layer: Layer) -> Layer:
-        inner = layer.opener
-
-        @contextlib.contextmanager
-        def opener() -> Iterator[IO[bytes]]:
-            opens[layer.index] += 1
-            with inner() as stream:
-                yield stream
-
-        return dataclasses.replace(layer, opener=opener)
-
-    return dataclasses.replace(img, layers=tuple(wrap(layer) for layer in img.layers)), opens
-
-
 def test_the_analysis_gathers_the_facts_the_sbom_pass_reads() -> None:
     img = image(layers())
     gathered: list[LayerFacts] = []
-    analyse(img, facts=gathered)
+    analyse(img, Options(facts=PACKAGE_FACTS), facts=gathered)
     assert gathered == [read_layer(layer) for layer in img.layers]
     first = gathered[0]
     assert "/usr/local/bin/server" in first.go  # an ELF executable: its Go build info kept
@@ -87,7 +64,7 @@ def test_hostile_names_are_left_out_of_the_facts_as_the_sbom_pass_does() -> None
             archive.addfile(info, io.BytesIO(b"abc"))
     img = image([Spec(tar.getvalue())])
     gathered: list[LayerFacts] = []
-    analyse(img, facts=gathered)
+    analyse(img, Options(facts=PACKAGE_FACTS), facts=gathered)
     assert gathered == [read_layer(img.layers[0])]
     assert gathered[0].files == ["/etc/os-release", "/ok/file"]
 

@@ -10,8 +10,7 @@ from jsonschema import FormatChecker  # type: ignore[import-untyped]
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Category, Finding, Location, Origin, Severity
 from keelhaul.report import BrokenFile, Report, rule_infos
-from keelhaul.rules.engine import check_dockerfile
-from keelhaul.rules.registry import dockerfile_rules
+from keelhaul.rules.engine import check_dockerfile, dockerfile_rules
 
 CWD = Path("/work/project")
 DOCS = "https://example.org/keelhaul/docs/rules.md"

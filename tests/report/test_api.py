@@ -15,8 +15,7 @@ from keelhaul.errors import DockerfileSyntaxError, FileUnreadable, SourcePositio
 from keelhaul.findings import Finding
 from keelhaul.report import FORMATS, BrokenFile, Report, render, rule_infos
 from keelhaul.report.json_output import schema
-from keelhaul.rules.engine import check_dockerfile
-from keelhaul.rules.registry import dockerfile_rules
+from keelhaul.rules.engine import check_dockerfile, dockerfile_rules
 from tests.conftest import corpus_stats
 from tests.corpus import CORPUS, corpus_files
 from tests.report.sample import FORMATS as FORMAT_CHECKS

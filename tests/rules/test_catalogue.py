@@ -11,8 +11,8 @@ from keelhaul.catalogue.docs import catalogue_markdown
 from keelhaul.context.build_context import BuildContext
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Category, Severity
-from keelhaul.rules.engine import check_dockerfile
-from keelhaul.rules.registry import Rule, dockerfile_rules
+from keelhaul.rules.engine import check_dockerfile, dockerfile_rules
+from keelhaul.rules.registry import Rule
 from tests.conftest import corpus_stats
 from tests.corpus import corpus_files
 

@@ -9,8 +9,7 @@ import pytest
 from keelhaul.context.build_context import BuildContext
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Finding
-from keelhaul.rules.engine import check_dockerfile
-from keelhaul.rules.registry import dockerfile_rules
+from keelhaul.rules.engine import check_dockerfile, dockerfile_rules
 
 CODES = ("KH230", "KH231", "KH232", "KH233")
 RULES = [r for r in dockerfile_rules() if r.code in CODES]

@@ -11,15 +11,15 @@ import pytest
 from keelhaul.dockerfile.stages import resolve
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.rule import REGISTRY
-from keelhaul.rules.dockerfile._images import (
+from keelhaul.rules.dockerfile.shared.images import (
     full_base,
     image_matches,
+    image_ref,
     is_alpine,
-    parse_reference,
     registry_matches,
 )
-from keelhaul.rules.dockerfile._images_toolchain import is_build_tool
-from keelhaul.rules.registry import DockerfileContext
+from keelhaul.rules.dockerfile.shared.toolchain import is_build_tool
+from keelhaul.rules.registry import DockerfileContext, findings_of
 from tests.rules.tables import check_table, lines, run, table
 
 DIGEST = "@sha256:" + "a" * 64
@@ -38,18 +38,22 @@ CMD = 'CMD ["/app"]\n'
         ("index.docker.io/bitnami/redis:7", ("docker.io", "bitnami/redis", "7", None)),
         ("localhost:5000/app", ("localhost:5000", "app", None, None)),
         ("gcr.io/distroless/static:nonroot", ("gcr.io", "distroless/static", "nonroot", None)),
-        ("alpine@sha256:abc", ("docker.io", "alpine", None, "sha256:abc")),
+        ("alpine@sha256:" + "a" * 64, ("docker.io", "alpine", None, "sha256:" + "a" * 64)),
+        ("Registry.Example.com/app:1", ("registry.example.com", "app", "1", None)),
+        ("registry-1.docker.io/library/node", ("docker.io", "node", None, None)),
         ("public.ecr.aws/docker/library/python:3.12", ("docker.io", "python", "3.12", None)),
         ("mirror.gcr.io/library/node:20", ("docker.io", "node", "20", None)),
     ],
 )
-def test_parse_reference(ref: str, parts: tuple[str, str, str | None, str | None]) -> None:
-    got = parse_reference(ref)
+def test_image_ref(ref: str, parts: tuple[str, str, str | None, str | None]) -> None:
+    got = image_ref(ref)
+    assert got is not None
     assert (got.registry, got.path, got.tag, got.digest) == parts
 
 
 def test_registry_and_image_patterns() -> None:
-    hub = parse_reference("python:3.12-slim")
+    hub = image_ref("python:3.12-slim")
+    assert hub is not None
     assert registry_matches(hub.registry, ["docker.io"])
     assert registry_matches(hub.registry, ["hub.docker.com"])
     assert not registry_matches(hub.registry, ["gcr.io"])
@@ -59,8 +63,11 @@ def test_registry_and_image_patterns() -> None:
     assert image_matches(hub, ["python:3.12-*"])
     assert not image_matches(hub, ["python:3.11-*"])
     assert not image_matches(hub, ["node"])
-    assert image_matches(parse_reference("gcr.io/distroless/static"), ["gcr.io/distroless/*"])
-    assert not image_matches(parse_reference("quay.io/distroless/static"), ["gcr.io/*"])
+    distroless, quay = image_ref("gcr.io/distroless/static"), image_ref("quay.io/distroless/static")
+    assert distroless is not None
+    assert quay is not None
+    assert image_matches(distroless, ["gcr.io/distroless/*"])
+    assert not image_matches(quay, ["gcr.io/*"])
 
 
 @pytest.mark.parametrize(
@@ -540,7 +547,7 @@ def codes_for_target(src: str, target: str) -> dict[str, list[int]]:
     ctx = DockerfileContext(tree, resolve(tree, None, target))
     out: dict[str, list[int]] = {}
     for code in ("KH120", "KH124", "KH125", "KH126", "KH127"):
-        for finding in REGISTRY[code].findings(ctx):
+        for finding in findings_of(REGISTRY[code], ctx):
             out.setdefault(code, []).append(finding.location.line)
     return out
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from keelhaul.rules.engine import dockerfile_rules
 from keelhaul.rules.parity import NOT_IMPLEMENTED, TOOLS
-from keelhaul.rules.registry import dockerfile_rules
 
 
 def implemented() -> dict[str, set[str]]:

@@ -10,8 +10,7 @@ from keelhaul.context.build_context import BuildContext
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Finding
 from keelhaul.rule import REGISTRY
-from keelhaul.rules.engine import check_dockerfile
-from keelhaul.rules.registry import dockerfile_rules
+from keelhaul.rules.engine import check_dockerfile, dockerfile_rules
 from tests.corpus import CORPUS, corpus_files
 
 dockerfile_rules()
@@ -50,7 +49,12 @@ CASES = [
     case("KH109", "FROM cgr.dev/chainguard/python:latest\n", []),
     case("KH109", "FROM nginxinc/nginx-unprivileged:1.27\n", []),
     case("KH109", "FROM gcr.io/distroless/static:nonroot\nUSER root\n", [2]),
-    case("KH109", "FROM scratch\nCOPY app /app\n", [1]),
+    case("KH109", 'FROM scratch\nCOPY app /app\nENTRYPOINT ["/app"]\n', [1]),
+    # an export stage (FROM scratch, nothing runs it) and base images meant to be built on
+    case("KH109", "FROM scratch\nCOPY app /app\n", []),
+    case("KH109", 'FROM debian:12\nRUN apt-get update\nCMD ["bash"]\n', []),
+    case("KH109", "FROM python:3.12\nONBUILD COPY . /app\nCMD python /app\n", []),
+    case("KH109", "FROM golang:1.22\nRUN go install example.com/tool@v1\n", []),
     case("KH109", 'FROM debian:12\nRUN apt-get install -y gosu\nENTRYPOINT ["entry.sh"]\n', []),
     case("KH109", 'FROM alpine:3.20\nENTRYPOINT ["su-exec", "app", "server"]\n', []),
     case("KH109", "FROM mcr.microsoft.com/windows/servercore:ltsc2022\n", []),

@@ -13,8 +13,7 @@ import pytest
 
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.rule import REGISTRY
-from keelhaul.rules.engine import check_dockerfile
-from keelhaul.rules.registry import dockerfile_rules
+from keelhaul.rules.engine import check_dockerfile, dockerfile_rules
 from tests.conftest import corpus_stats
 from tests.corpus import corpus_files
 

@@ -10,10 +10,9 @@ import pytest
 
 from keelhaul.findings import Category, Severity
 from keelhaul.rule import Rule
-from keelhaul.runtime.checking import check_runs
+from keelhaul.runtime.checking import check_runs, runtime_rules
 from keelhaul.runtime.kubernetes import read_kubernetes
 from keelhaul.runtime.model import ContainerRun
-from keelhaul.runtime.rules import runtime_rules
 
 RULES = runtime_rules()
 RELATED_KEYS = {"kube-score", "kubesec", "checkov", "trivy", "polaris", "pss"}

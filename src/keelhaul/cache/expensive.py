@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from keelhaul.dockerfile.syntax import Dockerfile
-from keelhaul.rules.dockerfile._images_toolchain import build_steps
-from keelhaul.rules.dockerfile._layers_dependencies import step_of
-from keelhaul.rules.dockerfile._packages import shown
+from keelhaul.rules.dockerfile.build_cache._dependencies import step_of
+from keelhaul.rules.dockerfile.shared.packages import shown
+from keelhaul.rules.dockerfile.shared.toolchain import build_steps
 from keelhaul.rules.registry import DockerfileContext
 
 #: What each kind of step is called in reports.

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from keelhaul.context.build_context import BuildContext
+from keelhaul.dockerfile.edits import apply_edits, choose_fixes
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Safety
-from keelhaul.fix.edits import apply_edits, choose_fixes
-from keelhaul.rules.engine import check_context
-from keelhaul.rules.registry import DockerfileContext, dockerfile_rules
+from keelhaul.rules.engine import check_context, dockerfile_rules
+from keelhaul.rules.registry import DockerfileContext
 
 REORDER_CODE = "KH182"
 #: One pass per install the fix moves; a Dockerfile rarely has more than a few.

@@ -16,13 +16,13 @@ __all__ = ["all_rules"]
 def all_rules(kind: Kind | None = None) -> list[Rule]:
     """Every rule (of ``kind``), by code, every kind's modules loaded."""
     if kind in (None, Kind.DOCKERFILE):
-        from keelhaul.rules.registry import dockerfile_rules
+        from keelhaul.rules.engine import dockerfile_rules
 
         dockerfile_rules()
     if kind in (None, Kind.IMAGE):
         from keelhaul.image import checks  # noqa: F401  (registers the image rules)
     if kind in (None, Kind.RUNTIME):
-        from keelhaul.runtime.rules import runtime_rules
+        from keelhaul.runtime.checking import runtime_rules
 
         runtime_rules()
     return registered(kind)

@@ -43,6 +43,7 @@ def emit(out: Output, fmt: str, result: CheckResult, rules: Iterable[Rule]) -> N
         sources=result.sources,
         cwd=Path.cwd(),
         color=color and fmt in ("text", "concise"),
+        gate=result.gate,
     )
     text = render(fmt, report)
     if result.baselined and fmt in ("text", "concise"):

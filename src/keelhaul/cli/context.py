@@ -49,9 +49,9 @@ from keelhaul.errors import FileMissing
 from keelhaul.findings import Finding
 from keelhaul.report import FORMATS, Report, render, rule_infos
 from keelhaul.report.model import BrokenFile
-from keelhaul.rules.dockerfile._context import ignore_file_fix
-from keelhaul.rules.engine import check_context
-from keelhaul.rules.registry import DockerfileContext, Rule, dockerfile_rules
+from keelhaul.rules.dockerfile.context._context import ignore_file_fix
+from keelhaul.rules.engine import check_context, dockerfile_rules
+from keelhaul.rules.registry import DockerfileContext, Rule
 from keelhaul.selection import THRESHOLD_WORDS
 from keelhaul.writing import write_atomically
 

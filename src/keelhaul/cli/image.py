@@ -81,14 +81,6 @@ def settings_for(config_file: Path | None, isolated: bool, near: Path) -> Settin
     return config_for(config_file, isolated, near).settings
 
 
-def removable(report: ImageReport) -> int:
-    """Bytes a fix takes out without changing what the image does: the waste, and the
-    caches, dumps, logs and VCS folders it ships."""
-    return report.waste.total + sum(
-        g.size for g in report.unwanted if g.kind in cost_model.REMOVABLE_KINDS
-    )
-
-
 def run(
     out: Output,
     image: Image,
@@ -110,7 +102,12 @@ def run(
     database = _database(db_path)
     # with a database, the one pass over the layers also gathers what the package catalogers
     # read, so the vulnerability summary reads no layer again
-    facts: list[LayerFacts] | None = [] if database is not None else None
+    facts: list[LayerFacts] | None = None
+    if database is not None:
+        from keelhaul.sbom.image_files import PACKAGE_FACTS
+
+        facts = []
+        options = dataclasses.replace(options or Options(), facts=PACKAGE_FACTS)
     watching = compressed_estimate.watch(image)  # samples the plain-tar layers as they are read
     report = analyse(image, options, build, facts)
     compressed = watching.compressed_size([
@@ -192,7 +189,7 @@ def emit(out: Output, fmt: str, report: ImageReport, settings: cost_model.CostSe
          compressed: compressed_estimate.CompressedSize | None = None) -> None:  # fmt: skip
     """Write the report; ``compressed``: what the image weighs compressed when that is not
     the stored size (layers stored as plain tars), which the cost model prices."""
-    gone = removable(report)
+    gone = cost_model.removable(report)
     priced = compressed.bytes if compressed is not None else report.compressed_size
     saving = cost_model.saving(priced, report.tar_size, gone, settings)
     if fmt == "text":
@@ -389,7 +386,7 @@ def command(
         "bandwidth-mbps": bandwidth_mbps,
     })  # fmt: skip
     if compare_with is not None:
-        from keelhaul.image.compare import compare
+        from keelhaul.cli.image_compare import compare
 
         return compare(out, reference, compare_with, platform, fmt, costs, options, sources)
     # streamed: the analysis reads docker: layers as the engine's save delivers them

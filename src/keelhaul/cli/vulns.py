@@ -82,7 +82,7 @@ def command(out: Output, target: str, platform: str | None, no_cache: bool,
                  f"{len(inventory.packages)} packages; {len(result.ignored)} set aside")  # fmt: skip
     else:
         if fmt == "cyclonedx":
-            from keelhaul.sbom.formats import cyclonedx_json
+            from keelhaul.vulns.cyclonedx import cyclonedx_json
 
             text = cyclonedx_json(inventory, read.name, vulns) + "\n"
         elif fmt == "json":

@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from keelhaul.checking import DOCKERFILE, Checker, Target
+from keelhaul.dockerfile.edits import apply_edits, choose_fixes
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Edit, Finding, Fix, Safety
-from keelhaul.fix.edits import apply_edits, choose_fixes
 from keelhaul.runtime.checking import finding_key
 from keelhaul.runtime.fixing import FIXED_CODES, fix_runtime_text
 

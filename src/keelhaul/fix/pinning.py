@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from keelhaul.dockerfile.edits import apply_edits, split_lines
 from keelhaul.dockerfile.stages import resolve
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Edit
-from keelhaul.fix.edits import apply_edits, split_lines
 
 Resolver = Callable[[str], str]
 """Reference as written (without a digest) -> ``sha256:...``."""
@@ -57,11 +57,12 @@ def pin_text(text: str, name: str, resolver: Resolver, update: bool = False) -> 
         if "$" in raw:
             outcome.skipped.append(f"{name}:{inst.start_line}: {raw} depends on a build arg")
             continue
-        written, _, old_digest = raw.partition("@")
-        if old_digest and not update:
-            continue
-        reference = parse_reference(written)  # raises InvalidReference (a KeelhaulError)
-        del reference  # parsed only to refuse a malformed reference with a clear error
+        if "@" in raw and not update:
+            continue  # pinned already
+        # Refuses a malformed reference, its digest included, with a clear InvalidReference
+        # (a KeelhaulError); the reference keeps its spelling, only the digest changes.
+        old_digest = parse_reference(raw).digest
+        written = raw.partition("@")[0]
         digest = resolver(written)
         if digest == old_digest:
             continue

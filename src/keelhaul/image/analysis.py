@@ -1,44 +1,44 @@
-"""The analysis of an opened image: one streaming pass per layer, then one merge.
+"""The analysis of an opened image: one walk per layer, then one merge.
 
-Each layer's uncompressed tar is read once (:mod:`keelhaul.image.tarstream`): every entry's
-path, kind, size and mode are kept, every file is hashed in chunks (for identical content at
-several paths), and only bounded heads are kept: the few files the base and hardening checks
-read (/etc/os-release, /etc/passwd, /etc/shadow), and the files the secret scan looks at, which
-are scanned at once and dropped. Layers are read in parallel (a thread pool: inflating and
-hashing release the GIL) and merged in order (:mod:`keelhaul.image.filesystem`). Memory grows
-with the number of paths, not with bytes.
+Each layer's uncompressed tar is read once by the layer walk (:mod:`keelhaul.image.layer_walk`)
+with the report's analyzers: the filesystem's (every entry's path, kind, size and mode; every
+file hashed in chunks, for identical content at several paths; the heads of the few files the
+base and hardening checks read: /etc/os-release, /etc/passwd, /etc/shadow), the secret scan's
+(the heads of the files it looks at, scanned at once and dropped) and, when asked, the package
+catalogers'. Layers are read in parallel (a thread pool: inflating and hashing release the
+GIL) and merged in order (:mod:`keelhaul.image.filesystem`). Memory grows with the number of
+paths, not with bytes.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
-import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from typing import IO, TYPE_CHECKING
+from typing import Any
 
 import xxhash
 
 from keelhaul.dockerfile.stages import Build
-from keelhaul.errors import KeelhaulError
 from keelhaul.findings import Finding
 from keelhaul.image import base as bases
 from keelhaul.image import checks, hardening, instructions, secrets_in_image, unwanted
+from keelhaul.image.bomb_guard import MAX_RATIO, RATIO_FLOOR, BombGuard
 from keelhaul.image.checks import finding, human
-from keelhaul.image.filesystem import (
-    OPAQUE,
-    WHITEOUT,
-    LayerChanges,
-    MergedFilesystem,
-    Node,
-    clean_path,
-    parent_of,
+from keelhaul.image.filesystem import LayerChanges, MergedFilesystem, Node
+from keelhaul.image.layer_walk import (
+    Analyzer,
+    Content,
+    LayerAnalysis,
+    LayerRead,
+    Member,
+    layer_name,
+    walk_layer,
+    walk_layers,
 )
-from keelhaul.image.model import Image, Layer
+from keelhaul.image.model import Image, Layer, LayerError
 from keelhaul.image.report import (
     BaseReport,
     DiveMetrics,
@@ -50,11 +50,8 @@ from keelhaul.image.report import (
     UnwantedGroup,
     Waste,
 )
-from keelhaul.image.secrets_in_image import HEAD_BYTES, SecretHit
-from keelhaul.image.tarstream import FILE, TarError, TarLimits, TarReader
-
-if TYPE_CHECKING:
-    from keelhaul.sbom.image_files import Collector, LayerFacts
+from keelhaul.image.secrets_in_image import SecretHit
+from keelhaul.image.tarstream import FILE, TarEntry, TarLimits
 
 #: Files whose head the base and hardening checks read.
 META_FILES = frozenset(
@@ -64,16 +61,13 @@ META_FILES = frozenset(
 META_BYTES = 256 << 10
 
 
-class LayerError(KeelhaulError):
-    """A layer cannot be read: malformed, truncated, a bomb, or a digest mismatch."""
-
-
 @dataclass(frozen=True)
 class Options:
     limits: TarLimits = field(default_factory=TarLimits)
-    max_ratio: float = 200.0
-    """Uncompressed bytes a layer may hold per compressed byte (a gzip or zstd bomb)."""
-    ratio_floor: int = 256 << 20
+    max_ratio: float = MAX_RATIO
+    """Uncompressed bytes a layer may hold per compressed byte (a gzip or zstd bomb: see
+    :mod:`keelhaul.image.bomb_guard`)."""
+    ratio_floor: int = RATIO_FLOOR
     """Below this many uncompressed bytes the ratio is not checked (tiny layers compress well)."""
     workers: int | None = None
     """Layers read at once; default: half the CPUs (at least 1), at most the layer count.
@@ -84,15 +78,16 @@ class Options:
     growing_min_layers: int = 3
     today: date | None = None
     scan_secrets: bool = True
-    sbom_facts: bool = False
-    """Also gather, in the same pass, what the package catalogers read of each layer
-    (:class:`keelhaul.sbom.image_files.LayerFacts`): the vulnerability summary then needs no
-    second read of the layers."""
+    facts: Analyzer[Any] | None = None
+    """Also run this analyzer in the same pass (the package catalogers' facts,
+    :data:`keelhaul.sbom.image_files.PACKAGE_FACTS`, which the caller hands in: the image
+    analysis sits below the SBOM): the vulnerability summary then needs no second read of
+    the layers."""
 
 
 @dataclass
 class LayerScan:
-    """What one pass over a layer keeps: per-path metadata and bounded heads."""
+    """What one walk over a layer keeps for the report: per-path metadata and bounded heads."""
 
     index: int
     entries: list[tuple[str, Node]] = field(default_factory=list)
@@ -103,149 +98,113 @@ class LayerScan:
     heads: dict[str, bytes] = field(default_factory=dict)
     secrets: list[SecretHit] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)
-    facts: LayerFacts | None = None
-    """What the package catalogers read of this layer (with :attr:`Options.sbom_facts`)."""
+    facts: Any = None
+    """What :attr:`Options.facts` gathered of this layer, when it is set."""
 
 
-def layer_name(layer: Layer) -> str:
-    short = layer.digest.split(":", 1)[-1][:12] if layer.digest else "?"
-    return f"layer {layer.index + 1} ({short})"
+class FilesystemAnalyzer(Analyzer[LayerScan]):
+    """The report's analyzer: every path's metadata, each file's content hash (for identical
+    content at several paths) and the heads of the few files the base and hardening checks
+    read. Never cached: the report reads (and so verifies) every layer."""
+
+    name = "filesystem"
+    version = "1"
+
+    def start(self, layer: Layer) -> LayerAnalysis[LayerScan]:
+        return _FilesystemOfLayer(layer.index)
 
 
-def scan_layer(layer: Layer, options: Options) -> LayerScan:
-    """Read one layer's tar once; errors name the layer."""
-    try:
-        return _scan(layer, options)
-    except TarError as exc:
-        raise LayerError(f"{layer_name(layer)}: {exc}") from None
-    except KeelhaulError as exc:
-        text = str(exc)
-        if "layer" in text:
-            raise
-        raise LayerError(f"{layer_name(layer)}: {text}") from None
-    except (OSError, EOFError, ValueError) as exc:  # inflate errors, truncated streams
-        raise LayerError(f"{layer_name(layer)}: cannot read: {exc}") from None
+class _FilesystemOfLayer(LayerAnalysis[LayerScan]):
+    def __init__(self, index: int) -> None:
+        self.scan = LayerScan(index)
 
-
-def _scan(layer: Layer, options: Options) -> LayerScan:
-    scan = LayerScan(layer.index)
-    with layer.open() as stream:
-        try:
-            _walk(layer, options, stream, scan)
-        except _Refused:
-            raise
-        except TarError:
-            # a broken tar in a blob that does not match its digest: the digest is the cause,
-            # and the source says so when the rest of the stream is read
-            while stream.read(1 << 20):
-                pass
-            raise
-    return scan
-
-
-class _Refused(TarError):
-    """Too many bytes (a bomb, or data after the end): reading on to the end would not help."""
-
-
-def _walk(layer: Layer, options: Options, stream: IO[bytes], scan: LayerScan) -> None:
-    budget = max(options.ratio_floor, int(layer.compressed_size * options.max_ratio))
-    reader = TarReader(stream, options.limits)
-    facts = None
-    if options.sbom_facts:
-        from keelhaul.sbom import image_files as sbom_files
-
-        facts = scan.facts = sbom_files.LayerFacts()
-    for entry in reader.entries():
-        if reader.bytes_read > budget:
-            raise _Refused(_bomb(reader.bytes_read, layer, options))
-        path, problem = clean_path(entry.name)
-        if problem is not None:
-            scan.problems.append((entry.name[:200], problem))
-        if not path:
-            continue
-        name = path.rpartition("/")[2]
-        # the catalogers' view: absolute paths, and nothing that names ".." at all
-        fact_path = None
-        if facts is not None and ".." not in entry.name.split("/"):
-            fact_path = "/" + path
-            if name.startswith(WHITEOUT):
-                sbom_files.whiteout_fact(facts, fact_path)
-        if name.startswith(WHITEOUT):
-            if name == OPAQUE:
-                scan.opaques.append(parent_of(path))
-            elif not name.startswith(WHITEOUT + WHITEOUT):  # .wh..wh.* is aufs metadata
-                parent = parent_of(path)
-                target = name[len(WHITEOUT) :]
-                scan.whiteouts.append(f"{parent}/{target}" if parent else target)
-            continue
-        digest = b""
-        collector = None
-        if facts is not None and fact_path is not None and entry.kind == FILE:
-            facts.files.append(fact_path)
-            kind = sbom_files.wanted_kind(fact_path, entry.size)
-            collector = sbom_files.Collector(kind) if kind is not None else None
+    def member(self, member: Member) -> Content | None:
+        entry = member.entry
         if entry.kind == FILE and entry.size:
-            digest = _read_file(reader, path, entry.size, layer.index, scan, options, budget,
-                                collector)  # fmt: skip
-            scan.content_size += entry.size
-        if collector is not None and facts is not None and fact_path is not None:
-            collector.keep(facts, fact_path)
-        node = Node(layer.index, entry.kind, entry.size, entry.mode, entry.uid, entry.gid,
-                    entry.link, digest)  # fmt: skip
-        scan.entries.append((path, node))
-    # the end-of-archive padding is part of the stream the DiffID covers: read it, so a
-    # source verifying while streaming sees the whole blob
-    trailing = 0
-    while chunk := stream.read(1 << 20):
-        trailing += len(chunk)
-        if trailing > options.limits.max_meta_bytes * 64:
-            raise _Refused("data after the end-of-archive marker")
-    scan.tar_size = reader.bytes_read + reader.buffered + trailing
+            self.scan.content_size += entry.size
+            return _Hashed(self.scan, member)
+        self.scan.entries.append((member.path, _node(self.scan.index, entry, b"")))
+        return None
+
+    def whiteout(self, member: Member, target: str) -> None:
+        self.scan.whiteouts.append(target)
+
+    def opaque(self, member: Member, folder: str) -> None:
+        self.scan.opaques.append(folder)
+
+    def finish(self, read: LayerRead) -> LayerScan:
+        self.scan.tar_size = read.tar_size
+        self.scan.problems = list(read.problems)
+        return self.scan
 
 
-def _bomb(read: int, layer: Layer, options: Options) -> str:
-    return (f"more than {human(read)} uncompressed from {human(layer.compressed_size)} "
-            f"compressed (over {options.max_ratio:.0f}x): a decompression bomb")  # fmt: skip
+def _node(layer: int, entry: TarEntry, digest: bytes) -> Node:
+    return Node(layer, entry.kind, entry.size, entry.mode, entry.uid, entry.gid, entry.link,
+                digest)  # fmt: skip
 
 
-def _read_file(
-    reader: TarReader,
-    path: str,
-    size: int,
-    index: int,
-    scan: LayerScan,
-    options: Options,
-    budget: int,
-    collector: Collector | None = None,
-) -> bytes:
-    """Hash one file in chunks; keep its head only when a check needs it (and its bytes when
-    ``collector``, for the package catalogers, wants them).
+class _Hashed:
+    """One file's content hashed in chunks, its head kept when a check reads it.
 
     The hash only groups identical content (duplicates), so it need not resist an attacker:
     XXH3-128 runs at memory speed, ten times sha256, and 128 bits make an accidental
     collision between two files of an image vanishingly unlikely (about 2**-128 a pair).
     """
-    hasher = xxhash.xxh3_128()
-    meta = path in META_FILES
-    wanted = options.scan_secrets and secrets_in_image.wants_head(path, size)
-    keep = META_BYTES if meta else (HEAD_BYTES if wanted else 0)
-    head = bytearray()
-    for chunk in reader.chunks():
-        hasher.update(chunk)
-        if len(head) < keep:
-            head += chunk[: keep - len(head)]
-        if collector is not None:
-            collector.add(chunk)
-        if reader.bytes_read > budget:
-            layer_size = reader.bytes_read
-            raise _Refused(f"more than {human(layer_size)} uncompressed: a decompression bomb "
-                           f"(over {options.max_ratio:.0f}x the compressed size)")  # fmt: skip
-    data = bytes(head)
-    if meta:
-        scan.heads[path] = data
-    if wanted:
-        scan.secrets.extend(secrets_in_image.scan_file(path, data[:HEAD_BYTES], index))
-    return hasher.digest()
+
+    def __init__(self, scan: LayerScan, member: Member) -> None:
+        self.scan = scan
+        self.member = member
+        self.hasher = xxhash.xxh3_128()
+        self.keep = META_BYTES if member.path in META_FILES else 0
+        self.head = bytearray()
+
+    def add(self, chunk: memoryview) -> bool:
+        self.hasher.update(chunk)
+        if len(self.head) < self.keep:
+            self.head += chunk[: self.keep - len(self.head)]
+        return True
+
+    def end(self) -> None:
+        path = self.member.path
+        if self.keep:
+            self.scan.heads[path] = bytes(self.head)
+        e = self.member.entry
+        node = Node(self.scan.index, e.kind, e.size, e.mode, e.uid, e.gid, e.link,
+                    self.hasher.digest())  # fmt: skip
+        self.scan.entries.append((path, node))
+
+
+FILESYSTEM = FilesystemAnalyzer()
+
+
+def analyzers(options: Options) -> list[Analyzer[Any]]:
+    """What the walk over each layer runs for the report: the filesystem, the secret scan
+    (:attr:`Options.scan_secrets`) and the caller's :attr:`Options.facts`."""
+    chosen: list[Analyzer[Any]] = [FILESYSTEM]
+    if options.scan_secrets:
+        chosen.append(secrets_in_image.SECRETS_IN_FILES)
+    if options.facts is not None:
+        chosen.append(options.facts)
+    return chosen
+
+
+def _scan_of(results: dict[str, Any], options: Options) -> LayerScan:
+    scan: LayerScan = results[FILESYSTEM.name]
+    scan.secrets = results.get(secrets_in_image.SECRETS_IN_FILES.name, [])
+    if options.facts is not None:
+        scan.facts = results.get(options.facts.name)
+    return scan
+
+
+def _guard(options: Options) -> BombGuard:
+    return BombGuard(options.max_ratio, options.ratio_floor)
+
+
+def scan_layer(layer: Layer, options: Options) -> LayerScan:
+    """One walk over the layer for the report; errors name the layer."""
+    chosen = analyzers(options)
+    results = walk_layer(layer, chosen, options.limits, _guard(options))
+    return _scan_of({a.name: r for a, r in zip(chosen, results, strict=True)}, options)
 
 
 # -- the whole image ----------------------------------------------------------------------
@@ -260,39 +219,26 @@ def scan_layers(
 
         yield from scan_in_arrival_order(image, lambda layer: scan_layer(layer, options))
         return
-    layers = image.layers
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    workers = options.workers or min(len(layers), max(1, (cores or 1) // 2))
-    if workers <= 1 or len(layers) <= 1:
-        for layer in layers:
-            yield scan_layer(layer, options)
-        return
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="layer") as pool:
-        futures: list[Future[LayerScan]] = [
-            pool.submit(scan_layer, layer, options) for layer in layers
-        ]
-        try:
-            for future in futures:
-                yield future.result()
-        finally:
-            for future in futures:
-                future.cancel()
+    walked = walk_layers(image, analyzers(options), None, options.workers, options.limits,
+                         _guard(options))  # fmt: skip
+    for one in walked:
+        yield _scan_of(one.results, options)
 
 
 def analyse(
     image: Image,
     options: Options | None = None,
     build: Build | None = None,
-    facts: list[LayerFacts] | None = None,
+    facts: list[Any] | None = None,
 ) -> ImageReport:
     """The full report on ``image``; ``build`` (the Dockerfile, resolved) maps layers to lines.
 
-    With ``facts`` (a list, filled in layer order) the same pass gathers what the package
-    catalogers read of each layer (:attr:`Options.sbom_facts`).
+    With ``facts`` (a list, filled in layer order) the same pass gathers what
+    :attr:`Options.facts` (which must then be set) reads of each layer.
     """
     options = options or Options()
-    if facts is not None and not options.sbom_facts:
-        options = dataclasses.replace(options, sbom_facts=True)
+    if facts is not None and options.facts is None:
+        raise ValueError("analyse(facts=...) needs Options.facts, the analyzer to run")
     fs = MergedFilesystem()
     scans_meta: dict[tuple[int, str], bytes] = {}
     changes: list[LayerChanges] = []
@@ -694,4 +640,13 @@ def _layers(
     return tuple(out)
 
 
-__all__ = ["LayerError", "Options", "analyse", "checks", "scan_layer"]
+__all__ = [
+    "FilesystemAnalyzer",
+    "LayerError",
+    "Options",
+    "analyse",
+    "analyzers",
+    "checks",
+    "layer_name",
+    "scan_layer",
+]

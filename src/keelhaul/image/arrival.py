@@ -38,7 +38,7 @@ __all__ = [
 
 _READING: ContextVar[bool] = ContextVar("keelhaul_reading_arrivals", default=False)
 
-# how keelhaul.image.analysis.layer_name names a layer whose place is not known yet (-1)
+# how keelhaul.image.layer_walk.layer_name names a layer whose place is not known yet (-1)
 _UNPLACED = re.compile(r"^layer 0 \([^)]*\): ")
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shlex
+
+from keelhaul.image.os_release import OS_RELEASE_PATHS, parse_os_release
 
 #: Release -> the day security support ends (the vendor's standard support; Debian's LTS,
 #: Ubuntu's standard support, Alpine's main repository, RHEL family's maintenance end).
@@ -38,27 +39,8 @@ END_OF_LIFE: dict[tuple[str, str], str] = {
     ("ol", "7"): "2024-12-31", ("ol", "8"): "2029-07-31", ("ol", "9"): "2032-06-30",
     ("amzn", "2"): "2026-06-30", ("amzn", "2023"): "2029-06-30",
 }  # fmt: skip
-#: Where the release is read from, in order (the first existing wins).
-OS_RELEASE_PATHS = ("etc/os-release", "usr/lib/os-release")
+__all__ = ["OS_RELEASE_PATHS", "parse_os_release"]  # read here by the image report
 _CMD_ENTRY = re.compile(r"(?:^|#\(nop\)\s+)(?:CMD|ENTRYPOINT)\b")
-
-
-def parse_os_release(data: bytes) -> dict[str, str]:
-    """``KEY=value`` lines, shell-quoted values unquoted; malformed lines skipped."""
-    out: dict[str, str] = {}
-    for line in data.decode("utf-8", "replace").splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        if not re.fullmatch(r"[A-Z0-9_]+", key):
-            continue
-        try:
-            words = shlex.split(value)
-        except ValueError:
-            continue
-        out[key] = " ".join(words)
-    return out
 
 
 def release_key(fields: dict[str, str]) -> tuple[str, str] | None:

@@ -26,10 +26,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING
 
 from keelhaul.errors import ConfigError
 from keelhaul.image.compressed_estimate import CompressedSize
 from keelhaul.settings import Settings
+
+if TYPE_CHECKING:
+    from keelhaul.image.report import ImageReport
 
 GB = 1_000_000_000
 #: How fast a node unpacks a pulled layer to disk, MB/s (gzip inflate plus writes).
@@ -174,3 +178,9 @@ def cost_json(
         "saving_pull_seconds": round(s.pull_seconds, 2),
         "compressed": None if compressed is None else compressed.to_json(),
     }
+
+
+def removable(report: ImageReport) -> int:
+    """Bytes a fix takes out without changing what the image does: the waste, and the
+    caches, dumps, logs and VCS folders it ships."""
+    return report.waste.total + sum(g.size for g in report.unwanted if g.kind in REMOVABLE_KINDS)

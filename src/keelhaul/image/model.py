@@ -23,6 +23,13 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, fields
 from typing import IO, Any, Protocol
 
+from keelhaul.errors import KeelhaulError
+
+
+class LayerError(KeelhaulError):
+    """A layer cannot be read: its blob is corrupt or truncated, does not match its digests,
+    is a decompression bomb, or its tar is malformed (the message names the layer)."""
+
 
 @dataclass(frozen=True)
 class HistoryEntry:

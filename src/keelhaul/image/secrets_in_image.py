@@ -18,6 +18,9 @@ from typing import Any
 from ahocorasick_rs import BytesAhoCorasick
 
 from keelhaul import secrets
+from keelhaul.image.layer_walk import Analyzer, LayerAnalysis, LayerRead, Member
+from keelhaul.image.model import Layer
+from keelhaul.image.tarstream import FILE
 
 #: Bytes of a file's start kept for the secret scan.
 HEAD_BYTES = 64 << 10
@@ -103,6 +106,52 @@ def scan_file(path: str, head: bytes, layer: int) -> Iterator[SecretHit]:
         return
     for secret in secrets.find_secrets_in_bytes(head, limit=4):
         yield SecretHit("content", shown, layer, secret.label, secret.redacted)
+
+
+class SecretsInFiles(Analyzer[list[SecretHit]]):
+    """The layer walk's analyzer for secrets in files: each file :func:`wants_head` picks
+    has its head kept as it passes, scanned at the file's end (:func:`scan_file`) and
+    dropped; only the redacted hits stay."""
+
+    name = "secrets"
+    version = "1"
+
+    def start(self, layer: Layer) -> LayerAnalysis[list[SecretHit]]:
+        return _SecretsOfLayer(layer.index)
+
+
+SECRETS_IN_FILES = SecretsInFiles()
+
+
+class _SecretsOfLayer(LayerAnalysis[list[SecretHit]]):
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.hits: list[SecretHit] = []
+
+    def member(self, member: Member) -> _Head | None:
+        entry = member.entry
+        if entry.kind != FILE or not wants_head(member.path, entry.size):
+            return None
+        return _Head(self, member.path)
+
+    def finish(self, read: LayerRead) -> list[SecretHit]:
+        return self.hits
+
+
+class _Head:
+    """The first :data:`HEAD_BYTES` of one file, scanned when the file ends."""
+
+    def __init__(self, layer: _SecretsOfLayer, path: str) -> None:
+        self.layer = layer
+        self.path = path
+        self.head = bytearray()
+
+    def add(self, chunk: memoryview) -> bool:
+        self.head += chunk[: HEAD_BYTES - len(self.head)]
+        return len(self.head) < HEAD_BYTES
+
+    def end(self) -> None:
+        self.layer.hits.extend(scan_file(self.path, bytes(self.head), self.layer.index))
 
 
 def scan_config(config: Mapping[str, Any]) -> Iterator[SecretHit]:

@@ -22,6 +22,7 @@ __all__ = [
     "DOCKER_HUB",
     "DOCKER_HUB_API_HOST",
     "DOCKER_HUB_AUTH_KEY",
+    "OFFICIAL_PREFIX",
     "InvalidReference",
     "Reference",
     "is_loopback",
@@ -232,6 +233,8 @@ def _format_problem(remainder: str) -> str:
     name, at, digest = remainder.partition("@")
     if at and not _DIGEST_RE.fullmatch(digest):
         return f"invalid digest {digest!r}"
+    if name.split("/")[-1].count(":") > 1:
+        return "a digest follows '@', not ':' (name[:tag]@sha256:...)"
     path, colon, tag = name.rpartition(":") if ":" in name.split("/")[-1] else (name, "", "")
     if colon and not re.fullmatch(_TAG, tag, re.ASCII):
         return f"invalid tag {tag!r} (letters, digits, '_', '.', '-'; at most 128)"

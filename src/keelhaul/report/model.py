@@ -83,6 +83,8 @@ class Report:
     cwd: Path | None = None
     """The working directory: paths under it are shown relative to it."""
     color: bool = False
+    gate: int | None = None
+    """How many findings reach the failure threshold (None: not a gated run)."""
     tool: str = "keelhaul"
     version: str = __version__
     information_uri: str | None = None

@@ -213,6 +213,14 @@ def summary(report: Report, paint: Paint) -> str:
     if safe or unsafe:
         more = f" ({unsafe} more with `--unsafe-fixes`)" if unsafe else ""
         lines.append(f"  fixable: up to {safe} with `keelhaul fix`{more}; `--diff` shows them")
+    if report.gate:
+        lines.append(
+            f"  failing: {report.gate} at or above `fail-on` (exit 1); to adopt gradually, "
+            "`--write-baseline keelhaul-baseline.json` records them and `--baseline "
+            "keelhaul-baseline.json` then reports only new ones"
+        )
+    elif report.gate == 0:
+        lines.append("  failing: none at or above `fail-on` (exit 0)")
     return "\n".join(lines)
 
 

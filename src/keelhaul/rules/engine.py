@@ -7,8 +7,8 @@ from collections.abc import Iterable, Mapping
 from keelhaul.context.build_context import BuildContext
 from keelhaul.dockerfile.syntax import Dockerfile
 from keelhaul.findings import Finding
-from keelhaul.rule import Rule
-from keelhaul.rules.registry import DockerfileContext, dockerfile_rules, findings_of, fixes_wanted
+from keelhaul.rule import Kind, Rule, registered
+from keelhaul.rules.registry import DockerfileContext, findings_of, fixes_wanted
 
 
 def check_dockerfile(
@@ -38,3 +38,10 @@ def check_context(
     with fixes_wanted(fixes):
         found = [f for rule in chosen for f in findings_of(rule, ctx)]
     return sorted(found, key=Finding.sort_key)
+
+
+def dockerfile_rules() -> list[Rule]:
+    """Every Dockerfile rule (the build-context rules among them), by code."""
+    from keelhaul.rules import dockerfile  # noqa: F401  (registers the rule modules)
+
+    return registered(Kind.DOCKERFILE)

@@ -21,7 +21,7 @@ from keelhaul.dockerfile.shell import ShellScript, parse_shell
 from keelhaul.dockerfile.stages import Build, Stage, resolve
 from keelhaul.dockerfile.syntax import Dockerfile, Instruction, Span
 from keelhaul.findings import Finding, Fix, Location
-from keelhaul.rule import Kind, Rule, register, registered
+from keelhaul.rule import Rule, register
 from keelhaul.settings import Settings
 
 __all__ = [
@@ -30,7 +30,6 @@ __all__ = [
     "Hit",
     "Rule",
     "Run",
-    "dockerfile_rules",
     "findings_of",
     "fix_builder",
     "fixes_wanted",
@@ -197,10 +196,3 @@ def findings_of(rule: Rule, ctx: DockerfileContext) -> Iterator[Finding]:
             stage=hit.stage.label if hit.stage is not None else None,
             fix=hit.fix,
         )
-
-
-def dockerfile_rules() -> list[Rule]:
-    """Every Dockerfile rule (the build-context rules among them), by code."""
-    from keelhaul.rules import dockerfile  # noqa: F401  (registers the rule modules)
-
-    return registered(Kind.DOCKERFILE)

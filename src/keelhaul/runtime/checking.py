@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from keelhaul.findings import Finding, Location
-from keelhaul.rule import Rule
+from keelhaul.rule import Kind, Rule, registered
 from keelhaul.runtime.model import ContainerRun, Where
-from keelhaul.runtime.rules import RuntimeHit, runtime_rules
+from keelhaul.runtime.rules import RuntimeHit
 
-__all__ = ["PSS_LEVELS", "Owners", "check_runs", "finding_key"]
+__all__ = ["PSS_LEVELS", "Owners", "check_runs", "finding_key", "runtime_rules"]
 
 #: Which containers (the lines of their ``ContainerRun.where``) gave each finding, by
 #: :func:`finding_key`: a pod-level finding that every container repeats is reported once
@@ -26,6 +26,13 @@ def finding_key(finding: Finding) -> tuple[str, int, int, str]:
 
 #: The Pod Security Standards levels ``--pss`` takes.
 PSS_LEVELS = ("baseline", "restricted")
+
+
+def runtime_rules() -> list[Rule]:
+    """Every runtime rule, by code."""
+    from keelhaul.runtime import checks, pss  # noqa: F401  (register the rule modules)
+
+    return registered(Kind.RUNTIME)
 
 
 def check_runs(

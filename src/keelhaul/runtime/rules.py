@@ -15,10 +15,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from keelhaul.findings import Fix
-from keelhaul.rule import Kind, Rule, registered
 from keelhaul.runtime.model import ContainerRun, Where
 
-__all__ = ["RuntimeCheck", "RuntimeHit", "runtime_rules"]
+__all__ = ["RuntimeCheck", "RuntimeHit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +31,3 @@ class RuntimeHit:
 
 RuntimeCheck = Callable[[ContainerRun, Mapping[str, object]], Iterable[RuntimeHit]]
 """The signature of a runtime rule's ``check``."""
-
-
-def runtime_rules() -> list[Rule]:
-    """Every runtime rule, by code."""
-    from keelhaul.runtime import checks, pss  # noqa: F401  (register the rule modules)
-
-    return registered(Kind.RUNTIME)

@@ -5,29 +5,38 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from keelhaul import __version__
 from keelhaul.errors import ConfigError
 from keelhaul.sbom.catalog import Inventory
-from keelhaul.vulns.matching import Vulnerability
 
 _EXTRA = "install keelhaul[sbom] for CycloneDX and SPDX output"
 
 
-def cyclonedx_json(
-    inventory: Inventory, subject: str, vulnerabilities: Sequence[Vulnerability] = ()
-) -> str:
+def cyclonedx_json(inventory: Inventory, subject: str) -> str:
     """CycloneDX 1.6 JSON: one component per package, its purl as bom-ref, the layer and
-    the file it was found in as properties; with ``vulnerabilities``, their section too."""
+    the file it was found in as properties."""
+    return cyclonedx_text(cyclonedx_bom(inventory, subject))
+
+
+def cyclonedx_text(bom: Any) -> str:
+    """A CycloneDX BOM (cyclonedx-python-lib's ``Bom``) as 1.6 JSON."""
+    from cyclonedx.output.json import JsonV1Dot6
+
+    return str(JsonV1Dot6(bom).output_as_string(indent=2))
+
+
+def cyclonedx_bom(inventory: Inventory, subject: str) -> Any:
+    """The CycloneDX BOM of :func:`cyclonedx_json`, for callers that add to it (the
+    vulnerabilities of ``keelhaul vulns``)."""
     try:
         from cyclonedx.model import Property
         from cyclonedx.model.bom import Bom
         from cyclonedx.model.component import Component, ComponentType
         from cyclonedx.model.license import LicenseExpression
-        from cyclonedx.output.json import JsonV1Dot6
+        from cyclonedx.output.json import JsonV1Dot6  # noqa: F401  (the extra is whole)
         from packageurl import PackageURL
     except ImportError:
         raise ConfigError(_EXTRA) from None
@@ -58,50 +67,7 @@ def cyclonedx_json(
         )  # fmt: skip
         bom.components.add(component)
     bom.register_dependency(root, list(bom.components))
-    refs = {(p.path, p.name): p.purl for p in inventory.packages}
-    for vuln in vulnerabilities:
-        _add_vulnerability(bom, vuln, refs)
-    return str(JsonV1Dot6(bom).output_as_string(indent=2))
-
-
-def _add_vulnerability(bom: Any, vuln: Vulnerability, refs: dict[tuple[str, str], str]) -> None:
-    from decimal import Decimal
-
-    from cyclonedx.model.vulnerability import (
-        BomTarget,
-        VulnerabilityRating,
-        VulnerabilityScoreSource,
-        VulnerabilitySeverity,
-        VulnerabilitySource,
-    )
-    from cyclonedx.model.vulnerability import (
-        Vulnerability as CdxVulnerability,
-    )
-
-    pkg = vuln.package
-    ref = refs.get((pkg.path or "", pkg.binary or pkg.name))
-    rating = VulnerabilityRating(
-        severity=VulnerabilitySeverity(vuln.severity.level),
-        score=Decimal(str(vuln.severity.score)) if vuln.severity.score is not None else None,
-        vector=vuln.severity.vector,
-        method=_method(vuln.severity.vector, VulnerabilityScoreSource),
-    )
-    bom.vulnerabilities.add(CdxVulnerability(
-        bom_ref=f"{vuln.id}:{ref or pkg.name}", id=vuln.id,
-        source=VulnerabilitySource(name="OSV"), ratings=[rating], description=vuln.summary or None,
-        recommendation=f"upgrade to {vuln.fixed}" if vuln.fixed else None,
-        affects=[BomTarget(ref=ref)] if ref else None,
-    ))  # fmt: skip
-
-
-def _method(vector: str | None, kinds: Any) -> Any:
-    if not vector:
-        return None
-    if vector.startswith("CVSS:4"):
-        return kinds.CVSS_V4
-    if vector.startswith("CVSS:3"):
-        return kinds.CVSS_V3_1 if vector.startswith("CVSS:3.1") else kinds.CVSS_V3
-    return kinds.CVSS_V2
+    return bom
 
 
 def spdx_json(inventory: Inventory, subject: str) -> str:

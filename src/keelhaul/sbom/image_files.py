@@ -1,33 +1,41 @@
-"""An image's merged filesystem as the catalogers read it, built from one streaming pass per
-layer and cached per layer.
+"""An image's merged filesystem as the catalogers read it: the package-facts analyzer of the one
+layer walk, cached per layer.
 
-Each layer is read once (its tar streamed, never extracted) into a :class:`LayerFacts`: every
+Each layer is read once by the layer walk (:mod:`keelhaul.image.layer_walk`; ``keelhaul image``
+runs this analyzer in its own pass beside the report's) into a :class:`LayerFacts`: every
 path it adds, its whiteouts and opaque folders, the contents of the few small files the
 catalogers parse (package databases, os-release, dist-info METADATA, package.json...), Java
 archives up to a size, and, for executables, only what the Go and Rust catalogers need (the
-Go build info, cargo-auditable's ``.dep-v0`` section). The facts are stored under the layer's
-DiffID and :data:`ANALYZER_VERSION` in a SQLite cache shared by parallel runs (WAL, a busy
-timeout), so a base layer that a hundred images share is read once.
+Go build info, cargo-auditable's ``.dep-v0`` section). The facts are stored in the per-layer
+cache (:mod:`keelhaul.image.layer_cache`) under the layer's DiffID and
+:data:`ANALYZER_VERSION`, so a base layer that a hundred images share is read once.
 
-The merged view applies the layers in order: a later file replaces an earlier one, a whiteout
-``.wh.NAME`` deletes ``NAME`` and what is below it, ``.wh..wh..opq`` hides what earlier layers
-put in its folder (the OCI image spec's rules).
+The merged view applies the layers in order with the image analysis' own merge
+(:class:`keelhaul.image.filesystem.MergedFilesystem`, linear in the number of paths): a later
+file replaces an earlier one, a whiteout ``.wh.NAME`` deletes ``NAME`` and what is below it,
+``.wh..wh..opq`` hides what earlier layers put in its folder (the OCI image spec's rules).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import sqlite3
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
 
-from keelhaul.errors import KeelhaulError
+from keelhaul.image import layer_cache
+from keelhaul.image.filesystem import MergedFilesystem, Node
+from keelhaul.image.layer_walk import (
+    Analyzer,
+    LayerAnalysis,
+    LayerRead,
+    Member,
+    walk_layer,
+    walk_layers,
+)
 from keelhaul.image.model import Image, Layer
-from keelhaul.image.tarstream import FILE, TarError, TarReader
+from keelhaul.image.tarstream import FILE
 from keelhaul.sbom.language_packages import elf_section, go_build_info
 
 #: Bump when what a layer's facts hold changes: cached facts of older versions are not used.
@@ -47,12 +55,6 @@ MAX_ARCHIVE = 256 * 1024 * 1024
 MAX_BINARY = 512 * 1024 * 1024
 #: Bytes kept from a Go binary, from its build-info magic on.
 GO_WINDOW = 256 * 1024
-WHITEOUT = ".wh."
-OPAQUE = ".wh..wh..opq"
-
-
-class LayerReadError(KeelhaulError):
-    """A layer's tar cannot be read."""
 
 
 @dataclass
@@ -82,24 +84,17 @@ class LayerFacts:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> LayerFacts:
-        raw = json.loads(zlib.decompress(data))
+        """The facts :meth:`to_bytes` wrote; ValueError when ``data`` is damaged."""
 
         def dec(d: dict[str, str]) -> dict[str, bytes]:
             return {k: bytes.fromhex(v) for k, v in d.items()}
 
-        return cls(raw["files"], raw["deleted"], raw["opaque"], dec(raw["contents"]),
-                   dec(raw["go"]), dec(raw["cargo"]))  # fmt: skip
-
-
-def _clean(name: str) -> str | None:
-    """The member's absolute path, or None for one that climbs out of the root."""
-    parts: list[str] = []
-    for part in PurePosixPath("/" + name).parts[1:]:
-        if part == "..":
-            return None
-        if part not in ("", "."):
-            parts.append(part)
-    return "/" + "/".join(parts)
+        try:
+            raw = json.loads(zlib.decompress(data))
+            return cls(raw["files"], raw["deleted"], raw["opaque"], dec(raw["contents"]),
+                       dec(raw["go"]), dec(raw["cargo"]))  # fmt: skip
+        except (KeyError, TypeError, AttributeError, zlib.error) as exc:
+            raise ValueError(f"damaged layer facts: {exc}") from None
 
 
 #: What a layer pass keeps of a regular file for the catalogers (see :func:`wanted_kind`).
@@ -123,82 +118,106 @@ def wanted_kind(path: str, size: int) -> str | None:
 
 
 class Collector:
-    """The bytes of one file as a layer pass reads them, chunk by chunk, kept only as far as
-    ``kind`` needs: a file that is to be read as an executable and does not start like an
-    ELF one is dropped at its first bytes."""
+    """The bytes of the file ``path`` (absolute) as the walk reads them, chunk by chunk, kept
+    only as far as ``kind`` needs: a file that is to be read as an executable and does not
+    start like an ELF one is dropped at its first bytes (and the rest of it is not wanted).
+    At its end, what was collected goes into ``facts``."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, facts: LayerFacts, path: str) -> None:
         self.kind = kind
+        self.facts = facts
+        self.path = path
         self._parts: list[bytes] = []
         self._size = 0
         self.dropped = False
 
-    def add(self, chunk: bytes | memoryview) -> None:
+    def add(self, chunk: memoryview) -> bool:
         if self.dropped:
-            return
+            return False
         self._parts.append(bytes(chunk))
         self._size += len(chunk)
         if self.kind == BINARY and self._size >= 4 and not self._head().startswith(b"\x7fELF"):
             self.dropped = True
             self._parts.clear()
+        return not self.dropped
 
     def _head(self) -> bytes:
         return self._parts[0][:4] if len(self._parts[0]) >= 4 else b"".join(self._parts)[:4]
 
-    def keep(self, facts: LayerFacts, path: str) -> None:
-        """Put what was collected of ``path`` in ``facts``."""
+    def end(self) -> None:
         if self.dropped or (self.kind == BINARY and self._size < 4):
             return
         data = b"".join(self._parts)
+        self._parts.clear()
         if self.kind != BINARY:
-            facts.contents[path] = data
+            self.facts.contents[self.path] = data
             return
         info_at = data.find(b"\xff Go buildinf:")
         if info_at >= 0:
-            facts.go[path] = data[info_at : info_at + GO_WINDOW]
+            self.facts.go[self.path] = data[info_at : info_at + GO_WINDOW]
         section = elf_section(data, ".dep-v0")
         if section is not None:
-            facts.cargo[path] = section
+            self.facts.cargo[self.path] = section
 
 
-def whiteout_fact(facts: LayerFacts, path: str) -> bool:
-    """Record ``path`` (absolute) if it is a whiteout or an opaque marker; whether it was."""
-    folder, _, base = path.rpartition("/")
-    if base == OPAQUE:
-        facts.opaque.append(folder or "/")
-        return True
-    if base.startswith(WHITEOUT):
-        facts.deleted.append(f"{folder}/{base[len(WHITEOUT) :]}")
-        return True
-    return False
+class PackageFacts(Analyzer[LayerFacts]):
+    """The layer walk's analyzer for the catalogers: each layer's :class:`LayerFacts`.
+
+    Members whose name has a ``..`` part are left out (a cataloger never reads them), and so
+    are the root and everything but regular files, whiteouts and opaque markers."""
+
+    name = "packages"
+    version = ANALYZER_VERSION
+    cached = True
+
+    def start(self, layer: Layer) -> LayerAnalysis[LayerFacts]:
+        return _FactsOfLayer()
+
+    def encode(self, result: LayerFacts) -> bytes:
+        return result.to_bytes()
+
+    def decode(self, data: bytes) -> LayerFacts:
+        return LayerFacts.from_bytes(data)
+
+
+#: The one instance the image analysis, `sbom` and `vulns` use.
+PACKAGE_FACTS = PackageFacts()
+
+
+class _FactsOfLayer(LayerAnalysis[LayerFacts]):
+    def __init__(self) -> None:
+        self.facts = LayerFacts()
+
+    def member(self, member: Member) -> Collector | None:
+        if member.entry.kind != FILE or member.climbs:
+            return None
+        path = "/" + member.path
+        self.facts.files.append(path)
+        kind = wanted_kind(path, member.entry.size)
+        return Collector(kind, self.facts, path) if kind is not None else None
+
+    def whiteout(self, member: Member, target: str) -> None:
+        if not member.climbs:
+            self.facts.deleted.append("/" + target)
+
+    def opaque(self, member: Member, folder: str) -> None:
+        if not member.climbs:
+            self.facts.opaque.append("/" + folder)
+
+    def finish(self, read: LayerRead) -> LayerFacts:
+        return self.facts
 
 
 def read_layer(layer: Layer) -> LayerFacts:
-    """One streaming pass over the layer's tar (keelhaul's bounded tar reader, as the image
-    analysis uses; ``keelhaul image`` gathers the same facts in its own pass)."""
-    facts = LayerFacts()
-    try:
-        with layer.open() as stream:
-            reader = TarReader(stream)
-            for entry in reader.entries():
-                path = _clean(entry.name)
-                if path is None or path == "/" or whiteout_fact(facts, path):
-                    continue
-                if entry.kind != FILE:
-                    continue
-                facts.files.append(path)
-                kind = wanted_kind(path, entry.size)
-                if kind is None:
-                    continue
-                collector = Collector(kind)
-                for chunk in reader.chunks():
-                    collector.add(chunk)
-                    if collector.dropped:
-                        break  # the rest is skipped by the reader
-                collector.keep(facts, path)
-    except (TarError, OSError, EOFError, zlib.error) as exc:
-        raise LayerReadError(f"layer {layer.index + 1} ({layer.digest}): {exc}") from None
+    """One walk over the layer for its facts alone (``keelhaul image`` gathers the same facts
+    in its own walk, beside the report's analyzers)."""
+    facts: LayerFacts = walk_layer(layer, [PACKAGE_FACTS])[0]
     return facts
+
+
+def _file(layer: int) -> Node:
+    """A regular file of ``layer`` as the merge keeps it (the catalogers need no metadata)."""
+    return Node(layer, FILE, 0, 0, 0, 0, "", b"")
 
 
 @dataclass
@@ -213,19 +232,19 @@ class ImageFiles:
     _layer_of: dict[str, str] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
-        present: dict[str, int] = {}
+        merged = MergedFilesystem()
         for index, (_diff_id, facts) in enumerate(self.layers):
-            for folder in facts.opaque:
-                prefix = folder.rstrip("/") + "/"
-                for path in [p for p in present if p.startswith(prefix)]:
-                    del present[path]
-            for gone in facts.deleted:
-                prefix = gone + "/"
-                for path in [p for p in present if p == gone or p.startswith(prefix)]:
-                    del present[path]
-            for path in facts.files:
-                present[path] = index
-        for path, index in present.items():
+            merged.apply(
+                index,
+                [gone[1:] for gone in facts.deleted],
+                [folder[1:] for folder in facts.opaque],
+                [(path[1:], _file(index)) for path in facts.files],
+            )
+        for relative, node in merged.nodes.items():
+            if node.kind != FILE:
+                continue
+            path = "/" + relative
+            index = node.layer
             facts = self.layers[index][1]
             self._paths[path] = (index, facts.contents.get(path))
             self._layer_of[path] = self.layers[index][0]
@@ -257,57 +276,41 @@ class ImageFiles:
 
 
 # --------------------------------------------------------------------------------------------
-# the per-layer cache
+# the per-layer cache, as the catalogers read it
 
 
-def cache_path() -> Path:
-    base = os.environ.get("KEELHAUL_CACHE_DIR")
-    if base:
-        return Path(base) / "layers.sqlite3"
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "keelhaul" / "layers.sqlite3"
-
-
-class LayerCache:
-    """Layer facts by (DiffID, analyzer version), shared by parallel runs."""
-
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path or cache_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=30000")
-        self._db.execute("CREATE TABLE IF NOT EXISTS layers (diff_id TEXT NOT NULL, version "
-                         "TEXT NOT NULL, facts BLOB NOT NULL, PRIMARY KEY (diff_id, version))")  # fmt: skip
+class LayerCache(layer_cache.LayerCache):
+    """The per-layer cache (:class:`keelhaul.image.layer_cache.LayerCache`), with the package
+    facts' entries at hand: :meth:`get` and :meth:`put` take and give :class:`LayerFacts`."""
 
     def get(self, diff_id: str) -> LayerFacts | None:
-        row = self._db.execute("SELECT facts FROM layers WHERE diff_id = ? AND version = ?",
-                               (diff_id, ANALYZER_VERSION)).fetchone()  # fmt: skip
-        if row is None:
-            return None
-        try:
-            return LayerFacts.from_bytes(row[0])
-        except (ValueError, KeyError, zlib.error):
-            return None  # a damaged entry: read the layer again
+        return self.lookup(diff_id, PACKAGE_FACTS)
 
     def put(self, diff_id: str, facts: LayerFacts) -> None:
-        self._db.execute("INSERT OR REPLACE INTO layers VALUES (?, ?, ?)",
-                         (diff_id, ANALYZER_VERSION, facts.to_bytes()))  # fmt: skip
-
-    def close(self) -> None:
-        self._db.close()
+        self.store(diff_id, PACKAGE_FACTS, facts)
 
 
-def image_files(image: Image, cache: LayerCache | None = None) -> tuple[ImageFiles, int]:
-    """The image's merged filesystem, and how many layers had to be read (not cached)."""
+def image_files(
+    image: Image,
+    cache: layer_cache.LayerCache | None = None,
+    gathered: Sequence[LayerFacts] | None = None,
+) -> tuple[ImageFiles, int]:
+    """The image's merged filesystem, and how many layers had to be read (not cached).
+
+    ``gathered``: the facts of every layer, already read by another walk (``keelhaul image``
+    runs this analyzer beside its own); they go into ``cache`` and no layer is read."""
+    if gathered is not None and len(gathered) == len(image.layers):
+        if cache is not None:
+            for layer, facts in zip(image.layers, gathered, strict=True):
+                if layer.diff_id and cache.lookup(layer.diff_id, PACKAGE_FACTS) is None:
+                    cache.store(layer.diff_id, PACKAGE_FACTS, facts)
+        pairs = [(layer.diff_id, facts) for layer, facts in zip(image.layers, gathered,
+                                                                 strict=True)]  # fmt: skip
+        return ImageFiles(pairs), 0
     layers: list[tuple[str, LayerFacts]] = []
     read = 0
-    for layer in image.layers:
-        facts = cache.get(layer.diff_id) if cache is not None else None
-        if facts is None:
-            facts = read_layer(layer)
-            read += 1
-            if cache is not None:
-                cache.put(layer.diff_id, facts)
-        layers.append((layer.diff_id, facts))
+    # one layer at a time, in order (a spilled `docker:` save is read front to back)
+    for walked in walk_layers(image, [PACKAGE_FACTS], cache, workers=1):
+        layers.append((walked.layer.diff_id, walked.results[PACKAGE_FACTS.name]))
+        read += walked.read
     return ImageFiles(layers), read

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from keelhaul.image import os_release
 from keelhaul.sbom.model import Files, Package
 
 MAX_DB_BYTES = 256 * 1024 * 1024
@@ -50,11 +51,11 @@ class Release:
 
 
 def parse_os_release(text: str) -> Release | None:
-    values: dict[str, str] = {}
-    for line in text.splitlines():
-        key, eq, value = line.partition("=")
-        if eq and re.fullmatch(r"[A-Z_]+", key.strip()):
-            values[key.strip()] = value.strip().strip("\"'")
+    """The release ``text`` (an os-release file) names, or None without an ``ID``."""
+    return _release(os_release.parse_os_release(text.encode("utf-8", "replace")))
+
+
+def _release(values: dict[str, str]) -> Release | None:
     if "ID" not in values:
         return None
     return Release(values["ID"].lower(), values.get("VERSION_ID", ""),
@@ -62,11 +63,12 @@ def parse_os_release(text: str) -> Release | None:
 
 
 def release(files: Files) -> Release | None:
-    for path in ("/etc/os-release", "/usr/lib/os-release"):
+    for path in os_release.OS_RELEASE_PATHS:
         try:
-            found = parse_os_release(files.read(path, 64 * 1024).decode("utf-8", "replace"))
+            data = files.read("/" + path, os_release.MAX_OS_RELEASE_BYTES)
         except OSError:
             continue
+        found = _release(os_release.parse_os_release(data))
         if found is not None:
             return found
     return None

@@ -30,6 +30,8 @@ import zstandard
 from isal import isal_zlib
 
 from keelhaul.errors import KeelhaulError
+from keelhaul.image.bomb_guard import MAX_RATIO, RATIO_FLOOR, BombGuard
+from keelhaul.image.model import LayerError
 
 __all__ = [
     "GZIP",
@@ -64,17 +66,14 @@ _CORRUPT: tuple[type[BaseException], ...] = (
 )
 
 
-class LayerError(KeelhaulError):
-    """A layer's blob is corrupt, truncated, does not match its digests, or is a bomb."""
-
-
 @dataclass(frozen=True)
 class SourceLimits:
     """Bounds on what an image source reads before refusing it (all configurable)."""
 
-    max_ratio: float = 100.0
-    """Uncompressed bytes per compressed byte, once ``ratio_floor`` bytes have come out."""
-    ratio_floor: int = 256 * _MiB
+    max_ratio: float = MAX_RATIO
+    """Uncompressed bytes per compressed byte, once ``ratio_floor`` bytes have come out
+    (:mod:`keelhaul.image.bomb_guard`)."""
+    ratio_floor: int = RATIO_FLOOR
     max_layer_bytes: int = 64 * _GiB
     """Uncompressed bytes of one layer."""
     max_blob_bytes: int = 64 * _GiB
@@ -226,6 +225,7 @@ class LayerStream(ReadStream):
         self._diff_id = diff_id
         self._declared = declared_size
         self._limits = limits
+        self._guard = BombGuard(limits.max_ratio, limits.ratio_floor)
         self._blob_hash = _hasher(digest)
         self._tar_hash = _hasher(diff_id)
         self.bytes_in = 0
@@ -455,13 +455,8 @@ class LayerStream(ReadStream):
             raise self._error(
                 f"more than {limits.max_layer_bytes} bytes uncompressed (the layer limit)"
             )
-        if self.bytes_out > limits.ratio_floor and self.bytes_out > limits.max_ratio * max(
-            self.bytes_in, 1
-        ):
-            raise self._error(
-                f"decompression bomb: {self.bytes_out} bytes out of {self.bytes_in} "
-                f"(more than {limits.max_ratio:g}x)"
-            )
+        if self._guard.exceeded(self.bytes_out, self.bytes_in):
+            raise self._error(self._guard.message(self.bytes_out, self.bytes_in))
 
     def _end(self) -> None:
         if self._ended:

@@ -3,7 +3,26 @@ setting (for messages), and small Kubernetes manifests for the rules' examples."
 
 from __future__ import annotations
 
+from keelhaul.registry.reference import InvalidReference, Reference, parse_reference
 from keelhaul.runtime.model import ContainerRun, Source, Where
+
+#: Template placeholders (Helm, Jinja, Compose/envsubst variables): the real image is unknown.
+_PLACEHOLDER_MARKS = ("{{", "$", "<")
+
+
+def image_reference(run: ContainerRun) -> Reference | None:
+    """The image the container runs, read by keelhaul's one reference parser; None when
+    there is none, when it is templated (``{{ .Values.image }}``, ``${TAG}``) or when it is
+    not a valid reference (nothing to judge: the runtime refuses it)."""
+    if run.image is None:
+        return None
+    text = run.image.value.strip()
+    if not text or any(mark in text for mark in _PLACEHOLDER_MARKS):
+        return None
+    try:
+        return parse_reference(text)
+    except InvalidReference:
+        return None
 
 
 def is_kubernetes(run: ContainerRun) -> bool:

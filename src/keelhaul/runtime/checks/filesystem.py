@@ -5,14 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from keelhaul.findings import Category, Safety, Severity
+from keelhaul.registry.reference import OFFICIAL_PREFIX
 from keelhaul.rule import Kind, Rule, register
-from keelhaul.rules.dockerfile._images import parse_reference
-from keelhaul.runtime.checks._common import container_label, security_where, spell
+from keelhaul.runtime.checks._common import (
+    container_label,
+    image_reference,
+    security_where,
+    spell,
+)
 from keelhaul.runtime.model import ContainerRun
 from keelhaul.runtime.rules import RuntimeHit
 
 #: Where common images write at run time, so a read-only root needs a writable mount there
-#: (emptyDir, tmpfs or a volume). Keys are image repositories as parse_reference names them;
+#: (emptyDir, tmpfs or a volume). Keys are repository paths whichever registry serves them,
+#: Docker Hub's ``library/`` dropped (``redis`` is also ``registry.k8s.io/redis``);
 #: /tmp is added for every image. Sources: each image's documentation and entrypoint.
 WRITABLE_PATHS: dict[str, tuple[str, ...]] = {
     "nginx": ("/var/cache/nginx", "/var/run"),
@@ -38,8 +44,9 @@ ALWAYS_WRITABLE = ("/tmp",)
 def writable_paths(run: ContainerRun) -> list[str]:
     """The paths the image is known to write to that no writable mount covers yet."""
     wanted = list(ALWAYS_WRITABLE)
-    if run.image is not None:
-        wanted += WRITABLE_PATHS.get(parse_reference(run.image.value).path, ())
+    ref = image_reference(run)
+    if ref is not None:
+        wanted += WRITABLE_PATHS.get(ref.repository.removeprefix(OFFICIAL_PREFIX), ())
     covered = [m.target.rstrip("/") + "/" for m in run.mounts if not m.read_only and m.target]
     return [p for p in wanted if not any((p + "/").startswith(c) for c in covered)]
 

@@ -5,35 +5,23 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from keelhaul.findings import Category, Severity
+from keelhaul.registry.reference import Reference
 from keelhaul.rule import Kind, Rule, register
-from keelhaul.rules.dockerfile._images import ImageRef, parse_reference
-from keelhaul.runtime.checks._common import container_label
+from keelhaul.runtime.checks._common import container_label, image_reference
 from keelhaul.runtime.model import ContainerRun
 from keelhaul.runtime.rules import RuntimeHit
 
-#: Template placeholders (Helm, Jinja, Compose/envsubst variables): the real image is unknown.
-_PLACEHOLDER_MARKS = ("{{", "$", "<")
 #: Pull policies that reuse an image already on the node (Kubernetes, Compose, docker run).
 _REUSING = frozenset({"ifnotpresent", "never", "missing", "if_not_present"})
 
 
-def image_ref(run: ContainerRun) -> ImageRef | None:
-    """The image reference, or None when unknown or templated."""
-    if run.image is None:
-        return None
-    text = run.image.value.strip()
-    if not text or any(mark in text for mark in _PLACEHOLDER_MARKS):
-        return None
-    return parse_reference(text)
-
-
-def mutable(ref: ImageRef) -> bool:
+def mutable(ref: Reference) -> bool:
     """No digest, and a tag that is ``latest`` or none at all."""
     return ref.digest is None and (ref.tag is None or ref.tag == "latest")
 
 
 def _mutable_tag(run: ContainerRun, settings: Mapping[str, object]) -> Iterator[RuntimeHit]:
-    ref = image_ref(run)
+    ref = image_reference(run)
     if run.image is not None and ref is not None and mutable(ref):
         what = "no tag (latest)" if ref.tag is None else "the tag latest"
         yield RuntimeHit(
@@ -42,7 +30,7 @@ def _mutable_tag(run: ContainerRun, settings: Mapping[str, object]) -> Iterator[
 
 
 def _no_digest(run: ContainerRun, settings: Mapping[str, object]) -> Iterator[RuntimeHit]:
-    ref = image_ref(run)
+    ref = image_reference(run)
     if run.image is not None and ref is not None and ref.digest is None and not mutable(ref):
         yield RuntimeHit(
             run.image.where, f"{container_label(run)} runs image {run.image.value} without a digest"
@@ -50,7 +38,7 @@ def _no_digest(run: ContainerRun, settings: Mapping[str, object]) -> Iterator[Ru
 
 
 def _pull_policy(run: ContainerRun, settings: Mapping[str, object]) -> Iterator[RuntimeHit]:
-    ref = image_ref(run)
+    ref = image_reference(run)
     policy = run.pull_policy
     if ref is None or policy is None or not mutable(ref):
         return

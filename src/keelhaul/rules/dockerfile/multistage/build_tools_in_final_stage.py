@@ -1,0 +1,78 @@
+from collections.abc import Iterator
+
+from keelhaul.findings import Category, Safety, Severity
+from keelhaul.rules.dockerfile.multistage._python import python_wheels_fix
+from keelhaul.rules.dockerfile.shared.images import is_base_for_others, is_dev_image
+from keelhaul.rules.dockerfile.shared.packages import operation_span, packages_span
+from keelhaul.rules.dockerfile.shared.toolchain import stage_env, stage_runs, tool_installs
+from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
+
+
+def check(ctx: DockerfileContext) -> Iterator[Hit]:
+    final = ctx.final_stage
+    if final is None or is_dev_image(ctx) or is_base_for_others(ctx):
+        return
+    for found in tool_installs(stage_runs(ctx, final), stage_env(ctx, final)):
+        run = found.run
+        where = packages_span(run, found.op, found.packages[0].raw) or operation_span(run, found.op)
+        if found.removed_by is not None:
+            why = (f"removed only by the RUN at line {found.removed_by.instruction.start_line}, "
+                   "so their bytes stay in this layer; remove them in the same RUN")  # fmt: skip
+        else:
+            why = ("so compilers and headers ship in the image; build in a builder stage and "
+                   "COPY --from it only the output, or remove them in the same RUN "
+                   "(apk add --virtual .build-deps ... && apk del .build-deps)")  # fmt: skip
+        yield Hit(run.instruction, f"the final stage installs build tools ({found.names}), "
+                  f"{why}", final, where, python_wheels_fix(ctx))  # fmt: skip
+
+
+register(
+    Rule(
+        code="KH124",
+        name="build-tools-in-final-stage",
+        severity=Severity.WARNING,
+        category=Category.SIZE,
+        summary="The final stage installs compilers, -dev headers or an SDK and keeps them.",
+        explanation=(
+            "build-essential, gcc, make, cmake, `*-dev`/`*-devel` headers, a JDK, the .NET or "
+            "Go SDK are needed to build, not to run: in the final image they add "
+            "100-500 MB, lengthen every pull and scan, and give an attacker who gets in a "
+            "compiler. Build in a builder stage (`FROM python:3.12 AS build` ... `RUN pip "
+            "wheel -w /wheels -r requirements.txt`) and copy only the result into the final "
+            "stage (`COPY --from=build /wheels /wheels`); at runtime the library package is "
+            "enough (libpq5, not libpq-dev). Or install and remove the tools in the same RUN: "
+            "`apk add --virtual .build-deps gcc musl-dev && pip install ... && apk del "
+            ".build-deps`, `apt-get purge -y --auto-remove`; those are not reported. Removed "
+            "in a later RUN, the tools still ship in the earlier layer. git, svn and hg are "
+            "named along with other build tools but not reported alone: tools that clone at "
+            "runtime need them. Only the final stage "
+            "is checked (builders may hold any tool; KH127 reports a final stage built FROM "
+            "one); development images (`.devcontainer`, a final stage named `dev`, `test`) "
+            "are not.\n\n"
+            "Fix (unsafe), for a Python application on an official `python` image whose "
+            "dependencies one RUN installs with pip: the stage becomes `AS build` and builds "
+            "them with `pip wheel --wheel-dir /wheels`; a new final stage FROM the `-slim` "
+            "variant installs the runtime libraries of the -dev packages it knows (`libpq-dev` "
+            "to `libpq5`) and the wheels from a bind mount (`RUN --mount=type=bind,from=build` "
+            "... `pip install --no-index /wheels/*.whl`, BuildKit), then runs the rest of the "
+            "Dockerfile as before. No fix when sources are copied before the install, for an "
+            "unknown -dev package, uv/poetry/pipenv, alpine, or a later RUN that compiles."
+        ),
+        bad=(
+            "FROM python:3.12-slim\nRUN apt-get update && apt-get install -y "
+            "--no-install-recommends gcc libpq-dev && pip install --no-cache-dir psycopg2==2.9.9 "
+            "&& rm -rf /var/lib/apt/lists/*\n"
+        ),
+        good=(
+            "FROM python:3.12-slim AS build\nRUN apt-get update && apt-get install -y "
+            "--no-install-recommends gcc libpq-dev\n"
+            "RUN pip wheel --wheel-dir=/wheels psycopg2==2.9.9\nFROM python:3.12-slim\n"
+            "RUN apt-get update && apt-get install -y --no-install-recommends libpq5 "
+            "&& rm -rf /var/lib/apt/lists/*\n"
+            "RUN --mount=type=bind,from=build,source=/wheels,target=/wheels "
+            "pip install --no-cache-dir --no-index /wheels/*.whl\n"
+        ),
+        check=check,
+        fix=Safety.UNSAFE,
+    )
+)

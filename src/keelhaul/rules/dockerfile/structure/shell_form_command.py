@@ -1,0 +1,59 @@
+from collections.abc import Iterator
+
+from keelhaul.findings import Category, Safety, Severity
+from keelhaul.rules.dockerfile.shared.structure import inherited, rooted_at_scratch
+from keelhaul.rules.dockerfile.structure._fixes import exec_form_fix
+from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
+
+
+def check(ctx: DockerfileContext) -> Iterator[Hit]:
+    has_shell: dict[int, bool] = {}
+    for stage in ctx.build.stages:
+        # A SHELL instruction (here or in a stage this one is built FROM) is a deliberate
+        # choice of interpreter; BuildKit does not warn then either.
+        shell = inherited(stage, has_shell)
+        scratch = rooted_at_scratch(ctx.build, stage)
+        for inst in stage.instructions:
+            if inst.name == "SHELL":
+                shell = True
+            if inst.name not in ("CMD", "ENTRYPOINT") or not inst.values or inst.json or shell:
+                continue
+            if inst.values[0].lstrip().startswith("exec ") and not scratch:
+                continue  # `exec` replaces the shell: the program is PID 1 and gets signals
+            if scratch:
+                why = "a scratch-based image has no /bin/sh, so the container cannot start"
+            else:
+                why = "the shell is PID 1 and does not pass SIGTERM on"
+            yield Hit(inst, f"shell-form {inst.name} runs under /bin/sh -c: {why}; use the "
+                      'JSON form ["program", "arg"]', stage,
+                      fix=exec_form_fix(inst, ctx.build, stage))  # fmt: skip
+        has_shell[stage.index] = shell
+
+
+register(
+    Rule(
+        code="KH113",
+        name="shell-form-command",
+        severity=Severity.WARNING,
+        category=Category.CORRECTNESS,
+        summary="CMD or ENTRYPOINT in shell form.",
+        explanation=(
+            "In shell form the process is a child of `/bin/sh -c`; the shell is PID 1 and does "
+            "not forward SIGTERM, so `docker stop` waits 10 s and kills the service uncleanly. "
+            "A shell-form ENTRYPOINT also ignores CMD and `docker run` arguments, and an image "
+            "without /bin/sh (scratch, distroless) cannot start at all. Use the JSON form. Not "
+            "flagged: commands starting with `exec` (the program replaces the shell), and "
+            "stages with a SHELL instruction (an explicit choice of interpreter, as in BuildKit)."
+            "\n\nFix: the JSON form, when the command is plain words (quotes without "
+            "expansions allowed, `exec` dropped) that the shell would split the same way; no "
+            "fix for variables, pipes, redirections, `&&`, globs. Safe for a CMD; unsafe when an "
+            "ENTRYPOINT of the stage receives the CMD, and for an ENTRYPOINT (`docker run` "
+            "arguments then reach it); none for an ENTRYPOINT next to a CMD."
+        ),
+        bad="FROM node:20-slim\nCMD node server.js\n",
+        good='FROM node:20-slim\nCMD ["node", "server.js"]\n',
+        check=check,
+        fix=Safety.SAFE,
+        related={"hadolint": ("DL3025",), "buildkit": ("JSONArgsRecommended",)},
+    )
+)

@@ -1,0 +1,122 @@
+import re
+from collections.abc import Iterator
+
+from keelhaul.dockerfile.operations import Download
+from keelhaul.dockerfile.stages import Stage
+from keelhaul.findings import Category, Safety, Severity
+from keelhaul.rules.dockerfile.shared.layers import runs_by_instruction
+from keelhaul.rules.dockerfile.shared.packages import word_span
+from keelhaul.rules.dockerfile.shared.structure import chain
+from keelhaul.rules.dockerfile.structure._fixes import wget_progress_fix
+from keelhaul.rules.registry import DockerfileContext, Hit, Rule, Run, register
+
+#: Long options that keep wget from printing its progress (or send its log elsewhere).
+_QUIET_LONG = re.compile(r"--(?:quiet|no-verbose|progress|output-file|append-output|"
+                         r"show-progress)(?:=|\Z)")  # fmt: skip
+#: Short options of wget that take a value: a cluster stops at them (`-qO-`, `-O-q`).
+_VALUED = frozenset("OoaPtTwUeiBlARDXIQY")
+
+
+def _quiet(arg: str) -> bool:
+    if arg.startswith("--"):
+        return _QUIET_LONG.match(arg) is not None
+    if arg == "-nv":
+        return True
+    if not arg.startswith("-") or arg.startswith("-n"):
+        return False
+    for ch in arg[1:]:
+        if ch in "qoa":
+            return True  # -q, or -o/-a: the log goes to a file
+        if ch in _VALUED:
+            return False
+    return False
+
+
+#: Files so small that their progress lines do not matter.
+_SMALL = re.compile(r"\.(?:asc|sig|gpg|key|pub|pem|crt|sha\d*|sha\d+sum|md5|txt|sh|json|ya?ml|"
+                    r"xml|conf|cfg|repo|list|toml|ini)\Z", re.I)  # fmt: skip
+
+
+def _noisy(dl: Download) -> bool:
+    if dl.tool != "wget" or any(_quiet(a) for a in dl.command.args):
+        return False
+    urls = [u.split("?", 1)[0] for u in dl.urls]
+    return bool(urls) and not all(_SMALL.search(u) for u in urls)
+
+
+def _busybox(ctx: DockerfileContext, stage: Stage, runs: dict[int, list[Run]]) -> bool:
+    """Alpine's (and busybox's) wget is busybox's, which draws one progress line, unless the
+    stage chain installs GNU wget."""
+    stages = chain(ctx.build, stage)
+    base = stages[-1].base.lower()
+    if "alpine" not in base and "busybox" not in base:
+        return False
+    for link in stages:
+        for inst in link.instructions:
+            for run in runs.get(id(inst), []):
+                if any(p.name == "wget" for op in run.operations.packages for p in op.packages):
+                    return False
+    return True
+
+
+def _configured(runs: dict[int, list[Run]]) -> bool:
+    """A RUN writes a wgetrc (``progress = dot:giga``) or sets WGETRC."""
+    return any(
+        "wgetrc" in word.lower() or "WGETRC" in dict(cmd.env)
+        for found in runs.values()
+        for run in found
+        for cmd in run.script.commands
+        for word in (*cmd.words, *(target for _, target in cmd.redirects))
+    )
+
+
+def check(ctx: DockerfileContext) -> Iterator[Hit]:
+    runs = runs_by_instruction(ctx)
+    if _configured(runs):
+        return
+    for stage in ctx.build.stages:
+        if any(st.env.get("WGETRC") for st in chain(ctx.build, stage)):
+            continue
+        busybox: bool | None = None
+        for inst in stage.instructions:
+            for run in runs.get(id(inst), []) if inst.name == "RUN" else ():
+                noisy = next((d for d in run.operations.downloads if _noisy(d)), None)
+                if noisy is None:
+                    continue
+                if busybox is None:
+                    busybox = _busybox(ctx, stage, runs)
+                if busybox:
+                    break
+                span = word_span(run, noisy.command, 0)
+                yield Hit(inst, "`wget` prints a progress line for every 50 KB it downloads "
+                          "into the build log (2,000 lines for 100 MB); add `-q`, `-nv` or "
+                          "`--progress=dot:giga`", stage, span,
+                          wget_progress_fix(inst, span, noisy.command, ctx.tree.escape))  # fmt: skip
+
+
+register(
+    Rule(
+        code="KH188",
+        name="wget-progress",
+        severity=Severity.STYLE,
+        category=Category.MAINTAINABILITY,
+        summary="GNU wget without `-q`, `-nv` or `--progress`: a log flooded with progress dots.",
+        explanation=(
+            "Without a terminal GNU wget shows its progress as dots, one line per 50 KB: a "
+            "100 MB download writes 2,000 lines into the build log, which CI systems store, "
+            "truncate, and make you scroll through to find the error. `wget -q` (or `-nv`, "
+            "or `--progress=dot:giga` to keep a little progress) keeps the log readable.\n\n"
+            "Not flagged: downloads of small files (keys, checksums, scripts, lists), "
+            "Alpine and busybox stages where wget is busybox's (unless the stage installs GNU "
+            "wget), and Dockerfiles that configure wget through a wgetrc or WGETRC."
+        ),
+        bad="FROM debian:12\nRUN wget -O /tmp/go.tgz https://go.dev/dl/go1.22.5.linux-amd64.tar.gz\n",
+        good=(
+            "FROM debian:12\nRUN wget -q -O /tmp/go.tgz "
+            "https://go.dev/dl/go1.22.5.linux-amd64.tar.gz\n"
+        ),
+        check=check,
+        fix=Safety.SAFE,
+        related={"hadolint": ("DL3047",)},
+    )
+)

@@ -1,0 +1,185 @@
+"""The judged truth set: what the default gate reports on the shared corpus's real-world
+Dockerfiles, each finding judged by a person reading the file as its maintainer would.
+
+A verdict is one row of a TSV file in ``tests/data/judged/`` (one file per rule family or
+topic, any name ending in ``.tsv``): ``path`` (relative to the corpus), ``line``, ``code``,
+``verdict`` and ``reason`` (one line). Verdicts:
+
+- ``right``: true, and worth acting on in this file;
+- ``noise``: true, but not actionable here (an SDK image meant to be extended, a test
+  fixture's deliberate pattern...);
+- ``wrong``: false: following the advice would be a mistake or the claim is untrue.
+
+The gate is ``keelhaul check`` at default settings (no configuration file, ShellCheck on when
+installed), findings at warning or error. ``tests/rules/test_judged.py`` keeps the verdicts:
+a finding judged wrong must not come back, one judged right must not disappear, and every
+finding of the gate must be judged.
+
+Run ``python -m tests.judged`` for the per-rule numbers (precision: right over judged), and
+``python -m tests.judged unjudged`` for the findings still to judge, with their source line.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from tests.corpus import CORPUS
+
+JUDGED = Path(__file__).resolve().parent / "data" / "judged"
+VERDICTS = ("right", "noise", "wrong")
+GATE = ("error", "warning")
+FIELDS = ("path", "line", "code", "verdict", "reason")
+
+Key = tuple[str, int, str]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    path: str
+    line: int
+    code: str
+    verdict: str
+    reason: str
+    source: str
+    """The TSV file that holds it."""
+
+    @property
+    def key(self) -> Key:
+        return (self.path, self.line, self.code)
+
+
+@dataclass(frozen=True)
+class GateFinding:
+    path: str
+    line: int
+    code: str
+    severity: str
+    message: str
+
+    @property
+    def key(self) -> Key:
+        return (self.path, self.line, self.code)
+
+
+def verdicts() -> dict[Key, Verdict]:
+    """Every verdict, by (path, line, code); a key judged twice is an error."""
+    found: dict[Key, Verdict] = {}
+    for file in sorted(JUDGED.glob("*.tsv")):
+        with file.open(encoding="utf-8", newline="") as handle:
+            for n, row in enumerate(csv.DictReader(handle, delimiter="\t"), start=2):
+                where = f"{file.name}:{n}"
+                if tuple(row) != FIELDS and set(row) != set(FIELDS):
+                    raise ValueError(f"{where}: columns must be {FIELDS}")
+                if row["verdict"] not in VERDICTS:
+                    raise ValueError(f"{where}: verdict {row['verdict']!r} not in {VERDICTS}")
+                if not row["reason"].strip():
+                    raise ValueError(f"{where}: a verdict needs its reason")
+                verdict = Verdict(
+                    row["path"],
+                    int(row["line"]),
+                    row["code"],
+                    row["verdict"],
+                    row["reason"],
+                    file.name,
+                )
+                if verdict.key in found:
+                    raise ValueError(f"{where}: {verdict.key} judged twice")
+                found[verdict.key] = verdict
+    return found
+
+
+def real_world_dockerfiles() -> list[Path]:
+    """The corpus Dockerfiles a project really uses (not parser or linter test fixtures)."""
+    provenance = CORPUS / "PROVENANCE.tsv"
+    if not provenance.is_file():
+        return []
+    out: list[Path] = []
+    with provenance.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            if row["local_path"].startswith("dockerfiles/") and row["category"] == "real-world":
+                out.append(CORPUS / row["local_path"])
+    return sorted(out)
+
+
+@cache
+def gate_findings() -> tuple[GateFinding, ...]:
+    """What the default gate reports on the real-world corpus Dockerfiles."""
+    from keelhaul.catalogue import all_rules
+    from keelhaul.checking import Checker, Target
+    from keelhaul.config import ConfigFinder
+    from keelhaul.rules.shellcheck import find_shellcheck
+    from keelhaul.selection import Vocabulary
+
+    rules = all_rules()
+    vocabulary = Vocabulary(rules)
+    checker = Checker(
+        ConfigFinder(vocabulary, isolated=True),
+        vocabulary,
+        rules,
+        shellcheck=find_shellcheck(),
+        fixes=False,
+    )
+    targets = [Target(p, str(p), True) for p in real_world_dockerfiles()]
+    result = checker.check(targets)
+    root = str(CORPUS) + "/"
+    return tuple(
+        GateFinding(
+            f.location.path.removeprefix(root),
+            f.location.line,
+            f.code,
+            f.severity.value,
+            f.message,
+        )
+        for f in result.findings
+        if f.severity.value in GATE
+    )
+
+
+def precision_table() -> Iterator[str]:
+    """Per rule: findings at the gate, right, noise, wrong, unjudged, precision."""
+    judged = verdicts()
+    by_code: dict[str, Counter[str]] = {}
+    for finding in gate_findings():
+        verdict = judged.get(finding.key)
+        by_code.setdefault(finding.code, Counter())[verdict.verdict if verdict else "unjudged"] += 1
+    total: Counter[str] = Counter()
+    yield "code\tgate\tright\tnoise\twrong\tunjudged\tprecision"
+    for code in sorted(by_code, key=lambda c: (-sum(by_code[c].values()), c)):
+        counts = by_code[code]
+        total.update(counts)
+        yield _row(code, counts)
+    yield _row("all", total)
+
+
+def _row(code: str, counts: Counter[str]) -> str:
+    judged = counts["right"] + counts["noise"] + counts["wrong"]
+    precision = f"{counts['right'] / judged:.0%}" if judged else "-"
+    gate = judged + counts["unjudged"]
+    cells = (counts["right"], counts["noise"], counts["wrong"], counts["unjudged"])
+    return f"{code}\t{gate}\t" + "\t".join(map(str, cells)) + f"\t{precision}"
+
+
+def unjudged() -> Iterator[str]:
+    """The gate's findings with no verdict yet, as TSV rows to fill in (verdict and reason
+    empty), with the message and the source line after them as comments for the judge."""
+    judged = verdicts()
+    for finding in gate_findings():
+        if finding.key in judged:
+            continue
+        lines = (CORPUS / finding.path).read_text(encoding="utf-8", errors="replace")
+        source = lines.splitlines()[finding.line - 1] if finding.line else ""
+        yield "\t".join(
+            (finding.path, str(finding.line), finding.code, "", f"# {finding.message} | {source}")
+        )
+
+
+if __name__ == "__main__":
+    rows = unjudged() if sys.argv[1:] == ["unjudged"] else precision_table()
+    for row in rows:
+        print(row)

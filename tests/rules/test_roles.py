@@ -1,0 +1,59 @@
+"""Stage roles: what each stage of a Dockerfile is for (minimal files written for the test)."""
+
+from __future__ import annotations
+
+import pytest
+
+from keelhaul.dockerfile.syntax import parse
+from keelhaul.rules.dockerfile.shared.roles import Role, stage_role
+from keelhaul.rules.registry import DockerfileContext
+
+
+def role_of(text: str, name: str = "Dockerfile", stage: int | None = None) -> tuple[Role, bool]:
+    ctx = DockerfileContext.of(parse(text, name))
+    chosen = None if stage is None else ctx.build.stages[stage]
+    found = stage_role(ctx, chosen)
+    return found.role, found.drops_privileges
+
+
+@pytest.mark.parametrize(
+    ("text", "role"),
+    [
+        ('FROM debian:12\nCMD ["sleep", "infinity"]\n', Role.RUNS),
+        ('FROM python:3.12-slim\nCOPY . /app\nCMD ["python", "/app/main.py"]\n', Role.RUNS),
+        ("FROM python:3.12-slim\nCMD python /app/main.py\n", Role.RUNS),
+        ("FROM nginx:1.27\nCOPY site /usr/share/nginx/html\n", Role.RUNS),
+        ("FROM php:8.3-apache\nCOPY . /var/www/html\n", Role.RUNS),
+        ("FROM php:8.3-cli\nRUN docker-php-ext-install pdo\n", Role.BASE),
+        ("FROM example.com/team/app-base:1\nCOPY app /app\n", Role.RUNS),
+        ('FROM debian:12\nRUN apt-get update\nCMD ["python3"]\n', Role.BASE),
+        ('FROM debian:12\nCMD ["bash"]\n', Role.BASE),
+        ('FROM php:8.3-apache\nCMD ["php", "-a"]\n', Role.BASE),
+        ("FROM golang:1.22\nRUN go install example.com/tool@v1.2.3\n", Role.BASE),
+        ("FROM node:22\nONBUILD COPY . /app\nCMD node /app\n", Role.BASE),
+        (
+            "FROM golang:1.22 AS build\nRUN go build -o /out/app .\nFROM scratch\n"
+            "COPY --from=build /out/app /app\n",
+            Role.EXPORT,
+        ),
+        ('FROM scratch\nCOPY app /app\nENTRYPOINT ["/app"]\n', Role.RUNS),
+    ],
+)
+def test_target_roles(text: str, role: Role) -> None:
+    assert role_of(text)[0] is role
+
+
+def test_build_stages_and_names() -> None:
+    text = 'FROM golang:1.22 AS build\nRUN go build -o /app .\nFROM debian:12\nCOPY --from=build /app /app\nCMD ["/app"]\n'
+    assert role_of(text, stage=0)[0] is Role.BUILD
+    assert role_of(text)[0] is Role.RUNS
+    assert role_of('FROM debian:12\nCMD ["/usr/bin/tool"]\n', "sdk.Dockerfile")[0] is Role.BASE
+    assert role_of('FROM debian:12\nCMD ["/usr/bin/tool"]\n', "Dockerfile.base")[0] is Role.BASE
+
+
+def test_privilege_drop() -> None:
+    text = (
+        "FROM debian:12\nRUN apt-get update && apt-get install -y gosu\n"
+        'ENTRYPOINT ["docker-entrypoint.sh"]\nCMD ["postgres"]\n'
+    )
+    assert role_of(text) == (Role.RUNS, True)
