@@ -176,11 +176,18 @@ def command(
     build_args: tuple[str, ...],
     quiet_unknown: bool,
 ) -> int:
-    """Check the Dockerfiles in PATHS (files or folders, default `.`; `-` reads stdin).
+    """Check the Dockerfiles, Compose files, Kubernetes manifests and `docker run` lines in
+    PATHS (files or folders, default `.`; `-` reads stdin).
 
-    Folders are searched for Dockerfile, Containerfile, *.Dockerfile, Dockerfile.* and the
-    like, skipping what .gitignore ignores. Settings come from the nearest .keelhaul.toml,
-    pyproject.toml [tool.keelhaul] or (failing those) .hadolint.yaml above each file.
+    Folders are searched, skipping what .gitignore ignores, for Dockerfile, Containerfile,
+    *.Dockerfile, Dockerfile.* and the like, and for the files that say how containers run,
+    told by their content: Compose and Kubernetes YAML, and `docker run` lines in shell
+    scripts, Makefiles, CI files (GitHub Actions, GitLab CI) and README code fences.
+
+    To check less: name the files (`keelhaul check Dockerfile`), choose rules with --select
+    or --ignore, or leave paths out with `exclude = ["deploy/**"]` in the configuration.
+    Settings come from the nearest .keelhaul.toml, pyproject.toml [tool.keelhaul] or
+    (failing those) .hadolint.yaml above each file.
 
     Exit 0 when no finding reaches the failure threshold, 1 when one does, 2 on unreadable
     or unparsable input or a bad configuration. `keelhaul rules` lists the rules.

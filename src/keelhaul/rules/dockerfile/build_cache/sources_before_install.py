@@ -3,6 +3,7 @@ from collections.abc import Iterator
 from keelhaul.findings import Category, Safety, Severity
 from keelhaul.rules.dockerfile.build_cache._data_flow import reads_copies
 from keelhaul.rules.dockerfile.build_cache._dependencies import Late, late_steps
+from keelhaul.rules.dockerfile.build_cache._local_install import local_install_hits
 from keelhaul.rules.dockerfile.build_cache._order_fixes import reorder_fix
 from keelhaul.rules.dockerfile.shared.layers import runs_by_instruction
 from keelhaul.rules.dockerfile.shared.packages import operation_span, shown
@@ -37,6 +38,7 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
         reported.add(key)
         yield Hit(late.run.instruction, _message(late), late.run.stage,
                   operation_span(late.run, late.step.op), reorder_fix(ctx, late))  # fmt: skip
+    yield from local_install_hits(ctx)
 
 
 register(
@@ -82,7 +84,17 @@ register(
             "--no-install-project`, `go mod download`, `bundle install` (no gemspec) and "
             "`composer install --no-scripts --no-autoloader`, when the RUN holds nothing else "
             "that reads the sources and only ENV, ARG, LABEL-like instructions or unrelated "
-            "COPYs stand between; never for cargo (`cargo fetch` needs `src/main.rs`)."
+            "COPYs stand between; never for cargo (`cargo fetch` needs `src/main.rs`).\n\n"
+            "A local Python package installed after the sources (`pip install .`, `pip wheel "
+            "'.[extra]'`, `pip install -e .`, `uv pip install .`, `pip install -r "
+            "requirements.txt .`) is reported too when the build context declares "
+            "dependencies (pyproject.toml's `[project]` or `[tool.poetry]` dependencies, "
+            "setup.cfg or setup.py `install_requires`, a requirements*.txt): copy only the "
+            "dependency declaration first (with a stub package when the build backend needs "
+            "one), install the dependencies (`pip wheel .` or `pip install -r`), then copy the "
+            "sources and install the project with `--no-deps`. Quiet for `--no-deps`, wheels "
+            "and archives, and when a Python install already ran before the source COPY. No "
+            "fix: the stub differs per project."
         ),
         bad="FROM node:20-slim\nWORKDIR /app\nCOPY . .\nRUN npm ci\nUSER node\n",
         good=(
