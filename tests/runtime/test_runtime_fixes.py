@@ -174,16 +174,27 @@ services:
       - no-new-privileges:true
       - seccomp=default.json
     cap_add:
+    - CHOWN
+    - SETGID
+    - SETUID
     - NET_BIND_SERVICE
     read_only: true
     tmpfs:
     - /tmp
+    - /var/cache/nginx
+    - /var/run
 
   db:
     image: postgres:16
     read_only: false
     cap_drop:
     - ALL
+    cap_add:
+    - CHOWN
+    - DAC_OVERRIDE
+    - FOWNER
+    - SETGID
+    - SETUID
     security_opt:
     - no-new-privileges:true
 volumes:
@@ -245,24 +256,32 @@ spec:
           ports:
             - containerPort: 80
           securityContext:
-            runAsNonRoot: true
             allowPrivilegeEscalation: false
             readOnlyRootFilesystem: true
             capabilities:
               drop:
                 - ALL
               add:
+                - CHOWN
+                - SETGID
+                - SETUID
                 - NET_BIND_SERVICE
             seccompProfile:
               type: RuntimeDefault
           volumeMounts:
             - name: tmp
               mountPath: /tmp
+            - name: var-cache-nginx
+              mountPath: /var/cache/nginx
+            - name: var-run
+              mountPath: /var/run
         - name: side
           image: busybox:1
           securityContext:
             privileged: true
             runAsNonRoot: true
+            runAsUser: 10001
+            runAsGroup: 10001
             readOnlyRootFilesystem: true
             capabilities:
               drop:
@@ -274,6 +293,10 @@ spec:
               mountPath: /tmp
       volumes:
         - name: tmp
+          emptyDir: {}
+        - name: var-cache-nginx
+          emptyDir: {}
+        - name: var-run
           emptyDir: {}
 ---
 apiVersion: v1

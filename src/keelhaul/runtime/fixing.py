@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from keelhaul.runtime.compose import has_variable, read_compose, services_of
+from keelhaul.runtime.images import needs_of
 from keelhaul.runtime.kubernetes import TEMPLATE_PATHS, workload_documents
 from keelhaul.runtime.model import ContainerRun
 from keelhaul.runtime.yaml_documents import YamlFile, load_documents, yaml_file
@@ -345,6 +346,8 @@ def _fix_service(
 
     dropped = {capability(v.value) for v in run.cap_drop}
     added = {capability(v.value) for v in run.cap_add}
+    image = run.image.value if run.image is not None else ""
+    needs = needs_of(image)
     if "ALL" not in dropped and asked(CAPABILITIES):
         if "cap_drop" in node:
             if edits.add_items(node, "cap_drop", ["ALL"]):
@@ -354,24 +357,43 @@ def _fix_service(
         else:
             new.append(("cap_drop", ["ALL"]))
             change.added.append(f"{where}: cap_drop [ALL]")
-        if low and not {"NET_BIND_SERVICE", "ALL"} & added:
+        back = list(needs.capabilities) if needs is not None and needs.starts_as_root else []
+        if low:
+            back.append("NET_BIND_SERVICE")
+        back = [c for c in dict.fromkeys(back) if c not in added] if "ALL" not in added else []
+        if back:
             if "cap_add" in node:
-                if edits.add_items(node, "cap_add", ["NET_BIND_SERVICE"]):
-                    change.added.append(f"{where}: cap_add NET_BIND_SERVICE")
+                if edits.add_items(node, "cap_add", list(back)):
+                    change.added.append(f"{where}: cap_add {', '.join(back)}")
             else:
-                new.append(("cap_add", ["NET_BIND_SERVICE"]))
-                change.added.append(f"{where}: cap_add [NET_BIND_SERVICE]")
+                new.append(("cap_add", list(back)))
+                change.added.append(f"{where}: cap_add [{', '.join(back)}]")
     if run.read_only_root is None and "read_only" not in node and asked(READ_ONLY):
-        new.append(("read_only", "true"))
-        change.added.append(f"{where}: read_only true")
-        if not any(m.target.rstrip("/") == "/tmp" for m in run.mounts):
-            if "tmpfs" not in node:
-                new.append(("tmpfs", ["/tmp"]))
-                change.added.append(f"{where}: tmpfs /tmp")
-            elif edits.add_items(node, "tmpfs", ["/tmp"]):
-                change.added.append(f"{where}: tmpfs /tmp")
-            else:
-                change.skipped.append(f"{where}: tmpfs (written in a form keelhaul cannot edit)")
+        covered = [m.target.rstrip("/") + "/" for m in run.mounts if m.target]
+
+        def mounted(path: str) -> bool:
+            return any((path.rstrip("/") + "/").startswith(c) for c in covered)
+
+        data = [p for p in (needs.data if needs else ()) if not mounted(p)]
+        if data:
+            change.skipped.append(
+                f"{where}: read_only not added: {image} writes its data to {', '.join(data)}, "
+                "which needs a volume of your choice mounted there first"
+            )
+        else:
+            new.append(("read_only", "true"))
+            change.added.append(f"{where}: read_only true")
+            scratch = [p for p in ("/tmp", *(needs.scratch if needs else ())) if not mounted(p)]
+            if scratch:
+                if "tmpfs" not in node:
+                    new.append(("tmpfs", scratch))
+                    change.added.append(f"{where}: tmpfs {', '.join(scratch)}")
+                elif edits.add_items(node, "tmpfs", list(scratch)):
+                    change.added.append(f"{where}: tmpfs {', '.join(scratch)}")
+                else:
+                    change.skipped.append(
+                        f"{where}: tmpfs (written in a form keelhaul cannot edit)"
+                    )
     if run.no_new_privileges is None and asked(ESCALATION):
         if "security_opt" in node:
             if edits.add_items(node, "security_opt", ["no-new-privileges:true"]):
@@ -396,6 +418,9 @@ def _expose(node: CommentedMap) -> list[int | None]:
 # Kubernetes
 
 TMP_VOLUME = "tmp"
+#: The IDs a container gets with runAsNonRoot when its image's user is root or unknown: the
+#: kubelet refuses runAsNonRoot alone for an image whose user is root.
+NON_ROOT_IDS = "10001:10001"
 
 
 def _objects(doc: object) -> Iterator[CommentedMap]:
@@ -440,7 +465,7 @@ def _fix_pod(edits: _Edits, change: Change, spec: CommentedMap, label: str, want
         return
     pod_sc = spec.get("securityContext")
     pod_sc = pod_sc if isinstance(pod_sc, CommentedMap) else CommentedMap()
-    needs_tmp: list[CommentedMap] = []
+    writable: list[tuple[CommentedMap, list[str]]] = []
     for group in ("initContainers", "containers"):
         containers = spec.get(group)
         if not isinstance(containers, CommentedSeq):
@@ -453,10 +478,11 @@ def _fix_pod(edits: _Edits, change: Change, spec: CommentedMap, label: str, want
                 def asked(code: str, line: int = line) -> bool:
                     return wanted is None or wanted(code, line)
 
-                if _fix_container(edits, change, container, pod_sc, cname, asked):
-                    needs_tmp.append(container)
-    if needs_tmp:
-        _add_tmp(edits, change, spec, needs_tmp, label)
+                paths = _fix_container(edits, change, container, pod_sc, cname, asked)
+                if paths:
+                    writable.append((container, paths))
+    if writable:
+        _add_writable(edits, change, spec, writable, label)
 
 
 def _flag(node: object, key: str) -> object:
@@ -478,13 +504,15 @@ def _fix_container(
     pod_sc: CommentedMap,
     cname: str,
     asked: Callable[[str], bool],
-) -> bool:
-    """Harden one container; True when it needs a writable /tmp."""
+) -> list[str]:
+    """Harden one container; the paths that then need an ``emptyDir`` mounted."""
     sc = container.get("securityContext")
     if sc is not None and not isinstance(sc, CommentedMap):
         change.skipped.append(f"{cname}: securityContext is not a mapping")
-        return False
+        return []
     sc = sc if isinstance(sc, CommentedMap) else CommentedMap()
+    image = str(container.get("image") or "")
+    needs = needs_of(image)
     new: list[tuple[str, Tree]] = []
     run_as_user = _flag(sc, "runAsUser") if "runAsUser" in sc else _flag(pod_sc, "runAsUser")
     if (
@@ -493,7 +521,18 @@ def _fix_container(
         and run_as_user != 0
         and asked(NON_ROOT)
     ):
-        new.append(("runAsNonRoot", "true"))
+        if needs is not None and needs.starts_as_root:
+            change.skipped.append(
+                f"{cname}: runAsNonRoot not added: {image} starts as root to prepare its "
+                f"folders, then drops to {needs.user or 'its user'} ({needs.source})"
+            )
+        else:
+            new.append(("runAsNonRoot", "true"))
+            if run_as_user is None:  # the kubelet refuses runAsNonRoot for a root image
+                uid, _, gid = (needs.user if needs and needs.user else NON_ROOT_IDS).partition(":")
+                new.append(("runAsUser", uid))
+                if "runAsGroup" not in sc and "runAsGroup" not in pod_sc:
+                    new.append(("runAsGroup", gid))
     caps = sc.get("capabilities")
     raw_add = _flag(caps, "add")
     added = [
@@ -506,17 +545,26 @@ def _fix_container(
         and asked(ESCALATION)
     ):
         new.append(("allowPrivilegeEscalation", "false"))
-    tmp = False
+    paths: list[str] = []
     if "readOnlyRootFilesystem" not in sc and asked(READ_ONLY):
-        new.append(("readOnlyRootFilesystem", "true"))
-        tmp = not _mounts_tmp(container)
+        data = [p for p in (needs.data if needs else ()) if not _mounts(container, p)]
+        if data:
+            change.skipped.append(
+                f"{cname}: readOnlyRootFilesystem not added: {image} writes its data to "
+                f"{', '.join(data)}, which needs a volume of your choice mounted there first"
+            )
+        else:
+            new.append(("readOnlyRootFilesystem", "true"))
+            scratch = ("/tmp", *(needs.scratch if needs else ()))
+            paths = [p for p in scratch if not _mounts(container, p)]
     low = any(
         isinstance(p, CommentedMap)
         and isinstance(p.get("containerPort"), int)
         and 0 < p["containerPort"] < 1024
         for p in (container.get("ports") or [])
     )
-    cap_pairs = _capabilities(edits, change, caps, low, cname) if asked(CAPABILITIES) else []
+    back = needs.capabilities if needs is not None and needs.starts_as_root else ()
+    cap_pairs = _capabilities(edits, change, caps, low, cname, back) if asked(CAPABILITIES) else []
     if cap_pairs and caps is None and "capabilities" in sc:
         if edits.add_under_empty(sc, "capabilities", cap_pairs):
             change.added.append(f"{cname}: capabilities drop")
@@ -526,7 +574,7 @@ def _fix_container(
         profile: list[tuple[str, Tree]] = [("type", "RuntimeDefault")]
         new.append(("seccompProfile", profile))
     if not new:
-        return tmp
+        return paths
     names = ", ".join(k for k, _ in new)
     if "securityContext" not in container:
         ok = edits.add_keys(container, [("securityContext", new)])
@@ -538,19 +586,28 @@ def _fix_container(
         change.added.append(f"{cname}: securityContext {names}")
     else:
         change.skipped.append(f"{cname}: securityContext written in a form keelhaul cannot edit")
-        return False
-    return tmp
+        return []
+    return paths
 
 
 def _capabilities(
-    edits: _Edits, change: Change, caps: object, low: bool, cname: str
+    edits: _Edits,
+    change: Change,
+    caps: object,
+    low: bool,
+    cname: str,
+    back: tuple[str, ...] = (),
 ) -> list[tuple[str, Tree]]:
-    """What to add to ``capabilities``: as new pairs when it is absent, else edited in place."""
+    """What to add to ``capabilities``: as new pairs when it is absent, else edited in place.
+    ``back`` are the capabilities the image's entrypoint needs (see keelhaul.runtime.images)."""
     add_bind = low
     if caps is None:
         pairs: list[tuple[str, Tree]] = [("drop", ["ALL"])]
-        if add_bind:
-            pairs.append(("add", ["NET_BIND_SERVICE"]))
+        wanted = list(back) + (
+            ["NET_BIND_SERVICE"] if add_bind and "NET_BIND_SERVICE" not in back else []
+        )
+        if wanted:
+            pairs.append(("add", wanted))
         return pairs
     if not isinstance(caps, CommentedMap):
         return []
@@ -563,12 +620,14 @@ def _capabilities(
                 change.added.append(f"{cname}: capabilities.drop ALL")
         else:
             missing.append(("drop", ["ALL"]))
-        if add_bind and not {"NET_BIND_SERVICE", "ALL"} & set(added):
+        wanted = list(dict.fromkeys([*back, *(["NET_BIND_SERVICE"] if add_bind else [])]))
+        wanted = [c for c in wanted if c not in added] if "ALL" not in added else []
+        if wanted:
             if "add" in caps and caps.get("add"):
-                if edits.add_items(caps, "add", ["NET_BIND_SERVICE"]):
-                    change.added.append(f"{cname}: capabilities.add NET_BIND_SERVICE")
+                if edits.add_items(caps, "add", list(wanted)):
+                    change.added.append(f"{cname}: capabilities.add {', '.join(wanted)}")
             else:
-                missing.append(("add", ["NET_BIND_SERVICE"]))
+                missing.append(("add", list(wanted)))
     if missing and len(caps) and not ("drop" in caps and not caps.get("drop")):
         if edits.add_keys(caps, missing):
             change.added.append(f"{cname}: capabilities " + ", ".join(k for k, _ in missing))
@@ -577,41 +636,67 @@ def _capabilities(
     return []
 
 
-def _mounts_tmp(container: CommentedMap) -> bool:
+def _mounts(container: CommentedMap, path: str) -> bool:
+    """Whether something is mounted at ``path`` or a folder above it."""
     mounts = container.get("volumeMounts")
-    return isinstance(mounts, list) and any(
-        isinstance(m, dict) and str(m.get("mountPath", "")).rstrip("/") == "/tmp" for m in mounts
+    if not isinstance(mounts, list):
+        return False
+    wanted = path.rstrip("/") + "/"
+    return any(
+        isinstance(m, dict) and wanted.startswith(str(m.get("mountPath", "")).rstrip("/") + "/")
+        for m in mounts
     )
 
 
-def _add_tmp(
-    edits: _Edits, change: Change, spec: CommentedMap, containers: list[CommentedMap], label: str
-) -> None:
-    volumes = spec.get("volumes")
-    taken = {str(v.get("name")) for v in volumes or [] if isinstance(v, dict)}
-    name = TMP_VOLUME
-    n = 1
+def _volume_name(path: str, taken: set[str]) -> str:
+    """``/var/cache/nginx`` -> ``var-cache-nginx`` (``tmp`` for /tmp), unique in the pod."""
+    base = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-")[:50] or TMP_VOLUME
+    name, n = base, 1
     while name in taken:
         n += 1
-        name = f"{TMP_VOLUME}-{n}"
-    volume: list[tuple[str, Tree]] = [("name", name), ("emptyDir", "{}")]
+        name = f"{base}-{n}"
+    taken.add(name)
+    return name
+
+
+def _add_writable(
+    edits: _Edits,
+    change: Change,
+    spec: CommentedMap,
+    containers: list[tuple[CommentedMap, list[str]]],
+    label: str,
+) -> None:
+    """An ``emptyDir`` volume per path a read-only container still writes, mounted there."""
+    volumes = spec.get("volumes")
+    taken = {str(v.get("name")) for v in volumes or [] if isinstance(v, dict)}
+    names: dict[str, str] = {}
+    for _container, paths in containers:
+        for path in paths:
+            if path not in names:
+                names[path] = _volume_name(path, taken)
+    new: list[list[tuple[str, Tree]]] = [
+        [("name", name), ("emptyDir", "{}")] for name in names.values()
+    ]
     if isinstance(volumes, CommentedSeq) and volumes and not volumes.fa.flow_style():
-        ok = edits.add_items(spec, "volumes", [volume])
+        ok = edits.add_items(spec, "volumes", list[Tree](new))
     elif "volumes" not in spec:
-        ok = edits.add_keys(spec, [("volumes", [volume])])
+        ok = edits.add_keys(spec, [("volumes", new)])
     else:
         ok = False
     if not ok:
         change.skipped.append(f"{label}: volumes written in a form keelhaul cannot edit")
         return
-    change.added.append(f"{label}: volume {name} (emptyDir)")
-    mount: list[tuple[str, Tree]] = [("name", name), ("mountPath", "/tmp")]
-    for container in containers:
-        mounts = container.get("volumeMounts")
-        if isinstance(mounts, CommentedSeq) and mounts and not mounts.fa.flow_style():
-            edits.add_items(container, "volumeMounts", [mount])
+    for path, name in names.items():
+        change.added.append(f"{label}: volume {name} (emptyDir) for {path}")
+    for container, paths in containers:
+        mount: list[list[tuple[str, Tree]]] = [
+            [("name", names[p]), ("mountPath", p)] for p in paths
+        ]
+        existing = container.get("volumeMounts")
+        if isinstance(existing, CommentedSeq) and existing and not existing.fa.flow_style():
+            edits.add_items(container, "volumeMounts", list[Tree](mount))
         elif "volumeMounts" not in container:
-            edits.add_keys(container, [("volumeMounts", [mount])])
+            edits.add_keys(container, [("volumeMounts", mount)])
         else:
             change.skipped.append(f"{label}: volumeMounts written in a form keelhaul cannot edit")
 
