@@ -24,7 +24,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from keelhaul.errors import SyntaxProblem
+from keelhaul.errors import KeelhaulError, SyntaxProblem
 from keelhaul.runtime.model import ContainerRun, EnvVar, Mount, Port, Source, Value, Where
 from keelhaul.runtime.yaml_documents import YamlFile, load_documents, yaml_file
 
@@ -213,6 +213,7 @@ def read_compose(
         holder: Any = doc["services"] if services else None
         for service in services:
             run = _run_of(service, _layers(service, services, name, folder), name)
+            _from_dockerfile(run, services[service], folder)
             try:  # the service's name, rather than its first key
                 line, col = holder.lc.key(service)
                 run.where = Where(name, line + 1, col + 1, f"services.{service}")
@@ -599,3 +600,66 @@ def _extra(reader: _Run) -> None:
         run.extra["secrets"] = tuple(
             str(s.get("source") if isinstance(s, dict) else s) for s in secrets[1]
         )
+
+
+# --------------------------------------------------------------------------------------------
+# a service built from a Dockerfile: what its final stage says
+
+
+#: A Dockerfile larger than this is not read for a Compose service.
+_MAX_DOCKERFILE_BYTES = 1 << 20
+
+
+def _from_dockerfile(run: ContainerRun, node: object, folder: Path | None) -> None:
+    """A service with ``build:`` runs what its Dockerfile's target stage says where the
+    Compose file is silent: the user (``USER``) and the ports it listens on (``EXPOSE``).
+    The values keep the service's place (the finding belongs to the Compose file) and say
+    where they came from."""
+    build = node.get("build") if isinstance(node, dict) else None
+    if build is None or folder is None:
+        return
+    context, dockerfile, target = build, "Dockerfile", None
+    if isinstance(build, dict):
+        context = build.get("context", ".")
+        dockerfile = str(build.get("dockerfile") or "Dockerfile")
+        target = build.get("target")
+    if not isinstance(context, str) or has_variable(context) or has_variable(dockerfile):
+        return
+    path = (
+        (folder / context / dockerfile) if not Path(dockerfile).is_absolute() else Path(dockerfile)
+    )
+    try:
+        if not path.is_file() or path.stat().st_size > _MAX_DOCKERFILE_BYTES:
+            return
+        from keelhaul.dockerfile.stages import resolve
+        from keelhaul.dockerfile.syntax import read_dockerfile
+
+        tree = read_dockerfile(path)
+        built = resolve(tree, target=str(target) if isinstance(target, str) else None)
+    except (OSError, KeelhaulError):
+        return
+    if tree.errors or built.target is None:
+        return
+    chain = []
+    stage: Any = built.stages[built.target]
+    while stage is not None:
+        chain.append(stage)
+        stage = built.stages[stage.base_stage] if stage.base_stage is not None else None
+    instructions = [i for s in reversed(chain) for i in s.instructions]
+    shown = f"{run.where.path}.build ({path.name}:%d)"
+    if run.user is None:
+        users = [i for i in instructions if i.name == "USER" and i.values]
+        if users:
+            last = users[-1]
+            run.user = Value(last.values[0], Where(run.file, run.where.line, run.where.column,
+                                                   shown % last.span.line))  # fmt: skip
+    known = {p.container_port for p in run.ports}
+    for inst in instructions:
+        if inst.name != "EXPOSE":
+            continue
+        for word in inst.values:
+            number = word.split("/", 1)[0]
+            if number.isdigit() and int(number) not in known:
+                known.add(int(number))
+                where = Where(run.file, run.where.line, run.where.column, shown % inst.span.line)
+                run.ports.append(Port(int(number), None, "tcp", where))
