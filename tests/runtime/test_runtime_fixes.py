@@ -395,8 +395,8 @@ def test_fix_runtime_is_unsafe_only() -> None:
     assert broken.broken is not None
     assert broken.after == broken.before
     shell = fix_runtime("run.sh", "docker run --privileged alpine\n", unsafe=True)
-    assert shell.after == shell.before
-    assert shell.remaining
+    assert shell.after == "docker run --read-only --tmpfs /tmp --privileged alpine\n"
+    assert any(f.code == "KH415" for f in shell.remaining)  # privileged is the user's choice
 
 
 def test_windows_pods_and_tmpfs_strings_are_left_alone() -> None:

@@ -350,6 +350,16 @@ class _Locator:
         return Where(self.file, self.snippet.line + line_in, column, path)
 
 
+def command_insertion_point(command: SimpleCommand, snippet: Snippet) -> tuple[int, int] | None:
+    """The file line and column right after the ``run``/``create`` word of a ``docker run``
+    command, where flags can be inserted; None when it is not one."""
+    start = _docker_run_args(command.argv)
+    if start is None or start - 1 >= len(command.arg_spans):
+        return None
+    where = _Locator(snippet, "")(command.arg_spans[start - 1][1])
+    return (where.line, where.column)
+
+
 def runs_of_argv(command: SimpleCommand, snippet: Snippet, file: str) -> ContainerRun | None:
     start = _docker_run_args(command.argv)
     if start is None:

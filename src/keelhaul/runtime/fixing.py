@@ -51,7 +51,14 @@ from keelhaul.runtime.kubernetes import TEMPLATE_PATHS, workload_documents
 from keelhaul.runtime.model import ContainerRun
 from keelhaul.runtime.yaml_documents import YamlFile, load_documents, yaml_file
 
-__all__ = ["FIXED_CODES", "Change", "fix_compose", "fix_kubernetes", "fix_runtime_text"]
+__all__ = [
+    "FIXED_CODES",
+    "Change",
+    "fix_compose",
+    "fix_docker_run",
+    "fix_kubernetes",
+    "fix_runtime_text",
+]
 
 #: The findings whose settings the fixes add (all unsafe: see the module documentation).
 CAPABILITIES = "KH400"
@@ -718,6 +725,82 @@ def _finish(edits: _Edits, change: Change, name: str, kind: str) -> Change:
     return change
 
 
+def fix_docker_run(text: str | YamlFile, name: str = "", wanted: Wanted = None) -> Change:
+    """``docker run``/``docker create`` lines hardened in place (shell scripts, Makefiles, CI
+    files, README fences): the flags go right after ``run``, so line continuations, quoting
+    and every other byte stay as written. ``--user`` is not added (see the module
+    documentation); the image table decides capabilities added back and tmpfs paths."""
+    from keelhaul.runtime.checks._common import capability
+    from keelhaul.runtime.docker_run import command_insertion_point, commands_in, runs_of_argv
+
+    source = yaml_file(text, name)
+    change = Change(source.text)
+    lines = source.text.split("\n")
+    inserts: list[tuple[int, int, str]] = []
+    for command, snippet in commands_in(source.text, source.name, source):
+        run = runs_of_argv(command, snippet, source.name)
+        if run is None:
+            continue
+        line = run.where.line
+
+        def asked(code: str, line: int = line) -> bool:
+            return wanted is None or wanted(code, line)
+
+        flags: list[str] = []
+        needs = needs_of(run.image.value if run.image is not None else None)
+        dropped = {capability(v.value) for v in run.cap_drop}
+        privileged = run.privileged is not None and run.privileged.value
+        if "ALL" not in dropped and not privileged and asked(CAPABILITIES):
+            flags.append("--cap-drop=ALL")
+            back = list(needs.capabilities) if needs is not None and needs.starts_as_root else []
+            if _low_port([p.container_port for p in run.ports]):
+                back.append("NET_BIND_SERVICE")
+            added = {capability(v.value) for v in run.cap_add}
+            flags += [f"--cap-add={c}" for c in dict.fromkeys(back) if c not in added]
+        if run.read_only_root is None and asked(READ_ONLY):
+            covered = [m.target.rstrip("/") + "/" for m in run.mounts if m.target]
+            unmounted = [
+                p
+                for p in ("/tmp", *(needs.scratch if needs else ()), *(needs.data if needs else ()))
+                if not any((p.rstrip("/") + "/").startswith(c) for c in covered)
+            ]
+            data = [p for p in unmounted if needs is not None and p in needs.data]
+            if data:
+                change.skipped.append(
+                    f"{run.workload}: --read-only not added: the image writes its data to "
+                    f"{', '.join(data)}, which needs a volume of your choice first"
+                )
+            else:
+                flags.append("--read-only")
+                flags += [f"--tmpfs {p}" for p in unmounted]
+        if run.no_new_privileges is None and not privileged and asked(ESCALATION):
+            flags.append("--security-opt=no-new-privileges")
+        if not flags:
+            continue
+        point = command_insertion_point(command, snippet)
+        if point is None or not _ends_word(lines, point, command):
+            change.skipped.append(f"{run.workload}: written in a form keelhaul cannot edit")
+            continue
+        inserts.append((point[0], point[1], " " + " ".join(flags)))
+        change.added.append(f"{run.workload}: {' '.join(flags)}")
+    for line_no, column, added_text in sorted(inserts, reverse=True):
+        row = lines[line_no - 1]
+        lines[line_no - 1] = row[: column - 1] + added_text + row[column - 1 :]
+    if inserts:
+        change.text = "\n".join(lines)
+    return change
+
+
+def _ends_word(lines: list[str], point: tuple[int, int], command: object) -> bool:
+    """The file really has ``run`` or ``create`` right before the insertion point (the
+    snippet maps one to one there)."""
+    line_no, column = point
+    if not 1 <= line_no <= len(lines):
+        return False
+    before = lines[line_no - 1][: column - 1]
+    return before.endswith(("run", "create"))
+
+
 def fix_runtime_text(source: YamlFile, kind: str, wanted: Wanted = None) -> Change:
     """Fix a file of kind ``kubernetes`` or ``compose``; other kinds are left as they are.
 
@@ -730,4 +813,6 @@ def fix_runtime_text(source: YamlFile, kind: str, wanted: Wanted = None) -> Chan
         return fix_compose(source, wanted=wanted)
     if kind == "kubernetes":
         return fix_kubernetes(source, wanted=wanted)
+    if kind == "docker-run":
+        return fix_docker_run(source, wanted=wanted)
     return Change(source.text)
