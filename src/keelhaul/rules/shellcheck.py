@@ -529,12 +529,19 @@ def check_scripts(
         version = cache.version(binary)
         keys = [_key(version, source) for source in sources]
         answers = [cache.lookup(key) for key in keys]
-    todo = [n for n, answer in enumerate(answers) if answer is None]
-    fresh = _shellcheck(binary, [sources[n] for n in todo])
-    for n, comments in zip(todo, fresh, strict=True):
-        answers[n] = comments
+    # Generated Dockerfiles repeat their scripts (docker-library's variants): each distinct
+    # source goes to ShellCheck once.
+    first: dict[str, int] = {}
+    for n, answer in enumerate(answers):
+        if answer is None:
+            first.setdefault(sources[n], n)
+    todo = list(first.values())
+    fresh = dict(zip(todo, _shellcheck(binary, [sources[n] for n in todo]), strict=True))
+    for n, answer in enumerate(answers):
+        if answer is None:
+            answers[n] = fresh[first[sources[n]]]
     if cache is not None:
-        cache.store({keys[n]: comments for n, comments in zip(todo, fresh, strict=True)})
+        cache.store({keys[n]: comments for n, comments in fresh.items()})
     found: list[Finding] = []
     for script, answer in zip(scripts, answers, strict=True):
         for comment in answer or ():
