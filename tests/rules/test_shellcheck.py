@@ -296,3 +296,17 @@ def test_the_cache_answers_without_shellcheck(tmp_path: Path) -> None:
     with pytest.raises(ShellCheckFailed):
         check_scripts(other, str(fake), cache)  # a script not seen before needs ShellCheck
     cache.close()
+
+
+@needs_shellcheck
+def test_a_script_shared_by_files_is_checked_once_and_reported_in_each() -> None:
+    assert BINARY is not None
+    src = "FROM example.com/t\nRUN echo $FOO\n"
+    both = [
+        *scripts_of(DockerfileContext.of(parse(src, "a/Dockerfile"))),
+        *scripts_of(DockerfileContext.of(parse(src, "b/Dockerfile"))),
+    ]
+    found = check_scripts(both, BINARY)
+    assert [(f.location.path, f.code) for f in found] == [
+        ("a/Dockerfile", "SC2086"), ("b/Dockerfile", "SC2086"),
+    ]  # fmt: skip

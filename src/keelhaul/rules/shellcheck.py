@@ -30,10 +30,11 @@ are not reported unless selected by code (``select = ["SC2046"]``), :data:`DEMOT
 reported below the gate. Each entry says why.
 
 **Cost.** All scripts of all files go to a few ShellCheck processes (one per chunk of scripts,
-chunks run in parallel), never one process per RUN. With a :class:`ResultCache` (``keelhaul
-check`` and ``fix`` use one), ShellCheck's answer for a script is kept under the user cache
-folder keyed by a hash of (the script with its header and preamble, ShellCheck's version, the
-options), so a script already checked costs one SQLite lookup.
+chunks run in parallel), never one process per RUN, and a script several files share goes
+once. With a :class:`ResultCache` (``keelhaul check`` uses one), ShellCheck's answer for a
+script is kept under the user cache folder keyed by a hash of (the script with its header and
+preamble, ShellCheck's version, the options), so a script already checked costs one SQLite
+lookup. docs/shellcheck.md documents all of this for users.
 """
 
 from __future__ import annotations
