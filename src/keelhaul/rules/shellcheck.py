@@ -185,19 +185,25 @@ _WINDOWS = ("windows", "servercore", "nanoserver", "dotnet/framework")
 _RHEL = frozenset(
     {"centos", "fedora", "rockylinux", "almalinux", "amazonlinux", "oraclelinux", "ubi",
      "ubi-minimal", "ubi8", "ubi9", "ubi10", "ubi8-minimal", "ubi9-minimal", "rhel", "photon",
-     "opensuse", "leap", "tumbleweed", "archlinux", "clearlinux", "mageia"}
+     "opensuse", "leap", "tumbleweed", "archlinux", "clearlinux", "mageia", "amazoncorretto",
+     "mysql", "azurelinux"}
 )  # fmt: skip
-"""Images whose ``/bin/sh`` is bash (in POSIX mode, which keeps ``[[``, ``${v:0:1}``...)."""
+"""Images whose ``/bin/sh`` is bash (in POSIX mode, which keeps ``[[``, ``${v:0:1}``...);
+``mysql`` is built on Oracle Linux."""
+_RHEL_TAGS = ("centos", "fedora", "ubi", "rocky", "alma", "oraclelinux", "amazonlinux",
+              "corretto", "azurelinux", "mariner")  # fmt: skip
 _DEBIAN = frozenset(
     {"debian", "ubuntu", "buildpack-deps", "python", "node", "golang", "ruby", "php", "perl",
-     "rust", "openjdk", "eclipse-temurin", "maven", "gradle", "gcc", "nginx", "httpd", "redis",
-     "postgres", "mysql", "mariadb", "mongo", "memcached", "rabbitmq", "elixir", "erlang",
+     "rust", "eclipse-temurin", "maven", "gradle", "gcc", "nginx", "httpd", "redis",
+     "postgres", "mariadb", "mongo", "memcached", "rabbitmq", "elixir", "erlang",
      "haskell", "julia", "r-base", "swift", "wordpress", "drupal", "ghost", "tomcat", "jetty",
      "haproxy", "neurodebian", "kali-rolling", "sdk", "aspnet", "runtime",
      "runtime-deps"}
 )  # fmt: skip
 """Images whose ``/bin/sh`` is dash: Debian, Ubuntu, and the official images built on them
-(the default variant of every docker-library language image; the .NET images are Debian)."""
+(the default variant of the docker-library language images; the .NET images are Debian;
+``maven`` and ``gradle`` default to eclipse-temurin, on Ubuntu). Not ``openjdk`` (its last
+default tags are Oracle Linux) nor ``mysql`` (Oracle Linux)."""
 _ALPINE_OFFICIAL = frozenset({"docker", "registry", "traefik", "caddy"})
 """Official images whose every variant is built on Alpine (``docker:29-cli``)."""
 _DEBIAN_TAGS = ("bookworm", "bullseye", "buster", "stretch", "trixie", "jammy", "noble",
@@ -220,7 +226,7 @@ def base_shell(reference: str) -> str | None:
         return "busybox"
     if ref.official and ref.last in _ALPINE_OFFICIAL:
         return "busybox"
-    if ref.last in _RHEL or any(w in tag for w in ("centos", "fedora", "ubi", "rocky", "alma")):
+    if ref.last in _RHEL or any(w in tag for w in _RHEL_TAGS):
         return "bash"
     official = ref.official or ref.registry == "mcr.microsoft.com"
     if (official and ref.last in _DEBIAN) or any(w in tag for w in _DEBIAN_TAGS):
