@@ -126,7 +126,9 @@ def sc_codes(src: str) -> dict[str, str]:
     return {f.code: f.severity.value for f in found}
 
 
-def gate(tmp_path: Path, src: str, *select: str) -> list[tuple[str, int, str]]:
+def gate(
+    tmp_path: Path, src: str, *select: str, config: bool = False
+) -> list[tuple[str, int, str]]:
     """``keelhaul check`` at default settings (or ``--extend-select``): ShellCheck's findings."""
     from keelhaul.catalogue import all_rules
     from keelhaul.checking import Checker, Target
@@ -136,7 +138,9 @@ def gate(tmp_path: Path, src: str, *select: str) -> list[tuple[str, int, str]]:
     assert BINARY is not None
     rules = all_rules()
     vocabulary = Vocabulary(rules)
-    finder = ConfigFinder(vocabulary, isolated=True, overrides=Overrides(extend_select=select))
+    finder = ConfigFinder(
+        vocabulary, isolated=not config, overrides=Overrides(extend_select=select)
+    )
     checker = Checker(finder, vocabulary, rules, shellcheck=BINARY, fixes=False)
     file = tmp_path / "Dockerfile"
     file.write_text(src)
@@ -205,6 +209,9 @@ def test_trailing_blanks_after_a_backslash_are_a_continuation() -> None:
 def test_no_sc1101_for_a_blank_after_the_backslash() -> None:
     src = "FROM debian\nRUN apt-get update && apt-get install -y \\ \n    curl\n"
     assert "SC1101" not in sc_codes(src)
+    # in a heredoc the shell, not BuildKit, reads the backslash: there it is a real mistake
+    heredoc = "FROM debian\nRUN <<EOF\napt-get install -y \\ \n    curl\nEOF\n"
+    assert "SC1101" in sc_codes(heredoc)
 
 
 @needs_shellcheck
@@ -270,6 +277,13 @@ def test_dockerfile_idioms_are_below_the_gate(tmp_path: Path) -> None:
         ("SC2155", "style"), ("SC2043", "style"), ("SC1007", "style"), ("SC2174", "info"),
         ("SC2154", "info"),
     }  # fmt: skip
+
+
+@needs_shellcheck
+def test_a_demoted_code_can_be_raised_again(tmp_path: Path) -> None:
+    (tmp_path / ".keelhaul.toml").write_text('[severity]\nSC2155 = "warning"\n')
+    src = 'FROM debian\nRUN export GNUPGHOME="$(mktemp -d)"; gpg --list-keys\n'
+    assert ("SC2155", 2, "warning") in gate(tmp_path, src, config=True)
 
 
 def test_the_off_codes_agree_with_selection() -> None:
