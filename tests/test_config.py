@@ -79,12 +79,22 @@ def test_command_line_goes_over_the_file(
 def test_shellcheck_codes_select_like_rules(tmp_path: Path) -> None:
     config = keelhaul_config(tmp_path, 'ignore = ["SC2086"]')
     assert not config.enabled("SC2086")
-    assert config.enabled("SC2046")
-    assert not keelhaul_config(tmp_path, 'ignore = ["shellcheck"]').enabled("SC2046")
-    assert not keelhaul_config(tmp_path, 'ignore = ["correctness"]').enabled("SC2046")
+    assert config.enabled("SC2035")
+    assert not keelhaul_config(tmp_path, 'ignore = ["shellcheck"]').enabled("SC2035")
+    assert not keelhaul_config(tmp_path, 'ignore = ["correctness"]').enabled("SC2035")
     both = keelhaul_config(tmp_path, 'ignore = ["shellcheck"]\nextend-select = ["SC2046"]')
     assert both.enabled("SC2046")
     assert not both.enabled("SC2086")
+
+
+def test_shellcheck_codes_wrong_in_dockerfiles_are_opt_in(tmp_path: Path) -> None:
+    default = keelhaul_config(tmp_path, "")
+    assert not default.enabled("SC2046")
+    assert not default.enabled("SC2185")
+    assert default.enabled("SC2086")
+    assert default.runs_shellcheck
+    assert keelhaul_config(tmp_path, 'extend-select = ["SC2046"]').enabled("SC2046")
+    assert keelhaul_config(tmp_path, 'select = ["shellcheck"]').enabled("SC2185")
 
 
 def test_unused_suppression_check_is_opt_in(tmp_path: Path) -> None:

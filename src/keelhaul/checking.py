@@ -31,7 +31,7 @@ from keelhaul.report.model import BrokenFile
 from keelhaul.rule import Kind, Rule
 from keelhaul.rules.engine import check_context
 from keelhaul.rules.registry import DockerfileContext
-from keelhaul.rules.shellcheck import Script, check_scripts, scripts_of
+from keelhaul.rules.shellcheck import ResultCache, Script, check_scripts, scripts_of
 from keelhaul.runtime.checking import Owners, check_runs
 from keelhaul.runtime.discover import (
     HELM_CHART_NOTICE,
@@ -199,6 +199,9 @@ class Checker:
     """The build context of every file; None: each Dockerfile's own folder."""
     shellcheck: str | None = None
     """The ShellCheck binary; None: no ShellCheck."""
+    shellcheck_cache: bool = False
+    """Keep ShellCheck's answers in the user cache folder (:class:`ResultCache`): a script
+    already checked by the same ShellCheck is not checked again."""
     baseline: Baseline | None = None
     fixes: bool = True
     """Build the findings' fixes (``keelhaul fix``, and reports that show them)."""
@@ -376,12 +379,16 @@ class Checker:
         """
         if self.shellcheck is None or not scripts:
             return set()
+        cache = ResultCache() if self.shellcheck_cache else None
         try:
-            found = check_scripts(scripts, self.shellcheck)
+            found = check_scripts(scripts, self.shellcheck, cache)
         except KeelhaulError as exc:
             self.error(str(exc))
             result.broken.append(BrokenFile("shellcheck", str(exc)))
             return set()
+        finally:
+            if cache is not None:
+                cache.close()
         by_name = {each.target.name: each for each in files}
         for finding in found:
             owner = by_name.get(finding.location.path)

@@ -29,6 +29,11 @@ from keelhaul.rule import Rule
 
 SHELLCHECK_CODE = re.compile(r"SC\d{4}")
 HADOLINT_CODE = re.compile(r"DL\d{4}")
+#: ShellCheck codes off by default in Dockerfiles (wrong or not actionable there); the reason
+#: for each is in :data:`keelhaul.rules.shellcheck.OFF_BY_DEFAULT`. ``ALL`` leaves them out;
+#: naming one (``select = ["SC2046"]``) or the ``shellcheck`` group brings it back.
+SHELLCHECK_OFF_BY_DEFAULT = frozenset({"SC2016", "SC2046", "SC2185"})
+
 #: The group name that stands for every ShellCheck code.
 SHELLCHECK_GROUP = "shellcheck"
 ALL = "ALL"
@@ -75,8 +80,14 @@ class Selector:
 
 
 def shellcheck_rule(code: str) -> Rule:
-    """ShellCheck codes select like a rule of category correctness that is on by default."""
-    return _pseudo_rule(code, SHELLCHECK_GROUP, Category.CORRECTNESS)
+    """ShellCheck codes select like a rule of category correctness, on by default unless
+    :data:`SHELLCHECK_OFF_BY_DEFAULT` holds it."""
+    return _pseudo_rule(
+        code,
+        SHELLCHECK_GROUP,
+        Category.CORRECTNESS,
+        default_on=code not in SHELLCHECK_OFF_BY_DEFAULT,
+    )
 
 
 UNUSED_SUPPRESSION = _pseudo_rule(

@@ -220,6 +220,7 @@ def command(
         build_args=args,
         context=context_dir,
         shellcheck=_shellcheck_binary(shellcheck),
+        shellcheck_cache=True,
         baseline=None if baseline_file is None else baselines.Baseline.load(baseline_file),
         fixes=show_fixes,
         pss=pss,
