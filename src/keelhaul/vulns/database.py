@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -288,7 +289,7 @@ def _record_sources(db: sqlite3.Connection, counts: dict[str, int], origin: str)
 #: OSV's public export: ``<base>/<ecosystem>/all.zip``.
 OSV_BASE_URL = "https://osv-vulnerabilities.storage.googleapis.com"
 DEFAULT_ECOSYSTEMS = ("Debian", "Ubuntu", "Alpine", "Red Hat", "Rocky Linux", "AlmaLinux",
-                      "PyPI", "npm", "Go", "crates.io", "Maven", "RubyGems", "Packagist",
+                      "SUSE", "openSUSE", "Wolfi", "Chainguard", "PyPI", "npm", "Go", "crates.io", "Maven", "RubyGems", "Packagist",
                       "NuGet")  # fmt: skip
 
 
@@ -355,6 +356,7 @@ class Database:
         self._db = _connect(path, readonly=True)
         _check_schema(self._db, path)
         self._records: dict[str, dict[str, Any]] = {}
+        self._patterns: dict[str, list[str]] = {}
 
     def close(self) -> None:
         self._db.close()
@@ -364,6 +366,53 @@ class Database:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def ecosystems_like(self, pattern: str) -> list[str]:
+        """The ecosystems the database holds that ``pattern`` names: itself, or (with ``*``)
+        every one it matches (:func:`fnmatch.fnmatchcase`). The index is walked from the
+        pattern's literal prefix one distinct ecosystem at a time."""
+        if "*" not in pattern:
+            return [pattern]
+        found = self._patterns.get(pattern)
+        if found is None:
+            prefix = pattern.partition("*")[0]
+            found = []
+            at = prefix
+            high = prefix + "\U0010ffff"
+            while True:
+                row = self._db.execute(
+                    "SELECT min(ecosystem) FROM packages WHERE ecosystem > ? AND ecosystem < ?",
+                    (at, high),
+                ).fetchone()
+                if row is None or row[0] is None:
+                    break
+                at = row[0]
+                if fnmatchcase(at, pattern):
+                    found.append(at)
+            if fnmatchcase(prefix, pattern) and self.has_ecosystem(prefix):
+                found.insert(0, prefix)
+            self._patterns[pattern] = found
+        return found
+
+    def has_ecosystem(self, ecosystem: str) -> bool:
+        row = self._db.execute(
+            "SELECT 1 FROM packages WHERE ecosystem = ? LIMIT 1", (ecosystem,)
+        ).fetchone()
+        return row is not None
+
+    def hits(self, ecosystems: Iterable[str], names: Iterable[str]) -> list[tuple[str, str, str]]:
+        """(advisory id, ecosystem, name) of every record naming one of ``names`` in one of
+        ``ecosystems`` (patterns allowed, see :meth:`ecosystems_like`), each id once."""
+        out: list[tuple[str, str, str]] = []
+        seen: set[str] = set()
+        for pattern in ecosystems:
+            for ecosystem in self.ecosystems_like(pattern):
+                for name in names:
+                    for advisory_id in self.ids_for(ecosystem, name):
+                        if advisory_id not in seen:
+                            seen.add(advisory_id)
+                            out.append((advisory_id, ecosystem, name))
+        return out
 
     def ids_for(self, ecosystem: str, name: str) -> list[str]:
         rows = self._db.execute(

@@ -30,6 +30,11 @@ class InstalledPackage:
     """The installed (binary) package when it differs from ``name`` (``libssl3`` of openssl)."""
     layer: str | None = None
     path: str | None = None
+    ecosystems: tuple[str, ...] = ()
+    """Every ecosystem whose advisories apply (``ecosystem`` first; ``*`` patterns allowed:
+    ``Red Hat:enterprise_linux:9::*``); empty: ``ecosystem`` alone."""
+    names: tuple[str, ...] = ()
+    """Other names advisories may use for it (rpm advisories name binary packages)."""
 
 
 @dataclass(frozen=True)
@@ -51,8 +56,11 @@ def match(db: Database, installed: Iterable[InstalledPackage]) -> list[Vulnerabi
     """Every advisory that affects one of ``installed``, most severe first."""
     found: list[Vulnerability] = []
     for package in installed:
-        for record in db.records_for(package.ecosystem, package.name):
-            hit = affects(record, package.ecosystem, package.name, package.version)
+        ecosystems = package.ecosystems or (package.ecosystem,)
+        names = (package.name, *(n for n in package.names if n != package.name))
+        for advisory_id, ecosystem, name in db.hits(ecosystems, names):
+            record = db.record(advisory_id)
+            hit = affects(record, ecosystem, name, package.version)
             if hit is None:
                 continue
             found.append(Vulnerability(

@@ -19,6 +19,7 @@ from keelhaul.findings import Category, Finding, Location, Severity
 from keelhaul.rule import Kind, Rule
 from keelhaul.sbom.catalog import Inventory
 from keelhaul.sbom.model import Package
+from keelhaul.sbom.os_packages import osv_ecosystems
 from keelhaul.vulns.database import Database
 from keelhaul.vulns.matching import LEVELS, InstalledPackage, Vulnerability, at_least, match
 
@@ -29,16 +30,20 @@ _ECOSYSTEMS = {"pypi": "PyPI", "npm": "npm", "golang": "Go", "cargo": "crates.io
 
 def installed(inventory: Inventory) -> list[InstalledPackage]:
     """The inventory's packages as advisories name them: distribution packages by source
-    package in the release's ecosystem, language packages by ecosystem and name."""
-    release = inventory.release.osv_ecosystem if inventory.release else None
+    package in the release's ecosystems (:func:`osv_ecosystems`), language packages by
+    ecosystem and name."""
+    release = inventory.release
+    fips = any(p.type == "deb" and "fips" in p.version for p in inventory.packages)
+    streams = osv_ecosystems(release, fips=fips) if release else ()
     out: list[InstalledPackage] = []
     for p in inventory.packages:
         if p.type in ("deb", "apk", "rpm"):
-            if release is None:
+            if not streams:
                 continue  # no os-release: the release, hence the advisories, unknown
             version = p.source_version or p.version if p.type == "deb" else p.version
-            out.append(InstalledPackage(release, p.source_name or p.name, version, p.name,
-                                        p.layer, p.path))  # fmt: skip
+            also = (p.name,) if p.type == "rpm" and p.source_name else ()
+            out.append(InstalledPackage(streams[0].removesuffix("::*"), p.source_name or p.name,
+                                        version, p.name, p.layer, p.path, streams, also))  # fmt: skip
             continue
         ecosystem = _ECOSYSTEMS.get(p.type)
         if ecosystem is None:
