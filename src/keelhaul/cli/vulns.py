@@ -70,10 +70,13 @@ def command(out: Output, target: str, platform: str | None, no_cache: bool,
         out.info(f"keelhaul: note: the ignore entry for {entry.id} expired on {entry.expires}")
     vulns = result.vulnerabilities
     if fmt == "table":
-        table = Table("severity", "id", "package", "installed", "fixed in", "found in", box=None)
+        table = Table("severity", "rated by", "id", "package", "installed", "fixed in",
+                      "found in", box=None)  # fmt: skip
         for v in vulns:
-            table.add_row(v.severity.level, v.id, v.package.binary or v.package.name,
-                          v.package.version, v.fixed or "-", v.package.path or "")  # fmt: skip
+            shown = v.id + (f" (+{', '.join(v.also)})" if v.also else "")
+            table.add_row(v.severity.level, v.severity.source or "-", shown,
+                          v.package.binary or v.package.name, v.package.version, v.fixed or "-",
+                          v.package.path or "")  # fmt: skip
         if output is not None:
             raise click.UsageError("--output needs a --format other than table")
         out.out.print(table)

@@ -2,7 +2,8 @@
 package, updated atomically.
 
 Layout: ``advisories`` holds each record (zlib-compressed JSON) under its id; ``packages``
-indexes (ecosystem, normalised name) -> id; ``sources`` tells, per ecosystem, where its
+indexes (ecosystem, normalised name) -> id; ``aliases`` indexes the ids of the flaw a record
+is about (its aliases, ``upstream`` CVEs, the CVE in ``UBUNTU-CVE-...``) -> id; ``sources`` tells, per ecosystem, where its
 records came from and when. Every change builds a complete new file beside the old one and
 renames it into place (``os.replace``): a failed update leaves the old database as it was,
 and a scan that opened the old file goes on reading it, never a half-written one.
@@ -30,9 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from keelhaul.errors import KeelhaulError
-from keelhaul.vulns.osv import normalise_name, packages
+from keelhaul.vulns.osv import flaw_ids, normalise_name, packages
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Older schemas this version still reads (1: no ``aliases`` index; migrated on a write).
+READABLE_SCHEMAS = ("1", "2")
 #: Bytes one advisory may take (the largest real ones are a few hundred KB).
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 #: Bytes a zip may inflate to in all (OSV's largest export, Debian, is some 2 GB inflated).
@@ -45,6 +48,8 @@ CREATE TABLE advisories (
 CREATE TABLE packages (
   ecosystem TEXT NOT NULL, name TEXT NOT NULL, id TEXT NOT NULL,
   PRIMARY KEY (ecosystem, name, id)) WITHOUT ROWID;
+CREATE TABLE aliases (
+  key TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (key, id)) WITHOUT ROWID;
 CREATE TABLE sources (
   ecosystem TEXT PRIMARY KEY, origin TEXT NOT NULL, imported_at TEXT NOT NULL,
   records INTEGER NOT NULL);
@@ -193,7 +198,8 @@ def _rewrite(path: Path) -> Iterator[sqlite3.Connection]:
             if path.is_file():
                 with closing(_connect(path, readonly=True)) as old:
                     old.backup(db)
-                _check_schema(db, path)
+                if _check_schema(db, path) != str(SCHEMA_VERSION):
+                    _migrate(db)
             else:
                 db.executescript(_SCHEMA)
                 db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
@@ -217,14 +223,26 @@ def _rewrite(path: Path) -> Iterator[sqlite3.Connection]:
         temp.unlink(missing_ok=True)
 
 
-def _check_schema(db: sqlite3.Connection, path: Path) -> None:
+def _check_schema(db: sqlite3.Connection, path: Path) -> str:
     try:
         row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
     except sqlite3.DatabaseError:
         row = None
-    if row is None or row[0] != str(SCHEMA_VERSION):
+    if row is None or row[0] not in READABLE_SCHEMAS:
         raise DatabaseError(f"{path}: not a keelhaul vulnerability database of this version "
                             "(remove it and run `keelhaul db update`)")  # fmt: skip
+    return str(row[0])
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Schema 1 -> 2: the ``aliases`` index, filled from the stored records."""
+    db.execute("CREATE TABLE IF NOT EXISTS aliases (key TEXT NOT NULL, id TEXT NOT NULL, "
+               "PRIMARY KEY (key, id)) WITHOUT ROWID")  # fmt: skip
+    for advisory_id, blob in db.execute("SELECT id, record FROM advisories").fetchall():
+        record = json.loads(zlib.decompress(blob))
+        db.executemany("INSERT OR IGNORE INTO aliases VALUES (?, ?)",
+                       [(k, advisory_id) for k in flaw_ids(record)])  # fmt: skip
+    db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
 
 
 @dataclass
@@ -248,6 +266,9 @@ def _store(db: sqlite3.Connection, advisories: Iterable[Advisory]) -> Imported:
     for adv in advisories:
         done.records += 1
         db.execute("DELETE FROM packages WHERE id = ?", (adv.id,))
+        db.execute("DELETE FROM aliases WHERE id = ?", (adv.id,))
+        db.executemany("INSERT OR IGNORE INTO aliases VALUES (?, ?)",
+                       [(k, adv.id) for k in flaw_ids(adv.record)])  # fmt: skip
         db.execute("INSERT OR REPLACE INTO advisories VALUES (?, ?, ?, ?)",
                    (adv.id, adv.modified, int(adv.withdrawn), zlib.compress(adv.data, 6)))  # fmt: skip
         seen = set(packages(adv.record))
@@ -266,6 +287,7 @@ def _replace_ecosystem(db: sqlite3.Connection, ecosystem: str) -> None:
         (ecosystem, like))]  # fmt: skip
     db.executemany("DELETE FROM packages WHERE id = ?", [(i,) for i in ids])
     db.executemany("DELETE FROM advisories WHERE id = ?", [(i,) for i in ids])
+    db.executemany("DELETE FROM aliases WHERE id = ?", [(i,) for i in ids])
 
 
 def import_paths(path: Path, sources: Iterable[Path]) -> Imported:
@@ -354,7 +376,7 @@ class Database:
                                 "or `keelhaul db import PATH`)")  # fmt: skip
         self.path = path
         self._db = _connect(path, readonly=True)
-        _check_schema(self._db, path)
+        self._has_aliases = _check_schema(self._db, path) != "1"
         self._records: dict[str, dict[str, Any]] = {}
         self._patterns: dict[str, list[str]] = {}
 
@@ -432,6 +454,17 @@ class Database:
             found = json.loads(zlib.decompress(row[0]))
             self._records[advisory_id] = found
         return found
+
+    def same_flaw(self, key: str) -> list[str]:
+        """Ids of the records about the flaw ``key`` names (a CVE, a GHSA id...): those
+        listing it among their aliases or upstream ids, or carrying it in their own id."""
+        if not self._has_aliases:
+            return []
+        rows = self._db.execute("SELECT id FROM aliases WHERE key = ?", (key,)).fetchall()
+        out = [r[0] for r in rows]
+        if self._db.execute("SELECT 1 FROM advisories WHERE id = ?", (key,)).fetchone():
+            out.insert(0, key)
+        return out
 
     def records_for(self, ecosystem: str, name: str) -> list[dict[str, Any]]:
         return [self.record(i) for i in self.ids_for(ecosystem, name)]

@@ -75,7 +75,7 @@ class IgnoreEntry:
             return False
         if self.package and self.package not in (vuln.package.name, vuln.package.binary):
             return False
-        return self.id in (vuln.id, *vuln.aliases)
+        return self.id in vuln.ids
 
 
 def read_ignore_file(path: Path) -> list[IgnoreEntry]:
@@ -168,7 +168,7 @@ def scan(
         entry = next((e for e in ignore if e.covers(vuln, today)), None)
         if entry is not None:
             result.ignored.append((vuln, f"ignored: {entry.reason}"))
-        elif any({vuln.id, *vuln.aliases} & s.ids and any(_purl_covers(p, purl)
+        elif any(set(vuln.ids) & s.ids and any(_purl_covers(p, purl)
                  for p in s.products) for s in vex):  # fmt: skip
             result.ignored.append((vuln, "VEX: not affected"))
         elif ignore_unfixed and vuln.fixed is None:
@@ -195,7 +195,10 @@ def findings(vulns: Iterable[Vulnerability]) -> tuple[list[Finding], dict[str, R
         shown = pkg.binary or pkg.name
         fix = f"fixed in {v.fixed}" if v.fixed else "no fixed version yet"
         level = v.severity.level + (f" {v.severity.score}" if v.severity.score else "")
-        also = f" ({', '.join(a for a in v.aliases[:3])})" if v.aliases else ""
+        if v.severity.source:
+            level += f" ({v.severity.source})"
+        others = [*v.also, *v.aliases]
+        also = f" ({', '.join(others[:4])}{', ...' if len(others) > 4 else ''})" if others else ""
         out.append(Finding(
             v.id, v.cve or v.id, _SEVERITY[v.severity.level], Category.SECURITY,
             Location(pkg.path or "(image)", 1),
@@ -217,9 +220,9 @@ def summary(vulns: Iterable[Vulnerability]) -> dict[str, int]:
 
 def as_json(result: ScanResult) -> dict[str, Any]:
     def one(v: Vulnerability) -> dict[str, Any]:
-        return {"id": v.id, "aliases": list(v.aliases), "summary": v.summary,
-                "severity": v.severity.level, "score": v.severity.score,
-                "vector": v.severity.vector, "package": v.package.binary or v.package.name,
+        return {"id": v.id, "also": list(v.also), "aliases": list(v.aliases), "ids": list(v.ids),
+                "summary": v.summary, "severity": v.severity.level, "score": v.severity.score,
+                "vector": v.severity.vector, "severity_source": v.severity.source or None, "package": v.package.binary or v.package.name,
                 "source_package": v.package.name, "version": v.package.version,
                 "ecosystem": v.package.ecosystem, "fixed": v.fixed, "path": v.package.path,
                 "layer": v.package.layer}  # fmt: skip
