@@ -58,7 +58,9 @@ def command(out: Output, target: str, platform: str | None, no_cache: bool,
             insecure_registry: tuple[str, ...], config_file: Path | None,
             isolated: bool) -> int:  # fmt: skip
     """Match the packages of TARGET (an image, a root filesystem folder or a source tree, as
-    `keelhaul sbom` reads it) against the OSV database (`keelhaul db`). Works offline."""
+    `keelhaul sbom` reads it, or an SBOM: CycloneDX 1.4-1.6 JSON, SPDX 2.2-2.3 JSON or
+    tag-value, from syft, Trivy or keelhaul) against the OSV database (`keelhaul db`). Works
+    offline."""
     read = read_with_settings(target, platform, no_cache, insecure_registry, config_file, isolated)
     inventory = read.inventory
     ignore = scan.read_ignore_file(ignore_file) if ignore_file else []
