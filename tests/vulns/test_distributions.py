@@ -132,6 +132,26 @@ def test_fips_streams_only_with_fips_packages(tmp_path: Path) -> None:
                                   [("libssl1.1", "1.1.1f-1ubuntu2.fips.2.8", "openssl")]))  # fmt: skip
     assert "Ubuntu:Pro:FIPS-updates:20.04:LTS" not in installed(plain)[0].ecosystems
     assert "Ubuntu:Pro:FIPS-updates:20.04:LTS" in installed(fips)[0].ecosystems
+    assert installed(fips)[0].ecosystems[0] == "Ubuntu:Pro:FIPS:20.04:LTS"  # its own first
+
+
+def test_a_fips_build_is_matched_in_its_stream(tmp_path: Path) -> None:
+    # one record naming openssl in the standard stream (fixed there in ubuntu2.20, which a
+    # FIPS build's version sorts above) and in FIPS-updates (fixed in fips.2.9)
+    import json
+
+    record = {"id": "UBUNTU-CVE-2099-0001", "affected": [
+        {"package": {"ecosystem": eco, "name": "openssl"},
+         "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}]}
+        for eco, fixed in (("Ubuntu:20.04:LTS", "1.1.1f-1ubuntu2.20"),
+                           ("Ubuntu:Pro:FIPS-updates:20.04:LTS", "1.1.1f-1ubuntu2.fips.2.9"))]}  # fmt: skip
+    (tmp_path / "r.json").write_text(json.dumps(record))
+    path = tmp_path / "osv.sqlite3"
+    database.import_paths(path, [tmp_path / "r.json"])
+    fips = deb_image("ubuntu", "20.04", [("libssl1.1", "1.1.1f-1ubuntu2.fips.2.8", "openssl")])
+    assert found(path, fips) == {"UBUNTU-CVE-2099-0001": ("libssl1.1", "1.1.1f-1ubuntu2.fips.2.9")}
+    plain = deb_image("ubuntu", "20.04", [("libssl1.1", "1.1.1f-1ubuntu2.20", "openssl")])
+    assert found(path, plain) == {}
 
 
 def test_red_hat_streams_of_the_major_release(tmp_path: Path) -> None:

@@ -42,8 +42,12 @@ def installed(inventory: Inventory) -> list[InstalledPackage]:
                 continue  # no os-release: the release, hence the advisories, unknown
             version = p.source_version or p.version if p.type == "deb" else p.version
             also = (p.name,) if p.type == "rpm" and p.source_name else ()
+            mine = streams
+            if fips and "fips" in version:  # a FIPS build: its own streams' advisories first
+                mine = (*(e for e in streams if ":FIPS" in e),
+                        *(e for e in streams if ":FIPS" not in e))  # fmt: skip
             out.append(InstalledPackage(streams[0].removesuffix("::*"), p.source_name or p.name,
-                                        version, p.name, p.layer, p.path, streams, also))  # fmt: skip
+                                        version, p.name, p.layer, p.path, mine, also))  # fmt: skip
             continue
         ecosystem = _ECOSYSTEMS.get(p.type)
         if ecosystem is None:
