@@ -379,6 +379,7 @@ class Database:
         self._has_aliases = _check_schema(self._db, path) != "1"
         self._records: dict[str, dict[str, Any]] = {}
         self._patterns: dict[str, list[str]] = {}
+        self._flaws: dict[str, list[str]] = {}
 
     def close(self) -> None:
         self._db.close()
@@ -460,11 +461,14 @@ class Database:
         listing it among their aliases or upstream ids, or carrying it in their own id."""
         if not self._has_aliases:
             return []
-        rows = self._db.execute("SELECT id FROM aliases WHERE key = ?", (key,)).fetchall()
-        out = [r[0] for r in rows]
-        if self._db.execute("SELECT 1 FROM advisories WHERE id = ?", (key,)).fetchone():
-            out.insert(0, key)
-        return out
+        found = self._flaws.get(key)
+        if found is None:
+            rows = self._db.execute("SELECT id FROM aliases WHERE key = ?", (key,)).fetchall()
+            found = [r[0] for r in rows]
+            if self._db.execute("SELECT 1 FROM advisories WHERE id = ?", (key,)).fetchone():
+                found.insert(0, key)
+            self._flaws[key] = found
+        return found
 
     def records_for(self, ecosystem: str, name: str) -> list[dict[str, Any]]:
         return [self.record(i) for i in self.ids_for(ecosystem, name)]

@@ -109,6 +109,8 @@ def match(db: Database, installed: Iterable[InstalledPackage]) -> list[Vulnerabi
     (:func:`merge`), most severe first."""
     found: list[Vulnerability] = []
     lent: dict[str, Severity | None] = {}
+    borrowed: dict[str, Severity | None] = {}
+    known: dict[str, tuple[tuple[str, ...], str]] = {}
     for package in installed:
         ecosystems = package.ecosystems or (package.ecosystem,)
         names = (package.name, *(n for n in package.names if n != package.name))
@@ -118,13 +120,17 @@ def match(db: Database, installed: Iterable[InstalledPackage]) -> list[Vulnerabi
             hit = affects(record, ecosystem, name, package.version)
             if hit is None:
                 continue
-            rated = (record_severity(record, hit.affected) or lent_severity(db, record, lent)
-                     or UNKNOWN)  # fmt: skip
-            hits.append(Vulnerability(
-                str(record["id"]), aliases(record),
-                str(record.get("summary") or record.get("details") or "")[:200].strip(),
-                rated, package, hit.fixed,
-            ))  # fmt: skip
+            rated = record_severity(record, hit.affected)
+            if rated is None:
+                if advisory_id not in borrowed:
+                    borrowed[advisory_id] = lent_severity(db, record, lent)
+                rated = borrowed[advisory_id] or UNKNOWN
+            if advisory_id not in known:
+                known[advisory_id] = (aliases(record), str(record.get("summary") or
+                                      record.get("details") or "")[:200].strip())  # fmt: skip
+            also_known, summary = known[advisory_id]
+            hits.append(Vulnerability(str(record["id"]), also_known, summary, rated, package,
+                                      hit.fixed))  # fmt: skip
         found.extend(merge(hits, order_for(package.ecosystem)))
     found.sort(key=lambda v: (-LEVELS.index(v.severity.level), -(v.severity.score or 0),
                               v.package.name, v.package.binary or "", v.id))  # fmt: skip
@@ -148,28 +154,36 @@ def merge(vulns: Sequence[Vulnerability], order: Comparator | None = None) -> li
 
     singles = [v for v in vulns if len(cves(v)) <= 1]
     bundles = [v for v in vulns if len(cves(v)) > 1]
+    # union-find over the singles, joined by any id they share
+    parent = list(range(len(singles)))
+
+    def root(k: int) -> int:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    owner: dict[str, int] = {}
+    for k, v in enumerate(singles):
+        for key in keys(v):
+            if key in owner:
+                parent[root(k)] = root(owner[key])
+            else:
+                owner[key] = k
+    by_root: dict[int, int] = {}
     groups: list[list[Vulnerability]] = []
-    group_keys: list[set[str]] = []
-    for v in singles:
-        joined = [k for k, ks in enumerate(group_keys) if ks & keys(v)]
-        if not joined:
-            groups.append([v])
-            group_keys.append(keys(v))
-            continue
-        first = joined[0]
-        groups[first].append(v)
-        group_keys[first] |= keys(v)
-        for k in reversed(joined[1:]):
-            groups[first] += groups.pop(k)
-            group_keys[first] |= group_keys.pop(k)
+    for k, v in enumerate(singles):
+        at = by_root.setdefault(root(k), len(groups))
+        if at == len(groups):
+            groups.append([])
+        groups[at].append(v)
     attached: list[list[Vulnerability]] = [[] for _ in groups]
     for b in bundles:
-        hits = [k for k, ks in enumerate(group_keys) if ks & cves(b)]
-        for k in hits:
-            attached[k].append(b)
-        if not hits:
+        joined = sorted({by_root[root(owner[c])] for c in cves(b) if c in owner})
+        for at in joined:
+            attached[at].append(b)
+        if not joined:
             groups.append([b])
-            group_keys.append(keys(b))
             attached.append([])
     return [_merged(g, extra, order) for g, extra in zip(groups, attached, strict=True)]
 
