@@ -113,6 +113,7 @@ def test_ecosystem_names_as_osv_writes_them() -> None:
         osv_ecosystems(_release("ubuntu", "23.10", "23.10 (Mantic Minotaur)"))[0] == "Ubuntu:23.10"
     )
     assert osv_ecosystems(_release("debian", "12")) == ("Debian:12",)
+    assert osv_ecosystems(Release("debian", "", "", "trixie")) == ("Debian:13",)
     assert osv_ecosystems(_release("alpine", "3.20.3")) == ("Alpine:v3.20",)
     assert osv_ecosystems(_release("rhel", "9.4"))[0] == "Red Hat:enterprise_linux:9::*"
     assert osv_ecosystems(_release("rocky", "9.4")) == ("Rocky Linux:9",)

@@ -44,6 +44,10 @@ class Release:
         return found[0].removesuffix("::*") if found else None
 
 
+#: Debian's testing releases name no VERSION_ID; OSV files them under their number.
+_DEBIAN_CODENAMES = {"bookworm": "12", "trixie": "13", "forky": "14", "duke": "15"}
+
+
 def _ubuntu_lts(release: Release) -> bool:
     if "LTS" in release.version:
         return True
@@ -79,6 +83,9 @@ def osv_ecosystems(release: Release, fips: bool = False) -> tuple[str, ...]:
     major_minor = ".".join(v.split(".")[:2])
     rid = release.id
     if rid == "debian":
+        major = major or _DEBIAN_CODENAMES.get(
+            release.version_codename, ""
+        )  # testing: no VERSION_ID
         return (f"Debian:{major}",) if major else ()
     if rid == "ubuntu":
         if not v:
