@@ -14,9 +14,15 @@ FROM ${PYTHON} AS build
 ARG PIP_NO_INDEX
 ARG PIP_FIND_LINKS
 WORKDIR /src
-COPY pyproject.toml README.md ./
+# the dependencies first, from the list pyproject.toml declares (read alone): a change to src/
+# then rebuilds only keelhaul's own wheel, never the dependencies
+COPY pyproject.toml ./
+RUN python -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+print("\n".join(p["dependencies"] + p["optional-dependencies"]["sbom"]))' >/tmp/requirements.txt \
+    && python -m pip wheel --no-cache-dir --wheel-dir /wheels -r /tmp/requirements.txt
+COPY README.md ./
 COPY src/ src/
-RUN python -m pip wheel --no-cache-dir --wheel-dir /wheels '.[sbom]'
+RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 
 FROM ${PYTHON}
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1

@@ -20,6 +20,19 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(f"corpus {name}: {parts}")
 
 
+#: What the tests marked ``docker`` need, for their skip messages.
+NEEDS_ENGINE = ("these tests need a Docker Engine (Debian/Ubuntu: apt-get install docker.io) "
+                "answering on /var/run/docker.sock (or DOCKER_HOST)")  # fmt: skip
+
+
+def base_image_advice(image: str) -> str:
+    """How to make the local Debian base image the engine tests build on (no registry is
+    needed): a debootstrap root filesystem imported under ``image``."""
+    return (f"make it with `debootstrap --variant=minbase bookworm ROOT && chmod 755 ROOT && "
+            f"tar -C ROOT -c . | docker import - {image}`, or name a local Debian image in "
+            f"KEELHAUL_TEST_BASE_IMAGE")  # fmt: skip
+
+
 def docker_required() -> bool:
     return os.environ.get("KEELHAUL_REQUIRE_DOCKER") == "1"
 
@@ -36,13 +49,13 @@ def docker_engine() -> str:
         pytest.skip(reason)
 
     if shutil.which("docker") is None:
-        return unavailable("no docker client")
+        return unavailable(f"no docker client: {NEEDS_ENGINE}")
     if subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0:
-        return unavailable("no Docker Engine answers (run ../shared/tools/docker-engine-up)")
+        return unavailable(f"no Docker Engine answers `docker info`: {NEEDS_ENGINE}")
     image = os.environ.get("KEELHAUL_TEST_BASE_IMAGE", "keelhaul-test/debian:bookworm")
     probe = subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False)
     if probe.returncode != 0:
-        return unavailable(f"the engine has no base image {image}")
+        return unavailable(f"the engine has no base image {image}: {base_image_advice(image)}")
     return image
 
 

@@ -14,8 +14,8 @@ import click
 from mkdocs.structure.files import File, Files
 
 from keelhaul import config as keelhaul_config
-from keelhaul.cli.app import cli
 from keelhaul.catalogue.docs import listed_rules, rule_markdown
+from keelhaul.cli.app import cli
 
 
 def _command_markdown(command: click.Command, path: str, depth: int) -> list[str]:

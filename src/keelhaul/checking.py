@@ -23,7 +23,7 @@ from pathlib import Path
 from keelhaul.baseline import Baseline
 from keelhaul.config import Config, ConfigFinder
 from keelhaul.context.build_context import BuildContext, find_ignore_file
-from keelhaul.dockerfile.discover import Found, discover
+from keelhaul.dockerfile.discover import Found, discover, is_dockerfile_name
 from keelhaul.dockerfile.syntax import Dockerfile, parse, read_dockerfile
 from keelhaul.errors import FileUnreadable, KeelhaulError
 from keelhaul.findings import Finding
@@ -33,7 +33,14 @@ from keelhaul.rules.engine import check_context
 from keelhaul.rules.registry import DockerfileContext
 from keelhaul.rules.shellcheck import Script, check_scripts, scripts_of
 from keelhaul.runtime.checking import Owners, check_runs
-from keelhaul.runtime.discover import RuntimeFile, read_runs, runtime_kind, runtime_targets
+from keelhaul.runtime.discover import (
+    HELM_CHART_NOTICE,
+    HELM_NOTICE,
+    RuntimeFile,
+    read_runs,
+    runtime_kind,
+    runtime_targets,
+)
 from keelhaul.runtime.yaml_documents import YamlFile
 from keelhaul.selection import SHELLCHECK_CODE, UNUSED_SUPPRESSION_CODE, Vocabulary
 from keelhaul.suppression import Suppressions, text_suppressions
@@ -42,7 +49,15 @@ STDIN = "-"
 DOCKERFILE = "dockerfile"
 """The kind of a target that is a Dockerfile (the others: the runtime kinds)."""
 #: Suffixes that never name a Dockerfile (`app.dockerfile` does, `compose.yaml` does not).
-_NOT_DOCKERFILES = frozenset({".yaml", ".yml", ".json", ".md", ".txt", ".toml"})
+_NOT_DOCKERFILES = frozenset(
+    {".yaml", ".yml", ".json", ".md", ".markdown", ".txt", ".toml", ".sh", ".bash", ".mk"}
+)
+UNKNOWN = "unknown"
+"""The kind of a named file keelhaul does not understand (reported, never checked)."""
+UNKNOWN_NOTICE = (
+    "not a Dockerfile, a Kubernetes workload, a Compose file or a script with `docker run`; "
+    "not checked"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +75,8 @@ class Target:
     """``dockerfile``, ``kubernetes``, ``compose`` or ``docker-run``."""
     source: YamlFile | None = None
     """A runtime file's text and documents as discovery read them (read once)."""
+    why: str = ""
+    """For a target of kind ``unknown``: why keelhaul does not check it."""
 
     @classmethod
     def of(cls, found: Found) -> Target:
@@ -100,11 +117,35 @@ def find_targets(paths: Iterable[Path], stdin: Target | None = None) -> list[Tar
     if not roots and stdin is not None:
         return targets
     roots = roots or [Path(".")]
-    runtime = {os.path.abspath(f.path): f for f in runtime_targets(roots)}
+    charts: list[tuple[Path, bool]] = []
+    runtime = {os.path.abspath(f.path): f for f in runtime_targets(roots, charts=charts)}
+    named_charts = {os.path.abspath(p) for p, named in charts if named}
     for found in discover(roots):
-        known = runtime.pop(os.path.abspath(found.path), None)
-        targets.append(Target.of(found) if known is None else Target.runtime(known))
+        key = os.path.abspath(found.path)
+        known = runtime.pop(key, None)
+        if known is not None:
+            targets.append(Target.runtime(known))
+        elif key in named_charts:
+            continue  # a chart template: reported once below
+        elif (
+            found.named
+            and not is_dockerfile_name(found.path.name)
+            and (
+                found.path.suffix.lower() in _NOT_DOCKERFILES
+                or found.path.name.lower() in ("makefile", "gnumakefile")
+            )
+        ):
+            targets.append(Target(found.path, str(found.path), True, kind=UNKNOWN,
+                                  why=UNKNOWN_NOTICE))  # fmt: skip
+        else:
+            targets.append(Target.of(found))
     targets += [Target.runtime(f) for f in runtime.values()]
+    targets += [
+        Target(
+            path, str(path), named, kind=UNKNOWN, why=HELM_NOTICE if named else HELM_CHART_NOTICE
+        )
+        for path, named in charts
+    ]
     return targets
 
 
@@ -120,6 +161,8 @@ class CheckResult:
     broken: list[BrokenFile] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
     """Source text of the files with findings (for source lines under each finding)."""
+    unknown: list[tuple[str, str, bool]] = field(default_factory=list)
+    """Files keelhaul does not check: (name, why, named by the user)."""
     owners: Owners = field(default_factory=dict)
     """For runtime files: which containers gave each finding (``keelhaul fix`` reads it)."""
     failing: bool = False
@@ -231,6 +274,9 @@ class Checker:
         config = self._config(target)
         if not target.named and config.excludes(target.path):
             self.note(f"{target.name}: excluded by {config.name}")
+            return None
+        if target.kind == UNKNOWN:
+            result.unknown.append((target.name, target.why, target.named))
             return None
         result.files.append(target.name)
         if target.kind != DOCKERFILE:  # a Compose file, a manifest, a script with docker run

@@ -135,14 +135,13 @@ def test_ignore_file_change_counts_files_it_lets_in(tmp_path: Path) -> None:
     assert "ignore file changed" in ignore.note
 
 
-def test_commit_without_a_dockerfile_is_skipped(tmp_path: Path) -> None:
+def test_commit_before_the_dockerfile_predates_it(tmp_path: Path) -> None:
     repo = Repo(tmp_path)
     repo.commit({"README": "x\n"})
     node_app(repo)
     history, result = replayed(repo.root, "HEAD")
-    assert next(c.note for c in history.commits) == "no Dockerfile at this commit"
-    assert result.commits == 2
-    assert result.replayed == 1
+    assert next(c.note for c in history.commits) == "predates the Dockerfile"
+    assert (result.commits, result.predating, result.replayed) == (1, 1, 1)
     # the first build has a cold cache: everything runs
     assert table(result)["RUN npm ci"][0] == (1, 1)
 

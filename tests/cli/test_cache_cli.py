@@ -193,6 +193,58 @@ def test_git_json_and_last(keelhaul: Run, tmp_path: Path) -> None:
     assert [c["rebuilt_lines"] for c in data["per_commit"]] == [[3, 4, 5], []]
 
 
+# --- commits before the Dockerfile, rates out of fewer commits ----------------------------
+
+PRE_ONE = "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\n"
+PRE_TWO = PRE_ONE + "RUN npm run build\n"
+
+
+def _predating_history(root: Path) -> Repo:
+    """3 commits without a Dockerfile, then 3 with PRE_ONE, then 2 with PRE_TWO."""
+    repo = Repo(root)
+    for i in range(3):
+        repo.commit({"notes.txt": f"{i}\n"})
+    repo.commit({"Dockerfile": PRE_ONE, "package.json": "{}\n", "index.js": "0\n"})
+    for i in range(2):
+        repo.commit({"index.js": f"{i + 1}\n"})
+    repo.commit({"Dockerfile": PRE_TWO})
+    repo.commit({"index.js": "9\n"})
+    return repo
+
+
+def test_text_says_the_early_commits_predate_the_dockerfile(keelhaul: Run, tmp_path: Path) -> None:
+    repo = _predating_history(tmp_path / "repo")
+    result = keelhaul("--last", "100", cwd=repo.root)
+    headline = result.out.splitlines()[0]
+    assert headline == ("Dockerfile: 5 commit(s) of HEAD, last 100 replayed (3 earlier "
+                        "commit(s) predate the Dockerfile: left out)")  # fmt: skip
+
+
+def test_json_leaves_the_early_commits_out_of_the_count(keelhaul: Run, tmp_path: Path) -> None:
+    repo = _predating_history(tmp_path / "repo")
+    data = json.loads(keelhaul("--last", "100", "--format", "json", cwd=repo.root).out)
+    assert (data["commits"], data["replayed"], data["predate_dockerfile"]) == (5, 5, 3)
+    assert {r["of"] for r in data["instructions"] if r["line"] in (1, 4)} == {5}
+
+
+def test_fewer_commits_in_a_rate_are_explained(keelhaul: Run, tmp_path: Path) -> None:
+    repo = _predating_history(tmp_path / "repo")
+    result = keelhaul("--last", "100", cwd=repo.root)
+    assert "2 of 2 (100%)" in result.out  # RUN npm run build, beside rates "of 5"
+    note = next(line for line in result.out.splitlines() if "fewer than the 5" in line)
+    assert "line 5 RUN npm run build, 2 commit(s)" in note
+
+
+def test_a_deleted_dockerfile_is_skipped_not_predating(keelhaul: Run, tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "repo")
+    repo.commit({"Dockerfile": PRE_ONE, "package.json": "{}\n"})
+    repo.commit({"Dockerfile": None})
+    repo.commit({"Dockerfile": PRE_ONE})
+    data = json.loads(keelhaul("--last", "100", "--format", "json", cwd=repo.root).out)
+    assert (data["commits"], data["replayed"], data["predate_dockerfile"]) == (3, 2, 0)
+    assert data["per_commit"][1]["note"] == "no Dockerfile at this commit"
+
+
 # --- errors: one line, exit 2 ---------------------------------------------------------------
 
 

@@ -73,7 +73,8 @@ def test_json_shape(tmp_path: Path) -> None:
     assert data["sent"]["files"] == 7
     assert data["sent"]["bytes"] == sum(f.size for f in walk_context(tmp_path).files)
     assert data["largest_files"][0] == {"path": ".git/objects/pack", "bytes": 50_000}
-    assert data["unused"]["bytes"] == data["sent"]["bytes"] - 300
+    dockerfile = (tmp_path / "Dockerfile").stat().st_size  # the build reads it: not unused
+    assert data["unused"]["bytes"] == data["sent"]["bytes"] - 300 - dockerfile
     assert {f["path"] for f in data["vcs_and_dependency_folders"]} == {".git", "node_modules"}
     assert data["secrets"][0]["path"] == ".env"
     assert TOKEN not in out

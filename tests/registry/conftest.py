@@ -1,7 +1,7 @@
 """Real registries on loopback for the registry client's tests.
 
-``registry`` and ``auth_registry`` are CNCF distribution (Debian's docker-registry) started by
-``../shared/tools/registry-up``, the second with Basic auth from an htpasswd file;
+``registry`` and ``auth_registry`` are CNCF distribution (Debian's ``docker-registry`` package)
+started here on a free loopback port, the second with Basic auth from an htpasswd file;
 ``bearer_registry`` is distribution checking JWTs from an in-test token server; images are
 written as OCI layouts by :mod:`tests.registry.images` and pushed with skopeo. Without
 docker-registry or skopeo these tests skip, except under ``KEELHAUL_REQUIRE_DOCKER=1`` (CI),
@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
+import urllib.error
+import urllib.request
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,12 +28,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import docker_required
-from tests.corpus import SHARED
 from tests.registry import images
 from tests.registry.jwtauth import Signer, TokenServer, token_server
 from tests.registry.jwtauth import token_registry as jwt_registry
 
-REGISTRY_UP = SHARED / "tools" / "registry-up"
 USER, PASSWORD = "keel", "haul-S3cret-pw"
 
 
@@ -60,6 +60,7 @@ class Registry:
     pid: int
     directory: Path
     creds: str | None = None  # user:password for skopeo
+    process: subprocess.Popen[bytes] | None = None  # when started here
 
     def push(self, layout: Path, tag: str, name: str, *, all_images: bool = False) -> str:
         reference = f"{self.host}/{name}:{tag}"
@@ -93,24 +94,59 @@ def skopeo() -> str:
     return path
 
 
+#: What to install when no registry binary is found.
+NO_REGISTRY = ("no registry: these tests need CNCF distribution's registry "
+               "(Debian/Ubuntu: apt-get install docker-registry)")  # fmt: skip
+
+
 def _start(htpasswd: Path | None) -> Registry:
-    if not REGISTRY_UP.is_file():
-        unavailable(f"no {REGISTRY_UP}")
+    binary = shutil.which("docker-registry") or shutil.which("registry")
+    if binary is None:
+        unavailable(NO_REGISTRY)
+    assert binary is not None
     port = free_port()
-    args = [str(REGISTRY_UP), str(port)] + ([str(htpasswd)] if htpasswd else [])
-    try:
-        done = subprocess.run(args, capture_output=True, text=True, check=False, timeout=300)
-    except subprocess.TimeoutExpired:
-        unavailable("registry-up did not finish in 300s")
-        raise
-    found = re.search(r"registry dir: (\S+) \(pid (\d+)\)", done.stderr)
-    if done.returncode != 0 or found is None:
-        unavailable(f"registry-up failed: {done.stderr.strip()[-300:]}")
-    assert found is not None
-    return Registry(f"127.0.0.1:{port}", int(found.group(2)), Path(found.group(1)))
+    directory = Path(tempfile.mkdtemp(prefix="keelhaul-registry."))
+    config = [
+        "version: 0.1",
+        "log: {level: warn}",
+        f"storage: {{filesystem: {{rootdirectory: {directory / 'data'}}}, delete: {{enabled: true}}}}",
+        f"http: {{addr: 127.0.0.1:{port}}}",
+    ]
+    if htpasswd is not None:
+        config.append(f"auth: {{htpasswd: {{realm: keelhaul-test, path: {htpasswd}}}}}")
+    (directory / "config.yml").write_text("\n".join(config) + "\n", encoding="utf-8")
+    with (directory / "log").open("wb") as log:
+        process = subprocess.Popen([binary, "serve", str(directory / "config.yml")],
+                                   stdout=log, stderr=log, start_new_session=True)  # fmt: skip
+    registry = Registry(f"127.0.0.1:{port}", process.pid, directory, process=process)
+    for _ in range(120):
+        if process.poll() is not None:
+            break
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2).close()
+            return registry
+        except urllib.error.HTTPError as exc:
+            if exc.code == 401:
+                return registry
+        except OSError:
+            pass
+        time.sleep(0.25)
+    log_tail = (directory / "log").read_text(encoding="utf-8", errors="replace")[-300:]
+    _stop(registry)
+    unavailable(f"{binary} did not start: {log_tail.strip()}")
+    raise AssertionError("unreachable")
 
 
 def _stop(registry: Registry) -> None:
+    if registry.process is not None:
+        registry.process.terminate()
+        try:
+            registry.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            registry.process.kill()
+            registry.process.wait()
+        shutil.rmtree(registry.directory, ignore_errors=True)
+        return
     with contextlib.suppress(ProcessLookupError):
         os.kill(registry.pid, signal.SIGTERM)
         for _ in range(50):  # not our child (registry-up detaches it): poll until it is gone

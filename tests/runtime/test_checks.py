@@ -67,7 +67,8 @@ K8S: list[tuple[str, str, list[int]]] = [
     (CONTAINER + "    securityContext:\n      capabilities: {drop: [ALL]}", "KH400", []),
     (CONTAINER + "    securityContext:\n      capabilities: {drop: [all]}", "KH400", []),
     (CONTAINER + "    securityContext:\n      privileged: true", "KH400", []),
-    (CONTAINER + "    securityContext:\n      capabilities: {add: [CHOWN, NET_BIND_SERVICE, SYS_ADMIN]}", "KH401", [9]),
+    (CONTAINER + "    securityContext:\n      capabilities: {add: [SYS_TIME, NET_BIND_SERVICE, SYS_ADMIN]}", "KH401", [9]),
+    (CONTAINER + "    securityContext:\n      capabilities: {add: [CHOWN, NET_BIND_SERVICE]}", "KH401", []),
     (CONTAINER + "    securityContext:\n      capabilities: {add: [CHOWN, NET_BIND_SERVICE, SYS_ADMIN]}", "KH402", [9]),
     (CONTAINER + "    securityContext:\n      capabilities:\n        add: [NET_ADMIN, SYS_PTRACE, SYS_MODULE, DAC_READ_SEARCH, ALL]", "KH402", [10] * 5),
     (CONTAINER + "    securityContext:\n      capabilities: {add: [NET_BIND_SERVICE]}", "KH403", [9]),
@@ -164,7 +165,8 @@ NEUTRAL: list[tuple[ContainerRun, str, bool]] = [
     (compose(cap_drop=["ALL"]), "KH400", False),
     (compose(cap_drop=["all"]), "KH400", False),
     (compose(cap_add=["CAP_SYS_ADMIN"]), "KH402", True),
-    (compose(cap_add=["cap_net_raw"]), "KH401", True),
+    (compose(cap_add=["cap_sys_time"]), "KH401", True),
+    (compose(cap_add=["cap_net_raw"]), "KH401", False),  # in the default set already
     (compose(cap_add=["NET_BIND_SERVICE"], ports=[Port(80, 8080, "tcp", W)]), "KH403", False),
     (compose(cap_add=["NET_BIND_SERVICE"], ports=[Port(8080, 80, "tcp", W)]), "KH403", True),
     (compose(), "KH405", True),
@@ -258,3 +260,41 @@ def test_secret_messages_never_show_the_value() -> None:
     messages = found(compose(env=[EnvVar("API_TOKEN", "ghp_" + "b" * 36, False, W)]), "KH430")
     assert messages
     assert all("bbbb" not in m for m in messages)
+
+
+def _codes_of(text: str) -> list[str]:
+    from keelhaul.runtime.kubernetes import read_kubernetes
+
+    return [f.code for f in check_runs(read_kubernetes(text, "p.yaml"))]
+
+
+_ADD_BACK = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  containers:
+    - name: web
+      image: example/web:1.2
+      securityContext:
+        runAsUser: {user}
+        capabilities:
+          drop: [ALL]
+          add: [{caps}]
+"""
+
+
+def test_add_backs_after_drop_all_are_what_kh400_asks_for() -> None:
+    """KH401 and KH400 never contradict each other (issue 18)."""
+    codes = _codes_of(_ADD_BACK.format(user=10001, caps="CHOWN, SETUID, SETGID"))
+    assert "KH400" not in codes
+    assert "KH401" not in codes
+    assert "KH401" in _codes_of(_ADD_BACK.format(user=10001, caps="SYS_TIME"))
+
+
+def test_root_is_reported_once() -> None:
+    """KH411 says it runs as root; KH412 (low IDs) does not repeat it for UID or GID 0."""
+    codes = _codes_of(_ADD_BACK.format(user=0, caps="CHOWN"))
+    assert "KH411" in codes
+    assert "KH412" not in codes

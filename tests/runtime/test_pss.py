@@ -352,3 +352,21 @@ def test_pod_level_violation_reported_once_for_many_containers() -> None:
 def test_unknown_level_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown"):
         check_runs([], pss="privileged-ish")
+
+
+def test_pss_reports_a_problem_once_naming_the_rule_it_aliases() -> None:
+    """``--pss`` does not add a second error for what KH400/KH410/KH416/KH418 report."""
+    from keelhaul.runtime.kubernetes import read_kubernetes
+
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n"
+        "    - name: web\n      image: example/web:1.2\n"
+    )
+    found = check_runs(read_kubernetes(text, "p.yaml"), pss="restricted")
+    codes = [f.code for f in found]
+    for alias in ("KH400", "KH410", "KH416", "KH418"):
+        assert alias not in codes
+        assert sum(f"(also {alias})" in f.message for f in found if f.code == "KH446") == 1
+    assert "KH405" in codes  # no PSS control covers a writable root filesystem
+    plain = [f.code for f in check_runs(read_kubernetes(text, "p.yaml"))]
+    assert {"KH400", "KH410", "KH416", "KH418"} <= set(plain)

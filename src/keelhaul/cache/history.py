@@ -21,6 +21,8 @@ from keelhaul.dockerfile.syntax import parse
 from keelhaul.errors import KeelhaulError
 
 IGNORE_FILE = ".dockerignore"
+#: The note of a commit from before the Dockerfile was added.
+PREDATES = "predates the Dockerfile"
 #: Commits replayed at most (a bound on untrusted input: a range can be the whole history).
 MAX_COMMITS = 20_000
 
@@ -151,6 +153,9 @@ class CommitReplay:
     reordered: Rebuild | None
     note: str = ""
     """Why the commit was not replayed, or what was assumed for it."""
+    predates: bool = False
+    """The Dockerfile does not exist yet at this commit (it appears later in the range): the
+    commit is no build of this Dockerfile and counts in no rate."""
 
 
 @dataclass
@@ -257,12 +262,17 @@ def replay(
         current["<dockerfile>"] = fixed_dockerfile
     df_key = place.dockerfile or "<dockerfile>"
     models = _Models(build_args, target, reorder)
+    seen = current.get(df_key) is not None
     for commit in commits:
         before = dict(current)
         for p in tracked:
             if p in commit.files:
                 current[p] = blobs.get(f"{commit.sha}:{p}")
-        result.commits.append(_replay_one(place, commit, before, current, df_key, models))
+        one = _replay_one(place, commit, before, current, df_key, models)
+        if not seen and current.get(df_key) is None:
+            one.note, one.predates = PREDATES, True
+        seen = seen or current.get(df_key) is not None
+        result.commits.append(one)
     result.final_text = current.get(df_key)
     result.final_reordered = models.reordered_text(result.final_text)
     return result

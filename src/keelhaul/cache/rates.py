@@ -60,10 +60,13 @@ def step_keys(model: CacheModel) -> Iterable[tuple[RowKey, CacheStep]]:
 class Rates:
     rows: list[Row]
     commits: int
+    """Commits of the range from the Dockerfile's first one on (those before it are left out)."""
     replayed: int
     """Commits with a Dockerfile that parses (the others are skipped)."""
     reorder: bool
     """The reorder changes the Dockerfile."""
+    predating: int = 0
+    """Commits of the range from before the Dockerfile existed: in no count."""
 
 
 def _count(rebuild: Rebuild, rows: dict[RowKey, Row], after: bool) -> None:
@@ -114,4 +117,5 @@ def rates(
     ordered += [r for r in rows.values() if id(r) not in placed]
     moved = [line for k in final_keys if (line := rows[k].after_line) is not None]
     changed = any(rows[k].added for k in fixed_keys) or moved != sorted(moved)
-    return Rates(ordered, len(replay.commits), replayed, changed)
+    predating = sum(1 for c in replay.commits if c.predates)
+    return Rates(ordered, len(replay.commits) - predating, replayed, changed, predating)

@@ -164,8 +164,33 @@ def _line(row: Row) -> str:
 
 def _headline(replay: Replay, rates: Rates, name: str) -> str:
     skipped = rates.commits - rates.replayed
-    extra = f" ({skipped} skipped: no Dockerfile that parses)" if skipped else ""
-    return f"{name}: {rates.commits} commit(s) of `{replay.rev_range}` replayed{extra}"
+    parts = []
+    if rates.predating:
+        parts.append(f"{rates.predating} earlier commit(s) predate the Dockerfile: left out")
+    if skipped:
+        parts.append(f"{skipped} skipped: the Dockerfile is missing or does not parse there")
+    extra = f" ({'; '.join(parts)})" if parts else ""
+    return f"{name}: {rates.replayed} commit(s) of `{replay.rev_range}` replayed{extra}"
+
+
+#: Rows named at most in the note on counts below the replayed commits.
+_FEWER_SHOWN = 5
+
+
+def _fewer_note(rates: Rates) -> str | None:
+    """Why some rows count fewer commits than were replayed (``of 22`` beside ``of 31``)."""
+    fewer = []
+    for row in rates.rows:
+        count = row.after if row.added else row.now
+        if 0 < count.present < rates.replayed:
+            where = f"line {row.line}" if row.line is not None else "an earlier line"
+            fewer.append(f"{where} {shorten(row.text, 40)}, {count.present} commit(s)")
+    if not fewer:
+        return None
+    more = f"; and {len(fewer) - _FEWER_SHOWN} more" if len(fewer) > _FEWER_SHOWN else ""
+    return (f"each rate counts the commits whose build ran that instruction, so some are out of "
+            f"fewer than the {rates.replayed} replayed (it was added, changed or moved in the "
+            f"range, or its stage was not built): {'; '.join(fewer[:_FEWER_SHOWN])}{more}")  # fmt: skip
 
 
 def _notes(
@@ -186,6 +211,9 @@ def _notes(
         notes.append(
             f"{ignore_changes} commit(s) change the ignore file: files it lets in or out count as changed"
         )
+    fewer = _fewer_note(rates)
+    if fewer is not None:
+        notes.append(fewer)
     if final is not None:
         notes += model_notes(final)
     if est is not None:
@@ -286,6 +314,7 @@ def replay_json(
         "range": replay.rev_range,
         "commits": rates.commits,
         "replayed": rates.replayed,
+        "predate_dockerfile": rates.predating,
         "reorder_changes_dockerfile": rates.reorder,
         "reordered_dockerfile": replay.final_reordered if rates.reorder else None,
         "instructions": rows,

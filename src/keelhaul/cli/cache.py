@@ -48,7 +48,8 @@ JSON shapes (--format json):
     "stages": [{"stage", "built", "first_miss": {"line", "end_line", "instruction",
     "expensive", "reason"} | null, "rebuilds": [{"line", "end_line", "instruction",
     "expensive"}]}], "expensive_rebuilds": int, "notes": [str]}
-  --git: {"range", "commits", "replayed", "reorder_changes_dockerfile",
+  --git: {"range", "commits", "replayed", "predate_dockerfile" (commits before the
+    Dockerfile existed, in no count), "reorder_changes_dockerfile",
     "reordered_dockerfile", "instructions": [{"stage", "line", "line_after_reorder",
     "instruction", "expensive", "added_by_reorder", "rebuilt", "of",
     "rebuilt_after_reorder", "of_after_reorder"}], "per_commit": [{"commit", "subject",

@@ -19,6 +19,8 @@ from keelhaul.cli.options import (
     context_option,
     no_config_option,
     parse_build_args,
+    quiet_unknown_option,
+    report_unknown,
     stdin_filename_option,
 )
 from keelhaul.cli.output import Output
@@ -151,6 +153,7 @@ def _shellcheck_binary(asked: bool | None) -> str | None:
     help="Also report every violation of this Pod Security Standards level (Kubernetes).",
 )
 @build_arg_option
+@quiet_unknown_option
 @click.pass_obj
 def command(
     out: Output,
@@ -171,12 +174,20 @@ def command(
     show_settings: bool,
     pss: str | None,
     build_args: tuple[str, ...],
+    quiet_unknown: bool,
 ) -> int:
-    """Check the Dockerfiles in PATHS (files or folders, default `.`; `-` reads stdin).
+    """Check the Dockerfiles, Compose files, Kubernetes manifests and `docker run` lines in
+    PATHS (files or folders, default `.`; `-` reads stdin).
 
-    Folders are searched for Dockerfile, Containerfile, *.Dockerfile, Dockerfile.* and the
-    like, skipping what .gitignore ignores. Settings come from the nearest .keelhaul.toml,
-    pyproject.toml [tool.keelhaul] or (failing those) .hadolint.yaml above each file.
+    Folders are searched, skipping what .gitignore ignores, for Dockerfile, Containerfile,
+    *.Dockerfile, Dockerfile.* and the like, and for the files that say how containers run,
+    told by their content: Compose and Kubernetes YAML, and `docker run` lines in shell
+    scripts, Makefiles, CI files (GitHub Actions, GitLab CI) and README code fences.
+
+    To check less: name the files (`keelhaul check Dockerfile`), choose rules with --select
+    or --ignore, or leave paths out with `exclude = ["deploy/**"]` in the configuration.
+    Settings come from the nearest .keelhaul.toml, pyproject.toml [tool.keelhaul] or
+    (failing those) .hadolint.yaml above each file.
 
     Exit 0 when no finding reaches the failure threshold, 1 when one does, 2 on unreadable
     or unparsable input or a bad configuration. `keelhaul rules` lists the rules.
@@ -226,6 +237,7 @@ def command(
             "--write-baseline drops them"
         )
     emit(out, fmt, result, rules)
-    if result.broken:
+    unknown = report_unknown(out, result.unknown, quiet_unknown)
+    if result.broken or unknown:
         return 2
     return 1 if result.failing else 0

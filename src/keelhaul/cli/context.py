@@ -10,7 +10,8 @@
      "unused_unknown": [why: a COPY source names a variable...],
      "vcs_and_dependency_folders": [{"path", "kind" (vcs|dependencies|build-output),
                                      "files", "bytes"}],
-     "secrets": [{"path", "kind", "label", "matches" (redacted)}],
+     "secrets": [{"path", "kind", "label", "matches" (redacted),
+                  "copied": {"instruction", "line", "stage"} | null (a COPY naming it)}],
      "suggested_lines": [{"line", "reason", "files", "bytes" (what the line saves)}],
      "unreadable": [paths], "findings": <keelhaul check's JSON report of the findings>}
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,10 @@ from keelhaul.cli.output import Output
 from keelhaul.context.build_context import BuildContext
 from keelhaul.context.usage import (
     ContextUse,
+    Source,
     Suggestion,
     context_use,
+    copied_secrets,
     suggest_lines,
     unused_files,
 )
@@ -52,8 +55,9 @@ from keelhaul.rules.registry import DockerfileContext, Rule
 from keelhaul.selection import THRESHOLD_WORDS
 from keelhaul.writing import write_atomically
 
-#: The rule codes of the build context (KH230-KH239).
-CONTEXT_CODES = frozenset(f"KH23{i}" for i in range(10))
+#: The rule codes of the build context (KH230-KH239), and KH205 (secret-file-copied): a
+#: secret a COPY takes from the context is a finding here too, with the advice that helps.
+CONTEXT_CODES = frozenset({*(f"KH23{i}" for i in range(10)), "KH205"})
 #: The ``version`` field of ``--format json``.
 JSON_VERSION = 1
 _SEVERITY_RANK = {"error": 3, "warning": 2, "info": 1, "style": 0}
@@ -70,6 +74,8 @@ class ContextReport:
     suggestions: list[Suggestion]
     findings: list[Finding]
     source: str
+    copied: dict[str, Source] = field(default_factory=dict)
+    """The secrets a COPY, ADD or bind mount names, by path: a .dockerignore line cannot help."""
 
     @property
     def unused_bytes(self) -> int | None:
@@ -103,10 +109,23 @@ def analyse(folder: Path, given: Path | None, build_args: dict[str, str]) -> Con
     bounded = BuildContext.read(folder, path)
     ctx = DockerfileContext.of(tree, build_args, {}, bounded)
     use = context_use(ctx.build)
-    unused = unused_files(walk, use)
+    unused = unused_files(walk, use, _build_files(folder, path, walk.ignore_file))
     findings = check_context(ctx, context_rules(), fixes=True)
+    copied = {secret.path: source for secret, source in copied_secrets(walk, use)}
     return ContextReport(walk, path, use, unused, suggest_lines(walk, use, unused), findings,
-                         tree.render())  # fmt: skip
+                         tree.render(), copied)  # fmt: skip
+
+
+def _build_files(folder: Path, *paths: Path | None) -> list[str]:
+    """The Dockerfile and the ignore file, relative to the context (when inside it)."""
+    found: list[str] = []
+    root = os.path.abspath(folder)
+    for path in paths:
+        if path is not None:
+            rel = os.path.relpath(os.path.abspath(path), root)
+            if not rel.startswith(".."):
+                found.append(rel.replace(os.sep, "/"))
+    return found
 
 
 def write_suggestions(report: ContextReport, build_args: dict[str, str]) -> list[str]:
@@ -172,13 +191,25 @@ def as_json(report: ContextReport, findings_json: Any) -> dict[str, Any]:
         "vcs_and_dependency_folders": [
             {"path": f.path, "kind": f.kind.value, "files": f.files, "bytes": f.size}
             for f in walk.notable_folders],
-        "secrets": [{"path": s.path, "kind": s.kind, "label": s.label, "matches": list(s.matches)}
+        "secrets": [{"path": s.path, "kind": s.kind, "label": s.label, "matches": list(s.matches),
+                     "copied": _copied_json(report.copied.get(s.path))}
                     for s in walk.secrets],
         "suggested_lines": [{"line": s.line, "reason": s.reason, "files": s.files,
                              "bytes": s.saves} for s in report.suggestions],
         "unreadable": walk.unreadable,
         "findings": findings_json,
     }  # fmt: skip
+
+
+def _copied_json(source: Source | None) -> dict[str, Any] | None:
+    if source is None:
+        return None
+    return {"instruction": source.instruction, "line": source.line, "stage": source.stage}
+
+
+#: What to do instead of copying a secret into the image.
+COPIED_SECRET_ADVICE = ("do not copy {what} into the image (anyone who can pull it can read "
+                        "it); use a build secret: RUN --mount=type=secret,id=...")  # fmt: skip
 
 
 def print_text(out: Output, report: ContextReport, top: int) -> None:
@@ -200,7 +231,9 @@ def print_text(out: Output, report: ContextReport, top: int) -> None:
         con.print("  unused bytes: unknown (no Dockerfile)")
     if walk.files:
         con.print(_table("Largest files", [(f.path, f.size) for f in walk.largest_files(top)]))
-        con.print(_table("Largest folders", walk.largest_folders(top)))
+        folders = walk.largest_folders(top)
+        if folders:
+            con.print(_table("Largest folders", folders))
         con.print(_table("By top-level entry", [(p, b) for p, _, b in walk.top_level()[:top]]))
     for folder in walk.notable_folders:
         con.print(f"  [yellow]{folder.kind.value}[/yellow] {escape(folder.path)}/ sent: "
@@ -209,6 +242,15 @@ def print_text(out: Output, report: ContextReport, top: int) -> None:
         found = f" ({'; '.join(secret.matches)})" if secret.matches else ""
         con.print(f"  [red]secret[/red] {escape(secret.path)}: {secret.label}{escape(found)}",
                   markup=True, highlight=False)  # fmt: skip
+        source = report.copied.get(secret.path)
+        if source is not None:
+            what = "a private key" if secret.kind == "private-key" else "a secret"
+            con.print(
+                f"    {source.instruction} on line {source.line} puts it in the image: "
+                + COPIED_SECRET_ADVICE.format(what=what),
+                markup=False,
+                highlight=False,
+            )
     for path in walk.unreadable:
         con.print(f"  [red]unreadable[/red] {escape(path)} (docker build would fail)")
     if report.suggestions:

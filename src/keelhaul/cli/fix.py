@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from keelhaul.catalogue import all_rules
-from keelhaul.checking import DOCKERFILE, STDIN, Checker, Target
+from keelhaul.checking import DOCKERFILE, STDIN, UNKNOWN, Checker, Target
 from keelhaul.cli.check import RULE_WORDS, targets_of
 from keelhaul.cli.options import (
     build_arg_option,
@@ -17,6 +17,8 @@ from keelhaul.cli.options import (
     context_option,
     no_config_option,
     parse_build_args,
+    quiet_unknown_option,
+    report_unknown,
     stdin_filename_option,
 )
 from keelhaul.cli.output import Output
@@ -78,6 +80,7 @@ def _read(target: Target) -> str:
 )
 @click.option("--update", is_flag=True, help="With --pin: refresh digests already pinned.")
 @build_arg_option
+@quiet_unknown_option
 @click.pass_obj
 def command(
     out: Output,
@@ -95,6 +98,7 @@ def command(
     pin: bool,
     update: bool,
     build_args: tuple[str, ...],
+    quiet_unknown: bool,
 ) -> int:
     """Fix what `keelhaul check` finds in the Dockerfiles in PATHS (default `.`).
 
@@ -131,6 +135,10 @@ def command(
     dry = diff or check_only
     broken = changed = 0
     for target in targets_of(paths, stdin_filename):
+        if target.kind == UNKNOWN:
+            if report_unknown(out, [(target.name, target.why, target.named)], quiet_unknown):
+                broken += 1
+            continue
         try:
             text = _read(target)
         except OSError as exc:

@@ -18,7 +18,7 @@ from keelhaul.config import Config, ConfigFinder
 from keelhaul.dockerfile.stages import Build, resolve
 from keelhaul.dockerfile.syntax import read_dockerfile
 from keelhaul.findings import Origin
-from keelhaul.image import checks
+from keelhaul.image import checks, compressed_estimate
 from keelhaul.image import cost as cost_model
 from keelhaul.image.analysis import Options, analyse
 from keelhaul.image.checks import Thresholds, parse_ratio, parse_size
@@ -108,7 +108,11 @@ def run(
 
         facts = []
         options = dataclasses.replace(options or Options(), facts=PACKAGE_FACTS)
+    watching = compressed_estimate.watch(image)  # samples the plain-tar layers as they are read
     report = analyse(image, options, build, facts)
+    compressed = watching.compressed_size([
+        (layer.diff_id, layer.media_type, layer.compressed_size, layer.tar_size)
+        for layer in report.layers])  # fmt: skip
     if enabled is not None:  # the configuration's select and ignore
         report = dataclasses.replace(
             report, findings=tuple(f for f in report.findings if enabled(f.code))
@@ -127,7 +131,8 @@ def run(
     )  # fmt: skip
     if crossed:
         report = dataclasses.replace(report, findings=(*report.findings, *crossed))
-    emit(out, fmt, report, cost_settings or cost_model.CostSettings(), vulnerabilities)
+    emit(out, fmt, report, cost_settings or cost_model.CostSettings(), vulnerabilities,
+         compressed)  # fmt: skip
     threshold = Threshold.parse(fail_on) or Threshold()
     failing = threshold.severity is not None and any(
         f.severity.rank >= threshold.severity.rank for f in report.findings
@@ -180,14 +185,18 @@ def _vulnerability_summary(
 
 
 def emit(out: Output, fmt: str, report: ImageReport, settings: cost_model.CostSettings,
-         vulnerabilities: dict[str, Any] | None = None) -> None:  # fmt: skip
+         vulnerabilities: dict[str, Any] | None = None,
+         compressed: compressed_estimate.CompressedSize | None = None) -> None:  # fmt: skip
+    """Write the report; ``compressed``: what the image weighs compressed when that is not
+    the stored size (layers stored as plain tars), which the cost model prices."""
     gone = cost_model.removable(report)
-    saving = cost_model.saving(report.compressed_size, report.tar_size, gone, settings)
+    priced = compressed.bytes if compressed is not None else report.compressed_size
+    saving = cost_model.saving(priced, report.tar_size, gone, settings)
     if fmt == "text":
         from keelhaul.image.text import render_text
 
-        render_text(report, out.out)
-        _cost_text(out, saving, settings)
+        render_text(report, out.out, compressed=compressed)
+        _cost_text(out, saving, settings, compressed)
         if vulnerabilities is not None:
             counts = ", ".join(f"{n} {k}" for k, n in vulnerabilities["counts"].items() if n)
             out.out.print(f"[bold]Vulnerabilities[/bold] in {vulnerabilities['packages']} "
@@ -196,15 +205,15 @@ def emit(out: Output, fmt: str, report: ImageReport, settings: cost_model.CostSe
         return
     if fmt == "json":
         data = report.to_json()
-        data["cost"] = cost_model.cost_json(saving, settings, gone)
+        data["cost"] = cost_model.cost_json(saving, settings, gone, compressed)
         data["vulnerabilities"] = vulnerabilities
         text = json.dumps(data, indent=2) + "\n"
     elif fmt == "html":
         from keelhaul.image.html import render_html
 
-        text = render_html(report, saving, vulnerabilities)
+        text = render_html(report, saving, vulnerabilities, compressed)
     elif fmt == "markdown":
-        text = _markdown_summary(report, saving) + render(
+        text = _markdown_summary(report, saving, compressed) + render(
             "markdown", Report(findings=report.findings, files=[report.source],
                                rules=checks.rule_infos(), cwd=Path.cwd()),
         ).replace("## keelhaul\n", "", 1)  # fmt: skip
@@ -218,25 +227,33 @@ def emit(out: Output, fmt: str, report: ImageReport, settings: cost_model.CostSe
     sys.stdout.buffer.flush()
 
 
-def _markdown_summary(report: ImageReport, s: cost_model.Saving) -> str:
+def _markdown_summary(report: ImageReport, s: cost_model.Saving,
+                      compressed: compressed_estimate.CompressedSize | None = None) -> str:  # fmt: skip
     """The head of a job summary: size, layers, waste, cost."""
     waste = report.waste
+    size = checks.human(report.compressed_size)
+    if compressed is not None and compressed.basis != "measured":
+        size = f"{checks.human(compressed.bytes)} ({compressed.basis})"
     return (
         f"## keelhaul image `{report.source}`\n\n"
         "| compressed | uncompressed | layers | wasted | efficiency | cost a month | pull |\n"
         "|---|---|---|---|---|---|---|\n"
-        f"| {checks.human(report.compressed_size)} | {checks.human(report.tar_size)} | "
+        f"| {size} | {checks.human(report.tar_size)} | "
         f"{len(report.layers)} | {checks.human(waste.total)} | {waste.efficiency:.1%} | "
         f"{cost_model.money(s.before.total_month)} | {cost_model.duration(s.before.pull_seconds)} |\n"
     )
 
 
-def _cost_text(out: Output, s: cost_model.Saving, settings: cost_model.CostSettings) -> None:
+def _cost_text(out: Output, s: cost_model.Saving, settings: cost_model.CostSettings,
+               compressed: compressed_estimate.CompressedSize | None = None) -> None:  # fmt: skip
     now, after = s.before, s.after
     pulls = f"{settings.pulls_per_day:g} pull(s) a day on {settings.nodes} node(s)"
     out.out.print(f"[bold]Cost[/bold] ({pulls}, {settings.regions} region(s), "
                   f"${settings.storage_price:g}/GB-month, ${settings.transfer_price:g}/GB, "
                   f"{settings.bandwidth_mbps:g} Mbit/s)")  # fmt: skip
+    if compressed is not None:
+        out.out.print(f"  priced on {checks.human(now.compressed_bytes)} compressed "
+                      f"({compressed.describe()})", markup=False)  # fmt: skip
     out.out.print(f"  {cost_model.money(now.total_month)} a month "
                   f"(storage {cost_model.money(now.storage_month)}, transfer "
                   f"{cost_model.money(now.transfer_month)} for {now.transferred_gb_month:,.1f} GB); "

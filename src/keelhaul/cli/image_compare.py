@@ -13,6 +13,7 @@ from typing import Any
 from rich.table import Table
 
 from keelhaul.cli.output import Output
+from keelhaul.image import compressed_estimate
 from keelhaul.image import cost as cost_model
 from keelhaul.image.analysis import Options, analyse
 from keelhaul.image.checks import human
@@ -37,14 +38,16 @@ def _side(reference: str, platform: str | None, costs: cost_model.CostSettings,
     # one walk per layer: the analysis gathers the package facts too (and fills the cache)
     gathered: list[LayerFacts] = []
     with open_image(reference, platform=platform, **sources) as image:
+        watching = compressed_estimate.watch(image)  # plain-tar layers: estimate the gzip size
         with_facts = dataclasses.replace(options or Options(), facts=PACKAGE_FACTS)
         report = analyse(image, with_facts, None, facts=gathered)
         files, _ = image_files(image, cache, gathered)
     inventory = catalog(files, lock_files=False)
     packages = Counter(p.type for p in inventory.packages)
-    saving = cost_model.saving(
-        report.compressed_size, report.tar_size, cost_model.removable(report), costs
-    )
+    compressed = watching.compressed_size([(x.diff_id, x.media_type, x.compressed_size, x.tar_size)
+                                           for x in report.layers])  # fmt: skip
+    saving = cost_model.saving(compressed.bytes, report.tar_size, cost_model.removable(report),
+                               costs)  # fmt: skip
     return Side(reference, report, packages, saving, inventory)
 
 

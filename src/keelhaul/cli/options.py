@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from keelhaul.cli.output import Output
 from keelhaul.errors import ConfigError
 
 
@@ -60,3 +61,23 @@ no_config_option = click.option(
     is_flag=True,
     help="Read no configuration file: built-in defaults and the command line.",
 )
+
+
+quiet_unknown_option = click.option(
+    "--quiet-unknown",
+    is_flag=True,
+    help="Skip named files keelhaul does not understand without a notice or exit 2 "
+    "(for hooks that hand over every YAML file).",
+)
+
+
+def report_unknown(out: Output, unknown: list[tuple[str, str, bool]], quiet: bool) -> bool:
+    """One notice per file keelhaul does not check; True when one the user named should make
+    the run exit 2 (it was not checked, and ``--quiet-unknown`` was not given)."""
+    failed = False
+    for name, why, named in unknown:
+        if named and quiet:
+            continue
+        out.err.print(f"keelhaul: notice: {name}: {why}", markup=False, soft_wrap=True)
+        failed = failed or named
+    return failed

@@ -51,6 +51,17 @@ def command(out: Output, code: str | None, as_json: bool) -> int:
                 indent=2,
             )
         )
+    elif not out.out.is_terminal:
+        # a pipe or a file: plain text, never wrapped to a guessed width nor cut
+        if code is not None:
+            click.echo(rule_markdown(rules[0]), nl=False)
+        else:
+            click.echo("\t".join(("code", "name", "severity", "category", "fix", "summary")))
+            for r in rules:
+                opt_in = "" if r.default_on else " (opt-in)"
+                fix = r.fix.value if r.fix else "-"
+                fields = (r.code, r.name, r.severity.value, r.category.value, fix)
+                click.echo("\t".join((*fields, r.summary + opt_in)))
     elif code is not None:
         out.out.print(Markdown(rule_markdown(rules[0])))
     else:

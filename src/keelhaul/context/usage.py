@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from keelhaul.context.dockerignore import relative
-from keelhaul.context.walk import ContextWalk, FolderKind, SentFile
+from keelhaul.context.walk import ContextWalk, FolderKind, SentFile, SentSecret
 from keelhaul.dockerfile.stages import Build
 
 _REMOTE = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*://|git@|github\.com/)")
@@ -156,14 +156,21 @@ class _Matcher:
         return False
 
 
-def unused_files(walk: ContextWalk, use: ContextUse) -> list[SentFile] | None:
-    """The sent files no source takes; None when a variable source makes that unknowable."""
+def unused_files(
+    walk: ContextWalk, use: ContextUse, build_files: Iterable[str] = ()
+) -> list[SentFile] | None:
+    """The sent files no source takes; None when a variable source makes that unknowable.
+
+    ``build_files`` (the Dockerfile and its ignore file, relative to the context) are read by
+    the build itself, so they are never unused.
+    """
     if use.unknown:
         return None
     matcher = _Matcher.of(use.sources)
     if matcher.everything:
         return []
-    return [f for f in walk.files if not matcher(f.path)]
+    own = set(build_files)
+    return [f for f in walk.files if f.path not in own and not matcher(f.path)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,10 +210,16 @@ def suggest_lines(
         if folder.kind is FolderKind.VCS and _uses_folder(use, folder.path):
             continue
         add(line, _FOLDER_REASONS[folder.kind], under[folder.path])
+    # a secret a COPY names gets no line (it would break the build: see copied_secrets);
+    # every other .env file one line, `**/.env*` matching at the top too
+    named = {secret.path for secret, _ in copied_secrets(walk, use)}
+    envs = [s.path for s in walk.secrets if _is_env(s.path)]
+    env_line = "**/.env*" if any("/" in p for p in envs) else ".env*"
     for secret in walk.secrets:
-        name = secret.path.rpartition("/")[2]
-        nested = "/" in secret.path
-        line = ("**/.env*" if nested else ".env*") if name.startswith(".env") else secret.path
+        if secret.path in named:
+            continue
+        envs_line = env_line if not named.intersection(envs) else secret.path
+        line = envs_line if _is_env(secret.path) else secret.path
         add(line, f"secret: {secret.label}", [f for f in walk.files if f.path == secret.path])
     logs = [f for f in walk.files if _LOG.search(f.path)]
     if logs:
@@ -230,6 +243,29 @@ _FOLDER_REASONS = {
     FolderKind.DEPENDENCIES: "installed dependencies",
     FolderKind.BUILD_OUTPUT: "build output",
 }
+
+
+def _is_env(path: str) -> bool:
+    return path.rpartition("/")[2].startswith(".env")
+
+
+def copied_secrets(walk: ContextWalk, use: ContextUse) -> list[tuple[SentSecret, Source]]:
+    """Each secret of the context a COPY, ADD or bind mount names (itself, or by a wildcard;
+    not through a folder or the whole context), with the first source that does.
+
+    A .dockerignore line cannot help there (the build would fail without the file): the
+    secret must not be copied at all.
+    """
+    found: list[tuple[SentSecret, Source]] = []
+    for secret in walk.secrets:
+        for source in use.sources:
+            globbed = not _GLOB.isdisjoint(source.path) and source.path not in (".", "*")
+            if source.path == secret.path or (
+                globbed and glob_regex(source.path).match(secret.path)
+            ):
+                found.append((secret, source))
+                break
+    return found
 
 
 def _uses_folder(use: ContextUse, path: str) -> bool:
@@ -262,6 +298,7 @@ __all__ = [
     "Source",
     "Suggestion",
     "context_use",
+    "copied_secrets",
     "glob_regex",
     "suggest_lines",
     "unused_files",

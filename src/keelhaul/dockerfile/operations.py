@@ -63,6 +63,14 @@ class PackageSpec:
         return v[0] not in "<>=!~^*" and "*" not in v and " " not in v and "||" not in v
 
 
+#: How pip's ``--no-cache-dir`` may be written: pip parses its options with optparse, which
+#: takes any unambiguous prefix of a long option; ``--no-ca`` is the shortest (``--no-c`` could
+#: also be ``--no-clean``, ``--no-color`` or ``--no-compile``), ``--no-cache`` the common one.
+PIP_NO_CACHE_DIR = tuple(
+    "--no-cache-dir"[:n] for n in range(len("--no-ca"), len("--no-cache-dir") + 1)
+)
+
+
 @dataclass(frozen=True)
 class PackageOperation:
     """One package-manager command.
@@ -170,7 +178,7 @@ class PackageOperation:
         if m == "apk":
             return self.has("--no-cache")
         if m == "pip":
-            return self.has("--no-cache-dir") or env.get("PIP_NO_CACHE_DIR", "").lower() in (
+            return self.has(*PIP_NO_CACHE_DIR) or env.get("PIP_NO_CACHE_DIR", "").lower() in (
                 "1", "true", "yes", "on", "off", "0", "false",
             )  # fmt: skip
         if m == "uv":

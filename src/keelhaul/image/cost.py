@@ -4,6 +4,9 @@ pulls, and the time each pull takes; and what fixing the waste would save.
 The model, stated so anyone can redo it:
 
 - storage: the compressed size (what the registry keeps) x regions x price per GB-month;
+  for layers stored as plain tars (``docker:`` and ``docker-archive:``, as ``docker save``
+  writes them) the compressed size is estimated, gzip level 6 over a sample of the layers'
+  bytes (:mod:`keelhaul.image.compressed_estimate`), and the output says so;
 - transfer: the compressed size x pulls a month x price per GB (pulls a month = pulls per
   node per day x nodes x 30);
 - pull time: compressed size / bandwidth, plus unpacking the uncompressed size at
@@ -26,6 +29,7 @@ from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING
 
 from keelhaul.errors import ConfigError
+from keelhaul.image.compressed_estimate import CompressedSize
 from keelhaul.settings import Settings
 
 if TYPE_CHECKING:
@@ -150,7 +154,13 @@ def settings_from(config: Settings, options: Mapping[str, object | None]) -> Cos
     return chosen.with_overrides({k: v for k, v in options.items() if v is not None})
 
 
-def cost_json(s: Saving, settings: CostSettings, removable: int) -> dict[str, object]:
+def cost_json(
+    s: Saving, settings: CostSettings, removable: int, compressed: CompressedSize | None = None
+) -> dict[str, object]:
+    """The cost as JSON; ``compressed`` (when given) says how the compressed size priced was
+    found: ``measured`` (the compressed blobs), ``estimated`` (layers stored as plain tars,
+    gzip level 6 over a sample) or ``uncompressed`` (plain tars not sampled)."""
+
     def one(c: Cost) -> dict[str, object]:
         return {"compressed_bytes": c.compressed_bytes, "uncompressed_bytes": c.uncompressed_bytes,
                 "storage_month": round(c.storage_month, 4),
@@ -166,6 +176,7 @@ def cost_json(s: Saving, settings: CostSettings, removable: int) -> dict[str, ob
         "removable_bytes": removable,
         "saving_month": round(s.month, 4),
         "saving_pull_seconds": round(s.pull_seconds, 2),
+        "compressed": None if compressed is None else compressed.to_json(),
     }
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from keelhaul.findings import Origin
 from keelhaul.image.checks import human
+from keelhaul.image.compressed_estimate import CompressedSize
 from keelhaul.image.cost import Saving, duration, money
 from keelhaul.image.report import ImageReport
 
@@ -64,11 +65,15 @@ def _rows(cells: list[list[str]]) -> str:
 
 
 def render_html(report: ImageReport, cost: Saving | None = None,
-                vulnerabilities: dict[str, Any] | None = None) -> str:  # fmt: skip
+                vulnerabilities: dict[str, Any] | None = None,
+                compressed: CompressedSize | None = None) -> str:  # fmt: skip
     waste = report.waste
     base = report.base
+    size = human(report.compressed_size)
+    if compressed is not None and compressed.basis != "measured":
+        size = f"{human(compressed.bytes)} ({compressed.basis})"
     cards = [
-        ("compressed", human(report.compressed_size)),
+        ("compressed", size),
         ("uncompressed", human(report.tar_size)),
         ("layers", str(len(report.layers))),
         ("wasted", human(waste.total)),
@@ -137,6 +142,9 @@ def render_html(report: ImageReport, cost: Saving | None = None,
             ])
             + f"</table><p>Saving: <b>{money(cost.month)}</b> a month.</p>"
         )  # fmt: skip
+        if compressed is not None:
+            out.append(f"<p class='sub'>Priced on {human(now.compressed_bytes)} compressed "
+                       f"({escape(compressed.describe())}).</p>")  # fmt: skip
     if vulnerabilities is not None:
         counts = ", ".join(f"{n} {k}" for k, n in vulnerabilities["counts"].items() if n)
         out.append(f"<h2>Vulnerabilities</h2><p>{vulnerabilities['total']} in "

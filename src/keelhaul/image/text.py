@@ -8,6 +8,7 @@ from rich.table import Table
 
 from keelhaul.findings import Origin
 from keelhaul.image.checks import human
+from keelhaul.image.compressed_estimate import CompressedSize
 from keelhaul.image.report import ImageReport
 
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan", "style": "dim"}
@@ -23,11 +24,17 @@ def _short(text: str | None, width: int = 70) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def render_text(report: ImageReport, console: Console, limit: int = 10) -> None:
+def render_text(report: ImageReport, console: Console, limit: int = 10,
+                compressed: CompressedSize | None = None) -> None:  # fmt: skip
     waste = report.waste
     console.print(f"[bold]{report.source}[/bold]  {report.platform}  "
                   f"{len(report.layers)} layers, {report.files} files")  # fmt: skip
-    console.print(f"  compressed {human(report.compressed_size)}, uncompressed "
+    size = human(report.compressed_size)
+    if compressed is not None and compressed.basis == "estimated":
+        size = f"about {human(compressed.bytes)} (estimated: stored as plain tars)"
+    elif compressed is not None and compressed.basis == "uncompressed":
+        size = f"{size} (not compressed: stored as plain tars)"
+    console.print(f"  compressed {size}, uncompressed "
                   f"{human(report.tar_size)}, shipped content {human(report.content_size)}")  # fmt: skip
     base = report.base
     if base.os_id:

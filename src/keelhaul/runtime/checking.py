@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 
 from keelhaul.findings import Finding, Location
@@ -84,7 +85,43 @@ def check_runs(
     if pss is not None:
         for rule, hit in pss_checks.violations(runs, pss):
             add(rule, hit, None)
+        out = _once(out, chosen)
     return sorted(out, key=Finding.sort_key)
+
+
+def _control(alias: str) -> str:
+    """``Capabilities (restricted)`` -> ``capabilities``: a PSS control's name."""
+    return alias.split(" (", 1)[0].strip().lower()
+
+
+def _once(found: list[Finding], rules: Iterable[Rule]) -> list[Finding]:
+    """With ``--pss``, a problem a rule reports and a PSS control forbids is reported once:
+    as the PSS finding, which names the rule it aliases (``KH416``) so an ignore of either
+    code is understood."""
+    from keelhaul.runtime import pss as pss_checks
+
+    controls = {r.code: {_control(a) for a in r.related.get("pss", ())} for r in rules}
+    by_place: dict[tuple[int, int], list[Finding]] = {}
+    for f in found:
+        if f.code not in pss_checks.PSS_CODES:
+            by_place.setdefault((f.location.line, f.location.column), []).append(f)
+    dropped: set[int] = set()
+    out: list[Finding] = []
+    for f in found:
+        if f.code not in pss_checks.PSS_CODES:
+            continue
+        title = f.message.partition("(")[2].partition(")")[0]
+        aliases = [
+            g
+            for g in by_place.get((f.location.line, f.location.column), [])
+            if _control(title) in controls.get(g.code, set())
+        ]
+        if aliases:
+            dropped.update(id(g) for g in aliases)
+            codes = ", ".join(sorted({g.code for g in aliases}))
+            f = dataclasses.replace(f, message=f"{f.message} (also {codes})")
+        out.append(f)
+    return [f for f in found if f.code not in pss_checks.PSS_CODES and id(f) not in dropped] + out
 
 
 def finding(rule: Rule, where: Where, message: str, hit: RuntimeHit | None = None) -> Finding:

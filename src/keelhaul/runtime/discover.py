@@ -4,7 +4,9 @@ A file's kind (:func:`kind_of`):
 
 - ``kubernetes``: a YAML document with ``apiVersion`` and a ``kind`` that holds a pod template
   (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob,
-  PodTemplate, DeploymentConfig) or a ``*List`` of them;
+  PodTemplate, DeploymentConfig) or a ``*List`` of them, or a custom resource in which the
+  reader finds a pod template by its shape (KubeRay, JobSet, Kubeflow, Argo Rollouts,
+  Knative...);
 - ``compose``: a YAML mapping with ``services:`` whose values look like services;
 - ``docker-run``: a shell script, Makefile, CI file (GitHub Actions, GitLab CI) or Markdown
   file with a ``docker run``/``docker create`` command line.
@@ -56,6 +58,8 @@ _API_VERSION = re.compile(r"""^["']?apiVersion["']?[ \t]*:""", re.M)
 _KIND = re.compile(
     rf"""^["']?kind["']?[ \t]*:[ \t]*["']?(?:{_WORKLOADS})["']?[ \t]*(?:#.*)?\r?$""", re.M
 )
+_CONTAINERS = re.compile(r"""^[ \t-]*["']?containers["']?[ \t]*:""", re.M)
+_ANY_KIND = re.compile(r"""^["']?kind["']?[ \t]*:""", re.M)
 _SERVICES = re.compile(r"""^["']?services["']?[ \t]*:""", re.M)
 #: A line that is template logic (``{{- if .Values.x }}``, ``{{ include "x" . | nindent 4 }}``).
 _TEMPLATE_LINE = re.compile(r"^[ \t]*(?:- )?\{\{", re.M)
@@ -89,6 +93,16 @@ def kind_of(source: YamlFile) -> str | None:
     yaml_name = lowered.endswith(_YAML_ENDINGS)
     if _API_VERSION.search(text) and _KIND.search(text):
         return KUBERNETES
+    if _API_VERSION.search(text) and _ANY_KIND.search(text) and _CONTAINERS.search(text):
+        # a custom resource (KubeRay, JobSet, Kubeflow, Argo Rollouts...): kubernetes when
+        # the reader finds a pod template in it
+        from keelhaul.runtime.kubernetes import custom_workload, read_kubernetes
+
+        try:
+            if custom_workload(text) and read_kubernetes(source):
+                return KUBERNETES
+        except KeelhaulError:
+            pass  # not YAML that loads: not a manifest keelhaul can read
     if _SERVICES.search(text) and (yaml_name or not _looks_like_shell(lowered, text)):
         from keelhaul.runtime.compose import looks_like_compose
 
@@ -176,11 +190,43 @@ def _rendered(kind: str, source: YamlFile) -> str | None:
     return kind
 
 
-def runtime_targets(paths: Iterable[Path], *, gitignore: bool = True) -> list[RuntimeFile]:
+HELM_NOTICE = (
+    "a Helm chart template, not YAML until rendered: keelhaul does not render charts; run "
+    "`helm template CHART [-f values.yaml] | keelhaul check -` (helm: https://helm.sh)"
+)
+HELM_CHART_NOTICE = (
+    "a Helm chart: its templates are not YAML until rendered, so they were not checked; run "
+    "`helm template CHART [-f values.yaml] | keelhaul check -` (helm: https://helm.sh)"
+)
+
+
+def chart_of(path: Path) -> Path | None:
+    """The Helm chart whose ``templates/`` folder holds ``path`` (the folder with
+    ``Chart.yaml``), or None."""
+    absolute = Path(os.path.abspath(path))
+    if "templates" not in absolute.parts:
+        return None
+    for parent in absolute.parents:
+        if parent.name == "templates" and (parent.parent / "Chart.yaml").is_file():
+            return parent.parent
+    return None
+
+
+def runtime_targets(
+    paths: Iterable[Path],
+    *,
+    gitignore: bool = True,
+    charts: list[tuple[Path, bool]] | None = None,
+) -> list[RuntimeFile]:
     """The runtime files among ``paths``: folders are walked and each candidate file is
     judged by its content; a file the user names is judged by content too (a Dockerfile or
-    an unrelated file is not one). Each file comes once."""
+    an unrelated file is not one). Each file comes once.
+
+    Helm chart templates are never read as YAML; ``charts`` receives each chart met (its
+    folder, and whether a template of it was named), for the one notice that says how to
+    check it."""
     found: list[RuntimeFile] = []
+    met: set[Path] = set()
     seen: set[str] = set()
     for path in paths:
         if str(path) == "-":
@@ -198,6 +244,16 @@ def runtime_targets(paths: Iterable[Path], *, gitignore: bool = True) -> list[Ru
         for each, named in candidates:
             key = os.path.abspath(each)
             if key in seen:
+                continue
+            chart = chart_of(each)
+            if chart is not None:
+                if charts is not None and (chart not in met or named):
+                    met.add(chart)
+                    if named:
+                        shown = each
+                    else:  # the chart, named the way the user named the folder walked
+                        shown = chart if path.is_absolute() else Path(os.path.relpath(chart))
+                    charts.append((shown, named))
                 continue
             text = _read(each)
             if text is None:

@@ -290,7 +290,7 @@ def workload_documents(text: str) -> str:
     """``text`` with every document that cannot hold a pod template blanked out (its lines
     kept as empty lines, so positions stay right): parsing a 10,000-line CRD to learn that it
     is a CRD is the bulk of the time otherwise."""
-    if not _WORKLOAD_KIND.search(text):
+    if not _WORKLOAD_KIND.search(text) and not custom_workload(text):
         return ""
     starts = [0] + [m.start() for m in _DOC_MARKER.finditer(text)] + [len(text)]
     if len(starts) == 2:
@@ -298,7 +298,7 @@ def workload_documents(text: str) -> str:
     parts: list[str] = []
     for begin, end in itertools.pairwise(starts):
         chunk = text[begin:end]
-        if _WORKLOAD_KIND.search(chunk):
+        if _WORKLOAD_KIND.search(chunk) or custom_workload(chunk):
             parts.append(chunk)
         else:
             first, newline, rest = chunk.partition("\n")
@@ -334,7 +334,75 @@ def read_pods(text: str | YamlFile, name: str = "") -> list[Pod]:
             pod = _pod_of(reader, obj, prefix)
             if pod is not None:
                 pods.append(pod)
+            elif _get(obj, "kind") not in TEMPLATE_PATHS:
+                pods += _custom_pods(reader, obj, prefix)
     return pods
+
+
+#: A line of a document that lists containers (``containers:`` as a key).
+_CONTAINERS_KEY = re.compile(r"^[ \t-]*[\"']?containers[\"']?[ \t]*:", re.M)
+#: How deep below an object a pod spec is looked for in a custom resource.
+_CUSTOM_DEPTH = 10
+
+
+def custom_workload(chunk: str) -> bool:
+    """A document that may hold a pod template although its kind is none of the built-in
+    workloads (a custom resource: KubeRay, JobSet, Kubeflow, Argo Rollouts, Knative...).
+    CustomResourceDefinitions themselves are left out: their schemas name ``containers``."""
+    return (
+        _CONTAINERS_KEY.search(chunk) is not None
+        and _API_VERSION_LINE.search(chunk) is not None
+        and "CustomResourceDefinition" not in chunk
+    )
+
+
+_API_VERSION_LINE = re.compile(r"^[\"']?apiVersion[\"']?[ \t]*:", re.M)
+
+
+def _custom_pods(reader: _Reader, obj: dict[Any, Any], prefix: str) -> list[Pod]:
+    """The pod templates of a custom resource, found by their shape: a mapping whose
+    ``spec`` holds a ``containers`` list of mappings with an ``image`` (the pod template
+    shape every operator reuses), at any depth up to :data:`_CUSTOM_DEPTH`."""
+    kind = _get(obj, "kind")
+    if not isinstance(kind, str) or not isinstance(_get(obj, "apiVersion"), str):
+        return []
+    meta = _get(obj, "metadata")
+    obj_name = _get(meta, "name") or _get(meta, "generateName") or "?"
+    found: list[Pod] = []
+    for template, path in _templates_below(obj, prefix, 0):
+        label = f"{kind}/{obj_name}"
+        inner = path.removeprefix(prefix).rstrip(".")
+        if inner:
+            label += f" ({inner})"
+        pod = _pod_from(reader, obj, label, template, path, prefix)
+        if pod is not None:
+            found.append(pod)
+    return found
+
+
+def _templates_below(node: object, path: str, depth: int) -> Iterator[tuple[object, str]]:
+    if depth > _CUSTOM_DEPTH:
+        return
+    if isinstance(node, dict):
+        spec = _get(node, "spec")
+        if depth > 0 and _looks_like_pod_spec(spec):
+            yield node, path
+            return
+        for key, value in node.items():
+            if isinstance(value, dict | list) and key not in ("metadata", "status"):
+                yield from _templates_below(value, f"{path}{key}.", depth + 1)
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            yield from _templates_below(item, f"{path.rstrip('.')}[{i}].", depth + 1)
+
+
+def _looks_like_pod_spec(spec: object) -> bool:
+    containers = _get(spec, "containers")
+    return (
+        isinstance(containers, list)
+        and bool(containers)
+        and all(isinstance(c, dict) and "image" in c for c in containers)
+    )
 
 
 def read_kubernetes(text: str | YamlFile, name: str = "") -> list[ContainerRun]:
@@ -365,13 +433,20 @@ def _pod_of(reader: _Reader, obj: dict[Any, Any], prefix: str) -> Pod | None:
     for key in TEMPLATE_PATHS[kind]:
         template = _get(template, key)
         path += f"{key}."
+    meta = _get(obj, "metadata")
+    obj_name = _get(meta, "name") or _get(meta, "generateName") or "?"
+    return _pod_from(reader, obj, f"{kind}/{obj_name}", template, path, prefix)
+
+
+def _pod_from(
+    reader: _Reader, obj: object, label: str, template: object, path: str, prefix: str
+) -> Pod | None:
+    """The pod whose template (``metadata`` + ``spec``) is ``template``, at ``path``."""
     spec = _get(template, "spec")
     if not isinstance(spec, dict):
         return None
-    meta = _get(obj, "metadata")
-    obj_name = _get(meta, "name") or _get(meta, "generateName") or "?"
     where = reader.where(obj, "kind", f"{prefix}kind")
-    pod = Pod(reader.file, f"{kind}/{obj_name}", where)
+    pod = Pod(reader.file, label, where)
     spec_path = f"{path}spec"
     annotations = _get(_get(template, "metadata"), "annotations")
     if isinstance(annotations, dict):

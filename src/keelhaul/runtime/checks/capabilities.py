@@ -19,6 +19,14 @@ from keelhaul.runtime.rules import RuntimeHit
 DANGEROUS = frozenset(
     {"SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE", "SYS_MODULE", "DAC_READ_SEARCH", "ALL"}
 )
+#: The capabilities a container has by default (Docker's and containerd's default set): adding
+#: one of them back after ``drop: [ALL]`` is the least-privilege pattern KH400 asks for.
+DEFAULT_SET = frozenset(
+    {
+        "CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW", "SETGID", "SETUID",
+        "SETFCAP", "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE",
+    }
+)  # fmt: skip
 #: Ports below this need NET_BIND_SERVICE (unless the sysctl ip_unprivileged_port_start says else).
 PRIVILEGED_PORT_LIMIT = 1024
 
@@ -46,11 +54,17 @@ def _not_dropped(run: ContainerRun, settings: Mapping[str, object]) -> Iterator[
 
 
 def _added(run: ContainerRun, dangerous: bool) -> Iterator[RuntimeHit]:
+    dropped_all = any(capability(c.value) == "ALL" for c in run.cap_drop)
     for cap in run.cap_add:
         name = capability(cap.value)
         if name == "NET_BIND_SERVICE" or (name in DANGEROUS) != dangerous:
             continue
-        yield RuntimeHit(cap.where, f"{container_label(run)} adds capability {name}")
+        if not dangerous and name in DEFAULT_SET:
+            # after drop: [ALL] an add-back of a default capability is what KH400 asks for;
+            # without it the container has the capability anyway (KH400 reports that)
+            continue
+        how = " beyond the default set" if not dropped_all else ""
+        yield RuntimeHit(cap.where, f"{container_label(run)} adds capability {name}{how}")
 
 
 def _added_plain(run: ContainerRun, settings: Mapping[str, object]) -> Iterator[RuntimeHit]:
@@ -140,17 +154,20 @@ register(
         name="capability-added",
         severity=Severity.WARNING,
         category=Category.SECURITY,
-        summary="A capability beyond NET_BIND_SERVICE is added",
+        summary="A capability beyond the runtime's default set is added",
         explanation=(
-            "Each added capability is a privilege a compromised process keeps: CHOWN and FOWNER "
-            "let it take over files, NET_RAW lets it spoof traffic, SYS_TIME sets the host's "
-            "clock. The Pod Security Standards' restricted level allows adding only "
-            "NET_BIND_SERVICE. Check that the process needs the capability; often a file "
-            "permission or a port above 1024 removes the need. The dangerous ones (SYS_ADMIN, "
-            "NET_ADMIN, SYS_PTRACE, SYS_MODULE, DAC_READ_SEARCH, ALL) are KH402."
+            "Each added capability is a privilege a compromised process keeps: SYS_TIME sets "
+            "the host's clock, IPC_LOCK pins memory, SYS_RESOURCE lifts the kernel's limits. "
+            "Check that the process needs it; often a file permission or a setting removes the "
+            "need. Adding back one of the default set (CHOWN, SETUID, SETGID, "
+            "NET_BIND_SERVICE...) after `drop: [ALL]` is the least-privilege pattern KH400 "
+            "asks for, so it is not reported here; the Pod Security Standards' restricted "
+            "level, stricter, allows only NET_BIND_SERVICE (`--pss restricted` reports the "
+            "rest). The dangerous ones (SYS_ADMIN, NET_ADMIN, SYS_PTRACE, SYS_MODULE, "
+            "DAC_READ_SEARCH, ALL) are KH402."
         ),
-        bad=_DROP_ALL.replace("drop: [ALL]", "drop: [ALL]\n          add: [CHOWN]"),
-        good=_DROP_ALL,
+        bad=_DROP_ALL.replace("drop: [ALL]", "drop: [ALL]\n          add: [SYS_TIME]"),
+        good=_DROP_ALL.replace("drop: [ALL]", "drop: [ALL]\n          add: [CHOWN]"),
         check=_added_plain,
         related={
             "trivy": ("KSV022",),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from keelhaul.findings import Category, Safety, Severity
-from keelhaul.registry.reference import OFFICIAL_PREFIX
 from keelhaul.rule import Kind, Rule, register
 from keelhaul.runtime.checks._common import (
     container_label,
@@ -13,40 +12,15 @@ from keelhaul.runtime.checks._common import (
     security_where,
     spell,
 )
+from keelhaul.runtime.images import writable_paths as image_writes
 from keelhaul.runtime.model import ContainerRun
 from keelhaul.runtime.rules import RuntimeHit
-
-#: Where common images write at run time, so a read-only root needs a writable mount there
-#: (emptyDir, tmpfs or a volume). Keys are repository paths whichever registry serves them,
-#: Docker Hub's ``library/`` dropped (``redis`` is also ``registry.k8s.io/redis``);
-#: /tmp is added for every image. Sources: each image's documentation and entrypoint.
-WRITABLE_PATHS: dict[str, tuple[str, ...]] = {
-    "nginx": ("/var/cache/nginx", "/var/run"),
-    "nginxinc/nginx-unprivileged": ("/var/cache/nginx",),
-    "httpd": ("/usr/local/apache2/logs",),
-    "postgres": ("/var/run/postgresql", "/var/lib/postgresql/data"),
-    "mysql": ("/var/run/mysqld", "/var/lib/mysql"),
-    "mariadb": ("/run/mysqld", "/var/lib/mysql"),
-    "redis": ("/data",),
-    "mongo": ("/data/db", "/data/configdb"),
-    "rabbitmq": ("/var/lib/rabbitmq",),
-    "memcached": (),
-    "elasticsearch": ("/usr/share/elasticsearch/data", "/usr/share/elasticsearch/logs"),
-    "grafana/grafana": ("/var/lib/grafana",),
-    "prom/prometheus": ("/prometheus",),
-    "traefik": (),
-    "haproxy": ("/var/lib/haproxy",),
-    "wordpress": ("/var/www/html",),
-}
-ALWAYS_WRITABLE = ("/tmp",)
 
 
 def writable_paths(run: ContainerRun) -> list[str]:
     """The paths the image is known to write to that no writable mount covers yet."""
-    wanted = list(ALWAYS_WRITABLE)
-    ref = image_reference(run)
-    if ref is not None:
-        wanted += WRITABLE_PATHS.get(ref.repository.removeprefix(OFFICIAL_PREFIX), ())
+    image = run.image.value if run.image is not None and image_reference(run) else None
+    wanted = list(image_writes(image))
     covered = [m.target.rstrip("/") + "/" for m in run.mounts if not m.read_only and m.target]
     return [p for p in wanted if not any((p + "/").startswith(c) for c in covered)]
 

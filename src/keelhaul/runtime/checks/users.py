@@ -57,8 +57,8 @@ def _root(run: ContainerRun, settings: Mapping[str, object]) -> Iterator[Runtime
 
 
 def _low_ids(run: ContainerRun, settings: Mapping[str, object]) -> Iterator[RuntimeHit]:
-    if is_windows(run):
-        return
+    if is_windows(run) or (run.user is not None and _is_root(run.user)):
+        return  # root is KH411's: one finding, not two
     low: list[str] = []
     where = None
     uid = numeric_id(run.user.value) if run.user is not None else None

@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from keelhaul.dockerfile.operations import PackageOperation
+from keelhaul.dockerfile.operations import PIP_NO_CACHE_DIR, PackageOperation
 from keelhaul.dockerfile.scripts import heredoc_is_script
 from keelhaul.dockerfile.syntax import Dockerfile, Instruction, Line, LineRole
 from keelhaul.findings import Edit, Fix, Safety
@@ -176,8 +176,9 @@ def _option_changes(run: Run, ops: Iterable[PackageOperation]) -> Iterable[_Chan
         if option is None:
             continue
         cmd = op.command
+        spellings = PIP_NO_CACHE_DIR if op.manager == "pip" else (option,)
         for index, word in enumerate(cmd.argv):
-            if index == 0 or word != option:
+            if index == 0 or word not in spellings:
                 continue
             span = word_span(run, cmd, index)
             if span is None or span.line != span.end_line:

@@ -95,7 +95,11 @@ class Step:
 
     @property
     def manifests(self) -> str:
-        files = self.op.requirement_files
+        # `-r` is a requirements file for pip and uv only (`dotnet restore -r linux-x64` is
+        # a runtime identifier, `cargo -r` a release build): other managers' hints name
+        # their manifests
+        python = self.op.manager in ("pip", "uv", "pipenv")
+        files = self.op.requirement_files if python else ()
         if self.op.manager in ("pip", "uv"):
             files += self.op.values("-c", "--constraint")
         if files:
@@ -153,8 +157,23 @@ def _python_kind(op: PackageOperation) -> str | None:
     return "tool" if _named_only(op) and not op.editable else None
 
 
+def _chef_step(op: PackageOperation) -> str | None:
+    """``cargo chef``: the word after ``chef`` (``prepare``, ``cook``), or None."""
+    words = op.command.argv
+    if op.manager != "cargo" or "chef" not in words:
+        return None
+    rest = [w for w in words[words.index("chef") + 1 :] if not w.startswith("-")]
+    return rest[0] if rest else ""
+
+
 def _compiled_kind(op: PackageOperation) -> str | None:
     action = op.action
+    chef = _chef_step(op)
+    if chef is not None:
+        # cargo-chef is the caching pattern: `prepare` reads the sources to write the recipe
+        # (it downloads nothing, so it belongs after `COPY . .`); `cook` builds the
+        # dependencies from the recipe alone
+        return "manifest" if chef == "cook" else None
     if action == "download":
         return "manifest"
     if action == "install" and op.packages and all(p.version for p in op.packages):

@@ -1,7 +1,9 @@
 from collections.abc import Iterator
 
 from keelhaul.findings import Category, Safety, Severity
+from keelhaul.rules.dockerfile.build_cache._data_flow import reads_copies
 from keelhaul.rules.dockerfile.build_cache._dependencies import Late, late_steps
+from keelhaul.rules.dockerfile.build_cache._local_install import local_install_hits
 from keelhaul.rules.dockerfile.build_cache._order_fixes import reorder_fix
 from keelhaul.rules.dockerfile.shared.layers import runs_by_instruction
 from keelhaul.rules.dockerfile.shared.packages import operation_span, shown
@@ -26,6 +28,8 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
     for late in (x for stage in ctx.build.stages for x in late_steps(stage, runs)):
         if late.step.kind == "build" or late.prepared:
             continue
+        if late.step.kind == "tool" and reads_copies(ctx, late.run, late.copy):
+            continue  # the RUN uses what the COPY brought: the install belongs with that use
         # one finding per ecosystem for installs from manifests, one per RUN for the others
         tool = late.step.kind == "tool"
         key = (late.run.stage.index, id(late.run.instruction) if tool else late.step.family)
@@ -34,6 +38,7 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
         reported.add(key)
         yield Hit(late.run.instruction, _message(late), late.run.stage,
                   operation_span(late.run, late.step.op), reorder_fix(ctx, late))  # fmt: skip
+    yield from local_install_hits(ctx)
 
 
 register(
@@ -63,7 +68,12 @@ register(
             "(`COPY package*.json ./`, `RUN npm ci`, `COPY . .`, `RUN npm ci` is fine), and when "
             "the ecosystem's manifests are copied on their own after it: the earlier COPY then "
             "most likely feeds the install (a local module a go.mod `replace` points to, a "
-            "workspace package). Checked within each stage, every stage (the build cache "
+            "workspace package), and, for an install that needs nothing from the context, when "
+            "its RUN executes or reads a path the COPY (or a later one) wrote: the docker-"
+            "library php images copy `docker-php-source` to /usr/local/bin, then one RUN "
+            "installs the -dev packages, runs `docker-php-source extract`, compiles and purges "
+            "the -dev packages; moving the install out of that RUN would ship them. Checked "
+            "within each stage, every stage (the build cache "
             "matters most in builder stages); one finding per ecosystem for installs from "
             "manifests, one per RUN for the others.\n\n"
             "Unsafe fix (`--unsafe-fixes`): the manifests are copied right before the source "
@@ -74,7 +84,17 @@ register(
             "--no-install-project`, `go mod download`, `bundle install` (no gemspec) and "
             "`composer install --no-scripts --no-autoloader`, when the RUN holds nothing else "
             "that reads the sources and only ENV, ARG, LABEL-like instructions or unrelated "
-            "COPYs stand between; never for cargo (`cargo fetch` needs `src/main.rs`)."
+            "COPYs stand between; never for cargo (`cargo fetch` needs `src/main.rs`).\n\n"
+            "A local Python package installed after the sources (`pip install .`, `pip wheel "
+            "'.[extra]'`, `pip install -e .`, `uv pip install .`, `pip install -r "
+            "requirements.txt .`) is reported too when the build context declares "
+            "dependencies (pyproject.toml's `[project]` or `[tool.poetry]` dependencies, "
+            "setup.cfg or setup.py `install_requires`, a requirements*.txt): copy only the "
+            "dependency declaration first (with a stub package when the build backend needs "
+            "one), install the dependencies (`pip wheel .` or `pip install -r`), then copy the "
+            "sources and install the project with `--no-deps`. Quiet for `--no-deps`, wheels "
+            "and archives, and when a Python install already ran before the source COPY. No "
+            "fix: the stub differs per project."
         ),
         bad="FROM node:20-slim\nWORKDIR /app\nCOPY . .\nRUN npm ci\nUSER node\n",
         good=(

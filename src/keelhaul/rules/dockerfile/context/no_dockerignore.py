@@ -1,5 +1,7 @@
+import re
 from collections.abc import Iterator
 
+from keelhaul.context.build_context import BuildContext
 from keelhaul.findings import Category, Safety, Severity
 from keelhaul.rules.dockerfile.context._context import (
     describe,
@@ -10,10 +12,26 @@ from keelhaul.rules.dockerfile.context._context import (
 from keelhaul.rules.dockerfile.shared.structure import locate_source
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
+#: Dockerfiles and ignore files: what a folder of Dockerfiles holds (``Dockerfile``,
+#: ``Dockerfile.dev``, ``api.Dockerfile``, ``Containerfile``, ``x.dockerignore``).
+_DOCKERFILE = re.compile(r"(?i)(?:^|[._-])(?:dockerfile|containerfile)(?:[._-]|$)|\.dockerignore$")
+
+
+def _only_dockerfiles(context: BuildContext) -> bool:
+    """The folder holds nothing but Dockerfiles: it is not the build context the file is
+    built with (a folder of Dockerfiles built with ``-f`` from elsewhere), or `COPY .` copies
+    nothing but them. Either way there is nothing to say about its ignore file."""
+    files = [e for e in context.entries if not e.is_dir]
+    return (
+        context.complete
+        and not any(e.is_dir for e in context.entries)
+        and all(_DOCKERFILE.search(e.name) for e in files)
+    )
+
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
     context = ctx.build_context
-    if context is None or context.has_patterns:
+    if context is None or context.has_patterns or _only_dockerfiles(context):
         return
     copies = whole_context_copies(ctx)
     if not copies:
@@ -52,7 +70,10 @@ register(
             "beside the Dockerfile, which BuildKit prefers) keeps them out, for example:\n\n"
             "    .git\n    node_modules\n    **/*.log\n    coverage\n    dist\n    .env*\n\n"
             "Copying only the files the image needs works too. Checked only when keelhaul "
-            "knows the Dockerfile's build context."
+            "knows the Dockerfile's build context: not when the folder it reads holds nothing "
+            "but Dockerfiles (a folder of Dockerfiles is built with `-f` from another context, "
+            "whose ignore file keelhaul cannot see; judged on real projects, most such "
+            "findings were about the wrong folder)."
         ),
         bad="FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\n",
         good="FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt app.py ./\n",

@@ -7,6 +7,10 @@ from keelhaul.rules.dockerfile.packages_and_caches._fixes import subcommand_inde
 from keelhaul.rules.dockerfile.shared.packages import analysis, listed, operation_span, shown
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, Run, register
 
+#: apt-get's options that only simulate: nothing is installed (``if apt-get install -s pkg``
+#: probes whether a package exists, as the official postgres image does).
+SIMULATE = ("-s", "--simulate", "--just-print", "--dry-run", "--recon", "--no-act")
+
 #: An earlier RUN that writes ``APT::Install-Recommends "false"`` into apt's configuration.
 CONFIGURED = re.compile(r"APT::Install-Recommends", re.IGNORECASE)
 
@@ -22,7 +26,7 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
                 and op.subcommand != "build-dep"
                 and (op.packages or op.has("-f", "--fix-broken"))
             )
-            if not wanted or op.no_install_recommends:
+            if not wanted or op.no_install_recommends or op.has(*SIMULATE):
                 continue
             if found.configured(run, CONFIGURED, "/etc/apt/apt.conf"):
                 continue

@@ -1,8 +1,13 @@
+import os
+import re
 from collections.abc import Iterator, Mapping
 
 from keelhaul.dockerfile.operations import PackageOperation
 from keelhaul.findings import Category, Severity
+from keelhaul.rules.dockerfile.shared.images import image_ref
 from keelhaul.rules.dockerfile.shared.packages import NODE, analysis, operation_span, shown
+from keelhaul.rules.dockerfile.shared.roles import Role, stage_role
+from keelhaul.rules.dockerfile.shared.security import final_chain, root_base
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, Run, register
 
 FIX = {
@@ -46,7 +51,52 @@ def _pruned_after(run: Run, op: PackageOperation) -> bool:
     )  # fmt: skip
 
 
+#: Programs that are devDependencies themselves: an image whose command runs one of them (a
+#: test runner, a code generator, a dev server) needs the devDependencies it installed.
+_DEV_TOOLS = frozenset(
+    {
+        "cypress", "jest", "mocha", "vitest", "playwright", "karma", "ava", "tap", "jasmine",
+        "nyc", "c8", "nodemon", "ts-node", "tsx", "tsc", "webpack", "webpack-dev-server",
+        "vite", "ng", "eslint", "prettier", "storybook", "start-storybook", "protoc",
+        "grpc_tools_node_protoc", "buf", "pbjs", "pbts", "gulp", "grunt", "lerna", "nx",
+        "wdio", "testcafe", "cucumber-js", "newman", "lighthouse",
+    }
+)  # fmt: skip
+#: `npm test`, `npm run dev`, `yarn test`...: scripts that run dev tools.
+_DEV_SCRIPTS = re.compile(
+    r"\b(?:npm|yarn|pnpm)\s+(?:run\s+)?(?:test|e2e|dev|develop|watch|lint|storybook|cy:run"
+    r"|cypress|serve)\b|\bnpm\s+t\b"
+)
+#: Images made to run tests or tools with what the Dockerfile installs.
+_TOOL_BASES = re.compile(r"(?:^|/)(?:cypress|playwright|puppeteer)(?:/|$)|^cypress/")
+
+
+def _runs_dev_tools(ctx: DockerfileContext) -> str | None:
+    """Why the image needs its devDependencies (what it runs), or None."""
+    role = stage_role(ctx)
+    if role.role in (Role.EXPORT, Role.BUILD):
+        return role.reason
+    stages = final_chain(ctx)
+    if stages:
+        ref = image_ref(root_base(ctx, stages[-1]).base)
+        if ref is not None and _TOOL_BASES.search(ref.path):
+            return f"it is built on {ref.path}, a test-runner image"
+    for stage in stages:
+        for inst in stage.instructions:
+            if inst.name not in ("CMD", "ENTRYPOINT"):
+                continue
+            words = list(inst.values) if inst.json else " ".join(inst.values).split()
+            for word in words[:3]:
+                if os.path.basename(word) in _DEV_TOOLS:
+                    return f"its {inst.name} runs {os.path.basename(word)}"
+            if _DEV_SCRIPTS.search(" ".join(words)):
+                return f"its {inst.name} runs a development script"
+    return None
+
+
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
+    if _runs_dev_tools(ctx) is not None:
+        return
     found = analysis(ctx)
     for run in found.shipped_runs():
         for op in run.operations.packages:
@@ -77,8 +127,11 @@ register(
             "with NODE_ENV=production. When the build needs them, build in an earlier stage "
             "and copy the output plus a production install into the final one; a prune in a "
             "later RUN does not help, the earlier layer keeps them. Only stages that end up "
-            "in the image are checked; information only, since keelhaul cannot see whether "
-            "package.json has devDependencies."
+            "in the image are checked, and not images that run what the devDependencies "
+            "bring: a test runner (a `cypress/*` or Playwright base, a CMD running cypress, "
+            "jest, `npm test`...), a code generator or tool image (`protoc`, `tsc`), a dev "
+            "server (`npm run dev`, nodemon, vite), nor export stages. Information only, since "
+            "keelhaul cannot see whether package.json has devDependencies."
         ),
         bad=(
             "FROM node:20-slim\nWORKDIR /app\nCOPY package.json package-lock.json ./\n"

@@ -9,6 +9,8 @@ _OSES = frozenset(
     {"linux", "windows", "darwin", "freebsd", "netbsd", "openbsd", "solaris", "illumos",
      "android", "ios", "plan9", "aix", "dragonfly", "js", "wasip1"}
 )  # fmt: skip
+#: Operating systems BuildKit can run a stage for; another one is only ever a file tree.
+_RUNNABLE = frozenset({"linux", "windows", "freebsd"})
 _ARCHES = {
     "amd64": "amd64", "x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64",
     "arm64": "arm64", "arm": "arm", "armhf": "arm", "armel": "arm", "386": "386",
@@ -49,6 +51,8 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
         parsed = parse_platform(value)
         if parsed is None:
             continue
+        if parsed[0] not in _RUNNABLE and not any(i.name == "RUN" for i in stage.instructions):
+            continue  # no builder runs a darwin image: its files are read as data (an SDK)
         name = stage.name or ""
         # A stage named for its platform ("build-arm64") is deliberate.
         if parsed[0] in name or parsed[1] in name:
@@ -72,7 +76,9 @@ register(
             "or Graviton node it runs under emulation, many times slower, or ships binaries "
             "for the wrong architecture. Use `--platform=$BUILDPLATFORM` for stages that run "
             "build tools and cross-compile, and no flag for stages that ship. A stage whose "
-            "name contains the OS or architecture (`build-amd64`) is taken as deliberate."
+            "name contains the OS or architecture (`build-amd64`) is taken as deliberate, and "
+            "so is a stage for an OS no builder runs (`--platform=darwin/arm64`, with no RUN): "
+            "its files are only copied out, a macOS SDK for cross-compiling, say."
         ),
         bad="FROM --platform=linux/amd64 node:20-slim\nCOPY . /app\n",
         good="FROM node:20-slim\nCOPY . /app\n",

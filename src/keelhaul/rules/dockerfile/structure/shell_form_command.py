@@ -1,9 +1,13 @@
+import re
 from collections.abc import Iterator
 
 from keelhaul.findings import Category, Safety, Severity
 from keelhaul.rules.dockerfile.shared.structure import inherited, rooted_at_scratch
 from keelhaul.rules.dockerfile.structure._fixes import exec_form_fix
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
+
+#: What only a shell does: expansions, pipes, lists, redirections, a leading assignment.
+_NEEDS_SHELL = re.compile(r"[$`|;&<>]|^\s*[A-Za-z_][A-Za-z0-9_]*=")
 
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
@@ -24,8 +28,15 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
                 why = "a scratch-based image has no /bin/sh, so the container cannot start"
             else:
                 why = "the shell is PID 1 and does not pass SIGTERM on"
-            yield Hit(inst, f"shell-form {inst.name} runs under /bin/sh -c: {why}; use the "
-                      'JSON form ["program", "arg"]', stage,
+            text = " ".join(inst.values)
+            if not scratch and _NEEDS_SHELL.search(text):
+                # the JSON form would pass $VAR, pipes and redirections to the program as text
+                advice = ("start it with `exec` so the program replaces the shell (the JSON "
+                          "form would not expand variables, pipes or redirections)")  # fmt: skip
+            else:
+                advice = 'use the JSON form ["program", "arg"]'
+            yield Hit(inst, f"shell-form {inst.name} runs under /bin/sh -c: {why}; {advice}",
+                      stage,
                       fix=exec_form_fix(inst, ctx.build, stage))  # fmt: skip
         has_shell[stage.index] = shell
 
@@ -41,7 +52,9 @@ register(
             "In shell form the process is a child of `/bin/sh -c`; the shell is PID 1 and does "
             "not forward SIGTERM, so `docker stop` waits 10 s and kills the service uncleanly. "
             "A shell-form ENTRYPOINT also ignores CMD and `docker run` arguments, and an image "
-            "without /bin/sh (scratch, distroless) cannot start at all. Use the JSON form. Not "
+            "without /bin/sh (scratch, distroless) cannot start at all. Use the JSON form; when "
+            "the command needs the shell (variables, pipes, redirections, `VAR=x cmd`), the "
+            "message says to start it with `exec` instead, which keeps the expansions. Not "
             "flagged: commands starting with `exec` (the program replaces the shell), and "
             "stages with a SHELL instruction (an explicit choice of interpreter, as in BuildKit)."
             "\n\nFix: the JSON form, when the command is plain words (quotes without "

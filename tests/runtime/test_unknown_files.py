@@ -1,0 +1,88 @@
+"""Files keelhaul does not understand are said so, never silently dropped; Helm chart
+templates are never read as plain YAML."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+CHART = "apiVersion: v2\nname: web\nversion: 0.1.0\n"
+TEMPLATE = (
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n"
+    "  template:\n    spec:\n      containers:\n        - name: a\n"
+    "          image: {{ .Values.image }}\n"
+)
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "keelhaul", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "NO_COLOR": "1"},
+        check=False,
+    )
+
+
+def chart(tmp_path: Path) -> Path:
+    (tmp_path / "web" / "templates").mkdir(parents=True)
+    (tmp_path / "web" / "Chart.yaml").write_text(CHART)
+    (tmp_path / "web" / "templates" / "deploy.yaml").write_text(TEMPLATE)
+    return tmp_path / "web"
+
+
+def test_a_named_file_keelhaul_does_not_understand_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "values.yaml").write_text("replicas: 2\n")
+    done = run("check", "values.yaml", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "keelhaul: notice: values.yaml: not a Dockerfile, a Kubernetes workload, a Compose "
+        "file or a script with `docker run`; not checked"
+    )
+    quiet = run("check", "--quiet-unknown", "values.yaml", cwd=tmp_path)
+    assert quiet.returncode == 0
+    assert quiet.stderr == ""
+    assert run("fix", "values.yaml", cwd=tmp_path).returncode == 2
+    assert run("fix", "--quiet-unknown", "values.yaml", cwd=tmp_path).returncode == 0
+
+
+def test_a_walk_skips_unknown_files_quietly(tmp_path: Path) -> None:
+    (tmp_path / "values.yaml").write_text("replicas: 2\n")
+    (tmp_path / "Dockerfile").write_text('FROM alpine:3.20\nUSER 10001\nCMD ["true"]\n')
+    done = run("check", ".", cwd=tmp_path)
+    assert "values.yaml" not in done.stderr
+    assert done.returncode in (0, 1)
+
+
+def test_chart_templates_are_not_read_as_yaml(tmp_path: Path) -> None:
+    chart(tmp_path)
+    walked = run("check", "--format", "json", ".", cwd=tmp_path)
+    assert "ordereddict" not in walked.stdout
+    assert "Deployment/" not in walked.stdout
+    assert walked.returncode == 0
+    assert walked.stderr.strip() == (
+        "keelhaul: notice: web: a Helm chart: its templates are not YAML until rendered, so "
+        "they were not checked; run `helm template CHART [-f values.yaml] | keelhaul check -` "
+        "(helm: https://helm.sh)"
+    )
+    named = run("check", "web/templates/deploy.yaml", cwd=tmp_path)
+    assert named.returncode == 2
+    assert "web/templates/deploy.yaml: a Helm chart template" in named.stderr
+
+
+def test_rendered_output_is_checked_from_stdin(tmp_path: Path) -> None:
+    rendered = TEMPLATE.replace("{{ .Release.Name }}", "web").replace(
+        "{{ .Values.image }}", "nginx:1.27"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "keelhaul", "check", "--format", "concise", "-"],
+        input=rendered,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert "KH405" in done.stdout
