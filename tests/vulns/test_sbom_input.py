@@ -74,7 +74,10 @@ def test_syft_sboms_give_the_image_findings(db: Path, tmp_path: Path, layer: dic
     from_image = _findings(db, read_target(f"docker-archive:{archive}", use_cache=False).inventory)
     assert from_image == expected
     outputs = {"cyclonedx-json": tmp_path / "sbom.cdx.json",
+               "cyclonedx-json@1.4": tmp_path / "sbom-1.4.cdx.json",
+               "cyclonedx-xml": tmp_path / "sbom.cdx.xml",
                "spdx-json": tmp_path / "sbom.spdx.json",
+               "spdx-json@2.2": tmp_path / "sbom-2.2.spdx.json",
                "spdx-tag-value": tmp_path / "sbom.spdx"}  # fmt: skip
     env = {**os.environ, "SYFT_CHECK_FOR_APP_UPDATE": "false", "HOME": str(tmp_path)}
     done = subprocess.run([syft, f"docker-archive:{archive}", "-q",

@@ -1,6 +1,6 @@
 """SBOMs read back into an inventory, so that ``keelhaul vulns sbom.cdx.json`` matches what
-syft, Trivy or keelhaul itself already listed: CycloneDX 1.4-1.6 (JSON) and SPDX 2.2-2.3
-(JSON and tag-value).
+syft, Trivy or keelhaul itself already listed: CycloneDX 1.4-1.6 (JSON and XML) and SPDX
+2.2-2.3 (JSON and tag-value).
 
 Packages come from their package URLs (``pkg:deb/ubuntu/libc6@2.35-0ubuntu3.1?distro=...``);
 the source package from the purl's ``upstream`` (syft) or ``source`` (keelhaul) qualifier, or
@@ -34,13 +34,16 @@ _OS_TYPES = ("deb", "apk", "rpm")
 
 
 def sniff(path: Path) -> str | None:
-    """``cyclonedx``, ``spdx-json`` or ``spdx-tag`` when ``path`` is such an SBOM."""
+    """``cyclonedx``, ``cyclonedx-xml``, ``spdx-json`` or ``spdx-tag`` when ``path`` is such
+    an SBOM."""
     try:
         with path.open("rb") as handle:
             head = handle.read(4096)
     except OSError:
         return None
     text = head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
+    if text.startswith("<"):
+        return "cyclonedx-xml" if "cyclonedx.org/schema/bom" in text else None
     if text.startswith("{"):
         if '"bomFormat"' in text or '"CycloneDX"' in text:
             return "cyclonedx"
@@ -61,6 +64,8 @@ def read_sbom(path: Path) -> Inventory:
     where = str(path)
     if kind == "spdx-tag":
         return _inventory(_spdx_tag(data.decode("utf-8", "replace")), where)
+    if kind == "cyclonedx-xml":
+        return _inventory(_cyclonedx(_cyclonedx_xml(data, path)), where)
     try:
         document = json.loads(data)
     except ValueError as exc:
@@ -108,6 +113,52 @@ def _cyclonedx(document: Mapping[str, Any]) -> tuple[list[Entry], list[tuple[str
     walk([metadata.get("component")] if isinstance(metadata, dict) else [])
     walk(document.get("components"))
     return entries, systems
+
+
+def _cyclonedx_xml(data: bytes, path: Path) -> dict[str, Any]:
+    """A CycloneDX XML document in the JSON form's shape (components, their purl, version,
+    properties and nested components; the metadata's component)."""
+    from xml.etree import ElementTree
+
+    try:
+        # ElementTree loads no external entities, and expat (2.4.1 and later) bounds entity
+        # expansion
+        root = ElementTree.fromstring(data)
+    except ElementTree.ParseError as exc:
+        raise FileUnreadable(path, f"not XML: {exc}") from None
+
+    def local(tag: str) -> str:
+        return tag.rpartition("}")[2]
+
+    def child(node: ElementTree.Element, name: str) -> ElementTree.Element | None:
+        return next((c for c in node if local(c.tag) == name), None)
+
+    def component(node: ElementTree.Element) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": node.get("type", "")}
+        for name in ("name", "version", "purl"):
+            found = child(node, name)
+            if found is not None and found.text:
+                out[name] = found.text.strip()
+        props = child(node, "properties")
+        if props is not None:
+            out["properties"] = [{"name": p.get("name", ""), "value": (p.text or "").strip()}
+                                 for p in props if local(p.tag) == "property"]  # fmt: skip
+        nested = child(node, "components")
+        if nested is not None:
+            out["components"] = [component(c) for c in nested if local(c.tag) == "component"]
+        return out
+
+    document: dict[str, Any] = {"bomFormat": "CycloneDX", "components": []}
+    metadata = child(root, "metadata")
+    if metadata is not None:
+        subject = child(metadata, "component")
+        if subject is not None:
+            document["metadata"] = {"component": component(subject)}
+    components = child(root, "components")
+    if components is not None:
+        document["components"] = [component(c) for c in components
+                                  if local(c.tag) == "component"]  # fmt: skip
+    return document
 
 
 def _spdx_json(document: Mapping[str, Any]) -> tuple[list[Entry], list[tuple[str, str]]]:
