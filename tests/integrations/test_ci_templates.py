@@ -42,8 +42,8 @@ def run_action(tmp_path: Path, **inputs: str) -> tuple[int, Path, Path]:
     for step in action["runs"]["steps"]:
         if "run" not in step or step["name"] == "Install keelhaul":
             continue
-        condition = step.get("if")
-        if condition == "${{ inputs.image != '' }}" and not values["inputs.image"]:
+        wanted = re.fullmatch(r"\$\{\{ inputs\.([\w-]+) != '' \}\}", str(step.get("if", "")))
+        if wanted and not values[f"inputs.{wanted.group(1)}"]:
             continue
         step_output = tmp_path / f"{step.get('id', 'step')}.out"
         step_output.write_text("")
@@ -59,6 +59,7 @@ def run_action(tmp_path: Path, **inputs: str) -> tuple[int, Path, Path]:
             values[f"steps.{step.get('id')}.outputs.{key}"] = value
         values.setdefault("steps.check.outputs.status", "")
         values.setdefault("steps.image.outputs.status", "")
+        values.setdefault("steps.vulns.outputs.status", "")
         status = done.returncode
         if status:
             break
@@ -99,6 +100,62 @@ def test_action_with_an_image(tmp_path: Path) -> None:
     assert "## keelhaul image" in text
     assert "| compressed | uncompressed |" in text
     assert status == 1  # the image crosses --max-size
+
+
+def _vulns_db(tmp_path: Path) -> Path:
+    from keelhaul.vulns import database
+
+    path = tmp_path / "osv.sqlite3"
+    database.import_paths(path, [ROOT / "tests" / "data" / "osv"])
+    return path
+
+
+def _ubuntu_root(tmp_path: Path, version: str) -> Path:
+    root = tmp_path / f"rootfs-{version}"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc/os-release").write_text('ID=ubuntu\nVERSION_ID="22.04"\nVERSION="22.04.3 LTS"\n')
+    (root / "var/lib/dpkg").mkdir(parents=True)
+    (root / "var/lib/dpkg/status").write_text(
+        f"Package: libc6\nStatus: install ok installed\nVersion: {version}\nSource: glibc\n"
+        "Architecture: amd64\n"
+    )
+    return root
+
+
+def test_action_vulnerability_gate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KEELHAUL_DB", str(_vulns_db(tmp_path)))
+    good = str(ROOT / "examples" / "good")
+    vulnerable = str(_ubuntu_root(tmp_path, "2.35-0ubuntu3.1"))
+    status, _, summary = run_action(tmp_path, path=good, vulns=vulnerable, vulns_db_update="false")
+    assert status == 1  # Looney Tunables is high; vulns-fail-on defaults to high
+    assert "UBUNTU-CVE-2023-4911" in summary.read_text()
+    sarif = json.loads((tmp_path / "keelhaul-vulns.sarif").read_text())
+    assert {r["ruleId"] for r in sarif["runs"][0]["results"]} == {"UBUNTU-CVE-2023-4911"}
+    lenient = tmp_path / "lenient"
+    lenient.mkdir()
+    passed, _, _ = run_action(lenient, path=good, vulns=vulnerable, vulns_db_update="false",
+                              vulns_fail_on="critical")  # fmt: skip
+    assert passed == 0
+    fixed = tmp_path / "fixed"
+    fixed.mkdir()
+    clean, _, _ = run_action(fixed, path=good, vulns_db_update="false",
+                             vulns=str(_ubuntu_root(tmp_path, "2.35-0ubuntu3.4")))  # fmt: skip
+    assert clean == 0
+
+
+def test_gitlab_vulnerability_gate(tmp_path: Path) -> None:
+    template = yaml.safe_load((ROOT / "ci" / "keelhaul.gitlab-ci.yml").read_text())
+    job = template[".keelhaul-vulns"]
+    variables = {**job["variables"], "KEELHAUL_DB_UPDATE": "false",
+                 "KEELHAUL_DB": str(_vulns_db(tmp_path)),
+                 "KEELHAUL_VULNS_TARGET": str(_ubuntu_root(tmp_path, "2.35-0ubuntu3.1"))}  # fmt: skip
+    script = "\n".join(job["script"])
+    done = subprocess.run(["sh", "-e", "-c", script], cwd=tmp_path, capture_output=True,
+                          text=True, check=False, env=_env(variables))  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert json.loads((tmp_path / "keelhaul-vulns.sarif").read_text())["runs"][0]["results"]
+    assert json.loads((tmp_path / "gl-code-quality-vulns.json").read_text())
+    assert job["artifacts"]["reports"] == {"codequality": "gl-code-quality-vulns.json"}
 
 
 def test_gitlab_template(tmp_path: Path) -> None:

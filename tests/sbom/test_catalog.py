@@ -156,7 +156,7 @@ def test_rpmdb_sqlite(tmp_path: Path) -> None:
 def test_os_release_forms() -> None:
     found = parse_os_release('NAME="Ubuntu"\nID=ubuntu\nVERSION_ID="24.04"\n# comment\n')
     assert found is not None
-    assert found.osv_ecosystem == "Ubuntu:24.04"
+    assert found.osv_ecosystem == "Ubuntu:24.04:LTS"
     assert parse_os_release("garbage") is None
 
 

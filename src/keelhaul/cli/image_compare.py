@@ -18,7 +18,7 @@ from keelhaul.image import cost as cost_model
 from keelhaul.image.analysis import Options, analyse
 from keelhaul.image.checks import human
 from keelhaul.image.report import ImageReport
-from keelhaul.sbom.catalog import catalog
+from keelhaul.sbom.catalog import Inventory, catalog
 from keelhaul.sbom.image_files import PACKAGE_FACTS, LayerCache, LayerFacts, image_files
 
 
@@ -28,6 +28,7 @@ class Side:
     report: ImageReport
     packages: Counter[str]
     saving: cost_model.Saving
+    inventory: Inventory
 
 
 def _side(reference: str, platform: str | None, costs: cost_model.CostSettings,
@@ -41,12 +42,13 @@ def _side(reference: str, platform: str | None, costs: cost_model.CostSettings,
         with_facts = dataclasses.replace(options or Options(), facts=PACKAGE_FACTS)
         report = analyse(image, with_facts, None, facts=gathered)
         files, _ = image_files(image, cache, gathered)
-    packages = Counter(p.type for p in catalog(files, lock_files=False).packages)
+    inventory = catalog(files, lock_files=False)
+    packages = Counter(p.type for p in inventory.packages)
     compressed = watching.compressed_size([(x.diff_id, x.media_type, x.compressed_size, x.tar_size)
                                            for x in report.layers])  # fmt: skip
     saving = cost_model.saving(compressed.bytes, report.tar_size, cost_model.removable(report),
                                costs)  # fmt: skip
-    return Side(reference, report, packages, saving)
+    return Side(reference, report, packages, saving, inventory)
 
 
 def _rows(a: Side, b: Side) -> list[tuple[str, str, str, str]]:
@@ -81,6 +83,44 @@ def _rows(a: Side, b: Side) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+@dataclass(frozen=True)
+class VulnChange:
+    """What the second image fixed and introduced, by (advisory id, package)."""
+
+    before: int
+    after: int
+    fixed: list[dict[str, Any]]
+    introduced: list[dict[str, Any]]
+
+
+def _vuln_change(a: Side, b: Side) -> VulnChange | None:
+    """Both images against the vulnerability database (``$KEELHAUL_DB`` or the cache), when
+    there is one: no database, no vulnerability rows."""
+    from keelhaul.vulns import database, scan
+
+    path = database.default_path()
+    if not path.is_file():
+        return None
+    try:
+        with database.Database(path) as db:
+            first = scan.scan(db, a.inventory).vulnerabilities
+            second = scan.scan(db, b.inventory).vulnerabilities
+    except database.DatabaseError:
+        return None
+
+    def keyed(vulns: list[Any]) -> dict[tuple[str, str], dict[str, Any]]:
+        out: dict[tuple[str, str], dict[str, Any]] = {}
+        for v in vulns:
+            package = v.package.binary or v.package.name
+            out[(v.id, package)] = {"id": v.id, "package": package, "version": v.package.version,
+                                    "severity": v.severity.level, "fixed": v.fixed}  # fmt: skip
+        return out
+
+    ka, kb = keyed(first), keyed(second)
+    return VulnChange(len(ka), len(kb), [ka[k] for k in ka if k not in kb],
+                      [kb[k] for k in kb if k not in ka])  # fmt: skip
+
+
 def compare(out: Output, first: str, second: str, platform: str | None, fmt: str,
             costs: cost_model.CostSettings, options: Options | None,
             sources: Mapping[str, Any] | None = None) -> int:  # fmt: skip
@@ -92,21 +132,39 @@ def compare(out: Output, first: str, second: str, platform: str | None, fmt: str
     finally:
         cache.close()
     rows = _rows(a, b)
+    change = _vuln_change(a, b)
+    if change is not None:
+        rows.append(("vulnerabilities", str(change.before), str(change.after),
+                     f"{change.after - change.before:+d}"))  # fmt: skip
     if fmt == "json":
-        out.out.print_json(json.dumps({
+        document: dict[str, Any] = {
             "a": first, "b": second,
             "rows": [{"what": w.strip(), "a": x, "b": y, "change": c} for w, x, y, c in rows],
             "cost": {"a": cost_model.cost_json(a.saving, costs, 0)["now"],
                      "b": cost_model.cost_json(b.saving, costs, 0)["now"]},
-        }))  # fmt: skip
+        }  # fmt: skip
+        if change is not None:
+            document["vulnerabilities"] = {"fixed": change.fixed, "introduced": change.introduced}
+        out.out.print_json(json.dumps(document))
         return 0
+    listed = [] if change is None else [
+        *(("fixed", v) for v in change.fixed), *(("introduced", v) for v in change.introduced)]  # fmt: skip
     if fmt == "markdown":
         lines = [f"| | `{first}` | `{second}` | change |", "|---|---|---|---|"]
         lines += [f"| {w.strip()} | {x} | {y} | {c} |" for w, x, y, c in rows]
+        if listed:
+            lines += ["", "| vulnerability | package | severity | in |", "|---|---|---|---|"]
+            lines += [f"| {v['id']} | {v['package']} {v['version']} | {v['severity']} | {how} |"
+                      for how, v in listed]  # fmt: skip
         out.out.print("\n".join(lines), markup=False, highlight=False)
         return 0
     table = Table("", first, second, "change", box=None)
     for row in rows:
         table.add_row(*row)
     out.out.print(table)
+    if listed:
+        vulns = Table("vulnerability", "package", "severity", "", box=None)
+        for how, v in listed:
+            vulns.add_row(v["id"], f"{v['package']} {v['version']}", v["severity"], how)
+        out.out.print(vulns)
     return 0

@@ -57,8 +57,10 @@ def read_with_settings(
 ) -> Target:
     """:func:`keelhaul.sbom.targets.read_target`, the image sources bounded and pointed by the
     configuration's [settings] (found from the current folder) and ``--insecure-registry``."""
-    if Path(target).is_dir():
-        return read_target(target, platform, use_cache=not no_cache)
+    from keelhaul.sbom.sbom_input import sniff
+
+    if Path(target).is_dir() or (Path(target).is_file() and sniff(Path(target))):
+        return read_target(target, platform, use_cache=not no_cache)  # a folder or an SBOM
     from keelhaul.cli.image import settings_for
     from keelhaul.image.sources.settings import source_settings
 

@@ -58,7 +58,9 @@ def command(out: Output, target: str, platform: str | None, no_cache: bool,
             insecure_registry: tuple[str, ...], config_file: Path | None,
             isolated: bool) -> int:  # fmt: skip
     """Match the packages of TARGET (an image, a root filesystem folder or a source tree, as
-    `keelhaul sbom` reads it) against the OSV database (`keelhaul db`). Works offline."""
+    `keelhaul sbom` reads it, or an SBOM: CycloneDX 1.4-1.6 JSON, SPDX 2.2-2.3 JSON or
+    tag-value, from syft, Trivy or keelhaul) against the OSV database (`keelhaul db`). Works
+    offline."""
     read = read_with_settings(target, platform, no_cache, insecure_registry, config_file, isolated)
     inventory = read.inventory
     ignore = scan.read_ignore_file(ignore_file) if ignore_file else []
@@ -70,10 +72,13 @@ def command(out: Output, target: str, platform: str | None, no_cache: bool,
         out.info(f"keelhaul: note: the ignore entry for {entry.id} expired on {entry.expires}")
     vulns = result.vulnerabilities
     if fmt == "table":
-        table = Table("severity", "id", "package", "installed", "fixed in", "found in", box=None)
+        table = Table("severity", "rated by", "id", "package", "installed", "fixed in",
+                      "found in", box=None)  # fmt: skip
         for v in vulns:
-            table.add_row(v.severity.level, v.id, v.package.binary or v.package.name,
-                          v.package.version, v.fixed or "-", v.package.path or "")  # fmt: skip
+            shown = v.id + (f" (+{', '.join(v.also)})" if v.also else "")
+            table.add_row(v.severity.level, v.severity.source or "-", shown,
+                          v.package.binary or v.package.name, v.package.version, v.fixed or "-",
+                          v.package.path or "")  # fmt: skip
         if output is not None:
             raise click.UsageError("--output needs a --format other than table")
         out.out.print(table)

@@ -28,26 +28,106 @@ class Release:
     version_id: str
     pretty_name: str
     version_codename: str = ""
+    version: str = ""
+    """os-release ``VERSION`` (``22.04.3 LTS (Jammy Jellyfish)``)."""
 
     @property
     def distro(self) -> str:
         """The purl ``distro`` qualifier: ``debian-12``, ``alpine-3.20``."""
-        return f"{self.id}-{self.version_id}"
+        return f"{self.id}-{self.version_id}" if self.version_id else self.id
 
     @property
     def osv_ecosystem(self) -> str | None:
-        """The OSV ecosystem of the release's packages: ``Debian:12``, ``Alpine:v3.20``."""
-        major_minor = ".".join(self.version_id.split(".")[:2])
-        if self.id == "debian":
-            return f"Debian:{self.version_id.split('.')[0]}" if self.version_id else None
-        if self.id == "ubuntu":
-            return f"Ubuntu:{self.version_id}" if self.version_id else None
-        if self.id == "alpine":
-            return f"Alpine:v{major_minor}" if self.version_id else None
-        names = {"rocky": "Rocky Linux", "almalinux": "AlmaLinux", "rhel": "Red Hat"}
-        if self.id in names:
-            return f"{names[self.id]}:{self.version_id.split('.')[0]}"
-        return None
+        """The OSV ecosystem of the release's packages, as OSV names it: ``Debian:12``,
+        ``Ubuntu:22.04:LTS``, ``Alpine:v3.20``, ``Red Hat:enterprise_linux:9``..."""
+        found = osv_ecosystems(self)
+        return found[0].removesuffix("::*") if found else None
+
+
+#: Debian's testing releases name no VERSION_ID; OSV files them under their number.
+_DEBIAN_CODENAMES = {"bookworm": "12", "trixie": "13", "forky": "14", "duke": "15"}
+
+
+def _ubuntu_lts(release: Release) -> bool:
+    if "LTS" in release.version:
+        return True
+    major, _, minor = release.version_id.partition(".")
+    return major.isdigit() and int(major) % 2 == 0 and minor == "04"
+
+
+def _suse_version(version_id: str) -> str:
+    """``15.5`` -> ``15 SP5`` (``15`` and ``15.0`` stay ``15``)."""
+    major, _, minor = version_id.partition(".")
+    return f"{major} SP{minor}" if minor and minor != "0" else major
+
+
+def osv_ecosystems(release: Release, fips: bool = False) -> tuple[str, ...]:
+    """Every OSV ecosystem whose advisories speak of the release's packages, exactly as OSV
+    names them; a name with ``*`` is a pattern (:func:`fnmatch.fnmatchcase`). The first is
+    the release's own.
+
+    - Ubuntu: ``Ubuntu:22.04:LTS`` (``Ubuntu:23.10`` for an interim release) and the Ubuntu
+      Pro stream of the same release, ``Ubuntu:Pro:22.04:LTS``: Canonical publishes there the
+      fixes of Expanded Security Maintenance (universe packages, and every package once
+      standard support ends), so an image without Pro is still affected, the fix needing Pro.
+      The FIPS streams (``Ubuntu:Pro:FIPS:20.04:LTS``, ``...:FIPS-updates:...``,
+      ``...:FIPS-preview:...``) only for an image with FIPS packages installed (``fips``).
+    - Red Hat Enterprise Linux: every product stream of the major release
+      (``Red Hat:enterprise_linux:9::baseos``, ``::appstream``, ``::crb``...): the rpm
+      database does not say which repository a package came from.
+    - SUSE: the product and its modules of the same service pack; openSUSE Leap and
+      Tumbleweed; Wolfi; Chainguard (whose images also carry Wolfi's packages).
+    """
+    v = release.version_id
+    major = v.split(".")[0]
+    major_minor = ".".join(v.split(".")[:2])
+    rid = release.id
+    if rid == "debian":
+        major = major or _DEBIAN_CODENAMES.get(
+            release.version_codename, ""
+        )  # testing: no VERSION_ID
+        return (f"Debian:{major}",) if major else ()
+    if rid == "ubuntu":
+        if not v:
+            return ()
+        if not _ubuntu_lts(release):
+            return (f"Ubuntu:{v}", f"Ubuntu:Pro:{v}")
+        found = [f"Ubuntu:{v}:LTS", f"Ubuntu:Pro:{v}:LTS"]
+        if fips:
+            found += [f"Ubuntu:Pro:FIPS:{v}:LTS", f"Ubuntu:Pro:FIPS-updates:{v}:LTS",
+                      f"Ubuntu:Pro:FIPS-preview:{v}:LTS"]  # fmt: skip
+        return tuple(found)
+    if rid == "alpine":
+        return (f"Alpine:v{major_minor}",) if v else ()
+    if rid == "rhel":
+        return (
+            (f"Red Hat:enterprise_linux:{major}::*", f"Red Hat:enterprise_linux:{major}")
+            if major
+            else ()
+        )
+    if rid == "rocky":
+        return (f"Rocky Linux:{major}",) if major else ()
+    if rid == "almalinux":
+        return (f"AlmaLinux:{major}",) if major else ()
+    if rid in ("sles", "sled", "sles_sap") and v:
+        sp = _suse_version(v)
+        product = {"sles": "Server", "sled": "Desktop", "sles_sap": "Server for SAP Applications"}[
+            rid
+        ]
+        return (f"SUSE:Linux Enterprise {product} {sp}", f"SUSE:Linux Enterprise Module for * {sp}")
+    if rid == "sle-micro" and v:
+        return (f"SUSE:Linux Enterprise Micro {major_minor}",)
+    if rid == "opensuse-leap" and v:
+        return (f"openSUSE:Leap {major_minor}",)
+    if rid == "opensuse-leap-micro" and v:
+        return (f"openSUSE:Leap Micro {major_minor}",)
+    if rid == "opensuse-tumbleweed":
+        return ("openSUSE:Tumbleweed",)
+    if rid == "wolfi":
+        return ("Wolfi",)
+    if rid == "chainguard":
+        return ("Chainguard", "Wolfi")
+    return ()
 
 
 def parse_os_release(text: str) -> Release | None:
@@ -59,7 +139,8 @@ def _release(values: dict[str, str]) -> Release | None:
     if "ID" not in values:
         return None
     return Release(values["ID"].lower(), values.get("VERSION_ID", ""),
-                   values.get("PRETTY_NAME", ""), values.get("VERSION_CODENAME", ""))  # fmt: skip
+                   values.get("PRETTY_NAME", ""), values.get("VERSION_CODENAME", ""),
+                   values.get("VERSION", ""))  # fmt: skip
 
 
 def release(files: Files) -> Release | None:

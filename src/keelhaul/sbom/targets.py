@@ -1,5 +1,5 @@
-"""What `sbom` and `vulns` read: a folder (a root filesystem or a source tree) or an image
-reference (``docker-archive:``, ``oci:``, ``oci-archive:``, ``docker:``, ``registry:``, or a
+"""What `sbom` and `vulns` read: a folder (a root filesystem or a source tree), an SBOM file
+(CycloneDX or SPDX, :mod:`keelhaul.sbom.sbom_input`) or an image reference (``docker-archive:``, ``oci:``, ``oci-archive:``, ``docker:``, ``registry:``, or a
 bare name), opened through the image sources and read through the per-layer cache."""
 
 from __future__ import annotations
@@ -32,6 +32,13 @@ def read_target(
     folder = Path(target)
     if folder.is_dir():
         return Target(folder.name or target, catalog(FolderFiles(folder)), image=False)
+    if folder.is_file():
+        from keelhaul.sbom.sbom_input import read_sbom, sniff
+
+        if (
+            sniff(folder) is not None
+        ):  # an SBOM: its packages, as syft, Trivy or keelhaul listed them
+            return Target(folder.name, read_sbom(folder), image=False)
     from keelhaul.image.sources import open_image  # the image sources load only for images
     from keelhaul.sbom.image_files import LayerCache, image_files
 

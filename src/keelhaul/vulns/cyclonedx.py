@@ -29,6 +29,7 @@ def _add_vulnerability(bom: Any, vuln: Vulnerability, refs: dict[tuple[str, str]
     from cyclonedx.model.vulnerability import (
         BomTarget,
         VulnerabilityRating,
+        VulnerabilityReference,
         VulnerabilityScoreSource,
         VulnerabilitySeverity,
         VulnerabilitySource,
@@ -44,12 +45,15 @@ def _add_vulnerability(bom: Any, vuln: Vulnerability, refs: dict[tuple[str, str]
         score=Decimal(str(vuln.severity.score)) if vuln.severity.score is not None else None,
         vector=vuln.severity.vector,
         method=_method(vuln.severity.vector, VulnerabilityScoreSource),
+        source=VulnerabilitySource(name=vuln.severity.source) if vuln.severity.source else None,
     )
+    others = [VulnerabilityReference(id=other, source=VulnerabilitySource(name="OSV"))
+              for other in (*vuln.also, *vuln.aliases)]  # fmt: skip
     bom.vulnerabilities.add(CdxVulnerability(
         bom_ref=f"{vuln.id}:{ref or pkg.name}", id=vuln.id,
         source=VulnerabilitySource(name="OSV"), ratings=[rating], description=vuln.summary or None,
         recommendation=f"upgrade to {vuln.fixed}" if vuln.fixed else None,
-        affects=[BomTarget(ref=ref)] if ref else None,
+        affects=[BomTarget(ref=ref)] if ref else None, references=others or None,
     ))  # fmt: skip
 
 

@@ -2,7 +2,8 @@
 package, updated atomically.
 
 Layout: ``advisories`` holds each record (zlib-compressed JSON) under its id; ``packages``
-indexes (ecosystem, normalised name) -> id; ``sources`` tells, per ecosystem, where its
+indexes (ecosystem, normalised name) -> id; ``aliases`` indexes the ids of the flaw a record
+is about (its aliases, ``upstream`` CVEs, the CVE in ``UBUNTU-CVE-...``) -> id; ``sources`` tells, per ecosystem, where its
 records came from and when. Every change builds a complete new file beside the old one and
 renames it into place (``os.replace``): a failed update leaves the old database as it was,
 and a scan that opened the old file goes on reading it, never a half-written one.
@@ -25,13 +26,16 @@ from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
 from keelhaul.errors import KeelhaulError
-from keelhaul.vulns.osv import normalise_name, packages
+from keelhaul.vulns.osv import flaw_ids, normalise_name, packages
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Older schemas this version still reads (1: no ``aliases`` index; migrated on a write).
+READABLE_SCHEMAS = ("1", "2")
 #: Bytes one advisory may take (the largest real ones are a few hundred KB).
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 #: Bytes a zip may inflate to in all (OSV's largest export, Debian, is some 2 GB inflated).
@@ -44,6 +48,8 @@ CREATE TABLE advisories (
 CREATE TABLE packages (
   ecosystem TEXT NOT NULL, name TEXT NOT NULL, id TEXT NOT NULL,
   PRIMARY KEY (ecosystem, name, id)) WITHOUT ROWID;
+CREATE TABLE aliases (
+  key TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (key, id)) WITHOUT ROWID;
 CREATE TABLE sources (
   ecosystem TEXT PRIMARY KEY, origin TEXT NOT NULL, imported_at TEXT NOT NULL,
   records INTEGER NOT NULL);
@@ -192,7 +198,8 @@ def _rewrite(path: Path) -> Iterator[sqlite3.Connection]:
             if path.is_file():
                 with closing(_connect(path, readonly=True)) as old:
                     old.backup(db)
-                _check_schema(db, path)
+                if _check_schema(db, path) != str(SCHEMA_VERSION):
+                    _migrate(db)
             else:
                 db.executescript(_SCHEMA)
                 db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
@@ -216,14 +223,26 @@ def _rewrite(path: Path) -> Iterator[sqlite3.Connection]:
         temp.unlink(missing_ok=True)
 
 
-def _check_schema(db: sqlite3.Connection, path: Path) -> None:
+def _check_schema(db: sqlite3.Connection, path: Path) -> str:
     try:
         row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
     except sqlite3.DatabaseError:
         row = None
-    if row is None or row[0] != str(SCHEMA_VERSION):
+    if row is None or row[0] not in READABLE_SCHEMAS:
         raise DatabaseError(f"{path}: not a keelhaul vulnerability database of this version "
                             "(remove it and run `keelhaul db update`)")  # fmt: skip
+    return str(row[0])
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Schema 1 -> 2: the ``aliases`` index, filled from the stored records."""
+    db.execute("CREATE TABLE IF NOT EXISTS aliases (key TEXT NOT NULL, id TEXT NOT NULL, "
+               "PRIMARY KEY (key, id)) WITHOUT ROWID")  # fmt: skip
+    for advisory_id, blob in db.execute("SELECT id, record FROM advisories").fetchall():
+        record = json.loads(zlib.decompress(blob))
+        db.executemany("INSERT OR IGNORE INTO aliases VALUES (?, ?)",
+                       [(k, advisory_id) for k in flaw_ids(record)])  # fmt: skip
+    db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
 
 
 @dataclass
@@ -247,6 +266,9 @@ def _store(db: sqlite3.Connection, advisories: Iterable[Advisory]) -> Imported:
     for adv in advisories:
         done.records += 1
         db.execute("DELETE FROM packages WHERE id = ?", (adv.id,))
+        db.execute("DELETE FROM aliases WHERE id = ?", (adv.id,))
+        db.executemany("INSERT OR IGNORE INTO aliases VALUES (?, ?)",
+                       [(k, adv.id) for k in flaw_ids(adv.record)])  # fmt: skip
         db.execute("INSERT OR REPLACE INTO advisories VALUES (?, ?, ?, ?)",
                    (adv.id, adv.modified, int(adv.withdrawn), zlib.compress(adv.data, 6)))  # fmt: skip
         seen = set(packages(adv.record))
@@ -265,6 +287,7 @@ def _replace_ecosystem(db: sqlite3.Connection, ecosystem: str) -> None:
         (ecosystem, like))]  # fmt: skip
     db.executemany("DELETE FROM packages WHERE id = ?", [(i,) for i in ids])
     db.executemany("DELETE FROM advisories WHERE id = ?", [(i,) for i in ids])
+    db.executemany("DELETE FROM aliases WHERE id = ?", [(i,) for i in ids])
 
 
 def import_paths(path: Path, sources: Iterable[Path]) -> Imported:
@@ -288,7 +311,7 @@ def _record_sources(db: sqlite3.Connection, counts: dict[str, int], origin: str)
 #: OSV's public export: ``<base>/<ecosystem>/all.zip``.
 OSV_BASE_URL = "https://osv-vulnerabilities.storage.googleapis.com"
 DEFAULT_ECOSYSTEMS = ("Debian", "Ubuntu", "Alpine", "Red Hat", "Rocky Linux", "AlmaLinux",
-                      "PyPI", "npm", "Go", "crates.io", "Maven", "RubyGems", "Packagist",
+                      "SUSE", "openSUSE", "Wolfi", "Chainguard", "PyPI", "npm", "Go", "crates.io", "Maven", "RubyGems", "Packagist",
                       "NuGet")  # fmt: skip
 
 
@@ -353,8 +376,10 @@ class Database:
                                 "or `keelhaul db import PATH`)")  # fmt: skip
         self.path = path
         self._db = _connect(path, readonly=True)
-        _check_schema(self._db, path)
+        self._has_aliases = _check_schema(self._db, path) != "1"
         self._records: dict[str, dict[str, Any]] = {}
+        self._patterns: dict[str, list[str]] = {}
+        self._flaws: dict[str, list[str]] = {}
 
     def close(self) -> None:
         self._db.close()
@@ -364,6 +389,53 @@ class Database:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def ecosystems_like(self, pattern: str) -> list[str]:
+        """The ecosystems the database holds that ``pattern`` names: itself, or (with ``*``)
+        every one it matches (:func:`fnmatch.fnmatchcase`). The index is walked from the
+        pattern's literal prefix one distinct ecosystem at a time."""
+        if "*" not in pattern:
+            return [pattern]
+        found = self._patterns.get(pattern)
+        if found is None:
+            prefix = pattern.partition("*")[0]
+            found = []
+            at = prefix
+            high = prefix + "\U0010ffff"
+            while True:
+                row = self._db.execute(
+                    "SELECT min(ecosystem) FROM packages WHERE ecosystem > ? AND ecosystem < ?",
+                    (at, high),
+                ).fetchone()
+                if row is None or row[0] is None:
+                    break
+                at = row[0]
+                if fnmatchcase(at, pattern):
+                    found.append(at)
+            if fnmatchcase(prefix, pattern) and self.has_ecosystem(prefix):
+                found.insert(0, prefix)
+            self._patterns[pattern] = found
+        return found
+
+    def has_ecosystem(self, ecosystem: str) -> bool:
+        row = self._db.execute(
+            "SELECT 1 FROM packages WHERE ecosystem = ? LIMIT 1", (ecosystem,)
+        ).fetchone()
+        return row is not None
+
+    def hits(self, ecosystems: Iterable[str], names: Iterable[str]) -> list[tuple[str, str, str]]:
+        """(advisory id, ecosystem, name) of every record naming one of ``names`` in one of
+        ``ecosystems`` (patterns allowed, see :meth:`ecosystems_like`), each id once."""
+        out: list[tuple[str, str, str]] = []
+        seen: set[str] = set()
+        for pattern in ecosystems:
+            for ecosystem in self.ecosystems_like(pattern):
+                for name in names:
+                    for advisory_id in self.ids_for(ecosystem, name):
+                        if advisory_id not in seen:
+                            seen.add(advisory_id)
+                            out.append((advisory_id, ecosystem, name))
+        return out
 
     def ids_for(self, ecosystem: str, name: str) -> list[str]:
         rows = self._db.execute(
@@ -382,6 +454,20 @@ class Database:
                 raise DatabaseError(f"{self.path}: advisory {advisory_id} is indexed but missing")
             found = json.loads(zlib.decompress(row[0]))
             self._records[advisory_id] = found
+        return found
+
+    def same_flaw(self, key: str) -> list[str]:
+        """Ids of the records about the flaw ``key`` names (a CVE, a GHSA id...): those
+        listing it among their aliases or upstream ids, or carrying it in their own id."""
+        if not self._has_aliases:
+            return []
+        found = self._flaws.get(key)
+        if found is None:
+            rows = self._db.execute("SELECT id FROM aliases WHERE key = ?", (key,)).fetchall()
+            found = [r[0] for r in rows]
+            if self._db.execute("SELECT 1 FROM advisories WHERE id = ?", (key,)).fetchone():
+                found.insert(0, key)
+            self._flaws[key] = found
         return found
 
     def records_for(self, ecosystem: str, name: str) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from keelhaul.findings import Category, Finding, Location, Severity
 from keelhaul.rule import Kind, Rule
 from keelhaul.sbom.catalog import Inventory
 from keelhaul.sbom.model import Package
+from keelhaul.sbom.os_packages import osv_ecosystems
 from keelhaul.vulns.database import Database
 from keelhaul.vulns.matching import LEVELS, InstalledPackage, Vulnerability, at_least, match
 
@@ -29,16 +30,24 @@ _ECOSYSTEMS = {"pypi": "PyPI", "npm": "npm", "golang": "Go", "cargo": "crates.io
 
 def installed(inventory: Inventory) -> list[InstalledPackage]:
     """The inventory's packages as advisories name them: distribution packages by source
-    package in the release's ecosystem, language packages by ecosystem and name."""
-    release = inventory.release.osv_ecosystem if inventory.release else None
+    package in the release's ecosystems (:func:`osv_ecosystems`), language packages by
+    ecosystem and name."""
+    release = inventory.release
+    fips = any(p.type == "deb" and "fips" in p.version for p in inventory.packages)
+    streams = osv_ecosystems(release, fips=fips) if release else ()
     out: list[InstalledPackage] = []
     for p in inventory.packages:
         if p.type in ("deb", "apk", "rpm"):
-            if release is None:
+            if not streams:
                 continue  # no os-release: the release, hence the advisories, unknown
             version = p.source_version or p.version if p.type == "deb" else p.version
-            out.append(InstalledPackage(release, p.source_name or p.name, version, p.name,
-                                        p.layer, p.path))  # fmt: skip
+            also = (p.name,) if p.type == "rpm" and p.source_name else ()
+            mine = streams
+            if fips and "fips" in version:  # a FIPS build: its own streams' advisories first
+                mine = (*(e for e in streams if ":FIPS" in e),
+                        *(e for e in streams if ":FIPS" not in e))  # fmt: skip
+            out.append(InstalledPackage(streams[0].removesuffix("::*"), p.source_name or p.name,
+                                        version, p.name, p.layer, p.path, mine, also))  # fmt: skip
             continue
         ecosystem = _ECOSYSTEMS.get(p.type)
         if ecosystem is None:
@@ -70,7 +79,7 @@ class IgnoreEntry:
             return False
         if self.package and self.package not in (vuln.package.name, vuln.package.binary):
             return False
-        return self.id in (vuln.id, *vuln.aliases)
+        return self.id in vuln.ids
 
 
 def read_ignore_file(path: Path) -> list[IgnoreEntry]:
@@ -163,7 +172,7 @@ def scan(
         entry = next((e for e in ignore if e.covers(vuln, today)), None)
         if entry is not None:
             result.ignored.append((vuln, f"ignored: {entry.reason}"))
-        elif any({vuln.id, *vuln.aliases} & s.ids and any(_purl_covers(p, purl)
+        elif any(set(vuln.ids) & s.ids and any(_purl_covers(p, purl)
                  for p in s.products) for s in vex):  # fmt: skip
             result.ignored.append((vuln, "VEX: not affected"))
         elif ignore_unfixed and vuln.fixed is None:
@@ -190,7 +199,10 @@ def findings(vulns: Iterable[Vulnerability]) -> tuple[list[Finding], dict[str, R
         shown = pkg.binary or pkg.name
         fix = f"fixed in {v.fixed}" if v.fixed else "no fixed version yet"
         level = v.severity.level + (f" {v.severity.score}" if v.severity.score else "")
-        also = f" ({', '.join(a for a in v.aliases[:3])})" if v.aliases else ""
+        if v.severity.source:
+            level += f" ({v.severity.source})"
+        others = [*v.also, *v.aliases]
+        also = f" ({', '.join(others[:4])}{', ...' if len(others) > 4 else ''})" if others else ""
         out.append(Finding(
             v.id, v.cve or v.id, _SEVERITY[v.severity.level], Category.SECURITY,
             Location(pkg.path or "(image)", 1),
@@ -212,9 +224,9 @@ def summary(vulns: Iterable[Vulnerability]) -> dict[str, int]:
 
 def as_json(result: ScanResult) -> dict[str, Any]:
     def one(v: Vulnerability) -> dict[str, Any]:
-        return {"id": v.id, "aliases": list(v.aliases), "summary": v.summary,
-                "severity": v.severity.level, "score": v.severity.score,
-                "vector": v.severity.vector, "package": v.package.binary or v.package.name,
+        return {"id": v.id, "also": list(v.also), "aliases": list(v.aliases), "ids": list(v.ids),
+                "summary": v.summary, "severity": v.severity.level, "score": v.severity.score,
+                "vector": v.severity.vector, "severity_source": v.severity.source or None, "package": v.package.binary or v.package.name,
                 "source_package": v.package.name, "version": v.package.version,
                 "ecosystem": v.package.ecosystem, "fixed": v.fixed, "path": v.package.path,
                 "layer": v.package.layer}  # fmt: skip
