@@ -11,12 +11,27 @@ roles:
 - ``base``: an image meant to be built on or to run commands in: it has ONBUILD triggers,
   its CMD is an interactive shell or an interpreter's prompt (``bash``, ``python3``,
   ``node``: the official language images), it sets no CMD over a language, SDK or
-  distribution base, or its file says so (``Dockerfile.base``, ``sdk.Dockerfile``).
+  distribution base, or its file says so (``Dockerfile.base``, ``sdk.Dockerfile``), or it is
+  a development environment by its name (``dev.Dockerfile``, a ``dev-envs`` target stage);
+- ``test``: a test fixture or a test runner: its path says so (``testdata/``, ``tests/``,
+  ``e2e/``, ``test-runner``, ``fixtures/``); the test suite builds and runs it;
+- ``tool``: a packaged command-line program: its ENTRYPOINT is one program (not a script, an
+  interpreter or a server told where to listen) and it exposes no port and has no
+  HEALTHCHECK: ``docker run IMAGE ARGS`` runs it once on the caller's files, and the caller
+  chooses the user (``docker run --user``). This role is assumed from the file's shape.
+
+A target with no CMD or ENTRYPOINT of its own whose RUN steps check the build context
+(``RUN --mount=type=bind ... shellcheck``) or whose name says so (``validate``, ``lint``,
+``upload-artifact``) is a ``build`` stage: it is built for its steps and nothing runs it.
 
 Each role comes with the reason, written for a message ("its CMD is bash: an image to build
 on"), and whether that reason is known from the file or assumed. ``drops_privileges`` says
 that the stage starts as root only to switch user (gosu, su-exec, setpriv...), the official
-database images' pattern.
+database images' pattern, or runs a server that drops its workers' privileges itself (nginx,
+Apache httpd, php-fpm: the master keeps root to bind the port, the workers run as ``nginx`` or
+``www-data``), or an official service image's own entrypoint, which switches user before it
+starts the service (postgres, mysql, redis...) when the Dockerfile keeps the base's command.
+``needs_root`` says that the program itself needs root (dockerd in docker:dind, buildkitd).
 """
 
 from __future__ import annotations
@@ -27,6 +42,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from keelhaul.dockerfile.stages import Stage
+from keelhaul.dockerfile.syntax import Instruction
 from keelhaul.rules.dockerfile.shared.images import image_ref
 from keelhaul.rules.dockerfile.shared.security import (
     all_runs,
@@ -42,6 +58,8 @@ class Role(StrEnum):
     EXPORT = "export"
     BUILD = "build"
     BASE = "base"
+    TOOL = "tool"
+    TEST = "test"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +70,8 @@ class StageRole:
     assumed: bool = False
     """True when the role rests on an assumption (an unknown base's command)."""
     drops_privileges: bool = False
+    needs_root: bool = False
+    """The program run needs root (dockerd, buildkitd): a user would only break it."""
 
 
 #: Tools an entrypoint uses to start as root and drop to another user (the official images'
@@ -79,6 +99,48 @@ _SERVICE_BASES = frozenset(
         "zookeeper", "telegraf", "vault", "consul", "nats", "eclipse-mosquitto", "minio/minio",
     }
 )  # fmt: skip
+#: Servers whose master process drops its workers to an unprivileged user (nginx's ``user``
+#: directive, Apache's ``User www-data``, php-fpm's pool ``user``).
+_SELF_DROPPING_PROGRAMS = re.compile(
+    r"^(?:nginx|openresty|httpd|apache2|apache2-foreground|apache2ctl|apachectl|php-fpm[\d.]*)$"
+)
+#: Official service images whose entrypoint switches user (gosu) or whose server drops its
+#: workers, when the Dockerfile keeps their command.
+_SELF_DROPPING_BASES = frozenset(
+    {
+        "nginx", "httpd", "postgres", "mysql", "mariadb", "mongo", "redis", "rabbitmq",
+        "cassandra", "couchdb", "wordpress", "drupal", "joomla", "nextcloud", "percona",
+        "elasticsearch", "solr", "zookeeper", "memcached",
+    }
+)  # fmt: skip
+#: Programs that need root to do their job: a USER would only break them.
+_ROOT_PROGRAMS = re.compile(
+    r"^(?:dockerd|dockerd-entrypoint\.sh|dind|buildkitd|buildkitd-entrypoint|containerd)$"
+)
+#: Programs that are interpreters or runtimes: the image runs an application, not a tool.
+_RUNTIMES = re.compile(
+    r"^(?:java|dotnet|node|nodejs|deno|bun|python[\d.]*|pypy[\d.]*|ruby|php[\d.]*|perl|"
+    r"bb|lua|Rscript|elixir|erl|mix|npm|yarn|pnpm|npx|sh|bash|ash|dash|zsh|uvicorn|"
+    r"gunicorn|hypercorn|daphne|flask|streamlit|rails|puma|unicorn|bundle|mvn|gradle|"
+    r"catalina\.sh|wasmedge|env)$"
+)
+#: Wrappers that start the real program (``tini --``, ``dumb-init``).
+_WRAPPERS = frozenset({"tini", "dumb-init", "catatonit", "s6-svscan", "gosu", "su-exec"})
+#: Arguments that tell a program where to listen: a server, not a tool.
+_LISTENS = re.compile(
+    r"0\.0\.0\.0|^--?(?:host|port|bind|listen|addr|address|http)\b|^-[bp]$|:\d{2,5}$"
+)
+#: Target stage names that say "built for its steps" (a check, a publication).
+_STEP_NAME = re.compile(
+    r"(?:^|[-_.])(?:validate|lint|check|shellcheck|shfmt|vet|upload|publish)(?:$|[-_.])"
+)
+#: Paths of test fixtures and test runners (``e2e/testdata/Dockerfile``, ``test/x.dockerfile``).
+_TEST_PATH = re.compile(
+    r"(?:^|[/_.-])(?:testdata|tests?|e2e|fixtures?|test-runner)(?:[/_.-][^/]*)?/?[^/]*$"
+    r"|(?:^|/)(?:testdata|tests?|e2e|fixtures?)/"
+)
+#: Names of a Dockerfile (or a target stage) that say "a development environment".
+_DEV_NAME = re.compile(r"(?:^|[-_.])(?:dev|devenv|dev-envs|development)(?:$|[-_.])")
 #: Names of a Dockerfile (or a target stage) that say "a base to build on".
 _BASE_NAME = re.compile(
     r"(?:^|[-_.])(?:base|sdk|builder|toolchain|devcontainer|buildenv)(?:$|[-_.])"
@@ -101,11 +163,39 @@ def _role(ctx: DockerfileContext, stage: Stage) -> StageRole:
         # a stage the target is built FROM: judged with the target
     drops = _drops_privileges(ctx)
     stages = final_chain(ctx)
-    instructions = [i for s in stages for i in s.instructions]
+    # from the first base to the target: the last CMD or ENTRYPOINT is the one that counts
+    instructions = [i for s in reversed(stages) for i in s.instructions]
     if any(i.name == "ONBUILD" for i in instructions):
         return StageRole(Role.BASE, "it has ONBUILD triggers (an image to build on)", False, drops)
     commands = [i for i in instructions if i.name in ("CMD", "ENTRYPOINT")]
     first = root_base(ctx, stages[0]) if stages else stage
+    program = _program(commands)
+    if program == "docker-entrypoint.sh":
+        program = _program([i for i in commands if i.name == "CMD"])
+    if program and _ROOT_PROGRAMS.match(program):
+        return StageRole(Role.RUNS, f"it runs {program}, which needs root", False, drops, True)
+    if not commands and _dind(first):
+        return StageRole(Role.RUNS, "it runs docker:dind's dockerd, which needs root", False,
+                         drops, True)  # fmt: skip
+    if _self_dropping(first, commands, program):
+        drops = True
+    if _TEST_PATH.search(ctx.tree.path.lower()):
+        return StageRole(
+            Role.TEST, "its path says it is a test fixture or a test runner", False, drops
+        )
+    if _dev_named(ctx):
+        return StageRole(
+            Role.BASE,
+            "its name says it is a development environment (not the image that ships)",
+            False,
+            drops,
+        )
+    if not commands and _check_stage(ctx, stage):
+        return StageRole(
+            Role.BUILD,
+            "it is built for its RUN steps (a check or a publication) and sets no command: "
+            "nothing runs it",
+        )
     if not commands:
         if first.base.strip().lower() == "scratch":
             return StageRole(
@@ -116,6 +206,18 @@ def _role(ctx: DockerfileContext, stage: Stage) -> StageRole:
         return _no_command(ctx, first, drops)
     entrypoint = [i for i in commands if i.name == "ENTRYPOINT"]
     cmd = [i for i in commands if i.name == "CMD"]
+    if entrypoint and _pass_through(entrypoint[-1]):
+        entrypoint = []  # docker-entrypoint.sh runs its arguments: the CMD says what runs
+    if entrypoint and not cmd:
+        words = _words(entrypoint[-1])
+        shell = os.path.basename(words[0]) if words else ""
+        if shell in _PROMPTS and all(w.startswith("-") for w in words[1:]):
+            return StageRole(
+                Role.BASE,
+                f"its ENTRYPOINT is {shell} (an image to run commands in)",
+                False,
+                drops,
+            )
     if not entrypoint and cmd:
         last = cmd[-1].effective
         words = list(last.values) if last.json else " ".join(last.values).split()
@@ -129,7 +231,161 @@ def _role(ctx: DockerfileContext, stage: Stage) -> StageRole:
             )
     if _named_base(ctx):
         return StageRole(Role.BASE, "its name says it is a base or SDK image", False, drops)
+    entrypoints = [i for i in commands if i.name == "ENTRYPOINT"]
+    tool = _tool(instructions, entrypoint) or _cmd_tool(instructions, entrypoints, cmd)
+    if tool:
+        return StageRole(
+            Role.TOOL,
+            f"it runs the program {tool} and exposes no port: a tool that "
+            "`docker run` starts on the caller's files, as the user the caller chooses",
+            True,
+            drops,
+        )
     return StageRole(Role.RUNS, "its CMD or ENTRYPOINT starts a program", False, drops)
+
+
+def _words(inst: Instruction) -> list[str]:
+    eff = inst.effective
+    return list(eff.values) if eff.json else " ".join(eff.values).split()
+
+
+def _program(commands: list[Instruction]) -> str:
+    """The program the last ENTRYPOINT (else the last CMD) starts, past any init wrapper."""
+    entry = [i for i in commands if i.name == "ENTRYPOINT"]
+    chosen = entry[-1] if entry else next((i for i in reversed(commands)), None)
+    if chosen is None:
+        return ""
+    words = _words(chosen)
+    while words and os.path.basename(words[0]) in _WRAPPERS:
+        words = [w for w in words[1:] if w != "--"] if len(words) > 1 else []
+        while words and words[0].startswith("-"):
+            words = words[1:]
+    return os.path.basename(words[0]) if words else ""
+
+
+def _pass_through(entrypoint: Instruction) -> bool:
+    """The docker-library entrypoint that runs its arguments (``exec "$@"``)."""
+    words = _words(entrypoint)
+    return len(words) == 1 and os.path.basename(words[0]) == "docker-entrypoint.sh"
+
+
+def _self_dropping(first: Stage, commands: list[Instruction], program: str) -> bool:
+    if program and _SELF_DROPPING_PROGRAMS.match(program):
+        return True
+    if commands:
+        return False
+    ref = image_ref(first.base)
+    if ref is None:
+        return False
+    tag = ref.tag or ""
+    return ref.path in _SELF_DROPPING_BASES or (
+        ref.path == "php" and ("apache" in tag or "fpm" in tag)
+    )
+
+
+def _dind(first: Stage) -> bool:
+    ref = image_ref(first.base)
+    return ref is not None and ref.path == "docker" and "dind" in (ref.tag or "")
+
+
+def _tool(instructions: list[Instruction], entrypoint: list[Instruction]) -> str:
+    """The program of a tool image's ENTRYPOINT, or "" (see ``tool`` in the module's doc)."""
+    if not entrypoint or any(i.name in ("EXPOSE", "HEALTHCHECK") for i in instructions):
+        return ""
+    last = entrypoint[-1].effective
+    if not last.json:
+        return ""  # shell form: a command line, often a server's
+    words = list(last.values)
+    if not words:
+        return ""
+    name = os.path.basename(words[0])
+    program = words[0]
+    if "/" in program and not program.startswith(_SYSTEM_BIN):
+        return ""  # /app, /src/server: the project's own program
+    if any(_copies_in(i, name) for i in instructions):
+        return ""  # the build context's program
+    if (
+        name in _WRAPPERS
+        or _RUNTIMES.match(name)
+        or re.search(r"\.(?:sh|py|rb|js|pl|jar|dll|wasm)$|entrypoint|start|run", name)
+        or any(_LISTENS.search(w) for w in words[1:])
+    ):
+        return ""
+    return name
+
+
+#: Where installed programs live (a packaged tool's ENTRYPOINT is one of these or a bare name).
+_SYSTEM_BIN = ("/usr/", "/bin/", "/sbin/", "/opt/")
+
+
+def _copies_in(inst: Instruction, name: str) -> bool:
+    """A COPY or ADD from the build context that puts ``name`` in the image."""
+    if inst.name not in ("COPY", "ADD") or inst.flag("from") is not None or not inst.values:
+        return False
+    *sources, dest = inst.values
+    if any(os.path.basename(v.rstrip("/")) == name for v in sources):
+        return True
+    return os.path.basename(dest.rstrip("/")) == name and dest.startswith(_SYSTEM_BIN)
+
+
+#: Program names of servers (``mysqld``, ``redis-server``, ``postgres``): not tools.
+_SERVER_NAME = re.compile(
+    r"(?:d|server|daemon|proxy)$|^(?:postgres|mongo|redis|memcached|haproxy|caddy|traefik|"
+    r"envoy|nginx|openresty|java|catalina)"
+)
+#: A default CMD that only asks for help: the image waits for a subcommand.
+_HELP = frozenset({"--help", "-h", "help", "-help"})
+
+
+def _cmd_tool(
+    instructions: list[Instruction], entrypoint: list[Instruction], cmd: list[Instruction]
+) -> str:
+    """A tool image known from its CMD: an installed program run alone (``CMD ["htop"]``),
+    or any program whose default arguments only ask for help (``CMD ["ykman", "--help"]``
+    behind an entrypoint script)."""
+    if not cmd or any(i.name in ("EXPOSE", "HEALTHCHECK") for i in instructions):
+        return ""
+    last = cmd[-1].effective
+    if not last.json or not last.values:
+        return ""
+    words = list(last.values)
+    name = os.path.basename(words[0])
+    if words[1:] and set(words[1:]) <= _HELP:
+        return name
+    if entrypoint or words[1:] or _SERVER_NAME.search(name):
+        return ""
+    if "/" in words[0] and not words[0].startswith(_SYSTEM_BIN):
+        return ""
+    if _RUNTIMES.match(name) or re.search(r"\.(?:sh|py|rb|js|pl|jar|dll|wasm)$", name):
+        return ""
+    if any(
+        i.name in ("COPY", "ADD") and any(os.path.basename(v.rstrip("/")) == name for v in i.values)
+        for i in instructions
+    ):
+        return ""  # the project's own program, copied in
+    return name
+
+
+def _dev_named(ctx: DockerfileContext) -> bool:
+    name = os.path.basename(ctx.tree.path).lower()
+    for part in (name.removeprefix("dockerfile"), name.removesuffix("dockerfile")):
+        if _DEV_NAME.search(part.strip(".-_")):
+            return True
+    stage = ctx.final_stage
+    return stage is not None and stage.name is not None and bool(_DEV_NAME.search(stage.name))
+
+
+def _check_stage(ctx: DockerfileContext, stage: Stage) -> bool:
+    """A stage built for its RUN steps: a check over the build context, or named for one."""
+    if stage.name is not None and _STEP_NAME.search(stage.name.lower()):
+        return True
+    runs = [i for i in stage.instructions if i.name == "RUN"]
+    if not runs:
+        return False
+    return all(
+        any(f.startswith("--mount=") and ("type=bind" in f or "type=" not in f) for f in r.flags)
+        for r in runs
+    )
 
 
 def _no_command(ctx: DockerfileContext, first: Stage, drops: bool) -> StageRole:
