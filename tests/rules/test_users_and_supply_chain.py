@@ -24,6 +24,30 @@ def case(code: str, src: str, expected: list[int], name: str = "Dockerfile") -> 
 
 
 CASES = [
+    # --- KH109: issue 16's list: export stages, SDK images, entrypoints that drop privileges
+    case(
+        "KH109",
+        "FROM golang:1.23 AS build\nRUN go build -o /out/app .\nFROM scratch\nCOPY --from=build /out/app /app\n",
+        [],
+    ),
+    case(
+        "KH109", "FROM mcr.microsoft.com/dotnet/sdk:8.0\nRUN dotnet tool install -g dotnet-ef\n", []
+    ),
+    case(
+        "KH109",
+        'FROM alpine:3.20\nRUN apk add su-exec\nENTRYPOINT ["su-exec", "app", "/app"]\n',
+        [],
+    ),
+    case(
+        "KH109",
+        'FROM debian:12\nENTRYPOINT ["setpriv", "--reuid=10001", "--regid=10001", "--init-groups", "/app"]\n',
+        [],
+    ),
+    case(
+        "KH109",
+        'FROM debian:12\nCOPY entrypoint.sh /\nRUN apt-get install -y gosu\nENTRYPOINT ["/entrypoint.sh"]\n',
+        [],
+    ),
     # --- KH109: images made to be built on, servers that drop privileges, tools, tests
     case("KH109", 'FROM debian:12\nENTRYPOINT ["docker-entrypoint.sh"]\nCMD ["node"]\n', []),
     case("KH109", 'FROM alpine:3.20\nENTRYPOINT ["docker-entrypoint.sh"]\nCMD ["sh"]\n', []),
@@ -219,3 +243,33 @@ def test_download_message_hides_credentials() -> None:
     (finding,) = found(src, "KH221")
     assert "hunter2" not in finding.message
     assert "://…@example.com" in finding.message
+
+
+PORT_CASES = [
+    case(
+        "KH208",
+        'FROM alpine:3.20\nEXPOSE 22\nENTRYPOINT ["/start.sh"]\nCMD ["/usr/sbin/sshd", "-D"]\n',
+        [],
+    ),
+    case("KH208", 'FROM alpine:3.20\nEXPOSE 22\nCMD ["/usr/sbin/sshd", "-D", "-e"]\n', []),
+    case("KH208", 'FROM alpine:3.20\nEXPOSE 22 8080\nCMD ["/app"]\n', [2]),
+    case(
+        "KH208",
+        'FROM docker:27-dind\nEXPOSE 22\nENTRYPOINT ["/entrypoint.sh"]\n',
+        [],
+        "e2e/testdata/Dockerfile.ssh",
+    ),
+    case(
+        "KH209", 'FROM alpine:3.20\nEXPOSE 2376\nENTRYPOINT ["dockerd-entrypoint.sh"]\nCMD []\n', []
+    ),
+    case(
+        "KH209", 'FROM alpine:3.20\nEXPOSE 2375 2376\nENTRYPOINT ["dockerd-entrypoint.sh"]\n', [2]
+    ),
+    case("KH209", "FROM docker:27-dind\nEXPOSE 2375\n", [2]),
+    case("KH209", 'FROM alpine:3.20\nEXPOSE 2376\nCMD ["/app"]\n', [2]),
+]
+
+
+@pytest.mark.parametrize(("code", "src", "expected", "name"), PORT_CASES)
+def test_port_cases(code: str, src: str, expected: list[int], name: str) -> None:
+    assert [f.location.line for f in found(src, code, name)] == expected

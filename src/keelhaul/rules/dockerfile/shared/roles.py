@@ -244,6 +244,21 @@ def _role(ctx: DockerfileContext, stage: Stage) -> StageRole:
     return StageRole(Role.RUNS, "its CMD or ENTRYPOINT starts a program", False, drops)
 
 
+def target_program(ctx: DockerfileContext) -> str:
+    """The program the target stage starts (``sshd``, ``dockerd-entrypoint.sh``): its last
+    ENTRYPOINT's (past init wrappers and docker-entrypoint.sh), else its CMD's; "" if none."""
+    stages = final_chain(ctx)
+    commands = [
+        i for s in reversed(stages) for i in s.instructions if i.name in ("CMD", "ENTRYPOINT")
+    ]
+    program = _program(commands)
+    entry = [i for i in commands if i.name == "ENTRYPOINT"]
+    if program.endswith(".sh") and entry and len(_words(entry[-1])) == 1:
+        # an entrypoint script that ends with exec "$@": the CMD names the program
+        program = _program([i for i in commands if i.name == "CMD"]) or program
+    return program
+
+
 def _words(inst: Instruction) -> list[str]:
     eff = inst.effective
     return list(eff.values) if eff.json else " ".join(eff.values).split()
