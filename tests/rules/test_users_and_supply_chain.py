@@ -79,6 +79,16 @@ CASES = [
         [],
     ),
     case("KH109", "FROM base AS validate\nRUN --mount=target=. shfmt -d .\n", []),
+    case(
+        "KH109",
+        'FROM alpine:3.20\nEXPOSE 22\nENTRYPOINT ["/start.sh"]\nCMD ["/usr/sbin/sshd", "-D"]\n',
+        [],
+    ),
+    case(
+        "KH109",
+        'FROM ubuntu:24.04\nEXPOSE 3306\nENTRYPOINT ["/entrypoint.sh"]\nCMD ["mysqld"]\n',
+        [],
+    ),
     case("KH109", 'FROM alpine:3.20\nRUN apk add --no-cache aws-cli\nENTRYPOINT ["aws"]\n', []),
     case(
         "KH109",

@@ -29,9 +29,11 @@ on"), and whether that reason is known from the file or assumed. ``drops_privile
 that the stage starts as root only to switch user (gosu, su-exec, setpriv...), the official
 database images' pattern, or runs a server that drops its workers' privileges itself (nginx,
 Apache httpd, php-fpm: the master keeps root to bind the port, the workers run as ``nginx`` or
-``www-data``), or an official service image's own entrypoint, which switches user before it
+``www-data``; mysqld and postgres, which refuse to run as root and are started by an
+entrypoint that switches user), or an official service image's own entrypoint, which switches user before it
 starts the service (postgres, mysql, redis...) when the Dockerfile keeps the base's command.
-``needs_root`` says that the program itself needs root (dockerd in docker:dind, buildkitd).
+``needs_root`` says that the program itself needs root (dockerd in docker:dind, buildkitd,
+sshd, which switches to each user who logs in).
 """
 
 from __future__ import annotations
@@ -102,7 +104,8 @@ _SERVICE_BASES = frozenset(
 #: Servers whose master process drops its workers to an unprivileged user (nginx's ``user``
 #: directive, Apache's ``User www-data``, php-fpm's pool ``user``).
 _SELF_DROPPING_PROGRAMS = re.compile(
-    r"^(?:nginx|openresty|httpd|apache2|apache2-foreground|apache2ctl|apachectl|php-fpm[\d.]*)$"
+    r"^(?:nginx|openresty|httpd|apache2|apache2-foreground|apache2ctl|apachectl|php-fpm[\d.]*|"
+    r"mysqld|mariadbd|postgres)$"
 )
 #: Official service images whose entrypoint switches user (gosu) or whose server drops its
 #: workers, when the Dockerfile keeps their command.
@@ -115,7 +118,7 @@ _SELF_DROPPING_BASES = frozenset(
 )  # fmt: skip
 #: Programs that need root to do their job: a USER would only break them.
 _ROOT_PROGRAMS = re.compile(
-    r"^(?:dockerd|dockerd-entrypoint\.sh|dind|buildkitd|buildkitd-entrypoint|containerd)$"
+    r"^(?:dockerd|dockerd-entrypoint\.sh|dind|buildkitd|buildkitd-entrypoint|containerd|sshd)$"
 )
 #: Programs that are interpreters or runtimes: the image runs an application, not a tool.
 _RUNTIMES = re.compile(
@@ -169,9 +172,7 @@ def _role(ctx: DockerfileContext, stage: Stage) -> StageRole:
         return StageRole(Role.BASE, "it has ONBUILD triggers (an image to build on)", False, drops)
     commands = [i for i in instructions if i.name in ("CMD", "ENTRYPOINT")]
     first = root_base(ctx, stages[0]) if stages else stage
-    program = _program(commands)
-    if program == "docker-entrypoint.sh":
-        program = _program([i for i in commands if i.name == "CMD"])
+    program = _target_program(commands)
     if program and _ROOT_PROGRAMS.match(program):
         return StageRole(Role.RUNS, f"it runs {program}, which needs root", False, drops, True)
     if not commands and _dind(first):
@@ -251,6 +252,10 @@ def target_program(ctx: DockerfileContext) -> str:
     commands = [
         i for s in reversed(stages) for i in s.instructions if i.name in ("CMD", "ENTRYPOINT")
     ]
+    return _target_program(commands)
+
+
+def _target_program(commands: list[Instruction]) -> str:
     program = _program(commands)
     entry = [i for i in commands if i.name == "ENTRYPOINT"]
     if program.endswith(".sh") and entry and len(_words(entry[-1])) == 1:
