@@ -89,6 +89,16 @@ CASES = [
         'FROM ubuntu:24.04\nEXPOSE 3306\nENTRYPOINT ["/entrypoint.sh"]\nCMD ["mysqld"]\n',
         [],
     ),
+    case(
+        "KH109",
+        '# docker run -v /tmp/.X11-unix:/tmp/.X11-unix -e DISPLAY app\nFROM debian:12\nRUN apt-get install -y gimp\nCMD ["gimp", "--no-splash"]\n',
+        [],
+    ),
+    case(
+        "KH109",
+        '# docker run -e DISPLAY app\nFROM debian:12\nEXPOSE 8080\nCMD ["/app/server"]\n',
+        [2],
+    ),
     case("KH109", 'FROM alpine:3.20\nRUN apk add --no-cache aws-cli\nENTRYPOINT ["aws"]\n', []),
     case(
         "KH109",

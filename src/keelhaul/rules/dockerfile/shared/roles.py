@@ -18,7 +18,9 @@ roles:
 - ``tool``: a packaged command-line program: its ENTRYPOINT is one program (not a script, an
   interpreter or a server told where to listen) and it exposes no port and has no
   HEALTHCHECK: ``docker run IMAGE ARGS`` runs it once on the caller's files, and the caller
-  chooses the user (``docker run --user``). This role is assumed from the file's shape.
+  chooses the user (``docker run --user``); or a desktop app: the file mentions the X11
+  socket or DISPLAY (its ``docker run`` usage comment, an ENV) and exposes no port. This role
+  is assumed from the file's shape.
 
 A target with no CMD or ENTRYPOINT of its own whose RUN steps check the build context
 (``RUN --mount=type=bind ... shellcheck``) or whose name says so (``validate``, ``lint``,
@@ -232,6 +234,14 @@ def _role(ctx: DockerfileContext, stage: Stage) -> StageRole:
             )
     if _named_base(ctx):
         return StageRole(Role.BASE, "its name says it is a base or SDK image", False, drops)
+    if _desktop(ctx, instructions):
+        return StageRole(
+            Role.TOOL,
+            "it runs on its user's X display (the file mentions /tmp/.X11-unix or DISPLAY) "
+            "and exposes no port: a desktop app started with docker run",
+            True,
+            drops,
+        )
     entrypoints = [i for i in commands if i.name == "ENTRYPOINT"]
     tool = _tool(instructions, entrypoint) or _cmd_tool(instructions, entrypoints, cmd)
     if tool:
@@ -384,6 +394,18 @@ def _cmd_tool(
     ):
         return ""  # the project's own program, copied in
     return name
+
+
+#: The X11 socket or the DISPLAY variable: an app drawn on its user's desktop.
+_X11 = re.compile(r"/tmp/\.X11-unix|\bDISPLAY\b")
+
+
+def _desktop(ctx: DockerfileContext, instructions: list[Instruction]) -> bool:
+    """A desktop app: the file mentions the X11 socket or DISPLAY (in its ``docker run``
+    usage comment or an ENV) and the image exposes no port."""
+    if any(i.name in ("EXPOSE", "HEALTHCHECK") for i in instructions):
+        return False
+    return _X11.search(ctx.tree.render()) is not None
 
 
 def _dev_named(ctx: DockerfileContext) -> bool:
