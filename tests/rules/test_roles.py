@@ -75,7 +75,7 @@ def _role(text: str, name: str = "Dockerfile") -> StageRole:
         ('FROM alpine:3.20\nENTRYPOINT ["aws"]\n', "Dockerfile", Role.TOOL),
         ('FROM alpine:3.20\nENTRYPOINT ["vault"]\nCMD ["--help"]\n', "Dockerfile", Role.TOOL),
         ('FROM alpine:3.20\nENTRYPOINT ["vault"]\nEXPOSE 8200\n', "Dockerfile", Role.RUNS),
-        ('FROM alpine:3.20\nCOPY app /usr/bin/app\nENTRYPOINT ["app"]\n', "Dockerfile", Role.RUNS),
+        ('FROM alpine:3.20\nCOPY app /usr/bin/app\nENTRYPOINT ["app"]\n', "Dockerfile", Role.TOOL),
         ('FROM alpine:3.20\nENTRYPOINT ["python", "tool.py"]\n', "Dockerfile", Role.RUNS),
         ('FROM alpine:3.20\nCMD ["htop"]\n', "Dockerfile", Role.TOOL),
         ('FROM alpine:3.20\nCMD ["mysqld"]\n', "Dockerfile", Role.RUNS),

@@ -123,7 +123,7 @@ CASES = [
         [1],
     ),
     case(
-        "KH109", 'FROM alpine:3.20\nCOPY mytool /usr/local/bin/mytool\nENTRYPOINT ["mytool"]\n', [1]
+        "KH109", 'FROM alpine:3.20\nCOPY mytool /usr/local/bin/mytool\nENTRYPOINT ["mytool"]\n', []
     ),
     case(
         "KH109",

@@ -15,8 +15,10 @@ roles:
   a development environment by its name (``dev.Dockerfile``, a ``dev-envs`` target stage);
 - ``test``: a test fixture or a test runner: its path says so (``testdata/``, ``tests/``,
   ``e2e/``, ``test-runner``, ``fixtures/``); the test suite builds and runs it;
-- ``tool``: a packaged command-line program: its ENTRYPOINT is one program (not a script, an
-  interpreter or a server told where to listen) and it exposes no port and has no
+- ``tool``: a packaged command-line program: its ENTRYPOINT is one program called by name or
+  from a system folder (``aws``, ``/usr/bin/trivy``; not ``/app``, a script, an interpreter
+  or a server told where to listen), or its CMD is one installed program alone or a program
+  asked for ``--help``, and it exposes no port and has no
   HEALTHCHECK: ``docker run IMAGE ARGS`` runs it once on the caller's files, and the caller
   chooses the user (``docker run --user``); or a desktop app: the file mentions the X11
   socket or DISPLAY (its ``docker run`` usage comment, an ENV) and exposes no port. This role
@@ -332,8 +334,6 @@ def _tool(instructions: list[Instruction], entrypoint: list[Instruction]) -> str
     program = words[0]
     if "/" in program and not program.startswith(_SYSTEM_BIN):
         return ""  # /app, /src/server: the project's own program
-    if any(_copies_in(i, name) for i in instructions):
-        return ""  # the build context's program
     if (
         name in _WRAPPERS
         or _RUNTIMES.match(name)
@@ -346,16 +346,6 @@ def _tool(instructions: list[Instruction], entrypoint: list[Instruction]) -> str
 
 #: Where installed programs live (a packaged tool's ENTRYPOINT is one of these or a bare name).
 _SYSTEM_BIN = ("/usr/", "/bin/", "/sbin/", "/opt/")
-
-
-def _copies_in(inst: Instruction, name: str) -> bool:
-    """A COPY or ADD from the build context that puts ``name`` in the image."""
-    if inst.name not in ("COPY", "ADD") or inst.flag("from") is not None or not inst.values:
-        return False
-    *sources, dest = inst.values
-    if any(os.path.basename(v.rstrip("/")) == name for v in sources):
-        return True
-    return os.path.basename(dest.rstrip("/")) == name and dest.startswith(_SYSTEM_BIN)
 
 
 #: Program names of servers (``mysqld``, ``redis-server``, ``postgres``): not tools.
