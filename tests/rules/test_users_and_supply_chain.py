@@ -99,6 +99,20 @@ CASES = [
         '# docker run -e DISPLAY app\nFROM debian:12\nEXPOSE 8080\nCMD ["/app/server"]\n',
         [2],
     ),
+    case(
+        "KH109",
+        'FROM alpine:3.20\nCOPY --from=b /out/transfer.sh /usr/bin/\nENTRYPOINT ["transfer.sh"]\nCMD ["--help"]\n',
+        [],
+    ),
+    case(
+        "KH109", 'FROM debian:12\nCOPY start-tool /usr/local/bin/\nENTRYPOINT ["starttool"]\n', []
+    ),
+    case("KH109", 'FROM debian:12\nCOPY start.sh /\nENTRYPOINT ["/start.sh"]\n', [1]),
+    case(
+        "KH109",
+        'FROM alpine:3.20\nCOPY --from=b /out/nnp /usr/local/bin/nnp\nCMD ["/usr/local/bin/nnp"]\n',
+        [],
+    ),
     case("KH109", 'FROM alpine:3.20\nRUN apk add --no-cache aws-cli\nENTRYPOINT ["aws"]\n', []),
     case(
         "KH109",

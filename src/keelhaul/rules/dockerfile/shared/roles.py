@@ -337,7 +337,9 @@ def _tool(instructions: list[Instruction], entrypoint: list[Instruction]) -> str
     if (
         name in _WRAPPERS
         or _RUNTIMES.match(name)
-        or re.search(r"\.(?:sh|py|rb|js|pl|jar|dll|wasm)$|entrypoint|start|run", name)
+        or re.search(
+            r"\.(?:sh|py|rb|js|pl|jar|dll|wasm)$|entrypoint|^(?:start|run)(?:$|[-_.])", name
+        )
         or any(_LISTENS.search(w) for w in words[1:])
     ):
         return ""
@@ -372,17 +374,16 @@ def _cmd_tool(
     name = os.path.basename(words[0])
     if words[1:] and set(words[1:]) <= _HELP:
         return name
+    if set(words) <= _HELP and entrypoint:
+        first = _words(entrypoint[-1])
+        if len(first) == 1:
+            return os.path.basename(first[0])  # ENTRYPOINT ["transfer.sh"], CMD ["--help"]
     if entrypoint or words[1:] or _SERVER_NAME.search(name):
         return ""
     if "/" in words[0] and not words[0].startswith(_SYSTEM_BIN):
         return ""
     if _RUNTIMES.match(name) or re.search(r"\.(?:sh|py|rb|js|pl|jar|dll|wasm)$", name):
         return ""
-    if any(
-        i.name in ("COPY", "ADD") and any(os.path.basename(v.rstrip("/")) == name for v in i.values)
-        for i in instructions
-    ):
-        return ""  # the project's own program, copied in
     return name
 
 
