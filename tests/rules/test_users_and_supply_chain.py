@@ -152,6 +152,16 @@ CASES = [
     case("KH109", 'FROM debian:12\nCMD ["/run-tests.sh"]\n', [], "e2e/testdata/Dockerfile"),
     case("KH109", 'FROM node:20\nCMD ["npm", "test"]\n', [], "result/tests/Dockerfile"),
     case("KH109", 'FROM debian:12\nCMD ["sleep", "infinity"]\n', [1], "contest/Dockerfile"),
+    # --- KH203: a development container's sudo is its convention
+    case("KH203", "FROM debian:12\nRUN apt-get install -y sudo\n", [], ".devcontainer/Dockerfile"),
+    case("KH203", "FROM golang:1.23\nRUN apt-get install -y sudo\n", [], "hack/develop/Dockerfile"),
+    case(
+        "KH203",
+        'FROM debian:12\nRUN apt-get install -y sudo\nCMD ["/app"]\n',
+        [2],
+        "app/Dockerfile",
+    ),
+    case("KH220", "FROM golang:1.23\nRUN chmod -R 777 /go\n", [], "hack/develop/Dockerfile"),
     # --- KH204: a random password nobody knows only unlocks the account
     case(
         "KH204",

@@ -12,7 +12,8 @@ roles:
   its CMD is an interactive shell or an interpreter's prompt (``bash``, ``python3``,
   ``node``: the official language images), it sets no CMD over a language, SDK or
   distribution base, or its file says so (``Dockerfile.base``, ``sdk.Dockerfile``), or it is
-  a development environment by its name (``dev.Dockerfile``, a ``dev-envs`` target stage);
+  a development environment by its name or folder (``dev.Dockerfile``, a ``dev-envs`` target
+  stage, ``.devcontainer/Dockerfile``, ``hack/develop/Dockerfile``);
 - ``test``: a test fixture or a test runner: its path says so (``testdata/``, ``tests/``,
   ``e2e/``, ``test-runner``, ``fixtures/``); the test suite builds and runs it;
 - ``tool``: a packaged command-line program: its ENTRYPOINT is one program called by name or
@@ -147,7 +148,9 @@ _TEST_PATH = re.compile(
     r"|(?:^|/)(?:testdata|tests?|e2e|fixtures?)/"
 )
 #: Names of a Dockerfile (or a target stage) that say "a development environment".
-_DEV_NAME = re.compile(r"(?:^|[-_.])(?:dev|devenv|dev-envs|development)(?:$|[-_.])")
+_DEV_NAME = re.compile(r"(?:^|[-_.])(?:dev|devenv|dev-envs|develop|development)(?:$|[-_.])")
+#: Folders of development images (``.devcontainer/Dockerfile``, ``hack/develop/Dockerfile``).
+_DEV_FOLDER = re.compile(r"(?:^|/)(?:\.devcontainer|devcontainer|develop|dev)/[^/]*$")
 #: Names of a Dockerfile (or a target stage) that say "a base to build on".
 _BASE_NAME = re.compile(
     r"(?:^|[-_.])(?:base|sdk|builder|toolchain|devcontainer|buildenv)(?:$|[-_.])"
@@ -400,6 +403,8 @@ def _desktop(ctx: DockerfileContext, instructions: list[Instruction]) -> bool:
 
 
 def _dev_named(ctx: DockerfileContext) -> bool:
+    if _DEV_FOLDER.search(ctx.tree.path.lower()):
+        return True
     name = os.path.basename(ctx.tree.path).lower()
     for part in (name.removeprefix("dockerfile"), name.removesuffix("dockerfile")):
         if _DEV_NAME.search(part.strip(".-_")):
