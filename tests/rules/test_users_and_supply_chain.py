@@ -105,18 +105,18 @@ CASES = [
         [],
     ),
     case(
-        "KH109", 'FROM debian:12\nCOPY start-tool /usr/local/bin/\nENTRYPOINT ["starttool"]\n', []
+        "KH109", 'FROM debian:12\nRUN apt-get install -y starttool\nENTRYPOINT ["starttool"]\n', []
     ),
     case("KH109", 'FROM debian:12\nCOPY start.sh /\nENTRYPOINT ["/start.sh"]\n', [1]),
     case(
         "KH109",
         'FROM alpine:3.20\nCOPY --from=b /out/nnp /usr/local/bin/nnp\nCMD ["/usr/local/bin/nnp"]\n',
-        [],
+        [1],
     ),
     case("KH109", 'FROM alpine:3.20\nRUN apk add --no-cache aws-cli\nENTRYPOINT ["aws"]\n', []),
     case(
         "KH109",
-        'FROM alpine:3.20\nCOPY --from=b /out/consul /usr/bin/consul\nENTRYPOINT ["consul"]\nCMD ["--help"]\n',
+        'FROM alpine:3.20\nRUN apk add consul\nENTRYPOINT ["consul"]\nCMD ["--help"]\n',
         [],
     ),
     case(
@@ -137,7 +137,7 @@ CASES = [
         [1],
     ),
     case(
-        "KH109", 'FROM alpine:3.20\nCOPY mytool /usr/local/bin/mytool\nENTRYPOINT ["mytool"]\n', []
+        "KH109", 'FROM alpine:3.20\nCOPY mytool /usr/local/bin/mytool\nENTRYPOINT ["mytool"]\n', [1]
     ),
     case(
         "KH109",

@@ -16,10 +16,12 @@ roles:
   stage, ``.devcontainer/Dockerfile``, ``hack/develop/Dockerfile``);
 - ``test``: a test fixture or a test runner: its path says so (``testdata/``, ``tests/``,
   ``e2e/``, ``test-runner``, ``fixtures/``); the test suite builds and runs it;
-- ``tool``: a packaged command-line program: its ENTRYPOINT is one program called by name or
-  from a system folder (``aws``, ``/usr/bin/trivy``; not ``/app``, a script, an interpreter
-  or a server told where to listen), or its CMD is one installed program alone or a program
-  asked for ``--help``, and it exposes no port and has no
+- ``tool``: a packaged command-line program: its ENTRYPOINT is one installed program called by
+  name or from a system folder (``aws``, ``/usr/bin/firefox``; not ``/app``, a script, an
+  interpreter, a server told where to listen, or a program the Dockerfile COPYs in: that is
+  the project's own application or worker), or its CMD is alone a program that a package the file installs is named after
+  (``apk add htop``, ``CMD ["htop"]``), or
+  the default arguments only ask for ``--help``, and it exposes no port and has no
   HEALTHCHECK: ``docker run IMAGE ARGS`` runs it once on the caller's files, and the caller
   chooses the user (``docker run --user``); or a desktop app: the file mentions the X11
   socket or DISPLAY (its ``docker run`` usage comment, an ENV) and exposes no port. This role
@@ -248,7 +250,7 @@ def _role(ctx: DockerfileContext, stage: Stage) -> StageRole:
             drops,
         )
     entrypoints = [i for i in commands if i.name == "ENTRYPOINT"]
-    tool = _tool(instructions, entrypoint) or _cmd_tool(instructions, entrypoints, cmd)
+    tool = _tool(instructions, entrypoint) or _cmd_tool(ctx, instructions, entrypoints, cmd)
     if tool:
         return StageRole(
             Role.TOOL,
@@ -344,9 +346,24 @@ def _tool(instructions: list[Instruction], entrypoint: list[Instruction]) -> str
             r"\.(?:sh|py|rb|js|pl|jar|dll|wasm)$|entrypoint|^(?:start|run)(?:$|[-_.])", name
         )
         or any(_LISTENS.search(w) for w in words[1:])
+        or _copied_in(instructions, name)
     ):
         return ""
     return name
+
+
+def _copied_in(instructions: list[Instruction], name: str) -> bool:
+    """A COPY or ADD (from the context or a build stage) puts ``name`` in the image: the
+    project's own program (an application or a worker), not a packaged tool."""
+    for inst in instructions:
+        if inst.name not in ("COPY", "ADD") or not inst.values:
+            continue
+        *sources, dest = inst.values
+        if any(os.path.basename(v.rstrip("/")) == name for v in sources):
+            return True
+        if os.path.basename(dest.rstrip("/")) == name and dest.startswith(_SYSTEM_BIN):
+            return True
+    return False
 
 
 #: Where installed programs live (a packaged tool's ENTRYPOINT is one of these or a bare name).
@@ -363,7 +380,10 @@ _HELP = frozenset({"--help", "-h", "help", "-help"})
 
 
 def _cmd_tool(
-    instructions: list[Instruction], entrypoint: list[Instruction], cmd: list[Instruction]
+    ctx: DockerfileContext,
+    instructions: list[Instruction],
+    entrypoint: list[Instruction],
+    cmd: list[Instruction],
 ) -> str:
     """A tool image known from its CMD: an installed program run alone (``CMD ["htop"]``),
     or any program whose default arguments only ask for help (``CMD ["ykman", "--help"]``
@@ -387,7 +407,27 @@ def _cmd_tool(
         return ""
     if _RUNTIMES.match(name) or re.search(r"\.(?:sh|py|rb|js|pl|jar|dll|wasm)$", name):
         return ""
+    if _copied_in(instructions, name) or not _package_installed(ctx, name):
+        return ""
     return name
+
+
+def _package_installed(ctx: DockerfileContext, program: str) -> bool:
+    """A package of the target's chain is named after ``program`` (``apk add htop``,
+    ``apt-get install transmission-gtk``): the CMD runs a packaged program."""
+    chain = {s.index for s in final_chain(ctx)}
+    for run in all_runs(ctx):
+        if run.stage.index not in chain:
+            continue
+        for op in run.operations.packages:
+            if op.action == "install" and any(
+                spec.name == program
+                or spec.name.startswith(program + "-")
+                or program.startswith(spec.name + "-")
+                for spec in op.packages
+            ):
+                return True
+    return False
 
 
 #: The X11 socket or the DISPLAY variable: an app drawn on its user's desktop.
