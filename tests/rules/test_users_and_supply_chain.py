@@ -113,6 +113,16 @@ CASES = [
         'FROM alpine:3.20\nCOPY --from=b /out/nnp /usr/local/bin/nnp\nCMD ["/usr/local/bin/nnp"]\n',
         [1],
     ),
+    case(
+        "KH109",
+        'FROM golang:1.23 AS b\nRUN git clone --branch v0.9.0 https://github.com/example/proxy /src && go build -C /src -o /out/proxy .\nFROM alpine:3.20\nCOPY --from=b /out/proxy /usr/bin/proxy\nENTRYPOINT ["proxy"]\n',
+        [],
+    ),
+    case(
+        "KH109",
+        'FROM golang:1.23 AS b\nCOPY . /src\nRUN go build -C /src -o /out/app .\nFROM alpine:3.20\nCOPY --from=b /out/app /usr/bin/app\nENTRYPOINT ["app"]\n',
+        [4],
+    ),
     case("KH109", 'FROM alpine:3.20\nRUN apk add --no-cache aws-cli\nENTRYPOINT ["aws"]\n', []),
     case(
         "KH109",

@@ -18,8 +18,9 @@ roles:
   ``e2e/``, ``test-runner``, ``fixtures/``); the test suite builds and runs it;
 - ``tool``: a packaged command-line program: its ENTRYPOINT is one installed program called by
   name or from a system folder (``aws``, ``/usr/bin/firefox``; not ``/app``, a script, an
-  interpreter, a server told where to listen, or a program the Dockerfile COPYs in: that is
-  the project's own application or worker), or its CMD is alone a program that a package the file installs is named after
+  interpreter, a server told where to listen, or a program the Dockerfile COPYs in from the
+  build context or from a stage built from it: that is the project's own application or
+  worker; one built by a stage from an upstream release is a tool), or its CMD is alone a program that a package the file installs is named after
   (``apk add htop``, ``CMD ["htop"]``), or
   the default arguments only ask for ``--help``, and it exposes no port and has no
   HEALTHCHECK: ``docker run IMAGE ARGS`` runs it once on the caller's files, and the caller
@@ -59,6 +60,7 @@ from keelhaul.rules.dockerfile.shared.security import (
     root_base,
     script_text,
 )
+from keelhaul.rules.dockerfile.shared.structure import chain
 from keelhaul.rules.registry import DockerfileContext
 
 
@@ -250,7 +252,7 @@ def _role(ctx: DockerfileContext, stage: Stage) -> StageRole:
             drops,
         )
     entrypoints = [i for i in commands if i.name == "ENTRYPOINT"]
-    tool = _tool(instructions, entrypoint) or _cmd_tool(ctx, instructions, entrypoints, cmd)
+    tool = _tool(ctx, instructions, entrypoint) or _cmd_tool(ctx, instructions, entrypoints, cmd)
     if tool:
         return StageRole(
             Role.TOOL,
@@ -325,7 +327,9 @@ def _dind(first: Stage) -> bool:
     return ref is not None and ref.path == "docker" and "dind" in (ref.tag or "")
 
 
-def _tool(instructions: list[Instruction], entrypoint: list[Instruction]) -> str:
+def _tool(
+    ctx: DockerfileContext, instructions: list[Instruction], entrypoint: list[Instruction]
+) -> str:
     """The program of a tool image's ENTRYPOINT, or "" (see ``tool`` in the module's doc)."""
     if not entrypoint or any(i.name in ("EXPOSE", "HEALTHCHECK") for i in instructions):
         return ""
@@ -346,17 +350,25 @@ def _tool(instructions: list[Instruction], entrypoint: list[Instruction]) -> str
             r"\.(?:sh|py|rb|js|pl|jar|dll|wasm)$|entrypoint|^(?:start|run)(?:$|[-_.])", name
         )
         or any(_LISTENS.search(w) for w in words[1:])
-        or _copied_in(instructions, name)
+        or _copied_in(instructions, name, ctx)
     ):
         return ""
     return name
 
 
-def _copied_in(instructions: list[Instruction], name: str) -> bool:
-    """A COPY or ADD (from the context or a build stage) puts ``name`` in the image: the
-    project's own program (an application or a worker), not a packaged tool."""
+def _copied_in(
+    instructions: list[Instruction], name: str, ctx: DockerfileContext | None = None
+) -> bool:
+    """A COPY or ADD puts ``name`` in the image: the project's own program (an application
+    or a worker), not a packaged tool. With ``ctx``, a copy from a build stage counts only
+    when that stage is built from the build context (``COPY . .``): a program a builder
+    stage makes from an upstream release (``git clone --branch v1.2``) is the tool images'
+    pattern."""
     for inst in instructions:
         if inst.name not in ("COPY", "ADD") or not inst.values:
+            continue
+        source = inst.flag("from")
+        if ctx is not None and source is not None and not _from_context(ctx, source):
             continue
         *sources, dest = inst.values
         if any(os.path.basename(v.rstrip("/")) == name for v in sources):
@@ -364,6 +376,20 @@ def _copied_in(instructions: list[Instruction], name: str) -> bool:
         if os.path.basename(dest.rstrip("/")) == name and dest.startswith(_SYSTEM_BIN):
             return True
     return False
+
+
+def _from_context(ctx: DockerfileContext, name: str) -> bool:
+    """Stage ``name`` (or an image: False) copies files from the build context."""
+    stage = next(
+        (s for s in ctx.build.stages if s.name == name.lower() or str(s.index) == name), None
+    )
+    if stage is None:
+        return False
+    return any(
+        inst.name in ("COPY", "ADD") and inst.flag("from") is None
+        for st in chain(ctx.build, stage)
+        for inst in st.instructions
+    )
 
 
 #: Where installed programs live (a packaged tool's ENTRYPOINT is one of these or a bare name).
