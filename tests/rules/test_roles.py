@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from keelhaul.dockerfile.syntax import parse
-from keelhaul.rules.dockerfile.shared.roles import Role, stage_role
+from keelhaul.rules.dockerfile.shared.roles import Role, StageRole, stage_role
 from keelhaul.rules.registry import DockerfileContext
 
 
@@ -57,3 +57,46 @@ def test_privilege_drop() -> None:
         'ENTRYPOINT ["docker-entrypoint.sh"]\nCMD ["postgres"]\n'
     )
     assert role_of(text) == (Role.RUNS, True)
+
+
+def _role(text: str, name: str = "Dockerfile") -> StageRole:
+    return stage_role(DockerfileContext.of(parse(text, name)))
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "role"),
+    [
+        (
+            'FROM debian:12\nENTRYPOINT ["docker-entrypoint.sh"]\nCMD ["node"]\n',
+            "Dockerfile",
+            Role.BASE,
+        ),
+        ('FROM debian:12\nENTRYPOINT ["zsh"]\n', "Dockerfile", Role.BASE),
+        ('FROM alpine:3.20\nENTRYPOINT ["aws"]\n', "Dockerfile", Role.TOOL),
+        ('FROM alpine:3.20\nENTRYPOINT ["vault"]\nCMD ["--help"]\n', "Dockerfile", Role.TOOL),
+        ('FROM alpine:3.20\nENTRYPOINT ["vault"]\nEXPOSE 8200\n', "Dockerfile", Role.RUNS),
+        ('FROM alpine:3.20\nCOPY app /usr/bin/app\nENTRYPOINT ["app"]\n', "Dockerfile", Role.RUNS),
+        ('FROM alpine:3.20\nENTRYPOINT ["python", "tool.py"]\n', "Dockerfile", Role.RUNS),
+        ('FROM alpine:3.20\nRUN apk add htop\nCMD ["htop"]\n', "Dockerfile", Role.TOOL),
+        ('FROM alpine:3.20\nCMD ["x"]\n', "Dockerfile", Role.RUNS),
+        ('FROM alpine:3.20\nCMD ["mysqld"]\n', "Dockerfile", Role.RUNS),
+        ('FROM debian:12\nCMD ["/run-tests.sh"]\n', "e2e/testdata/Dockerfile", Role.TEST),
+        ('FROM debian:12\nCMD ["/app"]\n', "dev.Dockerfile", Role.BASE),
+        ("FROM debian:12 AS dev-envs\nRUN apt-get install -y git\n", "Dockerfile", Role.BASE),
+        ("FROM alpine:3.20\nRUN --mount=type=bind,target=. ./check.sh\n", "Dockerfile", Role.BUILD),
+        ("FROM app AS upload-artifact\nRUN ./upload.sh\n", "Dockerfile", Role.BUILD),
+    ],
+)
+def test_more_roles(text: str, name: str, role: Role) -> None:
+    assert _role(text, name).role is role
+
+
+def test_servers_that_drop_privileges_and_programs_that_need_root() -> None:
+    nginx = _role(
+        'FROM debian:12\nENTRYPOINT ["/docker-entrypoint.sh"]\nCMD ["nginx", "-g", "daemon off;"]\n'
+    )
+    assert nginx.drops_privileges
+    assert _role("FROM postgres:16\nCOPY init.sql /docker-entrypoint-initdb.d/\n").drops_privileges
+    assert not _role('FROM redis:7\nCMD ["/run.sh"]\n').drops_privileges
+    assert _role("FROM docker:27-dind\n").needs_root
+    assert _role('FROM debian:12\nENTRYPOINT ["buildkitd"]\n').needs_root

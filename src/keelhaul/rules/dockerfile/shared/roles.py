@@ -11,12 +11,37 @@ roles:
 - ``base``: an image meant to be built on or to run commands in: it has ONBUILD triggers,
   its CMD is an interactive shell or an interpreter's prompt (``bash``, ``python3``,
   ``node``: the official language images), it sets no CMD over a language, SDK or
-  distribution base, or its file says so (``Dockerfile.base``, ``sdk.Dockerfile``).
+  distribution base, or its file says so (``Dockerfile.base``, ``sdk.Dockerfile``), or it is
+  a development environment by its name or folder (``dev.Dockerfile``, a ``dev-envs`` target
+  stage, ``.devcontainer/Dockerfile``, ``hack/develop/Dockerfile``);
+- ``test``: a test fixture or a test runner: its path says so (``testdata/``, ``tests/``,
+  ``e2e/``, ``test-runner``, ``fixtures/``); the test suite builds and runs it;
+- ``tool``: a packaged command-line program: its ENTRYPOINT is one installed program called by
+  name or from a system folder (``aws``, ``/usr/bin/firefox``; not ``/app``, a script, an
+  interpreter, a server told where to listen, or a program the Dockerfile COPYs in from the
+  build context or from a stage built from it: that is the project's own application or
+  worker; one built by a stage from an upstream release is a tool), or its CMD is alone a program that a package the file installs is named after
+  (``apk add htop``, ``CMD ["htop"]``), or
+  the default arguments only ask for ``--help``, and it exposes no port and has no
+  HEALTHCHECK: ``docker run IMAGE ARGS`` runs it once on the caller's files, and the caller
+  chooses the user (``docker run --user``); or a desktop app: the file mentions the X11
+  socket or DISPLAY (its ``docker run`` usage comment, an ENV) and exposes no port. This role
+  is assumed from the file's shape.
+
+A target with no CMD or ENTRYPOINT of its own whose RUN steps check the build context
+(``RUN --mount=type=bind ... shellcheck``) or whose name says so (``validate``, ``lint``,
+``upload-artifact``) is a ``build`` stage: it is built for its steps and nothing runs it.
 
 Each role comes with the reason, written for a message ("its CMD is bash: an image to build
 on"), and whether that reason is known from the file or assumed. ``drops_privileges`` says
 that the stage starts as root only to switch user (gosu, su-exec, setpriv...), the official
-database images' pattern.
+database images' pattern, or runs a server that drops its workers' privileges itself (nginx,
+Apache httpd, php-fpm: the master keeps root to bind the port, the workers run as ``nginx`` or
+``www-data``; mysqld and postgres, which refuse to run as root and are started by an
+entrypoint that switches user), or an official service image's own entrypoint, which switches user before it
+starts the service (postgres, mysql, redis...) when the Dockerfile keeps the base's command.
+``needs_root`` says that the program itself needs root (dockerd in docker:dind, buildkitd,
+sshd, which switches to each user who logs in).
 """
 
 from __future__ import annotations
@@ -27,6 +52,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from keelhaul.dockerfile.stages import Stage
+from keelhaul.dockerfile.syntax import Instruction
 from keelhaul.rules.dockerfile.shared.images import image_ref
 from keelhaul.rules.dockerfile.shared.security import (
     all_runs,
@@ -34,6 +60,7 @@ from keelhaul.rules.dockerfile.shared.security import (
     root_base,
     script_text,
 )
+from keelhaul.rules.dockerfile.shared.structure import chain
 from keelhaul.rules.registry import DockerfileContext
 
 
@@ -42,6 +69,8 @@ class Role(StrEnum):
     EXPORT = "export"
     BUILD = "build"
     BASE = "base"
+    TOOL = "tool"
+    TEST = "test"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +81,8 @@ class StageRole:
     assumed: bool = False
     """True when the role rests on an assumption (an unknown base's command)."""
     drops_privileges: bool = False
+    needs_root: bool = False
+    """The program run needs root (dockerd, buildkitd): a user would only break it."""
 
 
 #: Tools an entrypoint uses to start as root and drop to another user (the official images'
@@ -79,6 +110,51 @@ _SERVICE_BASES = frozenset(
         "zookeeper", "telegraf", "vault", "consul", "nats", "eclipse-mosquitto", "minio/minio",
     }
 )  # fmt: skip
+#: Servers whose master process drops its workers to an unprivileged user (nginx's ``user``
+#: directive, Apache's ``User www-data``, php-fpm's pool ``user``).
+_SELF_DROPPING_PROGRAMS = re.compile(
+    r"^(?:nginx|openresty|httpd|apache2|apache2-foreground|apache2ctl|apachectl|php-fpm[\d.]*|"
+    r"mysqld|mariadbd|postgres)$"
+)
+#: Official service images whose entrypoint switches user (gosu) or whose server drops its
+#: workers, when the Dockerfile keeps their command.
+_SELF_DROPPING_BASES = frozenset(
+    {
+        "nginx", "httpd", "postgres", "mysql", "mariadb", "mongo", "redis", "rabbitmq",
+        "cassandra", "couchdb", "wordpress", "drupal", "joomla", "nextcloud", "percona",
+        "elasticsearch", "solr", "zookeeper", "memcached",
+    }
+)  # fmt: skip
+#: Programs that need root to do their job: a USER would only break them.
+_ROOT_PROGRAMS = re.compile(
+    r"^(?:dockerd|dockerd-entrypoint\.sh|dind|buildkitd|buildkitd-entrypoint|containerd|sshd)$"
+)
+#: Programs that are interpreters or runtimes: the image runs an application, not a tool.
+_RUNTIMES = re.compile(
+    r"^(?:java|dotnet|node|nodejs|deno|bun|python[\d.]*|pypy[\d.]*|ruby|php[\d.]*|perl|"
+    r"bb|lua|Rscript|elixir|erl|mix|npm|yarn|pnpm|npx|sh|bash|ash|dash|zsh|uvicorn|"
+    r"gunicorn|hypercorn|daphne|flask|streamlit|rails|puma|unicorn|bundle|mvn|gradle|"
+    r"catalina\.sh|wasmedge|env)$"
+)
+#: Wrappers that start the real program (``tini --``, ``dumb-init``).
+_WRAPPERS = frozenset({"tini", "dumb-init", "catatonit", "s6-svscan", "gosu", "su-exec"})
+#: Arguments that tell a program where to listen: a server, not a tool.
+_LISTENS = re.compile(
+    r"0\.0\.0\.0|^--?(?:host|port|bind|listen|addr|address|http)\b|^-[bp]$|:\d{2,5}$"
+)
+#: Target stage names that say "built for its steps" (a check, a publication).
+_STEP_NAME = re.compile(
+    r"(?:^|[-_.])(?:validate|lint|check|shellcheck|shfmt|vet|upload|publish)(?:$|[-_.])"
+)
+#: Paths of test fixtures and test runners (``e2e/testdata/Dockerfile``, ``test/x.dockerfile``).
+_TEST_PATH = re.compile(
+    r"(?:^|[/_.-])(?:testdata|tests?|e2e|fixtures?|test-runner)(?:[/_.-][^/]*)?/?[^/]*$"
+    r"|(?:^|/)(?:testdata|tests?|e2e|fixtures?)/"
+)
+#: Names of a Dockerfile (or a target stage) that say "a development environment".
+_DEV_NAME = re.compile(r"(?:^|[-_.])(?:dev|devenv|dev-envs|develop|development)(?:$|[-_.])")
+#: Folders of development images (``.devcontainer/Dockerfile``, ``hack/develop/Dockerfile``).
+_DEV_FOLDER = re.compile(r"(?:^|/)(?:\.devcontainer|devcontainer|develop|dev)/[^/]*$")
 #: Names of a Dockerfile (or a target stage) that say "a base to build on".
 _BASE_NAME = re.compile(
     r"(?:^|[-_.])(?:base|sdk|builder|toolchain|devcontainer|buildenv)(?:$|[-_.])"
@@ -101,11 +177,37 @@ def _role(ctx: DockerfileContext, stage: Stage) -> StageRole:
         # a stage the target is built FROM: judged with the target
     drops = _drops_privileges(ctx)
     stages = final_chain(ctx)
-    instructions = [i for s in stages for i in s.instructions]
+    # from the first base to the target: the last CMD or ENTRYPOINT is the one that counts
+    instructions = [i for s in reversed(stages) for i in s.instructions]
     if any(i.name == "ONBUILD" for i in instructions):
         return StageRole(Role.BASE, "it has ONBUILD triggers (an image to build on)", False, drops)
     commands = [i for i in instructions if i.name in ("CMD", "ENTRYPOINT")]
     first = root_base(ctx, stages[0]) if stages else stage
+    program = _target_program(commands)
+    if program and _ROOT_PROGRAMS.match(program):
+        return StageRole(Role.RUNS, f"it runs {program}, which needs root", False, drops, True)
+    if not commands and _dind(first):
+        return StageRole(Role.RUNS, "it runs docker:dind's dockerd, which needs root", False,
+                         drops, True)  # fmt: skip
+    if _self_dropping(first, commands, program):
+        drops = True
+    if _TEST_PATH.search(ctx.tree.path.lower()):
+        return StageRole(
+            Role.TEST, "its path says it is a test fixture or a test runner", False, drops
+        )
+    if _dev_named(ctx):
+        return StageRole(
+            Role.BASE,
+            "its name says it is a development environment (not the image that ships)",
+            False,
+            drops,
+        )
+    if not commands and _check_stage(ctx, stage):
+        return StageRole(
+            Role.BUILD,
+            "it is built for its RUN steps (a check or a publication) and sets no command: "
+            "nothing runs it",
+        )
     if not commands:
         if first.base.strip().lower() == "scratch":
             return StageRole(
@@ -116,6 +218,18 @@ def _role(ctx: DockerfileContext, stage: Stage) -> StageRole:
         return _no_command(ctx, first, drops)
     entrypoint = [i for i in commands if i.name == "ENTRYPOINT"]
     cmd = [i for i in commands if i.name == "CMD"]
+    if entrypoint and _pass_through(entrypoint[-1]):
+        entrypoint = []  # docker-entrypoint.sh runs its arguments: the CMD says what runs
+    if entrypoint and not cmd:
+        words = _words(entrypoint[-1])
+        shell = os.path.basename(words[0]) if words else ""
+        if shell in _PROMPTS and all(w.startswith("-") for w in words[1:]):
+            return StageRole(
+                Role.BASE,
+                f"its ENTRYPOINT is {shell} (an image to run commands in)",
+                False,
+                drops,
+            )
     if not entrypoint and cmd:
         last = cmd[-1].effective
         words = list(last.values) if last.json else " ".join(last.values).split()
@@ -129,7 +243,253 @@ def _role(ctx: DockerfileContext, stage: Stage) -> StageRole:
             )
     if _named_base(ctx):
         return StageRole(Role.BASE, "its name says it is a base or SDK image", False, drops)
+    if _desktop(ctx, instructions):
+        return StageRole(
+            Role.TOOL,
+            "it runs on its user's X display (the file mentions /tmp/.X11-unix or DISPLAY) "
+            "and exposes no port: a desktop app started with docker run",
+            True,
+            drops,
+        )
+    entrypoints = [i for i in commands if i.name == "ENTRYPOINT"]
+    tool = _tool(ctx, instructions, entrypoint) or _cmd_tool(ctx, instructions, entrypoints, cmd)
+    if tool:
+        return StageRole(
+            Role.TOOL,
+            f"it runs the program {tool} and exposes no port: a tool that "
+            "`docker run` starts on the caller's files, as the user the caller chooses",
+            True,
+            drops,
+        )
     return StageRole(Role.RUNS, "its CMD or ENTRYPOINT starts a program", False, drops)
+
+
+def target_program(ctx: DockerfileContext) -> str:
+    """The program the target stage starts (``sshd``, ``dockerd-entrypoint.sh``): its last
+    ENTRYPOINT's (past init wrappers and docker-entrypoint.sh), else its CMD's; "" if none."""
+    stages = final_chain(ctx)
+    commands = [
+        i for s in reversed(stages) for i in s.instructions if i.name in ("CMD", "ENTRYPOINT")
+    ]
+    return _target_program(commands)
+
+
+def _target_program(commands: list[Instruction]) -> str:
+    program = _program(commands)
+    entry = [i for i in commands if i.name == "ENTRYPOINT"]
+    if program.endswith(".sh") and entry and len(_words(entry[-1])) == 1:
+        # an entrypoint script that ends with exec "$@": the CMD names the program
+        program = _program([i for i in commands if i.name == "CMD"]) or program
+    return program
+
+
+def _words(inst: Instruction) -> list[str]:
+    eff = inst.effective
+    return list(eff.values) if eff.json else " ".join(eff.values).split()
+
+
+def _program(commands: list[Instruction]) -> str:
+    """The program the last ENTRYPOINT (else the last CMD) starts, past any init wrapper."""
+    entry = [i for i in commands if i.name == "ENTRYPOINT"]
+    chosen = entry[-1] if entry else next((i for i in reversed(commands)), None)
+    if chosen is None:
+        return ""
+    words = _words(chosen)
+    while words and os.path.basename(words[0]) in _WRAPPERS:
+        words = [w for w in words[1:] if w != "--"] if len(words) > 1 else []
+        while words and words[0].startswith("-"):
+            words = words[1:]
+    return os.path.basename(words[0]) if words else ""
+
+
+def _pass_through(entrypoint: Instruction) -> bool:
+    """The docker-library entrypoint that runs its arguments (``exec "$@"``)."""
+    words = _words(entrypoint)
+    return len(words) == 1 and os.path.basename(words[0]) == "docker-entrypoint.sh"
+
+
+def _self_dropping(first: Stage, commands: list[Instruction], program: str) -> bool:
+    if program and _SELF_DROPPING_PROGRAMS.match(program):
+        return True
+    if commands:
+        return False
+    ref = image_ref(first.base)
+    if ref is None:
+        return False
+    tag = ref.tag or ""
+    return ref.path in _SELF_DROPPING_BASES or (
+        ref.path == "php" and ("apache" in tag or "fpm" in tag)
+    )
+
+
+def _dind(first: Stage) -> bool:
+    ref = image_ref(first.base)
+    return ref is not None and ref.path == "docker" and "dind" in (ref.tag or "")
+
+
+def _tool(
+    ctx: DockerfileContext, instructions: list[Instruction], entrypoint: list[Instruction]
+) -> str:
+    """The program of a tool image's ENTRYPOINT, or "" (see ``tool`` in the module's doc)."""
+    if not entrypoint or any(i.name in ("EXPOSE", "HEALTHCHECK") for i in instructions):
+        return ""
+    last = entrypoint[-1].effective
+    if not last.json:
+        return ""  # shell form: a command line, often a server's
+    words = list(last.values)
+    if not words:
+        return ""
+    name = os.path.basename(words[0])
+    program = words[0]
+    if "/" in program and not program.startswith(_SYSTEM_BIN):
+        return ""  # /app, /src/server: the project's own program
+    if (
+        name in _WRAPPERS
+        or _RUNTIMES.match(name)
+        or re.search(
+            r"\.(?:sh|py|rb|js|pl|jar|dll|wasm)$|entrypoint|^(?:start|run)(?:$|[-_.])", name
+        )
+        or any(_LISTENS.search(w) for w in words[1:])
+        or _copied_in(instructions, name, ctx)
+    ):
+        return ""
+    return name
+
+
+def _copied_in(
+    instructions: list[Instruction], name: str, ctx: DockerfileContext | None = None
+) -> bool:
+    """A COPY or ADD puts ``name`` in the image: the project's own program (an application
+    or a worker), not a packaged tool. With ``ctx``, a copy from a build stage counts only
+    when that stage is built from the build context (``COPY . .``): a program a builder
+    stage makes from an upstream release (``git clone --branch v1.2``) is the tool images'
+    pattern."""
+    for inst in instructions:
+        if inst.name not in ("COPY", "ADD") or not inst.values:
+            continue
+        source = inst.flag("from")
+        if ctx is not None and source is not None and not _from_context(ctx, source):
+            continue
+        *sources, dest = inst.values
+        if any(os.path.basename(v.rstrip("/")) == name for v in sources):
+            return True
+        if os.path.basename(dest.rstrip("/")) == name and dest.startswith(_SYSTEM_BIN):
+            return True
+    return False
+
+
+def _from_context(ctx: DockerfileContext, name: str) -> bool:
+    """Stage ``name`` (or an image: False) copies files from the build context."""
+    stage = next(
+        (s for s in ctx.build.stages if s.name == name.lower() or str(s.index) == name), None
+    )
+    if stage is None:
+        return False
+    return any(
+        inst.name in ("COPY", "ADD") and inst.flag("from") is None
+        for st in chain(ctx.build, stage)
+        for inst in st.instructions
+    )
+
+
+#: Where installed programs live (a packaged tool's ENTRYPOINT is one of these or a bare name).
+_SYSTEM_BIN = ("/usr/", "/bin/", "/sbin/", "/opt/")
+
+
+#: Program names of servers (``mysqld``, ``redis-server``, ``postgres``): not tools.
+_SERVER_NAME = re.compile(
+    r"(?:d|server|daemon|proxy)$|^(?:postgres|mongo|redis|memcached|haproxy|caddy|traefik|"
+    r"envoy|nginx|openresty|java|catalina)"
+)
+#: A default CMD that only asks for help: the image waits for a subcommand.
+_HELP = frozenset({"--help", "-h", "help", "-help"})
+
+
+def _cmd_tool(
+    ctx: DockerfileContext,
+    instructions: list[Instruction],
+    entrypoint: list[Instruction],
+    cmd: list[Instruction],
+) -> str:
+    """A tool image known from its CMD: an installed program run alone (``CMD ["htop"]``),
+    or any program whose default arguments only ask for help (``CMD ["ykman", "--help"]``
+    behind an entrypoint script)."""
+    if not cmd or any(i.name in ("EXPOSE", "HEALTHCHECK") for i in instructions):
+        return ""
+    last = cmd[-1].effective
+    if not last.json or not last.values:
+        return ""
+    words = list(last.values)
+    name = os.path.basename(words[0])
+    if words[1:] and set(words[1:]) <= _HELP:
+        return name
+    if set(words) <= _HELP and entrypoint:
+        first = _words(entrypoint[-1])
+        if len(first) == 1:
+            return os.path.basename(first[0])  # ENTRYPOINT ["transfer.sh"], CMD ["--help"]
+    if entrypoint or words[1:] or _SERVER_NAME.search(name):
+        return ""
+    if "/" in words[0] and not words[0].startswith(_SYSTEM_BIN):
+        return ""
+    if _RUNTIMES.match(name) or re.search(r"\.(?:sh|py|rb|js|pl|jar|dll|wasm)$", name):
+        return ""
+    if _copied_in(instructions, name) or not _package_installed(ctx, name):
+        return ""
+    return name
+
+
+def _package_installed(ctx: DockerfileContext, program: str) -> bool:
+    """A package of the target's chain is named after ``program`` (``apk add htop``,
+    ``apt-get install transmission-gtk``): the CMD runs a packaged program."""
+    chain = {s.index for s in final_chain(ctx)}
+    for run in all_runs(ctx):
+        if run.stage.index not in chain:
+            continue
+        for op in run.operations.packages:
+            if op.action == "install" and any(
+                spec.name == program
+                or spec.name.startswith(program + "-")
+                or program.startswith(spec.name + "-")
+                for spec in op.packages
+            ):
+                return True
+    return False
+
+
+#: The X11 socket or the DISPLAY variable: an app drawn on its user's desktop.
+_X11 = re.compile(r"/tmp/\.X11-unix|\bDISPLAY\b")
+
+
+def _desktop(ctx: DockerfileContext, instructions: list[Instruction]) -> bool:
+    """A desktop app: the file mentions the X11 socket or DISPLAY (in its ``docker run``
+    usage comment or an ENV) and the image exposes no port."""
+    if any(i.name in ("EXPOSE", "HEALTHCHECK") for i in instructions):
+        return False
+    return _X11.search(ctx.tree.render()) is not None
+
+
+def _dev_named(ctx: DockerfileContext) -> bool:
+    if _DEV_FOLDER.search(ctx.tree.path.lower()):
+        return True
+    name = os.path.basename(ctx.tree.path).lower()
+    for part in (name.removeprefix("dockerfile"), name.removesuffix("dockerfile")):
+        if _DEV_NAME.search(part.strip(".-_")):
+            return True
+    stage = ctx.final_stage
+    return stage is not None and stage.name is not None and bool(_DEV_NAME.search(stage.name))
+
+
+def _check_stage(ctx: DockerfileContext, stage: Stage) -> bool:
+    """A stage built for its RUN steps: a check over the build context, or named for one."""
+    if stage.name is not None and _STEP_NAME.search(stage.name.lower()):
+        return True
+    runs = [i for i in stage.instructions if i.name == "RUN"]
+    if not runs:
+        return False
+    return all(
+        any(f.startswith("--mount=") and ("type=bind" in f or "type=" not in f) for f in r.flags)
+        for r in runs
+    )
 
 
 def _no_command(ctx: DockerfileContext, first: Stage, drops: bool) -> StageRole:

@@ -1,3 +1,4 @@
+import re
 from collections.abc import Iterator
 
 from keelhaul.dockerfile.shell import SimpleCommand
@@ -8,6 +9,16 @@ from keelhaul.rules.registry import DockerfileContext, Hit, Rule, Run, register
 
 #: Password fields that lock an account rather than set a password.
 LOCKED = frozenset({"*", "!", "!!", "x", "!*", ""})
+
+
+#: A password made up at build time from random bytes (``$(head -c32 /dev/urandom |
+#: base64)``, ``$(openssl rand -base64 32)``): nobody knows it; it only unlocks the account
+#: (OpenSSH refuses key logins to a locked account on Alpine's shadow).
+_RANDOM = re.compile(r"^\$\(.*(?:/dev/u?random|openssl\s+rand|pwgen|mkpasswd\s+-R|uuidgen)")
+
+
+def _random(value: str) -> bool:
+    return _RANDOM.search(value.strip("'\"")) is not None
 
 
 def _fed_by_pipe(run: Run, cmd: SimpleCommand) -> bool:
@@ -43,7 +54,7 @@ def _finding(run: Run, cmd: SimpleCommand) -> tuple[str, int] | None:
     if name in ("useradd", "usermod"):
         options, words = account_options(cmd)
         value = next((v for k, v in options if k in ("-p", "--password")), None)
-        if value is not None and value.strip("'\"") not in LOCKED:
+        if value is not None and value.strip("'\"") not in LOCKED and not _random(value):
             target = words[0] if words else "a user"
             flag = "-p" if "-p" in cmd.argv else "--password"
             return f"{name} {flag} sets the password of {target}", cmd.argv.index(flag) if (
@@ -80,7 +91,9 @@ register(
             "as a non-root USER, get a shell with docker exec or kubectl exec, and give "
             "services their credentials at run time. Flagged: `chpasswd`, `passwd --stdin` or "
             "fed by a pipe, `passwd -d`, and `useradd`/`usermod -p` with a real hash (`-p '*'` "
-            "locks the account and is fine). Messages never show the password."
+            "locks the account and is fine; so is a password made of random bytes at build time, "
+            '`-p "$(head -c32 /dev/urandom | base64)"`, which nobody knows and which only '
+            "unlocks the account for SSH key logins). Messages never show the password."
         ),
         bad="FROM debian:12\nRUN echo 'root:hunter2' | chpasswd\n",
         good="FROM debian:12\nRUN useradd --uid 10001 app\nUSER 10001\n",

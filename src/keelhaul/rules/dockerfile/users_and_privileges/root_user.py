@@ -1,5 +1,6 @@
 from collections.abc import Iterator
 
+from keelhaul.dockerfile.stages import Stage
 from keelhaul.findings import Category, Safety, Severity
 from keelhaul.rules.dockerfile.shared.roles import Role, stage_role
 from keelhaul.rules.dockerfile.shared.security import base_image, final_chain, last_user, root_base
@@ -26,20 +27,36 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
     role = stage_role(ctx, stage)
     if base.windows or base.default_user is not None or role.drops_privileges:
         return
+    if role.needs_root:
+        return  # dockerd, buildkitd: the program needs root
     if role.role is not Role.RUNS:
-        return  # an export stage, or a base or SDK image meant to be built on: nothing to say
+        return  # an export, build, base or tool image: nothing runs it as a service
     first = root_base(ctx, stage)
+    if _runs_wasm(stages):
+        return  # a Wasm module: the Wasm runtime runs it, Linux users do not apply
     if first.is_scratch:
         yield Hit(stage.from_instruction, "the final stage sets no USER, so the container runs "
                   "as UID 0; add USER 65532:65532 (scratch needs no /etc/passwd for a numeric "
                   "user)", stage, fix=user_fix(ctx, stages, None))  # fmt: skip
         return
-    if base.known:
+    if base.known and not role.assumed:
         runs = f" and {base.name} runs as root, so the container does too"
+    elif base.known:
+        runs = (f" and {base.name} runs as root, so the container does too, assuming "
+                f"{role.reason.removeprefix('it ')}")  # fmt: skip
     else:
         runs = f", so the container runs as root unless {base.name or 'its base'} sets a user"
     yield Hit(stage.from_instruction, f"the final stage sets no USER{runs}; add a user and "
               "end with USER 10001:10001", stage, fix=user_fix(ctx, stages, None))  # fmt: skip
+
+
+def _runs_wasm(stages: list[Stage]) -> bool:
+    for st in stages:
+        for inst in reversed(st.instructions):
+            if inst.name in ("ENTRYPOINT", "CMD"):
+                words = list(inst.values) if inst.json else " ".join(inst.values).split()
+                return bool(words) and words[0].endswith(".wasm")
+    return False
 
 
 register(
@@ -59,7 +76,20 @@ register(
             "when the base image runs as another user (distroless `:nonroot`, Chainguard, "
             "`nginx-unprivileged`, Bitnami...) or when the image starts as root only to drop "
             "to another user with gosu, su-exec or setpriv, as the official database images "
-            "do. Windows images are not checked. `FROM scratch` runs as UID 0 too: "
+            "do. Servers that drop their workers' privileges themselves (nginx, Apache httpd, php-fpm; "
+            "mysqld and postgres, which refuse root and are started by an entrypoint that "
+            "switches user; the official service images' entrypoints when their command is "
+            "kept) and programs that need root (dockerd in docker:dind, buildkitd, sshd) are "
+            "left alone too. Only stages "
+            "a container runs are checked: not export stages (`FROM scratch` with no command), "
+            "check stages built for their RUN steps, base and SDK images meant to be built on "
+            "(ONBUILD, a shell or interpreter prompt as CMD, docker-entrypoint.sh running "
+            "`node` or `sh`), development images (`dev.Dockerfile`, a `dev-envs` target) and "
+            "tool images (an ENTRYPOINT that is one program, with no port exposed: `docker run` "
+            "starts it on the caller's files, with the caller's `--user`); this rule measured "
+            "mostly noise on those in the judged corpus. Wasm modules are not checked either. "
+            "When the base image is unknown the message says the container runs as root "
+            "unless that base sets a user. Windows images are not checked. `FROM scratch` runs as UID 0 too: "
             "`USER 65532` works there without any /etc/passwd. The unsafe fix reuses a user "
             "the Dockerfile or the base already has (distroless `nonroot`, node's `node`) or "
             "creates `app` with UID and GID 10001 as the base's distribution does "

@@ -2,6 +2,7 @@ import re
 from collections.abc import Iterator
 
 from keelhaul.findings import Category, Severity
+from keelhaul.rules.dockerfile.shared.roles import stage_role
 from keelhaul.rules.dockerfile.shared.security import all_runs, final_chain, word_span
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
@@ -12,6 +13,8 @@ NOPASSWD = re.compile(r"NOPASSWD\s*:")
 
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
+    if "development" in stage_role(ctx).reason:
+        return  # a development container: sudo is the developer's convenience
     chain = {s.index for s in final_chain(ctx)}
     runs = [r for r in all_runs(ctx) if r.stage.index in chain]
     nopasswd = any(NOPASSWD.search(" ".join(c.words)) for r in runs for c in r.script.commands)
@@ -45,7 +48,10 @@ register(
             "configure everything as root during the build (`USER root` ... `USER app`), and "
             "use gosu, su-exec or setpriv in an entrypoint that must switch users. Only the "
             "final stage and the stages it is built on are checked; a builder stage's sudo "
-            "does not ship."
+            "does not ship. Development containers (`.devcontainer/Dockerfile`, "
+            "`dev.Dockerfile`, a `dev-envs` target, `hack/develop/`) are not checked: sudo "
+            "for the developer's user is their convention (the devcontainer features install "
+            "it)."
         ),
         bad=(
             "FROM debian:12\nRUN apt-get update && apt-get install -y --no-install-recommends "
