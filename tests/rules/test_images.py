@@ -565,6 +565,9 @@ def test_target_is_the_final_stage() -> None:
     # the default target is the last stage, a development target: not checked either
     assert codes_for_target(MULTI, "debug") == {}
     src = MULTI.replace("AS debug", "AS release")
+    # a command-less golang image that takes no sources in is a tool image, not an app
+    assert codes_for_target(src, "release") == {"KH127": [5]}
+    src += 'CMD ["/app"]\n'
     assert codes_for_target(src, "release") == {"KH120": [1], "KH127": [5]}
     assert codes_for_target(src, "prod") == {}
 

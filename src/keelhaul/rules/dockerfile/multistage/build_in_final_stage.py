@@ -4,8 +4,9 @@ from keelhaul.findings import Category, Fix, Safety, Severity
 from keelhaul.rules.dockerfile.multistage._fixes import go_multistage_fix
 from keelhaul.rules.dockerfile.multistage._java import java_multistage_fix
 from keelhaul.rules.dockerfile.multistage._node import node_multistage_fix
-from keelhaul.rules.dockerfile.shared.images import is_base_for_others, is_dev_image
+from keelhaul.rules.dockerfile.shared.images import is_dev_image
 from keelhaul.rules.dockerfile.shared.packages import command_span
+from keelhaul.rules.dockerfile.shared.roles import ships_as_application
 from keelhaul.rules.dockerfile.shared.toolchain import (
     RUNTIME_HINT,
     BuildStep,
@@ -26,7 +27,7 @@ _CONVERSIONS: dict[str, Callable[[DockerfileContext, BuildStep], Fix | None]] = 
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
     final = ctx.final_stage
-    if final is None or is_dev_image(ctx) or is_base_for_others(ctx):
+    if final is None or is_dev_image(ctx) or not ships_as_application(ctx):
         return
     # one finding per image: the first build is where a builder stage would end
     step = next(build_steps(stage_runs(ctx, final), stage_env(ctx, final)), None)

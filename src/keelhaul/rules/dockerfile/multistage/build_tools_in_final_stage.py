@@ -2,15 +2,16 @@ from collections.abc import Iterator
 
 from keelhaul.findings import Category, Safety, Severity
 from keelhaul.rules.dockerfile.multistage._python import python_wheels_fix
-from keelhaul.rules.dockerfile.shared.images import is_base_for_others, is_dev_image
+from keelhaul.rules.dockerfile.shared.images import is_dev_image
 from keelhaul.rules.dockerfile.shared.packages import operation_span, packages_span
+from keelhaul.rules.dockerfile.shared.roles import ships_as_application
 from keelhaul.rules.dockerfile.shared.toolchain import stage_env, stage_runs, tool_installs
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
     final = ctx.final_stage
-    if final is None or is_dev_image(ctx) or is_base_for_others(ctx):
+    if final is None or is_dev_image(ctx) or not ships_as_application(ctx):
         return
     for found in tool_installs(stage_runs(ctx, final), stage_env(ctx, final)):
         run = found.run
@@ -62,6 +63,7 @@ register(
             "FROM python:3.12-slim\nRUN apt-get update && apt-get install -y "
             "--no-install-recommends gcc libpq-dev && pip install --no-cache-dir psycopg2==2.9.9 "
             "&& rm -rf /var/lib/apt/lists/*\n"
+            'CMD ["python", "-m", "app"]\n'
         ),
         good=(
             "FROM python:3.12-slim AS build\nRUN apt-get update && apt-get install -y "

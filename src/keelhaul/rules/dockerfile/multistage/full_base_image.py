@@ -7,10 +7,10 @@ from keelhaul.rules.dockerfile.shared.images import (
     final_chain,
     full_base,
     image_ref,
-    is_base_for_others,
     is_dev_image,
     slim_tag,
 )
+from keelhaul.rules.dockerfile.shared.roles import ships_as_application
 from keelhaul.rules.dockerfile.shared.structure import chain
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, fix_builder, register
 
@@ -59,7 +59,7 @@ def _base_fix(ctx: DockerfileContext, stages: list[Stage]) -> Fix | None:
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
     stages = final_chain(ctx)
-    if not stages or is_dev_image(ctx) or is_base_for_others(ctx):
+    if not stages or is_dev_image(ctx) or not ships_as_application(ctx):
         return
     root = stages[-1]  # the stage built FROM an image: its base is what ships
     if root.base_stage is not None or root.is_scratch or not root.base or "$" in root.base:

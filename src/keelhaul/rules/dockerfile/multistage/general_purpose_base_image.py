@@ -4,15 +4,15 @@ from keelhaul.findings import Category, Severity
 from keelhaul.rules.dockerfile.shared.images import (
     distribution_base,
     final_chain,
-    is_base_for_others,
     is_dev_image,
 )
+from keelhaul.rules.dockerfile.shared.roles import ships_as_application
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
     stages = final_chain(ctx)
-    if not stages or is_dev_image(ctx) or is_base_for_others(ctx):
+    if not stages or is_dev_image(ctx) or not ships_as_application(ctx):
         return
     root = stages[-1]
     if root.base_stage is not None or root.is_scratch or not root.base or "$" in root.base:

@@ -93,6 +93,48 @@ def stage_role(ctx: DockerfileContext, stage: Stage | None = None) -> StageRole:
     return ctx.memo(f"stage-role:{stage.index}", lambda c: _role(c, stage))
 
 
+def ships_as_application(ctx: DockerfileContext) -> bool:
+    """The target may ship as an application image (what the size rules KH120/121/124/125
+    judge): it runs, or it sets no CMD over a language or distribution image (an application
+    whose command `docker run` gives, as often as a base). Not an export stage, not an image
+    made to be built on (ONBUILD, a prompt CMD, a base/SDK name), and not a command-less image
+    over a toolchain (golang, rust, gcc, buildpack-deps, the .NET SDK...) that does not take
+    the build context in (`COPY . .`, a bind mount): there the compiler is the image's
+    purpose."""
+    found = stage_role(ctx)
+    if found.role is Role.RUNS:
+        return True
+    if found.role is not Role.BASE or not found.reason.startswith(_NO_COMMAND):
+        return False
+    stages = final_chain(ctx)
+    ref = image_ref(root_base(ctx, stages[0]).base) if stages else None
+    return ref is None or ref.path not in _TOOLCHAIN_BASES or _takes_context(stages)
+
+
+def _takes_context(stages: list[Stage]) -> bool:
+    """A stage copies (``COPY . .``) or bind-mounts the whole build context: sources to build."""
+    for inst in (i for s in stages for i in s.instructions):
+        sources = inst.values[:-1] if inst.name in ("COPY", "ADD") else ()
+        if inst.flag("from") is None and any(v in (".", "./") for v in sources):
+            return True
+        if inst.name == "RUN":
+            for flag in inst.flags:
+                mount = flag.removeprefix("--mount=")
+                if mount != flag and "type=bind" in mount and "from=" not in mount:
+                    return True
+    return False
+
+
+_NO_COMMAND = "it sets no CMD or ENTRYPOINT"
+#: Images that are a compiler or SDK whatever is added to them.
+_TOOLCHAIN_BASES = frozenset(
+    {
+        "golang", "rust", "gcc", "buildpack-deps", "maven", "gradle", "openjdk", "swift",
+        "haskell", "erlang", "elixir", "dotnet/sdk", "docker",
+    }
+)  # fmt: skip
+
+
 def _role(ctx: DockerfileContext, stage: Stage) -> StageRole:
     if ctx.build.target is not None and stage.index != ctx.build.target:
         chain = {s.index for s in final_chain(ctx)}
@@ -142,7 +184,7 @@ def _no_command(ctx: DockerfileContext, first: Stage, drops: bool) -> StageRole:
     if _named_base(ctx) or name in _KNOWN_NON_SERVICE:
         return StageRole(
             Role.BASE,
-            f"it sets no CMD or ENTRYPOINT, so it runs what {name or 'its base'} runs (a shell "
+            f"{_NO_COMMAND}, so it runs what {name or 'its base'} runs (a shell "
             "or a prompt) or the command `docker run` names: an image to build on or a tool "
             "image",
             False,
