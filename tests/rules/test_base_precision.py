@@ -4,6 +4,10 @@ checks on FROM (minimal files written for the test)."""
 
 from __future__ import annotations
 
+import pytest
+
+from keelhaul.dockerfile.syntax import parse
+from keelhaul.rule import REGISTRY
 from tests.rules.tables import lines, run
 
 CMD = 'CMD ["/app"]\n'
@@ -73,3 +77,77 @@ def test_dotnet_sdk_advice_uses_the_runtime_version() -> None:
     (old,) = run("KH120", src)
     assert "aspnet:6.0 " in old.message
     assert "6.0-jammy-chiseled" in old.message
+
+
+# ------------------------------------------------------------------ new rules (item 7)
+
+HEX = "0123456789abcdef" * 4
+
+
+def test_invalid_base_reference() -> None:
+    (found,) = run("KH129", f'FROM alpine:sha256:{HEX}\nCMD ["sh"]\n')
+    assert found.severity.value == "error"
+    assert f"alpine@sha256:{HEX}" in found.message
+    assert lines("KH129", "FROM Alpine:3.20\n") == [1]
+    for quiet in (f"FROM alpine@sha256:{HEX}\n", f"FROM alpine:3.20@sha256:{HEX}\n",
+                  "FROM scratch\n", "FROM alpine:3.20 AS a\nFROM a\n",
+                  "ARG TAG\nFROM alpine:$TAG\n"):  # fmt: skip
+        assert lines("KH129", quiet) == [], quiet
+
+
+def test_end_of_life_base(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime as dt
+
+    from keelhaul.rules.dockerfile.shared import end_of_life
+
+    monkeypatch.setattr(end_of_life, "TODAY", dt.date(2025, 1, 1))
+    app = 'COPY . /app\nCMD ["/app/run"]\n'
+    for base in ("node:16", "python:3.7-slim", "debian:buster", "alpine:3.12",
+                 "golang:1.20-buster", "python:3.12-alpine3.16", "debian:10-slim", "python:2"):  # fmt: skip
+        (found,) = run("KH119", f"FROM {base}\n{app}")
+        assert "end-of-life since" in found.message, base
+    for base in ("node:22", "python:3.12-slim", "debian:bookworm", "alpine:3.21",
+                 "example.com/node:16", "node:lts"):  # fmt: skip
+        assert lines("KH119", f"FROM {base}\n{app}") == [], base
+    # a build stage's base ships nothing
+    assert lines("KH119", f"FROM node:16 AS build\nRUN true\nFROM node:22\n{app}") == []
+    (node,) = run("KH119", f"FROM node:16\n{app}")
+    assert "Node.js 16" in node.message
+    assert "supported release: Node.js 24" in node.message  # the newest long-term release
+
+
+def test_shell_in_distroless() -> None:
+    base = "FROM gcr.io/distroless/static-debian12\n"
+    assert lines("KH117", base + "RUN mkdir /data\n") == [2]
+    assert lines("KH117", base + "HEALTHCHECK CMD curl -f http://localhost/ || exit 1\n") == [2]
+    assert lines("KH117", base + 'HEALTHCHECK CMD ["wget", "-q", "http://localhost/"]\n') == [2]
+    assert lines("KH117", base + 'HEALTHCHECK CMD ["/app", "health"]\n') == []
+    assert lines("KH117", base + 'RUN ["/app", "init"]\n') == []
+    assert lines("KH117", "FROM gcr.io/distroless/static:debug\nRUN mkdir /data\n") == []
+    assert lines("KH117", "FROM gcr.io/distroless/base AS r\nFROM r\nRUN ls\n") == [3]
+    assert lines("KH117", "FROM mcr.microsoft.com/dotnet/aspnet:8.0-noble-chiseled\nRUN ls\n") == [
+        2
+    ]
+
+
+def _kh113_fix(src: str) -> str | None:
+    from keelhaul.dockerfile.edits import apply_edits
+    from keelhaul.rules.registry import DockerfileContext, fixes_wanted
+
+    with fixes_wanted(True):
+        (hit,) = REGISTRY["KH113"].check(DockerfileContext.of(parse(src)))
+    assert "no /bin/sh" in hit.message or "distroless" not in src
+    return None if hit.fix is None else apply_edits(src, hit.fix.edits)
+
+
+def test_exec_form_fix_respects_the_distroless_entrypoint() -> None:
+    node = "FROM gcr.io/distroless/nodejs22-debian12\nCOPY . /app\n"
+    assert _kh113_fix(node + "CMD node /app/app.js\n") == node + 'CMD ["/app/app.js"]\n'
+    assert _kh113_fix(node + "CMD ./server\n") is None  # node would run ./server as a script
+    java = "FROM gcr.io/distroless/java17-debian12\n"
+    assert _kh113_fix(java + "CMD java -jar app.jar\n") == java + 'CMD ["app.jar"]\n'
+    static = "FROM gcr.io/distroless/static-debian12\n"
+    assert (
+        _kh113_fix(static + "CMD /app --port 8080\n") == static + 'CMD ["/app", "--port", "8080"]\n'
+    )
+    assert _kh113_fix("FROM node:22\nCMD node app.js\n") == 'FROM node:22\nCMD ["node", "app.js"]\n'
