@@ -151,3 +151,19 @@ def test_exec_form_fix_respects_the_distroless_entrypoint() -> None:
         _kh113_fix(static + "CMD /app --port 8080\n") == static + 'CMD ["/app", "--port", "8080"]\n'
     )
     assert _kh113_fix("FROM node:22\nCMD node app.js\n") == 'FROM node:22\nCMD ["node", "app.js"]\n'
+
+
+def test_end_of_life_skips_images_made_to_be_built_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime as dt
+
+    from keelhaul.rules.dockerfile.shared import end_of_life
+
+    monkeypatch.setattr(end_of_life, "TODAY", dt.date(2027, 1, 1))
+    # the official node image's bullseye variant: published on purpose, extended by users
+    variant = 'FROM debian:bullseye-slim\nENV NODE_VERSION=22.0.0\nCMD ["node"]\n'
+    assert lines("KH119", variant) == []
+    assert lines("KH119", "FROM node:16\nONBUILD COPY . /app\n") == []
+    assert lines("KH119", "FROM node:16 AS dev\nCMD node app.js\n") == []  # a dev target
+    # a tool image run with a command is still reported
+    assert lines("KH119", 'FROM python:3.4-alpine\nCMD ["/bin/sh", "-c"]\n') == [1]
+    assert lines("KH119", 'FROM debian:bullseye-slim\nCMD ["/usr/bin/app"]\n') == [1]

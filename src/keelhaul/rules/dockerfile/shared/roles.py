@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from keelhaul.dockerfile.stages import Stage
-from keelhaul.rules.dockerfile.shared.images import image_ref
+from keelhaul.rules.dockerfile.shared.images import image_ref, is_base_for_others
 from keelhaul.rules.dockerfile.shared.security import (
     all_runs,
     final_chain,
@@ -101,6 +101,8 @@ def ships_as_application(ctx: DockerfileContext) -> bool:
     over a toolchain (golang, rust, gcc, buildpack-deps, the .NET SDK...) that does not take
     the build context in (`COPY . .`, a bind mount): there the compiler is the image's
     purpose."""
+    if is_base_for_others(ctx):
+        return False  # a prompt CMD behind an entrypoint script (the official images)
     found = stage_role(ctx)
     if found.role is Role.RUNS:
         return True
