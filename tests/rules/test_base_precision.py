@@ -167,3 +167,9 @@ def test_end_of_life_skips_images_made_to_be_built_on(monkeypatch: pytest.Monkey
     # a tool image run with a command is still reported
     assert lines("KH119", 'FROM python:3.4-alpine\nCMD ["/bin/sh", "-c"]\n') == [1]
     assert lines("KH119", 'FROM debian:bullseye-slim\nCMD ["/usr/bin/app"]\n') == [1]
+
+
+def test_invalid_default_base_is_information() -> None:
+    # a build arg required on purpose (passed by the project's Makefile): true, not a gate
+    (found,) = run("KH143", "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n")
+    assert found.severity.value == "info"
