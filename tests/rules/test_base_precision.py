@@ -173,3 +173,16 @@ def test_invalid_default_base_is_information() -> None:
     # a build arg required on purpose (passed by the project's Makefile): true, not a gate
     (found,) = run("KH143", "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n")
     assert found.severity.value == "info"
+
+
+def test_mutable_distroless_tag_asks_for_a_digest() -> None:
+    (found,) = run("KH101", 'FROM gcr.io/distroless/static\nCOPY app /app\nCMD ["/app"]\n')
+    assert "pin it by digest" in found.message
+    (plain,) = run("KH101", 'FROM alpine\nCMD ["sh"]\n')
+    assert "digest" not in plain.message
+
+
+def test_issue_example_distroless_nodejs22() -> None:
+    src = "FROM gcr.io/distroless/nodejs22\nCOPY . /app\nCMD node /app/server.js\n"
+    assert _kh113_fix(src) == src.replace("CMD node /app/server.js", 'CMD ["/app/server.js"]')
+    assert lines("KH117", src + "HEALTHCHECK CMD curl -f http://localhost:3000/\n") == [4]

@@ -1,6 +1,7 @@
 from collections.abc import Iterator
 
 from keelhaul.findings import Category, Severity
+from keelhaul.rules.dockerfile.shared.distroless import shell_less
 from keelhaul.rules.dockerfile.shared.images import image_ref, image_uses
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
@@ -14,12 +15,16 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
             continue
         inst = use.instruction
         where = inst.locate(use.written)
+        # distroless publishes no version tags (latest, nonroot, debug): only a digest pins it
+        hint = ("; distroless publishes no version tags: pin it by digest "
+                "(keelhaul fix --pin)" if shell_less(use.reference) or
+                "/distroless/" in f"/{ref.path}" else "")  # fmt: skip
         if ref.tag is None:
             name = use.reference.split("@", 1)[0]
-            yield Hit(inst, f"base image {name} has no tag, so it means :latest and moves",
+            yield Hit(inst, f"base image {name} has no tag, so it means :latest and moves{hint}",
                       use.stage, where)  # fmt: skip
         elif ref.tag == "latest":
-            yield Hit(inst, f"base image {use.reference} uses the mutable tag :latest",
+            yield Hit(inst, f"base image {use.reference} uses the mutable tag :latest{hint}",
                       use.stage, where)  # fmt: skip
 
 
