@@ -58,6 +58,12 @@ register(
             "... `pip install --no-index /wheels/*.whl`, BuildKit), then runs the rest of the "
             "Dockerfile as before. No fix when sources are copied before the install, for an "
             "unknown -dev package, uv/poetry/pipenv, alpine, or a later RUN that compiles."
+            "\n\nJudged by the stage's role (rules/dockerfile/shared/roles.py): not "
+            "checked in an image made to be built on (ONBUILD, a CMD that only opens a "
+            "prompt such as `node` or `bash`, a base/SDK/builder name), an export stage, or "
+            "a command-less image over a toolchain (golang, gcc, buildpack-deps, the .NET SDK) "
+            "that takes no sources in: there the compiler is the image's purpose (the "
+            "golang image keeps gcc for cgo)."
         ),
         bad=(
             "FROM python:3.12-slim\nRUN apt-get update && apt-get install -y "
