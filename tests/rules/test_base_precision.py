@@ -186,3 +186,14 @@ def test_issue_example_distroless_nodejs22() -> None:
     src = "FROM gcr.io/distroless/nodejs22\nCOPY . /app\nCMD node /app/server.js\n"
     assert _kh113_fix(src) == src.replace("CMD node /app/server.js", 'CMD ["/app/server.js"]')
     assert lines("KH117", src + "HEALTHCHECK CMD curl -f http://localhost:3000/\n") == [4]
+
+
+def test_toolbox_image_is_not_an_app_with_build_tools() -> None:
+    # no command, nothing copied in, nothing built: people `docker run` it with make or gcc
+    toolbox = "FROM debian:12-slim\nRUN apt-get update && apt-get install -y gcc libc6-dev\n"
+    assert lines("KH124", toolbox) == []
+    assert lines("KH124", "FROM alpine:3.20\nRUN apk add bash make\nWORKDIR /workdir\n") == []
+    # the same with an application's command, sources, or a pip install: reported
+    assert lines("KH124", toolbox + 'CMD ["/app"]\n') == [2]
+    assert lines("KH124", toolbox + "COPY . /src\n") == [2]
+    assert lines("KH124", toolbox.replace("libc6-dev", "libc6-dev && pip install x")) == [2]

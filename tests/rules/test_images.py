@@ -345,11 +345,13 @@ def test_base_without_digest_is_info_and_located() -> None:
 
 SLIM = "FROM python:3.12-slim\n"
 APT = "apt-get update && apt-get install -y --no-install-recommends"
+APP_CMD = 'CMD ["/usr/local/bin/app"]\n'
 
 
 @table(
     "KH124",
-    [
+    # an application image (a command-less image that builds nothing is a toolbox)
+    [(src + APP_CMD, found) for src, found in [
         (SLIM + f"RUN {APT} gcc libpq-dev\n", [2]),
         (SLIM + f"RUN {APT} build-essential\n", [2]),
         ("FROM alpine:3.20\nRUN apk add --no-cache build-base python3-dev\n", [2]),
@@ -375,17 +377,17 @@ APT = "apt-get update && apt-get install -y --no-install-recommends"
         (f"FROM python:3.12-slim AS build\nRUN {APT} gcc\nFROM python:3.12-slim\n", []),
         (f"FROM python:3.12-slim AS dev\nRUN {APT} gcc\n", []),
         (SLIM + f"ONBUILD RUN {APT} gcc\n", []),
-    ],
+    ]],
 )  # fmt: skip
 def test_build_tools_in_final_stage(code: str, src: str, expected: list[int]) -> None:
     check_table(code, src, expected)
 
 
 def test_build_tools_messages() -> None:
-    (found,) = run("KH124", SLIM + f"RUN {APT} gcc libpq-dev git\n")
+    (found,) = run("KH124", SLIM + f"RUN {APT} gcc libpq-dev git\n" + APP_CMD)
     assert "gcc, libpq-dev, git" in found.message
     assert (found.location.line, found.location.column) == (2, len(f"RUN {APT} ") + 1)
-    (later,) = run("KH124", SLIM + f"RUN {APT} gcc\nRUN apt-get purge -y gcc\n")
+    (later,) = run("KH124", SLIM + f"RUN {APT} gcc\nRUN apt-get purge -y gcc\n" + APP_CMD)
     assert "line 3" in later.message
 
 

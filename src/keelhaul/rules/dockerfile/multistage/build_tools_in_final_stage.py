@@ -2,16 +2,22 @@ from collections.abc import Iterator
 
 from keelhaul.findings import Category, Safety, Severity
 from keelhaul.rules.dockerfile.multistage._python import python_wheels_fix
-from keelhaul.rules.dockerfile.shared.images import is_dev_image
+from keelhaul.rules.dockerfile.shared.images import final_chain, is_dev_image
 from keelhaul.rules.dockerfile.shared.packages import operation_span, packages_span
 from keelhaul.rules.dockerfile.shared.roles import ships_as_application
-from keelhaul.rules.dockerfile.shared.toolchain import stage_env, stage_runs, tool_installs
+from keelhaul.rules.dockerfile.shared.toolchain import (
+    SYSTEM_MANAGERS,
+    build_steps,
+    stage_env,
+    stage_runs,
+    tool_installs,
+)
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
     final = ctx.final_stage
-    if final is None or is_dev_image(ctx) or not ships_as_application(ctx):
+    if final is None or is_dev_image(ctx) or not ships_as_application(ctx) or _toolbox(ctx):
         return
     for found in tool_installs(stage_runs(ctx, final), stage_env(ctx, final)):
         run = found.run
@@ -25,6 +31,22 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
                    "(apk add --virtual .build-deps ... && apk del .build-deps)")  # fmt: skip
         yield Hit(run.instruction, f"the final stage installs build tools ({found.names}), "
                   f"{why}", final, where, python_wheels_fix(ctx))  # fmt: skip
+
+
+def _toolbox(ctx: DockerfileContext) -> bool:
+    """A command-less image that builds nothing: no CMD or ENTRYPOINT, no build step, no
+    language package install (pip, npm, gem...) and nothing copied from the build context.
+    The tools it installs are what ``docker run IMAGE make ...`` runs: its purpose."""
+    stages = final_chain(ctx)
+    instructions = [i for s in stages for i in s.instructions]
+    if any(i.name in ("CMD", "ENTRYPOINT") for i in instructions):
+        return False
+    if any(i.name in ("COPY", "ADD") and i.flag("from") is None for i in instructions):
+        return False
+    runs = [r for s in stages for r in stage_runs(ctx, s)]
+    if any(op.manager not in SYSTEM_MANAGERS for r in runs for op in r.operations.packages):
+        return False
+    return not any(True for s in stages for _ in build_steps(stage_runs(ctx, s), stage_env(ctx, s)))
 
 
 register(
