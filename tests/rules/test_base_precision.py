@@ -197,3 +197,18 @@ def test_toolbox_image_is_not_an_app_with_build_tools() -> None:
     assert lines("KH124", toolbox + 'CMD ["/app"]\n') == [2]
     assert lines("KH124", toolbox + "COPY . /src\n") == [2]
     assert lines("KH124", toolbox.replace("libc6-dev", "libc6-dev && pip install x")) == [2]
+
+
+def test_mutable_tag_in_a_stage_that_only_moves_files() -> None:
+    shuffle = (
+        "FROM alpine AS release\nCOPY --from=bin /out /work\nRUN mkdir -p /dist && cp /work/* /dist\n"
+        "FROM scratch\nCOPY --from=release /dist /\n"
+    )
+    assert lines("KH101", shuffle) == []
+    # installing or fetching in that stage makes the base's version matter
+    assert lines("KH101", shuffle.replace("mkdir", "apk add --no-cache git && mkdir")) == [1]
+    assert lines("KH101", shuffle.replace("mkdir", "wget -q https://example.com/x && mkdir")) == [1]
+    # a stage with no RUN: its files are what later stages copy
+    assert lines("KH101", "FROM tonistiigi/xx AS xx\nFROM alpine:3.20\nCOPY --from=xx / /\n") == [1]
+    # the final stage is always checked
+    assert lines("KH101", "FROM alpine\nRUN mkdir /data\n") == [1]

@@ -1,8 +1,12 @@
+import re
 from collections.abc import Iterator
 
+from keelhaul.dockerfile.stages import Stage
 from keelhaul.findings import Category, Severity
 from keelhaul.rules.dockerfile.shared.distroless import shell_less
-from keelhaul.rules.dockerfile.shared.images import image_ref, image_uses
+from keelhaul.rules.dockerfile.shared.images import final_chain, image_ref, image_uses
+from keelhaul.rules.dockerfile.shared.security import script_text
+from keelhaul.rules.dockerfile.shared.toolchain import stage_runs
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
 
@@ -11,7 +15,7 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
         if use.via != "FROM":
             continue
         ref = image_ref(use.reference)
-        if ref is None or ref.digest is not None:
+        if ref is None or ref.digest is not None or _only_shuffles_files(ctx, use.stage):
             continue
         inst = use.instruction
         where = inst.locate(use.written)
@@ -28,6 +32,23 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
                       use.stage, where)  # fmt: skip
 
 
+#: Commands that bring something from outside into a stage.
+_FETCH = re.compile(r"\b(?:curl|wget|git|svn|hg|rsync|scp|aria2c|go|cargo|npm|yarn|pnpm|pip3?)\b")
+
+
+def _only_shuffles_files(ctx: DockerfileContext, stage: Stage) -> bool:
+    """A build stage whose RUNs install and fetch nothing (``mkdir``, ``cp``, ``ln``, ``sed``
+    on files copied in): nothing of its base reaches the output but what those commands do,
+    so a moving tag there changes nothing worth pinning. A stage with no RUN is not one: its
+    files are what later stages copy."""
+    if stage.index in {s.index for s in final_chain(ctx)}:
+        return False
+    runs = stage_runs(ctx, stage)
+    if not runs or any(i.name == "ADD" for i in stage.instructions):
+        return False
+    return not any(r.operations.packages or _FETCH.search(script_text(r)) for r in runs)
+
+
 register(
     Rule(
         code="KH101",
@@ -41,7 +62,10 @@ register(
             "the change until it does not. Use a versioned tag, and best a digest "
             "(`keelhaul fix --pin`; KH123 reports tags without one). FROM lines are resolved "
             "with ARG defaults; earlier stages, scratch and a FROM that depends on a build arg "
-            "without default are never flagged."
+            "without default are never flagged; nor is a build stage whose RUNs install and "
+            "fetch nothing (`mkdir`, `cp`, `ln` on files copied in: the base's content does "
+            "not reach the output). A distroless base, which has no version tags, is told "
+            "to pin a digest."
         ),
         bad="FROM node:latest\n",
         good="FROM node:20.15.1-bookworm-slim\n",
