@@ -140,7 +140,8 @@ def test_mutable_base_tag(code: str, src: str, expected: list[int]) -> None:
         ("FROM eclipse-temurin:21-jdk-alpine\n" + CMD, [1]),
         ("FROM maven:3.9-eclipse-temurin-21\n" + CMD, [1]),
         ("FROM rust:1.79-slim\n" + CMD, [1]),
-        ("FROM php:8.3-apache\n" + CMD, [1]),
+        ("FROM php:8.3-cli\n" + CMD, [1]),
+        ("FROM php:8.3-apache\n" + CMD, []),  # no smaller apache variant exists
         ("FROM mcr.microsoft.com/dotnet/sdk:8.0\n" + CMD, [1]),
         ("FROM buildpack-deps:bookworm\n" + CMD, [1]),
         ("ARG NODE=20\nFROM node:${NODE}\n" + CMD, [2]),  # resolved from the ARG default
@@ -344,11 +345,13 @@ def test_base_without_digest_is_info_and_located() -> None:
 
 SLIM = "FROM python:3.12-slim\n"
 APT = "apt-get update && apt-get install -y --no-install-recommends"
+APP_CMD = 'CMD ["/usr/local/bin/app"]\n'
 
 
 @table(
     "KH124",
-    [
+    # an application image (a command-less image that builds nothing is a toolbox)
+    [(src + APP_CMD, found) for src, found in [
         (SLIM + f"RUN {APT} gcc libpq-dev\n", [2]),
         (SLIM + f"RUN {APT} build-essential\n", [2]),
         ("FROM alpine:3.20\nRUN apk add --no-cache build-base python3-dev\n", [2]),
@@ -374,17 +377,17 @@ APT = "apt-get update && apt-get install -y --no-install-recommends"
         (f"FROM python:3.12-slim AS build\nRUN {APT} gcc\nFROM python:3.12-slim\n", []),
         (f"FROM python:3.12-slim AS dev\nRUN {APT} gcc\n", []),
         (SLIM + f"ONBUILD RUN {APT} gcc\n", []),
-    ],
+    ]],
 )  # fmt: skip
 def test_build_tools_in_final_stage(code: str, src: str, expected: list[int]) -> None:
     check_table(code, src, expected)
 
 
 def test_build_tools_messages() -> None:
-    (found,) = run("KH124", SLIM + f"RUN {APT} gcc libpq-dev git\n")
+    (found,) = run("KH124", SLIM + f"RUN {APT} gcc libpq-dev git\n" + APP_CMD)
     assert "gcc, libpq-dev, git" in found.message
     assert (found.location.line, found.location.column) == (2, len(f"RUN {APT} ") + 1)
-    (later,) = run("KH124", SLIM + f"RUN {APT} gcc\nRUN apt-get purge -y gcc\n")
+    (later,) = run("KH124", SLIM + f"RUN {APT} gcc\nRUN apt-get purge -y gcc\n" + APP_CMD)
     assert "line 3" in later.message
 
 
@@ -565,6 +568,9 @@ def test_target_is_the_final_stage() -> None:
     # the default target is the last stage, a development target: not checked either
     assert codes_for_target(MULTI, "debug") == {}
     src = MULTI.replace("AS debug", "AS release")
+    # a command-less golang image that takes no sources in is a tool image, not an app
+    assert codes_for_target(src, "release") == {"KH127": [5]}
+    src += 'CMD ["/app"]\n'
     assert codes_for_target(src, "release") == {"KH120": [1], "KH127": [5]}
     assert codes_for_target(src, "prod") == {}
 

@@ -100,3 +100,30 @@ def test_servers_that_drop_privileges_and_programs_that_need_root() -> None:
     assert not _role('FROM redis:7\nCMD ["/run.sh"]\n').drops_privileges
     assert _role("FROM docker:27-dind\n").needs_root
     assert _role('FROM debian:12\nENTRYPOINT ["buildkitd"]\n').needs_root
+
+
+@pytest.mark.parametrize(
+    ("text", "ships"),
+    [
+        ('FROM python:3.12-slim\nCOPY . /app\nCMD ["python", "/app/main.py"]\n', True),
+        # no CMD over a language image: an application whose command `docker run` gives
+        ("FROM python:3.12-slim\nRUN pip install flask==3.0.3\n", True),
+        # no CMD over a toolchain, no sources taken in: the compiler is the image's purpose
+        ("FROM buildpack-deps:bookworm-scm\nRUN apt-get update && apt-get install -y gcc\n", False),
+        ("FROM golang:1.22-alpine\nRUN apk add --no-cache git\n", False),
+        # ...the same toolchain taking the build context in builds an application
+        ("FROM golang:1.22\nCOPY . .\nRUN go build -o /app .\n", True),
+        ("FROM golang:1.22\nRUN --mount=type=bind,target=. go build -o /app .\n", True),
+        # a prompt CMD behind an entrypoint script (the official node image)
+        ('FROM debian:12-slim\nENTRYPOINT ["docker-entrypoint.sh"]\nCMD ["node"]\n', False),
+        ("FROM node:22\nONBUILD COPY . /app\n", False),
+        (
+            "FROM golang:1.22 AS b\nRUN go build -o /o/app .\nFROM scratch\nCOPY --from=b /o /\n",
+            False,
+        ),
+    ],
+)
+def test_ships_as_application(text: str, ships: bool) -> None:
+    from keelhaul.rules.dockerfile.shared.roles import ships_as_application
+
+    assert ships_as_application(DockerfileContext.of(parse(text))) is ships

@@ -4,8 +4,9 @@ from keelhaul.findings import Category, Fix, Safety, Severity
 from keelhaul.rules.dockerfile.multistage._fixes import go_multistage_fix
 from keelhaul.rules.dockerfile.multistage._java import java_multistage_fix
 from keelhaul.rules.dockerfile.multistage._node import node_multistage_fix
-from keelhaul.rules.dockerfile.shared.images import is_base_for_others, is_dev_image
+from keelhaul.rules.dockerfile.shared.images import is_dev_image
 from keelhaul.rules.dockerfile.shared.packages import command_span
+from keelhaul.rules.dockerfile.shared.roles import ships_as_application
 from keelhaul.rules.dockerfile.shared.toolchain import (
     RUNTIME_HINT,
     BuildStep,
@@ -26,7 +27,7 @@ _CONVERSIONS: dict[str, Callable[[DockerfileContext, BuildStep], Fix | None]] = 
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
     final = ctx.final_stage
-    if final is None or is_dev_image(ctx) or is_base_for_others(ctx):
+    if final is None or is_dev_image(ctx) or not ships_as_application(ctx):
         return
     # one finding per image: the first build is where a builder stage would end
     step = next(build_steps(stage_runs(ctx, final), stage_env(ctx, final)), None)
@@ -84,6 +85,12 @@ register(
             "image) copies that folder to /usr/share/nginx/html and exposes 8080: the port "
             "changes to 8080, and a single-page app served with `serve -s` needs a "
             "`try_files $uri /index.html` rule before deep links work."
+            "\n\nJudged by the stage's role (rules/dockerfile/shared/roles.py): not "
+            "checked in an image made to be built on (ONBUILD, a CMD that only opens a "
+            "prompt such as `node` or `bash`, a base/SDK/builder name), an export stage, or "
+            "a command-less image over a toolchain (golang, gcc, buildpack-deps, the .NET SDK) "
+            "that takes no sources in: there the compiler is the image's purpose (the "
+            "golang image keeps gcc for cgo)."
         ),
         bad=(
             "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go build -o /usr/local/bin/app .\n"

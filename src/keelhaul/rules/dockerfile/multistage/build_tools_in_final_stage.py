@@ -2,15 +2,22 @@ from collections.abc import Iterator
 
 from keelhaul.findings import Category, Safety, Severity
 from keelhaul.rules.dockerfile.multistage._python import python_wheels_fix
-from keelhaul.rules.dockerfile.shared.images import is_base_for_others, is_dev_image
+from keelhaul.rules.dockerfile.shared.images import final_chain, is_dev_image
 from keelhaul.rules.dockerfile.shared.packages import operation_span, packages_span
-from keelhaul.rules.dockerfile.shared.toolchain import stage_env, stage_runs, tool_installs
+from keelhaul.rules.dockerfile.shared.roles import ships_as_application
+from keelhaul.rules.dockerfile.shared.toolchain import (
+    SYSTEM_MANAGERS,
+    build_steps,
+    stage_env,
+    stage_runs,
+    tool_installs,
+)
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
     final = ctx.final_stage
-    if final is None or is_dev_image(ctx) or is_base_for_others(ctx):
+    if final is None or is_dev_image(ctx) or not ships_as_application(ctx) or _toolbox(ctx):
         return
     for found in tool_installs(stage_runs(ctx, final), stage_env(ctx, final)):
         run = found.run
@@ -24,6 +31,22 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
                    "(apk add --virtual .build-deps ... && apk del .build-deps)")  # fmt: skip
         yield Hit(run.instruction, f"the final stage installs build tools ({found.names}), "
                   f"{why}", final, where, python_wheels_fix(ctx))  # fmt: skip
+
+
+def _toolbox(ctx: DockerfileContext) -> bool:
+    """A command-less image that builds nothing: no CMD or ENTRYPOINT, no build step, no
+    language package install (pip, npm, gem...) and nothing copied from the build context.
+    The tools it installs are what ``docker run IMAGE make ...`` runs: its purpose."""
+    stages = final_chain(ctx)
+    instructions = [i for s in stages for i in s.instructions]
+    if any(i.name in ("CMD", "ENTRYPOINT") for i in instructions):
+        return False
+    if any(i.name in ("COPY", "ADD") and i.flag("from") is None for i in instructions):
+        return False
+    runs = [r for s in stages for r in stage_runs(ctx, s)]
+    if any(op.manager not in SYSTEM_MANAGERS for r in runs for op in r.operations.packages):
+        return False
+    return not any(True for s in stages for _ in build_steps(stage_runs(ctx, s), stage_env(ctx, s)))
 
 
 register(
@@ -57,11 +80,18 @@ register(
             "... `pip install --no-index /wheels/*.whl`, BuildKit), then runs the rest of the "
             "Dockerfile as before. No fix when sources are copied before the install, for an "
             "unknown -dev package, uv/poetry/pipenv, alpine, or a later RUN that compiles."
+            "\n\nJudged by the stage's role (rules/dockerfile/shared/roles.py): not "
+            "checked in an image made to be built on (ONBUILD, a CMD that only opens a "
+            "prompt such as `node` or `bash`, a base/SDK/builder name), an export stage, or "
+            "a command-less image over a toolchain (golang, gcc, buildpack-deps, the .NET SDK) "
+            "that takes no sources in: there the compiler is the image's purpose (the "
+            "golang image keeps gcc for cgo)."
         ),
         bad=(
             "FROM python:3.12-slim\nRUN apt-get update && apt-get install -y "
             "--no-install-recommends gcc libpq-dev && pip install --no-cache-dir psycopg2==2.9.9 "
             "&& rm -rf /var/lib/apt/lists/*\n"
+            'CMD ["python", "-m", "app"]\n'
         ),
         good=(
             "FROM python:3.12-slim AS build\nRUN apt-get update && apt-get install -y "

@@ -7,10 +7,10 @@ from keelhaul.rules.dockerfile.shared.images import (
     final_chain,
     full_base,
     image_ref,
-    is_base_for_others,
     is_dev_image,
     slim_tag,
 )
+from keelhaul.rules.dockerfile.shared.roles import ships_as_application
 from keelhaul.rules.dockerfile.shared.structure import chain
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, fix_builder, register
 
@@ -59,7 +59,7 @@ def _base_fix(ctx: DockerfileContext, stages: list[Stage]) -> Fix | None:
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
     stages = final_chain(ctx)
-    if not stages or is_dev_image(ctx) or is_base_for_others(ctx):
+    if not stages or is_dev_image(ctx) or not ships_as_application(ctx):
         return
     root = stages[-1]  # the stage built FROM an image: its base is what ships
     if root.base_stage is not None or root.is_scratch or not root.base or "$" in root.base:
@@ -106,6 +106,18 @@ register(
             "KH124 (wheels built on the full image, installed into the slim one), or no fix "
             "when that conversion does not apply: compiled dependencies would not build on "
             "slim."
+            "\n\nSuggestions name only tags that exist, from the tag schemes in "
+            "rules/dockerfile/shared/base_variants.py (with their sources): the same image and "
+            "flavour (`php:8.3-fpm` to `php:8.3-fpm-alpine`); php's apache flavour has no "
+            "smaller variant (fpm needs a separate web server), so it is not reported; a .NET "
+            "SDK tag (`10.0.400`, an SDK version no runtime image has) maps to the runtime's "
+            "`10.0`."
+            "\n\nJudged by the stage's role (rules/dockerfile/shared/roles.py): not "
+            "checked in an image made to be built on (ONBUILD, a CMD that only opens a "
+            "prompt such as `node` or `bash`, a base/SDK/builder name), an export stage, or "
+            "a command-less image over a toolchain (golang, gcc, buildpack-deps, the .NET SDK) "
+            "that takes no sources in: there the compiler is the image's purpose (the "
+            "golang image keeps gcc for cgo)."
         ),
         bad='FROM node:20\nCOPY . /app\nCMD ["node", "/app/server.js"]\n',
         good='FROM node:20-slim\nCOPY . /app\nCMD ["node", "/app/server.js"]\n',

@@ -4,15 +4,15 @@ from keelhaul.findings import Category, Severity
 from keelhaul.rules.dockerfile.shared.images import (
     distribution_base,
     final_chain,
-    is_base_for_others,
     is_dev_image,
 )
+from keelhaul.rules.dockerfile.shared.roles import ships_as_application
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
     stages = final_chain(ctx)
-    if not stages or is_dev_image(ctx) or is_base_for_others(ctx):
+    if not stages or is_dev_image(ctx) or not ships_as_application(ctx):
         return
     root = stages[-1]
     if root.base_stage is not None or root.is_scratch or not root.base or "$" in root.base:
@@ -45,6 +45,12 @@ register(
             "compressed linux/amd64 sizes. Only the final stage counts, through the stages "
             "it is built FROM; development images (`.devcontainer`, a final stage named "
             "`dev` or `test`) are not checked."
+            "\n\nJudged by the stage's role (rules/dockerfile/shared/roles.py): not "
+            "checked in an image made to be built on (ONBUILD, a CMD that only opens a "
+            "prompt such as `node` or `bash`, a base/SDK/builder name), an export stage, or "
+            "a command-less image over a toolchain (golang, gcc, buildpack-deps, the .NET SDK) "
+            "that takes no sources in: there the compiler is the image's purpose (the "
+            "golang image keeps gcc for cgo)."
         ),
         bad='FROM debian:12\nCOPY app /usr/local/bin/app\nCMD ["app"]\n',
         good='FROM debian:12-slim\nCOPY app /usr/local/bin/app\nCMD ["app"]\n',

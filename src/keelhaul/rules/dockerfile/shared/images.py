@@ -23,6 +23,11 @@ from keelhaul.registry.reference import (
     InvalidReference,
     parse_reference,
 )
+from keelhaul.rules.dockerfile.shared.base_variants import (
+    dotnet_chiseled,
+    dotnet_runtime_version,
+    php_smaller,
+)
 from keelhaul.rules.dockerfile.shared.structure import chain, expand
 from keelhaul.rules.registry import DockerfileContext
 
@@ -367,11 +372,13 @@ def _language(ref: ImageRef) -> Advice | None:
         return Advice(f"the full {name.title()} image ({_BUILDPACK})", SIZES[name],
                       tuple(options))  # fmt: skip
     if name == "php":
-        kind = "fpm" if "fpm" in tag or "apache" in tag else "cli"
         v = v if v[:1].isdigit() else ""
+        smaller = php_smaller(v, tag)
+        if smaller is None:
+            return None  # apache: no smaller image of the same flavour (fpm needs a web server)
         return Advice("a Debian PHP image that keeps gcc, g++, make and autoconf "
                       "($PHPIZE_DEPS: purge them after docker-php-ext-install)", SIZES["php"], (
-            Option(_variant("php", v, f"{kind}-alpine"), SIZES["php-alpine"]),
+            Option(smaller, SIZES["php-alpine"]),
         ))  # fmt: skip
     return None
 
@@ -432,12 +439,13 @@ def _toolchain(ref: ImageRef) -> Advice | None:
             return Advice("a full JDK (compiler included)", SIZES["jdk"],
                           _jre_options(_major(tag)))  # fmt: skip
     if ref.registry == "mcr.microsoft.com" and re.fullmatch(r"dotnet/(?:core/)?sdk", name):
-        v = _version(tag) or "8.0"
-        return Advice("the .NET SDK", SIZES["dotnet-sdk"], (
-            Option(f"mcr.microsoft.com/dotnet/aspnet:{v}", SIZES["dotnet-aspnet"]),
-            Option(f"mcr.microsoft.com/dotnet/aspnet:{v}-noble-chiseled",
-                   SIZES["dotnet-chiseled"]),
-        ))  # fmt: skip
+        runtime = dotnet_runtime_version(tag) or "8.0"
+        options = [Option(f"mcr.microsoft.com/dotnet/aspnet:{runtime}", SIZES["dotnet-aspnet"])]
+        chiseled = dotnet_chiseled(runtime)
+        if chiseled is not None:
+            options.append(Option(f"mcr.microsoft.com/dotnet/aspnet:{chiseled}",
+                                  SIZES["dotnet-chiseled"]))  # fmt: skip
+        return Advice("the .NET SDK", SIZES["dotnet-sdk"], tuple(options))
     return None
 
 

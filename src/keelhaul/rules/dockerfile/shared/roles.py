@@ -53,7 +53,7 @@ from enum import StrEnum
 
 from keelhaul.dockerfile.stages import Stage
 from keelhaul.dockerfile.syntax import Instruction
-from keelhaul.rules.dockerfile.shared.images import image_ref
+from keelhaul.rules.dockerfile.shared.images import image_ref, is_base_for_others
 from keelhaul.rules.dockerfile.shared.security import (
     all_runs,
     final_chain,
@@ -146,11 +146,21 @@ _LISTENS = re.compile(
 _STEP_NAME = re.compile(
     r"(?:^|[-_.])(?:validate|lint|check|shellcheck|shfmt|vet|upload|publish)(?:$|[-_.])"
 )
-#: Paths of test fixtures and test runners (``e2e/testdata/Dockerfile``, ``test/x.dockerfile``).
-_TEST_PATH = re.compile(
-    r"(?:^|[/_.-])(?:testdata|tests?|e2e|fixtures?|test-runner)(?:[/_.-][^/]*)?/?[^/]*$"
-    r"|(?:^|/)(?:testdata|tests?|e2e|fixtures?)/"
-)
+#: Folders of test fixtures and test runners (``e2e/testdata/Dockerfile``), as whole path
+#: components: a folder merely named like one (a ``test_x0`` temporary folder) is not one.
+_TEST_DIRS = frozenset({"testdata", "test", "tests", "e2e", "fixture", "fixtures", "test-runner"})
+#: File names that say test (``Dockerfile.test``, ``test-runner.Dockerfile``, ``e2e.dockerfile``).
+_TEST_NAME = re.compile(r"(?:^|[._-])(?:tests?|e2e|test-runner|fixtures?)(?:[._-]|$)")
+
+
+def _test_path(path: str) -> bool:
+    """A test fixture or runner by its path (``__`` separates folders in flattened copies)."""
+    parts = [p for p in re.split(r"/|__", path.lower()) if p]
+    if not parts:
+        return False
+    return any(p in _TEST_DIRS for p in parts[:-1]) or bool(_TEST_NAME.search(parts[-1]))
+
+
 #: Names of a Dockerfile (or a target stage) that say "a development environment".
 _DEV_NAME = re.compile(r"(?:^|[-_.])(?:dev|devenv|dev-envs|develop|development)(?:$|[-_.])")
 #: Folders of development images (``.devcontainer/Dockerfile``, ``hack/develop/Dockerfile``).
@@ -167,6 +177,50 @@ def stage_role(ctx: DockerfileContext, stage: Stage | None = None) -> StageRole:
     if stage is None:
         return StageRole(Role.BUILD, "the file has no stage")
     return ctx.memo(f"stage-role:{stage.index}", lambda c: _role(c, stage))
+
+
+def ships_as_application(ctx: DockerfileContext) -> bool:
+    """The target may ship as an application image (what the size rules KH120/121/124/125
+    judge): it runs, or it sets no CMD over a language or distribution image (an application
+    whose command `docker run` gives, as often as a base). Not an export stage, not an image
+    made to be built on (ONBUILD, a prompt CMD, a base/SDK name), and not a command-less image
+    over a toolchain (golang, rust, gcc, buildpack-deps, the .NET SDK...) that does not take
+    the build context in (`COPY . .`, a bind mount): there the compiler is the image's
+    purpose."""
+    if is_base_for_others(ctx):
+        return False  # a prompt CMD behind an entrypoint script (the official images)
+    found = stage_role(ctx)
+    if found.role is Role.RUNS:
+        return True
+    if found.role is not Role.BASE or not found.reason.startswith(_NO_COMMAND):
+        return False
+    stages = final_chain(ctx)
+    ref = image_ref(root_base(ctx, stages[0]).base) if stages else None
+    return ref is None or ref.path not in _TOOLCHAIN_BASES or _takes_context(stages)
+
+
+def _takes_context(stages: list[Stage]) -> bool:
+    """A stage copies (``COPY . .``) or bind-mounts the whole build context: sources to build."""
+    for inst in (i for s in stages for i in s.instructions):
+        sources = inst.values[:-1] if inst.name in ("COPY", "ADD") else ()
+        if inst.flag("from") is None and any(v in (".", "./") for v in sources):
+            return True
+        if inst.name == "RUN":
+            for flag in inst.flags:
+                mount = flag.removeprefix("--mount=")
+                if mount != flag and "type=bind" in mount and "from=" not in mount:
+                    return True
+    return False
+
+
+_NO_COMMAND = "it sets no CMD or ENTRYPOINT"
+#: Images that are a compiler or SDK whatever is added to them.
+_TOOLCHAIN_BASES = frozenset(
+    {
+        "golang", "rust", "gcc", "buildpack-deps", "maven", "gradle", "openjdk", "swift",
+        "haskell", "erlang", "elixir", "dotnet/sdk", "docker",
+    }
+)  # fmt: skip
 
 
 def _role(ctx: DockerfileContext, stage: Stage) -> StageRole:
@@ -191,7 +245,7 @@ def _role(ctx: DockerfileContext, stage: Stage) -> StageRole:
                          drops, True)  # fmt: skip
     if _self_dropping(first, commands, program):
         drops = True
-    if _TEST_PATH.search(ctx.tree.path.lower()):
+    if _test_path(ctx.tree.path):
         return StageRole(
             Role.TEST, "its path says it is a test fixture or a test runner", False, drops
         )
@@ -327,6 +381,17 @@ def _dind(first: Stage) -> bool:
     return ref is not None and ref.path == "docker" and "dind" in (ref.tag or "")
 
 
+#: Programs that serve, whatever their arguments say (their port is their default one).
+_SERVERS = frozenset(
+    {
+        "http-server", "serve", "live-server", "gunicorn", "uvicorn", "hypercorn", "daphne",
+        "waitress-serve", "puma", "unicorn", "thin", "caddy", "nginx", "httpd", "apache2",
+        "php-fpm", "lighttpd", "traefik", "envoy", "haproxy", "redis-server", "memcached",
+        "mongod", "grafana-server", "prometheus", "node_exporter",
+    }
+)  # fmt: skip
+
+
 def _tool(
     ctx: DockerfileContext, instructions: list[Instruction], entrypoint: list[Instruction]
 ) -> str:
@@ -345,6 +410,7 @@ def _tool(
         return ""  # /app, /src/server: the project's own program
     if (
         name in _WRAPPERS
+        or name in _SERVERS
         or _RUNTIMES.match(name)
         or re.search(
             r"\.(?:sh|py|rb|js|pl|jar|dll|wasm)$|entrypoint|^(?:start|run)(?:$|[-_.])", name
@@ -484,12 +550,16 @@ def _check_stage(ctx: DockerfileContext, stage: Stage) -> bool:
     if stage.name is not None and _STEP_NAME.search(stage.name.lower()):
         return True
     runs = [i for i in stage.instructions if i.name == "RUN"]
-    if not runs:
-        return False
+    if not runs or any(_MAKES_ARTEFACT.search(" ".join(r.values)) for r in runs):
+        return False  # a RUN that leaves a program in the image builds it, it checks nothing
     return all(
         any(f.startswith("--mount=") and ("type=bind" in f or "type=" not in f) for f in r.flags)
         for r in runs
     )
+
+
+#: A RUN that writes a built artefact into the image (``go build -o /app``, ``make install``).
+_MAKES_ARTEFACT = re.compile(r"(?:^|\s)(?:-o|--output)[\s=]+/|\bmake\s+install\b|\bgo\s+install\b")
 
 
 def _no_command(ctx: DockerfileContext, first: Stage, drops: bool) -> StageRole:
@@ -502,7 +572,7 @@ def _no_command(ctx: DockerfileContext, first: Stage, drops: bool) -> StageRole:
     if _named_base(ctx) or name in _KNOWN_NON_SERVICE:
         return StageRole(
             Role.BASE,
-            f"it sets no CMD or ENTRYPOINT, so it runs what {name or 'its base'} runs (a shell "
+            f"{_NO_COMMAND}, so it runs what {name or 'its base'} runs (a shell "
             "or a prompt) or the command `docker run` names: an image to build on or a tool "
             "image",
             False,

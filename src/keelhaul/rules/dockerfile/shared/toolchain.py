@@ -22,7 +22,7 @@ from keelhaul.rules.registry import DockerfileContext, Run
 # --------------------------------------------------------------------------------------------
 # toolchain packages
 
-_SYSTEM_MANAGERS = frozenset({"apt-get", "apt", "aptitude", "apk", "yum", "dnf", "microdnf",
+SYSTEM_MANAGERS = _SYSTEM_MANAGERS = frozenset({"apt-get", "apt", "aptitude", "apk", "yum", "dnf", "microdnf",
                               "tdnf", "zypper"})  # fmt: skip
 _FAMILY = {"apt": "apt-get", "aptitude": "apt-get", "dnf": "yum", "microdnf": "yum",
            "tdnf": "yum"}  # fmt: skip

@@ -16,6 +16,7 @@ from keelhaul.dockerfile.shell import ShellScript, SimpleCommand, parse_shell
 from keelhaul.dockerfile.stages import Build, Stage
 from keelhaul.dockerfile.syntax import Instruction, Line, LineRole, Span, parse
 from keelhaul.findings import Edit, Fix, Safety
+from keelhaul.rules.dockerfile.shared.distroless import after_entrypoint
 from keelhaul.rules.dockerfile.shared.images import image_name
 from keelhaul.rules.dockerfile.shared.structure import chain
 from keelhaul.rules.registry import fix_builder
@@ -219,6 +220,14 @@ def exec_form_fix(inst: Instruction, build: Build, stage: Stage) -> Fix | None:
     cmd = top[0]
     if cmd.words != tuple(words) or cmd.env or cmd.redirects or cmd.context or cmd.negated:
         return None
+    if inst.name == "CMD" and not any(
+        i.name == "ENTRYPOINT" for s in chain(build, stage) for i in s.instructions
+    ):
+        # a distroless nodejs/python3/java base runs its interpreter: the CMD is its arguments
+        found = after_entrypoint(chain(build, stage)[-1].base, argv)
+        if found is None:
+            return None
+        argv = found
     body = f"{inst.keyword} {json.dumps(argv, ensure_ascii=False)}"
     after = _reparsed(body + "\n")
     if after is None or not after.json or list(after.values) != argv:

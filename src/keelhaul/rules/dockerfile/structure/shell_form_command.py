@@ -2,7 +2,8 @@ import re
 from collections.abc import Iterator
 
 from keelhaul.findings import Category, Safety, Severity
-from keelhaul.rules.dockerfile.shared.structure import inherited, rooted_at_scratch
+from keelhaul.rules.dockerfile.shared.distroless import shell_less
+from keelhaul.rules.dockerfile.shared.structure import chain, inherited, rooted_at_scratch
 from keelhaul.rules.dockerfile.structure._fixes import exec_form_fix
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
@@ -22,10 +23,16 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
                 shell = True
             if inst.name not in ("CMD", "ENTRYPOINT") or not inst.values or inst.json or shell:
                 continue
-            if inst.values[0].lstrip().startswith("exec ") and not scratch:
+            if (
+                inst.values[0].lstrip().startswith("exec ")
+                and not scratch
+                and not shell_less(chain(ctx.build, stage)[-1].base)
+            ):
                 continue  # `exec` replaces the shell: the program is PID 1 and gets signals
             if scratch:
                 why = "a scratch-based image has no /bin/sh, so the container cannot start"
+            elif shell_less(chain(ctx.build, stage)[-1].base):
+                why = "a distroless image has no /bin/sh, so the container cannot start"
             else:
                 why = "the shell is PID 1 and does not pass SIGTERM on"
             text = " ".join(inst.values)
@@ -61,7 +68,10 @@ register(
             "expansions allowed, `exec` dropped) that the shell would split the same way; no "
             "fix for variables, pipes, redirections, `&&`, globs. Safe for a CMD; unsafe when an "
             "ENTRYPOINT of the stage receives the CMD, and for an ENTRYPOINT (`docker run` "
-            "arguments then reach it); none for an ENTRYPOINT next to a CMD."
+            "arguments then reach it); none for an ENTRYPOINT next to a CMD. On a distroless "
+            "`nodejs`, `python3` or `java` base, whose ENTRYPOINT is the interpreter, the CMD "
+            'becomes the interpreter\'s arguments (`CMD node app.js` to `CMD ["app.js"]`), '
+            "and there is no fix when the command does not start with that interpreter."
         ),
         bad="FROM node:20-slim\nCMD node server.js\n",
         good='FROM node:20-slim\nCMD ["node", "server.js"]\n',
