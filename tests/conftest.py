@@ -5,6 +5,15 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
+
+#: Hypothesis without its per-example deadline (200 ms by default): on a loaded machine (two
+#: cores shared with other work, or pytest-xdist's workers) a plain example can take longer,
+#: and a deadline failure there says nothing about keelhaul. Every other setting keeps
+#: Hypothesis' default unless a test sets it. ``HYPOTHESIS_PROFILE=default`` brings the
+#: deadline back, to look for slow examples on purpose.
+settings.register_profile("keelhaul", deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "keelhaul"))
 
 #: Counters that corpus tests fill, printed at the end of the run ("compared N files").
 CORPUS_STATS: dict[str, Counter[str]] = {}
@@ -12,6 +21,20 @@ CORPUS_STATS: dict[str, Counter[str]] = {}
 
 def corpus_stats(name: str) -> Counter[str]:
     return CORPUS_STATS.setdefault(name, Counter())
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A pytest-xdist worker hands its corpus counters to the controller."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["corpus_stats"] = {k: dict(v) for k, v in CORPUS_STATS.items()}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """The controller adds up what each pytest-xdist worker counted."""
+    for name, counts in getattr(node, "workeroutput", {}).get("corpus_stats", {}).items():
+        corpus_stats(name).update(counts)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
