@@ -17,7 +17,7 @@ from keelhaul.fix.edits import split_lines
 from keelhaul.fix.fixing import fix_target
 from keelhaul.rules.dockerfile._user_fixes import Family, NoFix, family, needs_chown
 from tests.conftest import corpus_stats
-from tests.corpus import corpus_files
+from tests.corpus import corpus_bytes, corpus_files
 from tests.fix.test_fixing import checker, fix
 
 DEBIAN_RUN = (
@@ -347,7 +347,7 @@ def test_corpus_user_fix_is_idempotent_and_local() -> None:
     stats = corpus_stats("dockerfiles fixed (unsafe, KH109 user)")
     check = checker(("KH109",))
     for path in files:
-        data = path.read_bytes()
+        data = corpus_bytes(path)
         text = data.decode("utf-8", "surrogateescape")
         once = fix_target(check, Target(Path("Dockerfile"), "Dockerfile", True, data), text, True)
         if once.broken is not None:

@@ -18,7 +18,7 @@ from keelhaul.report.json_output import schema
 from keelhaul.rules.engine import check_dockerfile
 from keelhaul.rules.registry import all_rules
 from tests.conftest import corpus_stats
-from tests.corpus import CORPUS, corpus_files
+from tests.corpus import CORPUS, parsed_dockerfiles
 from tests.report.sample import FORMATS as FORMAT_CHECKS
 from tests.report.sample import RULES, all_reports
 
@@ -100,14 +100,13 @@ def test_the_same_finding_twice_is_counted_twice() -> None:
 
 
 def corpus_report() -> Report:
-    files = corpus_files("dockerfiles")
-    if not files:
-        pytest.skip("no shared corpus")
+    parsed = parsed_dockerfiles()
+    files = [f.path for f in parsed]
     findings: list[Finding] = []
     broken: list[BrokenFile] = []
     sources: dict[str, str] = {}
-    for path in files:
-        tree = parse(path.read_bytes(), str(path))
+    for file in parsed:
+        path, tree = file.path, file.tree
         sources[str(path)] = tree.render()
         if tree.errors:
             broken.append(BrokenFile.from_error(str(path), tree.errors[0]))
