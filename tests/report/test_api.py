@@ -129,9 +129,9 @@ def test_corpus_in_every_format() -> None:
     stats["findings"] = len(report.findings)
     stats["unparsed"] = len(report.broken)
     for fmt in FORMATS:
-        start = time.perf_counter()
+        start = time.process_time()
         out = render(fmt, report)
-        took = time.perf_counter() - start
+        took = time.process_time() - start
         assert took < 5, f"{fmt} took {took:.1f}s"
         stats[f"{fmt} ms"] = round(took * 1000)
         out.encode("utf-8")
