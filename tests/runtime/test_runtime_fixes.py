@@ -10,6 +10,7 @@ that a second fix changes nothing.
 from __future__ import annotations
 
 import difflib
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,7 @@ def only_insertions(before: str, after: str) -> bool:
     return True
 
 
+@functools.cache
 def _workload_files() -> list[tuple[Path, str, str]]:
     """The corpus files that hold a workload or Compose services, with their text and kind
     (the others are Helm values, CRDs, Services...: nothing to fix)."""
@@ -121,12 +123,18 @@ def _round_trip(path: Path, text: str, kind: str) -> None:
     assert fix_runtime_text(fixed, str(path), kind).text == fixed  # idempotent
 
 
+SHARDS = 4
+
+
 @pytest.mark.corpus
-def test_corpus_round_trip() -> None:
-    """Every workload file of the corpus: only the intended additions, idempotent."""
+@pytest.mark.parametrize("shard", range(SHARDS), ids=lambda n: f"{n + 1}of{SHARDS}")
+def test_corpus_round_trip(shard: int) -> None:
+    """Every workload file of the corpus: only the intended additions, idempotent. The files
+    are dealt into a few shards (one test each) that pytest-xdist can run side by side."""
     files = _workload_files()
     assert len(files) > 500  # most of the corpus holds workloads
-    check_every_file(files, lambda f: _round_trip(*f), lambda f: corpus_id(f[0]))
+    mine = files[shard::SHARDS]
+    check_every_file(mine, lambda f: _round_trip(*f), lambda f: corpus_id(f[0]))
 
 
 COMPOSE_IN = """\
