@@ -8,7 +8,6 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from jsonschema import Draft4Validator, Draft202012Validator  # type: ignore[import-untyped]
 
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.errors import DockerfileSyntaxError, FileUnreadable, SourcePosition
@@ -19,8 +18,7 @@ from keelhaul.rules.engine import check_dockerfile
 from keelhaul.rules.registry import all_rules
 from tests.conftest import corpus_stats
 from tests.corpus import CORPUS, parsed_dockerfiles
-from tests.report.sample import FORMATS as FORMAT_CHECKS
-from tests.report.sample import RULES, all_reports
+from tests.report.sample import RULES, all_reports, format_checker
 
 REPORTS = all_reports()
 SARIF_SCHEMA = json.loads(
@@ -136,7 +134,9 @@ def test_corpus_in_every_format() -> None:
         stats[f"{fmt} ms"] = round(took * 1000)
         out.encode("utf-8")
     sarif = json.loads(render("sarif", report))
-    errors = list(Draft4Validator(SARIF_SCHEMA, format_checker=FORMAT_CHECKS).iter_errors(sarif))
+    from jsonschema import Draft4Validator, Draft202012Validator  # type: ignore[import-untyped]
+
+    errors = list(Draft4Validator(SARIF_SCHEMA, format_checker=format_checker()).iter_errors(sarif))
     assert [e.message for e in errors[:5]] == []
     assert len(sarif["runs"][0]["results"]) == len(report.findings)
     doc = json.loads(render("json", report))
