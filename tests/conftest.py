@@ -5,6 +5,17 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
+
+from tests import scheduling
+
+#: Hypothesis without its per-example deadline (200 ms by default): on a loaded machine (two
+#: cores shared with other work, or pytest-xdist's workers) a plain example can take longer,
+#: and a deadline failure there says nothing about keelhaul. Every other setting keeps
+#: Hypothesis' default unless a test sets it. ``HYPOTHESIS_PROFILE=default`` brings the
+#: deadline back, to look for slow examples on purpose.
+settings.register_profile("keelhaul", deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "keelhaul"))
 
 #: Counters that corpus tests fill, printed at the end of the run ("compared N files").
 CORPUS_STATS: dict[str, Counter[str]] = {}
@@ -12,6 +23,20 @@ CORPUS_STATS: dict[str, Counter[str]] = {}
 
 def corpus_stats(name: str) -> Counter[str]:
     return CORPUS_STATS.setdefault(name, Counter())
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A pytest-xdist worker hands its corpus counters to the controller."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["corpus_stats"] = {k: dict(v) for k, v in CORPUS_STATS.items()}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """The controller adds up what each pytest-xdist worker counted."""
+    for name, counts in getattr(node, "workeroutput", {}).get("corpus_stats", {}).items():
+        corpus_stats(name).update(counts)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -31,6 +56,19 @@ def base_image_advice(image: str) -> str:
     return (f"make it with `debootstrap --variant=minbase bookworm ROOT && chmod 755 ROOT && "
             f"tar -C ROOT -c . | docker import - {image}`, or name a local Debian image in "
             f"KEELHAUL_TEST_BASE_IMAGE")  # fmt: skip
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """``--dist loadgroup`` deals tests as tests/scheduling.py says (engine tests together)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    return scheduling.make_scheduler(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker: the long work first
+        items.sort(key=lambda item: scheduling.order(item.nodeid))
 
 
 def docker_required() -> bool:
@@ -110,14 +148,27 @@ def python_standins(docker_engine: str) -> tuple[str, str]:
     return PYTHON_FULL, PYTHON_SLIM
 
 
+#: The modules whose ``docker`` tests this process started (with pytest-xdist, each worker
+#: knows only its own).
+_ENGINE_MODULES: set[str] = set()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("docker") is not None:
+        _ENGINE_MODULES.add(item.nodeid.split("::", 1)[0])
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _prune_build_cache(request: pytest.FixtureRequest) -> Iterator[None]:
     """After a module that built with the engine, BuildKit's cache goes: with the vfs storage
     driver every cached step is a whole copy of its filesystem, and one test run builds
-    dozens of images (70 GB once, before this)."""
+    dozens of images (70 GB once, before this).
+
+    Only the process that ran the module's engine tests prunes: with pytest-xdist all of
+    them run in one worker (the ``engine`` group), and the other worker must not prune
+    images under a build that is still going on."""
     yield
-    items = [i for i in request.session.items if i.module is request.module]
-    if any(i.get_closest_marker("docker") for i in items):
+    if request.node.nodeid in _ENGINE_MODULES:
         import subprocess
 
         subprocess.run(["docker", "builder", "prune", "-af"], capture_output=True, check=False)

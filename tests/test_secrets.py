@@ -129,9 +129,9 @@ def test_scanning_is_bounded() -> None:
     many = " ".join([GITHUB] * 200)
     assert len(find_secrets(many, limit=10)) == 10
     hostile = "https://" + "a:" * 200_000 + "@" + "x" * 300_000  # regex backtracking bait
-    start = time.perf_counter()
+    start = time.process_time()
     find_secrets(hostile)
-    assert time.perf_counter() - start < 2.0
+    assert time.process_time() - start < 2.0
 
 
 @pytest.mark.parametrize(

@@ -489,6 +489,7 @@ def test_any_text_parses_or_fails_cleanly(text: str, paths: list[str]) -> None:
 # --- real files ---------------------------------------------------------------------------
 
 
+@pytest.mark.corpus
 def test_corpus_dockerignore_files_read_cleanly() -> None:
     stats = corpus_stats("dockerignore files read")
     for path in require_corpus("dockerignore"):
@@ -498,6 +499,7 @@ def test_corpus_dockerignore_files_read_cleanly() -> None:
         stats["with exceptions"] += ignore.has_exceptions
 
 
+@pytest.mark.corpus
 @pytest.mark.parametrize(
     ("corpus_file", "path", "is_dir", "excluded"),
     [

@@ -6,6 +6,7 @@ read it as BuildKit does: the same instructions, or an error where BuildKit has 
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -14,12 +15,17 @@ from hypothesis import strategies as st
 
 from keelhaul.dockerfile.stages import resolve
 from keelhaul.dockerfile.syntax import parse
-from tests.corpus import corpus_files
+from tests.corpus import corpus_bytes, corpus_files
 
-FILES = corpus_files("dockerfiles")
-SAMPLES = [p.read_bytes() for p in FILES[:: max(1, len(FILES) // 120)]] or [
-    b'FROM alpine:3.20\nRUN apk add --no-cache curl \\\n  # c\n  && echo ok\nCMD ["sh"]\n'
-]
+FALLBACK = b'FROM alpine:3.20\nRUN apk add --no-cache curl \\\n  # c\n  && echo ok\nCMD ["sh"]\n'
+
+
+@functools.cache
+def samples() -> list[bytes]:
+    """About 120 corpus files spread over the corpus (read on first use, not at import)."""
+    files = corpus_files("dockerfiles")
+    return [corpus_bytes(p) for p in files[:: max(1, len(files) // 120)]] or [FALLBACK]
+
 
 INSERTS = [
     b"\\\n",
@@ -53,7 +59,7 @@ INSERTS = [
 
 @st.composite
 def mutants(draw: st.DrawFn) -> bytes:
-    data = bytearray(draw(st.sampled_from(SAMPLES)))
+    data = bytearray(draw(st.sampled_from(samples())))
     for _ in range(draw(st.integers(1, 6))):
         kind = draw(st.sampled_from(["insert", "truncate", "delete", "random"]))
         pos = draw(st.integers(0, len(data)))

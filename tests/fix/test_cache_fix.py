@@ -14,7 +14,7 @@ from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Safety
 from keelhaul.fix.fixing import fix_target
 from tests.conftest import corpus_stats
-from tests.corpus import corpus_files
+from tests.corpus import corpus_bytes, corpus_files
 from tests.fix.test_fixing import checker, fix
 
 SYNTAX = "# syntax=docker/dockerfile:1\n"
@@ -287,7 +287,7 @@ def test_corpus_cache_and_base_fixes() -> None:
     stats = corpus_stats("dockerfiles fixed (unsafe, KH184+KH120)")
     check = checker(("KH184", "KH120", "KH111", "KH112"))
     for path in files:
-        data = path.read_bytes()
+        data = corpus_bytes(path)
         text = data.decode("utf-8", "surrogateescape")
         once = fix_target(check, Target(Path("Dockerfile"), "Dockerfile", True, data), text, True)
         if once.broken is not None:

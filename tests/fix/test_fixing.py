@@ -22,7 +22,7 @@ from keelhaul.rules.engine import dockerfile_rules
 from keelhaul.selection import Vocabulary
 from keelhaul.writing import write_atomically
 from tests.conftest import corpus_stats
-from tests.corpus import corpus_files
+from tests.corpus import corpus_bytes, corpus_files
 
 RULES = dockerfile_rules()
 VOCABULARY = Vocabulary(RULES)
@@ -181,7 +181,7 @@ def test_corpus_fixes_are_idempotent_and_local(unsafe: bool) -> None:
         buildkit = None
     check = checker()
     for path in files:
-        data = path.read_bytes()
+        data = corpus_bytes(path)
         text = data.decode("utf-8", "surrogateescape")
         target = Target(Path("Dockerfile"), "Dockerfile", True, data)
         once = fix_target(check, target, text, unsafe=unsafe)

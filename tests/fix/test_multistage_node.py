@@ -12,7 +12,7 @@ from keelhaul.findings import Safety
 from keelhaul.rules.dockerfile.multistage._node import STATIC_SERVER
 from keelhaul.rules.engine import dockerfile_rules
 from keelhaul.rules.registry import DockerfileContext, Hit
-from tests.corpus import corpus_files
+from tests.corpus import corpus_bytes, corpus_files
 from tests.fix.test_fixing import fix
 
 KH125 = next(r for r in dockerfile_rules() if r.code == "KH125")
@@ -289,7 +289,7 @@ def test_corpus_conversions_parse() -> None:
     if not files:
         pytest.skip("no corpus")
     for path in files:
-        text = path.read_bytes().decode("utf-8", "surrogateescape")
+        text = corpus_bytes(path).decode("utf-8", "surrogateescape")
         tree = parse(text)
         for hit in KH125.check(DockerfileContext.of(tree)):
             if hit.fix is None or STATIC_SERVER not in hit.fix.description:

@@ -23,7 +23,7 @@ from keelhaul.rules.dockerfile.build_cache._order_fixes import WHY_UNSAFE
 from keelhaul.rules.engine import dockerfile_rules
 from keelhaul.selection import Vocabulary
 from tests.conftest import corpus_stats
-from tests.corpus import corpus_files
+from tests.corpus import corpus_bytes, corpus_files
 from tests.fix.test_fixing import fix as fix_with
 
 RULES = dockerfile_rules()
@@ -410,7 +410,7 @@ def test_corpus_reordering_parses_is_idempotent_and_quiets_the_rule(tmp_path: Pa
     project(tmp_path, MANIFESTS)
     stats = corpus_stats("dockerfiles reordered (KH182 unsafe fix, manifests in context)")
     for path in files:
-        text = path.read_bytes().decode("utf-8", "surrogateescape")
+        text = corpus_bytes(path).decode("utf-8", "surrogateescape")
         once = run_fix(text, tmp_path)
         if once.broken is not None:
             continue

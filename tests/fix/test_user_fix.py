@@ -22,7 +22,7 @@ from keelhaul.rules.dockerfile.users_and_privileges._user_fixes import (
     needs_chown,
 )
 from tests.conftest import corpus_stats
-from tests.corpus import corpus_files
+from tests.corpus import corpus_bytes, corpus_files
 from tests.fix.test_fixing import checker, fix
 
 DEBIAN_RUN = (
@@ -368,7 +368,7 @@ def test_corpus_user_fix_is_idempotent_and_local() -> None:
     stats = corpus_stats("dockerfiles fixed (unsafe, KH109 user)")
     check = checker(("KH109",))
     for path in files:
-        data = path.read_bytes()
+        data = corpus_bytes(path)
         text = data.decode("utf-8", "surrogateescape")
         once = fix_target(check, Target(Path("Dockerfile"), "Dockerfile", True, data), text, True)
         if once.broken is not None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
-
-from jsonschema import FormatChecker  # type: ignore[import-untyped]
+from typing import Any
 
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Category, Finding, Location, Origin, Severity
@@ -131,7 +131,6 @@ def all_reports() -> dict[str, Report]:
 # The format checks jsonschema lacks without extra packages (SARIF uses "uri" and
 # "uri-reference"): ASCII only, no spaces or characters RFC 3986 excludes, valid %-escapes.
 _URI_CHARS = re.compile(r"(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*")
-FORMATS = FormatChecker()
 
 
 def _is_uri(value: object) -> bool:
@@ -144,5 +143,13 @@ def _is_uri_reference(value: object) -> bool:
     return not isinstance(value, str) or _URI_CHARS.fullmatch(value) is not None
 
 
-FORMATS.checks("uri")(_is_uri)
-FORMATS.checks("uri-reference")(_is_uri_reference)
+@functools.cache
+def format_checker() -> Any:
+    """jsonschema's format checker with ``uri`` and ``uri-reference`` (jsonschema is imported
+    on first use: it takes seconds, and collection should not pay for it)."""
+    from jsonschema import FormatChecker  # type: ignore[import-untyped]
+
+    checker = FormatChecker()
+    checker.checks("uri")(_is_uri)
+    checker.checks("uri-reference")(_is_uri_reference)
+    return checker

@@ -2,38 +2,47 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from keelhaul.findings import Category, Severity
 from keelhaul.report import Report, render
 from keelhaul.report.docs import json_format_markdown
 from keelhaul.report.json_output import FORMAT_VERSION, schema
 from tests.report.sample import (
-    FORMATS,
     HOSTILE_MESSAGE,
     all_reports,
     finding,
+    format_checker,
     hostile_report,
     sample_report,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
 REPORTS = all_reports()
-VALIDATOR = Draft202012Validator(schema(), format_checker=FORMATS)
+
+
+@functools.cache
+def validator() -> Any:
+    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+
+    return Draft202012Validator(schema(), format_checker=format_checker())
 
 
 def test_schema_is_a_valid_2020_12_schema() -> None:
+    from jsonschema import Draft202012Validator
+
     Draft202012Validator.check_schema(schema())
 
 
 @pytest.mark.parametrize("name", REPORTS)
 def test_output_matches_the_schema(name: str) -> None:
     doc = json.loads(render("json", REPORTS[name]))
-    errors = [e.message for e in VALIDATOR.iter_errors(doc)]
+    errors = [e.message for e in validator().iter_errors(doc)]
     assert errors == []
 
 
@@ -42,7 +51,7 @@ def test_the_schema_rejects_what_it_should() -> None:
     doc["findings"][0]["severity"] = "fatal"
     doc["findings"][0]["surprise"] = 1
     del doc["summary"]["by_category"]["size"]
-    assert len(list(VALIDATOR.iter_errors(doc))) == 3
+    assert len(list(validator().iter_errors(doc))) == 3
 
 
 def test_schema_lists_every_severity_and_category() -> None:
@@ -118,4 +127,4 @@ def test_docs_name_every_field() -> None:
 def test_docs_example_matches_the_schema() -> None:
     from keelhaul.report.docs import example
 
-    assert list(VALIDATOR.iter_errors(json.loads(example()))) == []
+    assert list(validator().iter_errors(json.loads(example()))) == []

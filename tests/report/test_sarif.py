@@ -2,31 +2,37 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft4Validator  # type: ignore[import-untyped]
 
 from keelhaul.findings import Category, Severity
 from keelhaul.report import Report, render
 from keelhaul.report.sarif import DESCRIPTION_LIMIT, FINGERPRINT_KEY, SARIF_SCHEMA
 from tests.report.sample import (
     CWD,
-    FORMATS,
     HOSTILE_MESSAGE,
     RULES,
     all_reports,
     finding,
+    format_checker,
     hostile_report,
     sample_report,
 )
 
 DATA = Path(__file__).parent / "data"
 SCHEMA = json.loads((DATA / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
-VALIDATOR = Draft4Validator(SCHEMA, format_checker=FORMATS)
 REPORTS = all_reports()
+
+
+@functools.cache
+def validator() -> Any:
+    from jsonschema import Draft4Validator  # type: ignore[import-untyped]
+
+    return Draft4Validator(SCHEMA, format_checker=format_checker())
 
 
 def sarif(report: Report) -> dict[str, Any]:
@@ -46,7 +52,7 @@ def test_the_schema_is_the_official_one() -> None:
 
 @pytest.mark.parametrize("name", REPORTS)
 def test_output_matches_the_official_schema(name: str) -> None:
-    errors = [f"{list(e.path)}: {e.message}" for e in VALIDATOR.iter_errors(sarif(REPORTS[name]))]
+    errors = [f"{list(e.path)}: {e.message}" for e in validator().iter_errors(sarif(REPORTS[name]))]
     assert errors == []
 
 
@@ -55,7 +61,7 @@ def test_the_validator_catches_mistakes() -> None:
     doc["runs"][0]["results"][0]["level"] = "fatal"
     doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] = 0
     doc["runs"][0]["tool"]["driver"]["informationUri"] = "not a uri"
-    assert len(list(VALIDATOR.iter_errors(doc))) == 3
+    assert len(list(validator().iter_errors(doc))) == 3
 
 
 def test_driver_and_rules() -> None:

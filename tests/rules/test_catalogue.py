@@ -14,7 +14,7 @@ from keelhaul.findings import Category, Severity
 from keelhaul.rules.engine import check_dockerfile, dockerfile_rules
 from keelhaul.rules.registry import Rule
 from tests.conftest import corpus_stats
-from tests.corpus import corpus_files
+from tests.corpus import parsed_dockerfiles
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = dockerfile_rules()
@@ -157,14 +157,11 @@ def test_secret_values_are_redacted() -> None:
     assert [f for f in quiet if f.code == "KH110"] == []
 
 
+@pytest.mark.corpus
 def test_corpus_checks_without_exceptions() -> None:
-    files = corpus_files("dockerfiles")
-    if not files:
-        pytest.skip("no shared corpus")
     stats = corpus_stats("dockerfiles checked by the rules")
-    for path in files:
-        tree = parse(path.read_bytes(), str(path))
-        findings = check_dockerfile(tree)
+    for file in parsed_dockerfiles():
+        findings = check_dockerfile(file.tree)
         stats["files"] += 1
         stats["findings"] += len(findings)
 

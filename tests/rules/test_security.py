@@ -11,7 +11,7 @@ from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Finding
 from keelhaul.rule import REGISTRY
 from keelhaul.rules.engine import check_dockerfile, dockerfile_rules
-from tests.corpus import CORPUS, corpus_files
+from tests.corpus import CORPUS, parsed_dockerfiles
 
 dockerfile_rules()
 
@@ -478,6 +478,7 @@ def _checkov_fixtures() -> list[Path]:
     return sorted(p for p in CHECKOV.glob("*") if any(k in p.name for k in CHECKOV_CODES))
 
 
+@pytest.mark.corpus
 @pytest.mark.parametrize("path", _checkov_fixtures(), ids=lambda p: p.name[-60:])
 def test_checkov_fixtures(path: Path) -> None:
     """Checkov's own pass files are quiet and its fail files flagged, by the same rule."""
@@ -489,18 +490,15 @@ def test_checkov_fixtures(path: Path) -> None:
         assert hits
 
 
+@pytest.mark.corpus
 def test_official_gpg_keys_stay_quiet() -> None:
-    files = corpus_files("dockerfiles")
-    if not files:
-        pytest.skip("no shared corpus")
     rules = [REGISTRY[c] for c in ("KH110", "KH206")]
     with_keys = 0
-    for path in files:
-        data = path.read_bytes()
+    for file in parsed_dockerfiles():
+        path, data, tree = file.path, file.data, file.tree
         if b"GPG_KEY" not in data and b"key=" not in data:
             continue
         with_keys += 1
-        tree = parse(data, str(path))
         for finding in check_dockerfile(tree, rules=rules):
             line = data.decode("utf-8", "replace").splitlines()[finding.location.line - 1]
             assert "GPG" not in line, (path, finding.message)

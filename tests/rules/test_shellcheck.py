@@ -10,7 +10,7 @@ from keelhaul.dockerfile.syntax import parse
 from keelhaul.rules.registry import DockerfileContext
 from keelhaul.rules.shellcheck import ShellCheckFailed, check_scripts, find_shellcheck, scripts_of
 from tests.conftest import corpus_stats
-from tests.corpus import corpus_files
+from tests.corpus import parsed_dockerfiles
 
 BINARY = find_shellcheck()
 needs_shellcheck = pytest.mark.skipif(BINARY is None, reason="no shellcheck binary")
@@ -86,13 +86,13 @@ def test_corpus_findings_land_on_run_lines() -> None:
     assert BINARY is not None
     all_scripts = []
     run_lines: dict[str, set[int]] = {}
-    for path in corpus_files("dockerfiles"):
-        tree = parse(path.read_bytes(), str(path))
+    for file in parsed_dockerfiles():
+        tree = file.tree
         if tree.errors:
             continue
         ctx = DockerfileContext.of(tree)
         all_scripts += scripts_of(ctx)
-        run_lines[str(path)] = {
+        run_lines[str(file.path)] = {
             line.number for inst in tree.instructions if inst.effective.name == "RUN"
             for line in inst.lines
         }  # fmt: skip

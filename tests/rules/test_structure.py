@@ -15,7 +15,7 @@ from keelhaul.dockerfile.syntax import parse
 from keelhaul.rule import REGISTRY
 from keelhaul.rules.engine import check_dockerfile, dockerfile_rules
 from tests.conftest import corpus_stats
-from tests.corpus import corpus_files
+from tests.corpus import parsed_dockerfiles
 
 dockerfile_rules()
 
@@ -729,12 +729,10 @@ MINE = [
 ]
 
 
+@pytest.mark.corpus
 def test_structure_rules_on_the_corpus_are_sound() -> None:
-    files = corpus_files("dockerfiles")
-    if not files:
-        pytest.skip("no shared corpus")
+    trees = [f.tree for f in parsed_dockerfiles()]
     stats = corpus_stats("structure rules")
-    trees = [parse(p.read_bytes(), str(p)) for p in files]
     for tree in trees:
         for finding in check_dockerfile(tree, rules=MINE):
             stats[finding.code] += 1

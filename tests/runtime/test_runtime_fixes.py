@@ -10,6 +10,7 @@ that a second fix changes nothing.
 from __future__ import annotations
 
 import difflib
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,10 @@ from keelhaul.errors import SyntaxProblem
 from keelhaul.fix.fixing import FixOutcome, fix_target
 from keelhaul.runtime.discover import kind_of
 from keelhaul.runtime.fixing import fix_compose, fix_kubernetes, fix_runtime_text
+from keelhaul.runtime.images import IMAGES as IMAGE_TABLE
 from keelhaul.runtime.yaml_documents import YamlFile, load_documents
 from keelhaul.selection import Vocabulary
-from tests.corpus import corpus_files, corpus_id
+from tests.corpus import check_every_file, corpus_bytes, corpus_id, require_corpus
 
 K8S_KEYS = {
     "securityContext",
@@ -38,9 +40,17 @@ K8S_KEYS = {
     "type",
     "volumes",
     "volumeMounts",
+    "runAsUser",
+    "runAsGroup",
 }
 COMPOSE_KEYS = {"cap_drop", "cap_add", "read_only", "tmpfs", "security_opt"}
-NEW_ITEMS = ("ALL", "NET_BIND_SERVICE", "no-new-privileges:true", "/tmp")
+#: What the fixes may add to a list: ALL, the capabilities an image's entrypoint needs back
+#: (keelhaul.runtime.images), no-new-privileges, and the paths an image writes.
+NEW_ITEMS = frozenset(
+    {"ALL", "NET_BIND_SERVICE", "no-new-privileges:true", "/tmp"}
+    | {c for needs in IMAGE_TABLE.values() for c in needs.capabilities}
+    | {p for needs in IMAGE_TABLE.values() for p in needs.scratch}
+)
 
 
 def _plain(node: Any) -> Any:
@@ -54,8 +64,8 @@ def _plain(node: Any) -> Any:
 def _intended_item(item: Any) -> bool:
     if item in NEW_ITEMS:
         return True
-    if isinstance(item, dict) and str(item.get("name", "")).startswith("tmp"):
-        return item.get("mountPath") == "/tmp" or item.get("emptyDir") == {}
+    if isinstance(item, dict) and set(item) in ({"name", "mountPath"}, {"name", "emptyDir"}):
+        return item.get("mountPath") in NEW_ITEMS or item.get("emptyDir") == {}
     return False
 
 
@@ -97,40 +107,32 @@ def only_insertions(before: str, after: str) -> bool:
     return True
 
 
-def _fix(path: Path) -> tuple[str, str, str]:
-    text = path.read_bytes().decode("utf-8")  # as it is: CRLF files stay CRLF
-    kind = kind_of(YamlFile(str(path), text))
-    if kind not in ("compose", "kubernetes"):
-        pytest.skip(f"not a workload file ({kind})")
-    try:
-        load_documents(text, str(path))
-    except SyntaxProblem as exc:  # a duplicate key: check and fix both refuse the file
-        problem = str(exc)
-    else:
-        problem = ""
-    if problem:
-        assert "duplicate key" in problem
-        pytest.skip(problem)
-    return text, fix_runtime_text(YamlFile(str(path), text), kind).text, kind
-
-
-def _workload_files() -> list[Path]:
-    """The corpus files that hold a workload or Compose services (the others are Helm
-    values, CRDs, Services...: nothing to fix)."""
+@functools.cache
+def _workload_files() -> list[tuple[Path, str, str]]:
+    """The corpus files that hold a workload or Compose services, with their text and kind
+    (the others are Helm values, CRDs, Services...: nothing to fix)."""
     found = []
-    for path in corpus_files("compose") + corpus_files("k8s"):
+    for path in require_corpus("compose") + require_corpus("k8s"):
         try:
-            text = path.read_bytes().decode("utf-8")
-        except (OSError, UnicodeDecodeError):
+            text = corpus_bytes(path).decode("utf-8")  # as it is: CRLF files stay CRLF
+        except UnicodeDecodeError:
             continue
-        if kind_of(YamlFile(str(path), text)) in ("compose", "kubernetes"):
-            found.append(path)
+        kind = kind_of(YamlFile(str(path), text))
+        if kind in ("compose", "kubernetes"):
+            try:
+                load_documents(text, str(path))
+            except SyntaxProblem as exc:  # a duplicate key: check and fix both refuse it
+                refused = str(exc)
+            else:
+                refused = ""
+            if "duplicate key" in refused:
+                continue
+            found.append((path, text, kind))
     return found
 
 
-@pytest.mark.parametrize("path", _workload_files(), ids=corpus_id)
-def test_corpus_round_trip(path: Path) -> None:
-    text, fixed, kind = _fix(path)
+def _round_trip(path: Path, text: str, kind: str) -> None:
+    fixed = fix_runtime_text(YamlFile(str(path), text), kind).text
     if fixed == text:
         return
     before = [_plain(d) for d in load_documents(text, "before")]
@@ -141,6 +143,20 @@ def test_corpus_round_trip(path: Path) -> None:
         assert differences(old, new, keys) == []
     assert only_insertions(text, fixed)
     assert fix_runtime_text(YamlFile(str(path), fixed), kind).text == fixed  # idempotent
+
+
+SHARDS = 4
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("shard", range(SHARDS), ids=lambda n: f"{n + 1}of{SHARDS}")
+def test_corpus_round_trip(shard: int) -> None:
+    """Every workload file of the corpus: only the intended additions, idempotent. The files
+    are dealt into a few shards (one test each) that pytest-xdist can run side by side."""
+    files = _workload_files()
+    assert len(files) > 500  # most of the corpus holds workloads
+    mine = files[shard::SHARDS]
+    check_every_file(mine, lambda f: _round_trip(*f), lambda f: corpus_id(f[0]))
 
 
 COMPOSE_IN = """\

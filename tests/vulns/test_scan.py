@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from jsonschema import Draft4Validator  # type: ignore[import-untyped]
 
 from keelhaul.vulns import database
 
@@ -111,6 +110,8 @@ def test_bad_ignore_file_is_exit_2(db: Path, root: Path, tmp_path: Path) -> None
 
 def test_sarif_and_cyclonedx_validate(db: Path, root: Path) -> None:
     sarif = json.loads(vulns(db, str(root), "--format", "sarif").stdout)
+    from jsonschema import Draft4Validator  # type: ignore[import-untyped]
+
     assert list(Draft4Validator(SARIF).iter_errors(sarif)) == []
     assert {r["ruleId"] for r in sarif["runs"][0]["results"]} >= {"DLA-3008-1"}
     from cyclonedx.schema import SchemaVersion

@@ -45,7 +45,7 @@ class ImageNeeds:
 #: /usr/local/apache2/logs; docker-library/wordpress: copies WordPress into /var/www/html and
 #: chowns it to www-data (33); grafana docs "Run Grafana Docker image": uid 472, /var/lib/grafana;
 #: prometheus Dockerfile: USER nobody, /prometheus).
-_TABLE: dict[str, ImageNeeds] = {
+IMAGES: dict[str, ImageNeeds] = {
     "postgres": ImageNeeds("999:999", True, _CHOWN_AND_DROP, ("/var/run/postgresql",),
                            ("/var/lib/postgresql/data",), "docker-library/postgres"),
     "mysql": ImageNeeds("999:999", True, _CHOWN_AND_DROP, ("/var/run/mysqld",),
@@ -89,7 +89,7 @@ def needs_of(image: str | None) -> ImageNeeds | None:
         ref = parse_reference(image.strip())
     except InvalidReference:
         return None
-    return _TABLE.get(ref.repository.removeprefix(OFFICIAL_PREFIX))
+    return IMAGES.get(ref.repository.removeprefix(OFFICIAL_PREFIX))
 
 
 def writable_paths(image: str | None) -> tuple[str, ...]:
