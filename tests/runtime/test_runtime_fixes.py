@@ -62,10 +62,11 @@ def _plain(node: Any) -> Any:
 
 
 def _intended_item(item: Any) -> bool:
-    if item in NEW_ITEMS:
+    if isinstance(item, str) and item in NEW_ITEMS:
         return True
     if isinstance(item, dict) and set(item) in ({"name", "mountPath"}, {"name", "emptyDir"}):
-        return item.get("mountPath") in NEW_ITEMS or item.get("emptyDir") == {}
+        path = item.get("mountPath")
+        return (isinstance(path, str) and path in NEW_ITEMS) or item.get("emptyDir") == {}
     return False
 
 

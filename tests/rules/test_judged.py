@@ -1,0 +1,77 @@
+"""The judged truth set keeps the default gate honest (see tests/judged.py).
+
+A finding judged wrong must not come back; one judged right must not disappear; every
+finding the gate reports is judged; and over the judged set at most 2% are wrong and the
+noise does not grow (see MAX_NOISE).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from tests.corpus import CORPUS
+from tests.judged import VERDICTS, gate_findings, real_world_dockerfiles, verdicts
+
+MAX_WRONG = 0.02
+#: Issue 16's target is 10%; measured on 2026-12-07: 88 of 631 (13.9%), mostly KH109 on
+#: images whose user is set where they are deployed, and KH101 on images built from their own
+#: repository. This bound keeps it from growing until the target is met.
+MAX_NOISE = 0.14
+
+
+def test_verdict_files_are_well_formed() -> None:
+    judged = verdicts()  # raises on a bad row, a missing reason or a key judged twice
+    assert all(v.verdict in VERDICTS for v in judged.values())
+    for verdict in judged.values():
+        assert not verdict.path.startswith("/"), verdict
+        assert verdict.line >= 1, verdict
+
+
+@pytest.fixture(scope="module")
+def gate() -> dict[tuple[str, int, str], str]:
+    if not real_world_dockerfiles():
+        pytest.skip(f"no shared corpus at {CORPUS}")
+    return {f.key: f.message for f in gate_findings()}
+
+
+@pytest.mark.corpus
+def test_findings_judged_wrong_do_not_come_back(gate: dict[tuple[str, int, str], str]) -> None:
+    back = [
+        f"{v.source}: {v.path}:{v.line} {v.code}: {v.reason}"
+        for v in verdicts().values()
+        if v.verdict == "wrong" and v.key in gate
+    ]
+    assert back == [], f"{len(back)} findings judged wrong are reported again"
+
+
+@pytest.mark.corpus
+def test_findings_judged_right_are_still_reported(gate: dict[tuple[str, int, str], str]) -> None:
+    gone = [
+        f"{v.source}: {v.path}:{v.line} {v.code}: {v.reason}"
+        for v in verdicts().values()
+        if v.verdict == "right" and v.key not in gate
+    ]
+    assert gone == [], f"{len(gone)} findings judged right are no longer reported"
+
+
+@pytest.mark.corpus
+def test_every_gate_finding_is_judged(gate: dict[tuple[str, int, str], str]) -> None:
+    judged = verdicts()
+    missing = [f"{p}:{line} {code}: {gate[(p, line, code)]}" for p, line, code in gate
+               if (p, line, code) not in judged]  # fmt: skip
+    assert missing == [], (
+        f"{len(missing)} gate findings have no verdict (python -m tests.judged unjudged): "
+        + "; ".join(missing[:10])
+    )
+
+
+@pytest.mark.corpus
+def test_precision_targets(gate: dict[tuple[str, int, str], str]) -> None:
+    judged = verdicts()
+    counts = Counter(judged[k].verdict for k in gate if k in judged)
+    total = sum(counts.values())
+    assert total, "nothing judged"
+    assert counts["wrong"] / total <= MAX_WRONG, counts
+    assert counts["noise"] / total <= MAX_NOISE, counts
