@@ -22,6 +22,7 @@ from keelhaul.cli.options import (
     stdin_filename_option,
 )
 from keelhaul.cli.output import Output
+from keelhaul.cli.redacting import data_stdout
 from keelhaul.config import ConfigFinder, Overrides
 from keelhaul.errors import KeelhaulError
 from keelhaul.fix.fixing import FixOutcome, fix_target
@@ -178,11 +179,11 @@ def command(
             if diff:
                 sys.stdout.write(_diff_text(outcome.name, outcome.before, outcome.after))
             elif is_stdin and not check_only:
-                sys.stdout.buffer.write(outcome.after.encode("utf-8", "surrogateescape"))
+                data_stdout().write(outcome.after.encode("utf-8", "surrogateescape"))
             elif not dry:
                 write_atomically(target.path, outcome.after.encode("utf-8", "surrogateescape"))
         elif is_stdin and not dry:
-            sys.stdout.buffer.write(outcome.before.encode("utf-8", "surrogateescape"))
+            data_stdout().write(outcome.before.encode("utf-8", "surrogateescape"))
         _summarise(out, outcome, dry)
     if broken:
         return 2
