@@ -28,7 +28,7 @@ from keelhaul.errors import KeelhaulError
 from keelhaul.fix.fixing import FixOutcome, fix_target
 from keelhaul.fix.pinning import CachedResolver, pin_text
 from keelhaul.selection import Vocabulary
-from keelhaul.writing import write_atomically
+from keelhaul.writing import check_inside, write_atomically
 
 
 def _diff_text(name: str, old: str, new: str) -> str:
@@ -166,6 +166,13 @@ def command(
                 for done in pinned.pinned:
                     out.detail(f"{target.name}:{done.line}: {done.reference} -> {done.digest}")
         is_stdin = target.data is not None and target.name == (stdin_filename or STDIN)
+        try:  # a .dockerignore linked out of its folder: neither read, shown nor written
+            for other in outcome.files:
+                check_inside(Path(other), Path(other).parent)
+        except KeelhaulError as exc:
+            out.err.print(f"keelhaul: error: {exc}", markup=False)
+            broken += 1
+            continue
         for other, content in outcome.files.items():
             changed += 1
             old_path = Path(other)
@@ -173,7 +180,9 @@ def command(
             if diff:
                 sys.stdout.write(_diff_text(other, old, content))
             elif not dry:
-                write_atomically(old_path, content.encode("utf-8", "surrogateescape"))
+                write_atomically(
+                    old_path, content.encode("utf-8", "surrogateescape"), root=old_path.parent
+                )
         if outcome.changed:
             changed += 1
             if diff:
