@@ -167,7 +167,7 @@ def command(
                     out.detail(f"{target.name}:{done.line}: {done.reference} -> {done.digest}")
         is_stdin = target.data is not None and target.name == (stdin_filename or STDIN)
         try:  # a .dockerignore linked out of its folder: neither read, shown nor written
-            for other in outcome.files:
+            for other in () if is_stdin and not dry else outcome.files:
                 check_inside(Path(other), Path(other).parent)
         except KeelhaulError as exc:
             out.err.print(f"keelhaul: error: {exc}", markup=False)
@@ -175,6 +175,13 @@ def command(
             continue
         for other, content in outcome.files.items():
             changed += 1
+            if is_stdin and not dry:  # `fix -` writes the fixed Dockerfile to stdout, nothing else
+                out.info(
+                    f"keelhaul: {other}: not written (`fix -` writes only to stdout); "
+                    "`keelhaul fix` on the file, or `keelhaul context --write-dockerignore`, "
+                    "updates it"
+                )
+                continue
             old_path = Path(other)
             old = old_path.read_text("utf-8", "surrogateescape") if old_path.exists() else ""
             if diff:
