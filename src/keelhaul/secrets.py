@@ -395,11 +395,10 @@ _NAME_VALUE = re.compile(
 )
 #: Passwords given on a command line (``--password=x``, ``-pass x``, ``mysql -px``): what the
 #: Dockerfile rules report with the command's name, and what a report must hide.
-_PASSWORD_OPTION = re.compile(
-    r"(?:(?<=\s)|^)--?(?:password|passwd|pass)[= ][\"']?([^\s\"'`;&|\\]{3,})"
-    r"|\b(?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump)\b[^\n;&|]{0,200}?\s-p"
-    r"([^\s\"'`;&|\\]{3,})",
-    re.MULTILINE,
+_PASSWORD_OPTION = re.compile(r"(?<!\S)--?pass(?:word|wd)?[= ][\"']?([^\s\"'`;&|\\]{3,})")
+_MYSQL_PASSWORD = re.compile(
+    r"\b(?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump)\b[^\n;&|]{0,200}?\s-p"
+    r"([^\s\"'`;&|\\]{3,})"
 )
 #: How much text :func:`secret_spans` scans at once; longer texts go in windows of lines.
 _WINDOW = MAX_SCAN_CHARS // 4
@@ -419,17 +418,19 @@ def _value_span(match: re.Match[str], group: int) -> tuple[int, int, str] | None
 
 
 def _assignment_spans(text: str, yaml: bool) -> list[Secret]:
+    """Values of assignments whose name says secret (a value of a known format is
+    :func:`find_secrets`' business, with a tighter span)."""
     out: list[Secret] = []
-    patterns: list[tuple[re.Pattern[str], tuple[tuple[int, int], ...]]] = [
-        (_ASSIGNMENT, ((1, 2), (3, 4)))
-    ]
-    if yaml:
+    patterns: list[tuple[re.Pattern[str], tuple[tuple[int, int], ...]]] = []
+    if "=" in text or "ENV" in text:
+        patterns.append((_ASSIGNMENT, ((1, 2), (3, 4))))
+    if yaml and ":" in text:
         patterns += [(_KEY_VALUE, ((1, 2),)), (_NAME_VALUE, ((1, 2),))]
     for pattern, groups in patterns:
         for match in pattern.finditer(text):
             for name_group, value_group in groups:
                 name = match.group(name_group)
-                if name is None:
+                if name is None or not is_secret_name(name):
                     continue
                 span = _value_span(match, value_group)
                 if span is None:
@@ -440,13 +441,17 @@ def _assignment_spans(text: str, yaml: bool) -> list[Secret]:
                 label = assignment_secret(name, value)
                 if label is not None:
                     out.append(Secret("assignment", label, start, end, redact(value)))
-    for match in _PASSWORD_OPTION.finditer(text):
-        group = 1 if match.group(1) else 2
-        value = match.group(group)
-        if _is_reference(value) or _PLACEHOLDER.search(value) or ELLIPSIS in value:
-            continue
-        start, end = match.span(group)
-        out.append(Secret("password-option", "a password", start, end, redact(value)))
+    lowered = text.lower()
+    options = [_PASSWORD_OPTION] if "-pass" in lowered else []
+    if "mysql" in lowered or "mariadb" in lowered:
+        options.append(_MYSQL_PASSWORD)
+    for pattern in options:
+        for match in pattern.finditer(text):
+            value = match.group(1)
+            if _is_reference(value) or _PLACEHOLDER.search(value) or ELLIPSIS in value:
+                continue
+            start, end = match.span(1)
+            out.append(Secret("password-option", "a password", start, end, redact(value)))
     return out
 
 

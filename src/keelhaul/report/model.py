@@ -10,7 +10,7 @@ import contextlib
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path, PurePath
@@ -223,8 +223,29 @@ def redacted(report: Report) -> Report:
         report,
         findings=[finding(f) for f in report.findings],
         broken=[replace(b, message=redact_text(b.message)) for b in report.broken],
-        sources={path: mask_text(text, yaml=True) for path, text in report.sources.items()},
+        sources=_MaskedSources(report.sources),
     )
+
+
+class _MaskedSources(Mapping[str, str]):
+    """Sources masked (:func:`~keelhaul.secrets.mask_text`) when a format asks for one: the
+    text format shows only the files with findings."""
+
+    def __init__(self, sources: Mapping[str, str]) -> None:
+        self._sources = sources
+        self._masked: dict[str, str] = {}
+
+    def __getitem__(self, path: str) -> str:
+        masked = self._masked.get(path)
+        if masked is None:
+            masked = self._masked[path] = mask_text(self._sources[path], yaml=True)
+        return masked
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._sources)
+
+    def __len__(self) -> int:
+        return len(self._sources)
 
 
 def image_note(finding: Finding) -> str:
