@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import yaml
 
@@ -211,7 +212,7 @@ def findings(vulns: Iterable[Vulnerability]) -> tuple[list[Finding], dict[str, R
         ))  # fmt: skip
         rules[v.id] = Rule(v.id, v.cve or v.id, _SEVERITY[v.severity.level], Category.SECURITY,
                            v.summary or v.id, "", kind=Kind.VULNERABILITY, example_format="",
-                           help_uri=f"https://osv.dev/vulnerability/{v.id}")  # fmt: skip
+                           help_uri=f"https://osv.dev/vulnerability/{quote(v.id, safe='')}")  # fmt: skip
     return out, rules
 
 
