@@ -311,6 +311,8 @@ def _parse_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(_read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{shown(path)}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{shown(path)}: invalid TOML: nested too deeply") from None
 
 
 #: A ``.hadolint.yaml`` holds a few dozen values; these bound what a hostile one costs. Nodes

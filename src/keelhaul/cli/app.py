@@ -85,6 +85,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except BrokenPipeError:
         sys.exit(0)
+    except RecursionError:  # the readers refuse deep input themselves; this is the net under them
+        if debug:
+            traceback.print_exc()
+        click.echo("keelhaul: error: input nested too deeply to read", err=True)
+        sys.exit(EXIT_USAGE)
     except Exception as exc:
         if debug:
             traceback.print_exc()

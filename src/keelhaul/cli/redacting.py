@@ -12,6 +12,7 @@ What is data rather than a report (``fix -`` writes the fixed file to stdout) go
 
 from __future__ import annotations
 
+import codecs
 import io
 import sys
 from typing import BinaryIO, TextIO
@@ -67,12 +68,27 @@ class RedactingWriter(io.RawIOBase):
             self.target.flush()
 
 
+def _never_fail(error: UnicodeError) -> tuple[str | bytes, int]:
+    """Whatever the terminal's encoding: undecodable bytes of a file name (lone surrogates) go
+    out as the bytes they were, other characters it cannot encode as ``\\u2026``."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    bad = error.object[error.start : error.end]
+    if all("\udc80" <= ch <= "\udcff" for ch in bad):
+        return bytes(ord(ch) - 0xDC00 for ch in bad), error.end
+    return "".join(f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}"
+                   for ch in bad), error.end  # fmt: skip
+
+
+codecs.register_error("keelhaul-output", _never_fail)
+
+
 def _wrap(stream: TextIO) -> TextIO:
     raw = io.BufferedWriter(RedactingWriter(stream.buffer, stream))  # type: ignore[type-var]
     wrapped = io.TextIOWrapper(
         raw,
         encoding=stream.encoding,
-        errors=stream.errors,
+        errors="keelhaul-output",
         line_buffering=True,
         write_through=True,
     )
