@@ -417,6 +417,34 @@ def _value_span(match: re.Match[str], group: int) -> tuple[int, int, str] | None
     return start, end, stripped
 
 
+#: A word of a secret name somewhere (``PASSWORD``, ``GH_TOKEN``, ``API_KEY``, ``GITHUB_PAT``):
+#: only the lines holding one (and the line after, for ``name:``/``value:`` pairs) are read
+#: for assignments, so a text with no secret name costs one scan.
+_SECRET_HINT = re.compile(
+    r"pass|pwd|pswd|secret|token|key|auth|cred|private|(?<![a-z])(?:pat|sas)(?![a-z])"
+)
+
+
+def _hinted_windows(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the lines with a secret word, each with the line after; merged."""
+    windows: list[tuple[int, int]] = []
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a character whose lower case is longer: ASCII only
+        lowered = "".join(ch.lower() if ch.isascii() else ch for ch in text)
+    for hint in _SECRET_HINT.finditer(lowered):
+        if windows and hint.start() < windows[-1][1]:
+            continue
+        start = text.rfind("\n", 0, hint.start()) + 1
+        end = text.find("\n", hint.end())
+        end = len(text) if end < 0 else text.find("\n", end + 1)
+        end = len(text) if end < 0 else end
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], end)
+        else:
+            windows.append((start, end))
+    return windows
+
+
 def _assignment_spans(text: str, yaml: bool) -> list[Secret]:
     """Values of assignments whose name says secret (a value of a known format is
     :func:`find_secrets`' business, with a tighter span)."""
@@ -426,21 +454,22 @@ def _assignment_spans(text: str, yaml: bool) -> list[Secret]:
         patterns.append((_ASSIGNMENT, ((1, 2), (3, 4))))
     if yaml and ":" in text:
         patterns += [(_KEY_VALUE, ((1, 2),)), (_NAME_VALUE, ((1, 2),))]
-    for pattern, groups in patterns:
-        for match in pattern.finditer(text):
-            for name_group, value_group in groups:
-                name = match.group(name_group)
-                if name is None or not is_secret_name(name):
-                    continue
-                span = _value_span(match, value_group)
-                if span is None:
-                    continue
-                start, end, value = span
-                if find_secrets(value, limit=1):
-                    continue  # a known format: found (and redacted) as itself, no wider
-                label = assignment_secret(name, value)
-                if label is not None:
-                    out.append(Secret("assignment", label, start, end, redact(value)))
+    for lo, hi in _hinted_windows(text) if patterns else ():
+        for pattern, groups in patterns:
+            for match in pattern.finditer(text, lo, hi):
+                for name_group, value_group in groups:
+                    name = match.group(name_group)
+                    if name is None or not is_secret_name(name):
+                        continue
+                    span = _value_span(match, value_group)
+                    if span is None:
+                        continue
+                    start, end, value = span
+                    if find_secrets(value, limit=1):
+                        continue  # a known format: found (and redacted) as itself, no wider
+                    label = assignment_secret(name, value)
+                    if label is not None:
+                        out.append(Secret("assignment", label, start, end, redact(value)))
     lowered = text.lower()
     options = [_PASSWORD_OPTION] if "-pass" in lowered else []
     if "mysql" in lowered or "mariadb" in lowered:
