@@ -102,6 +102,8 @@ class Baseline:
             doc = json.loads(data)
         except (ValueError, UnicodeDecodeError) as exc:
             raise BaselineError(f"{path}: not a keelhaul baseline: invalid JSON ({exc})") from None
+        except RecursionError:
+            raise BaselineError(f"{path}: not a keelhaul baseline: nested too deeply") from None
         return cls(path.parent.absolute(), _parse(doc, path))
 
     def new(self, findings: Sequence[Finding]) -> list[Finding]:

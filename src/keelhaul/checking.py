@@ -24,6 +24,7 @@ from keelhaul.baseline import Baseline
 from keelhaul.config import Config, ConfigFinder
 from keelhaul.context.build_context import BuildContext, find_ignore_file
 from keelhaul.dockerfile.discover import Found, discover, is_dockerfile_name
+from keelhaul.dockerfile.lex import expansion_limit
 from keelhaul.dockerfile.syntax import Dockerfile, parse, read_dockerfile
 from keelhaul.errors import FileUnreadable, KeelhaulError
 from keelhaul.findings import Finding
@@ -296,8 +297,9 @@ class Checker:
         rules = self._rules(Kind.DOCKERFILE, config, target)
         settings = config.settings
         context = self._build_context(target, result)
-        ctx = DockerfileContext.of(tree, self.build_args, settings, context)
-        findings = check_context(ctx, rules, self.fixes)
+        with expansion_limit(settings.max_expanded_size):
+            ctx = DockerfileContext.of(tree, self.build_args, settings, context)
+            findings = check_context(ctx, rules, self.fixes)
         if self.shellcheck is not None and config.runs_shellcheck:
             scripts += scripts_of(ctx)
         suppressions = Suppressions.of(

@@ -311,11 +311,70 @@ def _parse_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(_read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{shown(path)}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{shown(path)}: invalid TOML: nested too deeply") from None
+
+
+#: A ``.hadolint.yaml`` holds a few dozen values; these bound what a hostile one costs. Nodes
+#: are counted with every alias expanded (``&a [*b, *b, ...]`` nests doubling lists: 336 bytes
+#: made a structure of billions), so a bomb is refused before anything walks it.
+MAX_YAML_NODES = 10_000
+MAX_YAML_ALIASES = 100
+MAX_YAML_DEPTH = 64
+
+
+def _yaml_bounds(node: yaml.Node, path: Path) -> None:
+    """A ConfigError when the document, aliases expanded, is too big, too deep or too linked."""
+    sizes: dict[int, int] = {}
+    aliases = 0
+
+    def size(node: yaml.Node, depth: int) -> int:
+        nonlocal aliases
+        if depth > MAX_YAML_DEPTH:
+            raise ConfigError(
+                f"{shown(path)}: YAML nested more than {MAX_YAML_DEPTH} levels deep "
+                f"(line {node.start_mark.line + 1})"
+            )
+        known = sizes.get(id(node))
+        if known is not None:  # the same node again: an alias
+            aliases += 1
+            if aliases > MAX_YAML_ALIASES:
+                raise ConfigError(f"{shown(path)}: more than {MAX_YAML_ALIASES} YAML aliases")
+            return known
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            children: list[yaml.Node] = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        else:
+            children = []
+        for child in children:
+            total += size(child, depth + 1)
+            if total > MAX_YAML_NODES:
+                raise ConfigError(
+                    f"{shown(path)}: more than {MAX_YAML_NODES} YAML values (aliases expanded; "
+                    f"line {child.start_mark.line + 1})"
+                )
+        sizes[id(node)] = total
+        return total
+
+    size(node, 0)
 
 
 def _parse_yaml(path: Path) -> object:
+    text = _read_text(path)
     try:
-        return yaml.safe_load(_read_text(path))
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            _yaml_bounds(node, path)
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except RecursionError:
+        raise ConfigError(f"{shown(path)}: invalid YAML: nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]

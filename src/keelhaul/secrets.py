@@ -33,16 +33,19 @@ __all__ = [
     "Secret",
     "SecretFile",
     "SecretFileKind",
+    "StreamRedactor",
     "assignment_secret",
     "content_shows_secret",
     "find_secrets",
     "find_secrets_in_bytes",
     "is_secret_name",
+    "mask_text",
     "may_be_secret_value",
     "redact",
     "redact_text",
     "secret_file",
     "secret_folder",
+    "secret_spans",
 ]
 
 #: Characters of a text blob that :func:`find_secrets` looks at; the rest is not scanned.
@@ -214,12 +217,13 @@ def find_secrets(text: str, limit: int = MAX_SECRETS) -> list[Secret]:
         if not any(h in lowered for h in hints):
             continue  # cheap test first: most texts have none of these words
         for match in pattern.finditer(text):
-            value = match.group(1)
-            if _is_reference(value) or _PLACEHOLDER.search(value):
+            group = next(i for i in range(1, (pattern.groups or 1) + 1) if match.group(i))
+            value = match.group(group)
+            if _is_reference(value) or _PLACEHOLDER.search(value) or ELLIPSIS in value:
                 continue
             if kind == "url-password" and value.lower() in _TRIVIAL_URL_PASSWORDS:
                 continue
-            start, end = match.span(1)
+            start, end = match.span(group)
             if any(s.start <= start < s.end for s in found):
                 continue  # already found as a token of known format
             found.append(Secret(kind, label, start, end, redact(value)))
@@ -277,7 +281,7 @@ _NOT_SECRET_NAMES = frozenset({"pwd", "oldpwd"})
 _NAME_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _SWITCHES = frozenset(
     {"true", "false", "yes", "no", "on", "off", "none", "null", "nil", "undefined", "enabled",
-     "disabled", "0", "1", "required", "optional"}
+     "disabled", "0", "1", "required", "optional", "value", "values", "string", "text"}
 )  # fmt: skip
 _PATH = re.compile(r"\A(?:/|\./|\.\./|~/|[A-Za-z]:[\\/]|\\\\)")
 _PLAIN_URL = re.compile(r"\A[a-zA-Z][a-zA-Z0-9+.\-]*://[^@\s]*\Z")
@@ -371,21 +375,270 @@ def redact(value: str) -> str:
     return value[:2] + ELLIPSIS if len(value) >= 12 else ELLIPSIS
 
 
-def redact_text(text: str) -> str:
-    """``text`` with every secret :func:`find_secrets` sees replaced by its redacted form."""
-    secrets = find_secrets(text, limit=MAX_SECRETS)
-    if not secrets:
+#: ``NAME=value`` (ENV, ARG, a shell or ``.env`` assignment, ``--build-arg``), the legacy
+#: ``ENV NAME value`` form, and with ``yaml=True`` ``name: value`` / ``"name": "value"``.
+_ASSIGNMENT = re.compile(
+    r"(?<![A-Za-z0-9_\-.$])([A-Za-z_][A-Za-z0-9_.\-]{0,127})=(\"[^\"\n]{0,4096}\"|'[^'\n]{0,4096}'"
+    r"|[^\s\"'`;&|,)}\]\\]{1,4096})"
+    r"|\bENV[ \t]+([A-Za-z_][A-Za-z0-9_.\-]{0,127})[ \t]+([^\s=\"'`\\]{1,4096})[ \t]*$",
+    re.MULTILINE,
+)
+_KEY_VALUE = re.compile(
+    r"(?<![A-Za-z0-9_\-.])[\"']?([A-Za-z_][A-Za-z0-9_.\-]{0,127})[\"']?[ \t]*:[ \t]+"
+    r"(\"[^\"\n]{0,4096}\"|'[^'\n]{0,4096}'|[^\s\"'#,{}\[\]][^\n#,{}\[\]]{0,4095})"
+)
+#: A Kubernetes or Compose ``name: X`` / ``value: Y`` pair (block or flow style).
+_NAME_VALUE = re.compile(
+    r"\bname[\"']?[ \t]*:[ \t]*[\"']?([A-Za-z_][A-Za-z0-9_.\-]{0,127})[\"']?[ \t]*(?:,|\n)"
+    r"[ \t\-]*[\"']?value[\"']?[ \t]*:[ \t]*(\"[^\"\n]{0,4096}\"|'[^'\n]{0,4096}'"
+    r"|[^\s\"'#,{}\[\]][^\n#,{}\[\]]{0,4095})"
+)
+#: Passwords given on a command line (``--password=x``, ``-pass x``, ``mysql -px``): what the
+#: Dockerfile rules report with the command's name, and what a report must hide.
+_PASSWORD_OPTION = re.compile(r"(?<!\S)--?pass(?:word|wd)?[= ][\"']?([^\s\"'`;&|\\]{3,})")
+_MYSQL_PASSWORD = re.compile(
+    r"\b(?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump)\b[^\n;&|]{0,200}?\s-p"
+    r"([^\s\"'`;&|\\]{3,})"
+)
+#: How much text :func:`secret_spans` scans at once; longer texts go in windows of lines.
+_WINDOW = MAX_SCAN_CHARS // 4
+
+
+def _value_span(match: re.Match[str], group: int) -> tuple[int, int, str] | None:
+    """The value of an assignment match without its quotes and trailing blanks."""
+    start, end = match.span(group)
+    value = match.group(group)
+    stripped = value.rstrip()
+    end -= len(value) - len(stripped)
+    if len(stripped) >= 2 and stripped[0] == stripped[-1] and stripped[0] in "\"'":
+        start, end, stripped = start + 1, end - 1, stripped[1:-1]
+    if not stripped or ELLIPSIS in stripped:
+        return None  # empty, or already redacted
+    return start, end, stripped
+
+
+#: A word of a secret name somewhere (``PASSWORD``, ``GH_TOKEN``, ``API_KEY``, ``GITHUB_PAT``):
+#: only the lines holding one (and the line after, for ``name:``/``value:`` pairs) are read
+#: for assignments, so a text with no secret name costs one scan.
+_SECRET_HINT = re.compile(
+    r"pass|pwd|pswd|secret|token|key|auth|cred|private|(?<![a-z])(?:pat|sas)(?![a-z])"
+)
+
+
+def _hinted_windows(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the lines with a secret word, each with the line after; merged."""
+    windows: list[tuple[int, int]] = []
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a character whose lower case is longer: ASCII only
+        lowered = "".join(ch.lower() if ch.isascii() else ch for ch in text)
+    for hint in _SECRET_HINT.finditer(lowered):
+        if windows and hint.start() < windows[-1][1]:
+            continue
+        start = text.rfind("\n", 0, hint.start()) + 1
+        end = text.find("\n", hint.end())
+        end = len(text) if end < 0 else text.find("\n", end + 1)
+        end = len(text) if end < 0 else end
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], end)
+        else:
+            windows.append((start, end))
+    return windows
+
+
+def _assignment_spans(text: str, yaml: bool) -> list[Secret]:
+    """Values of assignments whose name says secret (a value of a known format is
+    :func:`find_secrets`' business, with a tighter span)."""
+    out: list[Secret] = []
+    patterns: list[tuple[re.Pattern[str], tuple[tuple[int, int], ...]]] = []
+    if "=" in text or "ENV" in text:
+        patterns.append((_ASSIGNMENT, ((1, 2), (3, 4))))
+    if yaml and ":" in text:
+        patterns += [(_KEY_VALUE, ((1, 2),)), (_NAME_VALUE, ((1, 2),))]
+    for lo, hi in _hinted_windows(text) if patterns else ():
+        for pattern, groups in patterns:
+            for match in pattern.finditer(text, lo, hi):
+                for name_group, value_group in groups:
+                    name = match.group(name_group)
+                    if name is None or not is_secret_name(name):
+                        continue
+                    span = _value_span(match, value_group)
+                    if span is None:
+                        continue
+                    start, end, value = span
+                    if find_secrets(value, limit=1):
+                        continue  # a known format: found (and redacted) as itself, no wider
+                    label = assignment_secret(name, value)
+                    if label is not None:
+                        out.append(Secret("assignment", label, start, end, redact(value)))
+    lowered = text.lower()
+    options = [_PASSWORD_OPTION] if "-pass" in lowered else []
+    if "mysql" in lowered or "mariadb" in lowered:
+        options.append(_MYSQL_PASSWORD)
+    for pattern in options:
+        for match in pattern.finditer(text):
+            value = match.group(1)
+            if _is_reference(value) or _PLACEHOLDER.search(value) or ELLIPSIS in value:
+                continue
+            start, end = match.span(1)
+            out.append(Secret("password-option", "a password", start, end, redact(value)))
+    return out
+
+
+def _windows(text: str) -> list[tuple[int, str]]:
+    """``text`` cut at line ends into pieces of at most about :data:`_WINDOW` characters."""
+    if len(text) <= _WINDOW:
+        return [(0, text)]
+    out: list[tuple[int, str]] = []
+    at = 0
+    while at < len(text):
+        cut = text.rfind("\n", at, at + _WINDOW)
+        cut = at + _WINDOW if cut <= at else cut + 1
+        out.append((at, text[at:cut]))
+        at = cut
+    return out
+
+
+_KEY_BODY_LINE = re.compile(r"[ \t\\]*\n[+\- ]?[ \t]*[A-Za-z0-9+/=]{16,}")
+_KEY_REST = re.compile(r"[A-Za-z0-9+/=]*")
+
+
+def _key_body_end(text: str, end: int) -> int:
+    """Where a private key block with no end line stops: the rest of the header's word, then
+    every following line that is all base64."""
+    if _PEM_END.search(text[max(0, end - 80) : end]) is not None:
+        return end  # the block's end line is in the match
+    rest = _KEY_REST.match(text, end)
+    end = rest.end() if rest is not None else end
+    while (line := _KEY_BODY_LINE.match(text, end)) is not None:
+        end = line.end()
+    return end
+
+
+def secret_spans(text: str, *, yaml: bool = False) -> list[Secret]:
+    """Every secret in ``text`` a report must not show, in order, not overlapping.
+
+    What :func:`find_secrets` sees (known formats, passwords in URLs, headers and command
+    lines) and the values of assignments whose name or value says secret
+    (:func:`assignment_secret`): ``ARG NPM_TOKEN=...``, ``ENV DB_PASSWORD hunter2``, and with
+    ``yaml`` also ``password: ...`` and Kubernetes ``name: DB_PASSWORD`` / ``value: ...``
+    pairs. The whole text is scanned (in windows of lines), with no limit on the count.
+    """
+    found: list[Secret] = []
+    for offset, piece in _windows(text):
+        spans = find_secrets(piece, limit=len(piece) + 1) + _assignment_spans(piece, yaml)
+        for s in spans:
+            end = s.end
+            if s.kind == "private-key" and piece.startswith(ELLIPSIS, end):
+                continue  # shown redacted already
+            if (
+                s.kind == "private-key"
+                and _PEM_END.match(piece, end - 64 if end > 64 else 0) is None
+            ):
+                end = _key_body_end(piece, end)
+            found.append(Secret(s.kind, s.label, s.start + offset, end + offset, s.redacted))
+    found.sort(key=lambda s: (s.start, -s.end))
+    out: list[Secret] = []
+    for secret in found:
+        if out and secret.start < out[-1].end:
+            if secret.end > out[-1].end:  # overlapping: one span covering both
+                last = out[-1]
+                out[-1] = Secret(last.kind, last.label, last.start, secret.end, last.redacted)
+            continue
+        out.append(secret)
+    return out
+
+
+def redact_text(text: str, *, yaml: bool = False) -> str:
+    """``text`` with every secret :func:`secret_spans` sees replaced by its redacted form."""
+    spans = secret_spans(text, yaml=yaml)
+    if not spans:
         return text
     parts: list[str] = []
     at = 0
-    for secret in secrets:
-        if secret.start < at:
-            continue
+    for secret in spans:
         parts.append(text[at : secret.start])
         parts.append(secret.redacted)
         at = secret.end
     parts.append(text[at:])
     return "".join(parts)
+
+
+#: What stands for each hidden character in :func:`mask_text`.
+MASK = "*"
+
+
+def mask_text(text: str, *, yaml: bool = False) -> str:
+    """``text`` with every secret hidden character for character: the redacted form's public
+    prefix, then :data:`MASK` up to the secret's length, line ends kept. Columns do not move,
+    so a report can still draw its markers under a source line."""
+    spans = secret_spans(text, yaml=yaml)
+    if not spans:
+        return text
+    parts: list[str] = []
+    at = 0
+    for secret in spans:
+        parts.append(text[at : secret.start])
+        value = text[secret.start : secret.end]
+        keep = secret.redacted.removesuffix(ELLIPSIS)
+        keep = keep if value.startswith(keep) else ""
+        hidden = re.sub(r"[^\n]", MASK, value[len(keep) :])
+        parts.append(keep + hidden)
+        at = secret.end
+    parts.append(text[at:])
+    return "".join(parts)
+
+
+_PEM_BEGIN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+
+
+class StreamRedactor:
+    """:func:`redact_text` for output written in pieces: give it whole lines.
+
+    A private key block that a piece opens and does not close is hidden until its end line,
+    in later pieces too.
+    """
+
+    def __init__(self) -> None:
+        self._in_key = False
+
+    def __call__(self, text: str) -> str:
+        head: list[str] = []
+        while self._in_key and text:
+            line, nl, rest = text.partition("\n")
+            closing = _PEM_END.search(line)
+            if closing is not None:
+                head.append(_hide(line[: closing.end()]) + line[closing.end() :] + nl)
+                self._in_key = False
+            elif _KEY_LINE.fullmatch(line):
+                head.append(_hide(line) + nl)
+            else:
+                self._in_key = False  # not a key's line: the block ended unclosed
+                break
+            text = rest
+        if not text:
+            return "".join(head)
+        opened = max(_PEM_BEGIN.finditer(text), key=lambda m: m.start(), default=None)
+        if opened is not None and _PEM_END.search(text, opened.end()) is None:
+            line_end = text.find("\n", opened.end())
+            if line_end < 0 or not text[opened.end() : line_end].strip(" \t\\\"'"):
+                # the header ends its line: the key's lines follow, in this piece or later
+                self._in_key = True
+                if line_end >= 0:
+                    return (
+                        "".join(head)
+                        + redact_text(text[: line_end + 1], yaml=True)
+                        + self(text[line_end + 1 :])
+                    )
+        return "".join(head) + redact_text(text, yaml=True)
+
+
+#: A line of a private key's body as a report may show it (``+MIIE...`` in a diff,
+#: `` 12 |   MIIE...\`` under a finding, ``"MIIE...",`` in JSON).
+_KEY_LINE = re.compile(r"[^A-Za-z/+]*[A-Za-z0-9+/=]{16,}(?:[\"'\\,\s].*)?")
+
+
+def _hide(text: str) -> str:
+    return re.sub(r"[^\n]", MASK, text)
 
 
 # --------------------------------------------------------------------------------------------

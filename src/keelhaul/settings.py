@@ -292,6 +292,13 @@ class Settings(Mapping[str, object]):
         "static-server-base", _optional(_image), None, "an image reference",
         "The image serving a front-end's files in the multi-stage fix (default "
         "nginxinc/nginx-unprivileged:1.27-alpine).", CHECK)  # fmt: skip
+    # bounds on hostile input
+    max_expanded_size: int = _setting(
+        "max-expanded-size", _positive_size, 4 * _MiB, "a size (500MB, 1.5GiB)",
+        "Characters ARG/ENV variable expansion may produce for one Dockerfile; past it the "
+        "expansion is a located error (KH115), not gigabytes (`parse` and `dump` use the default).",
+        CHECK, default_text="4MiB")  # fmt: skip
+
     # keelhaul image: CI thresholds (exit 1)
     image_max_size: int | None = _setting(
         "image-max-size", _optional(parse_size), None, "a size (500MB, 1.5GiB)",

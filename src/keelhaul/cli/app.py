@@ -10,6 +10,7 @@ import traceback
 import click
 
 from keelhaul import __version__
+from keelhaul.cli import redacting
 from keelhaul.cli.output import Output
 from keelhaul.errors import KeelhaulError
 
@@ -68,6 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     # cyclic collector would walk them again and again for nothing.
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
+    redacting.install()  # every byte written from here on: no secret in it
     try:
         code = cli.main(args=argv, prog_name="keelhaul", standalone_mode=False)
     except click.ClickException as exc:
@@ -83,6 +85,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except BrokenPipeError:
         sys.exit(0)
+    except RecursionError:  # the readers refuse deep input themselves; this is the net under them
+        if debug:
+            traceback.print_exc()
+        click.echo("keelhaul: error: input nested too deeply to read", err=True)
+        sys.exit(EXIT_USAGE)
     except Exception as exc:
         if debug:
             traceback.print_exc()

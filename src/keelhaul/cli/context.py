@@ -53,7 +53,7 @@ from keelhaul.rules.dockerfile.context._context import ignore_file_fix
 from keelhaul.rules.engine import check_context, dockerfile_rules
 from keelhaul.rules.registry import DockerfileContext, Rule
 from keelhaul.selection import THRESHOLD_WORDS
-from keelhaul.writing import write_atomically
+from keelhaul.writing import check_inside, write_atomically
 
 #: The rule codes of the build context (KH230-KH239), and KH205 (secret-file-copied): a
 #: secret a COPY takes from the context is a finding here too, with the advice that helps.
@@ -147,8 +147,11 @@ def write_suggestions(report: ContextReport, build_args: dict[str, str]) -> list
     fix = ignore_file_fix(ctx, bounded, lines)
     if fix is None:
         return []
+    for change in fix.files:  # a .dockerignore linked out of the context is refused first
+        check_inside(Path(change.path), folder)
     for change in fix.files:
-        write_atomically(Path(change.path), change.text.encode("utf-8", "surrogateescape"))
+        path = Path(change.path)
+        write_atomically(path, change.text.encode("utf-8", "surrogateescape"), root=folder)
     written = set(fix.files[0].text.splitlines()) - present if fix.files else set()
     return [line for line in lines if line in written]
 

@@ -22,12 +22,13 @@ from keelhaul.cli.options import (
     stdin_filename_option,
 )
 from keelhaul.cli.output import Output
+from keelhaul.cli.redacting import data_stdout
 from keelhaul.config import ConfigFinder, Overrides
 from keelhaul.errors import KeelhaulError
 from keelhaul.fix.fixing import FixOutcome, fix_target
 from keelhaul.fix.pinning import CachedResolver, pin_text
 from keelhaul.selection import Vocabulary
-from keelhaul.writing import write_atomically
+from keelhaul.writing import check_inside, check_replaceable, write_atomically
 
 
 def _diff_text(name: str, old: str, new: str) -> str:
@@ -165,28 +166,70 @@ def command(
                 for done in pinned.pinned:
                     out.detail(f"{target.name}:{done.line}: {done.reference} -> {done.digest}")
         is_stdin = target.data is not None and target.name == (stdin_filename or STDIN)
-        for other, content in outcome.files.items():
-            changed += 1
-            old_path = Path(other)
-            old = old_path.read_text("utf-8", "surrogateescape") if old_path.exists() else ""
-            if diff:
-                sys.stdout.write(_diff_text(other, old, content))
-            elif not dry:
-                write_atomically(old_path, content.encode("utf-8", "surrogateescape"))
-        if outcome.changed:
-            changed += 1
-            if diff:
-                sys.stdout.write(_diff_text(outcome.name, outcome.before, outcome.after))
-            elif is_stdin and not check_only:
-                sys.stdout.buffer.write(outcome.after.encode("utf-8", "surrogateescape"))
-            elif not dry:
-                write_atomically(target.path, outcome.after.encode("utf-8", "surrogateescape"))
-        elif is_stdin and not dry:
-            sys.stdout.buffer.write(outcome.before.encode("utf-8", "surrogateescape"))
+        try:  # a .dockerignore linked out of its folder: neither read, shown nor written
+            for other in () if is_stdin and not dry else outcome.files:
+                check_inside(Path(other), Path(other).parent)
+        except KeelhaulError as exc:
+            out.err.print(f"keelhaul: error: {exc}", markup=False)
+            broken += 1
+            continue
+        try:
+            changed += _write(out, outcome, target, is_stdin, diff, dry, check_only)
+        except KeelhaulError as exc:  # one file that cannot be written: say so, go on
+            out.err.print(f"keelhaul: error: {exc}", markup=False)
+            broken += 1
+            continue
+        except OSError as exc:
+            out.err.print(f"keelhaul: error: {target.name}: {exc.strerror or exc}", markup=False)
+            broken += 1
+            continue
         _summarise(out, outcome, dry)
     if broken:
         return 2
     return 1 if dry and changed else 0
+
+
+def _write(
+    out: Output,
+    outcome: FixOutcome,
+    target: Target,
+    is_stdin: bool,
+    diff: bool,
+    dry: bool,
+    check_only: bool,
+) -> int:
+    """Write (or show) what fixing ``target`` changed; how many files changed."""
+    changed = 0
+    if outcome.changed and not dry and not is_stdin:
+        check_replaceable(target.path)  # before any other file is written for it
+    for other, content in outcome.files.items():
+        changed += 1
+        if is_stdin and not dry:  # `fix -` writes the fixed Dockerfile to stdout, nothing else
+            out.info(
+                f"keelhaul: {other}: not written (`fix -` writes only to stdout); "
+                "`keelhaul fix` on the file, or `keelhaul context --write-dockerignore`, "
+                "updates it"
+            )
+            continue
+        old_path = Path(other)
+        old = old_path.read_text("utf-8", "surrogateescape") if old_path.exists() else ""
+        if diff:
+            sys.stdout.write(_diff_text(other, old, content))
+        elif not dry:
+            write_atomically(
+                old_path, content.encode("utf-8", "surrogateescape"), root=old_path.parent
+            )
+    if outcome.changed:
+        changed += 1
+        if diff:
+            sys.stdout.write(_diff_text(outcome.name, outcome.before, outcome.after))
+        elif is_stdin and not check_only:
+            data_stdout().write(outcome.after.encode("utf-8", "surrogateescape"))
+        elif not dry:
+            write_atomically(target.path, outcome.after.encode("utf-8", "surrogateescape"))
+    elif is_stdin and not dry:
+        data_stdout().write(outcome.before.encode("utf-8", "surrogateescape"))
+    return changed
 
 
 def _summarise(out: Output, outcome: FixOutcome, dry: bool) -> None:

@@ -25,6 +25,7 @@ from keelhaul.image.checks import Thresholds, parse_ratio, parse_size
 from keelhaul.image.model import Image
 from keelhaul.image.report import ImageReport
 from keelhaul.report import FORMATS, Report, render
+from keelhaul.report.markdown import code as markdown_code
 from keelhaul.rule import Rule
 from keelhaul.selection import (
     THRESHOLD_WORDS,
@@ -235,7 +236,7 @@ def _markdown_summary(report: ImageReport, s: cost_model.Saving,
     if compressed is not None and compressed.basis != "measured":
         size = f"{checks.human(compressed.bytes)} ({compressed.basis})"
     return (
-        f"## keelhaul image `{report.source}`\n\n"
+        f"## keelhaul image {markdown_code(report.source)}\n\n"
         "| compressed | uncompressed | layers | wasted | efficiency | cost a month | pull |\n"
         "|---|---|---|---|---|---|---|\n"
         f"| {size} | {checks.human(report.tar_size)} | "

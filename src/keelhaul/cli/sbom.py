@@ -12,6 +12,7 @@ from rich.table import Table
 
 from keelhaul.cli.options import config_file_option, no_config_option
 from keelhaul.cli.output import Output
+from keelhaul.image.text import shown
 from keelhaul.sbom.catalog import Inventory
 from keelhaul.sbom.targets import Target, read_target
 from keelhaul.writing import write_atomically
@@ -102,7 +103,7 @@ def command(
         table = Table("name", "version", "type", "source", "found in", box=None)
         for p in inventory.packages:
             source = p.source_name if p.source_name and p.source_name != p.name else ""
-            table.add_row(p.name, p.version, p.type, source, p.path)
+            table.add_row(*(shown(cell) for cell in (p.name, p.version, p.type, source, p.path)))
         out.out.print(table)
         counts = Counter(p.type for p in inventory.packages)
         summary = ", ".join(f"{n} {t}" for t, n in sorted(counts.items())) or "no packages"

@@ -11,6 +11,7 @@ from rich.table import Table
 from keelhaul.cli.options import config_file_option, no_config_option
 from keelhaul.cli.output import Output
 from keelhaul.cli.sbom import INSECURE_REGISTRY, read_with_settings
+from keelhaul.image.text import shown
 from keelhaul.report import FORMATS, Report, render
 from keelhaul.vulns import database, scan
 from keelhaul.vulns.matching import LEVELS, at_least
@@ -75,10 +76,11 @@ def command(out: Output, target: str, platform: str | None, no_cache: bool,
         table = Table("severity", "rated by", "id", "package", "installed", "fixed in",
                       "found in", box=None)  # fmt: skip
         for v in vulns:
-            shown = v.id + (f" (+{', '.join(v.also)})" if v.also else "")
-            table.add_row(v.severity.level, v.severity.source or "-", shown,
-                          v.package.binary or v.package.name, v.package.version, v.fixed or "-",
-                          v.package.path or "")  # fmt: skip
+            ids = v.id + (f" (+{', '.join(v.also)})" if v.also else "")
+            table.add_row(*(shown(cell) for cell in (
+                v.severity.level, v.severity.source or "-", ids,
+                v.package.binary or v.package.name, v.package.version, v.fixed or "-",
+                v.package.path or "")))  # fmt: skip
         if output is not None:
             raise click.UsageError("--output needs a --format other than table")
         out.out.print(table)

@@ -28,13 +28,28 @@ including its quirks, because a linter must see what ``docker build`` will see:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 
-__all__ = ["ExpansionError", "Lexer"]
+__all__ = [
+    "MAX_EXPANDED_CHARS",
+    "ExpansionBudget",
+    "ExpansionError",
+    "Lexer",
+    "expansion_budget",
+    "expansion_limit",
+]
+
+#: Characters variable expansion may produce for one Dockerfile (every ARG, ENV and word
+#: expanded while it is resolved), or for one word outside that: the default of the
+#: ``max-expanded-size`` setting. ``ARG A1=${A0}${A0}``, ``ARG A2=${A1}${A1}``... doubles at
+#: each line; past this the expansion is a located error, not gigabytes.
+MAX_EXPANDED_CHARS = 4 << 20
 
 # What Go prints for the rune it gets when reading past the end of the input.
 _EOF_RUNE = "\ufffd"
@@ -121,6 +136,56 @@ class ExpansionError(Exception):
 
 class _PatternError(Exception):
     pass
+
+
+class ExpansionBudget:
+    """How many characters expansion may still produce: charged for every value substituted."""
+
+    __slots__ = ("limit", "used")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def charge(self, size: int) -> None:
+        self.used += size
+        if self.used > self.limit:
+            raise ExpansionError(
+                f"variable expansion makes more than {self.limit} characters "
+                "(the max-expanded-size setting): variables that expand to each other over "
+                "and over?"
+            )
+
+    @property
+    def remaining(self) -> int:
+        return max(self.limit - self.used, 0)
+
+
+#: The configured ``max-expanded-size`` (:func:`expansion_limit`) and the budget of the
+#: Dockerfile being resolved (:func:`expansion_budget`), if any.
+_LIMIT: ContextVar[int] = ContextVar("keelhaul_max_expanded", default=MAX_EXPANDED_CHARS)
+_BUDGET: ContextVar[ExpansionBudget | None] = ContextVar("keelhaul_expansion", default=None)
+
+
+@contextlib.contextmanager
+def expansion_limit(limit: int) -> Iterator[None]:
+    """Within: expansion is bounded by ``limit`` characters (a file's ``max-expanded-size``)."""
+    token = _LIMIT.set(limit)
+    try:
+        yield
+    finally:
+        _LIMIT.reset(token)
+
+
+@contextlib.contextmanager
+def expansion_budget() -> Iterator[ExpansionBudget]:
+    """Within: every expansion shares one budget of the configured limit (one Dockerfile)."""
+    budget = ExpansionBudget(_LIMIT.get())
+    token = _BUDGET.set(budget)
+    try:
+        yield budget
+    finally:
+        _BUDGET.reset(token)
 
 
 @functools.lru_cache(maxsize=64)
@@ -238,9 +303,11 @@ def _expand_template(template: str, value: str, start: int, end: int) -> str:
     return "".join(out)
 
 
-def _replace_all(rx: re.Pattern[str], value: str, template: str) -> str:
-    """Go's ``Regexp.ReplaceAllString`` (its empty-match rules differ from ``re.sub``)."""
+def _replace_all(rx: re.Pattern[str], value: str, template: str, limit: int) -> str:
+    """Go's ``Regexp.ReplaceAllString`` (its empty-match rules differ from ``re.sub``); more
+    than ``limit`` characters of result is an :class:`ExpansionError`."""
     out: list[str] = []
+    size = 0
     expand = "$" in template
     last_end = 0
     pos = 0
@@ -251,8 +318,15 @@ def _replace_all(rx: re.Pattern[str], value: str, template: str) -> str:
             break
         start, end = m.span()
         out.append(value[last_end:start])
+        size += start - last_end
         if end > last_end or start == 0:
             out.append(_expand_template(template, value, start, end) if expand else template)
+            size += len(out[-1])
+        if size > limit:
+            raise ExpansionError(
+                f"variable expansion makes more than {limit} characters (the max-expanded-size "
+                "setting)"
+            )
         last_end = end
         pos = pos + 1 if pos + 1 > end else end
     out.append(value[last_end:])
@@ -263,6 +337,7 @@ class _Expansion:
     """The state of one ``process_*`` call: an index-based scanner over ``src``."""
 
     __slots__ = (
+        "budget",
         "env",
         "escape",
         "i",
@@ -284,6 +359,7 @@ class _Expansion:
         # Go's text/scanner skips one byte order mark at the start of its input.
         self.i = 1 if src.startswith("\ufeff") else 0
         self.env = env
+        self.budget = _BUDGET.get() or ExpansionBudget(_LIMIT.get())
         self.escape = lexer.escape
         self.raw_quotes = lexer.raw_quotes
         self.raw_escapes = lexer.raw_escapes
@@ -498,6 +574,13 @@ class _Expansion:
         return self.i >= self.n
 
     def dollar(self) -> str:
+        """One ``$name`` or ``${...}``, charged to the budget (before it is joined to
+        anything, so a bomb stops while its parts are still shared references)."""
+        value = self._dollar()
+        self.budget.charge(len(value))
+        return value
+
+    def _dollar(self) -> str:
         src, n = self.src, self.n
         self.i += 1  # the "$"
         if self.i >= n or src[self.i] != "{":
@@ -590,7 +673,7 @@ class _Expansion:
                 value = ""
             rx = _compile_pattern(pattern, True, False)
             if replace_all:
-                return _replace_all(rx, value, replacement)
+                return _replace_all(rx, value, replacement, self.budget.remaining)
             m = rx.search(value)
             if m is None:
                 return value

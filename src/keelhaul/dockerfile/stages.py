@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
-from keelhaul.dockerfile.lex import ExpansionError, Lexer
+from keelhaul.dockerfile.lex import ExpansionError, Lexer, expansion_budget
 from keelhaul.dockerfile.syntax import Dockerfile, Instruction
 from keelhaul.dockerfile.validate import instruction_problems
 
@@ -169,7 +169,21 @@ def resolve(
     target: str | None = None,
     platform: str = DEFAULT_PLATFORM,
 ) -> Build:
-    """Resolve a parsed Dockerfile's stages for ``build_args`` and ``target``."""
+    """Resolve a parsed Dockerfile's stages for ``build_args`` and ``target``.
+
+    Every expansion shares one budget (``max-expanded-size``): past it, an expansion is a
+    located problem and the value stays as written.
+    """
+    with expansion_budget():
+        return _resolve(dockerfile, build_args, target, platform)
+
+
+def _resolve(
+    dockerfile: Dockerfile,
+    build_args: Mapping[str, str] | None,
+    target: str | None,
+    platform: str,
+) -> Build:
     given = dict(build_args or {})
     problems: list[Problem] = [Problem(p.message, p.line) for p in instruction_problems(dockerfile)]
     global_args: dict[str, str | None] = {}

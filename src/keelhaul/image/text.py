@@ -4,14 +4,23 @@ ship, the base, findings)."""
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from keelhaul.findings import Origin
 from keelhaul.image.checks import human
 from keelhaul.image.compressed_estimate import CompressedSize
 from keelhaul.image.report import ImageReport
+from keelhaul.report.text import safe
 
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan", "style": "dim"}
+
+
+def shown(text: str | None) -> str:
+    """Text from the image (a file name, a history line, a name from os-release) as the
+    console may print it: control characters escaped (a name holding ``ESC [2K`` cannot
+    rewrite the terminal) and rich markup escaped (nor restyle or link it)."""
+    return escape(safe(text or ""))
 
 
 def _short(text: str | None, width: int = 70) -> str:
@@ -21,13 +30,13 @@ def _short(text: str | None, width: int = 70) -> str:
     for prefix in ("/bin/sh -c #(nop) ", "/bin/sh -c "):
         if text.startswith(prefix):
             text = text[len(prefix) :]
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return shown(text if len(text) <= width else text[: width - 1] + "…")
 
 
 def render_text(report: ImageReport, console: Console, limit: int = 10,
                 compressed: CompressedSize | None = None) -> None:  # fmt: skip
     waste = report.waste
-    console.print(f"[bold]{report.source}[/bold]  {report.platform}  "
+    console.print(f"[bold]{shown(report.source)}[/bold]  {shown(report.platform)}  "
                   f"{len(report.layers)} layers, {report.files} files")  # fmt: skip
     size = human(report.compressed_size)
     if compressed is not None and compressed.basis == "estimated":
@@ -42,7 +51,7 @@ def render_text(report: ImageReport, console: Console, limit: int = 10,
         if base.end_of_life:
             state = "[red]past[/red]" if base.past_end_of_life else "until"
             eol = f", security support {state} {base.end_of_life}"
-        console.print(f"  base: {base.pretty_name or base.os_id}{eol}")
+        console.print(f"  base: {shown(base.pretty_name or base.os_id)}{eol}")
     if base.base_layers is not None:
         console.print(f"  base layers: {base.base_layers} ({human(base.base_size)}), "
                       f"yours: {human(base.own_size)}")  # fmt: skip
@@ -73,9 +82,10 @@ def render_text(report: ImageReport, console: Console, limit: int = 10,
                   f"{human(dive.wasted_bytes)}, user wasted {dive.user_wasted_percent:.1f}% "
                   "(counts every copy, the kept one too)")  # fmt: skip
     for group in report.duplicates[:limit]:
-        console.print(f"  {group.count} x {human(group.size)}: {', '.join(group.paths[:3])}")
+        paths = ", ".join(shown(p) for p in group.paths[:3])
+        console.print(f"  {group.count} x {human(group.size)}: {paths}")
     for grown in report.growing[:limit]:
-        console.print(f"  {grown.path} written by {len(grown.layers)} layers "
+        console.print(f"  {shown(grown.path)} written by {len(grown.layers)} layers "
                       f"({human(grown.wasted)} hidden)")  # fmt: skip
 
     if report.unwanted:
@@ -85,13 +95,13 @@ def render_text(report: ImageReport, console: Console, limit: int = 10,
         for kind in report.unwanted:
             table.add_row(kind.label, human(kind.size), str(kind.count),
                           ",".join(str(i + 1) for i in kind.layers),
-                          ", ".join(p.path for p in kind.paths[:3]))  # fmt: skip
+                          ", ".join(shown(p.path) for p in kind.paths[:3]))  # fmt: skip
         console.print(table)
 
     if report.largest:
         console.print("[bold]Largest files[/bold]")
         for item in report.largest[:limit]:
-            console.print(f"  {human(item.size):>10}  layer {item.layer + 1:<3} {item.path}",
+            console.print(f"  {human(item.size):>10}  layer {item.layer + 1:<3} {safe(item.path)}",
                           markup=False, highlight=False)  # fmt: skip
 
     if report.findings:
@@ -102,6 +112,6 @@ def render_text(report: ImageReport, console: Console, limit: int = 10,
             style = _SEVERITY_STYLE.get(f.severity.value, "")
             where = f" (layer {f.location.layer})" if f.location.layer is not None else ""
             mark = " [dim]\\[base][/dim]" if f.origin is Origin.BASE else ""
-            console.print(f"  [{style}]{f.severity.value:<7}[/{style}] {f.code} {f.name}{where}"
+            console.print(f"  [{style}]{f.severity.value:<7}[/{style}] {shown(f.code)} {shown(f.name)}{where}"
                           f"{mark}: ", end="")  # fmt: skip
-            console.print(f.message, markup=False, highlight=False)
+            console.print(safe(f.message), markup=False, highlight=False)

@@ -321,13 +321,24 @@ class RegistryClient:
         *,
         data: Mapping[str, str] | None = None,
         limit: int = MANIFEST_MAX_BYTES,
+        credentials: bool = False,
     ) -> tuple[httpx.Response, bytes]:
+        """One request, its body read within ``limit``.
+
+        With ``credentials`` (a login: Basic credentials or a refresh token in the body),
+        redirects are followed only to the same scheme, host and port: httpx strips the
+        ``Authorization`` header when a redirect leaves the origin, but re-sends a POST body on
+        307/308, to any host and over plain HTTP too.
+        """
         all_headers = dict(headers)
         if authorization:
             all_headers["Authorization"] = authorization
         try:
             request = self._http.build_request(method, url, headers=all_headers, data=data)
-            response = self._http.send(request, stream=True)
+            if credentials:
+                response = self._send_login(request, ref)
+            else:
+                response = self._http.send(request, stream=True)
             try:
                 if response.is_success:
                     body = _read_bounded(response, limit)
@@ -344,6 +355,32 @@ class RegistryClient:
                 ref, f"{method} {httpx.URL(url).path} answered more than {limit} bytes"
             )
         return response, body
+
+    def _send_login(self, request: httpx.Request, ref: Reference) -> httpx.Response:
+        """Send a request that carries credentials, following redirects only within its origin."""
+        origin = (request.url.scheme, request.url.host, request.url.port)
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._http.send(request, stream=True, follow_redirects=False)
+            following = response.next_request
+            if not response.is_redirect or following is None:
+                return response
+            response.close()
+            there = (following.url.scheme, following.url.host, following.url.port)
+            if there != origin:
+                where = following.url.copy_with(query=None, fragment=None)
+                raise RegistryError(
+                    Problem.UNAUTHORIZED,
+                    f"token server {request.url.netloc.decode()} for registry {ref.registry} "
+                    f"redirected the login to {where} (another "
+                    f"{'scheme' if there[1:] == origin[1:] else 'host'}); refusing to send "
+                    "credentials there",
+                )
+            request = following
+        raise RegistryError(
+            Problem.MALFORMED,
+            f"token server {request.url.netloc.decode()} redirected more than {MAX_REDIRECTS} "
+            f"times ({ref.familiar()})",
+        )
 
     def _authenticate(
         self, ref: Reference, response: httpx.Response, scope: str
@@ -423,8 +460,9 @@ class RegistryClient:
             authorization = f"Basic {base64.b64encode(pair).decode()}"
         token_url = str(url.copy_merge_params(query)) if query else str(url)
         response, body = self._send(
-            method, token_url, headers, authorization, ref, data=data, limit=TOKEN_MAX_BYTES
-        )
+            method, token_url, headers, authorization, ref, data=data, limit=TOKEN_MAX_BYTES,
+            credentials=credentials is not None,
+        )  # fmt: skip
         if response.status_code in (401, 403):
             raise _unauthorized(ref, credentials)
         if not response.is_success:

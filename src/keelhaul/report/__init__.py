@@ -14,7 +14,7 @@ from keelhaul.report.gitlab import render_gitlab
 from keelhaul.report.json_output import render_json
 from keelhaul.report.junit import render_junit
 from keelhaul.report.markdown import render_markdown
-from keelhaul.report.model import BrokenFile, Report, rule_infos
+from keelhaul.report.model import BrokenFile, Report, redacted, rule_infos
 from keelhaul.report.sarif import render_sarif
 from keelhaul.report.text import render_concise, render_text
 from keelhaul.rule import Rule
@@ -34,12 +34,15 @@ FORMATS: tuple[str, ...] = tuple(RENDERERS)
 
 
 def render(fmt: str, report: Report) -> str:
-    """``report`` in format ``fmt`` (one of :data:`FORMATS`), as one string ending in a newline."""
+    """``report`` in format ``fmt`` (one of :data:`FORMATS`), as one string ending in a newline.
+
+    Every format shows the report :func:`~keelhaul.report.model.redacted`: no secret in it.
+    """
     try:
         renderer = RENDERERS[fmt]
     except KeyError:
         raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}") from None
-    return renderer(report)
+    return renderer(redacted(report))
 
 
 __all__ = ["FORMATS", "BrokenFile", "Report", "Rule", "render", "rule_infos"]

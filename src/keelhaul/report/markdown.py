@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from urllib.parse import quote
 
 from keelhaul.findings import Origin, Severity
 from keelhaul.report.model import Report, printable
@@ -12,11 +14,37 @@ _ICON = {Severity.ERROR: "🔴 error", Severity.WARNING: "🟠 warning", Severit
          Severity.STYLE: "⚪ style"}  # fmt: skip
 
 
+#: Control characters: shown as ``\xNN``, never sent to whatever renders the summary.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: Markdown's punctuation: escaped, so a file name or advisory id cannot become a link, an
+#: image (``![x](https://tracker/...)``), emphasis or a heading in a job summary.
+_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:])")
+
+
+def _controls(text: str) -> str:
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", printable(text))
+
+
 def cell(text: str) -> str:
-    """Text safe inside a table cell: no pipes, line breaks or HTML."""
-    text = printable(text).replace("\\", "\\\\").replace("|", "\\|")
-    text = text.replace("<", "&lt;").replace(">", "&gt;")
-    return " ".join(text.split())
+    """Text safe inside a table cell: no pipes, line breaks, HTML or Markdown syntax."""
+    text = " ".join(_controls(text).split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _PUNCTUATION.sub(r"\\\1", text)
+
+
+def code(text: str) -> str:
+    """Text as a code span inside a table cell: a fence longer than any run of backticks in
+    it (no escape works inside one), and ``|`` escaped, which GFM tables need even there."""
+    text = " ".join(_controls(text).split()).replace("|", "\\|")
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _link(text: str, url: str | None) -> str:
+    if not url:
+        return cell(text)
+    return f"[{cell(text)}](<{quote(url, safe=':/#?&=%~+@,;')}>)"
 
 
 def render_markdown(report: Report) -> str:
@@ -32,17 +60,17 @@ def render_markdown(report: Report) -> str:
                  f"{len(report.files)} file(s){base}.")  # fmt: skip
     if report.broken:
         lines += ["", f"**{len(report.broken)} file(s) could not be read:**", ""]
-        lines += [f"- `{cell(report.display_path(b.path))}`: {cell(b.message)}"
+        lines += [f"- {code(report.display_path(b.path))}: {cell(b.message)}"
                   for b in report.broken]  # fmt: skip
     if findings:
         lines += ["", "| severity | rule | where | message |", "|---|---|---|---|"]
         for f in findings:
             rule = report.rules.get(f.code)
-            code = f"[{f.code}]({rule.help_uri})" if rule and rule.help_uri else f.code
+            linked = _link(f.code, rule.help_uri if rule else None)
             loc = f.location
             where = (report.position(loc) if loc.layer is not None
                      else f"{report.display_path(loc.path)}:{loc.line}")  # fmt: skip
             base = " (base image)" if f.origin is Origin.BASE else ""
-            lines.append(f"| {_ICON[f.severity]} | {code} {cell(f.name)} | `{cell(where)}`{base} "
+            lines.append(f"| {_ICON[f.severity]} | {linked} {cell(f.name)} | {code(where)}{base} "
                          f"| {cell(f.message)} |")  # fmt: skip
     return "\n".join(lines) + "\n"

@@ -10,7 +10,7 @@ import contextlib
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path, PurePath
@@ -18,8 +18,9 @@ from urllib.parse import quote
 
 from keelhaul import __version__
 from keelhaul.errors import SyntaxProblem
-from keelhaul.findings import Category, Finding, Location, Origin, Severity
+from keelhaul.findings import Category, Edit, FileChange, Finding, Location, Origin, Severity
 from keelhaul.rule import Rule
+from keelhaul.secrets import mask_text, redact_text
 
 #: Where ShellCheck documents its checks; SC findings come from ShellCheck, not the catalogue.
 SHELLCHECK_WIKI = "https://www.shellcheck.net/wiki/"
@@ -195,6 +196,56 @@ class Report:
     def count_by_category(self) -> dict[Category, int]:
         counts = Counter(f.category for f in self.findings)
         return {c: counts[c] for c in Category}
+
+
+def redacted(report: Report) -> Report:
+    """``report`` as any format may show it: every secret hidden (:mod:`keelhaul.secrets`).
+
+    Messages, parse errors and fixes get the redacted form (``ghp_…``); source lines are
+    masked character for character, so markers still line up under them.
+    """
+
+    def finding(f: Finding) -> Finding:
+        message = redact_text(f.message)
+        fix = f.fix
+        if fix is not None:
+            fix = replace(
+                fix,
+                description=redact_text(fix.description),
+                edits=tuple(Edit(e.start_line, e.end_line, mask_text(e.text)) for e in fix.edits),
+                files=tuple(FileChange(c.path, mask_text(c.text)) for c in fix.files),
+            )
+        if message == f.message and fix is f.fix:
+            return f
+        return replace(f, message=message, fix=fix)
+
+    return replace(
+        report,
+        findings=[finding(f) for f in report.findings],
+        broken=[replace(b, message=redact_text(b.message)) for b in report.broken],
+        sources=_MaskedSources(report.sources),
+    )
+
+
+class _MaskedSources(Mapping[str, str]):
+    """Sources masked (:func:`~keelhaul.secrets.mask_text`) when a format asks for one: the
+    text format shows only the files with findings."""
+
+    def __init__(self, sources: Mapping[str, str]) -> None:
+        self._sources = sources
+        self._masked: dict[str, str] = {}
+
+    def __getitem__(self, path: str) -> str:
+        masked = self._masked.get(path)
+        if masked is None:
+            masked = self._masked[path] = mask_text(self._sources[path], yaml=True)
+        return masked
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._sources)
+
+    def __len__(self) -> int:
+        return len(self._sources)
 
 
 def image_note(finding: Finding) -> str:

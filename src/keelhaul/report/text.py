@@ -61,7 +61,7 @@ def headline(report: Report, finding: Finding, paint: Paint) -> str:
     base = " " + paint("[base]", "dim") if finding.origin is Origin.BASE else ""
     return (
         f"{paint(where, 'bold')} {paint(sev.value, *SEVERITY_STYLE[sev])} "
-        f"{paint(finding.code, 'bold')} {finding.name}{base}: {safe(finding.message)}"
+        f"{paint(safe(finding.code), 'bold')} {safe(finding.name)}{base}: {safe(finding.message)}"
     )
 
 

@@ -158,6 +158,8 @@ class Script:
 
 
 HEADER_LINES = 2
+#: Characters of an ARG or ENV value the script's header gives ShellCheck.
+_MAX_KNOWN_VALUE = 256
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CONTINUED = re.compile(r"\\[ \t]+(\r?)$")
 """A backslash then blanks at the end of a line: BuildKit's continuation, not the shell's."""
@@ -307,7 +309,9 @@ def _variables(ctx: DockerfileContext, inst: Instruction) -> tuple[
         if value is None or "$" in value:
             unknown.append(name)
         else:
-            known.append((name, value))
+            # ShellCheck needs only to know a name holds a plain word: a long value is cut,
+            # so a variable that expanded to megabytes does not go to it once per RUN
+            known.append((name, value[:_MAX_KNOWN_VALUE]))
     return tuple(known), tuple(unknown)
 
 

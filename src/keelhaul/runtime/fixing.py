@@ -180,7 +180,8 @@ class _Edits:
         if node.fa.flow_style() or not node:
             return False
         # where its own keys are (keys a merge key ``<<`` brings in are written elsewhere)
-        own = [(int(p[0]), int(p[1])) for p in getattr(node.lc, "data", {}).values()]
+        # (none at all for a mapping made only of a merge key: ruamel leaves its data None)
+        own = [(int(p[0]), int(p[1])) for p in (getattr(node.lc, "data", None) or {}).values()]
         if not own:
             return False
         first, col = min(own)

@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import yaml
 
@@ -90,6 +91,8 @@ def read_ignore_file(path: Path) -> list[IgnoreEntry]:
         data = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
         raise FileUnreadable(path, str(exc).splitlines()[0]) from None
+    except (ValueError, RecursionError) as exc:  # `expires: 2024-02-30`: YAML reads a date
+        raise ConfigError(f"{path}: {exc or 'nested too deeply'}") from None
     entries = (data or {}).get("ignore") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise ConfigError(f"{path}: expected `ignore:` with a list of entries")
@@ -98,6 +101,8 @@ def read_ignore_file(path: Path) -> list[IgnoreEntry]:
         if not isinstance(entry, dict) or not entry.get("id") or not entry.get("reason"):
             raise ConfigError(f"{path}: entry {k}: `id` and `reason` are required")
         expires = entry.get("expires")
+        if isinstance(expires, datetime):  # `expires: 2024-01-01T10:00:00Z`: its day
+            expires = expires.date()
         if expires is not None and not isinstance(expires, date):
             try:
                 expires = date.fromisoformat(str(expires))
@@ -211,7 +216,7 @@ def findings(vulns: Iterable[Vulnerability]) -> tuple[list[Finding], dict[str, R
         ))  # fmt: skip
         rules[v.id] = Rule(v.id, v.cve or v.id, _SEVERITY[v.severity.level], Category.SECURITY,
                            v.summary or v.id, "", kind=Kind.VULNERABILITY, example_format="",
-                           help_uri=f"https://osv.dev/vulnerability/{v.id}")  # fmt: skip
+                           help_uri=f"https://osv.dev/vulnerability/{quote(v.id, safe='')}")  # fmt: skip
     return out, rules
 
 
