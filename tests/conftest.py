@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections import Counter
 from collections.abc import Iterator
 
@@ -8,6 +9,11 @@ import pytest
 from hypothesis import settings
 
 from tests import scheduling
+
+# keelhaul's caches (the layer cache, ShellCheck's results) go to a folder of this test run,
+# not the user's: no test reads what an earlier run left, none writes into $HOME
+if "KEELHAUL_CACHE_DIR" not in os.environ:
+    os.environ["KEELHAUL_CACHE_DIR"] = tempfile.mkdtemp(prefix="keelhaul-test-cache-")
 
 #: Hypothesis without its per-example deadline (200 ms by default): on a loaded machine (two
 #: cores shared with other work, or pytest-xdist's workers) a plain example can take longer,
