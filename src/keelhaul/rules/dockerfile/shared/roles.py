@@ -190,7 +190,7 @@ def ships_as_application(ctx: DockerfileContext) -> bool:
     if is_base_for_others(ctx):
         return False  # a prompt CMD behind an entrypoint script (the official images)
     found = stage_role(ctx)
-    if found.role is Role.RUNS:
+    if found.role in (Role.RUNS, Role.TOOL):  # a tool image ships to its users too
         return True
     if found.role is not Role.BASE or not found.reason.startswith(_NO_COMMAND):
         return False
