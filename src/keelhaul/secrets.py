@@ -387,6 +387,8 @@ _KEY_VALUE = re.compile(
     r"(?<![A-Za-z0-9_\-.])[\"']?([A-Za-z_][A-Za-z0-9_.\-]{0,127})[\"']?[ \t]*:[ \t]+"
     r"(\"[^\"\n]{0,4096}\"|'[^'\n]{0,4096}'|[^\s\"'#,{}\[\]][^\n#,{}\[\]]{0,4095})"
 )
+#: A rule code right before ``name: ...`` (``KH430 secret-in-env: ...``): a report's headline.
+_RULE_BEFORE = re.compile(r"\b(?:KH\d{3}|SC\d{4}|DL\d{4})[ \t]+$")
 #: A Kubernetes or Compose ``name: X`` / ``value: Y`` pair (block or flow style).
 _NAME_VALUE = re.compile(
     r"\bname[\"']?[ \t]*:[ \t]*[\"']?([A-Za-z_][A-Za-z0-9_.\-]{0,127})[\"']?[ \t]*(?:,|\n)"
@@ -457,6 +459,10 @@ def _assignment_spans(text: str, yaml: bool) -> list[Secret]:
     for lo, hi in _hinted_windows(text) if patterns else ():
         for pattern, groups in patterns:
             for match in pattern.finditer(text, lo, hi):
+                if pattern is _KEY_VALUE and _RULE_BEFORE.search(
+                    text, max(0, match.start() - 16), match.start()
+                ):
+                    continue  # `KH430 secret-in-env: ...`: a finding's headline, not a key
                 for name_group, value_group in groups:
                     name = match.group(name_group)
                     if name is None or not is_secret_name(name):

@@ -199,3 +199,16 @@ def test_redaction_is_idempotent_and_leaves_plain_text() -> None:
     assert redact_text("`ENV key value` instead of `ENV key=value`.") == (
         "`ENV key value` instead of `ENV key=value`."
     )
+
+
+def test_a_finding_headline_is_not_taken_for_a_secret() -> None:
+    """`KH430 secret-in-env: container web...` reads like a YAML key named secret-*; the
+    output redactor must leave keelhaul's own headline whole."""
+    from keelhaul.secrets import redact_text
+
+    line = (
+        "deploy.yaml:23:22: error KH430 secret-in-env: container web of Deployment/web: "
+        "environment variable DATABASE_PASSWORD holds a secret in plain text"
+    )
+    assert redact_text(line, yaml=True) == line
+    assert "s3cr3t" not in redact_text("  secret-key: s3cr3t-Passw0rd-2024", yaml=True)
