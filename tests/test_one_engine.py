@@ -7,9 +7,6 @@ files (Kubernetes, Compose), run through the real CLI or the real pipeline.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -23,6 +20,7 @@ from keelhaul.rule import CODE_RANGES, Kind
 from keelhaul.runtime import yaml_documents
 from keelhaul.selection import Vocabulary
 from tests.corpus import CORPUS
+from tests.keelhaul_cli import run
 
 DEPLOYMENT = """\
 apiVersion: apps/v1
@@ -37,17 +35,6 @@ spec:
           image: nginx:1.25
 """
 COMPOSE = "services:\n  web:\n    image: nginx:1.25\n"
-
-
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "keelhaul", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**os.environ, "NO_COLOR": "1"},
-        check=False,
-    )
 
 
 @pytest.mark.parametrize(("name", "text"), [("deploy.yaml", DEPLOYMENT), ("compose.yaml", COMPOSE)])

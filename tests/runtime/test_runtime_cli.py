@@ -7,14 +7,13 @@ These run once the CLI is wired to :mod:`keelhaul.runtime.integration` (the ``ps
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
 from keelhaul.checking import Checker
+from tests.keelhaul_cli import run
 
 pytestmark = pytest.mark.skipif(
     "pss" not in {f.name for f in fields(Checker)},
@@ -28,18 +27,6 @@ POD = (
     "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  hostNetwork: true\n"
     "  containers:\n  - name: a\n    image: a:1\n"
 )
-
-
-def run(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "keelhaul", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**os.environ, "NO_COLOR": "1"},
-        input=stdin,
-        check=False,
-    )
 
 
 def test_check_walks_and_tells_files_by_content(tmp_path: Path) -> None:

@@ -3,10 +3,11 @@ templates are never read as plain YAML."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.keelhaul_cli import run
 
 CHART = "apiVersion: v2\nname: web\nversion: 0.1.0\n"
 TEMPLATE = (
@@ -14,17 +15,6 @@ TEMPLATE = (
     "  template:\n    spec:\n      containers:\n        - name: a\n"
     "          image: {{ .Values.image }}\n"
 )
-
-
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "keelhaul", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**os.environ, "NO_COLOR": "1"},
-        check=False,
-    )
 
 
 def chart(tmp_path: Path) -> Path:
