@@ -141,7 +141,8 @@ def _fix_runtime(checker: Checker, target: Target, text: str, unsafe: bool) -> F
     """The fix loop for a runtime file: each pass fixes what that pass's check reported."""
     outcome = FixOutcome(target.name, text, text)
     current = text
-    result = checker.check([target.with_text(current)])
+    checked = target.with_text(current)  # its YamlFile keeps the documents the check loaded
+    result = checker.check([checked])
     if result.broken:
         outcome.broken = str(result.broken[0])
         return outcome
@@ -152,7 +153,7 @@ def _fix_runtime(checker: Checker, target: Target, text: str, unsafe: bool) -> F
         if not fixable:
             break
         wanted = {(f.code, line) for f in fixable for line in result.owners.get(finding_key(f), ())}
-        source = target.with_text(current).source
+        source = checked.source
         assert source is not None  # a runtime target has one
 
         def asked(code: str, line: int, wanted: set[tuple[str, int]] = wanted) -> bool:
@@ -161,7 +162,8 @@ def _fix_runtime(checker: Checker, target: Target, text: str, unsafe: bool) -> F
         change = fix_runtime_text(source, target.kind, asked)
         if change.text == current:
             break
-        after = checker.check([target.with_text(change.text)])
+        fixed_target = target.with_text(change.text)
+        after = checker.check([fixed_target])
         if after.broken:  # cannot happen: the fixer keeps only text that loads
             outcome.bug = f"after fixing, {after.broken[0]}"
             break
@@ -171,6 +173,6 @@ def _fix_runtime(checker: Checker, target: Target, text: str, unsafe: bool) -> F
             outcome.unsafe_left = fixed
             break
         outcome.applied += fixed
-        current, result = change.text, after
+        current, result, checked = change.text, after, fixed_target
     outcome.after = current
     return outcome
