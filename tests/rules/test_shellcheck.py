@@ -271,11 +271,13 @@ def test_dockerfile_idioms_are_below_the_gate(tmp_path: Path) -> None:
         'RUN ARCH= OPENSSL_ARCH= && echo "$ARCH$OPENSSL_ARCH"\n'  # SC1007
         "RUN mkdir -p -m 0700 /run/user/1000\n"  # SC2174
         'RUN . /etc/os-release; echo "$makedepends"\n'  # SC2154
+        "RUN find /usr/src -name '*.o' | xargs rm -f\n"  # SC2038
+        "RUN ls /opt | grep -v keep\n"  # SC2010
     )
     found = {(c, s) for c, _, s in gate(tmp_path, src)}
     assert found == {
         ("SC2155", "style"), ("SC2043", "style"), ("SC1007", "style"), ("SC2174", "info"),
-        ("SC2154", "info"),
+        ("SC2154", "info"), ("SC2038", "info"), ("SC2010", "info"),
     }  # fmt: skip
 
 

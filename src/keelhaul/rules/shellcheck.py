@@ -125,6 +125,17 @@ DEMOTED: dict[str, tuple[Severity, str]] = {
         "`mkdir -p -m MODE`: in an image the parents exist or their default mode is what is "
         "wanted; 2 findings judged noise",
     ),
+    "SC2038": (
+        Severity.INFO,
+        "`find ... | xargs` breaks on names with blanks or newlines; in a RUN the names are "
+        "the build's own (the build context, the files an install just unpacked), known "
+        "when the Dockerfile is written, not a user's; 2 findings judged noise, none right",
+    ),
+    "SC2010": (
+        Severity.INFO,
+        "`ls | grep` breaks on odd names, the same concern as SC2038 over the build's own "
+        "files; 1 finding judged noise, none right",
+    ),
 }
 """ShellCheck codes reported below ShellCheck's own level in Dockerfiles (below the default
 gate, ``fail-on = warning``), with the reason; ``[severity]`` in the configuration raises

@@ -17,11 +17,13 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
         ref = image_ref(use.reference)
         if ref is None or ref.digest is not None or _only_shuffles_files(ctx, use.stage):
             continue
+        if ref.registry == "gcr.io" and _DISTROLESS_RELEASE.fullmatch(ref.path):
+            continue  # static-debian12: the name is the version; latest/nonroot are variants
         inst = use.instruction
         where = inst.locate(use.written)
         # distroless publishes no version tags (latest, nonroot, debug): only a digest pins it
-        hint = ("; distroless publishes no version tags: pin it by digest "
-                "(keelhaul fix --pin)" if shell_less(use.reference) or
+        hint = ("; distroless publishes no version tags: name its Debian release "
+                "(-debian13) and pin it by digest (keelhaul fix --pin)" if shell_less(use.reference) or
                 "/distroless/" in f"/{ref.path}" else "")  # fmt: skip
         if ref.tag is None:
             name = use.reference.split("@", 1)[0]
@@ -31,6 +33,9 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
             yield Hit(inst, f"base image {use.reference} uses the mutable tag :latest{hint}",
                       use.stage, where)  # fmt: skip
 
+
+#: A distroless image named with its Debian release (``distroless/static-debian12``).
+_DISTROLESS_RELEASE = re.compile(r"distroless/.+-debian\d+")
 
 #: Commands that bring something from outside into a stage.
 _FETCH = re.compile(r"\b(?:curl|wget|git|svn|hg|rsync|scp|aria2c|go|cargo|npm|yarn|pnpm|pip3?)\b")
@@ -64,8 +69,12 @@ register(
             "with ARG defaults; earlier stages, scratch and a FROM that depends on a build arg "
             "without default are never flagged; nor is a build stage whose RUNs install and "
             "fetch nothing (`mkdir`, `cp`, `ln` on files copied in: the base's content does "
-            "not reach the output). A distroless base, which has no version tags, is told "
-            "to pin a digest."
+            "not reach the output). A distroless image has no version tags "
+            "(`latest`, `nonroot`, `debug` are variants): its name carries the version, the "
+            "Debian release (`gcr.io/distroless/static-debian12`), which is not reported; "
+            "without it (`gcr.io/distroless/static`) the image moves to the next Debian "
+            "release when distroless does, and is told to name one and pin a digest "
+            "(KH119 reports a Debian release past its end of life)."
         ),
         bad="FROM node:latest\n",
         good="FROM node:20.15.1-bookworm-slim\n",

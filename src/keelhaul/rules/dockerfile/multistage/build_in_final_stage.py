@@ -4,6 +4,7 @@ from keelhaul.findings import Category, Fix, Safety, Severity
 from keelhaul.rules.dockerfile.multistage._fixes import go_multistage_fix
 from keelhaul.rules.dockerfile.multistage._java import java_multistage_fix
 from keelhaul.rules.dockerfile.multistage._node import node_multistage_fix
+from keelhaul.rules.dockerfile.multistage._run_time_tools import run_time_toolchain
 from keelhaul.rules.dockerfile.shared.images import is_dev_image
 from keelhaul.rules.dockerfile.shared.packages import command_span
 from keelhaul.rules.dockerfile.shared.roles import ships_as_application
@@ -27,7 +28,12 @@ _CONVERSIONS: dict[str, Callable[[DockerfileContext, BuildStep], Fix | None]] = 
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
     final = ctx.final_stage
-    if final is None or is_dev_image(ctx) or not ships_as_application(ctx):
+    if (
+        final is None
+        or is_dev_image(ctx)
+        or not ships_as_application(ctx)
+        or run_time_toolchain(ctx)
+    ):
         return
     # one finding per image: the first build is where a builder stage would end
     step = next(build_steps(stage_runs(ctx, final), stage_env(ctx, final)), None)
@@ -90,7 +96,12 @@ register(
             "prompt such as `node` or `bash`, a base/SDK/builder name), an export stage, or "
             "a command-less image over a toolchain (golang, gcc, buildpack-deps, the .NET SDK) "
             "that takes no sources in: there the compiler is the image's purpose (the "
-            "golang image keeps gcc for cgo)."
+            "golang image keeps gcc for cgo). Nor in an image that compiles when it runs "
+            "(multistage/_run_time_tools.py): one that installs kmod or dkms with its "
+            "compiler (it builds kernel modules for its host), a compile server or kit "
+            "(distcc, icecc, R's r-base-dev), or a program started from the /usr/src tree "
+            "its build fetched whose compilers no build step uses (a benchmark that compiles "
+            "its tests when it starts)."
         ),
         bad=(
             "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go build -o /usr/local/bin/app .\n"

@@ -2,6 +2,7 @@ from collections.abc import Iterator
 
 from keelhaul.findings import Category, Safety, Severity
 from keelhaul.rules.dockerfile.multistage._python import python_wheels_fix
+from keelhaul.rules.dockerfile.multistage._run_time_tools import run_time_toolchain
 from keelhaul.rules.dockerfile.shared.images import final_chain, is_dev_image
 from keelhaul.rules.dockerfile.shared.packages import operation_span, packages_span
 from keelhaul.rules.dockerfile.shared.roles import ships_as_application
@@ -17,7 +18,13 @@ from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
     final = ctx.final_stage
-    if final is None or is_dev_image(ctx) or not ships_as_application(ctx) or _toolbox(ctx):
+    if (
+        final is None
+        or is_dev_image(ctx)
+        or not ships_as_application(ctx)
+        or _toolbox(ctx)
+        or run_time_toolchain(ctx)
+    ):
         return
     for found in tool_installs(stage_runs(ctx, final), stage_env(ctx, final)):
         run = found.run
@@ -85,7 +92,12 @@ register(
             "prompt such as `node` or `bash`, a base/SDK/builder name), an export stage, or "
             "a command-less image over a toolchain (golang, gcc, buildpack-deps, the .NET SDK) "
             "that takes no sources in: there the compiler is the image's purpose (the "
-            "golang image keeps gcc for cgo)."
+            "golang image keeps gcc for cgo). Nor in an image that compiles when it runs "
+            "(multistage/_run_time_tools.py): one that installs kmod or dkms with its "
+            "compiler (it builds kernel modules for its host), a compile server or kit "
+            "(distcc, icecc, R's r-base-dev), or a program started from the /usr/src tree "
+            "its build fetched whose compilers no build step uses (a benchmark that compiles "
+            "its tests when it starts)."
         ),
         bad=(
             "FROM python:3.12-slim\nRUN apt-get update && apt-get install -y "

@@ -13,6 +13,11 @@ security support, ``eol``), read when the table was written:
 - Alpine: https://github.com/endoflife-date/endoflife.date/blob/0118c3037fa9f22d86a72e0f4d8f492e45b77234/products/alpine-linux.md
 - Debian: https://endoflife.date/debian, the end of LTS (the last security updates a Docker
   image gets), the same dates :mod:`keelhaul.image.base` reports for built images.
+- distroless (``gcr.io/distroless/base-debian11``): the Debian release its name carries, with
+  Debian's dates above. Distroless's SUPPORT_POLICY.md says it tracks Debian's *standard*
+  support and stops building a release a year after the next one (the debian11 builds were
+  removed in GoogleContainerTools/distroless#1656, 2024-09-03), so by the end of Debian's LTS
+  the images have long stopped changing: the date is a late bound.
 """
 
 from __future__ import annotations
@@ -114,6 +119,24 @@ def releases(path: str, tag: str, official: bool, today: dt.date) -> list[Releas
                 found.append(Release(f"Alpine {m.group(1)}", ALPINE[m.group(1)],
                                      f"Alpine {_supported(ALPINE, today)}"))  # fmt: skip
     return [r for r in found if dt.date.fromisoformat(r.end) < today]
+
+
+_DISTROLESS = re.compile(r"(distroless/.+)-debian(\d+)")
+
+
+def distroless_releases(path: str, today: dt.date) -> list[Release]:
+    """The past-end-of-life Debian release a distroless image's name carries
+    (``distroless/base-debian11``): distroless publishes no version tags, its names do."""
+    m = _DISTROLESS.fullmatch(path)
+    name = _DEBIAN_NUMBERS.get(m.group(2), "") if m else ""
+    if m is None or name not in DEBIAN:
+        return []
+    found = _debian(name, today)
+    if dt.date.fromisoformat(found.end) >= today:
+        return []
+    live = [n for n, (_, e) in DEBIAN.items() if dt.date.fromisoformat(e) >= today]
+    newer = f"gcr.io/{m.group(1)}-debian{DEBIAN[live[-1]][0]}" if live else ""
+    return [Release(found.product, found.end, newer)]
 
 
 def _debian(name: str, today: dt.date) -> Release:
