@@ -171,6 +171,8 @@ class CheckResult:
     gate: int = 0
     """How many reported findings reach the ``fail-on`` threshold of their file's
     configuration (what makes ``keelhaul check`` exit 1)."""
+    fail_on: str | None = None
+    """The ``fail-on`` threshold (``warning``) when every file has the same one, else None."""
     baselined: int = 0
     gone_from_baseline: int = 0
 
@@ -245,6 +247,8 @@ class Checker:
             and configs[f.location.path].fail_on.reached_by(f.severity)
         )
         result.failing = result.gate > 0
+        thresholds = {str(config.fail_on) for config in configs.values()}
+        result.fail_on = thresholds.pop() if len(thresholds) == 1 else None
         return result
 
     def _config(self, target: Target) -> Config:

@@ -320,6 +320,41 @@ def test_baseline_round_trip(check: Check, tmp_path: Path) -> None:
     assert "3 finding(s) left out: they are in the baseline" in elsewhere.err
 
 
+def test_summary_counts_the_gate_and_says_how_to_baseline(check: Check, tmp_path: Path) -> None:
+    """Issue 16 item 8: the text summary says how many findings fail the gate, at which
+    threshold, and the commands that adopt keelhaul on existing files; with a baseline, it
+    counts only the new ones. Following its advice, from the folder it names, passes."""
+    app = BAD.replace("CMD", "COPY . /app\nCMD")
+    write(tmp_path / "Dockerfile", app)
+    first = check(".")
+    assert first.code == 1
+    failing = [line for line in first.out.splitlines() if "failing:" in line]
+    assert failing == [
+        "  failing: 2 findings at warning or above (exit 1); to adopt keelhaul on existing "
+        "files, `keelhaul check --write-baseline keelhaul-baseline.json` records today's "
+        "findings and `keelhaul check --baseline keelhaul-baseline.json` then fails only on "
+        "new ones"
+    ]
+    assert "failing: 2 findings" in check("--format", "concise", ".").out
+    # the two commands, as written, from the same folder: the baseline file beside the
+    # Dockerfile is no reason for a .dockerignore finding (KH230)
+    assert check("--write-baseline", "keelhaul-baseline.json", ".").code == 0
+    adopted = check("--baseline", "keelhaul-baseline.json", ".")
+    assert adopted.code == 0, adopted.out
+    # a new finding: counted as new, and the way to accept it
+    write(tmp_path / "Dockerfile", app + "USER root\n")
+    new = check("--baseline", "keelhaul-baseline.json", ".")
+    assert new.code == 1
+    assert (
+        "  failing: 1 new finding at warning or above, not in the baseline (exit 1); fix "
+        "them, or accept them by writing the baseline again (`keelhaul check "
+        "--write-baseline FILE`)"
+    ) in new.out.splitlines()
+    # the threshold is named as configured
+    assert "failing: no finding at error (exit 0)" in check(*ONLY, "--fail-on", "error").out
+    assert "never exit 1" in check(*ONLY, "--fail-on", "none").out
+
+
 def test_corrupt_baseline_exits_2(check: Check, tmp_path: Path) -> None:
     write(tmp_path / "Dockerfile", BAD)
     write(tmp_path / "baseline.json", '{"version": 1, "files": ')

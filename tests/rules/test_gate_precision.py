@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -103,3 +104,104 @@ def test_end_of_life_base_of_a_test_runner_is_not_reported() -> None:
     assert lines("KH119", src) == [1]
     assert [f.code for f in run("KH119", src, path="result/tests/Dockerfile")] == []
     assert [f.code for f in run("KH119", src, path="e2e/Dockerfile")] == []
+
+
+# ------------------------------------------------------------------ issue 16's list, at the gate
+
+#: The problems listed at the top of issue 16, each as a minimal Dockerfile, with the codes
+#: the default gate (warning and error, ShellCheck on) must report on it: none for the false
+#: findings the issue lists, the new rule for each miss. (Each also has a rule-level test:
+#: see the report of this change.)
+ISSUE_16 = {
+    "php-source": (
+        "FROM debian:bookworm-slim\nCOPY docker-php-source /usr/local/bin/\n"
+        "RUN set -eux; apt-get update; apt-get install -y --no-install-recommends libxml2-dev; "
+        "docker-php-source extract; cd /usr/src/php && ./configure && make install; "
+        "docker-php-source delete; apt-get purge -y libxml2-dev; rm -rf /var/lib/apt/lists/*\n"
+        "USER 1000\n",
+        set(),
+    ),
+    "php-apache": ("FROM php:8.3-apache\nCOPY . /var/www/html/\n", set()),
+    "pip-no-cache": (
+        "FROM python:3.12-slim\nRUN pip install --no-cache flask==3.0.0\nUSER 1000\n"
+        'CMD ["flask", "run"]\n',
+        set(),
+    ),
+    "cargo-chef": (
+        "FROM rust:1.80 AS chef\nRUN cargo install cargo-chef --locked --version 0.1.67\n"
+        "WORKDIR /app\nFROM chef AS planner\nCOPY . .\n"
+        "RUN cargo chef prepare --recipe-path recipe.json\nFROM chef AS builder\n"
+        "COPY --from=planner /app/recipe.json recipe.json\n"
+        "RUN cargo chef cook --release --recipe-path recipe.json\nCOPY . .\n"
+        "RUN cargo build --release\nFROM debian:bookworm-slim\n"
+        'COPY --from=builder /app/target/release/app /app\nUSER 1000\nENTRYPOINT ["/app"]\n',
+        set(),
+    ),
+    "shellcheck-context": (
+        "FROM debian:bookworm-slim\nARG VERSION=1.2.3\n"
+        "RUN find -name '*.pyc' -delete\n"  # SC2185
+        "RUN envsubst '${PORT}' < /t > /etc/x.conf\n"  # SC2016
+        "RUN sed -i 's/80/${PORT}/' /etc/apache2/ports.conf\n"  # SC2016
+        'RUN echo "a\\tb" > /x\n'  # SC2028: dash's echo expands \t
+        "RUN echo hi \\ \n    && echo there\n"  # SC1101: BuildKit's continuation
+        "RUN echo $VERSION > /version\n"  # SC2086 on a build argument
+        "USER 1000\n",
+        set(),
+    ),
+    # ShellCheck does run: a real problem in the same kind of file is reported
+    "shellcheck-on": ("FROM debian:bookworm-slim\nRUN cd /src; rm -rf *\nUSER 1000\n", {"SC2164"}),
+    "windows-cmd": (
+        "# escape=`\nFROM mcr.microsoft.com/windows/servercore:ltsc2022\n"
+        "RUN cmd /S /C echo a\\b\n",  # SC1001 would read the backslash as an escape
+        set(),
+    ),
+    "misses": (
+        "FROM alpine:sha256:" + "0" * 64 + "\n"
+        "RUN chmod -R 777 /usr/bin\nCOPY --chmod=777 app /usr/local/bin/app\n"
+        "RUN wget -O /bin/curl https://example.com/curl && chmod +x /bin/curl\n"
+        "RUN git clone https://github.com/example/tool.git /src\n"
+        'USER 1000\nCMD ["/usr/local/bin/app"]\n',
+        {"KH129", "KH220", "KH221", "KH222"},
+    ),
+    "end-of-life": (
+        'FROM python:3.7-slim\nCOPY . /app\nUSER 1000\nCMD ["python", "/app/main.py"]\n',
+        {"KH119"},
+    ),
+    "distroless": (
+        "FROM gcr.io/distroless/nodejs22-debian13\nCOPY . /app\nRUN echo hi\n"
+        "HEALTHCHECK CMD curl -f http://localhost:3000/\nUSER 1000\nCMD node /app/server.js\n",
+        {"KH117", "KH113"},
+    ),
+}
+
+
+@pytest.mark.usefixtures("judged_day")
+def test_issue_16_list_at_the_default_gate(tmp_path: Path) -> None:
+    from keelhaul.catalogue import all_rules
+    from keelhaul.checking import Checker, Target
+    from keelhaul.config import ConfigFinder
+    from keelhaul.rules.shellcheck import find_shellcheck
+    from keelhaul.selection import Vocabulary
+
+    shellcheck = find_shellcheck()
+    if shellcheck is None:
+        pytest.skip("no shellcheck binary")
+    targets = []
+    for name, (src, _) in ISSUE_16.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "Dockerfile").write_text(src, encoding="utf-8")
+        targets.append(Target(folder / "Dockerfile", str(folder / "Dockerfile"), True))
+    rules = all_rules()
+    vocabulary = Vocabulary(rules)
+    checker = Checker(
+        ConfigFinder(vocabulary, isolated=True), vocabulary, rules, shellcheck=shellcheck,
+        fixes=False,
+    )  # fmt: skip
+    result = checker.check(targets)
+    found: dict[str, set[str]] = {name: set() for name in ISSUE_16}
+    for finding in result.findings:
+        if finding.severity.value in ("warning", "error"):
+            found[Path(finding.location.path).parent.name].add(finding.code)
+    assert not result.broken
+    assert found == {name: codes for name, (_, codes) in ISSUE_16.items()}

@@ -34,7 +34,9 @@ from keelhaul.selection import THRESHOLD_WORDS, Vocabulary
 RULE_WORDS = "codes, names, categories, `shellcheck` or ALL; comma-separated or repeated"
 
 
-def emit(out: Output, fmt: str, result: CheckResult, rules: Iterable[Rule]) -> None:
+def emit(
+    out: Output, fmt: str, result: CheckResult, rules: Iterable[Rule], baseline: bool = False
+) -> None:
     """Write the report of ``result`` in ``fmt``: the one place output is produced."""
     color = out.color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
     report = Report(
@@ -46,6 +48,8 @@ def emit(out: Output, fmt: str, result: CheckResult, rules: Iterable[Rule]) -> N
         cwd=Path.cwd(),
         color=color and fmt in ("text", "concise"),
         gate=result.gate,
+        fail_on=result.fail_on,
+        baseline=baseline,
     )
     text = render(fmt, report)
     if result.baselined and fmt in ("text", "concise"):
@@ -237,7 +241,7 @@ def command(
             f"{result.gone_from_baseline} baselined finding(s) no longer occur; "
             "--write-baseline drops them"
         )
-    emit(out, fmt, result, rules)
+    emit(out, fmt, result, rules, baseline=baseline_file is not None)
     unknown = report_unknown(out, result.unknown, quiet_unknown)
     if result.broken or unknown:
         return 2

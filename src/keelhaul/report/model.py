@@ -86,6 +86,10 @@ class Report:
     color: bool = False
     gate: int | None = None
     """How many findings reach the failure threshold (None: not a gated run)."""
+    fail_on: str | None = None
+    """The threshold (``warning``, ``none``...) when one holds for every file."""
+    baseline: bool = False
+    """A baseline was read: the findings are the ones not in it."""
     tool: str = "keelhaul"
     version: str = __version__
     information_uri: str | None = None

@@ -213,15 +213,44 @@ def summary(report: Report, paint: Paint) -> str:
     if safe or unsafe:
         more = f" ({unsafe} more with `--unsafe-fixes`)" if unsafe else ""
         lines.append(f"  fixable: up to {safe} with `keelhaul fix`{more}; `--diff` shows them")
-    if report.gate:
-        lines.append(
-            f"  failing: {report.gate} at or above `fail-on` (exit 1); to adopt gradually, "
-            "`--write-baseline keelhaul-baseline.json` records them and `--baseline "
-            "keelhaul-baseline.json` then reports only new ones"
-        )
-    elif report.gate == 0:
-        lines.append("  failing: none at or above `fail-on` (exit 0)")
+    failing = gate_line(report)
+    if failing:
+        lines.append(failing)
     return "\n".join(lines)
+
+
+#: Where ``--write-baseline`` is suggested to write (any path works).
+BASELINE_FILE = "keelhaul-baseline.json"
+
+
+def _threshold(fail_on: str | None) -> str:
+    if fail_on is None:
+        return "at or above each file's `fail-on`"
+    return "at error" if fail_on == "error" else f"at {fail_on} or above"
+
+
+def gate_line(report: Report) -> str:
+    """How many findings fail the gate, and how to adopt keelhaul on files that do: record
+    today's findings in a baseline, then fail only on new ones ("" for an ungated run)."""
+    if report.gate is None:
+        return ""
+    if report.fail_on == "none":
+        return "  failing: none (`fail-on = none`: never exit 1)"
+    level = _threshold(report.fail_on)
+    new = " new" if report.baseline else ""
+    if not report.gate:
+        return f"  failing: no{new} finding {level} (exit 0)"
+    count = _plural(report.gate, f"{new.strip()} finding".strip())
+    if report.baseline:
+        return (
+            f"  failing: {count} {level}, not in the baseline (exit 1); fix them, or accept "
+            "them by writing the baseline again (`keelhaul check --write-baseline FILE`)"
+        )
+    return (
+        f"  failing: {count} {level} (exit 1); to adopt keelhaul on existing files, "
+        f"`keelhaul check --write-baseline {BASELINE_FILE}` records today's findings and "
+        f"`keelhaul check --baseline {BASELINE_FILE}` then fails only on new ones"
+    )
 
 
 # --- the two formats --------------------------------------------------------------------------
@@ -263,4 +292,6 @@ def render_concise(report: Report) -> str:
     lines = [broken_headline(report, b, paint) for b in report.broken]
     lines += [headline(report, f, paint) for f in report.ordered]
     lines.append(summary(report, paint).splitlines()[0])
+    if report.findings and gate_line(report):
+        lines.append(gate_line(report).strip())
     return "\n".join(lines) + "\n"

@@ -15,6 +15,11 @@ from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 #: Dockerfiles and ignore files: what a folder of Dockerfiles holds (``Dockerfile``,
 #: ``Dockerfile.dev``, ``api.Dockerfile``, ``Containerfile``, ``x.dockerignore``).
 _DOCKERFILE = re.compile(r"(?i)(?:^|[._-])(?:dockerfile|containerfile)(?:[._-]|$)|\.dockerignore$")
+#: The linters' own files beside them: keelhaul's settings and the baseline `keelhaul check`
+#: suggests writing, hadolint's settings. Writing the baseline must not make a finding.
+_LINTER_FILES = frozenset(
+    {".keelhaul.toml", "keelhaul-baseline.json", ".hadolint.yaml", ".hadolint.yml"}
+)
 
 
 def _only_dockerfiles(context: BuildContext) -> bool:
@@ -25,7 +30,7 @@ def _only_dockerfiles(context: BuildContext) -> bool:
     return (
         context.complete
         and not any(e.is_dir for e in context.entries)
-        and all(_DOCKERFILE.search(e.name) for e in files)
+        and all(_DOCKERFILE.search(e.name) or e.name in _LINTER_FILES for e in files)
     )
 
 
