@@ -15,8 +15,9 @@ installed), findings at warning or error. ``tests/rules/test_judged.py`` keeps t
 a finding judged wrong must not come back, one judged right must not disappear, and every
 finding of the gate must be judged.
 
-Run ``python -m tests.judged`` for the per-rule numbers (precision: right over judged), and
-``python -m tests.judged unjudged`` for the findings still to judge, with their source line.
+Run ``python -m tests.judged`` for the per-rule numbers (precision: right over judged),
+``python -m tests.judged unjudged`` for the findings still to judge, with their source line,
+and ``python -m tests.judged gate`` for what the gate costs (docs/gate.md).
 """
 
 from __future__ import annotations
@@ -113,6 +114,13 @@ def real_world_dockerfiles() -> list[Path]:
 @cache
 def gate_findings() -> tuple[GateFinding, ...]:
     """What the default gate reports on the real-world corpus Dockerfiles."""
+    return tuple(f for f in all_findings() if f.severity in GATE)
+
+
+@cache
+def all_findings() -> tuple[GateFinding, ...]:
+    """Every finding of ``keelhaul check`` at default settings on the real-world corpus
+    Dockerfiles, at any severity (the gate's and those below it)."""
     from keelhaul.catalogue import all_rules
     from keelhaul.checking import Checker, Target
     from keelhaul.config import ConfigFinder
@@ -146,7 +154,6 @@ def gate_findings() -> tuple[GateFinding, ...]:
             f.message,
         )
         for f in result.findings
-        if f.severity.value in GATE
     )
 
 
@@ -172,6 +179,28 @@ def _row(code: str, counts: Counter[str]) -> str:
     gate = judged + counts["unjudged"]
     cells = (counts["right"], counts["noise"], counts["wrong"], counts["unjudged"])
     return f"{code}\t{gate}\t" + "\t".join(map(str, cells)) + f"\t{precision}"
+
+
+def gate_numbers() -> Iterator[str]:
+    """What the default gate costs a team (docs/gate.md): findings at each threshold with
+    their verdicts, and how many files fail (``python -m tests.judged gate``)."""
+    judged = verdicts()
+    found = all_findings()
+    files = len(real_world_dockerfiles())
+    below = Counter(f.severity for f in found if f.severity not in GATE)
+    yield f"files\t{files}"
+    for name, levels in (("warning", GATE), ("error", ("error",))):
+        at = [f for f in found if f.severity in levels]
+        counts = Counter(judged[f.key].verdict if f.key in judged else "unjudged" for f in at)
+        failing = {f.path for f in at}
+        right = {f.path for f in at if f.key in judged and judged[f.key].verdict == "right"}
+        yield (
+            f"fail-on {name}\tfindings {len(at)}\t"
+            + "\t".join(f"{v} {counts[v]}" for v in (*VERDICTS, "unjudged"))
+            + f"\tfiles failing {len(failing)}\tof them with a right finding "
+            f"{len(failing & right)}"
+        )
+    yield "below the gate\t" + "\t".join(f"{k} {n}" for k, n in sorted(below.items()))
 
 
 def unjudged() -> Iterator[str]:
@@ -217,6 +246,9 @@ if __name__ == "__main__":
         target = Path(__file__).resolve().parents[1] / "docs" / "precision.md"
         target.write_text(precision_markdown(), encoding="utf-8")
         print(f"wrote {target}")
+    elif sys.argv[1:] == ["gate"]:
+        for row in gate_numbers():
+            print(row)
     else:
         for row in unjudged() if sys.argv[1:] == ["unjudged"] else precision_table():
             print(row)
