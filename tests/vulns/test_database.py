@@ -54,7 +54,7 @@ def mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def test_update_from_a_mirror_then_match(mirror: str, tmp_path: Path) -> None:
     db_path = tmp_path / "osv.sqlite3"
-    counts = database.update(db_path, ["PyPI", "Debian", "Alpine"], mirror)
+    counts = database.update(db_path, ["PyPI", "Debian", "Alpine"], mirror).changed
     assert counts["PyPI"] == len(list((OSV / "PyPI").glob("*.json")))
     state = database.status(db_path)
     assert state.exists

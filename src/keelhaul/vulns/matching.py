@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from keelhaul.vulns.database import Database
+from keelhaul.vulns.exploits import KnownExploited, Likelihood
 from keelhaul.vulns.osv import (
     UNKNOWN,
     Severity,
@@ -60,6 +61,10 @@ class Vulnerability:
     also: tuple[str, ...] = ()
     """Other advisories about the same flaw of the same package, merged into this finding
     (:func:`merge`)."""
+    exploited: KnownExploited | None = None
+    """CISA's KEV entry for its CVE, when a catalogue was imported (``db import``)."""
+    likelihood: Likelihood | None = None
+    """FIRST's EPSS score for its CVE, when scores were imported."""
 
     @property
     def ids(self) -> tuple[str, ...]:
