@@ -127,7 +127,7 @@ def _warn_when_stale(out: Output, path: Path, config_file: Path | None, isolated
     days = settings_for(config_file, isolated, Path.cwd() / "Dockerfile").vulns_db_max_age
     if not days or not path.is_file():
         return
-    age = database.status(path).age_hours
+    age = database.age_hours(path)
     if age is not None and age > days * 24:
         out.info(f"keelhaul: warning: the vulnerability database {path} is {age / 24:.1f} days "
                  f"old (settings.vulns-db-max-age is {days:g}); run `keelhaul db update`")  # fmt: skip

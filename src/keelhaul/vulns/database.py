@@ -2,7 +2,9 @@
 package, updated atomically.
 
 Layout: ``advisories`` holds each record (zlib-compressed JSON) under its id; ``packages``
-indexes (ecosystem, normalised name) -> id; ``aliases`` indexes the ids of the flaw a record
+indexes (ecosystem, normalised name) -> id, with the record's ``affected`` entries for that
+package (``entries``: what matching needs, a fraction of the record, so a record is read
+whole only when it matches); ``aliases`` indexes the ids of the flaw a record
 is about (its aliases, ``upstream`` CVEs, the CVE in ``UBUNTU-CVE-...``) -> id; ``sources`` tells, per ecosystem, where its
 records came from and when. Every change builds a complete new file beside the old one and
 renames it into place (``os.replace``): a failed update leaves the old database as it was,
@@ -48,7 +50,7 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE advisories (
   id TEXT PRIMARY KEY, modified TEXT, withdrawn INTEGER NOT NULL, record BLOB NOT NULL);
 CREATE TABLE packages (
-  ecosystem TEXT NOT NULL, name TEXT NOT NULL, id TEXT NOT NULL,
+  ecosystem TEXT NOT NULL, name TEXT NOT NULL, id TEXT NOT NULL, entries BLOB,
   PRIMARY KEY (ecosystem, name, id)) WITHOUT ROWID;
 CREATE TABLE aliases (
   key TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (key, id)) WITHOUT ROWID;
@@ -125,6 +127,19 @@ def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
 
 def _tables(db: sqlite3.Connection) -> set[str]:
     return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def age_hours(path: Path) -> float | None:
+    """Hours since the database was last updated or found current (:attr:`Status.age_hours`)
+    without counting what it holds; None when there is none or it cannot tell."""
+    try:
+        with closing(_connect(path, readonly=True)) as db:
+            meta = dict(db.execute(
+                "SELECT key, value FROM meta WHERE key IN ('updated_at', 'checked_at')"))  # fmt: skip
+    except sqlite3.DatabaseError:
+        return None
+    return Status(path, True, updated_at=meta.get("updated_at"),
+                  checked_at=meta.get("checked_at")).age_hours  # fmt: skip
 
 
 def status(path: Path) -> Status:
@@ -269,6 +284,8 @@ def _rewrite(path: Path) -> Iterator[sqlite3.Connection]:
                 db.executescript(_SCHEMA)
                 db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
             db.executescript(_EXTRAS)
+            if "entries" not in {r[1] for r in db.execute("PRAGMA table_info(packages)")}:
+                db.execute("ALTER TABLE packages ADD COLUMN entries BLOB")  # read as absent
             yield db
             db.execute("INSERT OR REPLACE INTO meta VALUES ('updated_at', ?)", (_now(),))
             db.commit()
@@ -345,11 +362,22 @@ def _store(db: sqlite3.Connection, advisories: Iterable[Advisory]) -> Imported:
         db.execute("INSERT OR REPLACE INTO advisories VALUES (?, ?, ?, ?)",
                    (adv.id, adv.modified, int(adv.withdrawn), zlib.compress(adv.data, 6)))  # fmt: skip
         seen = set(packages(adv.record))
-        db.executemany("INSERT OR IGNORE INTO packages VALUES (?, ?, ?)",
-                       [(e, n, adv.id) for e, n in seen])  # fmt: skip
+        db.executemany("INSERT OR REPLACE INTO packages (ecosystem, name, id, entries) "
+                       "VALUES (?, ?, ?, ?)",
+                       [(e, n, adv.id, _entries(adv.record, e, n)) for e, n in seen])  # fmt: skip
         for ecosystem in {e.partition(":")[0] for e, _ in seen} or {"(none)"}:
             counts[ecosystem] = counts.get(ecosystem, 0) + 1
     return done
+
+
+def _entries(record: dict[str, Any], ecosystem: str, name: str) -> bytes:
+    """The part of ``record`` that says whether it affects ``name`` in ``ecosystem``."""
+    mine = [a for a in record.get("affected") or () if isinstance(a, dict)
+            and isinstance(a.get("package"), dict)
+            and str(a["package"].get("ecosystem", "")) == ecosystem
+            and normalise_name(ecosystem, str(a["package"].get("name", ""))) == name]  # fmt: skip
+    small = {"id": record["id"], "withdrawn": record.get("withdrawn"), "affected": mine}
+    return zlib.compress(json.dumps(small, separators=(",", ":")).encode(), 6)
 
 
 def _store_kev(db: sqlite3.Connection, kev: exploits.Kev) -> Imported:
@@ -534,6 +562,8 @@ class Database:
         self._db = _connect(path, readonly=True)
         self._has_aliases = _check_schema(self._db, path) != "1"
         tables = _tables(self._db)
+        self._has_entries = "entries" in {
+            r[1] for r in self._db.execute("PRAGMA table_info(packages)")}  # fmt: skip
         self._has_kev = "kev" in tables and self._any("kev")
         self._has_epss = "epss" in tables and self._any("epss")
         self._records: dict[str, dict[str, Any]] = {}
@@ -597,6 +627,28 @@ class Database:
                         if advisory_id not in seen:
                             seen.add(advisory_id)
                             out.append((advisory_id, ecosystem, name))
+        return out
+
+    def candidates(self, ecosystems: Iterable[str],
+                   names: Iterable[str]) -> list[tuple[str, str, str, dict[str, Any] | None]]:  # fmt: skip
+        """:meth:`hits` with each record's ``affected`` entries for the package (a record
+        reduced to what matching reads), or None when the database predates them."""
+        out: list[tuple[str, str, str, dict[str, Any] | None]] = []
+        seen: set[str] = set()
+        for pattern in ecosystems:
+            for ecosystem in self.ecosystems_like(pattern):
+                for name in names:
+                    rows = self._db.execute(
+                        "SELECT id, entries FROM packages WHERE ecosystem = ? AND name = ?"
+                        if self._has_entries else
+                        "SELECT id, NULL FROM packages WHERE ecosystem = ? AND name = ?",
+                        (ecosystem, normalise_name(ecosystem, name)),
+                    ).fetchall()  # fmt: skip
+                    for advisory_id, blob in rows:
+                        if advisory_id not in seen:
+                            seen.add(advisory_id)
+                            small = json.loads(zlib.decompress(blob)) if blob else None
+                            out.append((advisory_id, ecosystem, name, small))
         return out
 
     def ids_for(self, ecosystem: str, name: str) -> list[str]:

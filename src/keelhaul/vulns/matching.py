@@ -120,7 +120,9 @@ def match(db: Database, installed: Iterable[InstalledPackage]) -> list[Vulnerabi
         ecosystems = package.ecosystems or (package.ecosystem,)
         names = (package.name, *(n for n in package.names if n != package.name))
         hits: list[Vulnerability] = []
-        for advisory_id, ecosystem, name in db.hits(ecosystems, names):
+        for advisory_id, ecosystem, name, small in db.candidates(ecosystems, names):
+            if small is not None and affects(small, ecosystem, name, package.version) is None:
+                continue  # decided on the package's entries: the whole record is not read
             record = db.record(advisory_id)
             hit = affects(record, ecosystem, name, package.version)
             if hit is None:
