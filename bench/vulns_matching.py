@@ -53,7 +53,7 @@ def grow(path: Path, target: int) -> int:
                         for i, r, _ in batch])  # fmt: skip
         from keelhaul.vulns.osv import normalise_name
 
-        db.executemany("INSERT OR IGNORE INTO packages VALUES (?, ?, ?)",
+        db.executemany("INSERT OR IGNORE INTO packages (ecosystem, name, id) VALUES (?, ?, ?)",
                        [(e, normalise_name(e, n), i) for i, _, names in batch for e, n in names])  # fmt: skip
     db.commit()
     db.close()

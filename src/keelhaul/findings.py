@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -123,6 +124,9 @@ class Finding:
     origin: Origin | None = None
     """For an image finding: from the base image's layers or the image's own; None when
     that cannot be told (or for findings that are not about an image)."""
+    properties: Mapping[str, object] | None = field(default=None, compare=False)
+    """Facts a format may carry beside the message (SARIF ``properties``): a vulnerability's
+    KEV entry and EPSS score."""
 
     def sort_key(self) -> tuple[str, int, int, int, str]:
         loc = self.location

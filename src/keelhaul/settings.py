@@ -336,6 +336,10 @@ class Settings(Mapping[str, object]):
     image_regions: int = _setting(
         "image-regions", _count, 1, "a number (taken whole)",
         "Registries (regions) the image is replicated to (`--regions`).", IMAGE)  # fmt: skip
+    vulns_db_max_age: float = _setting(
+        "vulns-db-max-age", _number(0), 7.0, "a number of days",
+        "`keelhaul vulns` warns when the vulnerability database was last updated (or found "
+        "current by `db update`) longer ago than this; 0 never warns.", ("vulns",))  # fmt: skip
     # the image sources: they refuse an image beyond these (exit 2)
     image_insecure_registries: tuple[str, ...] = _setting(
         "image-insecure-registries", _hosts, (), "a list of host[:port]",

@@ -54,7 +54,7 @@ def mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def test_update_from_a_mirror_then_match(mirror: str, tmp_path: Path) -> None:
     db_path = tmp_path / "osv.sqlite3"
-    counts = database.update(db_path, ["PyPI", "Debian", "Alpine"], mirror)
+    counts = database.update(db_path, ["PyPI", "Debian", "Alpine"], mirror).changed
     assert counts["PyPI"] == len(list((OSV / "PyPI").glob("*.json")))
     state = database.status(db_path)
     assert state.exists
@@ -158,3 +158,27 @@ def test_the_whole_shared_corpus_imports_and_every_range_evaluates(tmp_path: Pat
                     checked += 1
         assert db.ids_for("PyPI", "jinja2")
     assert checked > 1000
+
+
+def test_matching_on_the_index_entries_equals_matching_on_whole_records(tmp_path: Path) -> None:
+    """The index keeps each record's entries for the package, so matching reads a record
+    whole only when it matches; a database written before (entries absent) matches the
+    same."""
+    if not OSV.is_dir():
+        pytest.skip("../shared/osv is absent")
+    db_path = tmp_path / "osv.sqlite3"
+    database.import_paths(db_path, [OSV / "PyPI", OSV / "Debian"])
+    installed = [InstalledPackage("PyPI", "Jinja2", "2.7.1"), InstalledPackage("PyPI", "flask", "2.2.4"),
+                 InstalledPackage("PyPI", "django", "3.2.0"), InstalledPackage("PyPI", "django", "99.0"),
+                 InstalledPackage("Debian:9", "openssl", "1.1.0l-1~deb9u5", binary="libssl1.1")]  # fmt: skip
+    with Database(db_path) as db:
+        assert all(small is not None for *_, small in db.candidates(["PyPI"], ["django"]))
+        with_entries = match(db, installed)
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("UPDATE packages SET entries = NULL")
+    with Database(db_path) as db:
+        assert all(small is None for *_, small in db.candidates(["PyPI"], ["django"]))
+        whole = match(db, installed)
+    assert len(with_entries) > 20
+    assert [(v.id, v.also, v.fixed, v.package) for v in with_entries] == [
+        (v.id, v.also, v.fixed, v.package) for v in whole]  # fmt: skip

@@ -43,6 +43,7 @@ PAIRS = [
     ("ubuntu 22.04", "UBUNTU-CVE-2023-4911", "2.35-0ubuntu3.1", "2.35-0ubuntu3.4"),
     ("debian 12", "DSA-5514-1", "2.36-9+deb12u1", "2.36-9+deb12u3"),
     ("debian 9", "DLA-3008-1", "1.1.0l-1~deb9u5", "1.1.0l-1~deb9u6"),
+    ("debian 7", "DSA-3029-1", "1.2.1-2.2+wheezy2", "1.2.1-2.2+wheezy3"),
     ("alpine 3.18", "ALPINE-CVE-2025-26519", "1.2.4-r2", "1.2.4-r3"),
     ("rhel 9.2", "RHSA-2023:5453", "2.34-60.el9_2.3", "2.34-60.el9_2.7"),
     ("wolfi", "CVE-2023-25139", "2.36-r6", "2.37-r1"),
@@ -56,6 +57,8 @@ def _image(which: str, version: str) -> Image:
         return deb_image("debian", "12", _debs(UBUNTU, version))
     if which == "debian 9":
         return deb_image("debian", "9", [("libssl1.1", version, "openssl")])
+    if which == "debian 7":
+        return deb_image("debian", "7", [("nginx-light", version, "nginx")])
     if which == "alpine 3.18":
         return apk_image("alpine", "3.18.4", [("musl", version, "musl")])
     if which == "rhel 9.2":

@@ -156,6 +156,8 @@ def _result(report: Report, finding: Finding, occurrence: int) -> dict[str, obje
         location["logicalLocations"] = [{"name": f"layer {layer}", "kind": "layer"}]
     if finding.origin is not None:
         properties["origin"] = finding.origin.value
+    if finding.properties:
+        properties.update(finding.properties)
     return {
         "ruleId": finding.code,
         "ruleIndex": report.rule_index[finding.code],

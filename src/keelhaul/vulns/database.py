@@ -2,7 +2,9 @@
 package, updated atomically.
 
 Layout: ``advisories`` holds each record (zlib-compressed JSON) under its id; ``packages``
-indexes (ecosystem, normalised name) -> id; ``aliases`` indexes the ids of the flaw a record
+indexes (ecosystem, normalised name) -> id, with the record's ``affected`` entries for that
+package (``entries``: what matching needs, a fraction of the record, so a record is read
+whole only when it matches); ``aliases`` indexes the ids of the flaw a record
 is about (its aliases, ``upstream`` CVEs, the CVE in ``UBUNTU-CVE-...``) -> id; ``sources`` tells, per ecosystem, where its
 records came from and when. Every change builds a complete new file beside the old one and
 renames it into place (``os.replace``): a failed update leaves the old database as it was,
@@ -14,23 +16,25 @@ with ``<cache>`` from ``$XDG_CACHE_HOME`` (``~/.cache`` by default).
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import os
 import sqlite3
 import tempfile
-import time
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from keelhaul.errors import KeelhaulError
+from keelhaul.vulns import download, exploits
 from keelhaul.vulns.osv import flaw_ids, normalise_name, packages
 
 SCHEMA_VERSION = 2
@@ -46,13 +50,26 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE advisories (
   id TEXT PRIMARY KEY, modified TEXT, withdrawn INTEGER NOT NULL, record BLOB NOT NULL);
 CREATE TABLE packages (
-  ecosystem TEXT NOT NULL, name TEXT NOT NULL, id TEXT NOT NULL,
+  ecosystem TEXT NOT NULL, name TEXT NOT NULL, id TEXT NOT NULL, entries BLOB,
   PRIMARY KEY (ecosystem, name, id)) WITHOUT ROWID;
 CREATE TABLE aliases (
   key TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (key, id)) WITHOUT ROWID;
 CREATE TABLE sources (
   ecosystem TEXT PRIMARY KEY, origin TEXT NOT NULL, imported_at TEXT NOT NULL,
   records INTEGER NOT NULL);
+"""
+
+#: Tables added within schema 2 (an older keelhaul reading the file ignores them): the
+#: validators of each ecosystem's last download, CISA's KEV catalogue, FIRST's EPSS scores.
+_EXTRAS = """
+CREATE TABLE IF NOT EXISTS downloads (
+  ecosystem TEXT PRIMARY KEY, url TEXT NOT NULL, etag TEXT, last_modified TEXT,
+  checked_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS kev (
+  cve TEXT PRIMARY KEY, date_added TEXT NOT NULL, due_date TEXT NOT NULL,
+  ransomware TEXT NOT NULL, name TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS epss (
+  cve TEXT PRIMARY KEY, score REAL NOT NULL, percentile REAL NOT NULL) WITHOUT ROWID;
 """
 
 
@@ -77,12 +94,28 @@ class Status:
     ecosystems: tuple[tuple[str, str, str, int], ...] = ()
     """(ecosystem, origin, imported at, records) for each imported ecosystem."""
     updated_at: str | None = None
+    """When the database last changed."""
+    checked_at: str | None = None
+    """When ``db update`` last found every ecosystem it asked for current (changed or not)."""
+    published: dict[str, str] = field(default_factory=dict)
+    """Ecosystem -> when its export was published (the server's ``Last-Modified``)."""
+    kev: tuple[str, int] | None = None
+    """CISA's KEV catalogue: (its version and date, entries)."""
+    epss: tuple[str, int] | None = None
+    """FIRST's EPSS scores: (model and score date, CVEs)."""
+
+    @property
+    def current_at(self) -> str | None:
+        """The latest of :attr:`updated_at` and :attr:`checked_at`: since when the data may
+        have gone stale."""
+        found = [t for t in (self.updated_at, self.checked_at) if t]
+        return max(found, key=datetime.fromisoformat) if found else None
 
     @property
     def age_hours(self) -> float | None:
-        if self.updated_at is None:
+        if self.current_at is None:
             return None
-        then = datetime.fromisoformat(self.updated_at)
+        then = datetime.fromisoformat(self.current_at)
         return (datetime.now(UTC) - then).total_seconds() / 3600
 
 
@@ -90,6 +123,23 @@ def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
     if readonly:
         return sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
     return sqlite3.connect(path)
+
+
+def _tables(db: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def age_hours(path: Path) -> float | None:
+    """Hours since the database was last updated or found current (:attr:`Status.age_hours`)
+    without counting what it holds; None when there is none or it cannot tell."""
+    try:
+        with closing(_connect(path, readonly=True)) as db:
+            meta = dict(db.execute(
+                "SELECT key, value FROM meta WHERE key IN ('updated_at', 'checked_at')"))  # fmt: skip
+    except sqlite3.DatabaseError:
+        return None
+    return Status(path, True, updated_at=meta.get("updated_at"),
+                  checked_at=meta.get("checked_at")).age_hours  # fmt: skip
 
 
 def status(path: Path) -> Status:
@@ -103,11 +153,21 @@ def status(path: Path) -> Status:
             rows = db.execute(
                 "SELECT ecosystem, origin, imported_at, records FROM sources ORDER BY ecosystem"
             ).fetchall()
-            updated = db.execute("SELECT value FROM meta WHERE key = 'updated_at'").fetchone()
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+            tables = _tables(db)
+            published: dict[str, str] = {}
+            kev = epss = None
+            if "downloads" in tables:
+                published = {e: m for e, m in db.execute(
+                    "SELECT ecosystem, last_modified FROM downloads") if m}  # fmt: skip
+            if "kev" in tables and "kev_catalog" in meta:
+                kev = (meta["kev_catalog"], db.execute("SELECT count(*) FROM kev").fetchone()[0])
+            if "epss" in tables and "epss_scored" in meta:
+                epss = (meta["epss_scored"], db.execute("SELECT count(*) FROM epss").fetchone()[0])
     except sqlite3.DatabaseError as exc:
         raise DatabaseError(f"{path}: not a keelhaul vulnerability database ({exc})") from None
     return Status(path, True, int(total), int(withdrawn), tuple(tuple(r) for r in rows),
-                  updated[0] if updated else None)  # fmt: skip
+                  meta.get("updated_at"), meta.get("checked_at"), published, kev, epss)  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------
@@ -181,13 +241,33 @@ def read_path(path: Path) -> Iterator[Advisory]:
 
 
 # --------------------------------------------------------------------------------------------
-# writing: always a whole new file, renamed into place
+# writing: one writer at a time, always a whole new file, renamed into place
+
+
+@contextmanager
+def writing(path: Path, waiting: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold the database's write lock (``fcntl.flock`` on ``<path>.lock``): writers (``db
+    import``, ``db update``) take turns, each building on what the one before stored.
+    ``waiting`` is called once when another writer holds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = path.with_name(path.name + ".lock")
+    with lock.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting is not None:
+                waiting()
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @contextmanager
 def _rewrite(path: Path) -> Iterator[sqlite3.Connection]:
     """A writable copy of the database (or a new one); renamed over ``path`` when the block
-    ends without an error, thrown away otherwise."""
+    ends without an error, thrown away otherwise. Hold :func:`writing` around it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".new", dir=path.parent)
     os.close(handle)
@@ -203,9 +283,11 @@ def _rewrite(path: Path) -> Iterator[sqlite3.Connection]:
             else:
                 db.executescript(_SCHEMA)
                 db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            db.executescript(_EXTRAS)
+            if "entries" not in {r[1] for r in db.execute("PRAGMA table_info(packages)")}:
+                db.execute("ALTER TABLE packages ADD COLUMN entries BLOB")  # read as absent
             yield db
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('updated_at', ?)",
-                       (datetime.now(UTC).isoformat(timespec="seconds"),))  # fmt: skip
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('updated_at', ?)", (_now(),))
             db.commit()
         finally:
             db.close()
@@ -221,6 +303,10 @@ def _rewrite(path: Path) -> Iterator[sqlite3.Connection]:
         raise DatabaseError(f"{path}: {exc}") from None
     finally:
         temp.unlink(missing_ok=True)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _check_schema(db: sqlite3.Connection, path: Path) -> str:
@@ -248,13 +334,17 @@ def _migrate(db: sqlite3.Connection) -> None:
 @dataclass
 class Imported:
     """What an import or update stored: records, and records per ecosystem (a record that
-    names two ecosystems counts in both)."""
+    names two ecosystems counts in both); KEV entries and EPSS scores."""
 
     records: int = 0
     by_ecosystem: dict[str, int] = field(default_factory=dict)
+    kev: int = 0
+    epss: int = 0
 
     def add(self, other: Imported) -> None:
         self.records += other.records
+        self.kev += other.kev
+        self.epss += other.epss
         for ecosystem, n in other.by_ecosystem.items():
             self.by_ecosystem[ecosystem] = self.by_ecosystem.get(ecosystem, 0) + n
 
@@ -272,11 +362,42 @@ def _store(db: sqlite3.Connection, advisories: Iterable[Advisory]) -> Imported:
         db.execute("INSERT OR REPLACE INTO advisories VALUES (?, ?, ?, ?)",
                    (adv.id, adv.modified, int(adv.withdrawn), zlib.compress(adv.data, 6)))  # fmt: skip
         seen = set(packages(adv.record))
-        db.executemany("INSERT OR IGNORE INTO packages VALUES (?, ?, ?)",
-                       [(e, n, adv.id) for e, n in seen])  # fmt: skip
+        db.executemany("INSERT OR REPLACE INTO packages (ecosystem, name, id, entries) "
+                       "VALUES (?, ?, ?, ?)",
+                       [(e, n, adv.id, _entries(adv.record, e, n)) for e, n in seen])  # fmt: skip
         for ecosystem in {e.partition(":")[0] for e, _ in seen} or {"(none)"}:
             counts[ecosystem] = counts.get(ecosystem, 0) + 1
     return done
+
+
+def _entries(record: dict[str, Any], ecosystem: str, name: str) -> bytes:
+    """The part of ``record`` that says whether it affects ``name`` in ``ecosystem``."""
+    mine = [a for a in record.get("affected") or () if isinstance(a, dict)
+            and isinstance(a.get("package"), dict)
+            and str(a["package"].get("ecosystem", "")) == ecosystem
+            and normalise_name(ecosystem, str(a["package"].get("name", ""))) == name]  # fmt: skip
+    small = {"id": record["id"], "withdrawn": record.get("withdrawn"), "affected": mine}
+    return zlib.compress(json.dumps(small, separators=(",", ":")).encode(), 6)
+
+
+def _store_kev(db: sqlite3.Connection, kev: exploits.Kev) -> Imported:
+    """Replace the KEV catalogue held (a newer catalogue lists every entry again)."""
+    db.execute("DELETE FROM kev")
+    db.executemany("INSERT OR REPLACE INTO kev VALUES (?, ?, ?, ?, ?)",
+                   [(e.cve, e.date_added, e.due_date, e.ransomware, e.name)
+                    for e in kev.entries])  # fmt: skip
+    db.execute("INSERT OR REPLACE INTO meta VALUES ('kev_catalog', ?)", (kev.catalog,))
+    return Imported(kev=len(kev.entries))
+
+
+def _store_epss(db: sqlite3.Connection, epss: exploits.Epss) -> Imported:
+    """Replace the EPSS scores held (each day's file scores every CVE again)."""
+    db.execute("DELETE FROM epss")
+    db.executemany("INSERT OR REPLACE INTO epss VALUES (?, ?, ?)",
+                   [(e.cve, e.score, e.percentile) for e in epss.entries])  # fmt: skip
+    db.execute("INSERT OR REPLACE INTO meta VALUES ('epss_scored', ?)",
+               (epss.scored or "no date in the file",))  # fmt: skip
+    return Imported(epss=len(epss.entries))
 
 
 def _replace_ecosystem(db: sqlite3.Connection, ecosystem: str) -> None:
@@ -290,19 +411,32 @@ def _replace_ecosystem(db: sqlite3.Connection, ecosystem: str) -> None:
     db.executemany("DELETE FROM aliases WHERE id = ?", [(i,) for i in ids])
 
 
-def import_paths(path: Path, sources: Iterable[Path]) -> Imported:
-    """``keelhaul db import``: add the advisories of zips, files and folders."""
+def import_paths(path: Path, sources: Iterable[Path],
+                 waiting: Callable[[], None] | None = None) -> Imported:  # fmt: skip
+    """``keelhaul db import``: add the advisories of zips, files and folders; a CISA KEV
+    catalogue or a FIRST EPSS file (:func:`keelhaul.vulns.exploits.kind_of`) replaces the one
+    held. Every file is read before the database is touched."""
     found = list(sources)
+    advisories = [s for s in found if exploits.kind_of(s) is None]
+    try:
+        catalogues = [exploits.read_kev(s) for s in found if exploits.kind_of(s) == "kev"]
+        scores = [exploits.read_epss(s) for s in found if exploits.kind_of(s) == "epss"]
+    except exploits.ExploitDataError as exc:
+        raise DatabaseError(str(exc)) from None
     done = Imported()
-    with _rewrite(path) as db:
-        for source in found:
+    with writing(path, waiting), _rewrite(path) as db:
+        for source in advisories:
             done.add(_store(db, read_path(source)))
-        _record_sources(db, done.by_ecosystem, ", ".join(str(s) for s in found))
+        _record_sources(db, done.by_ecosystem, ", ".join(str(s) for s in advisories))
+        for kev in catalogues:
+            done.add(_store_kev(db, kev))
+        for epss in scores:
+            done.add(_store_epss(db, epss))
     return done
 
 
 def _record_sources(db: sqlite3.Connection, counts: dict[str, int], origin: str) -> None:
-    now = datetime.now(UTC).isoformat(timespec="seconds")
+    now = _now()
     for ecosystem, n in counts.items():
         db.execute("INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?)",
                    (ecosystem, origin, now, n))  # fmt: skip
@@ -313,54 +447,104 @@ OSV_BASE_URL = "https://osv-vulnerabilities.storage.googleapis.com"
 DEFAULT_ECOSYSTEMS = ("Debian", "Ubuntu", "Alpine", "Red Hat", "Rocky Linux", "AlmaLinux",
                       "SUSE", "openSUSE", "Wolfi", "Chainguard", "PyPI", "npm", "Go", "crates.io", "Maven", "RubyGems", "Packagist",
                       "NuGet")  # fmt: skip
+MAX_DOWNLOAD_BYTES = download.MAX_DOWNLOAD_BYTES
+
+
+@dataclass
+class Updated:
+    """What ``db update`` did: records stored per changed ecosystem, the ecosystems the
+    server said had not changed, and those whose download resumed (from how many bytes)."""
+
+    changed: dict[str, int] = field(default_factory=dict)
+    unchanged: list[str] = field(default_factory=list)
+    resumed: dict[str, int] = field(default_factory=dict)
+
+
+def _held(path: Path) -> dict[str, download.Validators]:
+    if not path.is_file():
+        return {}
+    try:
+        with closing(_connect(path, readonly=True)) as db:
+            if "downloads" not in _tables(db):
+                return {}
+            rows = db.execute("SELECT ecosystem, url, etag, last_modified FROM downloads")
+            return {e: download.Validators(u, t, m) for e, u, t, m in rows}
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseError(f"{path}: {exc}") from None
+
+
+def _record_checked(db: sqlite3.Connection, fetched: dict[str, download.Fetched]) -> None:
+    now = _now()
+    for ecosystem, got in fetched.items():
+        v = got.validators
+        db.execute("INSERT OR REPLACE INTO downloads VALUES (?, ?, ?, ?, ?)",
+                   (ecosystem, v.url, v.etag, v.last_modified, now))  # fmt: skip
+    db.execute("INSERT OR REPLACE INTO meta VALUES ('checked_at', ?)", (now,))
 
 
 def update(path: Path, ecosystems: Iterable[str], base_url: str = OSV_BASE_URL,
-           timeout: float = 60.0) -> dict[str, int]:  # fmt: skip
-    """``keelhaul db update``: download each ecosystem's ``all.zip`` and replace what the
-    database held for it. Every download finishes (into temporary files) before the
-    database is touched; any failure leaves it as it was."""
+           timeout: float = 60.0, *, max_bytes: int = MAX_DOWNLOAD_BYTES,
+           progress: Callable[[str, int, int | None], None] | None = None,
+           waiting: Callable[[], None] | None = None) -> Updated:  # fmt: skip
+    """``keelhaul db update``: download the ``all.zip`` of each ecosystem that changed since
+    the copy held (:mod:`keelhaul.vulns.download`: ETag / Last-Modified, resumed downloads,
+    at most ``max_bytes`` each) and replace what the database held for it. Every download
+    finishes before the database is touched; any failure leaves it as it was, and keeps
+    what arrived of an interrupted download for the next run to resume."""
     import httpx
 
     wanted = list(dict.fromkeys(ecosystems))
-    folder = Path(tempfile.mkdtemp(prefix="keelhaul-osv-"))
-    try:
-        zips: list[tuple[str, Path, str]] = []
+    partial = path.with_name(f".{path.name}.downloads")
+    done = Updated()
+    with writing(path, waiting):
+        held = _held(path)
+        fetched: dict[str, download.Fetched] = {}
         with httpx.Client(timeout=timeout, follow_redirects=True) as client:
             for ecosystem in wanted:
                 url = f"{base_url.rstrip('/')}/{ecosystem.replace(' ', '%20')}/all.zip"
-                target = folder / f"{len(zips)}.zip"
-                _download(client, url, target)
-                zips.append((ecosystem, target, url))
+                target = partial / f"{quote(ecosystem, safe='')}.zip.part"
+                report = (lambda n, total, e=ecosystem: progress(e, n, total)) if progress else None
+                try:
+                    got = download.fetch(client, url, target, held=held.get(ecosystem),
+                                         limit=max_bytes, progress=report)  # fmt: skip
+                except download.DownloadError as exc:
+                    raise DatabaseError(str(exc)) from None
+                fetched[ecosystem] = got
+                if got.resumed_from:
+                    done.resumed[ecosystem] = got.resumed_from
+        changed = {e: g for e, g in fetched.items() if g.changed and g.path is not None}
+        done.unchanged = [e for e in wanted if e not in changed]
+        try:
+            _apply(path, fetched, changed, done)
+        finally:  # complete downloads are not kept, stored or not
+            for got in changed.values():
+                assert got.path is not None
+                download.forget(got.path)
+            with suppress(OSError):
+                partial.rmdir()  # when empty
+    return done
+
+
+def _apply(path: Path, fetched: dict[str, download.Fetched],
+           changed: dict[str, download.Fetched], done: Updated) -> None:  # fmt: skip
+    if changed:
         with _rewrite(path) as db:
-            counts: dict[str, int] = {}
             # forget first, then store: a record naming two ecosystems comes in both zips
-            for ecosystem, _target, _url in zips:
+            for ecosystem in changed:
                 _replace_ecosystem(db, ecosystem)
-            for ecosystem, target, url in zips:
-                n = _store(db, read_zip(target, url)).records
-                counts[ecosystem] = n
-                _record_sources(db, {ecosystem: n}, url)
-        return counts
-    finally:
-        for child in folder.glob("*"):
-            child.unlink(missing_ok=True)
-        folder.rmdir()
-
-
-def _download(client: Any, url: str, target: Path) -> None:
-    import httpx
-
-    started = time.monotonic()
-    try:
-        with client.stream("GET", url) as response:
-            if response.status_code != 200:
-                raise DatabaseError(f"{url}: HTTP {response.status_code}")
-            with target.open("wb") as out:
-                for chunk in response.iter_bytes(1 << 20):
-                    out.write(chunk)
-    except httpx.HTTPError as exc:
-        raise DatabaseError(f"{url}: {exc} (after {time.monotonic() - started:.1f} s)") from None
+            for ecosystem, got in changed.items():
+                assert got.path is not None
+                n = _store(db, read_zip(got.path, got.validators.url)).records
+                done.changed[ecosystem] = n
+                _record_sources(db, {ecosystem: n}, got.validators.url)
+            _record_checked(db, fetched)
+    elif path.is_file():  # nothing changed: a few rows, written in place
+        try:
+            with closing(_connect(path, readonly=False)) as db, db:
+                db.executescript(_EXTRAS)
+                _record_checked(db, fetched)
+        except sqlite3.DatabaseError as exc:
+            raise DatabaseError(f"{path}: {exc}") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -377,9 +561,17 @@ class Database:
         self.path = path
         self._db = _connect(path, readonly=True)
         self._has_aliases = _check_schema(self._db, path) != "1"
+        tables = _tables(self._db)
+        self._has_entries = "entries" in {
+            r[1] for r in self._db.execute("PRAGMA table_info(packages)")}  # fmt: skip
+        self._has_kev = "kev" in tables and self._any("kev")
+        self._has_epss = "epss" in tables and self._any("epss")
         self._records: dict[str, dict[str, Any]] = {}
         self._patterns: dict[str, list[str]] = {}
         self._flaws: dict[str, list[str]] = {}
+
+    def _any(self, table: str) -> bool:
+        return self._db.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None
 
     def close(self) -> None:
         self._db.close()
@@ -437,6 +629,28 @@ class Database:
                             out.append((advisory_id, ecosystem, name))
         return out
 
+    def candidates(self, ecosystems: Iterable[str],
+                   names: Iterable[str]) -> list[tuple[str, str, str, dict[str, Any] | None]]:  # fmt: skip
+        """:meth:`hits` with each record's ``affected`` entries for the package (a record
+        reduced to what matching reads), or None when the database predates them."""
+        out: list[tuple[str, str, str, dict[str, Any] | None]] = []
+        seen: set[str] = set()
+        for pattern in ecosystems:
+            for ecosystem in self.ecosystems_like(pattern):
+                for name in names:
+                    rows = self._db.execute(
+                        "SELECT id, entries FROM packages WHERE ecosystem = ? AND name = ?"
+                        if self._has_entries else
+                        "SELECT id, NULL FROM packages WHERE ecosystem = ? AND name = ?",
+                        (ecosystem, normalise_name(ecosystem, name)),
+                    ).fetchall()  # fmt: skip
+                    for advisory_id, blob in rows:
+                        if advisory_id not in seen:
+                            seen.add(advisory_id)
+                            small = json.loads(zlib.decompress(blob)) if blob else None
+                            out.append((advisory_id, ecosystem, name, small))
+        return out
+
     def ids_for(self, ecosystem: str, name: str) -> list[str]:
         rows = self._db.execute(
             "SELECT id FROM packages WHERE ecosystem = ? AND name = ?",
@@ -472,3 +686,21 @@ class Database:
 
     def records_for(self, ecosystem: str, name: str) -> list[dict[str, Any]]:
         return [self.record(i) for i in self.ids_for(ecosystem, name)]
+
+    def known_exploited(self, cve: str) -> exploits.KnownExploited | None:
+        """CISA's KEV entry for ``cve``, when a catalogue was imported and lists it."""
+        if not self._has_kev:
+            return None
+        row = self._db.execute(
+            "SELECT cve, date_added, due_date, ransomware, name FROM kev WHERE cve = ?", (cve,)
+        ).fetchone()
+        return exploits.KnownExploited(*row) if row else None
+
+    def likelihood(self, cve: str) -> exploits.Likelihood | None:
+        """FIRST's EPSS score for ``cve``, when scores were imported and include it."""
+        if not self._has_epss:
+            return None
+        row = self._db.execute(
+            "SELECT cve, score, percentile FROM epss WHERE cve = ?", (cve,)
+        ).fetchone()
+        return exploits.Likelihood(*row) if row else None

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from keelhaul.vulns.database import Database
+from keelhaul.vulns.exploits import KnownExploited, Likelihood
 from keelhaul.vulns.osv import (
     UNKNOWN,
     Severity,
@@ -60,6 +61,10 @@ class Vulnerability:
     also: tuple[str, ...] = ()
     """Other advisories about the same flaw of the same package, merged into this finding
     (:func:`merge`)."""
+    exploited: KnownExploited | None = None
+    """CISA's KEV entry for its CVE, when a catalogue was imported (``db import``)."""
+    likelihood: Likelihood | None = None
+    """FIRST's EPSS score for its CVE, when scores were imported."""
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -115,7 +120,9 @@ def match(db: Database, installed: Iterable[InstalledPackage]) -> list[Vulnerabi
         ecosystems = package.ecosystems or (package.ecosystem,)
         names = (package.name, *(n for n in package.names if n != package.name))
         hits: list[Vulnerability] = []
-        for advisory_id, ecosystem, name in db.hits(ecosystems, names):
+        for advisory_id, ecosystem, name, small in db.candidates(ecosystems, names):
+            if small is not None and affects(small, ecosystem, name, package.version) is None:
+                continue  # decided on the package's entries: the whole record is not read
             record = db.record(advisory_id)
             hit = affects(record, ecosystem, name, package.version)
             if hit is None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -168,10 +168,11 @@ def scan(
     today: date | None = None,
 ) -> ScanResult:  # fmt: skip
     today = today or date.today()
-    by_path_purl = {(p.path, p.name): p.purl for p in inventory.packages}
+    # package URLs only for VEX statements to name (computing one costs as much as a match)
+    by_path_purl = {(p.path, p.name): p.purl for p in inventory.packages} if vex else {}
     result = ScanResult([])
     result.expired = [e for e in ignore if e.expires is not None and e.expires < today]
-    for vuln in match(db, installed(inventory)):
+    for vuln in with_exploits(db, match(db, installed(inventory))):
         pkg = vuln.package
         purl = by_path_purl.get((pkg.path or "", pkg.binary or pkg.name), "")
         entry = next((e for e in ignore if e.covers(vuln, today)), None)
@@ -187,6 +188,43 @@ def scan(
         else:
             result.vulnerabilities.append(vuln)
     return result
+
+
+def with_exploits(db: Database, vulns: Iterable[Vulnerability]) -> list[Vulnerability]:
+    """Each finding with CISA's KEV entry and FIRST's EPSS score of its CVEs, when the
+    database holds them (the first of its CVE ids listed; the highest score)."""
+    out = []
+    for v in vulns:
+        cves = [i for i in v.ids if i.startswith("CVE-")]
+        kev = next((k for k in map(db.known_exploited, cves) if k is not None), None)
+        scores = [s for s in map(db.likelihood, cves) if s is not None]
+        epss = max(scores, key=lambda s: s.score) if scores else None
+        out.append(replace(v, exploited=kev, likelihood=epss) if kev or epss else v)
+    return out
+
+
+def exploit_note(v: Vulnerability) -> str:
+    """``known exploited (CISA KEV, added 2023-11-21); EPSS 0.44 (98th percentile)``, or ""."""
+    parts = []
+    if v.exploited is not None:
+        ransomware = ", used by ransomware" if v.exploited.ransomware == "Known" else ""
+        parts.append(f"known exploited (CISA KEV, added {v.exploited.date_added}{ransomware})")
+    if v.likelihood is not None:
+        parts.append(f"EPSS {v.likelihood.score:.3f} ({v.likelihood.percentile * 100:.0f}th "
+                     "percentile)")  # fmt: skip
+    return "; ".join(parts)
+
+
+def exploit_properties(v: Vulnerability) -> dict[str, object]:
+    """The KEV and EPSS facts of a finding, as JSON and SARIF properties."""
+    found: dict[str, object] = {}
+    if v.exploited is not None:
+        found["kev"] = {"date_added": v.exploited.date_added, "due_date": v.exploited.due_date,
+                        "ransomware": v.exploited.ransomware}  # fmt: skip
+    if v.likelihood is not None:
+        found["epss"] = {"cve": v.likelihood.cve, "score": v.likelihood.score,
+                         "percentile": v.likelihood.percentile}  # fmt: skip
+    return found
 
 
 # --------------------------------------------------------------------------------------------
@@ -208,11 +246,14 @@ def findings(vulns: Iterable[Vulnerability]) -> tuple[list[Finding], dict[str, R
             level += f" ({v.severity.source})"
         others = [*v.also, *v.aliases]
         also = f" ({', '.join(others[:4])}{', ...' if len(others) > 4 else ''})" if others else ""
+        exploits = exploit_note(v)
         out.append(Finding(
             v.id, v.cve or v.id, _SEVERITY[v.severity.level], Category.SECURITY,
             Location(pkg.path or "(image)", 1),
             f"{shown} {pkg.version}: {v.id}{also}, {level}; {fix}"
-            + (f" (source package {pkg.name})" if pkg.binary and pkg.binary != pkg.name else ""),
+            + (f" (source package {pkg.name})" if pkg.binary and pkg.binary != pkg.name else "")
+            + (f"; {exploits}" if exploits else ""),
+            properties=exploit_properties(v) or None,
         ))  # fmt: skip
         rules[v.id] = Rule(v.id, v.cve or v.id, _SEVERITY[v.severity.level], Category.SECURITY,
                            v.summary or v.id, "", kind=Kind.VULNERABILITY, example_format="",
@@ -234,7 +275,8 @@ def as_json(result: ScanResult) -> dict[str, Any]:
                 "vector": v.severity.vector, "severity_source": v.severity.source or None, "package": v.package.binary or v.package.name,
                 "source_package": v.package.name, "version": v.package.version,
                 "ecosystem": v.package.ecosystem, "fixed": v.fixed, "path": v.package.path,
-                "layer": v.package.layer}  # fmt: skip
+                "layer": v.package.layer, "kev": None, "epss": None,
+                **exploit_properties(v)}  # fmt: skip
 
     return {
         "summary": summary(result.vulnerabilities),
