@@ -41,6 +41,7 @@ import yaml
 
 from keelhaul.errors import ConfigError, FileMissing
 from keelhaul.findings import Severity
+from keelhaul.reading import read_limited
 from keelhaul.rule import Rule
 from keelhaul.selection import (
     HADOLINT_CODE,
@@ -290,8 +291,7 @@ class Config:
 
 def _read_text(path: Path) -> str:
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_CONFIG_BYTES + 1)
+        data = read_limited(path, MAX_CONFIG_BYTES, pipes=True)
     except FileNotFoundError:
         raise FileMissing(path) from None
     except IsADirectoryError:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from keelhaul.dockerfile.lex import ExpansionError, Lexer
 from keelhaul.errors import DockerfileSyntaxError, FileMissing, FileUnreadable, SourcePosition
+from keelhaul.reading import read_limited
 
 BOM = "\ufeff"
 
@@ -41,6 +42,8 @@ _KNOWN_DIRECTIVES = frozenset({"syntax", "escape", "check"})
 _HEREDOC_INSTRUCTIONS = frozenset({"add", "copy", "run"})
 #: bufio.MaxScanTokenSize: BuildKit cannot read a longer line.
 _MAX_LINE_BYTES = 64 * 1024
+#: The biggest Dockerfile read (the largest real ones are a few hundred KiB).
+MAX_DOCKERFILE_BYTES = 16 * 1024 * 1024
 
 #: Every instruction BuildKit's Dockerfile frontend knows.
 KNOWN_INSTRUCTIONS = frozenset(
@@ -292,13 +295,15 @@ def read_dockerfile(path: Path | str) -> Dockerfile:
     """Read and parse a Dockerfile from disk; a missing or unreadable file is a user error."""
     p = Path(path)
     try:
-        data = p.read_bytes()
+        data = read_limited(p, MAX_DOCKERFILE_BYTES, pipes=True)
     except FileNotFoundError:
         raise FileMissing(p) from None
     except IsADirectoryError:
         raise FileUnreadable(p, "is a directory") from None
     except OSError as exc:
         raise FileUnreadable(p, exc.strerror or str(exc)) from None
+    if len(data) > MAX_DOCKERFILE_BYTES:
+        raise FileUnreadable(p, f"larger than {MAX_DOCKERFILE_BYTES >> 20} MiB")
     return parse(data, str(p))
 
 
