@@ -91,3 +91,26 @@ def test_special_files_in_untrusted_folders_are_named(tmp_path: Path, pipes: boo
         open_regular(tmp_path)
     (tmp_path / "file").write_bytes(b"0123456789abc")
     assert read_limited(tmp_path / "file", 10, pipes=pipes) == b"0123456789a"
+
+
+@pytest.mark.parametrize("what", ["folder", "loop", "fifo"])
+def test_a_configuration_that_cannot_be_read_is_an_error_not_skipped(
+    tmp_path: Path, what: str
+) -> None:
+    """Issue 23 item 19: a `.keelhaul.toml` that is a folder, a link loop or a FIFO used to be
+    passed over (the check ran with defaults, exit 0): fail-open."""
+    (tmp_path / "Dockerfile").write_text("FROM debian:12.5\n")
+    config = tmp_path / ".keelhaul.toml"
+    if what == "folder":
+        config.mkdir()
+    elif what == "loop":
+        config.symlink_to("other")
+        (tmp_path / "other").symlink_to(".keelhaul.toml")
+    else:
+        os.mkfifo(config)
+    done = subprocess.run([sys.executable, "-m", "keelhaul", "check", "Dockerfile"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                          check=False)  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert ".keelhaul.toml" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
