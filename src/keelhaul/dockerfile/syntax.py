@@ -33,6 +33,8 @@ _GO_SPACE = frozenset(
     "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
 _GO_SPACE_STR = "".join(sorted(_GO_SPACE))
+#: The same, for readers outside the parser (a fix must not turn a key into two words).
+GO_SPACE = _GO_SPACE
 #: BuildKit's reWhitespace.
 _RE_WHITESPACE = re.compile(r"[\t\v\f\r ]+")
 #: The body of a parser directive once "#" and leading space are cut (Go's \s is [\t\n\f\r ]).
