@@ -36,6 +36,7 @@ from pathlib import Path
 
 from keelhaul.errors import FileMissing, FileUnwritable, KeelhaulError
 from keelhaul.findings import Finding
+from keelhaul.reading import read_limited
 from keelhaul.writing import write_atomically
 
 VERSION = 1
@@ -90,8 +91,7 @@ class Baseline:
     def load(cls, path: Path) -> Baseline:
         """Read a baseline; anything but a well-formed one is a :class:`BaselineError`."""
         try:
-            with path.open("rb") as handle:
-                data = handle.read(MAX_BASELINE_BYTES + 1)
+            data = read_limited(path, MAX_BASELINE_BYTES, pipes=True)
         except FileNotFoundError:
             raise FileMissing(path) from None
         except OSError as exc:

@@ -32,7 +32,7 @@ from keelhaul.report.model import BrokenFile
 from keelhaul.rule import Kind, Rule
 from keelhaul.rules.engine import check_context
 from keelhaul.rules.registry import DockerfileContext
-from keelhaul.rules.shellcheck import ResultCache, Script, check_scripts, scripts_of
+from keelhaul.rules.shellcheck import ResultCache, Script, check_scripts, scripts_of, too_long
 from keelhaul.runtime.checking import Owners, check_runs
 from keelhaul.runtime.discover import (
     HELM_CHART_NOTICE,
@@ -211,6 +211,8 @@ class Checker:
     pss: str | None = None
     """``--pss``: also report the Pod Security Standards violations of this level."""
     note: Callable[[str], None] = lambda message: None
+    notice: Callable[[str], None] = lambda message: None
+    """A limit reached while checking (the check goes on): always shown."""
     error: Callable[[str], None] = lambda message: None
     _rule_sets: dict[tuple[Kind, frozenset[str]], list[Rule]] = field(default_factory=dict)
     _by_kind: dict[Kind, list[Rule]] = field(default_factory=dict)
@@ -386,8 +388,16 @@ class Checker:
         if self.shellcheck is None or not scripts:
             return set()
         cache = ResultCache() if self.shellcheck_cache else None
+        given = []
+        for script in scripts:
+            why = too_long(script)
+            if why is None:
+                given.append(script)
+            else:
+                self.notice(f"{script.path}:{script.lines[0][0]}: RUN script not checked by "
+                          f"ShellCheck: {why}")  # fmt: skip
         try:
-            found = check_scripts(scripts, self.shellcheck, cache)
+            found = check_scripts(given, self.shellcheck, cache)
         except KeelhaulError as exc:
             self.error(str(exc))
             result.broken.append(BrokenFile("shellcheck", str(exc)))

@@ -41,6 +41,7 @@ import yaml
 
 from keelhaul.errors import ConfigError, FileMissing
 from keelhaul.findings import Severity
+from keelhaul.reading import read_limited
 from keelhaul.rule import Rule
 from keelhaul.selection import (
     HADOLINT_CODE,
@@ -288,10 +289,16 @@ class Config:
 # --- reading files -----------------------------------------------------------------------
 
 
+def _present(path: Path) -> bool:
+    """A configuration file is there, even when it cannot be read: a folder, a broken link or
+    a link loop under a configuration's name is an error (exit 2) when it is loaded, never a
+    configuration silently passed over."""
+    return os.path.lexists(path)
+
+
 def _read_text(path: Path) -> str:
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_CONFIG_BYTES + 1)
+        data = read_limited(path, MAX_CONFIG_BYTES, pipes=True)
     except FileNotFoundError:
         raise FileMissing(path) from None
     except IsADirectoryError:
@@ -682,16 +689,16 @@ class ConfigFinder:
         """The keelhaul and the hadolint configuration files in ``folder`` itself."""
         own: Path | None = None
         candidate = Path(folder, CONFIG_NAME)
-        if candidate.is_file():
+        if _present(candidate):
             own = candidate
         else:
             candidate = Path(folder, PYPROJECT_NAME)
-            if candidate.is_file():
+            if _present(candidate):
                 tool = self._pyproject_tool(candidate)
                 if tool is not None and "keelhaul" in tool:
                     own = candidate
         hadolint = next(
-            (Path(folder, n) for n in HADOLINT_NAMES if Path(folder, n).is_file()), None
+            (Path(folder, n) for n in HADOLINT_NAMES if _present(Path(folder, n))), None
         )
         return own, hadolint
 

@@ -367,6 +367,10 @@ class Settings(Mapping[str, object]):
     image_max_archive_members: int = _setting(
         "image-max-archive-members", _whole(1), 200_000, "a whole number",
         "Members of a docker-archive or oci-archive tar.", SOURCES, top_level=True)  # fmt: skip
+    image_registry_timeout: float = _setting(
+        "image-registry-timeout", _number(0.1), 30.0, "a number of seconds",
+        "How long a registry may stay silent; a manifest or token must arrive within four times "
+        "this, and a blob must bring 16 KiB per this many seconds.", SOURCES, top_level=True)  # fmt: skip
 
     written: Mapping[str, object] = field(default_factory=dict, repr=False)
     """The keys as written in the configuration, in order."""

@@ -229,6 +229,7 @@ def command(
         fixes=show_fixes,
         pss=pss,
         note=out.detail,
+        notice=lambda m: out.err.print(f"keelhaul: notice: {m}", markup=False, soft_wrap=True),
         error=lambda message: out.err.print(f"keelhaul: error: {message}", markup=False),
     )
     result = checker.check(targets)

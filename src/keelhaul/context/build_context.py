@@ -27,6 +27,7 @@ from keelhaul.context.notable import (
     needs_content_check,
 )
 from keelhaul.errors import FileMissing, FileUnreadable
+from keelhaul.reading import open_regular
 
 IGNORE_FILE = ".dockerignore"
 #: Folder levels listed below the context root.
@@ -136,7 +137,7 @@ def find_ignore_file(context_dir: Path, dockerfile: Path | None) -> Path | None:
 
 def _read_ignore(path: Path) -> tuple[str, DockerIgnore]:
     try:
-        with path.open("rb") as handle:
+        with open_regular(path) as handle:
             data = handle.read(MAX_IGNORE_BYTES + 1)
     except OSError as exc:
         raise FileUnreadable(path, exc.strerror or str(exc)) from None
@@ -166,7 +167,7 @@ class _Walk:
             return False  # bounded: past the budget, say nothing rather than guess
         self.content_checks += 1
         try:
-            with open(path, "rb") as handle:
+            with open_regular(path) as handle:
                 head = handle.read(HEAD_BYTES)
         except OSError:
             return False

@@ -24,6 +24,7 @@ from pathlib import Path
 from keelhaul.context.build_context import _read_ignore, find_ignore_file
 from keelhaul.context.dockerignore import DockerIgnore, Verdict
 from keelhaul.errors import FileMissing
+from keelhaul.reading import open_regular
 from keelhaul.secrets import (
     SecretFileKind,
     content_shows_secret,
@@ -275,7 +276,7 @@ class _Walker:
             return None
         self.content_checks += 1
         try:
-            with open(absolute, "rb") as handle:
+            with open_regular(absolute) as handle:
                 return handle.read(HEAD_BYTES)
         except OSError:
             return None

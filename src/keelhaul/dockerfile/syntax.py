@@ -22,6 +22,7 @@ from pathlib import Path
 
 from keelhaul.dockerfile.lex import ExpansionError, Lexer
 from keelhaul.errors import DockerfileSyntaxError, FileMissing, FileUnreadable, SourcePosition
+from keelhaul.reading import read_limited
 
 BOM = "\ufeff"
 
@@ -32,6 +33,8 @@ _GO_SPACE = frozenset(
     "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
 _GO_SPACE_STR = "".join(sorted(_GO_SPACE))
+#: The same, for readers outside the parser (a fix must not turn a key into two words).
+GO_SPACE = _GO_SPACE
 #: BuildKit's reWhitespace.
 _RE_WHITESPACE = re.compile(r"[\t\v\f\r ]+")
 #: The body of a parser directive once "#" and leading space are cut (Go's \s is [\t\n\f\r ]).
@@ -41,6 +44,8 @@ _KNOWN_DIRECTIVES = frozenset({"syntax", "escape", "check"})
 _HEREDOC_INSTRUCTIONS = frozenset({"add", "copy", "run"})
 #: bufio.MaxScanTokenSize: BuildKit cannot read a longer line.
 _MAX_LINE_BYTES = 64 * 1024
+#: The biggest Dockerfile read (the largest real ones are a few hundred KiB).
+MAX_DOCKERFILE_BYTES = 16 * 1024 * 1024
 
 #: Every instruction BuildKit's Dockerfile frontend knows.
 KNOWN_INSTRUCTIONS = frozenset(
@@ -292,13 +297,15 @@ def read_dockerfile(path: Path | str) -> Dockerfile:
     """Read and parse a Dockerfile from disk; a missing or unreadable file is a user error."""
     p = Path(path)
     try:
-        data = p.read_bytes()
+        data = read_limited(p, MAX_DOCKERFILE_BYTES, pipes=True)
     except FileNotFoundError:
         raise FileMissing(p) from None
     except IsADirectoryError:
         raise FileUnreadable(p, "is a directory") from None
     except OSError as exc:
         raise FileUnreadable(p, exc.strerror or str(exc)) from None
+    if len(data) > MAX_DOCKERFILE_BYTES:
+        raise FileUnreadable(p, f"larger than {MAX_DOCKERFILE_BYTES >> 20} MiB")
     return parse(data, str(p))
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from keelhaul.reading import read_limited
 from keelhaul.registry.errors import Problem, RegistryError
 
 __all__ = ["Credentials", "DockerConfig", "config_path", "host_of_key"]
@@ -93,7 +94,7 @@ class DockerConfig:
         path = config_path(env) if path is None else path
         data: dict[str, Any] = {}
         try:
-            raw = path.read_bytes()[: CONFIG_MAX_BYTES + 1]
+            raw = read_limited(path, CONFIG_MAX_BYTES, pipes=True)
         except FileNotFoundError:
             raw = b""
         except OSError as err:

@@ -39,6 +39,7 @@ import httpx
 
 from keelhaul.registry.auth import Credentials, DockerConfig
 from keelhaul.registry.errors import Problem, RegistryError
+from keelhaul.registry.pacing import answer_within
 from keelhaul.registry.reference import (
     DIGEST_HEX_LENGTHS,
     InvalidReference,
@@ -647,13 +648,16 @@ def _media_type(response: httpx.Response) -> str:
 
 
 def _read_bounded(response: httpx.Response, limit: int, *, truncate: bool = False) -> bytes | None:
-    """The body, or None when it is longer than ``limit`` bytes (its start with ``truncate``)."""
+    """The body, or None when it is longer than ``limit`` bytes (its start with ``truncate``);
+    a body that takes longer than a small answer may is refused (:mod:`.pacing`)."""
     declared = response.headers.get("Content-Length", "")
     if not truncate and declared.isdigit() and int(declared) > limit:
         return None
     chunks: list[bytes] = []
     size = 0
-    for chunk in response.iter_bytes():
+    timeout = response.request.extensions.get("timeout", {}).get("read") or DEFAULT_TIMEOUT
+    what = f"{response.request.url.netloc.decode()}'s answer to {response.request.url.path}"
+    for chunk in answer_within(response.iter_bytes(), float(timeout), what):
         size += len(chunk)
         if size > limit:
             if truncate:

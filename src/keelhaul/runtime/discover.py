@@ -28,6 +28,7 @@ from pathlib import Path
 
 from keelhaul.dockerfile.discover import _inherited, is_dockerfile_name, walk_files
 from keelhaul.errors import FileMissing, KeelhaulError
+from keelhaul.reading import read_limited
 from keelhaul.runtime.docker_run import has_docker_run, kind_of_name
 from keelhaul.runtime.model import ContainerRun
 from keelhaul.runtime.yaml_documents import YamlFile
@@ -68,6 +69,8 @@ _SCRIPT_ENDINGS = (".sh", ".bash", ".zsh", ".ksh")
 _MARKDOWN_ENDINGS = (".md", ".markdown")
 #: Files larger than this are not opened by a walk (generated bundles, data).
 MAX_WALK_BYTES = 4 * 1024 * 1024
+#: The most of a named file read (a rendered chart can be large).
+MAX_NAMED_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,9 +150,12 @@ def _candidate(entry: os.DirEntry[str]) -> bool:
     return is_candidate(entry.name) and entry.stat().st_size <= MAX_WALK_BYTES
 
 
-def _read(path: Path) -> str | None:
+def _read(path: Path, named: bool) -> str | None:
+    """The file's text; a walked file must be a regular one (a FIFO in a repository never
+    hangs the walk), a named one may be a pipe (``<(helm template ...)``)."""
     try:
-        return path.read_bytes().decode("utf-8")
+        data = read_limited(path, MAX_NAMED_BYTES, pipes=named)
+        return data.decode("utf-8") if len(data) <= MAX_NAMED_BYTES else None
     except (OSError, UnicodeDecodeError):
         return None
 
@@ -255,7 +261,7 @@ def runtime_targets(
                         shown = chart if path.is_absolute() else Path(os.path.relpath(chart))
                     charts.append((shown, named))
                 continue
-            text = _read(each)
+            text = _read(each, named)
             if text is None:
                 continue
             source = YamlFile(str(each), text)

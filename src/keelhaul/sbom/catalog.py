@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from keelhaul.errors import FileMissing
+from keelhaul.reading import open_regular
 from keelhaul.sbom.language_packages import (
     composer_packages,
     gem_packages,
@@ -55,7 +56,7 @@ class FolderFiles:
         target = self.root / path.lstrip("/")
         if target.is_symlink():
             raise OSError(f"{path}: a symbolic link")
-        with target.open("rb") as handle:
+        with open_regular(target) as handle:
             return handle.read(limit)
 
     def layer_of(self, path: str) -> str | None:

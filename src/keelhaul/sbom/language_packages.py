@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+import zipfile
+import zlib
 from collections.abc import Iterator
 from email.parser import HeaderParser
 
@@ -171,6 +173,9 @@ def go_packages(files: Files, owned: frozenset[str]) -> Iterator[Package]:
 _ARCHIVE = re.compile(r"\.(?:jar|war|ear|par|sar|jpi|hpi|kar)\Z", re.IGNORECASE)
 MAX_ARCHIVE_BYTES = 512 * 1024 * 1024
 MAX_NESTING = 3
+#: What the archives nested in one archive may decompress to in all, whatever their ratio:
+#: a fat jar stores its libraries uncompressed, so their bytes are about the outer size.
+NESTED_FLOOR = 64 * 1024 * 1024
 
 
 def _manifest(text: str) -> dict[str, str]:
@@ -187,24 +192,58 @@ def _manifest(text: str) -> dict[str, str]:
     return values
 
 
-def _jar_packages(data: bytes, path: str, depth: int) -> Iterator[tuple[str, str, str, str]]:
+class _Budget:
+    """The bytes the archives nested in one top-level archive may still decompress to (the
+    one bomb guard's ratio, over the outer archive's size); a zip bomb of nested jars stops
+    when it is spent instead of filling memory."""
+
+    def __init__(self, outer_bytes: int) -> None:
+        from keelhaul.image.bomb_guard import BombGuard
+
+        guard = BombGuard(ratio_floor=NESTED_FLOOR)
+        self.left = min(guard.budget(outer_bytes), MAX_ARCHIVE_BYTES)
+
+    def read(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes | None:
+        """The member's bytes, or None when they would pass what is left (read at most one
+        byte beyond it: the sizes a zip declares are not trusted)."""
+        if info.file_size > self.left:
+            return None
+        with archive.open(info) as member:
+            data = member.read(self.left + 1)
+        if len(data) > self.left:
+            self.left = 0
+            return None
+        self.left -= len(data)
+        return data
+
+
+def _read_meta(archive: zipfile.ZipFile, name: str) -> str:
+    """A small text member, read at most :data:`MAX_META_BYTES` (never whole)."""
+    with archive.open(name) as member:
+        return member.read(MAX_META_BYTES).decode("utf-8", "replace")
+
+
+def _jar_packages(
+    data: bytes, path: str, depth: int, budget: _Budget | None = None
+) -> Iterator[tuple[str, str, str, str]]:
     """(group, artifact, version, where) from pom.properties, else MANIFEST.MF, of one
     archive and the archives nested in it."""
     import io
-    import zipfile
 
+    budget = budget or _Budget(len(data))
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError):
         return
     with archive:
-        poms = [n for n in archive.namelist()
+        names = archive.namelist()
+        poms = [n for n in names
                 if n.startswith("META-INF/maven/") and n.endswith("/pom.properties")]  # fmt: skip
         found = False
         for name in poms:
             try:
-                text = archive.read(name)[:MAX_META_BYTES].decode("utf-8", "replace")
-            except (zipfile.BadZipFile, KeyError, OSError):
+                text = _read_meta(archive, name)
+            except (zipfile.BadZipFile, KeyError, OSError, RuntimeError, EOFError, zlib.error):
                 continue
             props = dict(line.split("=", 1) for line in text.splitlines()
                          if "=" in line and not line.startswith("#"))  # fmt: skip
@@ -213,9 +252,11 @@ def _jar_packages(data: bytes, path: str, depth: int) -> Iterator[tuple[str, str
             if group and artifact and version:
                 found = True
                 yield group, artifact, version, f"{path}:{name}"
-        if not found and "META-INF/MANIFEST.MF" in archive.namelist():
-            manifest = _manifest(archive.read("META-INF/MANIFEST.MF")[:MAX_META_BYTES]
-                                 .decode("utf-8", "replace"))  # fmt: skip
+        if not found and "META-INF/MANIFEST.MF" in names:
+            try:
+                manifest = _manifest(_read_meta(archive, "META-INF/MANIFEST.MF"))
+            except (zipfile.BadZipFile, KeyError, OSError, RuntimeError, EOFError, zlib.error):
+                manifest = {}
             title = manifest.get("Implementation-Title") or manifest.get("Bundle-SymbolicName")
             release = manifest.get("Implementation-Version") or manifest.get("Bundle-Version")
             vendor = manifest.get("Implementation-Vendor-Id") or ""
@@ -224,12 +265,14 @@ def _jar_packages(data: bytes, path: str, depth: int) -> Iterator[tuple[str, str
         if depth >= MAX_NESTING:
             return
         for info in archive.infolist():
-            if _ARCHIVE.search(info.filename) and info.file_size <= MAX_ARCHIVE_BYTES:
-                try:
-                    inner = archive.read(info)
-                except (zipfile.BadZipFile, OSError, RuntimeError):
-                    continue
-                yield from _jar_packages(inner, f"{path}:{info.filename}", depth + 1)
+            if not _ARCHIVE.search(info.filename) or budget.left <= 0:
+                continue
+            try:
+                inner = budget.read(archive, info)
+            except (zipfile.BadZipFile, OSError, RuntimeError, EOFError, zlib.error):
+                continue
+            if inner is not None:
+                yield from _jar_packages(inner, f"{path}:{info.filename}", depth + 1, budget)
 
 
 def java_packages(files: Files, owned: frozenset[str]) -> Iterator[Package]:

@@ -19,6 +19,7 @@ from typing import Any
 from packageurl import PackageURL
 
 from keelhaul.errors import FileUnreadable
+from keelhaul.reading import open_regular, read_limited
 from keelhaul.sbom.catalog import Inventory
 from keelhaul.sbom.model import Package
 from keelhaul.sbom.os_packages import Release
@@ -37,7 +38,7 @@ def sniff(path: Path) -> str | None:
     """``cyclonedx``, ``cyclonedx-xml``, ``spdx-json`` or ``spdx-tag`` when ``path`` is such
     an SBOM."""
     try:
-        with path.open("rb") as handle:
+        with open_regular(path) as handle:
             head = handle.read(4096)
     except OSError:
         return None
@@ -58,7 +59,7 @@ def sniff(path: Path) -> str | None:
 def read_sbom(path: Path) -> Inventory:
     kind = sniff(path)
     try:
-        data = path.read_bytes()[:MAX_SBOM_BYTES]
+        data = read_limited(path, MAX_SBOM_BYTES)[:MAX_SBOM_BYTES]
     except OSError as exc:
         raise FileUnreadable(path, exc.strerror or str(exc)) from None
     where = str(path)

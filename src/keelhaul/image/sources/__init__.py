@@ -114,7 +114,9 @@ def _open(
         ) as image:
             yield image
     elif ref.scheme == REGISTRY:
-        with RegistryClient(config=docker_config, insecure_registries=insecure) as client:
+        with RegistryClient(
+            config=docker_config, insecure_registries=insecure, timeout=limits.registry_timeout
+        ) as client:
             yield open_registry_image(
                 client, ref.target, source=ref.text, platform=platform, limits=limits
             )
@@ -158,7 +160,9 @@ def _open_bare(
         else:
             engine.__exit__(None, None, None)
         return
-    with RegistryClient(config=docker_config, insecure_registries=insecure) as client:
+    with RegistryClient(
+        config=docker_config, insecure_registries=insecure, timeout=limits.registry_timeout
+    ) as client:
         try:
             found = open_registry_image(
                 client, ref.target, source=ref.text, platform=platform, limits=limits

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from keelhaul.image.sources.manifests import ImageSourceError
 from keelhaul.image.sources.streams import SourceLimits, file_chunks
+from keelhaul.reading import open_regular
 
 __all__ = ["ArchiveStore", "BlobStore", "DirectoryStore", "safe_path"]
 
@@ -82,7 +83,7 @@ class DirectoryStore(BlobStore):
     def read(self, path: str, limit: int, what: str) -> bytes:
         target = self._file(path)
         try:
-            with target.open("rb") as handle:
+            with open_regular(target) as handle:
                 data = handle.read(limit + 1)
         except FileNotFoundError:
             raise ImageSourceError(f"{self.label}: missing {what} ({path})") from None
@@ -96,7 +97,7 @@ class DirectoryStore(BlobStore):
     def chunks(self, path: str) -> Iterator[Iterator[bytes]]:
         target = self._file(path)
         try:
-            handle = target.open("rb")
+            handle = open_regular(target)
         except FileNotFoundError:
             raise ImageSourceError(f"{self.label}: missing blob {path}") from None
         except OSError as err:
@@ -113,7 +114,7 @@ class ArchiveStore(BlobStore):
         self.label = label
         self._members: dict[str, tarfile.TarInfo] = {}
         try:
-            with path.open("rb") as handle:
+            with open_regular(path) as handle:
                 magic = handle.read(4)
         except FileNotFoundError:
             raise ImageSourceError(f"{label}: no such file") from None

@@ -23,6 +23,7 @@ from keelhaul.image.sources.manifests import (
 )
 from keelhaul.image.sources.streams import SourceLimits
 from keelhaul.registry import RegistryClient
+from keelhaul.registry.pacing import stream_paced
 from keelhaul.registry.reference import Reference, parse_reference
 
 __all__ = ["open_registry_image"]
@@ -83,9 +84,26 @@ def _opener(
     @contextlib.contextmanager
     def chunks() -> Iterator[Iterator[bytes]]:
         with client.open_blob(ref, digest) as response:
-            yield _raw(response.iter_raw(_CHUNK), where, digest)
+            timeout = response.request.extensions.get("timeout", {}).get("read") or 30.0
+            # each network read as it comes, so the pace is judged while bytes trickle in
+            paced = stream_paced(response.iter_raw(), float(timeout), f"{where}: blob {digest}")
+            yield _raw(_rechunked(paced), where, digest)
 
     return chunks
+
+
+def _rechunked(parts: Iterable[bytes]) -> Iterator[bytes]:
+    """``parts`` joined into pieces of about :data:`_CHUNK` bytes (the last may be shorter)."""
+    pending: list[bytes] = []
+    size = 0
+    for part in parts:
+        pending.append(part)
+        size += len(part)
+        if size >= _CHUNK:
+            yield b"".join(pending)
+            pending, size = [], 0
+    if pending:
+        yield b"".join(pending)
 
 
 def _raw(parts: Iterable[bytes], where: str, digest: str) -> Iterator[bytes]:

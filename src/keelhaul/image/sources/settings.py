@@ -29,6 +29,7 @@ LIMIT_KEYS: dict[str, str] = {
     "image-max-config-bytes": "max_config_bytes",
     "image-max-manifest-bytes": "max_manifest_bytes",
     "image-max-archive-members": "max_archive_members",
+    "image-registry-timeout": "registry_timeout",
 }
 
 

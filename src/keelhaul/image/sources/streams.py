@@ -84,6 +84,8 @@ class SourceLimits:
     max_layers: int = 1000
     max_archive_members: int = 200_000
     """Members of a docker-archive or oci-archive tar (not of a layer)."""
+    registry_timeout: float = 30.0
+    """Seconds a registry may stay silent (:mod:`keelhaul.registry.pacing` bounds the rest)."""
 
 
 def detect_compression(head: bytes, media_type: str = "") -> str:

@@ -1,7 +1,7 @@
 from collections.abc import Iterator
 
 from keelhaul.dockerfile.edits import double_quoted, keyword_prefix, replace_instruction
-from keelhaul.dockerfile.syntax import Instruction
+from keelhaul.dockerfile.syntax import GO_SPACE, Instruction
 from keelhaul.findings import Category, Fix, Safety, Severity
 from keelhaul.rules.dockerfile.shared.structure import stage_of
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
@@ -22,6 +22,10 @@ def _fix(inst: Instruction) -> Fix | None:
     key, value = eff.values[0], eff.values[1]
     if any(c in value for c in "\"'`") or "=" in key:
         return None  # quoting inside the legacy value: not rewritten blindly
+    if any(c in GO_SPACE for c in key):
+        # BuildKit splits the legacy form at ASCII blanks only but the key=value form at
+        # every Unicode space (U+2028, NBSP...): such a key cannot be written as key=value.
+        return None
     word = value if value and not any(c.isspace() for c in value) else double_quoted(value)
     body = f"{keyword_prefix(inst)}{eff.keyword} {key}={word}"
     return Fix((replace_instruction(inst, body),), f"{eff.name} key=value form")
