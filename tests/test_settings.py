@@ -65,6 +65,7 @@ SAMPLES: dict[str, tuple[str, Any]] = {
     "image-max-config-bytes": ('"1MiB"', 1 << 20),
     "image-max-manifest-bytes": ("100000", 100_000),
     "image-max-archive-members": ("1000", 1000),
+    "image-registry-timeout": ("2.5", 2.5),
 }  # fmt: skip
 
 
