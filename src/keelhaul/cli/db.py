@@ -144,6 +144,7 @@ def update(out: Output, db_path: Path | None, ecosystems: tuple[str, ...],
                  + (f" (download resumed at {_size(resumed)})" if resumed else ""))  # fmt: skip
     for ecosystem in done.unchanged:
         out.info(f"{ecosystem}: unchanged")
+    _say_skipped(out, done.skipped)
     found = database.status(path)
     click.echo(f"{path}: {len(done.changed)} ecosystem(s) updated "
                f"({sum(done.changed.values())} advisories), {len(done.unchanged)} unchanged; "
@@ -170,7 +171,18 @@ def import_(out: Output, db_path: Path | None, sources: tuple[Path, ...]) -> int
     if done.epss:
         parts.append(f"{done.epss} EPSS scores")
     click.echo(f"{path}: imported {', '.join(parts)}")
-    return 0
+    _say_skipped(out, done.skipped)
+    nothing = not (done.records or done.kev or done.epss)
+    return 2 if nothing and done.skipped else 0
+
+
+def _say_skipped(out: Output, skipped: list[str]) -> None:
+    """One notice for the records not imported (the first few named), on stderr."""
+    if not skipped:
+        return
+    shown = "; ".join(skipped[:3]) + ("; ..." if len(skipped) > 3 else "")
+    out.err.print(f"keelhaul: notice: skipped {len(skipped)} malformed record(s): {shown}",
+                  markup=False, soft_wrap=True)  # fmt: skip
 
 
 @command.command("status")

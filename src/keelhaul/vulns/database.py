@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import quote
 
 from keelhaul.errors import KeelhaulError
-from keelhaul.vulns import download, exploits
+from keelhaul.vulns import download, exploits, record_shape
 from keelhaul.vulns.osv import flaw_ids, normalise_name, packages
 
 SCHEMA_VERSION = 2
@@ -184,7 +184,15 @@ class Advisory:
     record: dict[str, Any]
 
 
-def _advisory(data: bytes, where: str) -> Advisory:
+@dataclass(frozen=True)
+class Skipped:
+    """A record of a shape keelhaul cannot read (:mod:`keelhaul.vulns.record_shape`): not
+    imported, and said so."""
+
+    why: str
+
+
+def _advisory(data: bytes, where: str) -> Advisory | Skipped:
     if len(data) > MAX_RECORD_BYTES:
         raise DatabaseError(f"{where}: advisory larger than {MAX_RECORD_BYTES // 2**20} MiB")
     try:
@@ -193,14 +201,14 @@ def _advisory(data: bytes, where: str) -> Advisory:
         raise DatabaseError(f"{where}: not valid JSON ({exc})") from None
     if not isinstance(record, dict) or not isinstance(record.get("id"), str):
         raise DatabaseError(f"{where}: not an OSV record (no string `id`)")
-    affected = record.get("affected", [])
-    if affected is not None and not isinstance(affected, list):
-        raise DatabaseError(f"{where}: `affected` is not a list")
+    wrong = record_shape.problem(record)
+    if wrong is not None:
+        return Skipped(f"{record['id']} ({where}): {wrong}")
     return Advisory(record["id"], record.get("modified"), bool(record.get("withdrawn")), data,
                     record)  # fmt: skip
 
 
-def read_zip(source: Path | io.BytesIO, name: str) -> Iterator[Advisory]:
+def read_zip(source: Path | io.BytesIO, name: str) -> Iterator[Advisory | Skipped]:
     """The advisories of an OSV export zip (``all.zip``): one JSON file per record."""
     try:
         archive = zipfile.ZipFile(source)
@@ -221,7 +229,7 @@ def read_zip(source: Path | io.BytesIO, name: str) -> Iterator[Advisory]:
             yield _advisory(data, f"{name}: {info.filename}")
 
 
-def read_path(path: Path) -> Iterator[Advisory]:
+def read_path(path: Path) -> Iterator[Advisory | Skipped]:
     """Advisories from a zip, a JSON file, or a folder of them (searched recursively)."""
     if path.is_dir():
         for child in sorted(path.rglob("*")):
@@ -340,20 +348,26 @@ class Imported:
     by_ecosystem: dict[str, int] = field(default_factory=dict)
     kev: int = 0
     epss: int = 0
+    skipped: list[str] = field(default_factory=list)
+    """Records not imported, each with its id, where it came from and why."""
 
     def add(self, other: Imported) -> None:
         self.records += other.records
+        self.skipped += other.skipped
         self.kev += other.kev
         self.epss += other.epss
         for ecosystem, n in other.by_ecosystem.items():
             self.by_ecosystem[ecosystem] = self.by_ecosystem.get(ecosystem, 0) + n
 
 
-def _store(db: sqlite3.Connection, advisories: Iterable[Advisory]) -> Imported:
-    """Insert (or replace) advisories."""
+def _store(db: sqlite3.Connection, advisories: Iterable[Advisory | Skipped]) -> Imported:
+    """Insert (or replace) advisories; skipped ones are counted."""
     done = Imported()
     counts = done.by_ecosystem
     for adv in advisories:
+        if isinstance(adv, Skipped):
+            done.skipped.append(adv.why)
+            continue
         done.records += 1
         db.execute("DELETE FROM packages WHERE id = ?", (adv.id,))
         db.execute("DELETE FROM aliases WHERE id = ?", (adv.id,))
@@ -458,6 +472,8 @@ class Updated:
     changed: dict[str, int] = field(default_factory=dict)
     unchanged: list[str] = field(default_factory=list)
     resumed: dict[str, int] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    """Records of an unreadable shape, not imported (with why)."""
 
 
 def _held(path: Path) -> dict[str, download.Validators]:
@@ -534,7 +550,9 @@ def _apply(path: Path, fetched: dict[str, download.Fetched],
                 _replace_ecosystem(db, ecosystem)
             for ecosystem, got in changed.items():
                 assert got.path is not None
-                n = _store(db, read_zip(got.path, got.validators.url)).records
+                stored = _store(db, read_zip(got.path, got.validators.url))
+                n = stored.records
+                done.skipped += stored.skipped
                 done.changed[ecosystem] = n
                 _record_sources(db, {ecosystem: n}, got.validators.url)
             _record_checked(db, fetched)
@@ -648,6 +666,8 @@ class Database:
                         if advisory_id not in seen:
                             seen.add(advisory_id)
                             small = json.loads(zlib.decompress(blob)) if blob else None
+                            if small is not None and record_shape.problem(small) is not None:
+                                small = {"id": advisory_id, "affected": []}  # an older import
                             out.append((advisory_id, ecosystem, name, small))
         return out
 
@@ -667,6 +687,8 @@ class Database:
             if row is None:
                 raise DatabaseError(f"{self.path}: advisory {advisory_id} is indexed but missing")
             found = json.loads(zlib.decompress(row[0]))
+            if record_shape.problem(found) is not None:  # imported before shapes were checked
+                found = {"id": advisory_id, "affected": []}
             self._records[advisory_id] = found
         return found
 
