@@ -34,10 +34,7 @@ import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
-
-import pathspec
-import yaml
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from keelhaul.errors import ConfigError, FileMissing
 from keelhaul.findings import Severity
@@ -62,6 +59,10 @@ from keelhaul.settings import (
     closest,
 )
 from keelhaul.settings import type_error as _type_error
+
+if TYPE_CHECKING:  # imported where used: a file with no YAML or patterns needs neither
+    import pathspec
+    import yaml
 
 T = TypeVar("T")
 
@@ -325,6 +326,8 @@ MAX_YAML_DEPTH = 64
 
 def _yaml_bounds(node: yaml.Node, path: Path) -> None:
     """A ConfigError when the document, aliases expanded, is too big, too deep or too linked."""
+    import yaml
+
     sizes: dict[int, int] = {}
     aliases = 0
 
@@ -362,6 +365,8 @@ def _yaml_bounds(node: yaml.Node, path: Path) -> None:
 
 
 def _parse_yaml(path: Path) -> object:
+    import yaml
+
     text = _read_text(path)
     try:
         loader = yaml.SafeLoader(text)
@@ -439,6 +444,8 @@ def _severity(value: object, where: str) -> Severity:
 
 
 def _patterns(patterns: list[str], where: str) -> pathspec.GitIgnoreSpec:
+    import pathspec
+
     try:
         return pathspec.GitIgnoreSpec.from_lines(patterns)
     except (ValueError, TypeError) as exc:
