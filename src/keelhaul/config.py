@@ -30,7 +30,6 @@ rule covers are noted (``-v``) and otherwise skipped.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -308,6 +307,8 @@ def _read_text(path: Path) -> str:
 
 
 def _parse_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # here: a file checked without a configuration file needs no TOML reader
+
     try:
         return tomllib.loads(_read_text(path))
     except tomllib.TOMLDecodeError as exc:
