@@ -1,3 +1,3 @@
-from keelhaul.cli.app import main
+from keelhaul.cli.command import main
 
 main()

@@ -30,14 +30,10 @@ rule covers are noted (``-v``) and otherwise skipped.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
-
-import pathspec
-import yaml
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from keelhaul.errors import ConfigError, FileMissing
 from keelhaul.findings import Severity
@@ -63,6 +59,10 @@ from keelhaul.settings import (
     closest,
 )
 from keelhaul.settings import type_error as _type_error
+
+if TYPE_CHECKING:  # imported where used: a file with no YAML or patterns needs neither
+    import pathspec
+    import yaml
 
 T = TypeVar("T")
 
@@ -314,6 +314,8 @@ def _read_text(path: Path) -> str:
 
 
 def _parse_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # here: a file checked without a configuration file needs no TOML reader
+
     try:
         return tomllib.loads(_read_text(path))
     except tomllib.TOMLDecodeError as exc:
@@ -332,6 +334,8 @@ MAX_YAML_DEPTH = 64
 
 def _yaml_bounds(node: yaml.Node, path: Path) -> None:
     """A ConfigError when the document, aliases expanded, is too big, too deep or too linked."""
+    import yaml
+
     sizes: dict[int, int] = {}
     aliases = 0
 
@@ -369,6 +373,8 @@ def _yaml_bounds(node: yaml.Node, path: Path) -> None:
 
 
 def _parse_yaml(path: Path) -> object:
+    import yaml
+
     text = _read_text(path)
     try:
         loader = yaml.SafeLoader(text)
@@ -446,6 +452,8 @@ def _severity(value: object, where: str) -> Severity:
 
 
 def _patterns(patterns: list[str], where: str) -> pathspec.GitIgnoreSpec:
+    import pathspec
+
     try:
         return pathspec.GitIgnoreSpec.from_lines(patterns)
     except (ValueError, TypeError) as exc:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from keelhaul.dockerfile.syntax import Dockerfile, read_dockerfile
 from keelhaul.errors import KeelhaulError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 @dataclass
@@ -23,13 +26,26 @@ class Output:
 
     def __post_init__(self) -> None:
         # NO_COLOR (any value) or --no-color: no escape sequences at all, not even bold.
-        plain = not self.color or "NO_COLOR" in os.environ
-        if plain:
-            self.out = Console(color_system=None, highlight=False, soft_wrap=True)
-            self.err = Console(stderr=True, color_system=None, highlight=False, soft_wrap=True)
-        else:
-            self.out = Console(highlight=False, soft_wrap=True)
-            self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+        self._plain = not self.color or "NO_COLOR" in os.environ
+
+    # The consoles are made on first use: rich costs ~40 ms to import, and a `check` that
+    # finds nothing to say on stderr writes its report without it.
+    @cached_property
+    def out(self) -> Console:
+        """Results (stdout)."""
+        return self._console(stderr=False)
+
+    @cached_property
+    def err(self) -> Console:
+        """Messages (stderr)."""
+        return self._console(stderr=True)
+
+    def _console(self, *, stderr: bool) -> Console:
+        from rich.console import Console
+
+        if self._plain:
+            return Console(stderr=stderr, color_system=None, highlight=False, soft_wrap=True)
+        return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
     def info(self, message: str) -> None:
         """A message for people, not for pipes: goes to stderr, hidden by -q."""

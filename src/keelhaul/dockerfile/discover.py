@@ -24,10 +24,12 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from keelhaul.errors import FileMissing
+
+if TYPE_CHECKING:  # imported by the first ignore file read: a named file needs none
+    import pathspec
 
 #: Names (case-insensitive globs) of files taken for Dockerfiles when walking a directory.
 DOCKERFILE_GLOBS = (
@@ -128,6 +130,8 @@ def _read_rules(file: str, base: str) -> _Rules | None:
             lines = handle.read().splitlines()
     except OSError:
         return None
+    import pathspec
+
     try:
         spec = pathspec.GitIgnoreSpec.from_lines(lines)
     except (ValueError, TypeError):

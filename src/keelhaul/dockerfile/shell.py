@@ -1691,7 +1691,10 @@ def _bashlex(text: str) -> list[Any] | None:
     # bashlex loops forever on a word holding "${" but no "}"; we never need it to read
     # parameter expansions, and "$" never changes where words and commands end
     text = text.replace("${", "_{")
-    import bashlex  # here: building its grammar costs ~65 ms, paid only by a parse
+    # here: imported only by a parse (its tables come from the cache, see bash_grammar)
+    from keelhaul.dockerfile.bash_grammar import load_bashlex
+
+    bashlex = load_bashlex()
 
     try:
         return list(bashlex.parse(text))

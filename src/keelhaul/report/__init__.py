@@ -6,31 +6,36 @@ about rules beyond the :class:`keelhaul.rule.Rule` values handed in.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
-from keelhaul.report.checkstyle import render_checkstyle
-from keelhaul.report.github import render_github
-from keelhaul.report.gitlab import render_gitlab
-from keelhaul.report.json_output import render_json
-from keelhaul.report.junit import render_junit
-from keelhaul.report.markdown import render_markdown
 from keelhaul.report.model import BrokenFile, Report, redacted, rule_infos
-from keelhaul.report.sarif import render_sarif
-from keelhaul.report.text import render_concise, render_text
 from keelhaul.rule import Rule
 
-RENDERERS: dict[str, Callable[[Report], str]] = {
-    "text": render_text,
-    "concise": render_concise,
-    "json": render_json,
-    "sarif": render_sarif,
-    "gitlab": render_gitlab,
-    "checkstyle": render_checkstyle,
-    "junit": render_junit,
-    "github": render_github,
-    "markdown": render_markdown,
+#: Format -> (module in this package, its renderer). A module is imported when its format is
+#: asked for: a check writing text need not load the XML of checkstyle and JUnit.
+RENDERERS: dict[str, tuple[str, str]] = {
+    "text": ("text", "render_text"),
+    "concise": ("text", "render_concise"),
+    "json": ("json_output", "render_json"),
+    "sarif": ("sarif", "render_sarif"),
+    "gitlab": ("gitlab", "render_gitlab"),
+    "checkstyle": ("checkstyle", "render_checkstyle"),
+    "junit": ("junit", "render_junit"),
+    "github": ("github", "render_github"),
+    "markdown": ("markdown", "render_markdown"),
 }
 FORMATS: tuple[str, ...] = tuple(RENDERERS)
+
+
+def renderer(fmt: str) -> Callable[[Report], str]:
+    """The function that writes format ``fmt`` (one of :data:`FORMATS`)."""
+    try:
+        module, name = RENDERERS[fmt]
+    except KeyError:
+        raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}") from None
+    found: Callable[[Report], str] = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    return found
 
 
 def render(fmt: str, report: Report) -> str:
@@ -38,11 +43,7 @@ def render(fmt: str, report: Report) -> str:
 
     Every format shows the report :func:`~keelhaul.report.model.redacted`: no secret in it.
     """
-    try:
-        renderer = RENDERERS[fmt]
-    except KeyError:
-        raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}") from None
-    return renderer(redacted(report))
+    return renderer(fmt)(redacted(report))
 
 
-__all__ = ["FORMATS", "BrokenFile", "Report", "Rule", "render", "rule_infos"]
+__all__ = ["FORMATS", "BrokenFile", "Report", "Rule", "render", "renderer", "rule_infos"]

@@ -49,7 +49,6 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -536,6 +535,8 @@ def _shellcheck(binary: str, sources: Sequence[str]) -> list[list[dict[str, obje
             names.append(name)
         chunks = [names[i : i + CHUNK] for i in range(0, len(names), CHUNK)]
         workers = max(1, min(len(chunks), os.cpu_count() or 1))
+        from concurrent.futures import ThreadPoolExecutor  # here: only a ShellCheck run needs it
+
         with ThreadPoolExecutor(workers) as pool:
             results = list(pool.map(lambda c: _run_chunk(binary, folder, c), chunks))
     for comments in results:

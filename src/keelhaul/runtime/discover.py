@@ -25,13 +25,15 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from keelhaul.dockerfile.discover import _inherited, is_dockerfile_name, walk_files
 from keelhaul.errors import FileMissing, KeelhaulError
 from keelhaul.reading import read_limited
-from keelhaul.runtime.docker_run import has_docker_run, kind_of_name
-from keelhaul.runtime.model import ContainerRun
 from keelhaul.runtime.yaml_documents import YamlFile
+
+if TYPE_CHECKING:
+    from keelhaul.runtime.model import ContainerRun
 
 __all__ = [
     "COMPOSE",
@@ -91,6 +93,9 @@ def kind_of(source: YamlFile) -> str | None:
     reports its error when the file is checked anyway. The documents loaded to tell stay in
     ``source`` for the reader.
     """
+    # here, not at the top: naming a Dockerfile never needs the runtime readers
+    from keelhaul.runtime.docker_run import has_docker_run, kind_of_name
+
     name, text = source.name, source.text
     lowered = os.path.basename(name).lower()
     yaml_name = lowered.endswith(_YAML_ENDINGS)

@@ -17,12 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from keelhaul.findings import Category, Severity
 from keelhaul.rule import REGISTRY, Kind, Rule, register
-from keelhaul.runtime.kubernetes import Container, Pod, SecurityContext, pods_of
 from keelhaul.runtime.model import ContainerRun, Where
 from keelhaul.runtime.rules import RuntimeHit
+
+if TYPE_CHECKING:  # the reader is imported by a check: registering the rules needs none of it
+    from keelhaul.runtime.kubernetes import Container, Pod, SecurityContext
 
 __all__ = ["PSS_CODES", "Control", "evaluate", "violations"]
 
@@ -461,6 +464,8 @@ def evaluate(pod: Pod, level: str) -> Iterator[tuple[Control, Where, str]]:
 
 def violations(runs: Iterable[ContainerRun], level: str) -> Iterator[tuple[Rule, RuntimeHit]]:
     """The PSS findings of the Kubernetes pods among ``runs``, for :func:`check_runs`."""
+    from keelhaul.runtime.kubernetes import pods_of
+
     for pod in pods_of(list(runs)):
         for control, where, detail in evaluate(pod, level):
             rule = REGISTRY[BASELINE_CODE if control.level == "baseline" else RESTRICTED_CODE]

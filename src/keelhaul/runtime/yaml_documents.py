@@ -17,13 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.constructor import RoundTripConstructor
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from keelhaul.errors import SyntaxProblem
 
-from keelhaul.errors import SourcePosition, SyntaxProblem
+if TYPE_CHECKING:
+    from ruamel.yaml.error import YAMLError
 
 __all__ = ["YamlFile", "load_documents", "loads", "yaml_file", "yaml_problem"]
 
@@ -31,54 +30,11 @@ __all__ = ["YamlFile", "load_documents", "loads", "yaml_file", "yaml_problem"]
 _LOADS = [0]
 
 
-class _DuplicateKey(YAMLError):
-    """A mapping key written twice; carries both places."""
-
-    def __init__(self, key: str, line: int, column: int, first: int | None) -> None:
-        super().__init__(key)
-        self.key = key
-        self.line = line
-        self.column = column
-        self.first = first
-
-
-class _UniqueKeys(RoundTripConstructor):
-    """Refuses a mapping key written twice (see the module documentation)."""
-
-    def check_mapping_key(
-        self, node: Any, key_node: Any, mapping: Any, key: Any, value: Any
-    ) -> bool:
-        if key in mapping:
-            first: int | None = None
-            try:
-                first = int(mapping.lc.key(key)[0]) + 1
-            except (AttributeError, KeyError, TypeError):
-                first = None
-            mark = key_node.start_mark
-            raise _DuplicateKey(str(key), mark.line + 1, mark.column + 1, first)
-        return True
-
-
 def yaml_problem(err: YAMLError, name: str) -> SyntaxProblem:
     """A YAML error as one line naming the file, line and column."""
-    if isinstance(err, _DuplicateKey):
-        where = f" (first at line {err.first})" if err.first is not None else ""
-        return SyntaxProblem(
-            f"invalid YAML: duplicate key {err.key!r}{where}; Kubernetes and Compose would "
-            "read only one of them",
-            SourcePosition(name, err.line, err.column),
-        )
-    if isinstance(err, MarkedYAMLError):
-        mark = err.problem_mark or err.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        column = mark.column + 1 if mark is not None else None
-        problem = " ".join(str(err.problem or err.context or "invalid YAML").split())
-        return SyntaxProblem(f"invalid YAML: {problem}", SourcePosition(name, line, column))
-    message = " ".join(str(err).split())[:200]
-    return SyntaxProblem(f"invalid YAML: {message}", SourcePosition(name, 1))
+    from keelhaul.runtime import _ruamel_loader
 
-
-_LOADER: YAML | None = None
+    return _ruamel_loader.yaml_problem(err, name)
 
 
 def load_documents(text: str, name: str) -> list[Any]:
@@ -87,17 +43,10 @@ def load_documents(text: str, name: str) -> list[Any]:
     Raises :class:`keelhaul.errors.SyntaxProblem` naming the file, line and column on YAML
     that does not load, a duplicate key included.
     """
-    global _LOADER  # one loader: building a YAML() costs more than a small manifest's load
-    if _LOADER is None:
-        _LOADER = YAML(typ="rt")
-        _LOADER.Constructor = _UniqueKeys
+    from keelhaul.runtime import _ruamel_loader  # here: ruamel is imported by a first load
+
     _LOADS[0] += 1
-    try:
-        return [doc for doc in _LOADER.load_all(text) if doc is not None]
-    except YAMLError as err:
-        raise yaml_problem(err, name) from None
-    except RecursionError:
-        raise SyntaxProblem("invalid YAML: nested too deeply", SourcePosition(name, 1)) from None
+    return _ruamel_loader.load_all(text, name)
 
 
 def loads() -> int:

@@ -1,0 +1,79 @@
+"""ruamel's round-trip loader as :mod:`keelhaul.runtime.yaml_documents` uses it: its own module,
+imported on the first load, so a command that meets no YAML does not import ruamel (~20 ms)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.constructor import RoundTripConstructor
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from keelhaul.errors import SourcePosition, SyntaxProblem
+
+__all__ = ["load_all", "yaml_problem"]
+
+
+class _DuplicateKey(YAMLError):
+    """A mapping key written twice; carries both places."""
+
+    def __init__(self, key: str, line: int, column: int, first: int | None) -> None:
+        super().__init__(key)
+        self.key = key
+        self.line = line
+        self.column = column
+        self.first = first
+
+
+class _UniqueKeys(RoundTripConstructor):
+    """Refuses a mapping key written twice (see :mod:`keelhaul.runtime.yaml_documents`)."""
+
+    def check_mapping_key(
+        self, node: Any, key_node: Any, mapping: Any, key: Any, value: Any
+    ) -> bool:
+        if key in mapping:
+            first: int | None = None
+            try:
+                first = int(mapping.lc.key(key)[0]) + 1
+            except (AttributeError, KeyError, TypeError):
+                first = None
+            mark = key_node.start_mark
+            raise _DuplicateKey(str(key), mark.line + 1, mark.column + 1, first)
+        return True
+
+
+def yaml_problem(err: YAMLError, name: str) -> SyntaxProblem:
+    """A YAML error as one line naming the file, line and column."""
+    if isinstance(err, _DuplicateKey):
+        where = f" (first at line {err.first})" if err.first is not None else ""
+        return SyntaxProblem(
+            f"invalid YAML: duplicate key {err.key!r}{where}; Kubernetes and Compose would "
+            "read only one of them",
+            SourcePosition(name, err.line, err.column),
+        )
+    if isinstance(err, MarkedYAMLError):
+        mark = err.problem_mark or err.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        column = mark.column + 1 if mark is not None else None
+        problem = " ".join(str(err.problem or err.context or "invalid YAML").split())
+        return SyntaxProblem(f"invalid YAML: {problem}", SourcePosition(name, line, column))
+    message = " ".join(str(err).split())[:200]
+    return SyntaxProblem(f"invalid YAML: {message}", SourcePosition(name, 1))
+
+
+_LOADER: YAML | None = None
+
+
+def load_all(text: str, name: str) -> list[Any]:
+    """Every non-empty document of ``text``; a :class:`SyntaxProblem` on YAML that does not
+    load (see :func:`keelhaul.runtime.yaml_documents.load_documents`)."""
+    global _LOADER  # one loader: building a YAML() costs more than a small manifest's load
+    if _LOADER is None:
+        _LOADER = YAML(typ="rt")
+        _LOADER.Constructor = _UniqueKeys
+    try:
+        return [doc for doc in _LOADER.load_all(text) if doc is not None]
+    except YAMLError as err:
+        raise yaml_problem(err, name) from None
+    except RecursionError:
+        raise SyntaxProblem("invalid YAML: nested too deeply", SourcePosition(name, 1)) from None
