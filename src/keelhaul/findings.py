@@ -123,6 +123,13 @@ class Finding:
     origin: Origin | None = None
     """For an image finding: from the base image's layers or the image's own; None when
     that cannot be told (or for findings that are not about an image)."""
+    members: tuple[Finding, ...] = field(default=(), compare=False)
+    """For a grouped finding (KH409, a container's hardening checklist): the findings of the
+    member rules it lists, each with its own code and place. Empty for other findings."""
+
+    def itemised(self) -> tuple[Finding, ...]:
+        """The member findings of a grouped finding, else the finding itself."""
+        return self.members or (self,)
 
     def sort_key(self) -> tuple[str, int, int, int, str]:
         loc = self.location

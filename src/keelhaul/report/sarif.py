@@ -156,7 +156,7 @@ def _result(report: Report, finding: Finding, occurrence: int) -> dict[str, obje
         location["logicalLocations"] = [{"name": f"layer {layer}", "kind": "layer"}]
     if finding.origin is not None:
         properties["origin"] = finding.origin.value
-    return {
+    result: dict[str, object] = {
         "ruleId": finding.code,
         "ruleIndex": report.rule_index[finding.code],
         "level": LEVEL[finding.severity],
@@ -165,6 +165,20 @@ def _result(report: Report, finding: Finding, occurrence: int) -> dict[str, obje
         "partialFingerprints": {FINGERPRINT_KEY: f"{finding.fingerprint}:{occurrence}"},
         "properties": properties,
     }
+    if finding.members:  # a grouped finding (KH409): the member codes, each at its place
+        properties["members"] = [m.code for m in finding.members]
+        result["relatedLocations"] = [
+            {
+                "id": number,
+                "physicalLocation": {
+                    "artifactLocation": _artifact(report, m.location.path),
+                    "region": _region(m),
+                },
+                "message": {"text": f"{m.code} {m.name}: {printable(m.message)}"},
+            }
+            for number, m in enumerate(finding.members, 1)
+        ]
+    return result
 
 
 def _notification(report: Report, broken: BrokenFile) -> dict[str, object]:

@@ -29,7 +29,7 @@ from pathlib import Path
 from keelhaul.dockerfile.discover import _inherited, is_dockerfile_name, walk_files
 from keelhaul.errors import FileMissing, KeelhaulError
 from keelhaul.runtime.docker_run import has_docker_run, kind_of_name
-from keelhaul.runtime.model import ContainerRun
+from keelhaul.runtime.model import ContainerRun, StoredValue
 from keelhaul.runtime.yaml_documents import YamlFile
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "is_candidate",
     "kind_of",
     "read_runs",
+    "read_stored",
     "runtime_kind",
     "runtime_targets",
 ]
@@ -103,6 +104,11 @@ def kind_of(source: YamlFile) -> str | None:
                 return KUBERNETES
         except KeelhaulError:
             pass  # not YAML that loads: not a manifest keelhaul can read
+    if _API_VERSION.search(text):
+        from keelhaul.runtime.kubernetes import holds_stored_values
+
+        if holds_stored_values(text):  # a ConfigMap or a Secret: checked for secrets
+            return KUBERNETES
     if _SERVICES.search(text) and (yaml_name or not _looks_like_shell(lowered, text)):
         from keelhaul.runtime.compose import looks_like_compose
 
@@ -178,6 +184,21 @@ def read_runs(kind: str, source: YamlFile) -> list[ContainerRun]:
 
         return read_docker_run(source)
     raise ValueError(f"unknown runtime file kind {kind!r}")
+
+
+def read_stored(kind: str, source: YamlFile) -> list[StoredValue]:
+    """The values the file keeps for containers outside their specs (ConfigMaps, Secrets,
+    Compose env files), for the secret checks; read after :func:`read_runs` (no second
+    load)."""
+    if kind == KUBERNETES:
+        from keelhaul.runtime.kubernetes import stored_values
+
+        return stored_values(source)
+    if kind == COMPOSE:
+        from keelhaul.runtime.compose import stored_values as compose_values
+
+        return compose_values(source)
+    return []
 
 
 def _rendered(kind: str, source: YamlFile) -> str | None:
