@@ -35,9 +35,9 @@ from keelhaul.rules.registry import DockerfileContext
 from keelhaul.rules.shellcheck import ResultCache, Script, check_scripts, scripts_of
 from keelhaul.runtime.checking import Owners, check_runs
 from keelhaul.runtime.discover import (
-    HELM_CHART_NOTICE,
-    HELM_NOTICE,
     RuntimeFile,
+    helm_notice,
+    kustomize_notice,
     read_runs,
     read_stored,
     runtime_kind,
@@ -121,8 +121,11 @@ def find_targets(paths: Iterable[Path], stdin: Target | None = None) -> list[Tar
         return targets
     roots = roots or [Path(".")]
     charts: list[tuple[Path, bool]] = []
-    runtime = {os.path.abspath(f.path): f for f in runtime_targets(roots, charts=charts)}
-    named_charts = {os.path.abspath(p) for p, named in charts if named}
+    overlays: list[tuple[Path, bool]] = []
+    runtime = {
+        os.path.abspath(f.path): f for f in runtime_targets(roots, charts=charts, overlays=overlays)
+    }
+    named_charts = {os.path.abspath(p) for p, named in charts + overlays if named}
     for found in discover(roots):
         key = os.path.abspath(found.path)
         known = runtime.pop(key, None)
@@ -144,10 +147,12 @@ def find_targets(paths: Iterable[Path], stdin: Target | None = None) -> list[Tar
             targets.append(Target.of(found))
     targets += [Target.runtime(f) for f in runtime.values()]
     targets += [
-        Target(
-            path, str(path), named, kind=UNKNOWN, why=HELM_NOTICE if named else HELM_CHART_NOTICE
-        )
+        Target(path, str(path), named, kind=UNKNOWN, why=helm_notice(named))
         for path, named in charts
+    ]
+    targets += [
+        Target(path, str(path), named, kind=UNKNOWN, why=kustomize_notice(str(path.parent)))
+        for path, named in overlays
     ]
     return targets
 
