@@ -48,6 +48,7 @@ READERS: list[tuple[str, str, Reader | None]] = [
 def bench(label: str, folder: Path, reader: Reader, pss: str | None) -> bool:
     files = sorted(p for p in folder.rglob("*") if p.is_file())
     codes: Counter[str] = Counter()
+    severities: Counter[str] = Counter()
     refused: list[str] = []
     crashed: list[str] = []
     runs_total = 0
@@ -71,9 +72,15 @@ def bench(label: str, folder: Path, reader: Reader, pss: str | None) -> bool:
         runs_total += len(runs)
         workloads.update((r.file, r.workload) for r in runs)
         codes.update(f.code for f in findings)
+        severities.update(f.severity.value for f in findings)
     print(f"== {label}: {folder}")
     print(f"files {len(files)}  refused {len(refused)}  crashed {len(crashed)}")
     print(f"workloads {len(workloads)}  containers {runs_total}  findings {sum(codes.values())}")
+    total = sum(codes.values())
+    print(
+        f"findings per container {total / max(runs_total, 1):.2f}  by severity "
+        + "  ".join(f"{k} {v}" for k, v in sorted(severities.items()))
+    )
     print(f"time: read {read_time:.2f}s  check {check_time:.2f}s")
     for code, count in sorted(codes.items()):
         print(f"  {code} {count}")

@@ -82,7 +82,7 @@ class Baseline:
     @classmethod
     def of(cls, findings: Iterable[Finding], folder: Path) -> Baseline:
         baseline = cls(folder.absolute())
-        for finding in findings:
+        for finding in (m for f in findings for m in f.itemised()):  # a group: its members
             rel, fingerprint = baseline.key(finding)
             baseline.known.setdefault(rel, Counter())[fingerprint] += 1
         return baseline
@@ -162,7 +162,8 @@ def render(findings: Iterable[Finding], folder: Path) -> str:
     """The baseline document for ``findings`` (sorted, so that diffs stay small)."""
     baseline = Baseline(folder.absolute())
     groups: dict[str, dict[str, list[Finding]]] = defaultdict(lambda: defaultdict(list))
-    for finding in sorted(findings, key=Finding.sort_key):
+    items = [m for f in findings for m in f.itemised()]  # a grouped finding: its members
+    for finding in sorted(items, key=Finding.sort_key):
         rel, fingerprint = baseline.key(finding)
         groups[rel][fingerprint].append(finding)
     files: dict[str, list[dict[str, object]]] = {}

@@ -35,13 +35,15 @@ from keelhaul.rules.registry import DockerfileContext
 from keelhaul.rules.shellcheck import ResultCache, Script, check_scripts, scripts_of, too_long
 from keelhaul.runtime.checking import Owners, check_runs
 from keelhaul.runtime.discover import (
-    HELM_CHART_NOTICE,
-    HELM_NOTICE,
     RuntimeFile,
+    helm_notice,
+    kustomize_notice,
     read_runs,
+    read_stored,
     runtime_kind,
     runtime_targets,
 )
+from keelhaul.runtime.grouping import regroup
 from keelhaul.runtime.yaml_documents import YamlFile
 from keelhaul.selection import SHELLCHECK_CODE, UNUSED_SUPPRESSION_CODE, Vocabulary
 from keelhaul.suppression import Suppressions, text_suppressions
@@ -119,8 +121,11 @@ def find_targets(paths: Iterable[Path], stdin: Target | None = None) -> list[Tar
         return targets
     roots = roots or [Path(".")]
     charts: list[tuple[Path, bool]] = []
-    runtime = {os.path.abspath(f.path): f for f in runtime_targets(roots, charts=charts)}
-    named_charts = {os.path.abspath(p) for p, named in charts if named}
+    overlays: list[tuple[Path, bool]] = []
+    runtime = {
+        os.path.abspath(f.path): f for f in runtime_targets(roots, charts=charts, overlays=overlays)
+    }
+    named_charts = {os.path.abspath(p) for p, named in charts + overlays if named}
     for found in discover(roots):
         key = os.path.abspath(found.path)
         known = runtime.pop(key, None)
@@ -142,12 +147,20 @@ def find_targets(paths: Iterable[Path], stdin: Target | None = None) -> list[Tar
             targets.append(Target.of(found))
     targets += [Target.runtime(f) for f in runtime.values()]
     targets += [
-        Target(
-            path, str(path), named, kind=UNKNOWN, why=HELM_NOTICE if named else HELM_CHART_NOTICE
-        )
+        Target(path, str(path), named, kind=UNKNOWN, why=helm_notice(named))
         for path, named in charts
     ]
+    targets += [
+        Target(path, str(path), named, kind=UNKNOWN, why=kustomize_notice(str(path.parent)))
+        for path, named in overlays
+    ]
     return targets
+
+
+def itemised(findings: Iterable[Finding]) -> list[Finding]:
+    """Every finding, a grouped one (KH409) as its members: what a baseline records and what
+    ``keelhaul fix`` fixes."""
+    return [m for f in findings for m in f.itemised()]
 
 
 @dataclass
@@ -237,11 +250,25 @@ class Checker:
             if found:
                 result.sources[each.target.name] = each.source
         result.findings = result.all_findings
-        if self.baseline is not None:
-            result.findings = self.baseline.new(result.all_findings)
-            result.baselined = len(result.all_findings) - len(result.findings)
-            result.gone_from_baseline = self.baseline.gone(result.all_findings)
         configs = {each.target.name: each.config for each in files}
+        if self.baseline is not None:  # it knows the members of grouped findings
+            fresh = {id(f) for f in self.baseline.new(itemised(result.all_findings))}
+            result.findings = []
+            for seen in result.all_findings:
+                if not seen.members:
+                    if id(seen) in fresh:
+                        result.findings.append(seen)
+                    continue
+                config = configs.get(seen.location.path)
+                left = regroup(
+                    seen,
+                    [m for m in seen.members if id(m) in fresh],
+                    None if config is None else config.severity_of(seen.code),
+                )
+                if left is not None:
+                    result.findings.append(left)
+            result.baselined = len(itemised(result.all_findings)) - len(itemised(result.findings))
+            result.gone_from_baseline = self.baseline.gone(itemised(result.all_findings))
         result.gate = sum(
             1
             for f in result.findings
@@ -332,6 +359,7 @@ class Checker:
                 raw = target.data if target.data is not None else target.path.read_bytes()
                 source = YamlFile(target.name, raw.decode("utf-8"))
             runs = read_runs(target.kind, source)
+            values = read_stored(target.kind, source)
         except (OSError, UnicodeDecodeError) as exc:
             problem = FileUnreadable(
                 target.name, getattr(exc, "strerror", None) or "not UTF-8 text"
@@ -344,7 +372,9 @@ class Checker:
             result.broken.append(BrokenFile.from_error(target.name, exc))
             return None
         rules = self._rules(Kind.RUNTIME, config, target)
-        findings = check_runs(runs, config.settings, self.pss, rules=rules, owners=result.owners)
+        findings = check_runs(
+            runs, config.settings, self.pss, rules=rules, owners=result.owners, values=values
+        )
         suppressions = text_suppressions(
             target.name, source.text, self.vocabulary, inline=config.inline_ignores
         )
@@ -416,13 +446,23 @@ class Checker:
         """Selection for ShellCheck codes, severity overrides, suppressions; in order."""
         config, path = each.config, each.target.path
         kept: list[Finding] = []
+
+        def overridden(finding: Finding) -> Finding:
+            severity = config.severity_of(finding.code)
+            if severity is not None and severity is not finding.severity:
+                return replace(finding, severity=severity)
+            return finding
+
         for finding in each.findings:
             if SHELLCHECK_CODE.fullmatch(finding.code) and not config.enabled(finding.code, path):
                 continue
-            severity = config.severity_of(finding.code)
-            if severity is not None and severity is not finding.severity:
-                finding = replace(finding, severity=severity)
-            kept.append(finding)
+            if finding.members:  # a container's checklist: its items one by one, then again
+                members = each.suppressions.keep([overridden(m) for m in finding.members])
+                regrouped = regroup(finding, members, config.severity_of(finding.code))
+                if regrouped is not None:
+                    kept.append(regrouped)
+                continue
+            kept.append(overridden(finding))
         kept = each.suppressions.keep(kept)
         if config.enabled(UNUSED_SUPPRESSION_CODE, path):
             ran = each.target.name in shellchecked

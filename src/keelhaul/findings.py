@@ -127,6 +127,13 @@ class Finding:
     properties: Mapping[str, object] | None = field(default=None, compare=False)
     """Facts a format may carry beside the message (SARIF ``properties``): a vulnerability's
     KEV entry and EPSS score."""
+    members: tuple[Finding, ...] = field(default=(), compare=False)
+    """For a grouped finding (KH409, a container's hardening checklist): the findings of the
+    member rules it lists, each with its own code and place. Empty for other findings."""
+
+    def itemised(self) -> tuple[Finding, ...]:
+        """The member findings of a grouped finding, else the finding itself."""
+        return self.members or (self,)
 
     def sort_key(self) -> tuple[str, int, int, int, str]:
         loc = self.location

@@ -336,6 +336,17 @@ def _only_key_words(name: str) -> bool:
     return all(w in _SIGNING_KEY_WORDS or w.isdigit() for w in _name_words(name))
 
 
+def _names_itself(name: str, value: str) -> bool:
+    """The value is its variable's name and a few characters more (``GOOGLE_API_KEY_VAL``,
+    ``<PASSWORD>``): a placeholder. ``PASSWORD=MyStrongLoginPassword`` holds a passphrase
+    around the word: a secret."""
+    low = value.lower()
+    if name.lower() not in low:
+        return False
+    rest = re.sub(r"[^a-z0-9]", "", low.replace(name.lower(), "", 1))
+    return len(rest) <= 5
+
+
 def assignment_secret(name: str, value: str) -> str | None:
     """What ``name=value`` holds (``a GitHub token``, ``a secret``), or None when no secret.
 
@@ -348,7 +359,7 @@ def assignment_secret(name: str, value: str) -> str | None:
         return found[0].label
     if not is_secret_name(name) or not may_be_secret_value(value):
         return None
-    if len(name) >= 6 and name.lower() in value.lower():
+    if len(name) >= 6 and _names_itself(name, value):
         return None  # GOOGLE_API_KEY=GOOGLE_API_KEY_VAL: a placeholder naming its variable
     if _only_key_words(name) and _FINGERPRINTS.fullmatch(value.strip().strip("'\"").strip()):
         return None

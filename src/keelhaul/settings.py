@@ -292,6 +292,13 @@ class Settings(Mapping[str, object]):
         "static-server-base", _optional(_image), None, "an image reference",
         "The image serving a front-end's files in the multi-stage fix (default "
         "nginxinc/nginx-unprivileged:1.27-alpine).", CHECK)  # fmt: skip
+    # the runtime rules
+    compose_stack: str = _setting(
+        "compose-stack", _choice("development", "production"), "development",
+        "development or production",
+        "What the Compose files describe: on a `development` stack the resource limit rules "
+        "(KH440-KH442) are info; `production` gives them their own severity (KH440: warning).",
+        CHECK)  # fmt: skip
     # bounds on hostile input
     max_expanded_size: int = _setting(
         "max-expanded-size", _positive_size, 4 * _MiB, "a size (500MB, 1.5GiB)",

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from keelhaul.checking import itemised
 from keelhaul.runtime.checking import check_runs
 from keelhaul.runtime.kubernetes import read_kubernetes
 from keelhaul.runtime.model import ContainerRun, EnvVar, Mount, Port, Source, Value, Where
@@ -26,7 +27,9 @@ def pod(spec: str) -> str:
 def k8s(spec: str, code: str) -> list[int]:
     """Lines of ``code``'s findings on a pod with this spec."""
     return [
-        f.location.line for f in check_runs(read_kubernetes(pod(spec), "p.yaml")) if f.code == code
+        f.location.line
+        for f in itemised(check_runs(read_kubernetes(pod(spec), "p.yaml")))
+        if f.code == code
     ]
 
 
@@ -53,7 +56,7 @@ def compose(**values: Any) -> ContainerRun:
 
 
 def found(run: ContainerRun, code: str) -> list[str]:
-    return [f.message for f in check_runs([run]) if f.code == code]
+    return [f.message for f in itemised(check_runs([run])) if f.code == code]
 
 
 # --------------------------------------------------------------------------------------------
@@ -250,7 +253,9 @@ def test_writable_paths_hint_names_known_image_paths_not_yet_mounted() -> None:
         "    volumeMounts: [{name: t, mountPath: /tmp}]\nvolumes: [{name: t, emptyDir: {}}]"
     )
     (message,) = [
-        f.message for f in check_runs(read_kubernetes(pod(spec), "p")) if f.code == "KH405"
+        f.message
+        for f in itemised(check_runs(read_kubernetes(pod(spec), "p")))
+        if f.code == "KH405"
     ]
     assert "/var/cache/nginx, /var/run" in message
     assert "/tmp" not in message
@@ -265,7 +270,7 @@ def test_secret_messages_never_show_the_value() -> None:
 def _codes_of(text: str) -> list[str]:
     from keelhaul.runtime.kubernetes import read_kubernetes
 
-    return [f.code for f in check_runs(read_kubernetes(text, "p.yaml"))]
+    return [f.code for f in itemised(check_runs(read_kubernetes(text, "p.yaml")))]
 
 
 _ADD_BACK = """\

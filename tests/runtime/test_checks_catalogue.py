@@ -11,7 +11,8 @@ import pytest
 from keelhaul.findings import Category, Severity
 from keelhaul.rule import Rule
 from keelhaul.runtime.checking import check_runs, runtime_rules
-from keelhaul.runtime.kubernetes import read_kubernetes
+from keelhaul.runtime.grouping import GROUP_CODE, ITEMS
+from keelhaul.runtime.kubernetes import read_kubernetes, stored_values
 from keelhaul.runtime.model import ContainerRun
 
 RULES = runtime_rules()
@@ -36,10 +37,18 @@ def read_example(rule: Rule, text: str) -> list[ContainerRun]:
 def codes(rule: Rule, text: str) -> list[str]:
     pss = (rule.example_settings or {}).get("pss")
     runs = read_example(rule, text)
+    # KH409 groups the findings of its members: its examples run with them
+    rules = [rule] + ([r for r in RULES if r.code in ITEMS] if rule.code == GROUP_CODE else [])
     return [
         f.code
         for f in check_runs(
-            runs, rule.example_settings, pss=str(pss) if pss else None, rules=[rule]
+            runs,
+            rule.example_settings,
+            pss=str(pss) if pss else None,
+            rules=rules,
+            values=stored_values(text, "example.yaml")
+            if rule.example_format == "kubernetes"
+            else (),
         )
     ]
 

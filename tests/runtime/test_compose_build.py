@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from keelhaul.checking import itemised
 from keelhaul.runtime.checking import check_runs
 from keelhaul.runtime.compose import read_compose
 
@@ -14,7 +15,7 @@ def codes(tmp_path: Path, compose: str, dockerfile: str, name: str = "Dockerfile
     (tmp_path / "app" / name).write_text(dockerfile)
     (tmp_path / "compose.yaml").write_text(compose)
     runs = read_compose((tmp_path / "compose.yaml").read_text(), str(tmp_path / "compose.yaml"))
-    return [f.code for f in check_runs(runs)]
+    return [f.code for f in itemised(check_runs(runs))]
 
 
 def test_the_dockerfile_user_counts(tmp_path: Path) -> None:

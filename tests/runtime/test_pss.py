@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from keelhaul.checking import itemised
 from keelhaul.runtime.checking import check_runs
 from keelhaul.runtime.kubernetes import read_kubernetes, read_pods
 from keelhaul.runtime.pss import CONTROLS, controls, evaluate
@@ -362,11 +363,11 @@ def test_pss_reports_a_problem_once_naming_the_rule_it_aliases() -> None:
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n"
         "    - name: web\n      image: example/web:1.2\n"
     )
-    found = check_runs(read_kubernetes(text, "p.yaml"), pss="restricted")
+    found = itemised(check_runs(read_kubernetes(text, "p.yaml"), pss="restricted"))
     codes = [f.code for f in found]
     for alias in ("KH400", "KH410", "KH416", "KH418"):
         assert alias not in codes
         assert sum(f"(also {alias})" in f.message for f in found if f.code == "KH446") == 1
     assert "KH405" in codes  # no PSS control covers a writable root filesystem
-    plain = [f.code for f in check_runs(read_kubernetes(text, "p.yaml"))]
+    plain = [f.code for f in itemised(check_runs(read_kubernetes(text, "p.yaml")))]
     assert {"KH400", "KH410", "KH416", "KH418"} <= set(plain)

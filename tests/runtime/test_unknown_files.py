@@ -3,9 +3,13 @@ templates are never read as plain YAML."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.keelhaul_cli import run
 
@@ -15,6 +19,18 @@ TEMPLATE = (
     "  template:\n    spec:\n      containers:\n        - name: a\n"
     "          image: {{ .Values.image }}\n"
 )
+
+
+def without_tools(*args: str, cwd: Path, path: str = "") -> subprocess.CompletedProcess[str]:
+    """``keelhaul ARGS`` with only ``path`` on PATH (no helm, kubectl or kustomize)."""
+    return subprocess.run(
+        [sys.executable, "-m", "keelhaul", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "NO_COLOR": "1", "PATH": path or str(cwd / "no-tools")},
+        check=False,
+    )
 
 
 def chart(tmp_path: Path) -> Path:
@@ -49,14 +65,14 @@ def test_a_walk_skips_unknown_files_quietly(tmp_path: Path) -> None:
 
 def test_chart_templates_are_not_read_as_yaml(tmp_path: Path) -> None:
     chart(tmp_path)
-    walked = run("check", "--format", "json", ".", cwd=tmp_path)
+    walked = without_tools("check", "--format", "json", ".", cwd=tmp_path)
     assert "ordereddict" not in walked.stdout
     assert "Deployment/" not in walked.stdout
     assert walked.returncode == 0
     assert walked.stderr.strip() == (
         "keelhaul: notice: web: a Helm chart: its templates are not YAML until rendered, so "
         "they were not checked; run `helm template CHART [-f values.yaml] | keelhaul check -` "
-        "(helm: https://helm.sh)"
+        "(helm is not installed: https://helm.sh/docs/intro/install/)"
     )
     named = run("check", "web/templates/deploy.yaml", cwd=tmp_path)
     assert named.returncode == 2
@@ -76,3 +92,52 @@ def test_rendered_output_is_checked_from_stdin(tmp_path: Path) -> None:
         check=False,
     )
     assert "KH405" in done.stdout
+
+
+OVERLAY = "resources:\n  - deploy.yaml\nnamePrefix: prod-\n"
+DEPLOYMENT = (
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n"
+    "    spec:\n      containers:\n        - name: web\n          image: nginx:1.27\n"
+)
+
+
+def overlay(tmp_path: Path) -> None:
+    (tmp_path / "prod").mkdir()
+    (tmp_path / "prod" / "kustomization.yaml").write_text(OVERLAY)
+    (tmp_path / "prod" / "deploy.yaml").write_text(DEPLOYMENT)
+
+
+def test_a_kustomize_overlay_says_how_to_check_what_it_deploys(tmp_path: Path) -> None:
+    overlay(tmp_path)
+    done = without_tools("check", "--format", "concise", ".", cwd=tmp_path)
+    assert done.returncode == 1  # its resources are checked as written
+    assert "prod/deploy.yaml:9:11: warning KH409" in done.stdout
+    assert done.stderr.strip() == (
+        "keelhaul: notice: prod/kustomization.yaml: a kustomize overlay: its resource files are "
+        "checked as written, without its patches; to check what it deploys run "
+        "`kubectl kustomize prod | keelhaul check -` (kubectl is not installed: "
+        "https://kubectl.docs.kubernetes.io/installation/)"
+    )
+    named = without_tools("check", "prod/kustomization.yaml", cwd=tmp_path)
+    assert named.returncode == 2
+    assert "prod/kustomization.yaml: a kustomize overlay" in named.stderr
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_the_rendered_overlay_is_checked_from_stdin(tmp_path: Path) -> None:
+    """With the real kubectl: the line the notice gives works, and the rendered names count."""
+    overlay(tmp_path)
+    kubectl = shutil.which("kubectl")
+    assert kubectl is not None
+    done = without_tools("check", "--format", "concise", ".", cwd=tmp_path,
+                         path=os.path.dirname(kubectl))  # fmt: skip
+    assert "(kubectl is not installed" not in done.stderr
+    rendered = subprocess.run(
+        [kubectl, "kustomize", "prod"], capture_output=True, text=True, cwd=tmp_path, check=True
+    ).stdout
+    checked = subprocess.run(
+        [sys.executable, "-m", "keelhaul", "check", "--format", "concise", "-"],
+        input=rendered, capture_output=True, text=True, cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert checked.returncode == 1
+    assert "container web of Deployment/prod-web is not hardened" in checked.stdout

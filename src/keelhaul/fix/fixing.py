@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from keelhaul.checking import DOCKERFILE, Checker, Target
+from keelhaul.checking import DOCKERFILE, Checker, Target, itemised
 from keelhaul.dockerfile.edits import apply_edits, choose_fixes
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Edit, Finding, Fix, Safety
@@ -149,7 +149,7 @@ def _fix_runtime(checker: Checker, target: Target, text: str, unsafe: bool) -> F
     for _ in range(MAX_PASSES):
         findings = result.all_findings
         outcome.remaining = findings
-        fixable = [f for f in findings if f.code in FIXED_CODES]
+        fixable = [f for f in itemised(findings) if f.code in FIXED_CODES]
         if not fixable:
             break
         wanted = {(f.code, line) for f in fixable for line in result.owners.get(finding_key(f), ())}
@@ -167,7 +167,7 @@ def _fix_runtime(checker: Checker, target: Target, text: str, unsafe: bool) -> F
         if after.broken:  # cannot happen: the fixer keeps only text that loads
             outcome.bug = f"after fixing, {after.broken[0]}"
             break
-        left = {(f.code, f.message) for f in after.all_findings}
+        left = {(f.code, f.message) for f in itemised(after.all_findings)}
         fixed = [_with_fix(f) for f in fixable if (f.code, f.message) not in left]
         if not unsafe:
             outcome.unsafe_left = fixed

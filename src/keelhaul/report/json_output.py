@@ -52,6 +52,19 @@ def _finding(report: Report, finding: Finding, occurrence: int) -> dict[str, obj
         out["layer"] = loc.layer
     if finding.origin is not None:
         out["origin"] = finding.origin.value
+    # a grouped finding (KH409) only: the findings it lists, each with its own code
+    if finding.members:
+        out["members"] = [
+            {
+                "code": m.code,
+                "name": m.name,
+                "severity": m.severity.value,
+                "message": printable(m.message),
+                "line": m.location.line,
+                "column": m.location.column,
+            }
+            for m in finding.members
+        ]
     return out
 
 

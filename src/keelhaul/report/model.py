@@ -219,9 +219,10 @@ def redacted(report: Report) -> Report:
                 edits=tuple(Edit(e.start_line, e.end_line, mask_text(e.text)) for e in fix.edits),
                 files=tuple(FileChange(c.path, mask_text(c.text)) for c in fix.files),
             )
-        if message == f.message and fix is f.fix:
+        members = tuple(finding(m) for m in f.members)
+        if message == f.message and fix is f.fix and members == f.members:
             return f
-        return replace(f, message=message, fix=fix)
+        return replace(f, message=message, fix=fix, members=members)
 
     return replace(
         report,

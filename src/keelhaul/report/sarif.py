@@ -158,7 +158,7 @@ def _result(report: Report, finding: Finding, occurrence: int) -> dict[str, obje
         properties["origin"] = finding.origin.value
     if finding.properties:
         properties.update(finding.properties)
-    return {
+    result: dict[str, object] = {
         "ruleId": finding.code,
         "ruleIndex": report.rule_index[finding.code],
         "level": LEVEL[finding.severity],
@@ -167,6 +167,20 @@ def _result(report: Report, finding: Finding, occurrence: int) -> dict[str, obje
         "partialFingerprints": {FINGERPRINT_KEY: f"{finding.fingerprint}:{occurrence}"},
         "properties": properties,
     }
+    if finding.members:  # a grouped finding (KH409): the member codes, each at its place
+        properties["members"] = [m.code for m in finding.members]
+        result["relatedLocations"] = [
+            {
+                "id": number,
+                "physicalLocation": {
+                    "artifactLocation": _artifact(report, m.location.path),
+                    "region": _region(m),
+                },
+                "message": {"text": f"{m.code} {m.name}: {printable(m.message)}"},
+            }
+            for number, m in enumerate(finding.members, 1)
+        ]
+    return result
 
 
 def _notification(report: Report, broken: BrokenFile) -> dict[str, object]:

@@ -8,8 +8,9 @@ from collections.abc import Iterable, Mapping
 
 from keelhaul.findings import Finding, Location
 from keelhaul.rule import Kind, Rule, registered
-from keelhaul.runtime.model import ContainerRun, Where
-from keelhaul.runtime.rules import RuntimeHit
+from keelhaul.runtime.grouping import GROUP_CODE, ITEMS, group
+from keelhaul.runtime.model import ContainerRun, StoredValue, Where
+from keelhaul.runtime.rules import VALUE_CHECKS, RuntimeHit
 
 __all__ = ["PSS_LEVELS", "Owners", "check_runs", "finding_key", "runtime_rules"]
 
@@ -43,6 +44,7 @@ def check_runs(
     *,
     rules: Iterable[Rule] | None = None,
     owners: Owners | None = None,
+    values: Iterable[StoredValue] = (),
 ) -> list[Finding]:
     """Every finding of the runtime rules on ``runs``, sorted by place.
 
@@ -50,7 +52,10 @@ def check_runs(
     the Pod Security Standards findings of that level (KH445, and KH446 for restricted) for the
     Kubernetes pods among the runs. A finding the same rule makes twice at the same place (a
     pod-level setting every container inherits) is kept once. ``owners``, when given, is
-    filled with the containers each finding came from (see :data:`Owners`).
+    filled with the containers each finding came from (see :data:`Owners`). ``values``
+    are the file's stored values (ConfigMaps, Secrets, env files: :func:`read_stored`), read
+    by the rules that check them (:data:`VALUE_CHECKS`). With KH409 among the rules, each
+    container's hardening checklist is one finding (:mod:`keelhaul.runtime.grouping`).
     """
     from keelhaul.runtime import pss as pss_checks
 
@@ -64,29 +69,67 @@ def check_runs(
     ]
     chosen = [r for r in chosen if r.code not in pss_checks.PSS_CODES]
     runs = list(runs)
-    seen: set[tuple[str, str, int, int, str]] = set()
+    grouping = any(r.code == GROUP_CODE for r in chosen)
+    by_key: dict[tuple[str, str, int, int, str], Finding] = {}
     out: list[Finding] = []
+    #: with KH409: the member findings of each container (by its index in ``runs``)
+    checklist: dict[int, list[Finding]] = {}
 
-    def add(rule: Rule, hit: RuntimeHit, run: ContainerRun | None) -> None:
+    def add(rule: Rule, hit: RuntimeHit, index: int | None) -> None:
         key = (rule.code, hit.where.file, hit.where.line, hit.where.column, hit.message)
-        if key not in seen:
-            seen.add(key)
-            out.append(finding(rule, hit.where, hit.message, hit))
-        if owners is not None and run is not None:
+        found = by_key.get(key)
+        if found is None:
+            found = by_key[key] = finding(rule, hit.where, hit.message, hit)
+            out.append(found)
+        if index is None:
+            return
+        if grouping and rule.code in ITEMS:
+            checklist.setdefault(index, []).append(found)
+        if owners is not None:
             owners.setdefault(
                 (rule.code, hit.where.line, hit.where.column, hit.message), set()
-            ).add(run.where.line)
+            ).add(runs[index].where.line)
 
-    for run in runs:
+    for index, run in enumerate(runs):
         for rule in chosen:
             assert rule.check is not None
             for hit in rule.check(run, opts):
-                add(rule, hit, run)
+                add(rule, hit, index)
+    stored = list(values)
+    for rule in chosen:
+        check_value = VALUE_CHECKS.get(rule.code)
+        if check_value is not None:
+            for value in stored:
+                for hit in check_value(value, opts):
+                    add(rule, hit, None)
     if pss is not None:
         for rule, hit in pss_checks.violations(runs, pss):
             add(rule, hit, None)
         out = _once(out, chosen)
+    if checklist:
+        out = _grouped(out, runs, checklist)
     return sorted(out, key=Finding.sort_key)
+
+
+def _grouped(
+    found: list[Finding], runs: list[ContainerRun], checklist: dict[int, list[Finding]]
+) -> list[Finding]:
+    """The checklist findings of each container as one KH409 finding (see
+    :mod:`keelhaul.runtime.grouping`); a member ``--pss`` reported as a PSS finding stays out."""
+    from keelhaul.runtime.checks._common import container_label
+
+    kept = {id(f) for f in found}
+    members = {id(m) for each in checklist.values() for m in each}
+    out = [f for f in found if id(f) not in members]
+    placed: set[int] = set()
+    for index, each in sorted(checklist.items()):
+        run = runs[index]
+        where = Location(run.where.file, run.where.line, run.where.column)
+        made = group(container_label(run), where, [m for m in each if id(m) in kept])
+        if made is not None and id(made) not in placed:  # a pod-level member alone: once
+            placed.add(id(made))
+            out.append(made)
+    return out
 
 
 def _control(alias: str) -> str:
@@ -128,9 +171,9 @@ def finding(rule: Rule, where: Where, message: str, hit: RuntimeHit | None = Non
     return Finding(
         code=rule.code,
         name=rule.name,
-        severity=rule.severity,
         category=rule.category,
         location=Location(where.file, where.line, where.column),
         message=message,
         fix=hit.fix if hit is not None else None,
+        severity=hit.severity if hit is not None and hit.severity is not None else rule.severity,
     )

@@ -17,6 +17,7 @@ Every value keeps its line and column (ruamel's round-trip loader).
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,10 +26,19 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from keelhaul.errors import KeelhaulError, SyntaxProblem
-from keelhaul.runtime.model import ContainerRun, EnvVar, Mount, Port, Source, Value, Where
+from keelhaul.runtime.model import (
+    ContainerRun,
+    EnvVar,
+    Mount,
+    Port,
+    Source,
+    StoredValue,
+    Value,
+    Where,
+)
 from keelhaul.runtime.yaml_documents import YamlFile, load_documents, yaml_file
 
-__all__ = ["has_variable", "looks_like_compose", "read_compose", "services_of"]
+__all__ = ["has_variable", "looks_like_compose", "read_compose", "services_of", "stored_values"]
 
 #: ``$VAR`` or ``${...}`` not escaped as ``$$``.
 _VARIABLE = re.compile(r"(?<!\$)(?:\$\$)*\$(?:\{|[A-Za-z_])")
@@ -663,3 +673,112 @@ def _from_dockerfile(run: ContainerRun, node: object, folder: Path | None) -> No
                 known.add(int(number))
                 where = Where(run.file, run.where.line, run.where.column, shown % inst.span.line)
                 run.ports.append(Port(int(number), None, "tcp", where))
+
+
+# --------------------------------------------------------------------------------------------
+# values kept in other files: env_file entries and the .env file beside the Compose file
+
+#: An env file larger than this is not read.
+_MAX_ENV_FILE_BYTES = 1 << 20
+_ENV_LINE = re.compile(r"^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_.\-]*)[ \t]*=(.*)$")
+
+
+def env_file_entries(text: str) -> Iterator[tuple[int, str, str]]:
+    """``(line, name, value)`` of each ``NAME=value`` line of an env file (Compose's syntax:
+    ``#`` comments, ``export``, quotes); ``NAME`` alone (taken from the host) has no value."""
+    for number, line in enumerate(text.splitlines(), 1):
+        match = _ENV_LINE.match(line)
+        if match is None:
+            continue
+        value = match.group(2).strip()
+        if value[:1] in ("'", '"'):
+            quote = value[0]
+            end = value.find(quote, 1)
+            value = value[1:end] if end > 0 else value[1:]
+        else:
+            value = value.split(" #", 1)[0].strip()
+        if value:
+            yield number, match.group(1), value
+
+
+def _read_env_file(path: Path) -> str | None:
+    """The env file's text; None when it is missing, too large, not text, or ignored by git
+    (kept out of version control, as it should be)."""
+    try:
+        if not path.is_file() or path.stat().st_size > _MAX_ENV_FILE_BYTES:
+            return None
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None if _ignored_by_git(path) else text
+
+
+def _ignored_by_git(path: Path) -> bool:
+    """``git check-ignore`` says so (False outside a repository or without git)."""
+    try:
+        done = subprocess.run(
+            ["git", "check-ignore", "-q", "--", path.name],
+            cwd=path.parent,
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
+def _first_use(text: str, name: str, file: str) -> Where:
+    """The first line of the Compose file that uses ``${NAME}`` (or ``$NAME``); else line 1."""
+    match = re.search(
+        rf"\$\{{{re.escape(name)}(?=[}}:?\-])|\${re.escape(name)}(?![A-Za-z0-9_])", text
+    )
+    if match is None:
+        return Where(file, 1, 1)
+    line = text.count("\n", 0, match.start()) + 1
+    column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+    return Where(file, line, column)
+
+
+def stored_values(
+    text: str | YamlFile, name: str = "", *, folder: Path | None = None
+) -> list[StoredValue]:
+    """The values of the services' ``env_file``s and of the ``.env`` file beside the Compose
+    file (what Compose reads for ``${VAR}``), each at the line of the Compose file that names
+    the env file or first uses the variable. Files that are missing, too large or not text
+    are left out. Read from the documents already loaded."""
+    source = yaml_file(text, name)
+    name = source.name
+    if folder is None:
+        candidate = Path(name).parent
+        folder = candidate if name not in ("", "-") and candidate.is_dir() else None
+    if folder is None:
+        return []
+    out: list[StoredValue] = []
+    seen: set[str] = set()
+    for doc in source.documents():
+        for service, node in services_of(doc).items():
+            layer = _Layer(node, name, f"services.{service}")
+            raw = node.get("env_file")
+            items = raw if isinstance(raw, list) else [raw] if raw is not None else []
+            for i, item in enumerate(items):
+                ref = item.get("path") if isinstance(item, dict) else item
+                if not isinstance(ref, str) or ref in seen:
+                    continue
+                seen.add(ref)
+                where = layer.where(i, raw) if isinstance(raw, list) else layer.where("env_file")
+                content = _read_env_file(folder / ref)
+                if content is None:
+                    continue
+                for line, key, value in env_file_entries(content):
+                    out.append(
+                        StoredValue(
+                            f"env_file {ref}", "env-file", key, value, where, f"{ref}:{line}"
+                        )
+                    )
+    dotenv = _read_env_file(folder / ".env")
+    if dotenv is not None:
+        for line, key, value in env_file_entries(dotenv):
+            where = _first_use(source.text, key, name)
+            out.append(StoredValue(".env", "dotenv", key, value, where, f".env:{line}"))
+    return out

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,16 +34,20 @@ from keelhaul.reading import read_limited
 from keelhaul.runtime.yaml_documents import YamlFile
 
 if TYPE_CHECKING:
-    from keelhaul.runtime.model import ContainerRun
+    from keelhaul.runtime.model import ContainerRun, StoredValue
 
 __all__ = [
     "COMPOSE",
     "DOCKER_RUN",
     "KUBERNETES",
+    "KUSTOMIZATION_NAMES",
     "RuntimeFile",
+    "helm_notice",
     "is_candidate",
     "kind_of",
+    "kustomize_notice",
     "read_runs",
+    "read_stored",
     "runtime_kind",
     "runtime_targets",
 ]
@@ -111,6 +116,11 @@ def kind_of(source: YamlFile) -> str | None:
                 return KUBERNETES
         except KeelhaulError:
             pass  # not YAML that loads: not a manifest keelhaul can read
+    if _API_VERSION.search(text):
+        from keelhaul.runtime.kubernetes import holds_stored_values
+
+        if holds_stored_values(text):  # a ConfigMap or a Secret: checked for secrets
+            return KUBERNETES
     if _SERVICES.search(text) and (yaml_name or not _looks_like_shell(lowered, text)):
         from keelhaul.runtime.compose import looks_like_compose
 
@@ -191,6 +201,21 @@ def read_runs(kind: str, source: YamlFile) -> list[ContainerRun]:
     raise ValueError(f"unknown runtime file kind {kind!r}")
 
 
+def read_stored(kind: str, source: YamlFile) -> list[StoredValue]:
+    """The values the file keeps for containers outside their specs (ConfigMaps, Secrets,
+    Compose env files), for the secret checks; read after :func:`read_runs` (no second
+    load)."""
+    if kind == KUBERNETES:
+        from keelhaul.runtime.kubernetes import stored_values
+
+        return stored_values(source)
+    if kind == COMPOSE:
+        from keelhaul.runtime.compose import stored_values as compose_values
+
+        return compose_values(source)
+    return []
+
+
 def _rendered(kind: str, source: YamlFile) -> str | None:
     """``kind`` when a file with template lines reads anyway; None for a Helm or Go template,
     which is not YAML until rendered (``helm template | keelhaul check -`` checks that)."""
@@ -201,14 +226,44 @@ def _rendered(kind: str, source: YamlFile) -> str | None:
     return kind
 
 
-HELM_NOTICE = (
-    "a Helm chart template, not YAML until rendered: keelhaul does not render charts; run "
-    "`helm template CHART [-f values.yaml] | keelhaul check -` (helm: https://helm.sh)"
-)
-HELM_CHART_NOTICE = (
-    "a Helm chart: its templates are not YAML until rendered, so they were not checked; run "
-    "`helm template CHART [-f values.yaml] | keelhaul check -` (helm: https://helm.sh)"
-)
+#: What renders Helm charts and kustomize overlays, and where to get them.
+HELM_INSTALL = "https://helm.sh/docs/intro/install/"
+KUSTOMIZE_INSTALL = "https://kubectl.docs.kubernetes.io/installation/"
+KUSTOMIZATION_NAMES = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
+
+
+def _helm_run() -> str:
+    run = "run `helm template CHART [-f values.yaml] | keelhaul check -`"
+    if shutil.which("helm") is None:
+        return f"{run} (helm is not installed: {HELM_INSTALL})"
+    return run
+
+
+def helm_notice(named: bool) -> str:
+    """The one line for a Helm chart (or a template of it, ``named``): what to run, and what
+    to install when ``helm`` is not on PATH."""
+    if named:
+        return (
+            "a Helm chart template, not YAML until rendered: keelhaul does not render charts; "
+            + _helm_run()
+        )
+    return (
+        "a Helm chart: its templates are not YAML until rendered, so they were not checked; "
+        + _helm_run()
+    )
+
+
+def kustomize_notice(folder: str = "DIR") -> str:
+    """The one line for a kustomize overlay: its resources are checked as written; what to
+    run to check what it deploys, and what to install when neither kubectl nor kustomize is
+    on PATH."""
+    line = (
+        "a kustomize overlay: its resource files are checked as written, without its patches; "
+        f"to check what it deploys run `kubectl kustomize {folder} | keelhaul check -`"
+    )
+    if shutil.which("kubectl") is None and shutil.which("kustomize") is None:
+        line += f" (kubectl is not installed: {KUSTOMIZE_INSTALL})"
+    return line
 
 
 def chart_of(path: Path) -> Path | None:
@@ -228,6 +283,7 @@ def runtime_targets(
     *,
     gitignore: bool = True,
     charts: list[tuple[Path, bool]] | None = None,
+    overlays: list[tuple[Path, bool]] | None = None,
 ) -> list[RuntimeFile]:
     """The runtime files among ``paths``: folders are walked and each candidate file is
     judged by its content; a file the user names is judged by content too (a Dockerfile or
@@ -235,7 +291,7 @@ def runtime_targets(
 
     Helm chart templates are never read as YAML; ``charts`` receives each chart met (its
     folder, and whether a template of it was named), for the one notice that says how to
-    check it."""
+    check it; ``overlays`` each kustomization file met (and whether it was named)."""
     found: list[RuntimeFile] = []
     met: set[Path] = set()
     seen: set[str] = set()
@@ -265,6 +321,10 @@ def runtime_targets(
                     else:  # the chart, named the way the user named the folder walked
                         shown = chart if path.is_absolute() else Path(os.path.relpath(chart))
                     charts.append((shown, named))
+                continue
+            if each.name in KUSTOMIZATION_NAMES:
+                if overlays is not None:
+                    overlays.append((each, named))
                 continue
             text = _read(each, named)
             if text is None:

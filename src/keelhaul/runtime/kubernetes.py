@@ -21,6 +21,7 @@ tell "the pod sets it" from "the container sets it".
 
 from __future__ import annotations
 
+import base64
 import itertools
 import re
 from collections.abc import Iterator
@@ -29,7 +30,16 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from keelhaul.runtime.model import ContainerRun, EnvVar, Mount, Port, Source, Value, Where
+from keelhaul.runtime.model import (
+    ContainerRun,
+    EnvVar,
+    Mount,
+    Port,
+    Source,
+    StoredValue,
+    Value,
+    Where,
+)
 from keelhaul.runtime.yaml_documents import YamlFile, yaml_file
 
 __all__ = [
@@ -37,9 +47,11 @@ __all__ = [
     "Pod",
     "SecurityContext",
     "Volume",
+    "holds_stored_values",
     "pods_of",
     "read_kubernetes",
     "read_pods",
+    "stored_values",
 ]
 
 #: kind -> key path from the object to its pod template (``metadata`` + ``spec``).
@@ -286,11 +298,26 @@ _WORKLOAD_KIND = re.compile(
 )
 
 
+#: Objects that store values for pods: their entries are checked for secrets.
+_STORED_KIND = re.compile(
+    r"""^["']?kind["']?[ \t]*:[ \t]*["']?(?:ConfigMap|Secret)["']?[ \t]*(?:#.*)?\r?$""", re.M
+)
+
+
+def holds_stored_values(text: str) -> bool:
+    """Whether a manifest stream has a ConfigMap or a Secret (checked for secrets)."""
+    return _STORED_KIND.search(text) is not None
+
+
 def workload_documents(text: str) -> str:
-    """``text`` with every document that cannot hold a pod template blanked out (its lines
-    kept as empty lines, so positions stay right): parsing a 10,000-line CRD to learn that it
-    is a CRD is the bulk of the time otherwise."""
-    if not _WORKLOAD_KIND.search(text) and not custom_workload(text):
+    """``text`` with every document that cannot hold a pod template (or a ConfigMap's or
+    Secret's values) blanked out (its lines kept as empty lines, so positions stay right):
+    parsing a 10,000-line CRD to learn that it is a CRD is the bulk of the time otherwise."""
+    if (
+        not _WORKLOAD_KIND.search(text)
+        and not custom_workload(text)
+        and not (holds_stored_values(text))
+    ):
         return ""
     starts = [0] + [m.start() for m in _DOC_MARKER.finditer(text)] + [len(text)]
     if len(starts) == 2:
@@ -298,7 +325,7 @@ def workload_documents(text: str) -> str:
     parts: list[str] = []
     for begin, end in itertools.pairwise(starts):
         chunk = text[begin:end]
-        if _WORKLOAD_KIND.search(chunk) or custom_workload(chunk):
+        if _WORKLOAD_KIND.search(chunk) or custom_workload(chunk) or holds_stored_values(chunk):
             parts.append(chunk)
         else:
             first, newline, rest = chunk.partition("\n")
@@ -412,6 +439,46 @@ def read_kubernetes(text: str | YamlFile, name: str = "") -> list[ContainerRun]:
     ``extra["security"]`` the container's own :class:`SecurityContext`.
     """
     return [run for pod in read_pods(text, name) for run in pod.runs]
+
+
+def stored_values(text: str | YamlFile, name: str = "") -> list[StoredValue]:
+    """Every entry of the ConfigMaps and Secrets of a manifest stream: a Secret's ``data``
+    decoded from base64 (an entry that does not decode, or is not text, is left out), its
+    ``stringData`` and a ConfigMap's ``data`` as written. Read from the documents the pod
+    reader loaded (no second load)."""
+    source = yaml_file(text, name)
+    if not holds_stored_values(source.text):
+        return []
+    reader = _Reader(source.name)
+    out: list[StoredValue] = []
+    for doc in source.documents(workload_documents):
+        for obj, prefix in _objects(doc, ""):
+            kind = _get(obj, "kind")
+            if kind not in ("ConfigMap", "Secret"):
+                continue
+            holder = f"{kind}/{_get(_get(obj, 'metadata'), 'name') or '?'}"
+            fields = ("data", "stringData") if kind == "Secret" else ("data",)
+            for field_name in fields:
+                entries = _get(obj, field_name)
+                if not isinstance(entries, dict):
+                    continue
+                for key, raw in entries.items():
+                    if not isinstance(key, str) or not isinstance(raw, str):
+                        continue
+                    value = _decoded(raw) if (kind, field_name) == ("Secret", "data") else raw
+                    if value is None:
+                        continue
+                    where = reader.where(entries, key, f"{prefix}{field_name}.{key}", of_key=True)
+                    out.append(StoredValue(holder, kind.lower(), key, value, where))
+    return out
+
+
+def _decoded(text: str) -> str | None:
+    """A Secret's ``data`` value as the pod sees it; None when it is not base64 of text."""
+    try:
+        return base64.b64decode("".join(text.split()), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
 
 
 def pods_of(runs: list[ContainerRun]) -> list[Pod]:

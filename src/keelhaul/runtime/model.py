@@ -126,3 +126,22 @@ class ContainerRun:
     pids_limit: Value[str] | None = None
     extra: dict[str, object] = field(default_factory=dict)
     """Format-specific facts a check may need (``windowsOptions``, ``hostProcess``...)."""
+
+
+@dataclass(frozen=True)
+class StoredValue:
+    """A value a file keeps for containers outside their specs: an entry of a ConfigMap or of
+    a committed ``Secret`` (``data`` decoded from base64, ``stringData``), a line of a Compose
+    ``env_file`` or of the ``.env`` file beside a Compose file. The secret checks read them."""
+
+    holder: str
+    """``ConfigMap/app-config``, ``Secret/db``, ``env_file app.env``, ``.env``."""
+    kind: str
+    """``configmap``, ``secret``, ``env-file`` or ``dotenv``."""
+    key: str
+    value: str
+    where: Where
+    """Where the finding points, in the checked file (for a line of another file: the line
+    that names or uses it)."""
+    origin: str = ""
+    """For a value kept in another file: that file and line (``app.env:3``)."""

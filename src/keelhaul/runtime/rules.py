@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from keelhaul.findings import Fix
-from keelhaul.runtime.model import ContainerRun, Where
+from keelhaul.findings import Fix, Severity
+from keelhaul.runtime.model import ContainerRun, StoredValue, Where
 
-__all__ = ["RuntimeCheck", "RuntimeHit"]
+__all__ = ["VALUE_CHECKS", "RuntimeCheck", "RuntimeHit", "StoredValueCheck"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +27,17 @@ class RuntimeHit:
     where: Where
     message: str
     fix: Fix | None = None
+    severity: Severity | None = None
+    """Another severity than the rule's for this hit (KH440 on a Compose service: info by
+    default, ``compose-resource-limits``); None: the rule's."""
 
 
 RuntimeCheck = Callable[[ContainerRun, Mapping[str, object]], Iterable[RuntimeHit]]
 """The signature of a runtime rule's ``check``."""
+
+StoredValueCheck = Callable[[StoredValue, Mapping[str, object]], Iterable[RuntimeHit]]
+"""A check of the values a file keeps outside the container specs (ConfigMaps, Secrets,
+Compose env files): the rule's ``check`` reads no container, this one each value."""
+
+#: Rule code -> its check of stored values (filled by the check modules that have one).
+VALUE_CHECKS: dict[str, StoredValueCheck] = {}

@@ -7,8 +7,17 @@ from collections.abc import Iterator, Mapping
 from keelhaul.findings import Category, Severity
 from keelhaul.rule import Kind, Rule, register
 from keelhaul.runtime.checks._common import container_label, is_kubernetes, spell
-from keelhaul.runtime.model import ContainerRun
+from keelhaul.runtime.model import ContainerRun, Source
 from keelhaul.runtime.rules import RuntimeHit
+
+
+def _development(run: ContainerRun, settings: Mapping[str, object]) -> Severity | None:
+    """Info for a Compose service of a development stack (``compose-stack``, the default):
+    limits matter where the stack is deployed, rarely on a laptop."""
+    if run.source is not Source.COMPOSE:
+        return None
+    stack = getattr(settings, "compose_stack", None) or settings.get("compose-stack")
+    return None if stack == "production" else Severity.INFO
 
 
 def _skip(run: ContainerRun) -> bool:
@@ -22,14 +31,22 @@ def _memory(run: ContainerRun, settings: Mapping[str, object]) -> Iterator[Runti
     how = spell(
         run, "resources.limits.memory", "mem_limit (or deploy.resources.limits.memory)", "--memory"
     )
-    yield RuntimeHit(run.where, f"{container_label(run)} has no memory limit; set {how}")
+    yield RuntimeHit(
+        run.where,
+        f"{container_label(run)} has no memory limit; set {how}",
+        severity=_development(run, settings),
+    )
 
 
 def _cpu(run: ContainerRun, settings: Mapping[str, object]) -> Iterator[RuntimeHit]:
     if _skip(run) or run.cpu_limit is not None:
         return
     how = spell(run, "resources.limits.cpu", "cpus (or deploy.resources.limits.cpus)", "--cpus")
-    yield RuntimeHit(run.where, f"{container_label(run)} has no CPU limit; set {how}")
+    yield RuntimeHit(
+        run.where,
+        f"{container_label(run)} has no CPU limit; set {how}",
+        severity=_development(run, settings),
+    )
 
 
 def _pids(run: ContainerRun, settings: Mapping[str, object]) -> Iterator[RuntimeHit]:
@@ -38,7 +55,9 @@ def _pids(run: ContainerRun, settings: Mapping[str, object]) -> Iterator[Runtime
         return
     how = spell(run, "", "pids_limit", "--pids-limit")
     yield RuntimeHit(
-        run.where, f"{container_label(run)} has no limit on its number of processes; set {how}"
+        run.where,
+        f"{container_label(run)} has no limit on its number of processes; set {how}",
+        severity=_development(run, settings),
     )
 
 
@@ -63,7 +82,9 @@ register(
             "kernel's OOM killer picks a victim, maybe another service. With a limit only the "
             "faulty container is restarted. Kubernetes: resources.limits.memory (and a "
             "request); Compose: mem_limit or deploy.resources.limits.memory; docker run: "
-            "--memory."
+            "--memory. On Compose services this and the other limit rules (KH441, KH442) are "
+            "info unless the setting `compose-stack` says `production`: most Compose files "
+            "describe development stacks."
         ),
         bad=_pod(""),
         good=_pod("      resources:\n        limits: {memory: 256Mi, cpu: 500m}\n"),

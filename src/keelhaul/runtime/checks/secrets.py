@@ -7,9 +7,9 @@ from collections.abc import Iterator, Mapping
 from keelhaul.findings import Category, Severity
 from keelhaul.rule import Kind, Rule, register
 from keelhaul.runtime.checks._common import container_label, is_kubernetes, spell
-from keelhaul.runtime.model import ContainerRun
-from keelhaul.runtime.rules import RuntimeHit
-from keelhaul.secrets import assignment_secret
+from keelhaul.runtime.model import ContainerRun, StoredValue
+from keelhaul.runtime.rules import VALUE_CHECKS, RuntimeHit
+from keelhaul.secrets import assignment_secret, secret_spans
 
 #: Template placeholders (Helm, Jinja, envsubst) that will be replaced before use.
 _PLACEHOLDER_MARKS = ("{{", "${", "$(")
@@ -35,6 +35,60 @@ def _secret_env(run: ContainerRun, settings: Mapping[str, object]) -> Iterator[R
             f"{container_label(run)}: environment variable {var.name} holds {label} in plain "
             f"text; use {how}",
         )
+
+
+def _nothing(run: ContainerRun, settings: Mapping[str, object]) -> Iterator[RuntimeHit]:
+    """KH432 reads no container: its check reads the stored values (:func:`_stored`)."""
+    return iter(())
+
+
+def _label(value: StoredValue) -> tuple[str, int] | None:
+    """What the value holds (``a GitHub token``) and the line of the value it is on (1 for a
+    one-line value), or None when no secret; the value is never part of the answer."""
+    text = value.value
+    if any(mark in text for mark in _PLACEHOLDER_MARKS) and "\n" not in text.strip():
+        return None
+    if "\n" not in text.strip():
+        label = assignment_secret(value.key, text.strip())
+        if label is not None:
+            return label, 1
+    spans = secret_spans(text, yaml=True)  # a file's content: config files, JSON, .properties
+    if not spans:
+        return None
+    return spans[0].label, text.count("\n", 0, spans[0].start) + 1
+
+
+_ADVICE = {
+    "configmap": (
+        "in plain text in a ConfigMap; keep it in a Secret that stays out of version control "
+        "(Sealed Secrets, External Secrets, SOPS) and reference it with secretKeyRef"
+    ),
+    "secret": (
+        "committed with the manifest (base64 is no encryption); keep the value out of version "
+        "control (Sealed Secrets, External Secrets, SOPS)"
+    ),
+    "env-file": (
+        "in plain text; keep the env file out of version control (.gitignore) or use Compose "
+        "secrets"
+    ),
+    "dotenv": (
+        "in plain text, and the Compose file uses it here; keep .env out of version control "
+        "(.gitignore)"
+    ),
+}
+
+
+def _stored(value: StoredValue, settings: Mapping[str, object]) -> Iterator[RuntimeHit]:
+    found = _label(value)
+    if found is None:
+        return
+    label, line = found
+    where = f" ({value.origin})" if value.origin else ""
+    part = f" (line {line} of its value)" if line > 1 else ""
+    yield RuntimeHit(
+        value.where,
+        f"{value.holder}{where}: {value.key}{part} holds {label} {_ADVICE[value.kind]}",
+    )
 
 
 def _token(run: ContainerRun, settings: Mapping[str, object]) -> Iterator[RuntimeHit]:
@@ -148,3 +202,49 @@ spec:
         },
     )
 )
+
+register(
+    Rule(
+        kind=Kind.RUNTIME,
+        example_format="kubernetes",
+        code="KH432",
+        name="secret-in-manifest",
+        severity=Severity.ERROR,
+        category=Category.SECURITY,
+        summary="A ConfigMap, a committed Secret or a Compose env file holds a secret",
+        explanation=(
+            "A secret written into a file that is committed is readable by everyone who can "
+            "read the repository, and stays in its history. Checked: the entries of ConfigMaps "
+            "(readable by anyone who may read the namespace's configuration), of Secret "
+            "manifests (`data` decoded from base64, which is an encoding, not encryption, and "
+            "`stringData`), the lines of a Compose service's `env_file`s and of the `.env` file "
+            "beside a Compose file (an env file git ignores is not reported). The detection is "
+            "keelhaul's one secret detector: known token formats anywhere, and secret-like "
+            "names (`password`, `api_key`...) with a value that is not a reference or a "
+            "placeholder, passphrases included. The message names the key and what kind of "
+            "secret it is, never the value. Keep the value out of version control: Sealed "
+            "Secrets, External Secrets or SOPS for Kubernetes, an ignored env file or Compose "
+            "secrets for Compose."
+        ),
+        bad="""\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: shop-config
+data:
+  DB_HOST: db.shop.svc
+  DB_PASSWORD: WinterHarbourLantern42
+""",
+        good="""\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: shop-config
+data:
+  DB_HOST: db.shop.svc
+  DB_PASSWORD_FILE: /run/secrets/db-password
+""",
+        check=_nothing,
+    )
+)
+VALUE_CHECKS["KH432"] = _stored

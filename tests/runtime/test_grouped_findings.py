@@ -1,0 +1,186 @@
+"""KH409: the hardening checklist is one finding per container, and its member codes keep
+working for selection, suppression, severity, the baseline, the reports and ``keelhaul fix``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.keelhaul_cli import run
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: shop
+spec:
+  selector:
+    matchLabels: {app: shop}
+  template:
+    metadata:
+      labels: {app: shop}
+    spec:
+      automountServiceAccountToken: false
+      containers:
+        - name: api
+          image: registry.example/shop/api:1.4.2
+          securityContext:
+            runAsUser: 10001
+        - name: worker
+          image: registry.example/shop/worker:1.4.2
+          securityContext:
+            privileged: true
+"""
+
+COMPOSE = """\
+services:
+  app:
+    build: .
+    image: registry.example/shop/app:1.4.2
+  db:
+    image: postgres:16.4
+    environment:
+      POSTGRES_DB: shop
+"""
+
+
+def findings(folder: Path, *args: str, name: str = "deploy.yaml") -> list[dict[str, object]]:
+    done = run("check", "--no-config", "--format", "json", *args, name, cwd=folder)
+    assert done.returncode in (0, 1), done.stderr
+    found: list[dict[str, object]] = json.loads(done.stdout)["findings"]
+    return found
+
+
+def member_codes(finding: dict[str, object]) -> list[str]:
+    members = finding.get("members")
+    assert isinstance(members, list)
+    return [str(m["code"]) for m in members]
+
+
+def test_one_finding_per_container_lists_what_is_missing(tmp_path: Path) -> None:
+    (tmp_path / "deploy.yaml").write_text(DEPLOYMENT)
+    found = findings(tmp_path)
+    grouped = [f for f in found if f["code"] == "KH409"]
+    assert [f["line"] for f in grouped] == [14, 18]  # one per container, at the container
+    api = grouped[0]
+    assert member_codes(api) == ["KH400", "KH405", "KH416", "KH418", "KH440", "KH441"]
+    assert "container api of Deployment/shop is not hardened: " in str(api["message"])
+    assert "capabilities not dropped (KH400)" in str(api["message"])
+    assert api["severity"] == "warning"  # its most severe member's
+    members = api["members"]
+    assert isinstance(members, list)
+    assert {m["code"]: m["line"] for m in members}["KH405"] == 16  # the securityContext
+    # risks stay their own findings, errors
+    assert [(f["code"], f["severity"]) for f in found if f["code"] == "KH415"] == [
+        ("KH415", "error")
+    ]
+    assert not {"KH400", "KH405", "KH440"} & {str(f["code"]) for f in found}
+
+
+def test_an_inline_ignore_of_a_member_silences_that_item(tmp_path: Path) -> None:
+    text = DEPLOYMENT.replace(
+        "          securityContext:\n            runAsUser: 10001\n",
+        "          # keelhaul: ignore=KH405 -- the api writes its upload cache\n"
+        "          securityContext:\n            runAsUser: 10001\n",
+    )
+    (tmp_path / "deploy.yaml").write_text(text)
+    found = findings(tmp_path)
+    api = next(f for f in found if f["code"] == "KH409" and f["line"] == 14)
+    assert "KH405" not in member_codes(api)
+    assert "KH400" in member_codes(api)
+    assert not [f for f in found if f["code"] == "KH001"]  # the pragma was used
+
+
+def test_selecting_one_member_code_reports_that_code(tmp_path: Path) -> None:
+    (tmp_path / "deploy.yaml").write_text(DEPLOYMENT)
+    found = findings(tmp_path, "--select", "KH405")
+    assert [(f["code"], f["line"]) for f in found] == [("KH405", 16), ("KH405", 20)]
+    assert all("members" not in f for f in found)
+
+
+def test_ignoring_kh409_reports_the_members_one_by_one(tmp_path: Path) -> None:
+    (tmp_path / "deploy.yaml").write_text(DEPLOYMENT)
+    found = findings(tmp_path, "--ignore", "KH409")
+    codes = [f["code"] for f in found]
+    assert "KH409" not in codes
+    assert codes.count("KH405") == 2
+    assert codes.count("KH400") == 1
+
+
+def test_a_severity_override_of_a_member_counts_in_the_group(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(COMPOSE)
+    (tmp_path / ".keelhaul.toml").write_text(
+        '[severity]\nKH400 = "info"\nKH405 = "info"\nKH410 = "info"\nKH416 = "info"\n'
+    )
+    done = run("check", "--format", "json", "compose.yaml", cwd=tmp_path)
+    found = json.loads(done.stdout)["findings"]
+    grouped = [f for f in found if f["code"] == "KH409"]
+    assert len(grouped) == 2
+    assert {f["severity"] for f in grouped} == {"info"}
+    assert done.returncode == 0, done.stdout
+
+
+def test_compose_limits_are_info_on_a_development_stack(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(COMPOSE)
+    found = findings(tmp_path, "--ignore", "KH409", name="compose.yaml")
+    limits = {(f["code"], f["severity"]) for f in found if f["code"] in ("KH440", "KH441")}
+    assert limits == {("KH440", "info"), ("KH441", "info")}
+    (tmp_path / ".keelhaul.toml").write_text('[settings]\ncompose-stack = "production"\n')
+    done = run("check", "--format", "json", "--ignore", "KH409", "compose.yaml", cwd=tmp_path)
+    found = json.loads(done.stdout)["findings"]
+    limits = {(f["code"], f["severity"]) for f in found if f["code"] in ("KH440", "KH441")}
+    assert limits == {("KH440", "warning"), ("KH441", "info")}
+
+
+def test_sarif_names_the_group_and_its_member_codes(tmp_path: Path) -> None:
+    (tmp_path / "deploy.yaml").write_text(DEPLOYMENT)
+    done = run("check", "--no-config", "--format", "sarif", "deploy.yaml", cwd=tmp_path)
+    sarif = json.loads(done.stdout)
+    results = sarif["runs"][0]["results"]
+    grouped = [r for r in results if r["ruleId"] == "KH409"]
+    assert len(grouped) == 2
+    assert "KH405" in grouped[0]["properties"]["members"]
+    related = grouped[0]["relatedLocations"]
+    assert any(
+        r["message"]["text"].startswith("KH405 root-filesystem-writable")
+        and r["physicalLocation"]["region"]["startLine"] == 16
+        for r in related
+    )
+    rules = {r["id"] for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
+    assert "KH409" in rules
+
+
+def test_the_baseline_knows_the_members(tmp_path: Path) -> None:
+    (tmp_path / "deploy.yaml").write_text(DEPLOYMENT)
+    wrote = run(
+        "check", "--no-config", "--write-baseline", "base.json", "deploy.yaml", cwd=tmp_path
+    )
+    assert wrote.returncode == 0, wrote.stderr
+    recorded = {
+        e["code"] for e in json.loads((tmp_path / "base.json").read_text())["files"]["deploy.yaml"]
+    }
+    assert "KH405" in recorded
+    assert "KH409" not in recorded
+    # the api container loses its user: one new item (KH410) is new, the rest is known
+    (tmp_path / "deploy.yaml").write_text(
+        DEPLOYMENT.replace("          securityContext:\n            runAsUser: 10001\n", "")
+    )
+    again = findings(tmp_path, "--baseline", "base.json")
+    assert [(f["code"], f["line"]) for f in again] == [("KH410", 14)]
+
+
+def test_fix_fixes_each_member_of_the_group(tmp_path: Path) -> None:
+    text = DEPLOYMENT.replace(
+        "          securityContext:\n            runAsUser: 10001\n",
+        "          # keelhaul: ignore=KH405 -- the api writes its upload cache\n"
+        "          securityContext:\n            runAsUser: 10001\n",
+    )
+    (tmp_path / "deploy.yaml").write_text(text)
+    done = run("fix", "--no-config", "--unsafe-fixes", "deploy.yaml", cwd=tmp_path)
+    assert done.returncode in (0, 1), done.stderr
+    fixed = (tmp_path / "deploy.yaml").read_text()
+    api = fixed.split("- name: worker")[0]
+    assert "drop:" in api
+    assert "ALL" in api
+    assert "allowPrivilegeEscalation: false" in api  # KH416
+    assert "readOnlyRootFilesystem" not in api  # KH405 was silenced: not fixed
