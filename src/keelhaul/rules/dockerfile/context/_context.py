@@ -15,7 +15,7 @@ from keelhaul.context.dockerignore import DockerIgnore, DockerIgnoreError, relat
 from keelhaul.context.notable import NotableKind
 from keelhaul.dockerfile.stages import Stage
 from keelhaul.dockerfile.syntax import Instruction
-from keelhaul.findings import FileChange, Fix
+from keelhaul.findings import FileChange, Fix, Safety
 from keelhaul.rules.registry import DockerfileContext
 
 _REMOTE = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*://|git@|github\.com/)")
@@ -189,4 +189,14 @@ def ignore_file_fix(ctx: DockerfileContext, context: BuildContext, lines: list[s
     gap = "" if not old or old.endswith("\n") else "\n"
     text = old + gap + "".join(f"{line}\n" for line in keep)
     verb = "create" if context.ignore_file is None else "add to"
+    if any(line.strip("/*") == ".git" for line in keep):
+        return Fix((), f"{verb} {path.name}: {', '.join(keep)}", Safety.UNSAFE, GIT_WHY,
+                   files=(FileChange(str(path), text),))  # fmt: skip
     return Fix((), f"{verb} {path.name}: {', '.join(keep)}", files=(FileChange(str(path), text),))
+
+
+#: Why leaving .git out of the context may change the build.
+GIT_WHY = (
+    ".git leaves the build context: a build step keelhaul cannot see into (setuptools-scm, "
+    "`git describe` in a script or Makefile) or the program may read it"
+)
