@@ -76,18 +76,19 @@ def test_never_excludes_what_the_build_needs(tmp_path: Path, dockerfile: str, ke
 
 def test_leaving_out_git_is_unsafe(tmp_path: Path) -> None:
     """A build step keelhaul cannot see into (setuptools-scm, `git describe` in a Makefile)
-    may read .git: a fix that leaves it out applies only with --unsafe-fixes, and -v says so."""
+    may read .git, the program a .env: a fix that leaves them out applies only with
+    --unsafe-fixes, and -v says so."""
     root = project(tmp_path, NODE, CLUTTER)
     shown = fix(root, "-v", unsafe=False)
     assert shown.returncode == 0
     assert not (root / ".dockerignore").exists()
     assert "KH230 has an unsafe fix" in shown.stderr
     assert ".git leaves the build context" in shown.stderr
-    without_git = {k: v for k, v in CLUTTER.items() if not k.startswith(".git/")}
-    other = project(tmp_path / "other", NODE, without_git)
-    assert fix(other, unsafe=False).returncode == 0  # no .git: the safe fix applies
-    assert set((other / ".dockerignore").read_text().splitlines()) == {
-        "node_modules",
-        ".env*",
-        "*.log",
-    }
+    # .env: a program may load it at run time (dotenv)
+    env_only = {k: v for k, v in CLUTTER.items() if not k.startswith(".git/")}
+    shown = fix(project(tmp_path / "env", NODE, env_only), "-v", unsafe=False)
+    assert "a program that loads them at run time" in shown.stderr
+    plain = {k: v for k, v in env_only.items() if k != ".env"}
+    other = project(tmp_path / "other", NODE, plain)
+    assert fix(other, unsafe=False).returncode == 0  # neither: the safe fix applies
+    assert set((other / ".dockerignore").read_text().splitlines()) == {"node_modules", "*.log"}

@@ -99,9 +99,10 @@ register(
             "them. `node_modules` is also flagged before it exists when the context has a "
             "package.json and the Dockerfile runs `npm`/`yarn`/`pnpm install`. Checked only "
             "when keelhaul knows the Dockerfile's build context; secrets are KH232's.\n\n"
-            "Fix: adds to the ignore file the lines for what it found, leaving out any line that would exclude "
-            "a path a COPY names, and `.git` when a RUN calls git; unsafe when `.git` is among "
-            "them (a build step or the program may read it)."
+            "Fix: adds to the ignore file the lines for what it found, leaving out any line "
+            "that would exclude a path a COPY names, and `.git` when a RUN calls git; unsafe when `.git` is among "
+            "them (a build step or the program may read it), or a .env file, key or "
+            "credentials file (the program may load them at run time)."
         ),
         bad="FROM node:22-slim\nWORKDIR /app\nCOPY . .\nRUN npm ci\n",
         good="FROM node:22-slim\nWORKDIR /app\nCOPY package.json package-lock.json server.js ./\n"
@@ -112,8 +113,9 @@ register(
             "Adds lines to the .dockerignore: safe when they leave out only what no COPY "
             "names and no RUN reads (logs, coverage, host virtualenvs or node_modules the "
             "Dockerfile installs again, build output it rebuilds). Unsafe when it leaves "
-            "out `.git`, which a build step keelhaul cannot see into (setuptools-scm, `git "
-            "describe` in a script or Makefile) or the program may read."
+            "out `.git` (a build step keelhaul cannot see into, such as setuptools-scm or `git "
+            "describe` in a Makefile, may read it) or .env files, keys and credentials (the "
+            "program may load them at run time)."
         ),
         example_context={
             ".dockerignore": "*.md\n",

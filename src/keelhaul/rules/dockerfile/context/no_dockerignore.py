@@ -74,9 +74,10 @@ register(
             "but Dockerfiles (a folder of Dockerfiles is built with `-f` from another context, "
             "whose ignore file keelhaul cannot see; judged on real projects, most such "
             "findings were about the wrong folder).\n\n"
-            "Fix: writes a .dockerignore with the lines for what it found, leaving out any line that would exclude "
-            "a path a COPY names, and `.git` when a RUN calls git; unsafe when `.git` is among "
-            "them (a build step or the program may read it)."
+            "Fix: writes a .dockerignore with the lines for what it found, leaving out any "
+            "line that would exclude a path a COPY names, and `.git` when a RUN calls git; unsafe when `.git` is among "
+            "them (a build step or the program may read it), or a .env file, key or "
+            "credentials file (the program may load them at run time)."
         ),
         bad="FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\n",
         good="FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt app.py ./\n",
@@ -85,9 +86,10 @@ register(
         fix_reason=(
             "Creates a .dockerignore: safe when the lines leave out only what no COPY names "
             "and no RUN reads (logs, coverage, host virtualenvs, build output the "
-            "Dockerfile rebuilds). Unsafe when it leaves out `.git`, which a build step "
-            "keelhaul cannot see into (setuptools-scm, `git describe` in a script or "
-            "Makefile) or the program may read."
+            "Dockerfile rebuilds). Unsafe when it leaves out `.git` (a build step keelhaul "
+            "cannot see into, such as setuptools-scm or `git describe` in a Makefile, may "
+            "read it) or .env files, keys and credentials (the program may load them at run "
+            "time)."
         ),
         example_context={
             "app.py": "print('hello')\n",
