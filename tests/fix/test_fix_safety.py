@@ -117,6 +117,18 @@ def test_no_safe_fix_depends_on_what_keelhaul_cannot_see(
     assert _fixed(src, tmp_path, (code,)) == src  # nothing applied by default
 
 
+def test_kh188_busybox_wget_before_gnu_wget_is_installed() -> None:
+    """Found in the corpus (docker-library redis 7.2 alpine): a download by BusyBox's wget
+    before a later RUN installs GNU wget; `--progress` there would fail the build."""
+    src = (
+        "FROM alpine:3.20\nRUN wget -O /usr/local/bin/gosu https://example.com/gosu\n"
+        "RUN apk add --no-cache wget && wget -O /r.tgz https://example.com/r.tgz\n"
+    )
+    after = fix(src, ("KH188",), unsafe=True)
+    assert "wget -O /usr/local/bin/gosu" in after  # BusyBox's: left alone
+    assert "wget --progress=dot:giga -O /r.tgz" in after  # GNU wget by then
+
+
 # --- KH103 keeps ca-certificates -------------------------------------------------------------
 
 APT = "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y {} && rm -rf /var/lib/apt/lists/*\n"
