@@ -43,6 +43,7 @@ SAMPLES: dict[str, tuple[str, Any]] = {
     "useradd-uid-limit": ("5000", 5000),
     "static-base": ('"scratch"', "scratch"),
     "static-server-base": ('"nginx:1.27-alpine"', "nginx:1.27-alpine"),
+    "fix-syntax-directive": ("true", True),
     "compose-stack": ('"production"', "production"),
     "max-expanded-size": ('"1MiB"', 1 << 20),
     "image-max-size": ('"1.5GiB"', 3 << 29),

@@ -70,6 +70,10 @@ class Rule:
     """Off-by-default rules run only when selected by code, name or category."""
     fix: Safety | None = None
     """The kind of fix its findings carry (safe, unsafe), or None when it has none."""
+    fix_reason: str = ""
+    """One line: for a safe fix, why it cannot change what the image does or whether it
+    builds (and which facts it checks first); for an unsafe one, what it may change. Shown by
+    ``keelhaul rules``, ``keelhaul fix -v`` and docs/fixes.md; required when ``fix`` is set."""
     kind: Kind = Kind.DOCKERFILE
     example_format: str = "dockerfile"
     """What ``bad`` and ``good`` are written in: ``dockerfile``, ``kubernetes``,

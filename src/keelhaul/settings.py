@@ -292,6 +292,13 @@ class Settings(Mapping[str, object]):
         "static-server-base", _optional(_image), None, "an image reference",
         "The image serving a front-end's files in the multi-stage fix (default "
         "nginxinc/nginx-unprivileged:1.27-alpine).", CHECK)  # fmt: skip
+    fix_syntax_directive: bool = _setting(
+        "fix-syntax-directive", _bool, False, "true or false",
+        "Let a fix that writes newer Dockerfile syntax (KH184's cache mounts) add "
+        "`# syntax=docker/dockerfile:1` at the top. Off by default: BuildKit's built-in "
+        "frontend reads cache mounts already, and the directive makes every build pull the "
+        "frontend image from a registry (a build that worked offline no longer does).",
+        CHECK)  # fmt: skip
     # the runtime rules
     compose_stack: str = _setting(
         "compose-stack", _choice("development", "production"), "development",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from keelhaul.checking import Target
+from keelhaul.checking import Checker, Target
+from keelhaul.config import ConfigFinder, Overrides
 from keelhaul.dockerfile.edits import split_lines
 from keelhaul.dockerfile.scripts import script_texts
 from keelhaul.dockerfile.shell import parse_shell
@@ -15,7 +17,7 @@ from keelhaul.findings import Safety
 from keelhaul.fix.fixing import fix_target
 from tests.conftest import corpus_stats
 from tests.corpus import corpus_bytes, corpus_files
-from tests.fix.test_fixing import checker, fix
+from tests.fix.test_fixing import RULES, VOCABULARY, checker, fix
 
 SYNTAX = "# syntax=docker/dockerfile:1\n"
 PIP = "--mount=type=cache,target=/root/.cache/pip"
@@ -28,8 +30,17 @@ KEEP = (
 )
 
 
-def cache_fix(src: str) -> str:
-    return fix(src, ("KH184",), unsafe=True)
+def cache_fix(src: str, syntax: bool = True) -> str:
+    """KH184's fix, with the ``fix-syntax-directive`` setting on (``syntax``) or as default."""
+    if not syntax:
+        return fix(src, ("KH184",), unsafe=True)
+    with tempfile.TemporaryDirectory() as folder:
+        config = Path(folder) / ".keelhaul.toml"
+        config.write_text("[settings]\nfix-syntax-directive = true\n")
+        finder = ConfigFinder(VOCABULARY, config_file=config, overrides=Overrides(("KH184",)))
+        target = Target(Path("Dockerfile"), "Dockerfile", True, src.encode())
+        found = Checker(finder, VOCABULARY, RULES, shellcheck=None)
+        return fix_target(found, target, src, True).after
 
 
 def kh184(src: str) -> list[int]:
@@ -180,6 +191,14 @@ def test_cache_mount_fix(src: str, expected: str) -> None:
     assert cache_fix(after) == after  # idempotent
 
 
+@pytest.mark.parametrize(("src", "expected"), FIXED)
+def test_cache_mount_fix_adds_no_syntax_directive_by_default(src: str, expected: str) -> None:
+    """`# syntax=` makes BuildKit pull a frontend image (an offline build breaks); the
+    built-in frontend reads cache mounts, so the line comes only with the setting."""
+    without = expected.replace(SYNTAX, "", 1).replace(SYNTAX[:-1] + "\r\n", "", 1)
+    assert cache_fix(src, syntax=False) == without
+
+
 NOT_FIXED = [
     # a non-root user: its home folder and uid are not known
     "FROM python:3.12-slim\nUSER app\nRUN pip install flask\n",
@@ -267,7 +286,7 @@ def test_composes_with_safe_fixes_and_the_base_fix() -> None:
     after = fix(src, ("KH111", "KH112", "KH120", "KH184"), unsafe=True)
     # KH120 on a python image that pip-installs: the wheels conversion, cache mounts on both
     assert after == (
-        f"{SYNTAX}FROM python:3.12 AS build\nENV APP=/srv/app\nCOPY requirements.txt .\n"
+        "FROM python:3.12 AS build\nENV APP=/srv/app\nCOPY requirements.txt .\n"
         f"RUN {PIP} pip wheel --wheel-dir=/wheels -r requirements.txt\n"
         'FROM python:3.12-slim\nLABEL org.opencontainers.image.authors="Jane"\n'
         f"ENV APP=/srv/app\nRUN {PIP} --mount=type=bind,from=build,source=/wheels,"
@@ -348,15 +367,15 @@ def test_cache_mount_fix_builds_with_buildkit_runs_the_same(
         'CMD ["python", "app.py"]\n'
     )
     after = fix(src, ("KH184",), unsafe=True)
-    assert after.startswith(SYNTAX), after
+    assert "# syntax" not in after, after
     assert f"RUN {PIP} pip install ./native\n" in after, after
     (tmp_path / "native").mkdir()
     (tmp_path / "native" / "setup.py").write_text(SETUP)
     (tmp_path / "native" / "greet.c").write_text(GREET_C)
     (tmp_path / "app.py").write_text("import greet\nprint(greet.hello())\n")
-    # `# syntax=` asks BuildKit to fetch docker/dockerfile:1 from Docker Hub, which this
-    # machine cannot reach: the engine's built-in frontend reads the same mounts without it.
-    texts = {"before": src, "after": after.removeprefix(SYNTAX)}
+    # no `# syntax=` (it would make BuildKit fetch docker/dockerfile:1 from Docker Hub, which
+    # this machine cannot reach): the engine's built-in frontend reads the mounts without it.
+    texts = {"before": src, "after": after}
     env = {**os.environ, "DOCKER_BUILDKIT": "1"}
     run_id = uuid.uuid4().hex[:12]
     tags: list[str] = []

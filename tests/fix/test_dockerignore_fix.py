@@ -22,9 +22,10 @@ def project(root: Path, dockerfile: str, files: dict[str, str]) -> Path:
     return root
 
 
-def fix(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def fix(root: Path, *args: str, unsafe: bool = True) -> subprocess.CompletedProcess[str]:
     cmd = [sys.executable, "-m", "keelhaul", "--no-color", "fix", "--no-config"]
-    cmd += ["--select", "KH230,KH231,KH232", *args, "."]
+    cmd += ["--select", "KH230,KH231,KH232", *(["--unsafe-fixes"] if unsafe else []), *args]
+    cmd += ["."]
     return subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=False)
 
 
@@ -71,3 +72,23 @@ def test_never_excludes_what_the_build_needs(tmp_path: Path, dockerfile: str, ke
     fix(root)
     lines = (root / ".dockerignore").read_text().splitlines()
     assert kept not in lines
+
+
+def test_leaving_out_git_is_unsafe(tmp_path: Path) -> None:
+    """A build step keelhaul cannot see into (setuptools-scm, `git describe` in a Makefile)
+    may read .git, the program a .env: a fix that leaves them out applies only with
+    --unsafe-fixes, and -v says so."""
+    root = project(tmp_path, NODE, CLUTTER)
+    shown = fix(root, "-v", unsafe=False)
+    assert shown.returncode == 0
+    assert not (root / ".dockerignore").exists()
+    assert "KH230 has an unsafe fix" in shown.stderr
+    assert ".git leaves the build context" in shown.stderr
+    # .env: a program may load it at run time (dotenv)
+    env_only = {k: v for k, v in CLUTTER.items() if not k.startswith(".git/")}
+    shown = fix(project(tmp_path / "env", NODE, env_only), "-v", unsafe=False)
+    assert "a program that loads them at run time" in shown.stderr
+    plain = {k: v for k, v in env_only.items() if k != ".env"}
+    other = project(tmp_path / "other", NODE, plain)
+    assert fix(other, unsafe=False).returncode == 0  # neither: the safe fix applies
+    assert set((other / ".dockerignore").read_text().splitlines()) == {"node_modules", "*.log"}

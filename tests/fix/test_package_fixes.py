@@ -34,11 +34,11 @@ FIXED = [
      D + "RUN apt-get update && \\\n    apt-get install -y curl\n"),
     # KH103: after a -y that follows install, so KH103 and KH104 agree in either order
     ("KH103", D + "RUN apt-get install -y curl\n",
-     D + "RUN apt-get install -y --no-install-recommends curl\n"),
+     D + "RUN apt-get install -y --no-install-recommends ca-certificates curl\n"),
     ("KH103", D + "RUN apt-get -y install curl\n",
-     D + "RUN apt-get -y install --no-install-recommends curl\n"),
+     D + "RUN apt-get -y install --no-install-recommends ca-certificates curl\n"),
     ("KH103", D + "RUN apt-get install curl -y\n",
-     D + "RUN apt-get install --no-install-recommends curl -y\n"),
+     D + "RUN apt-get install --no-install-recommends ca-certificates curl -y\n"),
     # KH105: `&& rm -rf /var/lib/apt/lists/*` ends the chain, in the RUN's own layout
     ("KH105", D + "RUN apt-get update && apt-get install -y curl\n",
      D + f"RUN apt-get update && apt-get install -y curl && {LISTS}\n"),
@@ -107,8 +107,8 @@ FIXED = [
     ("KH107", "FROM python:3.12\nRUN python3 -m pip install -r requirements.txt\n",
      "FROM python:3.12\nRUN python3 -m pip install --no-cache-dir -r requirements.txt\n"),
     # KH170
-    ("KH170", "FROM node:20\nCOPY package*.json ./\nRUN npm install --omit=dev\n",
-     "FROM node:20\nCOPY package*.json ./\nRUN npm ci --omit=dev\n"),
+    ("KH170", "FROM node:20\nCOPY package.json package-lock.json ./\nRUN npm install --omit=dev\n",
+     "FROM node:20\nCOPY package.json package-lock.json ./\nRUN npm ci --omit=dev\n"),
     ("KH170", "FROM node:20\nCOPY package.json package-lock.json ./\nRUN npm i\n",
      "FROM node:20\nCOPY package.json package-lock.json ./\nRUN npm ci\n"),
     # KH165, KH160
@@ -207,7 +207,8 @@ def commands(src: str) -> list[tuple[str, ...]]:
 
 
 #: What the fixes may add to a command, and the commands they may add or drop.
-WORDS = {"-y", "--no-install-recommends", "--no-cache", "--no-cache-dir", "-n"}
+#: ca-certificates: KH103 keeps it by name when the packages recommend it.
+WORDS = {"-y", "--no-install-recommends", "--no-cache", "--no-cache-dir", "-n", "ca-certificates"}
 ADDED = {("rm", "-rf", "/var/lib/apt/lists/*"), ("apt-get", "clean"), ("dnf", "clean", "all"),
          ("yum", "clean", "all"), ("zypper", "clean", "--all")}  # fmt: skip
 
@@ -234,7 +235,8 @@ def test_commands_stay_but_for_the_fix(code: str, before: str, after: str) -> No
 def test_apt_install_composes_to_one_instruction() -> None:
     src = D + "RUN apt-get update && apt-get install curl\n"
     assert fix(src, PACKAGES) == (
-        D + f"RUN apt-get update && apt-get install -y --no-install-recommends curl && {LISTS}\n"
+        D
+        + f"RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl && {LISTS}\n"
     )
 
 
@@ -242,22 +244,23 @@ def test_apt_install_composes_to_one_instruction() -> None:
     ("before", "after"),
     [
         (D + "RUN apt-get update\nRUN apt-get install curl\n",
-         D + "RUN apt-get update && \\\n    apt-get install -y --no-install-recommends curl && \\\n"
+         D + "RUN apt-get update && \\\n    apt-get install -y --no-install-recommends ca-certificates curl && \\\n"
          f"    {LISTS}\n"),
         (D + "RUN apt-get update \\\n && apt-get install \\\n      curl \\\n      vim\n",
-         D + "RUN apt-get update \\\n && apt-get install -y --no-install-recommends \\\n"
+         # vim: keelhaul does not know what it recommends, so KH103's fix is unsafe
+         D + "RUN apt-get update \\\n && apt-get install -y \\\n"
          f"      curl \\\n      vim \\\n && {LISTS}\n"),
         (D + "ONBUILD RUN apt-get update && apt-get install curl\n",
-         D + "ONBUILD RUN apt-get update && apt-get install -y --no-install-recommends curl && "
+         D + "ONBUILD RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl && "
          f"{LISTS}\n"),
         ((D + "RUN apt-get update && \\\n    apt-get install curl\n").replace("\n", "\r\n"),
-         (D + "RUN apt-get update && \\\n    apt-get install -y --no-install-recommends curl "
+         (D + "RUN apt-get update && \\\n    apt-get install -y --no-install-recommends ca-certificates curl "
           f"&& \\\n    {LISTS}\n").replace("\n", "\r\n")),
         (A + "RUN apk update\nRUN apk add curl\n", A + "RUN apk add --no-cache curl\n"),
         (R + "RUN dnf install httpd\n", R + "RUN dnf install -y httpd && dnf clean all\n"),
         (S + "RUN zypper in curl\n", S + "RUN zypper -n in curl && zypper clean --all\n"),
         (D + "# keep\nRUN apt-get update && apt-get install curl\n\n# and this\nCMD [\"x\"]\n",
-         D + "# keep\nRUN apt-get update && apt-get install -y --no-install-recommends curl && "
+         D + "# keep\nRUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl && "
          f"{LISTS}\n\n# and this\nCMD [\"x\"]\n"),
     ],
 )  # fmt: skip

@@ -291,7 +291,13 @@ _SHELL = 'SHELL ["/bin/bash", "-o", "pipefail", "-c"]'
     ],
 )
 def test_pipefail(src: str, expected: str) -> None:
-    check_fix(src, "KH185", expected)
+    """Every pipefail fix is unsafe: a build that passed may fail (its point)."""
+    assert all(f.fix is not None and f.fix.safety is Safety.UNSAFE for f in findings(src, "KH185"))
+    assert fix(src, ("KH185",)) == src
+    assert fix(src, ("KH185",), unsafe=True) == expected
+    assert fix(crlf(src), ("KH185",), unsafe=True) == crlf(expected)
+    assert fix(expected, ("KH185",), unsafe=True) == expected
+    assert not parse(expected).errors
 
 
 @pytest.mark.parametrize(
@@ -322,7 +328,7 @@ def test_pipefail_shell_is_unsafe_when_later_instructions_use_the_shell() -> Non
 
 def test_pipefail_prefix_keeps_the_script() -> None:
     src = f"FROM alpine:3.20\nRUN a | b; {_PIPE} && c || d\n"
-    out = fix(src, ("KH185",))
+    out = fix(src, ("KH185",), unsafe=True)
     before = parse_shell(parse(src).instructions[1].values[0]).commands
     after = parse_shell(parse(out).instructions[1].values[0]).commands
     assert after[0].words == ("set", "-o", "pipefail")
@@ -440,7 +446,6 @@ def test_fixes_compose_into_one_coherent_file() -> None:
     assert fix(once, MINE) == once
     assert once == (
         "FROM debian:12 AS base\n"
-        f"{_SHELL}\n"
         f"RUN wget --progress=dot:giga -O /tmp/go.tgz {_URL} && \\\n"
         "# unpack\n"
         "    tar xzf /tmp/go.tgz -C /usr/local && \\\n"

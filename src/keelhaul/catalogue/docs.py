@@ -57,6 +57,13 @@ def _examples(rule: Rule) -> list[str]:
     ]
 
 
+def _fix_line(rule: Rule) -> list[str]:
+    """The fix's safety and why (see docs/fixes.md), for a rule that has a fix."""
+    if rule.fix is None:
+        return []
+    return [f"**Fix ({rule.fix.value}).** {rule.fix_reason}", ""]
+
+
 def rule_markdown(rule: Rule) -> str:
     related = "; ".join(f"{tool}: {', '.join(ids)}" for tool, ids in rule.related.items())
     default = (
@@ -70,6 +77,7 @@ def rule_markdown(rule: Rule) -> str:
             "",
             rule.explanation,
             "",
+            *_fix_line(rule),
             *default,
             *_examples(rule),
             f"Related: {related}" if related else "Related: none in other tools.",

@@ -25,6 +25,7 @@ from keelhaul.cli.output import Output
 from keelhaul.cli.redacting import data_stdout
 from keelhaul.config import ConfigFinder, Overrides
 from keelhaul.errors import KeelhaulError
+from keelhaul.findings import Safety
 from keelhaul.fix.fixing import FixOutcome, fix_target
 from keelhaul.fix.pinning import CachedResolver, pin_text
 from keelhaul.selection import Vocabulary
@@ -82,6 +83,13 @@ def _read(target: Target) -> str:
 @click.option("--update", is_flag=True, help="With --pin: refresh digests already pinned.")
 @build_arg_option
 @quiet_unknown_option
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="List each unsafe fix with what it may change (those left out, and with "
+    "--unsafe-fixes those applied); as `keelhaul -v fix`.",
+)
 @click.pass_obj
 def command(
     out: Output,
@@ -100,6 +108,7 @@ def command(
     update: bool,
     build_args: tuple[str, ...],
     quiet_unknown: bool,
+    verbose: int,
 ) -> int:
     """Fix what `keelhaul check` finds in the Dockerfiles in PATHS (default `.`).
 
@@ -112,6 +121,8 @@ def command(
     """
     if config_file is not None and isolated:
         raise click.UsageError("--config and --no-config do not go together")
+    if verbose and out.verbosity >= 0:
+        out.verbosity += verbose
     rules = all_rules()
     vocabulary = Vocabulary(rules)
     overrides = Overrides(
@@ -237,6 +248,13 @@ def _summarise(out: Output, outcome: FixOutcome, dry: bool) -> None:
     if outcome.applied:
         codes = ", ".join(sorted({f.code for f in outcome.applied}))
         out.info(f"{outcome.name}: {verb} {len(outcome.applied)} finding(s) ({codes})")
+    for finding in outcome.applied:
+        if finding.fix is not None and finding.fix.safety is Safety.UNSAFE:
+            out.detail(
+                f"{outcome.name}:{finding.location.line}: {finding.code} "
+                f"{'would apply' if dry else 'applied'} an unsafe fix "
+                f"({finding.fix.description}: {finding.fix.why_unsafe})"
+            )
     for finding in outcome.unsafe_left:
         assert finding.fix is not None
         out.detail(

@@ -45,6 +45,7 @@ def command(out: Output, code: str | None, as_json: bool) -> int:
                         "related": {k: list(v) for k, v in r.related.items()},
                         "default_on": r.default_on,
                         "fix": r.fix.value if r.fix else None,
+                        "fix_reason": r.fix_reason or None,
                     }
                     for r in rules
                 ],

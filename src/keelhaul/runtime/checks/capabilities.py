@@ -112,6 +112,10 @@ register(
         example_format="kubernetes",
         code="KH400",
         fix=Safety.UNSAFE,
+        fix_reason=(
+            "Drops every capability (NET_BIND_SERVICE added back for a port below 1024): a "
+            "program that needs one (chown, setuid, raw sockets) fails."
+        ),
         name="capabilities-not-dropped",
         severity=Severity.WARNING,
         category=Category.SECURITY,

@@ -51,6 +51,10 @@ register(
         example_format="kubernetes",
         code="KH405",
         fix=Safety.UNSAFE,
+        fix_reason=(
+            "Makes the root filesystem read-only with a writable /tmp: a program that "
+            "writes elsewhere fails."
+        ),
         name="root-filesystem-writable",
         severity=Severity.WARNING,
         category=Category.SECURITY,

@@ -188,6 +188,10 @@ register(
         example_format="kubernetes",
         code="KH416",
         fix=Safety.UNSAFE,
+        fix_reason=(
+            "Forbids privilege escalation: setuid programs (sudo, su, ping on some images) "
+            "stop working."
+        ),
         name="privilege-escalation-allowed",
         severity=Severity.WARNING,
         category=Category.SECURITY,
@@ -241,6 +245,10 @@ register(
         example_format="kubernetes",
         code="KH418",
         fix=Safety.UNSAFE,
+        fix_reason=(
+            "Sets the runtime's default seccomp profile: a program that uses a blocked "
+            "system call fails."
+        ),
         name="seccomp-profile-missing",
         severity=Severity.WARNING,
         category=Category.SECURITY,

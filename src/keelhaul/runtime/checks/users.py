@@ -102,6 +102,9 @@ register(
         example_format="kubernetes",
         code="KH410",
         fix=Safety.UNSAFE,
+        fix_reason=(
+            "Sets runAsNonRoot: an image that runs as root (or by user name) no longer starts."
+        ),
         name="may-run-as-root",
         severity=Severity.WARNING,
         category=Category.SECURITY,

@@ -2,7 +2,8 @@
 
 The fix adds the ``--mount=type=cache,target=...`` flags right after the RUN keyword (the rest
 of the line and the continuation layout stay), a ``# syntax=docker/dockerfile:1`` directive
-at the top of the file when it has none, and for apt the removal of Debian's docker-clean
+at the top of the file when it has none and the ``fix-syntax-directive`` setting asks for one
+(BuildKit's built-in frontend reads cache mounts; the directive makes it pull one), and for apt the removal of Debian's docker-clean
 hook, which would empty /var/cache/apt after every install.
 
 "Instead of cleanup": the options that bypass the cache (``pip --no-cache-dir``, ``uv
@@ -101,8 +102,10 @@ def cache_mount_fix(
     missing: Sequence[CacheDir],
     user: str | None,
     keeps_debs: bool,
+    syntax: bool = False,
 ) -> Fix | None:
-    """The fix adding mounts for ``missing`` to ``run``'s RUN, or None when not exact."""
+    """The fix adding mounts for ``missing`` to ``run``'s RUN, or None when not exact; with
+    ``syntax`` (the ``fix-syntax-directive`` setting), a ``# syntax=`` line too."""
     inst = run.instruction
     if inst.sub is not None or inst.effective.json:
         return None
@@ -132,7 +135,7 @@ def cache_mount_fix(
         return None
     lines[inst.start_line] = first
     edits += [_line_edit(inst, number, content) for number, content in sorted(lines.items())]
-    directive = syntax_edit(tree)
+    directive = syntax_edit(tree) if syntax else None
     if directive is not None:
         edits.insert(0, directive)
     targets = ", ".join(m.target for m in missing)
@@ -177,6 +180,9 @@ def _option_changes(run: Run, ops: Iterable[PackageOperation]) -> Iterable[_Chan
             continue
         cmd = op.command
         spellings = PIP_NO_CACHE_DIR if op.manager == "pip" else (option,)
+        replacement = _REPLACEMENT.get(op.manager, "")
+        if op.manager == "apk" and op.has("-U", "--update", "--update-cache"):
+            replacement = ""  # it fetches the index already: never two spellings of it
         for index, word in enumerate(cmd.argv):
             if index == 0 or word not in spellings:
                 continue
@@ -186,8 +192,7 @@ def _option_changes(run: Run, ops: Iterable[PackageOperation]) -> Iterable[_Chan
             line = _line(run.instruction, span.line)
             if line is None or line.content[span.column - 1 : span.end_column - 1] != word:
                 continue  # quoted or not found as written: leave it
-            yield _Change(span.line, span.column - 1, span.end_column - 1,
-                          _REPLACEMENT.get(op.manager, ""))  # fmt: skip
+            yield _Change(span.line, span.column - 1, span.end_column - 1, replacement)
 
 
 def _line(inst: Instruction, number: int) -> Line | None:

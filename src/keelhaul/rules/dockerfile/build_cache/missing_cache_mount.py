@@ -89,7 +89,8 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
         message = (f"{who} start{'s' if one else ''} with an empty cache whenever this layer "
                    f"is rebuilt; keep {'its' if one else 'their'} downloads across builds with "
                    f"`RUN {flags}`{tail}")  # fmt: skip
-        fix = cache_mount_fix(ctx.tree, run, ops, missing, user, facts.apt_keeps_debs)
+        fix = cache_mount_fix(ctx.tree, run, ops, missing, user, facts.apt_keeps_debs,
+                              ctx.settings.fix_syntax_directive)  # fmt: skip
         yield Hit(run.instruction, message, run.stage, operation_span(run, ops[0]), fix)
 
 
@@ -121,8 +122,9 @@ register(
             "it on. Cache mounts need BuildKit, and CI runners that start empty only profit "
             "when they keep the builder's cache.\n\n"
             "Fix (unsafe: it needs BuildKit; the legacy builder rejects --mount): adds the flags "
-            "after RUN, `# syntax=docker/dockerfile:1` at the top when the file has no syntax "
-            "directive, and for apt `rm -f /etc/apt/apt.conf.d/docker-clean;` before the "
+            "after RUN (and `# syntax=docker/dockerfile:1` at the top only with the "
+            "`fix-syntax-directive` setting: BuildKit's built-in frontend reads cache mounts, "
+            "and the directive makes it pull a frontend image), and for apt `rm -f /etc/apt/apt.conf.d/docker-clean;` before the "
             "script (with the Keep-Downloaded-Packages setting for `apt`). It drops the "
             "options that bypass the cache (`--no-cache-dir`; apk's `--no-cache` becomes "
             "`--update-cache`) and keeps cleanup commands, which are only wasteful now. No fix "
@@ -137,5 +139,10 @@ register(
         check=check,
         default_on=False,
         fix=Safety.UNSAFE,
+        fix_reason=(
+            "Adds BuildKit cache mounts (and drops options that bypass the cache): the "
+            "legacy builder rejects `--mount`; `# syntax=` is added only with the "
+            "`fix-syntax-directive` setting."
+        ),
     )
 )

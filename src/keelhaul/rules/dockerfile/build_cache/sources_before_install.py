@@ -103,6 +103,11 @@ register(
         ),
         check=check,
         fix=Safety.UNSAFE,
+        fix_reason=(
+            "Copies the dependency manifests alone before the install and the rest of the "
+            "sources after it: an install that reads other files of the sources (a local "
+            "package, a build script) no longer finds them."
+        ),
         example_context={
             "package.json": '{"name": "app", "version": "1.0.0"}\n',
             "package-lock.json": '{"lockfileVersion": 3}\n',

@@ -15,7 +15,7 @@ from keelhaul.context.dockerignore import DockerIgnore, DockerIgnoreError, relat
 from keelhaul.context.notable import NotableKind
 from keelhaul.dockerfile.stages import Stage
 from keelhaul.dockerfile.syntax import Instruction
-from keelhaul.findings import FileChange, Fix
+from keelhaul.findings import FileChange, Fix, Safety
 from keelhaul.rules.registry import DockerfileContext
 
 _REMOTE = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*://|git@|github\.com/)")
@@ -189,4 +189,28 @@ def ignore_file_fix(ctx: DockerfileContext, context: BuildContext, lines: list[s
     gap = "" if not old or old.endswith("\n") else "\n"
     text = old + gap + "".join(f"{line}\n" for line in keep)
     verb = "create" if context.ignore_file is None else "add to"
+    why = _what_may_change(context, keep)
+    if why:
+        return Fix((), f"{verb} {path.name}: {', '.join(keep)}", Safety.UNSAFE, why,
+                   files=(FileChange(str(path), text),))  # fmt: skip
     return Fix((), f"{verb} {path.name}: {', '.join(keep)}", files=(FileChange(str(path), text),))
+
+
+def _what_may_change(context: BuildContext, lines: list[str]) -> str:
+    """What leaving the files of ``lines`` out may change, when some build step or the
+    program may read them: version-control data, and .env files, keys and credentials
+    (empty when it changes nothing keelhaul cannot see)."""
+    patterns = DockerIgnore.from_patterns(lines)
+    gone = [e for e in context.notable if patterns.excludes(e.path, e.is_dir)]
+    why: list[str] = []
+    vcs = sorted({e.name for e in gone if e.kind is NotableKind.VCS})
+    if vcs:
+        why.append(f"{', '.join(vcs)} leaves the build context: a build step keelhaul cannot "
+                   "see into (setuptools-scm, `git describe` in a script or Makefile) or the "
+                   "program may read it")  # fmt: skip
+    secrets = sorted({e.path for e in gone if e.kind is not None and e.kind.is_secret})
+    if secrets:
+        shown = ", ".join(secrets[:3]) + (" and more" if len(secrets) > 3 else "")
+        why.append(f"{shown} no longer reach the image: a program that loads them at run "
+                   "time (dotenv, a key file) stops finding them")  # fmt: skip
+    return "; ".join(why)

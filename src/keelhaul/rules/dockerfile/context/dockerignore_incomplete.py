@@ -98,13 +98,25 @@ register(
             "lines to add; files are checked against the patterns exactly as BuildKit applies "
             "them. `node_modules` is also flagged before it exists when the context has a "
             "package.json and the Dockerfile runs `npm`/`yarn`/`pnpm install`. Checked only "
-            "when keelhaul knows the Dockerfile's build context; secrets are KH232's."
+            "when keelhaul knows the Dockerfile's build context; secrets are KH232's.\n\n"
+            "Fix: adds to the ignore file the lines for what it found, leaving out any line "
+            "that would exclude a path a COPY names, and `.git` when a RUN calls git; unsafe when `.git` is among "
+            "them (a build step or the program may read it), or a .env file, key or "
+            "credentials file (the program may load them at run time)."
         ),
         bad="FROM node:22-slim\nWORKDIR /app\nCOPY . .\nRUN npm ci\n",
         good="FROM node:22-slim\nWORKDIR /app\nCOPY package.json package-lock.json server.js ./\n"
         "RUN npm ci\n",
         check=check,
         fix=Safety.SAFE,
+        fix_reason=(
+            "Adds lines to the .dockerignore: safe when they leave out only what no COPY "
+            "names and no RUN reads (logs, coverage, host virtualenvs or node_modules the "
+            "Dockerfile installs again, build output it rebuilds). Unsafe when it leaves "
+            "out `.git` (a build step keelhaul cannot see into, such as setuptools-scm or `git "
+            "describe` in a Makefile, may read it) or .env files, keys and credentials (the "
+            "program may load them at run time)."
+        ),
         example_context={
             ".dockerignore": "*.md\n",
             ".git/HEAD": "ref: refs/heads/main\n",

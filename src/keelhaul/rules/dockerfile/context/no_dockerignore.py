@@ -78,12 +78,24 @@ register(
             "knows the Dockerfile's build context: not when the folder it reads holds nothing "
             "but Dockerfiles (a folder of Dockerfiles is built with `-f` from another context, "
             "whose ignore file keelhaul cannot see; judged on real projects, most such "
-            "findings were about the wrong folder)."
+            "findings were about the wrong folder).\n\n"
+            "Fix: writes a .dockerignore with the lines for what it found, leaving out any "
+            "line that would exclude a path a COPY names, and `.git` when a RUN calls git; unsafe when `.git` is among "
+            "them (a build step or the program may read it), or a .env file, key or "
+            "credentials file (the program may load them at run time)."
         ),
         bad="FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\n",
         good="FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt app.py ./\n",
         check=check,
         fix=Safety.SAFE,
+        fix_reason=(
+            "Creates a .dockerignore: safe when the lines leave out only what no COPY names "
+            "and no RUN reads (logs, coverage, host virtualenvs, build output the "
+            "Dockerfile rebuilds). Unsafe when it leaves out `.git` (a build step keelhaul "
+            "cannot see into, such as setuptools-scm or `git describe` in a Makefile, may "
+            "read it) or .env files, keys and credentials (the program may load them at run "
+            "time)."
+        ),
         example_context={
             "app.py": "print('hello')\n",
             "requirements.txt": "flask==3.0.3\n",

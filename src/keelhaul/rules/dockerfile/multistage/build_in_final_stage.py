@@ -114,5 +114,10 @@ register(
         ),
         check=check,
         fix=Safety.UNSAFE,
+        fix_reason=(
+            "Moves the compile or bundle step into a build stage and copies its output into "
+            "the final stage: files the program reads from the build tree at run time, and "
+            "anything not copied, are gone."
+        ),
     )
 )

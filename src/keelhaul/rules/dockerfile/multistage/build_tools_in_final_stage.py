@@ -116,5 +116,10 @@ register(
         ),
         check=check,
         fix=Safety.UNSAFE,
+        fix_reason=(
+            "Splits the build into a build stage and a runtime stage without the compilers "
+            "and -dev packages: a program that compiles or loads headers at run time "
+            "breaks."
+        ),
     )
 )

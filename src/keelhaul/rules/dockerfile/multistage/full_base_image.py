@@ -123,5 +123,10 @@ register(
         good='FROM node:20-slim\nCOPY . /app\nCMD ["node", "/app/server.js"]\n',
         check=check,
         fix=Safety.UNSAFE,
+        fix_reason=(
+            "Moves the final stage onto a smaller base (a slim or distroless image, or a "
+            "build stage plus a runtime stage): tools, libraries and the shell of the full "
+            "image are no longer there at run time."
+        ),
     )
 )

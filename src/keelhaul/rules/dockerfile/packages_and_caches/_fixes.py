@@ -633,10 +633,12 @@ def cleanup_fix(
 def apk_fix(ctx: DockerfileContext, run: Run, op: PackageOperation) -> Fix | None:
     """``apk add --no-cache``; an ``apk update`` before adds is dropped, the adds get it."""
     if op.action in ("install", "upgrade"):
+        if op.has("--cache-dir", "--cache-max-age"):
+            return None  # a cache asked for: --no-cache would contradict it
         return words_fix(ctx, run, op.command, subcommand_index(op), ("--no-cache",),
                          f"`{op.command.name} {op.subcommand} --no-cache`")  # fmt: skip
     found = plan(ctx, run)
-    if op.action != "update" or found is None:
+    if op.action != "update" or found is None or _later_apk_reads_index(ctx, run):
         return None
     later = [o for o in run.operations.packages if o.command.start > op.command.start]
     if not _fresh_index(found, later) or not found.remove(op.command):
@@ -712,7 +714,9 @@ def merge_update_fix(
 def _apk_merge(ctx: DockerfileContext, nxt: Run, delete: Edit) -> Fix | None:
     """A lone ``apk update`` before a RUN that adds: deleted, the adds get ``--no-cache``."""
     found = plan(ctx, nxt)
-    if found is None or not _fresh_index(found, nxt.operations.packages):
+    if found is None or _later_apk_reads_index(ctx, nxt):
+        return None
+    if not _fresh_index(found, nxt.operations.packages):
         return None
     description = "drop `apk update`: `apk add --no-cache` in the next RUN fetches a fresh index"
     if not found.changes:
@@ -753,6 +757,16 @@ def _later_runs(ctx: DockerfileContext, run: Run) -> Iterator[Run]:
                 yield other
         elif any(s.index == run.stage.index for s in found.chain(other.stage)):
             yield other
+
+
+def _later_apk_reads_index(ctx: DockerfileContext, run: Run) -> bool:
+    """A later RUN runs apk without ``--no-cache``: it reads the index an ``apk update``
+    leaves on disk, so that update must stay (until that RUN gets ``--no-cache`` too)."""
+    return any(
+        o.manager == "apk" and o.action != "update" and not o.has("--no-cache")
+        for other in _later_runs(ctx, run)
+        for o in other.operations.packages
+    )
 
 
 def _reads_lists(run: Run) -> bool:

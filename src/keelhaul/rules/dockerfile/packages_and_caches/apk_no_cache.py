@@ -38,6 +38,12 @@ register(
         good="FROM alpine:3.20\nRUN apk add --no-cache curl\n",
         check=check,
         fix=Safety.SAFE,
+        fix_reason=(
+            "`apk add --no-cache` fetches a fresh index, installs the same packages, and "
+            "keeps nothing in /var/cache/apk; not offered with `--cache-dir` or "
+            "`--no-network`, and an `apk update` is dropped only when every later `apk` "
+            "fetches its own index."
+        ),
         related={"hadolint": ("DL3019",), "trivy": ("DS-0025",)},
     )
 )

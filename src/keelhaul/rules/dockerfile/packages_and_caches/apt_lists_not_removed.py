@@ -55,6 +55,11 @@ register(
         ),
         check=check,
         fix=Safety.SAFE,
+        fix_reason=(
+            "Removes apt's package lists at the end of the RUN that downloaded them, only "
+            "when the RUN succeeded and no later RUN of this or a derived stage reads them "
+            "without downloading them again."
+        ),
         related={"hadolint": ("DL3009",)},
     )
 )

@@ -53,6 +53,11 @@ register(
         good="FROM debian:12\nRUN apt-get update && apt-get install -y --no-install-recommends curl\n",
         check=check,
         fix=Safety.SAFE,
+        fix_reason=(
+            "`-y` only answers apt's prompt, which in a build reads no input and aborts: "
+            "the install either did not ask (nothing changes) or failed (now it completes "
+            "as written)."
+        ),
         related={"hadolint": ("DL3014",), "trivy": ("DS-0021",)},
     )
 )

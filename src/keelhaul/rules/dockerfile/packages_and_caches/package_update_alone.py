@@ -65,6 +65,12 @@ register(
         ),
         check=check,
         fix=Safety.SAFE,
+        fix_reason=(
+            "The update moves into the RUN that installs, just before the install, in a "
+            "plain `&&` chain: that RUN fails when the update fails, as the lone RUN did, "
+            "and the install reads the same kind of fresh index. A lone `apk update` is "
+            "dropped only when every later `apk` fetches its own index (`--no-cache`)."
+        ),
         related={"checkov": ("CKV_DOCKER_5",), "trivy": ("DS-0017",)},
     )
 )

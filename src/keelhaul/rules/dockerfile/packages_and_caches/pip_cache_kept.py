@@ -41,6 +41,12 @@ register(
         good="FROM python:3.12-slim\nRUN pip install --no-cache-dir flask==3.0.3\n",
         check=check,
         fix=Safety.SAFE,
+        fix_reason=(
+            "`--no-cache-dir` makes pip download and build the same packages without "
+            "keeping them in its cache folder; not offered when a cache option or "
+            "PIP_NO_CACHE_DIR is already set (pip's abbreviations such as `--no-cache` "
+            "count), so no flag is ever doubled."
+        ),
         related={"hadolint": ("DL3042",)},
     )
 )

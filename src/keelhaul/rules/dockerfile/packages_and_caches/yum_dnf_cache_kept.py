@@ -38,6 +38,11 @@ register(
         good="FROM rockylinux:9\nRUN dnf install -y httpd && dnf clean all\n",
         check=check,
         fix=Safety.SAFE,
+        fix_reason=(
+            "Appends `yum/dnf clean all` to the RUN that filled the cache, after everything "
+            "else succeeded: the packages installed are the same, and a later install "
+            "downloads the metadata again."
+        ),
         related={
             "hadolint": ("DL3032", "DL3040"),
             "trivy": ("DS-0015", "DS-0019", "DS-0027"),

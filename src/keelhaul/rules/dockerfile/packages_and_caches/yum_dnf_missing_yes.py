@@ -65,6 +65,11 @@ register(
         good="FROM rockylinux:9\nRUN dnf install -y httpd && dnf clean all\n",
         check=check,
         fix=Safety.SAFE,
+        fix_reason=(
+            "`-y` only answers the prompt, which in a build reads no input and aborts: the "
+            "command either did not ask (nothing changes) or failed (now it completes as "
+            "written)."
+        ),
         related={"hadolint": ("DL3030", "DL3038")},
     )
 )

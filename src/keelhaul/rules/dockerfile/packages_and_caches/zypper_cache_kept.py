@@ -36,6 +36,11 @@ register(
         ),
         check=check,
         fix=Safety.SAFE,
+        fix_reason=(
+            "Appends `zypper clean --all` to the RUN that filled the cache, after "
+            "everything else succeeded: the packages installed are the same, and a later "
+            "install downloads the metadata again."
+        ),
         related={"hadolint": ("DL3036",), "trivy": ("DS-0020",)},
     )
 )

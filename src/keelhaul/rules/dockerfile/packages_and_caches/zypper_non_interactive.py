@@ -36,6 +36,11 @@ register(
         good="FROM opensuse/leap:15.6\nRUN zypper -n install curl && zypper clean --all\n",
         check=check,
         fix=Safety.SAFE,
+        fix_reason=(
+            "`-n` only answers zypper's prompt, which in a build reads no input and aborts: "
+            "the command either did not ask (nothing changes) or failed (now it completes "
+            "as written)."
+        ),
         related={"hadolint": ("DL3034",)},
     )
 )

@@ -16,7 +16,7 @@ from keelhaul.dockerfile.shell import ShellScript, SimpleCommand, parse_shell
 from keelhaul.dockerfile.stages import Build, Stage
 from keelhaul.dockerfile.syntax import Instruction, Line, LineRole, Span, parse
 from keelhaul.findings import Edit, Fix, Safety
-from keelhaul.rules.dockerfile.shared.distroless import after_entrypoint
+from keelhaul.rules.dockerfile.shared.distroless import after_entrypoint, entrypoint
 from keelhaul.rules.dockerfile.shared.images import image_name
 from keelhaul.rules.dockerfile.shared.structure import chain
 from keelhaul.rules.registry import fix_builder
@@ -244,7 +244,32 @@ def exec_form_fix(inst: Instruction, build: Build, stage: Stage) -> Fix | None:
         return Fix((edit,), description, Safety.UNSAFE,
                    "the stage's ENTRYPOINT gets the program and its arguments instead of "
                    "`/bin/sh -c '...'`")  # fmt: skip
+    origin = chain(build, stage)[-1]
+    if not origin.is_scratch and not entrypoint(origin.base) and not _passes_commands(origin.base):
+        return Fix((edit,), description, Safety.UNSAFE,
+                   f"the ENTRYPOINT of {origin.base}, if it has one (keelhaul cannot see it), gets "
+                   "the program and its arguments instead of `/bin/sh -c '...'`; some start "
+                   "other things then (nginx's runs its templates, redis's drops to its "
+                   "user)")  # fmt: skip
     return Fix((edit,), description)
+
+
+#: Official images with no ENTRYPOINT, or one that runs any command it is given as it is
+#: (node's, php's: they put the interpreter first only for an option or a non-command), so
+#: a CMD reaches the program alike in both forms. Entrypoints that dispatch on their first
+#: argument (nginx, redis, postgres, mysql, httpd...) are not here.
+_PASS_THROUGH = frozenset({
+    "debian", "ubuntu", "alpine", "busybox", "fedora", "centos", "rockylinux", "almalinux",
+    "amazonlinux", "oraclelinux", "archlinux", "python", "golang", "rust", "openjdk",
+    "eclipse-temurin", "amazoncorretto", "ibm-semeru-runtimes", "node", "php", "ruby", "perl",
+    "gcc", "buildpack-deps", "erlang", "elixir", "haskell", "swift", "julia", "dart",
+})  # fmt: skip
+
+
+def _passes_commands(base: str) -> bool:
+    """The image is known to have no ENTRYPOINT or one that passes commands through."""
+    lowered = base.lower()
+    return image_name(lowered) in _PASS_THROUGH or "gcr.io/distroless/" in lowered
 
 
 # --------------------------------------------------------------------------------------------
@@ -281,6 +306,11 @@ def _script(inst: Instruction) -> str | None:
 # pipefail (KH185)
 
 SHELL_PIPEFAIL = 'SHELL ["/bin/bash", "-o", "pipefail", "-c"]'
+#: Every pipefail fix may stop a build that passed: that is its point.
+PIPEFAIL_WHY = (
+    "the RUN fails when any command of a pipe fails: a hidden failure now stops the build, "
+    "and so does a producer cut off early (`head`, `grep -q`) or a `grep` that matches nothing"
+)
 #: Images whose every variant but Alpine's is Debian or Ubuntu based, with bash installed.
 _BASH_IMAGES = frozenset({"debian", "ubuntu", "python", "node", "buildpack-deps", "golang",
                           "rust", "ruby", "openjdk", "eclipse-temurin", "maven", "gradle",
@@ -346,7 +376,8 @@ def _prefix_pipefail(inst: Instruction, script: str) -> Fix | None:
         return None
     if _shape(now)[1:] != _shape(old):
         return None
-    return Fix((Edit(line.number, line.number, new),), "start the RUN with `set -o pipefail &&`")
+    return Fix((Edit(line.number, line.number, new),), "start the RUN with `set -o pipefail &&`",
+               Safety.UNSAFE, PIPEFAIL_WHY)  # fmt: skip
 
 
 def _shell_line(inst: Instruction, build: Build, stage: Stage) -> Fix | None:
@@ -365,7 +396,7 @@ def _shell_line(inst: Instruction, build: Build, stage: Stage) -> Fix | None:
     ):
         return Fix((edit,), description, Safety.UNSAFE,
                    "bash's echo does not interpret backslashes as dash's does")  # fmt: skip
-    return Fix((edit,), description)
+    return Fix((edit,), description, Safety.UNSAFE, PIPEFAIL_WHY)
 
 
 # --------------------------------------------------------------------------------------------

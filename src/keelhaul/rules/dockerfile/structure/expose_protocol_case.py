@@ -41,6 +41,10 @@ register(
         good="FROM nginx:1.27\nEXPOSE 8080/tcp\n",
         check=check,
         fix=Safety.SAFE,
+        fix_reason=(
+            "`EXPOSE 80/TCP` and `80/tcp` record the same port and protocol: only the "
+            "spelling changes."
+        ),
         related={"buildkit": ("ExposeProtoCasing",)},
     )
 )

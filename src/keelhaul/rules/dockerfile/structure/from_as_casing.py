@@ -37,6 +37,9 @@ register(
         good="FROM golang:1.22 AS build\nRUN go build ./...\n",
         check=check,
         fix=Safety.SAFE,
+        fix_reason=(
+            "The `AS` keyword of FROM is read the same in any case: only the spelling changes."
+        ),
         related={"buildkit": ("FromAsCasing",)},
     )
 )

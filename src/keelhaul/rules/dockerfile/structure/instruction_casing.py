@@ -39,6 +39,9 @@ register(
         good="FROM alpine:3.20\nRUN echo hi\nCOPY . /src\n",
         check=check,
         fix=Safety.SAFE,
+        fix_reason=(
+            "Instruction keywords are read the same in any case: only the spelling changes."
+        ),
         related={"buildkit": ("ConsistentInstructionCasing",)},
     )
 )

@@ -46,6 +46,10 @@ register(
         good="FROM debian:12\nENV APP_HOME=/srv/app\n",
         check=check,
         fix=Safety.SAFE,
+        fix_reason=(
+            '`ENV key value` and `ENV key="value"` set the same variable to the same text; '
+            "the value is quoted so that the builder reads exactly the old words."
+        ),
         related={"buildkit": ("LegacyKeyValueFormat",)},
     )
 )

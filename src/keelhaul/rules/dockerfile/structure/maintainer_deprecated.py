@@ -43,6 +43,11 @@ register(
         good='FROM debian:12\nLABEL org.opencontainers.image.authors="Jane <jane@example.com>"\n',
         check=check,
         fix=Safety.SAFE,
+        fix_reason=(
+            "Moves the author from the deprecated MAINTAINER into the OCI label "
+            "`org.opencontainers.image.authors`: image metadata only, nothing in the "
+            "container runs differently."
+        ),
         related={
             "hadolint": ("DL4000",),
             "buildkit": ("MaintainerDeprecated",),

@@ -128,6 +128,12 @@ register(
         good="FROM debian:12\nRUN mkdir -p /srv/app \\\n    && chown 10001 /srv/app\n",
         check=check,
         fix=Safety.SAFE,
+        fix_reason=(
+            "Joins consecutive RUNs with `&&` only when no command of the first leaves "
+            "state (cd, set, export, traps...) that would reach the second, and the flags "
+            "and shell match: the same commands run in the same order and the build fails "
+            "where it failed; only the layering changes."
+        ),
         related={"hadolint": ("DL3059",)},
     )
 )

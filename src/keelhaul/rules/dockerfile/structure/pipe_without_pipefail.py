@@ -183,8 +183,9 @@ register(
             "and cmd shells and Windows images. One finding per RUN.\n\n"
             "Fix: `set -o pipefail && ` before the script where the shell has it; the SHELL line "
             "on images known to ship bash (Debian, Ubuntu and the official images built on "
-            "them) when the stage has no SHELL yet: safe when no later instruction of the "
-            "stage (or a stage built on it) runs a shell, unsafe otherwise."
+            "them) when the stage has no SHELL yet. Unsafe: a build that passed may fail (that is "
+            "the point: the failure was hidden), and the SHELL line also changes the shell of "
+            "later instructions."
         ),
         bad="FROM debian:12\nRUN curl -fsSL https://example.com/key.asc | tee /etc/apt/keyrings/x.asc\n",
         good=(
@@ -192,7 +193,13 @@ register(
             "RUN curl -fsSL https://example.com/key.asc | tee /etc/apt/keyrings/x.asc\n"
         ),
         check=check,
-        fix=Safety.SAFE,
+        fix=Safety.UNSAFE,
+        fix_reason=(
+            "The RUN now fails when any command of a pipe fails: a failure that was hidden "
+            "stops the build (the point of the rule), and so does a producer cut off early "
+            "(`head`, `grep -q`) or a `grep` that matches nothing; a SHELL line also "
+            "changes the shell of later instructions."
+        ),
         related={"hadolint": ("DL4006",)},
     )
 )

@@ -66,8 +66,11 @@ register(
             "stages with a SHELL instruction (an explicit choice of interpreter, as in BuildKit)."
             "\n\nFix: the JSON form, when the command is plain words (quotes without "
             "expansions allowed, `exec` dropped) that the shell would split the same way; no "
-            "fix for variables, pipes, redirections, `&&`, globs. Safe for a CMD; unsafe when an "
-            "ENTRYPOINT of the stage receives the CMD, and for an ENTRYPOINT (`docker run` "
+            "fix for variables, pipes, redirections, `&&`, globs. Safe for a CMD on a base image "
+            "known to have no ENTRYPOINT or one that runs any command as it is (debian, "
+            "alpine, python, node, golang...); unsafe on another base (its ENTRYPOINT, which "
+            "keelhaul cannot see, may start other things when it gets the program instead of "
+            "`/bin/sh`), when an ENTRYPOINT of the stage receives the CMD, and for an ENTRYPOINT (`docker run` "
             "arguments then reach it); none for an ENTRYPOINT next to a CMD. On a distroless "
             "`nodejs`, `python3` or `java` base, whose ENTRYPOINT is the interpreter, the CMD "
             'becomes the interpreter\'s arguments (`CMD node app.js` to `CMD ["app.js"]`), '
@@ -77,6 +80,14 @@ register(
         good='FROM node:20-slim\nCMD ["node", "server.js"]\n',
         check=check,
         fix=Safety.SAFE,
+        fix_reason=(
+            "Safe only for a CMD where no ENTRYPOINT receives it (none in the Dockerfile, "
+            "and a base image known to have none or to pass commands through) and the "
+            "command is plain words the shell would split the same way: the program is then "
+            "started directly and gets signals. Unsafe when an ENTRYPOINT (the stage's, or "
+            "an unknown base image's) would get the program instead of `/bin/sh -c`, and "
+            "for an ENTRYPOINT, which then receives `docker run` arguments."
+        ),
         related={"hadolint": ("DL3025",), "buildkit": ("JSONArgsRecommended",)},
     )
 )

@@ -1,9 +1,11 @@
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 
 from keelhaul.dockerfile.operations import Download
 from keelhaul.dockerfile.stages import Stage
 from keelhaul.findings import Category, Safety, Severity
+from keelhaul.rules.dockerfile.shared.images import image_name
 from keelhaul.rules.dockerfile.shared.layers import runs_by_instruction
 from keelhaul.rules.dockerfile.shared.packages import word_span
 from keelhaul.rules.dockerfile.shared.structure import chain
@@ -44,19 +46,54 @@ def _noisy(dl: Download) -> bool:
     return bool(urls) and not all(_SMALL.search(u) for u in urls)
 
 
-def _busybox(ctx: DockerfileContext, stage: Stage, runs: dict[int, list[Run]]) -> bool:
+def _installs_wget_before(
+    ctx: DockerfileContext, stage: Stage, runs: dict[int, list[Run]], run: Run, dl: Download
+) -> bool:
+    """A package manager installs wget before ``dl`` runs: in an earlier instruction of the
+    stage chain, or earlier in the same RUN (a later install does not help this download)."""
+    for link in chain(ctx.build, stage):
+        for inst in link.instructions:
+            if link is stage and inst.start_line > run.instruction.start_line:
+                break
+            for other in runs.get(id(inst), []):
+                for op in other.operations.packages:
+                    if other is run and op.command.start > dl.command.start:
+                        continue
+                    if any(p.name == "wget" for p in op.packages):
+                        return True
+    return False
+
+
+def _busybox(
+    ctx: DockerfileContext, stage: Stage, runs: dict[int, list[Run]], run: Run, dl: Download
+) -> bool:
     """Alpine's (and busybox's) wget is busybox's, which draws one progress line, unless the
-    stage chain installs GNU wget."""
-    stages = chain(ctx.build, stage)
-    base = stages[-1].base.lower()
+    stage chain installs GNU wget before the download."""
+    base = chain(ctx.build, stage)[-1].base.lower()
     if "alpine" not in base and "busybox" not in base:
         return False
-    for link in stages:
-        for inst in link.instructions:
-            for run in runs.get(id(inst), []):
-                if any(p.name == "wget" for op in run.operations.packages for p in op.packages):
-                    return False
-    return True
+    return not _installs_wget_before(ctx, stage, runs, run, dl)
+
+
+#: Official images whose wget is GNU wget (Debian, Ubuntu, Fedora and images built on them).
+_GNU_WGET = frozenset({"debian", "ubuntu", "fedora", "centos", "rockylinux", "almalinux",
+                       "oraclelinux", "amazonlinux", "python", "node", "buildpack-deps",
+                       "golang", "rust", "ruby", "openjdk", "eclipse-temurin", "maven",
+                       "gradle", "php", "perl", "gcc"})  # fmt: skip
+_BUSYBOX_TOO = ("alpine", "busybox", "musl")
+_NOT_GNU = ("if the image's wget is BusyBox's (Alpine-based images; keelhaul cannot see the "
+            "base image), it rejects --progress and the RUN fails")  # fmt: skip
+
+
+def _gnu_wget(
+    ctx: DockerfileContext, stage: Stage, runs: dict[int, list[Run]], run: Run, dl: Download
+) -> bool:
+    """The wget of ``dl`` is known to be GNU wget: the base is one of :data:`_GNU_WGET` (not
+    an Alpine variant), or the stage chain installs wget before the download."""
+    base = chain(ctx.build, stage)[-1].base.lower()
+    if image_name(base) in _GNU_WGET and not any(w in base for w in _BUSYBOX_TOO):
+        return True
+    return _installs_wget_before(ctx, stage, runs, run, dl)
 
 
 def _configured(runs: dict[int, list[Run]]) -> bool:
@@ -77,21 +114,18 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
     for stage in ctx.build.stages:
         if any(st.env.get("WGETRC") for st in chain(ctx.build, stage)):
             continue
-        busybox: bool | None = None
         for inst in stage.instructions:
             for run in runs.get(id(inst), []) if inst.name == "RUN" else ():
                 noisy = next((d for d in run.operations.downloads if _noisy(d)), None)
-                if noisy is None:
+                if noisy is None or _busybox(ctx, stage, runs, run, noisy):
                     continue
-                if busybox is None:
-                    busybox = _busybox(ctx, stage, runs)
-                if busybox:
-                    break
                 span = word_span(run, noisy.command, 0)
+                fix = wget_progress_fix(inst, span, noisy.command, ctx.tree.escape)
+                if fix is not None and not _gnu_wget(ctx, stage, runs, run, noisy):
+                    fix = replace(fix, safety=Safety.UNSAFE, why_unsafe=_NOT_GNU)
                 yield Hit(inst, "`wget` prints a progress line for every 50 KB it downloads "
                           "into the build log (2,000 lines for 100 MB); add `-q`, `-nv` or "
-                          "`--progress=dot:giga`", stage, span,
-                          wget_progress_fix(inst, span, noisy.command, ctx.tree.escape))  # fmt: skip
+                          "`--progress=dot:giga`", stage, span, fix)  # fmt: skip
 
 
 register(
@@ -108,7 +142,10 @@ register(
             "or `--progress=dot:giga` to keep a little progress) keeps the log readable.\n\n"
             "Not flagged: downloads of small files (keys, checksums, scripts, lists), "
             "Alpine and busybox stages where wget is busybox's (unless the stage installs GNU "
-            "wget), and Dockerfiles that configure wget through a wgetrc or WGETRC."
+            "wget), and Dockerfiles that configure wget through a wgetrc or WGETRC.\n\n"
+            "Fix: `--progress=dot:giga` after wget; safe on a base known to ship GNU wget (or "
+            "a stage that installs wget), unsafe on another base, whose wget may be BusyBox's, "
+            "which rejects the option."
         ),
         bad="FROM debian:12\nRUN wget -O /tmp/go.tgz https://go.dev/dl/go1.22.5.linux-amd64.tar.gz\n",
         good=(
@@ -117,6 +154,12 @@ register(
         ),
         check=check,
         fix=Safety.SAFE,
+        fix_reason=(
+            "Safe where the stage's wget is GNU wget (a Debian, Ubuntu, Fedora... base, or "
+            "one that installs wget), which reads `--progress=dot:giga` and only prints "
+            "less. Unsafe on an unknown base image: BusyBox's wget (Alpine-based images) "
+            "rejects the option and the RUN fails."
+        ),
         related={"hadolint": ("DL3047",)},
     )
 )

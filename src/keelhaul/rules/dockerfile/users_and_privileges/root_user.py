@@ -105,6 +105,11 @@ register(
         ),
         check=check,
         fix=Safety.UNSAFE,
+        fix_reason=(
+            "Adds a non-root USER (and creates it): the program loses root's rights, so "
+            "writes to root-owned paths, ports below 1024 and entrypoints that switch users "
+            "themselves may fail."
+        ),
         related={
             "hadolint": ("DL3002",),
             "trivy": ("DS-0002",),
