@@ -48,6 +48,7 @@ AUDIT: Mapping[str, tuple[str, str]] = {
     "KH231": ("not safe with .git", "As KH230."),
     "KH400": ("unsafe", "reason text only"),
     "KH405": ("unsafe", "reason text only"),
+    "KH409": ("unsafe", "the members' fixes, each audited on its own row"),
     "KH410": ("unsafe", "reason text only"),
     "KH416": ("unsafe", "reason text only"),
     "KH418": ("unsafe", "reason text only"),

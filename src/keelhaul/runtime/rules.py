@@ -29,7 +29,7 @@ class RuntimeHit:
     fix: Fix | None = None
     severity: Severity | None = None
     """Another severity than the rule's for this hit (KH440 on a Compose service: info by
-    default, ``compose-resource-limits``); None: the rule's."""
+    default, ``compose-stack``); None: the rule's."""
 
 
 RuntimeCheck = Callable[[ContainerRun, Mapping[str, object]], Iterable[RuntimeHit]]

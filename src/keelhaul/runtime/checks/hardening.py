@@ -29,6 +29,11 @@ register(
         example_format="kubernetes",
         code=GROUP_CODE,
         fix=Safety.UNSAFE,
+        fix_reason=(
+            "Applies the fixes of the member findings it lists, each with its own reason "
+            "(KH400 drops capabilities, KH405 makes the root filesystem read-only, KH410 sets a "
+            "non-root user...): each is unsafe, so the group is too."
+        ),
         name=GROUP_NAME,
         severity=Severity.WARNING,
         category=Category.SECURITY,
@@ -38,8 +43,8 @@ register(
             f"member rules fire on one container ({_MEMBERS}), they are reported as one KH409 "
             "finding at the container that lists what is missing; a container missing one item "
             "gets that rule's own finding. The severity is the most severe member's (resource "
-            "limits are info on Compose services unless `compose-resource-limits` says "
-            "warning). In JSON each KH409 finding carries its `members` (code, severity, line, "
+            "limits are info on Compose services unless the setting `compose-stack` "
+            "says `production`). In JSON each KH409 finding carries its `members` (code, severity, line, "
             "message each), in SARIF `properties.members`. The member codes keep working: "
             "`# keelhaul: ignore=KH405` at the member's line silences that item, a severity "
             "override or an ignore of a member code applies to it, the baseline records the "
