@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 DOCKERFILE = "FROM python:3.12-slim\nCOPY . /app\nUSER 1000\n"
+# leaving out .git is an unsafe fix (a build step may read it)
+UNSAFE_DOCKERIGNORE = ("--unsafe-fixes", "--select", "KH230,KH231")
 
 
 @pytest.mark.parametrize(
@@ -22,7 +24,7 @@ def test_fix_stdin_writes_no_dockerignore(tmp_path: Path, flags: tuple[str, ...]
     (tmp_path / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
     before = sorted(p.name for p in tmp_path.rglob("*"))
     done = subprocess.run(
-        [sys.executable, "-m", "keelhaul", "fix", *flags, "-"], cwd=tmp_path, input=DOCKERFILE,
+        [sys.executable, "-m", "keelhaul", "fix", *UNSAFE_DOCKERIGNORE, *flags, "-"], cwd=tmp_path, input=DOCKERFILE,
         capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -34,7 +36,8 @@ def test_fix_stdin_writes_no_dockerignore(tmp_path: Path, flags: tuple[str, ...]
 def test_fix_diff_on_stdin_still_shows_the_dockerignore_change(tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()
     done = subprocess.run(
-        [sys.executable, "-m", "keelhaul", "fix", "--diff", "--stdin-filename", "Dockerfile", "-"],
+        [sys.executable, "-m", "keelhaul", "fix", *UNSAFE_DOCKERIGNORE, "--diff",
+         "--stdin-filename", "Dockerfile", "-"],
         cwd=tmp_path, input=DOCKERFILE, capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip
     assert "+.git" in done.stdout
