@@ -137,3 +137,9 @@ def test_the_instance_counter_record_is_not_a_package() -> None:
     values = list(bdb_values((DATA / "Packages").read_bytes()))
     assert struct.pack("<I", 2) in values
     assert len(values) == 3
+
+
+def test_an_empty_leftover_database_does_not_hide_the_real_one(tmp_path: Path) -> None:
+    root = _root(tmp_path, {"/etc/os-release": CENTOS7, "/var/lib/rpm/rpmdb.sqlite": b"",
+                            "/var/lib/rpm/Packages": (DATA / "Packages").read_bytes()})  # fmt: skip
+    assert sorted(p.name for p in catalog(FolderFiles(root)).packages) == ["bash", "glibc"]

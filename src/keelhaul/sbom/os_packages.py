@@ -302,14 +302,17 @@ def parse_rpm_header(blob: bytes) -> dict[str, object]:
 
 
 def rpm_packages(files: Files, distro: str | None) -> Iterator[Package]:
-    """Packages of the first rpm database found (SQLite, ndb or BerkeleyDB)."""
+    """Packages of the first rpm database found that holds any (SQLite, ndb or BerkeleyDB: a
+    leftover file of another format does not hide the one rpm uses)."""
     for path, reader in DATABASES:
         try:
             data = files.read(path, MAX_DB_BYTES)
         except OSError:
             continue
-        yield from _rpm_headers(files, path, reader(data), distro)
-        return
+        found = list(_rpm_headers(files, path, reader(data), distro))
+        if found:
+            yield from found
+            return
 
 
 def _rpm_headers(
