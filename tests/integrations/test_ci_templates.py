@@ -158,6 +158,56 @@ def test_gitlab_vulnerability_gate(tmp_path: Path) -> None:
     assert job["artifacts"]["reports"] == {"codequality": "gl-code-quality-vulns.json"}
 
 
+KEV = ROOT / "tests" / "data" / "exploits" / "known_exploited_vulnerabilities-excerpt.json"
+EPSS = ROOT / "tests" / "data" / "exploits" / "epss_scores-2025-01-01-head.csv"
+
+
+def test_action_exploitation_gates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The KEV and EPSS inputs reach `keelhaul vulns`: Looney Tunables (high) passes a
+    critical gate, and fails it once CISA's catalogue, imported from vulns-exploits, lists it."""
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    assert {"vulns-fail-on-kev", "vulns-fail-on-epss", "vulns-exploits"} <= set(action["inputs"])
+    monkeypatch.setenv("KEELHAUL_DB", str(_vulns_db(tmp_path)))
+    good = str(ROOT / "examples" / "good")
+    vulnerable = str(_ubuntu_root(tmp_path, "2.35-0ubuntu3.1"))
+
+    def gate(name: str, **inputs: str) -> int:
+        folder = tmp_path / name
+        folder.mkdir()
+        status, _, _ = run_action(folder, path=good, vulns=vulnerable, vulns_db_update="false",
+                                  vulns_fail_on="critical", **inputs)  # fmt: skip
+        return status
+
+    assert gate("plain") == 0
+    assert gate("kev-no-catalogue", vulns_fail_on_kev="true") == 0  # nothing imported yet
+    assert gate("kev", vulns_fail_on_kev="true", vulns_exploits=f"{KEV} {EPSS}") == 1
+    assert gate("kev-off", vulns_fail_on_kev="false") == 0  # the catalogue stays imported
+    assert gate("epss", vulns_fail_on_epss="0.5") == 0  # the excerpt does not score it
+    assert gate("epss-out-of-range", vulns_fail_on_epss="1.5") == 2  # the option was passed
+
+
+def test_gitlab_exploitation_gates(tmp_path: Path) -> None:
+    template = yaml.safe_load((ROOT / "ci" / "keelhaul.gitlab-ci.yml").read_text())
+    job = template[".keelhaul-vulns"]
+    db = str(_vulns_db(tmp_path))
+    target = str(_ubuntu_root(tmp_path, "2.35-0ubuntu3.1"))
+    script = "\n".join(job["script"])
+
+    def gate(name: str, **variables: str) -> int:
+        folder = tmp_path / name
+        folder.mkdir()
+        env = {**job["variables"], "KEELHAUL_DB_UPDATE": "false", "KEELHAUL_DB": db,
+               "KEELHAUL_VULNS_TARGET": target, "KEELHAUL_VULNS_FAIL_ON": "critical",
+               **variables}  # fmt: skip
+        done = subprocess.run(["sh", "-e", "-c", script], cwd=folder, capture_output=True,
+                              text=True, check=False, env=_env(env))  # fmt: skip
+        return done.returncode
+
+    assert gate("plain") == 0
+    assert gate("kev", KEELHAUL_VULNS_FAIL_ON_KEV="true", KEELHAUL_VULNS_EXPLOITS=str(KEV)) == 1
+    assert gate("epss-out-of-range", KEELHAUL_VULNS_FAIL_ON_EPSS="1.5") == 2
+
+
 def test_gitlab_template(tmp_path: Path) -> None:
     template = yaml.safe_load((ROOT / "ci" / "keelhaul.gitlab-ci.yml").read_text())
     job = template[".keelhaul"]

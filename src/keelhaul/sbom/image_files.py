@@ -39,11 +39,12 @@ from keelhaul.image.tarstream import FILE
 from keelhaul.sbom.language_packages import elf_section, go_build_info
 
 #: Bump when what a layer's facts hold changes: cached facts of older versions are not used.
-ANALYZER_VERSION = "1"
+ANALYZER_VERSION = "2"
 #: Files whose content the catalogers read, by path.
 _WANTED = re.compile(
     r"\A/(?:etc/os-release|usr/lib/os-release|var/lib/dpkg/status|var/lib/dpkg/status\.d/[^/]+"
-    r"|var/lib/dpkg/info/[^/]+\.list|lib/apk/db/installed|var/lib/rpm/rpmdb\.sqlite)\Z"
+    r"|var/lib/dpkg/info/[^/]+\.list|lib/apk/db/installed"
+    r"|(?:var/lib/rpm|usr/lib/sysimage/rpm)/(?:rpmdb\.sqlite|Packages\.db|Packages))\Z"
     r"|/[^/]+\.dist-info/METADATA\Z|/[^/]+\.egg-info(?:/PKG-INFO)?\Z"
     r"|/node_modules/(?:@[^/]+/)?[^/@][^/]*/package\.json\Z"
     r"|/vendor/composer/installed\.json\Z"

@@ -1,19 +1,17 @@
 """Packages of the operating system: dpkg (``/var/lib/dpkg/status`` and distroless'
-``status.d/``), apk (``/lib/apk/db/installed``) and rpm (the SQLite rpmdb), with their source
+``status.d/``), apk (``/lib/apk/db/installed``) and rpm (SQLite, ndb or BerkeleyDB rpmdb), with their source
 packages, and the release from ``/etc/os-release``."""
 
 from __future__ import annotations
 
 import re
-import sqlite3
 import struct
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from keelhaul.image import os_release
 from keelhaul.sbom.model import Files, Package
+from keelhaul.sbom.rpm_database import DATABASES
 
 MAX_DB_BYTES = 256 * 1024 * 1024
 MAX_TEXT_BYTES = 64 * 1024 * 1024
@@ -269,7 +267,7 @@ def apk_packages(files: Files, distro: str | None) -> Iterator[Package]:
 
 
 # --------------------------------------------------------------------------------------------
-# rpm (SQLite rpmdb, as RHEL 9, Fedora 33+ and their kin keep it)
+# rpm (SQLite, ndb and BerkeleyDB databases: keelhaul.sbom.rpm_database)
 
 _TAGS = {1000: "name", 1001: "version", 1002: "release", 1003: "epoch", 1014: "license",
          1022: "arch", 1044: "sourcerpm", 1116: "dirindexes", 1117: "basenames",
@@ -304,23 +302,25 @@ def parse_rpm_header(blob: bytes) -> dict[str, object]:
 
 
 def rpm_packages(files: Files, distro: str | None) -> Iterator[Package]:
-    path = "/var/lib/rpm/rpmdb.sqlite"
-    try:
-        data = files.read(path, MAX_DB_BYTES)
-    except OSError:
-        return
-    with tempfile.TemporaryDirectory() as folder:  # sqlite reads files, not bytes
-        copy = Path(folder) / "rpmdb.sqlite"
-        copy.write_bytes(data)
+    """Packages of the first rpm database found that holds any (SQLite, ndb or BerkeleyDB: a
+    leftover file of another format does not hide the one rpm uses)."""
+    for path, reader in DATABASES:
         try:
-            db = sqlite3.connect(f"file:{copy}?mode=ro", uri=True)
-            rows = db.execute("SELECT blob FROM Packages").fetchall()
-            db.close()
-        except sqlite3.DatabaseError:
+            data = files.read(path, MAX_DB_BYTES)
+        except OSError:
+            continue
+        found = list(_rpm_headers(files, path, reader(data), distro))
+        if found:
+            yield from found
             return
-    for (blob,) in rows:
+
+
+def _rpm_headers(
+    files: Files, path: str, blobs: Iterator[bytes], distro: str | None
+) -> Iterator[Package]:
+    for blob in blobs:
         try:
-            tags = parse_rpm_header(bytes(blob))
+            tags = parse_rpm_header(blob)
         except (ValueError, struct.error):
             continue
         name = str(tags.get("name", ""))
