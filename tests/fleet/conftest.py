@@ -110,7 +110,11 @@ def postgresql_url() -> Iterator[str]:
         capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip
     if done.returncode != 0:
-        log = (directory / "log").read_text(errors="replace")[-300:] if (directory / "log").exists() else ""
+        log = (
+            (directory / "log").read_text(errors="replace")[-300:]
+            if (directory / "log").exists()
+            else ""
+        )
         shutil.rmtree(directory, ignore_errors=True)
         unavailable(f"PostgreSQL did not start: {done.stderr.strip()[-200:]} {log}")
     try:

@@ -29,16 +29,34 @@ def command() -> None:
               "(a glob; without ':' it matches repositories). Repeatable.")  # fmt: skip
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Leave out REPO:TAG matching "
               "this. Repeatable.")  # fmt: skip
-@click.option("--latest", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Per repository, only the N most recently created images.")
+@click.option(
+    "--latest",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Per repository, only the N most recently created images.",
+)
 @click.option("--platform", "platforms", multiple=True, metavar="OS/ARCH[/VARIANT]",
               help="Expand manifest lists to this platform (repeatable; default the host's).")  # fmt: skip
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Workers of the local Dask cluster (default: one per core).")
-@click.option("--scheduler", metavar="tcp://HOST:PORT", default=None,
-              help="Run on this Dask scheduler instead of a local cluster.")
-@click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True,
-              help="Times a failed layer or image task is tried again.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Workers of the local Dask cluster (default: one per core).",
+)
+@click.option(
+    "--scheduler",
+    metavar="tcp://HOST:PORT",
+    default=None,
+    help="Run on this Dask scheduler instead of a local cluster.",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=2,
+    show_default=True,
+    help="Times a failed layer or image task is tried again.",
+)
 @click.option("--db", "db", default=None, metavar="PATH|URL", help=_DB_HELP)
 @click.option("--insecure-registry", "insecure_registry", multiple=True, metavar="HOST[:PORT]",
               help="Speak plain HTTP to this registry (loopback ones always are).")  # fmt: skip
@@ -101,10 +119,19 @@ def scan_command(
 @command.command("report")
 @click.option("--format", "fmt", type=click.Choice(("text", "json", "markdown")),
               default="text", show_default=True)  # fmt: skip
-@click.option("--snapshot", type=click.IntRange(min=1), default=None,
-              help="The snapshot to report on (default: the latest).")
-@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Images in each top list.")
+@click.option(
+    "--snapshot",
+    type=click.IntRange(min=1),
+    default=None,
+    help="The snapshot to report on (default: the latest).",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Images in each top list.",
+)
 @click.option("--db", "db", default=None, metavar="PATH|URL", help=_DB_HELP)
 @_cost_options
 @config_file_option
@@ -146,5 +173,3 @@ def report_command(
     sys.stdout.write(render(report, fmt))
     sys.stdout.flush()
     return 0
-
-

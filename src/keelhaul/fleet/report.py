@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import json
-
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -342,5 +341,3 @@ def _markdown(r: FleetReport) -> str:
     if r.incomplete:
         out += ["", "### Incomplete images", "", *(f"- `{s}`: {e}" for s, e in r.incomplete)]
     return "\n".join(out) + "\n"
-
-

@@ -182,7 +182,7 @@ def _client(settings: ScanSettings) -> tuple[Any, Any]:
     workers = settings.workers or cores or 1
     cluster = LocalCluster(
         n_workers=workers, threads_per_worker=1, processes=settings.processes,
-        dashboard_address=None, silence_logs=50,
+        dashboard_address=":0", silence_logs=50,
     )  # fmt: skip
     return Client(cluster), cluster
 
@@ -239,7 +239,9 @@ def _run(
                         layers.pop(layer.diff_id, None)
             now = time.monotonic()
             if now - last >= 1.0 or images_done == total_images:
-                progress(f"layers {layers_done}/{total_layers}, images {images_done}/{total_images}")
+                progress(
+                    f"layers {layers_done}/{total_layers}, images {images_done}/{total_images}"
+                )
                 last = now
         order = {spec.source: at for at, spec in enumerate(specs)}
         done.sort(key=lambda d: order.get(d.source, 0))
