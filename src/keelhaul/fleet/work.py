@@ -15,6 +15,7 @@ connection (with its own credentials) and fetches the blob itself.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -138,21 +139,36 @@ def layer_key(diff_id: str, options: Options) -> str:
     return f"keelhaul-layer-{analyser_version(options)}-{diff_id}"
 
 
+_clients = threading.local()
+
+
+def _client(connection: Connection) -> RegistryClient:
+    """This worker thread's registry client for ``connection``: its connections and tokens
+    serve every layer task the thread runs (a new client per task costs more than a small
+    layer's walk)."""
+    made: dict[Connection, RegistryClient] | None = getattr(_clients, "made", None)
+    if made is None:
+        made = _clients.made = {}
+    client = made.get(connection)
+    if client is None:
+        client = made[connection] = RegistryClient(
+            insecure_registries=connection.insecure, timeout=connection.limits.registry_timeout
+        )
+    return client
+
+
 def analyse_layer(
     reference: str, layer: LayerSpec, options: Options, connection: Connection
 ) -> LayerScan:
     """Fetch the layer's blob from the image ``reference``'s repository and walk it once
     (digest and DiffID verified as it streams). Errors are one line naming the layer."""
     try:
-        with RegistryClient(
-            insecure_registries=connection.insecure, timeout=connection.limits.registry_timeout
-        ) as client:
-            opened = registry_layer(
-                client, reference, index=layer.index, digest=layer.digest,
-                diff_id=layer.diff_id, media_type=layer.media_type, size=layer.size,
-                limits=connection.limits, history=layer.history,
-            )  # fmt: skip
-            return scan_layer(opened, options)
+        opened = registry_layer(
+            _client(connection), reference, index=layer.index, digest=layer.digest,
+            diff_id=layer.diff_id, media_type=layer.media_type, size=layer.size,
+            limits=connection.limits, history=layer.history,
+        )  # fmt: skip
+        return scan_layer(opened, options)
     except LayerError as err:
         raise LayerFailed(str(err)) from None
     except Exception as err:  # any other failure: one picklable line naming the layer
