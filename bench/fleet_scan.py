@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.fleet import fleet_images  # noqa: E402
-from tests.registry.conftest import _start, _stop  # noqa: E402
+from tests.fleet import fleet_images
+from tests.registry.conftest import _start, _stop
 
 
 def main() -> None:
