@@ -126,6 +126,10 @@ def test_the_report_totals_are_the_images_own_reports_minus_sharing(
         assert (line.waste, line.compressed_size) == by_source[line.source]
     # every v3 image hides a base library: they are the top ten by waste
     assert {line.source.rsplit(":", 1)[1] for line in report.top_waste} == {"v3"}
+    assert {b.os: b.past_end_of_life for b in report.bases} == {
+        "Debian GNU/Linux 12 (bookworm)": False, "Alpine Linux v3.19": True,
+        "Ubuntu 20.04.6 LTS": True,
+    }  # fmt: skip
     bases = {b.os: b.images for b in report.bases}
     assert bases == {"Debian GNU/Linux 12 (bookworm)": 13, "Alpine Linux v3.19": 9,
                      "Ubuntu 20.04.6 LTS": 9}  # fmt: skip
@@ -234,3 +238,38 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     done = _keelhaul("fleet", "report", "--db", str(tmp_path / "empty.sqlite3"))
     assert done.returncode == 2
     assert "no snapshot yet" in done.stderr
+
+
+def test_a_killed_worker_does_not_lose_the_scan(
+    fleet_registry: FleetRegistry, dask_installed: None, tmp_path: Path
+) -> None:
+    """A worker process killed (SIGKILL) once the tasks are submitted: Dask runs its tasks,
+    and the results it held, again on the others; every image is still analysed."""
+    import os
+    import signal
+
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=":0", silence_logs=50) as cluster, \
+            Client(cluster) as client:  # fmt: skip
+        pids = sorted(client.run(os.getpid).values())
+        killed: list[int] = []
+
+        def progress(message: str) -> None:
+            if not killed and "unique layer(s)" in message:
+                os.kill(pids[0], signal.SIGKILL)
+                killed.append(pids[0])
+
+        store = open_store(tmp_path / "fleet.sqlite3")
+        try:
+            result = scan([f"registry:{fleet_registry.host}/team/app1",
+                           f"registry:{fleet_registry.host}/team/app4"], Selection(), store,
+                          ScanSettings(scheduler=cluster.scheduler_address), progress)  # fmt: skip
+            report = build_report(store, COSTS)
+        finally:
+            store.close()
+        assert killed == pids[:1]
+        assert (result.images, result.incomplete) == (6, 0)
+        assert report.totals.images == 6
+        assert report.totals.incomplete == 0

@@ -20,6 +20,7 @@ from typing import Any
 
 from keelhaul.fleet.store import Store, StoreError
 from keelhaul.image import cost as cost_model
+from keelhaul.image.base import past
 from keelhaul.image.checks import human
 
 __all__ = ["FleetReport", "build_report", "render"]
@@ -44,6 +45,7 @@ class BaseLine:
     base_top: str | None
     images: int
     end_of_life: str | None
+    past_end_of_life: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,7 @@ def build_report(
         before, _ = _totals(store, earlier[-1], settings)
         change = _change(store, earlier[-1], chosen, before, totals)
     bases = [
-        BaseLine(os or "unknown", top_layer, int(count), eol)
+        BaseLine(os or "unknown", top_layer, int(count), eol, past(eol))
         for os, top_layer, eol, count in store.rows(
             "SELECT os, base_top, end_of_life, COUNT(*) FROM images"
             " WHERE snapshot_id = ? AND complete = 1 GROUP BY os, base_top, end_of_life"
@@ -242,6 +244,14 @@ def render(report: FleetReport, fmt: str) -> str:
     return _text(report)
 
 
+def _end_of_life(base: BaseLine) -> str:
+    if base.end_of_life is None:
+        return ""
+    if base.past_end_of_life:
+        return f" (PAST end of life since {base.end_of_life})"
+    return f" (end of life {base.end_of_life})"
+
+
 def _signed(value: int) -> str:
     return ("+" if value >= 0 else "-") + human(abs(value))
 
@@ -275,7 +285,7 @@ def _text(r: FleetReport) -> str:
         "",
         "Base images in use:",
         *(f"  {b.images:>4}  {b.os}"
-          f"{f' (end of life {b.end_of_life})' if b.end_of_life else ''}"
+          f"{_end_of_life(b)}"
           f"{f'  top layer {b.base_top[:19]}' if b.base_top else ''}" for b in r.bases),
     ]  # fmt: skip
     if r.findings:
@@ -326,7 +336,7 @@ def _markdown(r: FleetReport) -> str:
         "",
         "| base | images | end of life |",
         "|---|---|---|",
-        *(f"| {b.os} | {b.images} | {b.end_of_life or ''} |" for b in r.bases),
+        *(f"| {b.os} | {b.images} | {_end_of_life(b).strip(' ()')} |" for b in r.bases),
     ]  # fmt: skip
     if r.change is not None:
         c = r.change
