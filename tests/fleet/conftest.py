@@ -33,6 +33,19 @@ class FleetRegistry:
         return [f"{self.host}/{m.repository}:{m.tag}" for m in self.fleet.images]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fleet_layer_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The layer cache of this session's scans (workers in this process and the command
+    lines started from it), never the user's."""
+    before = os.environ.get("KEELHAUL_CACHE_DIR")
+    os.environ["KEELHAUL_CACHE_DIR"] = str(tmp_path_factory.mktemp("fleet-cache"))
+    yield
+    if before is None:
+        os.environ.pop("KEELHAUL_CACHE_DIR", None)
+    else:
+        os.environ["KEELHAUL_CACHE_DIR"] = before
+
+
 @pytest.fixture(scope="session")
 def dask_installed() -> None:
     try:

@@ -19,6 +19,7 @@ from keelhaul.fleet.report import FleetReport, build_report
 from keelhaul.fleet.scan import ScanResult, ScanSettings, scan
 from keelhaul.fleet.sources import Selection
 from keelhaul.fleet.store import open_store
+from keelhaul.fleet.work import Connection
 from keelhaul.image import cost as cost_model
 from keelhaul.image.analysis import analyse
 from keelhaul.image.sources import open_image
@@ -165,8 +166,9 @@ def test_sqlite_and_postgresql_give_the_same_report(
 def test_a_layer_that_cannot_be_read_marks_its_image_incomplete(
     fleet_registry: FleetRegistry, dask_scheduler: str, tmp_path: Path
 ) -> None:
-    """A blob deleted from the registry: the image holding it is incomplete with the reason,
-    the other image is analysed, and the scan goes on."""
+    """A blob deleted from the registry: a scan that must read it (no layer cache) marks the
+    image holding it incomplete, with the reason, analyses the other image and goes on; a
+    scan with the layer cache takes the layer's scan from it and reads no blob again."""
     fleet = fleet_images.make_fleet()
     broken = next(m for m in fleet.images if m.repository == "team/app2" and m.tag == "v1")
     layout = fleet_images.write_layout(fleet, tmp_path / "layout")
@@ -174,16 +176,28 @@ def test_a_layer_that_cannot_be_read_marks_its_image_incomplete(
     source = fleet_images.layout_tag(broken.repository, broken.tag)
     subprocess.run(["skopeo", "copy", "--quiet", "--dest-tls-verify=false",
                     f"oci:{layout}:{source}", f"docker://{target}"], check=True, timeout=120)  # fmt: skip
+    sources = [f"registry:{target}", f"registry:{fleet_registry.host}/team/app0:v1"]
+
+    def run(cache: bool) -> tuple[ScanResult, FleetReport]:
+        settings = ScanSettings(scheduler=dask_scheduler, retries=1,
+                                connection=Connection(layer_cache=cache))  # fmt: skip
+        store = open_store(tmp_path / "fleet.sqlite3")
+        try:
+            return scan(sources, Selection(), store, settings), build_report(store, COSTS)
+        finally:
+            store.close()
+
+    first, first_report = run(cache=True)  # every layer read, and kept in the layer cache
+    assert (first.images, first.incomplete) == (2, 0)
     app_layer = broken.layers[-1].blob.digest
     gone = httpx.delete(f"http://{fleet_registry.host}/v2/team/broken/blobs/{app_layer}")
     assert gone.status_code == 202, gone.text
-    store = open_store(tmp_path / "fleet.sqlite3")
-    try:
-        result = scan([f"registry:{target}", f"registry:{fleet_registry.host}/team/app0:v1"],
-                      Selection(), store, ScanSettings(scheduler=dask_scheduler, retries=1))  # fmt: skip
-        report = build_report(store, COSTS)
-    finally:
-        store.close()
+
+    cached, from_cache = run(cache=True)
+    assert (cached.images, cached.incomplete) == (2, 0)
+    assert from_cache.totals == first_report.totals
+
+    result, report = run(cache=False)
     assert (result.images, result.incomplete) == (2, 1)
     [(where, reason)] = report.incomplete
     assert where == f"registry:{target}"

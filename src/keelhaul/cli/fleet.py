@@ -58,6 +58,9 @@ def command() -> None:
     help="Times a failed layer or image task is tried again.",
 )
 @click.option("--db", "db", default=None, metavar="PATH|URL", help=_DB_HELP)
+@click.option("--layer-cache/--no-layer-cache", default=True, show_default=True,
+              help="Keep each layer's scan in the workers' per-layer cache and reuse it: a "
+              "later scan reads only new layers.")  # fmt: skip
 @click.option("--insecure-registry", "insecure_registry", multiple=True, metavar="HOST[:PORT]",
               help="Speak plain HTTP to this registry (loopback ones always are).")  # fmt: skip
 @config_file_option
@@ -74,6 +77,7 @@ def scan_command(
     scheduler: str | None,
     retries: int,
     db: str | None,
+    layer_cache: bool,
     insecure_registry: tuple[str, ...],
     config_file: Path | None,
     isolated: bool,
@@ -101,7 +105,8 @@ def scan_command(
                       max_ratio=chosen.limits.max_ratio)  # fmt: skip
     run = ScanSettings(
         platforms=platforms, workers=workers, scheduler=scheduler, retries=retries,
-        connection=Connection(chosen.insecure_registries, chosen.limits), options=options,
+        connection=Connection(chosen.insecure_registries, chosen.limits, layer_cache),
+        options=options,
     )  # fmt: skip
     store = open_store(db)
     try:

@@ -19,8 +19,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any
 
+from keelhaul.fleet.facts import LayerScanRecord
 from keelhaul.image.analysis import (
     LayerScan,
     Options,
@@ -29,6 +31,7 @@ from keelhaul.image.analysis import (
     relocated,
     scan_layer,
 )
+from keelhaul.image.layer_cache import LayerCache, cache_path
 from keelhaul.image.model import HistoryEntry, Image, Layer, LayerError
 from keelhaul.image.report import ImageReport
 from keelhaul.image.sources.registry_source import registry_layer
@@ -53,6 +56,9 @@ class Connection:
 
     insecure: tuple[str, ...] = ()
     limits: SourceLimits = field(default_factory=SourceLimits)
+    layer_cache: bool = True
+    """Keep each layer's scan in the worker's per-layer cache (``$KEELHAUL_CACHE_DIR``)
+    and take it from there next time: a later scan reads only new layers."""
 
 
 @dataclass(frozen=True)
@@ -157,18 +163,40 @@ def _client(connection: Connection) -> RegistryClient:
     return client
 
 
+def _cache(connection: Connection) -> LayerCache | None:
+    """This worker thread's per-layer cache (SQLite connections stay in their thread)."""
+    if not connection.layer_cache:
+        return None
+    path = cache_path()
+    made: dict[Path, LayerCache] | None = getattr(_clients, "caches", None)
+    if made is None:
+        made = _clients.caches = {}
+    cache = made.get(path)
+    if cache is None:
+        cache = made[path] = LayerCache(path)
+    return cache
+
+
 def analyse_layer(
     reference: str, layer: LayerSpec, options: Options, connection: Connection
 ) -> LayerScan:
     """Fetch the layer's blob from the image ``reference``'s repository and walk it once
     (digest and DiffID verified as it streams). Errors are one line naming the layer."""
     try:
+        cache, record = _cache(connection), LayerScanRecord(analyser_version(options))
+        if cache is not None:
+            found = cache.lookup(layer.diff_id, record)
+            if found is not None:
+                return found
         opened = registry_layer(
             _client(connection), reference, index=layer.index, digest=layer.digest,
             diff_id=layer.diff_id, media_type=layer.media_type, size=layer.size,
             limits=connection.limits, history=layer.history,
         )  # fmt: skip
-        return scan_layer(opened, options)
+        scan = scan_layer(opened, options)
+        if cache is not None:  # stored once read to its end: the digests were verified
+            cache.store(layer.diff_id, record, relocated(scan, 0))
+        return scan
     except LayerError as err:
         raise LayerFailed(str(err)) from None
     except Exception as err:  # any other failure: one picklable line naming the layer
