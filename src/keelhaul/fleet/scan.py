@@ -231,7 +231,11 @@ def _run(
                 if future.status == "finished":
                     outcome.report = future.result()
                 else:
-                    outcome.error = _reason(future.exception())
+                    try:
+                        failure = future.exception()
+                    except Exception as err:  # cancelled (its scheduler went away)
+                        failure = err
+                    outcome.error = _reason(failure)
                 done.append(outcome)
                 for layer in spec.layers:  # a layer no image waits for is released
                     users[layer.diff_id] -= 1
@@ -281,13 +285,12 @@ def _store(
         )  # fmt: skip
         layer_rows: dict[str, tuple[int, int, int]] = {}
         for outcome in done:
-            image_id = _store_image(store, snapshot, outcome)
+            _store_image(store, snapshot, outcome)
             if outcome.report is not None:
                 for layer in outcome.report.layers:
                     layer_rows.setdefault(
                         layer.diff_id, (layer.tar_size, layer.content_size, layer.entries)
                     )
-            del image_id
         store.many(
             "INSERT INTO layers (snapshot_id, diff_id, tar_size, content_size, entries)"
             " VALUES (?, ?, ?, ?, ?)",
@@ -296,7 +299,7 @@ def _store(
     return snapshot
 
 
-def _store_image(store: Store, snapshot: int, outcome: _Done) -> int:
+def _store_image(store: Store, snapshot: int, outcome: _Done) -> None:
     spec, report = outcome.spec, outcome.report
     values: dict[str, Any] = {
         "snapshot_id": snapshot, "source": outcome.source, "repository": outcome.repository,
@@ -337,4 +340,3 @@ def _store_image(store: Store, snapshot: int, outcome: _Done) -> int:
             "INSERT INTO findings (image_id, code, severity, message) VALUES (?, ?, ?, ?)",
             [(image_id, f.code, f.severity.value, f.message[:1000]) for f in report.findings],
         )
-    return image_id
