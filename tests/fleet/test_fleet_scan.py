@@ -287,3 +287,26 @@ def test_a_killed_worker_does_not_lose_the_scan(
         assert (result.images, result.incomplete) == (6, 0)
         assert report.totals.images == 6
         assert report.totals.incomplete == 0
+
+
+def test_a_manifest_list_is_expanded_to_the_chosen_platforms(
+    fleet_registry: FleetRegistry, dask_scheduler: str, tmp_path: Path
+) -> None:
+    store = open_store(tmp_path / "fleet.sqlite3")
+    try:
+        both = ScanSettings(platforms=("linux/amd64", "linux/arm64"), scheduler=dask_scheduler)
+        result = scan([f"registry:{fleet_registry.host}/team/multi"], Selection(), store, both)
+        report = build_report(store, COSTS)
+        one = ScanSettings(platforms=("linux/arm64",), scheduler=dask_scheduler)
+        only_arm = scan([f"registry:{fleet_registry.host}/team/multi:v1"], Selection(), store,
+                        one)  # fmt: skip
+    finally:
+        store.close()
+    assert (result.images, result.incomplete) == (2, 0)
+    # the two platforms share the debian base's two layers: 4 layer tasks for 6 layers
+    assert (result.layer_tasks, result.layer_references) == (4, 6)
+    assert sorted(line.source for line in report.top_cost) == [
+        f"registry:{fleet_registry.host}/team/multi:v1 (linux/amd64)",
+        f"registry:{fleet_registry.host}/team/multi:v1 (linux/arm64)",
+    ]
+    assert (only_arm.images, only_arm.layer_tasks) == (1, 3)
