@@ -15,6 +15,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -39,6 +40,9 @@ from keelhaul.image.sources.registry_source import open_registry_image
 from keelhaul.registry import RegistryClient, RegistryError, parse_reference
 
 __all__ = ["ScanError", "ScanResult", "ScanSettings", "scan"]
+
+#: Manifests and configs read at once by the client.
+OPENING_THREADS = 8
 
 
 class ScanError(KeelhaulError):
@@ -122,34 +126,48 @@ def _open_all(
     platforms: Sequence[str],
     settings: ScanSettings,
 ) -> tuple[list[ImageSpec], list[_Done]]:
-    """Every reference's manifest and config, one per chosen platform it offers."""
+    """Every reference's manifest and config, one per chosen platform it offers (a few
+    references at once: these are small requests, and a registry answers them in parallel)."""
     specs: list[ImageSpec] = []
     failed: list[_Done] = []
-    for reference in references:
-        ref = parse_reference(reference)
-        repository, tag = ref.repository, ref.tag or ref.digest or ""
-        seen: set[str | None] = set()
-        for platform in platforms:
-            source = f"registry:{reference}"
-            try:
-                image = open_registry_image(client, reference, source=source, platform=platform,
-                                            limits=settings.connection.limits)  # fmt: skip
-            except ImageSourceError as err:
-                if f"no image for platform {platform} " in str(err):
-                    continue  # an index without this platform
-                failed.append(_Done(None, source, repository, tag, error=str(err)))
-                break
-            except (RegistryError, KeelhaulError) as err:
-                failed.append(_Done(None, source, repository, tag, error=str(err)))
-                break
-            if image.manifest_digest in seen:
-                continue
-            if image.index_digest is None and not platform_matches(platform, image.platform):
-                continue  # a single-platform image of another platform
-            seen.add(image.manifest_digest)
-            if len(platforms) > 1:
-                source = f"{source} ({image.platform})"
-            specs.append(ImageSpec.of(image, source, reference, repository, tag))
+    with ThreadPoolExecutor(max_workers=OPENING_THREADS, thread_name_prefix="manifest") as pool:
+        for opened, broken in pool.map(
+            lambda reference: _open_one(client, reference, platforms, settings), references
+        ):
+            specs += opened
+            failed += broken
+    return specs, failed
+
+
+def _open_one(
+    client: RegistryClient, reference: str, platforms: Sequence[str], settings: ScanSettings
+) -> tuple[list[ImageSpec], list[_Done]]:
+    specs: list[ImageSpec] = []
+    failed: list[_Done] = []
+    ref = parse_reference(reference)
+    repository, tag = ref.repository, ref.tag or ref.digest or ""
+    seen: set[str | None] = set()
+    for platform in platforms:
+        source = f"registry:{reference}"
+        try:
+            image = open_registry_image(client, reference, source=source, platform=platform,
+                                        limits=settings.connection.limits)  # fmt: skip
+        except ImageSourceError as err:
+            if f"no image for platform {platform} " in str(err):
+                continue  # an index without this platform
+            failed.append(_Done(None, source, repository, tag, error=str(err)))
+            break
+        except (RegistryError, KeelhaulError) as err:
+            failed.append(_Done(None, source, repository, tag, error=str(err)))
+            break
+        if image.manifest_digest in seen:
+            continue
+        if image.index_digest is None and not platform_matches(platform, image.platform):
+            continue  # a single-platform image of another platform
+        seen.add(image.manifest_digest)
+        if len(platforms) > 1:
+            source = f"{source} ({image.platform})"
+        specs.append(ImageSpec.of(image, source, reference, repository, tag))
     return specs, failed
 
 
