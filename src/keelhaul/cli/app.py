@@ -28,7 +28,7 @@ COMMANDS = {
     "cache": "keelhaul.cli.cache", "check": "keelhaul.cli.check",
     "completion": "keelhaul.cli.completion", "context": "keelhaul.cli.context",
     "db": "keelhaul.cli.db", "dump": "keelhaul.cli.dump", "fix": "keelhaul.cli.fix",
-    "image": "keelhaul.cli.image", "parse": "keelhaul.cli.parse", "rules": "keelhaul.cli.rules",
+    "fleet": "keelhaul.cli.fleet", "image": "keelhaul.cli.image", "parse": "keelhaul.cli.parse", "rules": "keelhaul.cli.rules",
     "sbom": "keelhaul.cli.sbom", "vulns": "keelhaul.cli.vulns",
 }  # fmt: skip
 

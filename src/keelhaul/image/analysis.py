@@ -12,9 +12,10 @@ paths, not with bytes.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -239,13 +240,48 @@ def analyse(
     options = options or Options()
     if facts is not None and options.facts is None:
         raise ValueError("analyse(facts=...) needs Options.facts, the analyzer to run")
+    return assemble(image, _dropping(scan_layers(image, options)), options, build, facts)
+
+
+def _dropping(scans: Iterable[LayerScan]) -> Iterator[LayerScan]:
+    """``scans``, each one's entries dropped once merged (the merged tree holds what is
+    needed then): memory stays with one layer's paths, not every layer's."""
+    for scan in scans:
+        yield scan
+        scan.entries.clear()
+
+
+def relocated(scan: LayerScan, index: int) -> LayerScan:
+    """``scan`` as the layer at ``index`` of another image: the facts of a layer are the same
+    wherever it sits (its DiffID names its content), only the position they carry changes."""
+    if scan.index == index:
+        return scan
+    return dataclasses.replace(
+        scan,
+        index=index,
+        entries=[(path, node._replace(layer=index)) for path, node in scan.entries],
+        secrets=[dataclasses.replace(hit, layer=index) for hit in scan.secrets],
+    )
+
+
+def assemble(
+    image: Image,
+    scans: Iterable[LayerScan],
+    options: Options | None = None,
+    build: Build | None = None,
+    facts: list[Any] | None = None,
+) -> ImageReport:
+    """The report on ``image`` from its layers' scans, in order (what :func:`scan_layer`
+    found of each, perhaps for another image holding the same layer: see :func:`relocated`).
+    The scans are not changed."""
+    options = options or Options()
     fs = MergedFilesystem()
     scans_meta: dict[tuple[int, str], bytes] = {}
     changes: list[LayerChanges] = []
     layer_sizes: list[tuple[int, int, int]] = []  # tar size, content size, entries
     secret_hits: list[SecretHit] = []
     problems: list[tuple[int, str, str]] = []
-    for scan in scan_layers(image, options):
+    for scan in scans:
         changes.append(fs.apply(scan.index, scan.whiteouts, scan.opaques, scan.entries))
         layer_sizes.append((scan.tar_size, scan.content_size, len(scan.entries)))
         for path, data in scan.heads.items():
@@ -254,7 +290,6 @@ def analyse(
         problems += [(scan.index, name, what) for name, what in scan.problems]
         if facts is not None and scan.facts is not None:
             facts.append(scan.facts)
-        scan.entries.clear()  # the merged tree holds what is needed now
     return _report(image, options, build, fs, scans_meta, changes, layer_sizes, secret_hits,
                    problems)  # fmt: skip
 
@@ -643,10 +678,13 @@ def _layers(
 __all__ = [
     "FilesystemAnalyzer",
     "LayerError",
+    "LayerScan",
     "Options",
     "analyse",
     "analyzers",
+    "assemble",
     "checks",
     "layer_name",
+    "relocated",
     "scan_layer",
 ]

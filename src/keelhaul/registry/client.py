@@ -286,6 +286,45 @@ class RegistryClient:
                 response.close()
         raise _unauthorized(ref, credentials)  # pragma: no cover - the loop returns or raises
 
+    def repositories(self, registry: str) -> list[str]:
+        """Every repository ``registry`` (host[:port]) lists in its catalog
+        (``GET /v2/_catalog``, following ``Link: <...>; rel="next"`` pages)."""
+        ref = parse_reference(f"{registry}/catalog")
+        return self._listing(ref, "/v2/_catalog?n=1000", "registry:catalog:*", "repositories")
+
+    def tags(self, reference: str | Reference) -> list[str]:
+        """The tags of ``reference``'s repository (``GET /v2/<name>/tags/list``, paged)."""
+        ref = _as_reference(reference)
+        return self._listing(
+            ref, f"/v2/{ref.repository}/tags/list?n=1000", f"repository:{ref.repository}:pull",
+            "tags",
+        )  # fmt: skip
+
+    def _listing(self, ref: Reference, path: str, scope: str, key: str) -> list[str]:
+        out: list[str] = []
+        seen: set[str] = set()
+        while path and path not in seen:
+            seen.add(path)
+            url = f"{self._base_url(ref)}{path}"
+            authorization = self._authorizations.get(
+                (ref.api_host, scope)
+            ) or self._authorizations.get((ref.api_host, ""))
+            headers = {"Accept": "application/json"}
+            response, body = self._send("GET", url, headers, authorization, ref)
+            if response.status_code == 401:
+                credentials, authorization = self._authenticate(ref, response, scope)
+                response, body = self._send("GET", url, headers, authorization, ref)
+                if response.status_code == 401:
+                    raise _unauthorized(ref, credentials)
+            _raise_for_status(response, body, ref)
+            document = _json(body, ref, f"the {key} list")
+            names = document.get(key) or []
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise _malformed(ref, f"{key} is not a list of names")
+            out += names
+            path = _next_page(response.headers.get("Link", ""))
+        return out
+
     # -- HTTP and authentication -----------------------------------------------------------
 
     def _base_url(self, ref: Reference) -> str:
@@ -620,6 +659,16 @@ def _challenges(value: str) -> Iterator[tuple[str, dict[str, str]]]:
             scheme, params = word.lower(), {}
     if scheme is not None:
         yield scheme, params
+
+
+def _next_page(link: str) -> str:
+    """The path of the ``rel="next"`` page in a ``Link`` header, or ``""``."""
+    for part in link.split(","):
+        target, _, params = part.partition(";")
+        if 'rel="next"' in params.replace(" ", "") or "rel=next" in params.replace(" ", ""):
+            url = httpx.URL(target.strip().strip("<>"))
+            return url.raw_path.decode("ascii")
+    return ""
 
 
 def _as_reference(reference: str | Reference) -> Reference:

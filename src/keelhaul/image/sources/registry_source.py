@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 import httpx
 
-from keelhaul.image.model import Image
+from keelhaul.image.model import HistoryEntry, Image, Layer
 from keelhaul.image.sources.manifests import (
     INDEX_TYPES,
     ImageSourceError,
@@ -21,12 +21,12 @@ from keelhaul.image.sources.manifests import (
     parse_manifest,
     select_platform,
 )
-from keelhaul.image.sources.streams import SourceLimits
+from keelhaul.image.sources.streams import SourceLimits, verified_layer
 from keelhaul.registry import RegistryClient
 from keelhaul.registry.pacing import stream_paced
 from keelhaul.registry.reference import Reference, parse_reference
 
-__all__ = ["open_registry_image"]
+__all__ = ["open_registry_image", "registry_layer"]
 
 _CHUNK = 1 << 20
 
@@ -75,6 +75,42 @@ def open_registry_image(
         limits=limits,
         index_digest=index_digest,
         tags=(ref.tag,) if ref.tag else (),
+    )
+
+
+def registry_layer(
+    client: RegistryClient,
+    text: str,
+    *,
+    index: int,
+    digest: str,
+    diff_id: str,
+    media_type: str,
+    size: int,
+    limits: SourceLimits,
+    history: HistoryEntry | None = None,
+) -> Layer:
+    """One layer of the image ``text`` (``HOST/REPO[:TAG]``) named by its blob digest, opened
+    on its own, as :func:`open_registry_image` opens each layer: what a worker that was handed
+    only the layer's descriptor fetches (``keelhaul fleet``)."""
+    ref = parse_reference(text)
+    where = f"registry {ref.registry} ({ref.familiar()})"
+    return Layer(
+        index=index,
+        digest=digest,
+        diff_id=diff_id,
+        media_type=media_type,
+        compressed_size=size,
+        history=history,
+        opener=verified_layer(
+            _opener(client, ref, digest, where),
+            name=f"{where}: layer {index + 1} ({digest})",
+            digest=digest,
+            diff_id=diff_id,
+            media_type=media_type,
+            declared_size=size,
+            limits=limits,
+        ),
     )
 
 

@@ -1,0 +1,353 @@
+"""``keelhaul fleet report``: a snapshot read back, priced and compared with the one before.
+
+- **Stored bytes**: without sharing, the sum of every image's compressed layers (what
+  ``keelhaul image`` reports for each); with sharing, each layer blob (by digest) counted
+  once, which is what the registry keeps. The dedup ratio is the first over the second.
+- **Cost a month** (:mod:`keelhaul.image.cost`, its settings): storage priced on the bytes
+  stored with sharing; transfer, as for each image alone (every pull of an image fetches
+  its layers). ``per-image sum`` is what the images' own ``keelhaul image`` reports add up to.
+- **Waste**: each image's own (hidden files, duplicates), and the saving a fix would make.
+- **Bases**: images grouped by the top layer of their base and its release.
+- **Change**: images added, removed and rebuilt since the previous snapshot, and the totals'
+  differences.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from keelhaul.fleet.store import Store, StoreError
+from keelhaul.image import cost as cost_model
+from keelhaul.image.base import past
+from keelhaul.image.checks import human
+
+__all__ = ["FleetReport", "build_report", "render"]
+
+FORMATS = ("text", "json", "markdown")
+
+
+@dataclass(frozen=True)
+class ImageLine:
+    source: str
+    platform: str
+    compressed_size: int
+    tar_size: int
+    waste: int
+    cost_month: float
+    saving_month: float
+
+
+@dataclass(frozen=True)
+class BaseLine:
+    os: str
+    base_top: str | None
+    images: int
+    end_of_life: str | None
+    past_end_of_life: bool | None = None
+
+
+@dataclass(frozen=True)
+class Totals:
+    images: int
+    incomplete: int
+    layers: int
+    """Unique layers (DiffIDs) of the complete images."""
+    stored_unshared: int
+    """Compressed bytes, every image counted whole."""
+    stored_shared: int
+    """Compressed bytes, each layer blob once."""
+    uncompressed_unshared: int
+    uncompressed_shared: int
+    waste: int
+    cost_month_unshared: float
+    """The sum of each image's own monthly cost."""
+    cost_month: float
+    """Storage on the shared bytes plus every image's transfer."""
+    storage_month: float
+    transfer_month: float
+    saving_month: float
+
+    @property
+    def dedup_ratio(self) -> float:
+        return self.stored_unshared / self.stored_shared if self.stored_shared else 1.0
+
+
+@dataclass(frozen=True)
+class Change:
+    previous: int
+    added: list[str]
+    removed: list[str]
+    rebuilt: list[str]
+    stored_shared: int
+    cost_month: float
+    waste: int
+
+
+@dataclass(frozen=True)
+class FleetReport:
+    snapshot: int
+    finished: str
+    seconds: float
+    layer_tasks: int
+    totals: Totals
+    top_waste: list[ImageLine]
+    top_cost: list[ImageLine]
+    bases: list[BaseLine]
+    findings: dict[str, int]
+    incomplete: list[tuple[str, str]]
+    change: Change | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["totals"]["dedup_ratio"] = round(self.totals.dedup_ratio, 4)
+        data["incomplete"] = [{"source": s, "error": e} for s, e in self.incomplete]
+        return data
+
+
+def _snapshots(store: Store) -> list[int]:
+    return [int(row[0]) for row in store.rows("SELECT id FROM snapshots ORDER BY id")]
+
+
+def build_report(
+    store: Store,
+    settings: cost_model.CostSettings,
+    snapshot: int | None = None,
+    top: int = 10,
+) -> FleetReport:
+    """The report on ``snapshot`` (default the latest), compared with the one before it."""
+    ids = _snapshots(store)
+    if not ids:
+        raise StoreError(f"{store.where}: no snapshot yet; run `keelhaul fleet scan` first")
+    chosen = snapshot if snapshot is not None else ids[-1]
+    if chosen not in ids:
+        raise StoreError(f"{store.where}: no snapshot {chosen} (there are {ids[0]}..{ids[-1]})")
+    finished, seconds, layer_tasks = store.rows(
+        "SELECT finished, seconds, layer_tasks FROM snapshots WHERE id = ?", (chosen,)
+    )[0]
+    totals, lines = _totals(store, chosen, settings)
+    earlier = [i for i in ids if i < chosen]
+    change = None
+    if earlier:
+        before, _ = _totals(store, earlier[-1], settings)
+        change = _change(store, earlier[-1], chosen, before, totals)
+    bases = [
+        BaseLine(os or "unknown", top_layer, int(count), eol, past(eol))
+        for os, top_layer, eol, count in store.rows(
+            "SELECT os, base_top, end_of_life, COUNT(*) FROM images"
+            " WHERE snapshot_id = ? AND complete = 1 GROUP BY os, base_top, end_of_life"
+            " ORDER BY COUNT(*) DESC, os",
+            (chosen,),
+        )
+    ]
+    findings = {
+        str(code): int(count)
+        for code, count in store.rows(
+            "SELECT f.code, COUNT(*) FROM findings f JOIN images i ON f.image_id = i.id"
+            " WHERE i.snapshot_id = ? GROUP BY f.code ORDER BY COUNT(*) DESC, f.code",
+            (chosen,),
+        )
+    }
+    incomplete = [
+        (str(source), str(error or ""))
+        for source, error in store.rows(
+            "SELECT source, error FROM images WHERE snapshot_id = ? AND complete = 0"
+            " ORDER BY source",
+            (chosen,),
+        )
+    ]
+    return FleetReport(
+        snapshot=chosen, finished=str(finished), seconds=float(seconds),
+        layer_tasks=int(layer_tasks), totals=totals,
+        top_waste=sorted(lines, key=lambda x: (-x.waste, x.source))[:top],
+        top_cost=sorted(lines, key=lambda x: (-x.cost_month, x.source))[:top],
+        bases=bases, findings=findings, incomplete=incomplete, change=change,
+        settings={k.replace("_", "-"): v for k, v in asdict(settings).items()},
+    )  # fmt: skip
+
+
+def _totals(
+    store: Store, snapshot: int, settings: cost_model.CostSettings
+) -> tuple[Totals, list[ImageLine]]:
+    rows = store.rows(
+        "SELECT source, platform, compressed_size, tar_size, waste, removable, complete"
+        " FROM images WHERE snapshot_id = ?",
+        (snapshot,),
+    )
+    lines: list[ImageLine] = []
+    unshared = uncompressed = waste = incomplete = 0
+    cost_sum = transfer = saving = 0.0
+    for source, platform, compressed, tar, wasted, removable, complete in rows:
+        unshared += int(compressed)
+        if not complete:
+            incomplete += 1
+            continue
+        priced = cost_model.saving(int(compressed), int(tar), int(removable), settings)
+        lines.append(ImageLine(str(source), str(platform), int(compressed), int(tar),
+                               int(wasted), priced.before.total_month, priced.month))  # fmt: skip
+        uncompressed += int(tar)
+        waste += int(wasted)
+        cost_sum += priced.before.total_month
+        transfer += priced.before.transfer_month
+        saving += priced.month
+    shared = int(store.rows(
+        "SELECT COALESCE(SUM(size), 0) FROM (SELECT DISTINCT l.digest, l.compressed_size AS size"
+        " FROM image_layers l JOIN images i ON l.image_id = i.id WHERE i.snapshot_id = ?) blobs",
+        (snapshot,),
+    )[0][0])  # fmt: skip
+    layers, uncompressed_shared = store.rows(
+        "SELECT COUNT(*), COALESCE(SUM(tar_size), 0) FROM layers WHERE snapshot_id = ?",
+        (snapshot,),
+    )[0]
+    storage = cost_model.cost(shared, int(uncompressed_shared), settings).storage_month
+    return Totals(
+        images=len(rows), incomplete=incomplete, layers=int(layers),
+        stored_unshared=unshared, stored_shared=shared,
+        uncompressed_unshared=uncompressed, uncompressed_shared=int(uncompressed_shared),
+        waste=waste, cost_month_unshared=cost_sum, cost_month=storage + transfer,
+        storage_month=storage, transfer_month=transfer, saving_month=saving,
+    ), lines  # fmt: skip
+
+
+def _change(store: Store, before: int, after: int, old: Totals, new: Totals) -> Change:
+    def images(snapshot: int) -> dict[tuple[str, str], str]:
+        return {
+            (str(source), str(platform)): str(digest or "")
+            for source, platform, digest in store.rows(
+                "SELECT source, platform, manifest_digest FROM images WHERE snapshot_id = ?",
+                (snapshot,),
+            )
+        }
+
+    was, now = images(before), images(after)
+    return Change(
+        previous=before,
+        added=sorted(s for s, _ in now.keys() - was.keys()),
+        removed=sorted(s for s, _ in was.keys() - now.keys()),
+        rebuilt=sorted(s for (s, p), d in now.items() if (s, p) in was and was[(s, p)] != d),
+        stored_shared=new.stored_shared - old.stored_shared,
+        cost_month=new.cost_month - old.cost_month,
+        waste=new.waste - old.waste,
+    )
+
+
+# -- rendering ------------------------------------------------------------------------------
+
+
+def render(report: FleetReport, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(report.to_json(), indent=2) + "\n"
+    if fmt == "markdown":
+        return _markdown(report)
+    return _text(report)
+
+
+def _end_of_life(base: BaseLine) -> str:
+    if base.end_of_life is None:
+        return ""
+    if base.past_end_of_life:
+        return f" (PAST end of life since {base.end_of_life})"
+    return f" (end of life {base.end_of_life})"
+
+
+def _signed(value: int) -> str:
+    return ("+" if value >= 0 else "-") + human(abs(value))
+
+
+def _money_signed(value: float) -> str:
+    return ("+" if value >= 0 else "-") + cost_model.money(abs(value))
+
+
+def _text(r: FleetReport) -> str:
+    t = r.totals
+    out = [
+        f"keelhaul fleet: snapshot {r.snapshot} ({r.finished}, scanned in {r.seconds:.1f} s)",
+        f"  images: {t.images} ({t.incomplete} incomplete); unique layers: {t.layers} "
+        f"(layer tasks: {r.layer_tasks})",
+        f"  stored (compressed): {human(t.stored_shared)} with layer sharing, "
+        f"{human(t.stored_unshared)} without (dedup ratio {t.dedup_ratio:.2f}x)",
+        f"  uncompressed: {human(t.uncompressed_shared)} shared, "
+        f"{human(t.uncompressed_unshared)} without sharing",
+        f"  waste: {human(t.waste)}; fixing it saves {cost_model.money(t.saving_month)} a month",
+        f"  cost a month: {cost_model.money(t.cost_month)} (storage "
+        f"{cost_model.money(t.storage_month)}, transfer {cost_model.money(t.transfer_month)}); "
+        f"per-image sum {cost_model.money(t.cost_month_unshared)}",
+        "",
+        "Top images by waste:",
+        *(f"  {human(i.waste):>10}  {i.source}  (saves {cost_model.money(i.saving_month)}/month)"
+          for i in r.top_waste),
+        "",
+        "Top images by cost a month:",
+        *(f"  {cost_model.money(i.cost_month):>10}  {i.source}  ({human(i.compressed_size)})"
+          for i in r.top_cost),
+        "",
+        "Base images in use:",
+        *(f"  {b.images:>4}  {b.os}"
+          f"{_end_of_life(b)}"
+          f"{f'  top layer {b.base_top[:19]}' if b.base_top else ''}" for b in r.bases),
+    ]  # fmt: skip
+    if r.findings:
+        out += ["", "Findings by rule:", *(f"  {n:>5}  {code}" for code, n in r.findings.items())]
+    if r.incomplete:
+        out += ["", "Incomplete images:", *(f"  {s}: {e}" for s, e in r.incomplete)]
+    if r.change is not None:
+        c = r.change
+        out += [
+            "",
+            f"Since snapshot {c.previous}: {len(c.added)} added, {len(c.removed)} removed, "
+            f"{len(c.rebuilt)} rebuilt; stored {_signed(c.stored_shared)}, cost "
+            f"{_money_signed(c.cost_month)} a month, waste {_signed(c.waste)}",
+            *(f"  + {s}" for s in c.added),
+            *(f"  - {s}" for s in c.removed),
+            *(f"  ~ {s}" for s in c.rebuilt),
+        ]
+    return "\n".join(out) + "\n"
+
+
+def _markdown(r: FleetReport) -> str:
+    t = r.totals
+    out = [
+        f"## keelhaul fleet: snapshot {r.snapshot}",
+        "",
+        "| images | incomplete | unique layers | stored (shared) | stored (unshared) | dedup |"
+        " waste | cost a month | saving a month |",
+        "|---|---|---|---|---|---|---|---|---|",
+        f"| {t.images} | {t.incomplete} | {t.layers} | {human(t.stored_shared)} | "
+        f"{human(t.stored_unshared)} | {t.dedup_ratio:.2f}x | {human(t.waste)} | "
+        f"{cost_model.money(t.cost_month)} | {cost_model.money(t.saving_month)} |",
+        "",
+        "### Top images by waste",
+        "",
+        "| image | waste | saving a month |",
+        "|---|---|---|",
+        *(f"| `{i.source}` | {human(i.waste)} | {cost_model.money(i.saving_month)} |"
+          for i in r.top_waste),
+        "",
+        "### Top images by cost",
+        "",
+        "| image | compressed | cost a month |",
+        "|---|---|---|",
+        *(f"| `{i.source}` | {human(i.compressed_size)} | {cost_model.money(i.cost_month)} |"
+          for i in r.top_cost),
+        "",
+        "### Base images",
+        "",
+        "| base | images | end of life |",
+        "|---|---|---|",
+        *(f"| {b.os} | {b.images} | {_end_of_life(b).strip(' ()')} |" for b in r.bases),
+    ]  # fmt: skip
+    if r.change is not None:
+        c = r.change
+        out += [
+            "",
+            f"### Since snapshot {c.previous}",
+            "",
+            f"{len(c.added)} added, {len(c.removed)} removed, {len(c.rebuilt)} rebuilt; stored "
+            f"{_signed(c.stored_shared)}, cost {_money_signed(c.cost_month)} a month, waste "
+            f"{_signed(c.waste)}.",
+        ]
+    if r.incomplete:
+        out += ["", "### Incomplete images", "", *(f"- `{s}`: {e}" for s, e in r.incomplete)]
+    return "\n".join(out) + "\n"
