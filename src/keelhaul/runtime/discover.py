@@ -106,7 +106,7 @@ def kind_of(source: YamlFile) -> str | None:
     yaml_name = lowered.endswith(_YAML_ENDINGS)
     if _API_VERSION.search(text) and _KIND.search(text):
         return KUBERNETES
-    if _API_VERSION.search(text) and _ANY_KIND.search(text) and _CONTAINERS.search(text):
+    if _API_VERSION.search(text) and _ANY_KIND.search(text) and _holds_containers(text):
         # a custom resource (KubeRay, JobSet, Kubeflow, Argo Rollouts...): kubernetes when
         # the reader finds a pod template in it
         from keelhaul.runtime.kubernetes import custom_workload, read_kubernetes
@@ -142,6 +142,15 @@ def kind_of(source: YamlFile) -> str | None:
         except KeelhaulError:
             return None
     return None
+
+
+def _holds_containers(text: str) -> bool:
+    """``containers:``, or a Tekton object's ``steps:``."""
+    if _CONTAINERS.search(text):
+        return True
+    from keelhaul.runtime.kubernetes import tekton_steps
+
+    return tekton_steps(text)
 
 
 def _looks_like_shell(lowered: str, text: str) -> bool:
