@@ -265,7 +265,7 @@ def _rendered_targets(
             take([c for c in made if os.path.abspath(c.source) not in covered])
     else:
         left_charts = charts
-    for key, made in chunks.items():
+    for made in chunks.values():
         path = made[0].source
         out.append(Target(path, str(path), False, kind=KUBERNETES, rendered=tuple(made)))
     return out, left_charts, left_overlays, covered
@@ -518,9 +518,7 @@ class Checker:
             self.note(line)
         return _File(target, config, suppressions, findings, source.text)
 
-    def _check_rendered(
-        self, target: Target, config: Config, result: CheckResult
-    ) -> _File | None:
+    def _check_rendered(self, target: Target, config: Config, result: CheckResult) -> _File | None:
         """A file of a rendered overlay or chart: what each rendering deploys from it through
         the runtime rules, every finding placed back at its line of the file (with a note
         when the value is not written there); a problem several renderings share is reported
@@ -548,7 +546,9 @@ class Checker:
             found = check_runs(runs, config.settings, self.pss, rules=rules, values=values)
             for each in found:
                 placed = _placed(each, chunk, target.name)
-                key = (placed.code, placed.location.line, placed.location.column, placed.message)
+                # the same problem rendered by two overlays (named prod-web, web-staging) once
+                members = ",".join(sorted(m.code for m in placed.members))
+                key = (placed.code, placed.location.line, placed.location.column, members)
                 findings.setdefault(key, placed)
         suppressions = text_suppressions(
             target.name, text, self.vocabulary, inline=config.inline_ignores

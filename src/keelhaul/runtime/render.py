@@ -431,8 +431,9 @@ def _kustomize_chunks(output: str, tmp: Path, overlay: Path) -> list[Chunk]:
             if obj is not None
         ]
         cells = {
-            cell: _map_path(path, rendered_values, written_values, where, first,
-                            object_patches, via, display)  # fmt: skip
+            cell: _map_path(
+                path, (rendered_values, written_values), where, first, object_patches, via, display
+            )
             for cell, path in _cells_of(rendered).items()
         }
         chunk = chunks.setdefault(display, Chunk(display, via))
@@ -442,8 +443,7 @@ def _kustomize_chunks(output: str, tmp: Path, overlay: Path) -> list[Chunk]:
 
 def _map_path(
     path: KeyPath,
-    rendered: dict[KeyPath, object],
-    written: dict[KeyPath, object],
+    values: tuple[dict[KeyPath, object], dict[KeyPath, object]],
     where: dict[KeyPath, tuple[int, int]],
     first: Place,
     patches: list[tuple[Path, dict[KeyPath, tuple[int, int]]]],
@@ -452,6 +452,7 @@ def _map_path(
 ) -> Place:
     """The place in the file of a rendered key path: the same path in the file's object;
     else (a value a patch set) the nearest enclosing key the file holds, noted."""
+    rendered, written = values
     if path in where and (path[-1:] != ("=",) or rendered.get(path) == written.get(path)):
         return Place(*where[path])
     if path[-1:] == ("=",) and path[:-1] in where:  # the value was changed: its key's line
@@ -533,7 +534,8 @@ def _helm_lines(
     text: str, doc: object, template: list[str], via: str
 ) -> dict[tuple[int, int], Place]:
     """Rendered place -> template line: the first template line after the container's
-    ``name:`` line that reads the same; else that ``name:`` line; else line 1, noted."""
+    ``name:`` line that reads the same; else the first that sets the same key (noted); else
+    that ``name:`` line; else line 1, noted."""
     rendered = text.splitlines()
     stripped = [line.strip().removeprefix("- ") for line in template]
     out: dict[tuple[int, int], Place] = {}
@@ -551,8 +553,17 @@ def _helm_lines(
         same = next((i + 1 for i in range(start, len(stripped)) if stripped[i] == said), None)
         if same is None and start:
             same = next((i + 1 for i in range(len(stripped)) if stripped[i] == said), None)
+        key = said.split(":", 1)[0] + ":" if ":" in said else None
+        keyed = None
+        if same is None and key is not None:
+            keyed = next(
+                (i + 1 for i in range(start, len(stripped)) if stripped[i].startswith(key)), None
+            )
         if same is not None:
             out[(line, column)] = Place(same)
+        elif keyed is not None:
+            note = f"rendered by {via} from a template expression: `{said}`"
+            out[(line, column)] = Place(keyed, 1, note)
         elif anchor is not None:
             note = f"rendered by {via}: `{said}` is not written in the template"
             out[(line, column)] = Place(anchor, 1, note)
