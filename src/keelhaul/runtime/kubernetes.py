@@ -755,8 +755,10 @@ def _run_of(
         env=_env(reader, item, path),
         automount_service_account_token=pod.automount_service_account_token,
     )
-    limits = _get(_get(item, "resources"), "limits")
-    lpath = f"{path}.resources.limits"
+    # a Tekton step says computeResources (v1) where a container says resources
+    resources = "computeResources" if "computeResources" in item else "resources"
+    limits = _get(_get(item, resources), "limits")
+    lpath = f"{path}.{resources}.limits"
     run.memory_limit = reader.value_str(limits, "memory", f"{lpath}.memory")
     run.cpu_limit = reader.value_str(limits, "cpu", f"{lpath}.cpu")
     run.extra["pod"] = pod
