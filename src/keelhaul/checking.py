@@ -209,8 +209,10 @@ def _rendered_targets(
     covered: set[str] = set()
     out: list[Target] = []
 
-    def failed(where: Path, named: bool, exc: RenderFailed) -> None:
+    def failed(where: Path, named: bool, exc: RenderFailed, kustomize: bool) -> None:
         why = f"not rendered: {exc}"
+        if kustomize and not named:
+            why += "; its resource files are checked as written"
         out.append(Target(where, str(where), named, kind=BROKEN if named else UNKNOWN, why=why))
 
     def take(made: list[Chunk]) -> None:
@@ -235,7 +237,7 @@ def _rendered_targets(
             try:
                 made = render_kustomize(file.parent)
             except RenderFailed as exc:
-                failed(file, named, exc)
+                failed(file, named, exc, kustomize=True)
                 continue
             take(made)
             chain, patches = chains[folder]
@@ -257,7 +259,7 @@ def _rendered_targets(
                     done[key] = render_helm(chart, list(values))
                 except RenderFailed as exc:
                     done[key] = []
-                    failed(shown, named or key in asked, exc)
+                    failed(shown, named or key in asked, exc, kustomize=False)
                     continue
             made = done[key]
             if not shown.is_dir():  # a named template: what it renders

@@ -236,3 +236,18 @@ def test_without_helm_the_chart_notice_says_what_to_install(tmp_path: Path) -> N
     done = keelhaul(".", cwd=tmp_path, path=str(tmp_path / "no-tools"))
     assert "(helm is not installed: https://helm.sh/docs/intro/install/)" in done.stderr
     assert "ordereddict" not in done.stdout
+
+
+@needs_kubectl
+def test_an_inline_ignore_in_the_resource_file_applies_to_the_rendered_finding(
+    tmp_path: Path,
+) -> None:
+    app = overlays(tmp_path)
+    written = DEPLOYMENT.replace(
+        "          securityContext:\n",
+        "          securityContext:  # keelhaul: ignore=KH415\n",
+    )
+    (app / "base" / "deployment.yaml").write_text(written)
+    done = keelhaul(".", cwd=app)
+    assert "KH415" not in done.stdout
+    assert "KH436" in done.stdout

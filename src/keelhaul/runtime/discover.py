@@ -6,7 +6,7 @@ A file's kind (:func:`kind_of`):
   (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob,
   PodTemplate, DeploymentConfig) or a ``*List`` of them, or a custom resource in which the
   reader finds a pod template by its shape (KubeRay, JobSet, Kubeflow, Argo Rollouts,
-  Knative...);
+  Knative, Crossplane Compositions...) or a Tekton object with ``steps``;
 - ``compose``: a YAML mapping with ``services:`` whose values look like services;
 - ``docker-run``: a shell script, Makefile, CI file (GitHub Actions, GitLab CI) or Markdown
   file with a ``docker run``/``docker create`` command line.
@@ -15,7 +15,8 @@ The name only decides which files are opened when a folder is walked (:func:`is_
 YAML files, shell scripts, Makefiles and Markdown; the content decides the rest. A walk skips
 what git ignores and the folders :mod:`keelhaul.dockerfile.discover` skips, like the Dockerfile
 walk does, and templates (a line that starts with ``{{``: Helm charts), which are not YAML
-until rendered (``helm template | keelhaul check -`` checks what they render to).
+until rendered. Kustomize overlays and Helm charts met are reported to the caller, which
+renders them when it can (:mod:`keelhaul.runtime.render`) or says what to run.
 """
 
 from __future__ import annotations

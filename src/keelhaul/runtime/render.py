@@ -280,7 +280,13 @@ def local_kustomizations(overlay: Path) -> tuple[list[Path], list[Path], list[st
     return walked.folders, walked.patches, walked.remote
 
 
-def _run(command: Sequence[str], cwd: Path | None, what: str) -> str:
+#: klog's line header (``E1207 12:06:41.669195   18745 run.go:72] ``) and kubectl's wrapper.
+_KLOG = re.compile(r'^[EWIF]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\] (?:"command failed" err=)?')
+
+
+def _run(
+    command: Sequence[str], cwd: Path | None, what: str, names: dict[str, str] | None = None
+) -> str:
     env = {**os.environ, **_NO_NETWORK}
     try:
         done = subprocess.run(
@@ -297,8 +303,10 @@ def _run(command: Sequence[str], cwd: Path | None, what: str) -> str:
         raise RenderFailed(f"{what} could not run: {exc.strerror or exc}") from None
     if done.returncode != 0:
         err = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        last = [line for line in err if line.strip()]
+        last = [_KLOG.sub("", line).strip().strip('"') for line in err if line.strip()]
         why = " ".join(last[-2:]) if last else f"exit status {done.returncode}"
+        for said, meant in (names or {}).items():  # the temporary folder's names: the user's
+            why = why.replace(said, meant)
         raise RenderFailed(f"{what} failed: {why}")
     return done.stdout.decode("utf-8", "replace")
 
@@ -322,7 +330,8 @@ def render_kustomize(overlay: Path) -> list[Chunk]:
             f"resources:\n- {relative}\nbuildMetadata: [originAnnotations]\n", encoding="utf-8"
         )
         shown = " ".join(os.path.basename(c) if i == 0 else c for i, c in enumerate(command))
-        output = _run([*command, os.path.realpath(tmp)], None, f"`{shown} {overlay}`")
+        names = {os.path.abspath(overlay): str(overlay), relative: str(overlay)}
+        output = _run([*command, os.path.realpath(tmp)], None, f"`{shown} {overlay}`", names)
         return _kustomize_chunks(output, Path(os.path.realpath(tmp)), overlay)
 
 
