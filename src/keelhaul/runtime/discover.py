@@ -254,8 +254,8 @@ def helm_notice(named: bool) -> str:
     to install when ``helm`` is not on PATH."""
     if named:
         return (
-            "a Helm chart template, not YAML until rendered: keelhaul does not render charts; "
-            + _helm_run()
+            "a Helm chart template, not YAML until rendered: not rendered (keelhaul renders charts "
+            "with helm on PATH, unless --no-render); " + _helm_run()
         )
     return (
         "a Helm chart: its templates are not YAML until rendered, so they were not checked; "
