@@ -268,8 +268,11 @@ def _rendered_targets(
     else:
         left_charts = charts
     for made in chunks.values():
-        path = made[0].source
-        out.append(Target(path, str(path), False, kind=KUBERNETES, rendered=tuple(made)))
+        # a file that deploys no pod, ConfigMap or Secret (a Service...) is nothing to check
+        made = [c for c in made if runtime_kind(YamlFile(str(c.source), c.text)) == KUBERNETES]
+        if made:
+            path = made[0].source
+            out.append(Target(path, str(path), False, kind=KUBERNETES, rendered=tuple(made)))
     return out, left_charts, left_overlays, covered
 
 

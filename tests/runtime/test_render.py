@@ -34,7 +34,8 @@ spec:
           securityContext:
             runAsNonRoot: true
 """
-BASE = "resources:\n  - deployment.yaml\n"
+BASE = "resources:\n  - deployment.yaml\n  - service.yaml\n"
+SERVICE = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n    - port: 80\n"
 PATCH = """\
 apiVersion: apps/v1
 kind: Deployment
@@ -69,6 +70,7 @@ def overlays(tmp_path: Path) -> Path:
     (app / "overlays" / "staging").mkdir(parents=True)
     (app / "base" / "deployment.yaml").write_text(DEPLOYMENT)
     (app / "base" / "kustomization.yaml").write_text(BASE)
+    (app / "base" / "service.yaml").write_text(SERVICE)
     (app / "overlays" / "prod" / "kustomization.yaml").write_text(PROD)
     (app / "overlays" / "prod" / "privileged.yaml").write_text(PATCH)
     (app / "overlays" / "staging" / "kustomization.yaml").write_text(STAGING)
@@ -106,6 +108,7 @@ def test_overlays_are_rendered_and_findings_point_at_the_files_written(tmp_path:
     assert "Deployment/prod-web" in checklists[0]
     assert "Deployment/web-staging" in checklists[1]
     assert "kustomize overlay" not in done.stderr  # rendered, no notice
+    assert " in 1 of 1 file." in done.stdout  # the Service's file holds nothing to check
 
 
 @needs_kubectl
