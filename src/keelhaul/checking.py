@@ -27,7 +27,7 @@ from keelhaul.dockerfile.discover import Found, discover, is_dockerfile_name
 from keelhaul.dockerfile.lex import expansion_limit
 from keelhaul.dockerfile.syntax import Dockerfile, parse, read_dockerfile
 from keelhaul.errors import FileUnreadable, KeelhaulError
-from keelhaul.findings import Finding
+from keelhaul.findings import Finding, Location
 from keelhaul.report.model import BrokenFile
 from keelhaul.rule import Kind, Rule
 from keelhaul.rules.engine import check_context
@@ -35,7 +35,10 @@ from keelhaul.rules.registry import DockerfileContext
 from keelhaul.rules.shellcheck import ResultCache, Script, check_scripts, scripts_of, too_long
 from keelhaul.runtime.checking import Owners, check_runs
 from keelhaul.runtime.discover import (
+    KUBERNETES,
+    KUSTOMIZATION_NAMES,
     RuntimeFile,
+    chart_of,
     helm_notice,
     kustomize_notice,
     read_runs,
@@ -44,6 +47,7 @@ from keelhaul.runtime.discover import (
     runtime_targets,
 )
 from keelhaul.runtime.grouping import regroup
+from keelhaul.runtime.render import Chunk, RenderFailed
 from keelhaul.runtime.yaml_documents import YamlFile
 from keelhaul.selection import SHELLCHECK_CODE, UNUSED_SUPPRESSION_CODE, Vocabulary
 from keelhaul.suppression import Suppressions, text_suppressions
@@ -56,6 +60,9 @@ _NOT_DOCKERFILES = frozenset(
     {".yaml", ".yml", ".json", ".md", ".markdown", ".txt", ".toml", ".sh", ".bash", ".mk"}
 )
 UNKNOWN = "unknown"
+BROKEN = "broken"
+"""The kind of a target that cannot be checked and must fail the run (a named kustomize
+overlay or Helm chart its renderer refused): ``why`` says why, in one line."""
 """The kind of a named file keelhaul does not understand (reported, never checked)."""
 UNKNOWN_NOTICE = (
     "not a Dockerfile, a Kubernetes workload, a Compose file or a script with `docker run`; "
@@ -80,6 +87,9 @@ class Target:
     """A runtime file's text and documents as discovery read them (read once)."""
     why: str = ""
     """For a target of kind ``unknown``: why keelhaul does not check it."""
+    rendered: tuple[Chunk, ...] = ()
+    """For a file of a kustomize overlay or a Helm chart that was rendered: what it deploys,
+    checked instead of its text, each finding placed back in it (:mod:`keelhaul.runtime.render`)."""
 
     @classmethod
     def of(cls, found: Found) -> Target:
@@ -110,11 +120,21 @@ class Target:
         return Target(self.path, self.name, True, data, self.kind, source)
 
 
-def find_targets(paths: Iterable[Path], stdin: Target | None = None) -> list[Target]:
+def find_targets(
+    paths: Iterable[Path],
+    stdin: Target | None = None,
+    *,
+    render: bool = False,
+    values: Iterable[Path] = (),
+) -> list[Target]:
     """What to check, each file once with its kind: ``stdin`` first when given, then the
     Dockerfiles (folders walked for Dockerfile names; a named file is taken), then the runtime
     files (Compose files, manifests, scripts with ``docker run``), told by content. A named
-    file that is a runtime file is checked as one, whatever its name."""
+    file that is a runtime file is checked as one, whatever its name.
+
+    With ``render``, a kustomize overlay or a Helm chart met is rendered (when its tool is on
+    PATH) and the files it deploys from are checked as rendered (``values``: the Helm values
+    files), not also as written; see :func:`_rendered_targets`."""
     targets: list[Target] = [] if stdin is None else [stdin]
     roots = list(paths)
     if not roots and stdin is not None:
@@ -126,6 +146,12 @@ def find_targets(paths: Iterable[Path], stdin: Target | None = None) -> list[Tar
         os.path.abspath(f.path): f for f in runtime_targets(roots, charts=charts, overlays=overlays)
     }
     named_charts = {os.path.abspath(p) for p, named in charts + overlays if named}
+    rendered: list[Target] = []
+    covered: set[str] = set()
+    if render:
+        rendered, charts, overlays, covered = _rendered_targets(roots, charts, overlays, values)
+        for key in covered:
+            runtime.pop(key, None)
     for found in discover(roots):
         key = os.path.abspath(found.path)
         known = runtime.pop(key, None)
@@ -141,11 +167,14 @@ def find_targets(paths: Iterable[Path], stdin: Target | None = None) -> list[Tar
                 or found.path.name.lower() in ("makefile", "gnumakefile")
             )
         ):
+            if key in covered:
+                continue  # checked as rendered
             targets.append(Target(found.path, str(found.path), True, kind=UNKNOWN,
                                   why=UNKNOWN_NOTICE))  # fmt: skip
         else:
             targets.append(Target.of(found))
     targets += [Target.runtime(f) for f in runtime.values()]
+    targets += rendered
     targets += [
         Target(path, str(path), named, kind=UNKNOWN, why=helm_notice(named))
         for path, named in charts
@@ -155,6 +184,111 @@ def find_targets(paths: Iterable[Path], stdin: Target | None = None) -> list[Tar
         for path, named in overlays
     ]
     return targets
+
+
+def _rendered_targets(
+    roots: list[Path],
+    charts: list[tuple[Path, bool]],
+    overlays: list[tuple[Path, bool]],
+    values: Iterable[Path],
+) -> tuple[list[Target], list[tuple[Path, bool]], list[tuple[Path, bool]], set[str]]:
+    """Render the overlays and charts met: the targets of the files they deploy from (a
+    rendering that fails: a notice, or an error when the user named the overlay or chart),
+    the charts and overlays left for the old notice (their tool is not on PATH), and the
+    files the renderings cover (not to be checked again as written)."""
+    from keelhaul.runtime.render import (
+        helm_binary,
+        kustomize_command,
+        local_kustomizations,
+        render_helm,
+        render_kustomize,
+    )
+
+    asked = {os.path.abspath(r) for r in roots}
+    chunks: dict[str, list[Chunk]] = {}
+    covered: set[str] = set()
+    out: list[Target] = []
+
+    def failed(where: Path, named: bool, exc: RenderFailed, kustomize: bool) -> None:
+        why = f"not rendered: {exc}"
+        if kustomize and not named:
+            why += "; its resource files are checked as written"
+        out.append(Target(where, str(where), named, kind=BROKEN if named else UNKNOWN, why=why))
+
+    def take(made: list[Chunk]) -> None:
+        for chunk in made:
+            key = os.path.abspath(chunk.source)
+            covered.add(key)
+            chunks.setdefault(key, []).append(chunk)
+
+    left_overlays: list[tuple[Path, bool]] = []
+    if overlays and kustomize_command() is not None:
+        folders = {Path(os.path.abspath(p.parent)): (p, named) for p, named in overlays}
+        built_on: set[Path] = set()
+        chains: dict[Path, tuple[list[Path], list[Path]]] = {}
+        for folder in folders:
+            chain, patches, _ = local_kustomizations(folder)
+            chains[folder] = (chain, patches)
+            built_on.update(chain[1:])
+        for folder, (file, named) in folders.items():
+            named = named or str(folder) in asked
+            if folder in built_on and not named:
+                continue  # a base of another overlay met: rendered through it
+            try:
+                made = render_kustomize(file.parent)
+            except RenderFailed as exc:
+                failed(file, named, exc, kustomize=True)
+                continue
+            take(made)
+            chain, patches = chains[folder]
+            covered.update(os.path.abspath(p) for p in patches)
+            for each in chain:
+                covered.update(os.path.abspath(each / n) for n in KUSTOMIZATION_NAMES)
+    else:
+        left_overlays = overlays
+    left_charts: list[tuple[Path, bool]] = []
+    if charts and helm_binary() is not None:
+        done: dict[str, list[Chunk]] = {}
+        for shown, named in charts:
+            chart = shown if shown.is_dir() else chart_of(shown)
+            if chart is None:
+                continue
+            key = os.path.abspath(chart)
+            if key not in done:
+                try:
+                    done[key] = render_helm(chart, list(values))
+                except RenderFailed as exc:
+                    done[key] = []
+                    failed(shown, named or key in asked, exc, kustomize=False)
+                    continue
+            made = done[key]
+            if not shown.is_dir():  # a named template: what it renders
+                made = [c for c in made if os.path.abspath(c.source) == os.path.abspath(shown)]
+            take([c for c in made if os.path.abspath(c.source) not in covered])
+    else:
+        left_charts = charts
+    for made in chunks.values():
+        # a file that deploys no pod, ConfigMap or Secret (a Service...) is nothing to check
+        made = [c for c in made if runtime_kind(YamlFile(str(c.source), c.text)) == KUBERNETES]
+        if made:
+            path = made[0].source
+            out.append(Target(path, str(path), False, kind=KUBERNETES, rendered=tuple(made)))
+    return out, left_charts, left_overlays, covered
+
+
+def _placed(finding: Finding, chunk: Chunk, name: str) -> Finding:
+    """A finding on rendered text, at its place in the file the object came from, without a
+    fix (it would edit the
+    rendered text); a note ends the message when the value is not written there."""
+    place = chunk.place(finding.location.line, finding.location.column)
+    message = finding.message if not place.note else f"{finding.message} ({place.note})"
+    return replace(
+        finding,
+        location=Location(name, place.line, place.column),
+        message=message,
+        fix=None,
+        members=tuple(_placed(m, chunk, name) for m in finding.members),
+    )
 
 
 def itemised(findings: Iterable[Finding]) -> list[Finding]:
@@ -315,6 +449,11 @@ class Checker:
         if target.kind == UNKNOWN:
             result.unknown.append((target.name, target.why, target.named))
             return None
+        if target.kind == BROKEN:
+            problem = f"{target.name}: {target.why}"
+            self.error(problem)
+            result.broken.append(BrokenFile(target.name, target.why))
+            return None
         result.files.append(target.name)
         if target.kind != DOCKERFILE:  # a Compose file, a manifest, a script with docker run
             return self._check_runtime(target, config, result)
@@ -353,6 +492,8 @@ class Checker:
 
     def _check_runtime(self, target: Target, config: Config, result: CheckResult) -> _File | None:
         """A runtime file: its reader's containers through the runtime rules."""
+        if target.rendered:
+            return self._check_rendered(target, config, result)
         source = target.source
         try:
             if source is None:
@@ -381,6 +522,45 @@ class Checker:
         for line in suppressions.notes:
             self.note(line)
         return _File(target, config, suppressions, findings, source.text)
+
+    def _check_rendered(self, target: Target, config: Config, result: CheckResult) -> _File | None:
+        """A file of a rendered overlay or chart: what each rendering deploys from it through
+        the runtime rules, every finding placed back at its line of the file (with a note
+        when the value is not written there); a problem several renderings share is reported
+        once. No fixes: they would edit the rendered text, not the file."""
+        try:
+            text = target.path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problem = FileUnreadable(
+                target.name, getattr(exc, "strerror", None) or "not UTF-8 text"
+            )
+            self.error(str(problem))
+            result.broken.append(BrokenFile.from_error(target.name, problem))
+            return None
+        rules = self._rules(Kind.RUNTIME, config, target)
+        findings: dict[tuple[str, int, int, str], Finding] = {}
+        for chunk in target.rendered:
+            source = YamlFile(target.name, chunk.text)
+            try:
+                runs = read_runs(KUBERNETES, source)
+                values = read_stored(KUBERNETES, source)
+            except KeelhaulError as exc:
+                self.error(f"{target.name}: rendered by {chunk.via}: {exc}")
+                result.broken.append(BrokenFile(target.name, str(exc)))
+                return None
+            found = check_runs(runs, config.settings, self.pss, rules=rules, values=values)
+            for each in found:
+                placed = _placed(each, chunk, target.name)
+                # the same problem rendered by two overlays (named prod-web, web-staging) once
+                members = ",".join(sorted(m.code for m in placed.members))
+                key = (placed.code, placed.location.line, placed.location.column, members)
+                findings.setdefault(key, placed)
+        suppressions = text_suppressions(
+            target.name, text, self.vocabulary, inline=config.inline_ignores
+        )
+        for line in suppressions.notes:
+            self.note(line)
+        return _File(target, config, suppressions, list(findings.values()), text)
 
     def _build_context(self, target: Target, result: CheckResult) -> BuildContext | None:
         """The file's build context: ``--context``, else its own folder (None for bare stdin)."""

@@ -157,3 +157,162 @@ def test_a_privileged_ray_head_is_seen() -> None:
 def test_a_crd_schema_is_no_workload() -> None:
     assert kind_of(YamlFile("crd.yaml", CRD)) is None
     assert read_kubernetes(CRD, "crd.yaml") == []
+
+
+# Tekton (tektoncd/pipeline docs/tasks.md "Configuring a Task", docs/taskruns.md and the
+# examples steps-run-in-order and pipelinerun-with-pipelinespec): each task spec runs as a
+# pod whose containers are its steps (and sidecars).
+TEKTON_TASK = """\
+apiVersion: tekton.dev/v1
+kind: Task
+metadata:
+  name: example-task-name
+spec:
+  params:
+    - name: pathToDockerFile
+      type: string
+  steps:
+    - name: ubuntu-example
+      image: ubuntu
+      args: ["ubuntu-build-example", "SECRETS-example.md"]
+      securityContext:
+        privileged: true
+    - image: gcr.io/example-builders/build-example
+      command: ["echo"]
+      args: ["$(params.pathToDockerFile)"]
+      computeResources:
+        limits:
+          memory: 1Gi
+  sidecars:
+    - name: docker
+      image: docker:24-dind
+"""
+TEKTON_TASKRUN = """\
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata:
+  generateName: steps-run-in-order-
+spec:
+  podTemplate:
+    hostNetwork: true
+  taskSpec:
+    steps:
+    - image: mirror.gcr.io/busybox
+      args: ['-c', 'sleep 3 && touch foo']
+    - image: mirror.gcr.io/busybox
+      args: ['-c', 'ls', 'foo']
+"""
+TEKTON_PIPELINERUN = """\
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata:
+  name: pipelinerun-echo-greetings
+spec:
+  pipelineSpec:
+    tasks:
+      - name: echo-good-morning
+        taskSpec:
+          steps:
+            - name: echo
+              image: ubuntu
+              script: echo "Good Morning!"
+    finally:
+      - name: echo-good-night
+        taskSpec:
+          steps:
+            - name: echo
+              image: ubuntu
+              script: echo "Good Night!"
+"""
+# Crossplane v2 (docs.crossplane.io get-started-with-composition): a Composition in Pipeline
+# mode whose function-patch-and-transform input composes a Deployment.
+CROSSPLANE = """\
+apiVersion: apiextensions.crossplane.io/v1
+kind: Composition
+metadata:
+  name: app-yaml
+spec:
+  compositeTypeRef:
+    apiVersion: example.crossplane.io/v1
+    kind: App
+  mode: Pipeline
+  pipeline:
+  - step: create-deployment-and-service
+    functionRef:
+      name: function-patch-and-transform
+    input:
+      apiVersion: pt.fn.crossplane.io/v1beta1
+      kind: Resources
+      resources:
+      - name: deployment
+        base:
+          apiVersion: apps/v1
+          kind: Deployment
+          spec:
+            replicas: 2
+            template:
+              spec:
+                containers:
+                - name: app
+                  ports:
+                  - containerPort: 80
+                  image: nginx
+                  securityContext:
+                    privileged: true
+        patches:
+        - type: FromCompositeFieldPath
+          fromFieldPath: spec.image
+          toFieldPath: spec.template.spec.containers[0].image
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "workloads", "names"),
+    [
+        (
+            TEKTON_TASK,
+            ["Task/example-task-name"] * 3,
+            ["ubuntu-example", "?", "docker"],
+        ),
+        (TEKTON_TASKRUN, ["TaskRun/steps-run-in-order- (spec.taskSpec)"] * 2, ["?", "?"]),
+        (
+            TEKTON_PIPELINERUN,
+            [
+                "PipelineRun/pipelinerun-echo-greetings (spec.pipelineSpec.tasks[0].taskSpec)",
+                "PipelineRun/pipelinerun-echo-greetings (spec.pipelineSpec.finally[0].taskSpec)",
+            ],
+            ["echo", "echo"],
+        ),
+        (
+            CROSSPLANE,
+            ["Composition/app-yaml (spec.pipeline[0].input.resources[0].base.spec.template)"],
+            ["app"],
+        ),
+    ],
+)
+def test_tekton_steps_and_crossplane_compositions(
+    text: str, workloads: list[str], names: list[str]
+) -> None:
+    source = YamlFile("ci.yaml", text)
+    assert kind_of(source) == "kubernetes"
+    runs = read_kubernetes(source)
+    assert [r.workload for r in runs] == workloads
+    assert [r.name for r in runs] == names
+
+
+def test_tekton_step_settings_are_read() -> None:
+    privileged, limited, sidecar = read_kubernetes(TEKTON_TASK, "task.yaml")
+    assert privileged.privileged is not None
+    assert privileged.privileged.value is True
+    assert privileged.privileged.where.line == 14
+    assert limited.memory_limit is not None
+    assert limited.memory_limit.value == "1Gi"
+    assert sidecar.image is not None
+    assert sidecar.image.value == "docker:24-dind"
+    first, _ = read_kubernetes(TEKTON_TASKRUN, "taskrun.yaml")
+    assert first.host_network is not None  # the TaskRun's podTemplate
+    assert first.host_network.value is True
+    assert first.host_network.where.line == 7
+    (app,) = read_kubernetes(CROSSPLANE, "composition.yaml")
+    assert app.privileged is not None
+    assert app.privileged.where.line == 32

@@ -58,9 +58,16 @@ def emit(
     sys.stdout.buffer.flush()
 
 
-def targets_of(paths: tuple[Path, ...], stdin_filename: str | None) -> list[Target]:
+def targets_of(
+    paths: tuple[Path, ...],
+    stdin_filename: str | None,
+    *,
+    render: bool = False,
+    values: Iterable[Path] = (),
+) -> list[Target]:
     """What to check: ``-`` is stdin, folders are walked, files are taken as named; each
-    file's kind is decided here, once (:func:`keelhaul.checking.find_targets`)."""
+    file's kind is decided here, once (:func:`keelhaul.checking.find_targets`). ``render``:
+    kustomize overlays and Helm charts are rendered (``values``: Helm values files)."""
     stdin: Target | None = None
     on_disk = [p for p in paths if str(p) != STDIN]
     if len(on_disk) < len(paths):
@@ -73,7 +80,7 @@ def targets_of(paths: tuple[Path, ...], stdin_filename: str | None) -> list[Targ
         stdin = Target.stdin(data, stdin_filename)
     elif stdin_filename is not None:
         raise click.UsageError("--stdin-filename needs `-` among the paths")
-    return find_targets(on_disk, stdin)
+    return find_targets(on_disk, stdin, render=render, values=values)
 
 
 def _shellcheck_binary(asked: bool | None) -> str | None:
@@ -156,6 +163,22 @@ def _shellcheck_binary(asked: bool | None) -> str | None:
     default=None,
     help="Also report every violation of this Pod Security Standards level (Kubernetes).",
 )
+@click.option(
+    "--render/--no-render",
+    default=True,
+    show_default=True,
+    help="Render kustomize overlays (kubectl or kustomize on PATH) and Helm charts (helm on "
+    "PATH) and check what they deploy, each finding at its line of the file it came from; "
+    "--no-render checks resource files as written and prints what to run instead.",
+)
+@click.option(
+    "--values",
+    "values_files",
+    multiple=True,
+    metavar="FILE",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="A Helm values file for rendering charts (`helm template -f FILE`); repeatable.",
+)
 @build_arg_option
 @quiet_unknown_option
 @click.pass_obj
@@ -177,6 +200,8 @@ def command(
     show_fixes: bool,
     show_settings: bool,
     pss: str | None,
+    render: bool,
+    values_files: tuple[Path, ...],
     build_args: tuple[str, ...],
     quiet_unknown: bool,
 ) -> int:
@@ -187,6 +212,11 @@ def command(
     *.Dockerfile, Dockerfile.* and the like, and for the files that say how containers run,
     told by their content: Compose and Kubernetes YAML, and `docker run` lines in shell
     scripts, Makefiles, CI files (GitHub Actions, GitLab CI) and README code fences.
+
+    A kustomize overlay (a folder with kustomization.yaml) and a Helm chart (Chart.yaml) are
+    rendered when kubectl/kustomize or helm is on PATH (never over the network), and what
+    they deploy is checked, each finding at its line of the file it came from (--no-render:
+    not rendered; --values: Helm values files).
 
     To check less: name the files (`keelhaul check Dockerfile`), choose rules with --select
     or --ignore, or leave paths out with `exclude = ["deploy/**"]` in the configuration.
@@ -211,7 +241,7 @@ def command(
     finder = ConfigFinder(
         vocabulary, config_file=config_file, isolated=isolated, overrides=overrides
     )
-    targets = targets_of(paths, stdin_filename)
+    targets = targets_of(paths, stdin_filename, render=render, values=values_files)
     if show_settings:
         shown = targets or [Target(Path("Dockerfile"), "Dockerfile")]
         settings = {t.name: finder.for_path(t.path).describe(t.path) for t in shown}

@@ -6,7 +6,7 @@ A file's kind (:func:`kind_of`):
   (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob,
   PodTemplate, DeploymentConfig) or a ``*List`` of them, or a custom resource in which the
   reader finds a pod template by its shape (KubeRay, JobSet, Kubeflow, Argo Rollouts,
-  Knative...);
+  Knative, Crossplane Compositions...) or a Tekton object with ``steps``;
 - ``compose``: a YAML mapping with ``services:`` whose values look like services;
 - ``docker-run``: a shell script, Makefile, CI file (GitHub Actions, GitLab CI) or Markdown
   file with a ``docker run``/``docker create`` command line.
@@ -15,7 +15,8 @@ The name only decides which files are opened when a folder is walked (:func:`is_
 YAML files, shell scripts, Makefiles and Markdown; the content decides the rest. A walk skips
 what git ignores and the folders :mod:`keelhaul.dockerfile.discover` skips, like the Dockerfile
 walk does, and templates (a line that starts with ``{{``: Helm charts), which are not YAML
-until rendered (``helm template | keelhaul check -`` checks what they render to).
+until rendered. Kustomize overlays and Helm charts met are reported to the caller, which
+renders them when it can (:mod:`keelhaul.runtime.render`) or says what to run.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ def kind_of(source: YamlFile) -> str | None:
     yaml_name = lowered.endswith(_YAML_ENDINGS)
     if _API_VERSION.search(text) and _KIND.search(text):
         return KUBERNETES
-    if _API_VERSION.search(text) and _ANY_KIND.search(text) and _CONTAINERS.search(text):
+    if _API_VERSION.search(text) and _ANY_KIND.search(text) and _holds_containers(text):
         # a custom resource (KubeRay, JobSet, Kubeflow, Argo Rollouts...): kubernetes when
         # the reader finds a pod template in it
         from keelhaul.runtime.kubernetes import custom_workload, read_kubernetes
@@ -142,6 +143,15 @@ def kind_of(source: YamlFile) -> str | None:
         except KeelhaulError:
             return None
     return None
+
+
+def _holds_containers(text: str) -> bool:
+    """``containers:``, or a Tekton object's ``steps:``."""
+    if _CONTAINERS.search(text):
+        return True
+    from keelhaul.runtime.kubernetes import tekton_steps
+
+    return tekton_steps(text)
 
 
 def _looks_like_shell(lowered: str, text: str) -> bool:
@@ -244,8 +254,8 @@ def helm_notice(named: bool) -> str:
     to install when ``helm`` is not on PATH."""
     if named:
         return (
-            "a Helm chart template, not YAML until rendered: keelhaul does not render charts; "
-            + _helm_run()
+            "a Helm chart template, not YAML until rendered: not rendered (keelhaul renders charts "
+            "with helm on PATH, unless --no-render); " + _helm_run()
         )
     return (
         "a Helm chart: its templates are not YAML until rendered, so they were not checked; "

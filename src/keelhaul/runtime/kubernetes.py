@@ -362,7 +362,7 @@ def read_pods(text: str | YamlFile, name: str = "") -> list[Pod]:
             if pod is not None:
                 pods.append(pod)
             elif _get(obj, "kind") not in TEMPLATE_PATHS:
-                pods += _custom_pods(reader, obj, prefix)
+                pods += _tekton_pods(reader, obj, prefix) or _custom_pods(reader, obj, prefix)
     return pods
 
 
@@ -374,13 +374,78 @@ _CUSTOM_DEPTH = 10
 
 def custom_workload(chunk: str) -> bool:
     """A document that may hold a pod template although its kind is none of the built-in
-    workloads (a custom resource: KubeRay, JobSet, Kubeflow, Argo Rollouts, Knative...).
+    workloads (a custom resource: KubeRay, JobSet, Kubeflow, Argo Rollouts, Knative...,
+    or a Tekton Task, TaskRun, Pipeline or PipelineRun with ``steps``).
     CustomResourceDefinitions themselves are left out: their schemas name ``containers``."""
     return (
-        _CONTAINERS_KEY.search(chunk) is not None
+        (_CONTAINERS_KEY.search(chunk) is not None or tekton_steps(chunk))
         and _API_VERSION_LINE.search(chunk) is not None
         and "CustomResourceDefinition" not in chunk
     )
+
+
+#: A Tekton object (``apiVersion: tekton.dev/v1``) and a line that lists its steps.
+_TEKTON_API = re.compile(r"^[\"']?apiVersion[\"']?[ \t]*:[ \t]*[\"']?tekton\.dev/", re.M)
+_STEPS_KEY = re.compile(r"^[ \t-]*[\"']?steps[\"']?[ \t]*:", re.M)
+#: Where each Tekton kind keeps its task specs (``*`` : every item of a list).
+_TEKTON_TASK_SPECS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "Task": (("spec",),),
+    "ClusterTask": (("spec",),),
+    "TaskRun": (("spec", "taskSpec"),),
+    "Pipeline": (("spec", "tasks", "*", "taskSpec"), ("spec", "finally", "*", "taskSpec")),
+    "PipelineRun": (
+        ("spec", "pipelineSpec", "tasks", "*", "taskSpec"),
+        ("spec", "pipelineSpec", "finally", "*", "taskSpec"),
+    ),
+}
+
+
+def tekton_steps(chunk: str) -> bool:
+    """Whether a document is a Tekton object with ``steps`` (each step runs as a container)."""
+    return _TEKTON_API.search(chunk) is not None and _STEPS_KEY.search(chunk) is not None
+
+
+def _task_specs(node: object, keys: tuple[str, ...], path: str) -> Iterator[tuple[object, str]]:
+    if not keys:
+        yield node, path
+        return
+    key, rest = keys[0], keys[1:]
+    if key == "*":
+        if isinstance(node, list):
+            for i, item in enumerate(node):
+                yield from _task_specs(item, rest, f"{path.rstrip('.')}[{i}].")
+        return
+    yield from _task_specs(_get(node, key), rest, f"{path}{key}.")
+
+
+def _tekton_pods(reader: _Reader, obj: dict[Any, Any], prefix: str) -> list[Pod]:
+    """The pods of a Tekton Task, TaskRun, Pipeline or PipelineRun: each task spec runs as a
+    pod whose containers are its ``steps`` and ``sidecars`` (``stepTemplate`` is not merged);
+    a TaskRun's ``podTemplate`` gives the pod-level settings."""
+    api, kind = _get(obj, "apiVersion"), _get(obj, "kind")
+    if not isinstance(api, str) or not api.startswith("tekton.dev/"):
+        return []
+    if not isinstance(kind, str) or kind not in _TEKTON_TASK_SPECS:
+        return []
+    meta = _get(obj, "metadata")
+    obj_name = _get(meta, "name") or _get(meta, "generateName") or "?"
+    pod_template = _get(_get(obj, "spec"), "podTemplate")
+    found: list[Pod] = []
+    for keys in _TEKTON_TASK_SPECS[kind]:
+        for spec, path in _task_specs(obj, keys, prefix):
+            if not isinstance(spec, dict) or not isinstance(_get(spec, "steps"), list):
+                continue
+            label = f"{kind}/{obj_name}"
+            inner = path.removeprefix(prefix).rstrip(".")
+            if inner != "spec":
+                label += f" ({inner})"
+            pod = _pod_from(
+                reader, obj, label, {}, path, prefix, spec=spec, spec_path=path.rstrip("."),
+                groups=("steps", "sidecars"), pod_spec=pod_template,
+            )  # fmt: skip
+            if pod is not None:
+                found.append(pod)
+    return found
 
 
 _API_VERSION_LINE = re.compile(r"^[\"']?apiVersion[\"']?[ \t]*:", re.M)
@@ -506,15 +571,33 @@ def _pod_of(reader: _Reader, obj: dict[Any, Any], prefix: str) -> Pod | None:
 
 
 def _pod_from(
-    reader: _Reader, obj: object, label: str, template: object, path: str, prefix: str
+    reader: _Reader,
+    obj: object,
+    label: str,
+    template: object,
+    path: str,
+    prefix: str,
+    *,
+    spec: object = None,
+    spec_path: str = "",
+    groups: tuple[str, ...] = ("initContainers", "containers", "ephemeralContainers"),
+    pod_spec: object = None,
 ) -> Pod | None:
-    """The pod whose template (``metadata`` + ``spec``) is ``template``, at ``path``."""
-    spec = _get(template, "spec")
-    if not isinstance(spec, dict):
+    """The pod whose template (``metadata`` + ``spec``) is ``template``, at ``path``; or
+    (Tekton) whose containers are the ``groups`` of ``spec`` and whose pod-level settings
+    are in ``pod_spec``."""
+    containers_of = spec if spec is not None else _get(template, "spec")
+    if not isinstance(containers_of, dict):
         return None
+    spec_path = spec_path or f"{path}spec"
     where = reader.where(obj, "kind", f"{prefix}kind")
     pod = Pod(reader.file, label, where)
-    spec_path = f"{path}spec"
+    container_path = spec_path
+    if spec is not None:  # a Tekton task spec: pod-level settings from its podTemplate
+        spec = pod_spec if isinstance(pod_spec, dict) else {}
+        spec_path = f"{prefix}spec.podTemplate"
+    else:
+        spec = containers_of
     annotations = _get(_get(template, "metadata"), "annotations")
     if isinstance(annotations, dict):
         for key in list(annotations):
@@ -532,13 +615,15 @@ def _pod_from(
         spec, "automountServiceAccountToken", f"{spec_path}.automountServiceAccountToken"
     )
     pod.volumes = _volumes(reader, spec, spec_path)
-    for group in ("initContainers", "containers", "ephemeralContainers"):
-        seq = _get(spec, group)
+    if containers_of is not spec:
+        pod.volumes += _volumes(reader, containers_of, container_path)
+    for group in groups:
+        seq = _get(containers_of, group)
         if not isinstance(seq, list):
             continue
         for i, item in enumerate(seq):
             if isinstance(item, dict):
-                cpath = f"{spec_path}.{group}[{i}]"
+                cpath = f"{container_path}.{group}[{i}]"
                 _add_container(reader, pod, item, group, cpath, reader.where(seq, i, cpath))
     return pod
 
@@ -670,8 +755,10 @@ def _run_of(
         env=_env(reader, item, path),
         automount_service_account_token=pod.automount_service_account_token,
     )
-    limits = _get(_get(item, "resources"), "limits")
-    lpath = f"{path}.resources.limits"
+    # a Tekton step says computeResources (v1) where a container says resources
+    resources = "computeResources" if "computeResources" in item else "resources"
+    limits = _get(_get(item, resources), "limits")
+    lpath = f"{path}.{resources}.limits"
     run.memory_limit = reader.value_str(limits, "memory", f"{lpath}.memory")
     run.cpu_limit = reader.value_str(limits, "cpu", f"{lpath}.cpu")
     run.extra["pod"] = pod

@@ -1,0 +1,278 @@
+"""Kustomize overlays and Helm charts are rendered and what they deploy is checked, each
+finding placed at its line of the file the user wrote (issue 18, item 4).
+
+kustomize: with the real ``kubectl kustomize`` (skipped when kubectl is not on PATH).
+Helm: helm is not installable here (no GitHub, no PyPI wheel with the helm binary), so the
+mapping is tested on a ``helm template`` output written by hand for the chart below."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from keelhaul.runtime.render import helm_chunks, local_kustomizations
+
+KUBECTL = shutil.which("kubectl")
+needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH")
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      containers:
+        - name: app
+          image: nginx:1.27
+          securityContext:
+            runAsNonRoot: true
+"""
+BASE = "resources:\n  - deployment.yaml\n  - service.yaml\n"
+SERVICE = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n    - port: 80\n"
+PATCH = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      containers:
+        - name: app
+          securityContext:
+            privileged: true
+"""
+PROD = "namePrefix: prod-\nresources:\n  - ../../base\npatches:\n  - path: privileged.yaml\n"
+STAGING = "nameSuffix: -staging\nresources:\n  - ../../base\n"
+
+
+def keelhaul(*args: str, cwd: Path, path: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_COLOR": "1"}
+    if path is not None:
+        env["PATH"] = path
+    return subprocess.run(
+        [sys.executable, "-m", "keelhaul", "check", "--format", "concise", *args],
+        capture_output=True, text=True, cwd=cwd, env=env, check=False,
+    )  # fmt: skip
+
+
+def overlays(tmp_path: Path) -> Path:
+    app = tmp_path / "app"
+    (app / "base").mkdir(parents=True)
+    (app / "overlays" / "prod").mkdir(parents=True)
+    (app / "overlays" / "staging").mkdir(parents=True)
+    (app / "base" / "deployment.yaml").write_text(DEPLOYMENT)
+    (app / "base" / "kustomization.yaml").write_text(BASE)
+    (app / "base" / "service.yaml").write_text(SERVICE)
+    (app / "overlays" / "prod" / "kustomization.yaml").write_text(PROD)
+    (app / "overlays" / "prod" / "privileged.yaml").write_text(PATCH)
+    (app / "overlays" / "staging" / "kustomization.yaml").write_text(STAGING)
+    return app
+
+
+def findings(out: str) -> list[str]:
+    return [line for line in out.splitlines() if ": " in line and " KH" in line]
+
+
+@needs_kubectl
+def test_overlays_are_rendered_and_findings_point_at_the_files_written(tmp_path: Path) -> None:
+    app = overlays(tmp_path)
+    done = keelhaul(".", cwd=app)
+    assert done.returncode == 1, done.stderr
+    found = findings(done.stdout)
+    # the patch's privileged: true is reported once, at the container's securityContext in
+    # the base (the line the patch changes), naming the patch file and line
+    privileged = [f for f in found if "KH415" in f]
+    assert privileged == [
+        "base/deployment.yaml:11:11: error KH415 privileged-container: container app of "
+        "Deployment/prod-web runs privileged (set by the patch "
+        "overlays/prod/privileged.yaml:11)"
+    ]
+    # every finding is in the base file (the patch file is not checked again as written)
+    assert found
+    assert all(f.startswith("base/deployment.yaml:") for f in found)
+    # the image without a digest: at the image value, once for both overlays
+    assert [f.split(" KH")[0] for f in found if "KH436" in f] == [
+        "base/deployment.yaml:10:18: info"
+    ]
+    # each overlay's checklist for the container (they differ) points at its `- name: app`
+    checklists = [f for f in found if "KH409" in f]
+    assert [f.split(" KH")[0] for f in checklists] == ["base/deployment.yaml:9:11: warning"] * 2
+    assert "Deployment/prod-web" in checklists[0]
+    assert "Deployment/web-staging" in checklists[1]
+    assert "kustomize overlay" not in done.stderr  # rendered, no notice
+    assert " in 1 of 1 file." in done.stdout  # the Service's file holds nothing to check
+
+
+@needs_kubectl
+def test_no_render_keeps_the_notice(tmp_path: Path) -> None:
+    app = overlays(tmp_path)
+    done = keelhaul("--no-render", ".", cwd=app)
+    assert "to check what it deploys run `kubectl kustomize overlays/prod" in done.stderr
+    assert "overlays/prod/privileged.yaml:11:25: error KH415" in done.stdout
+
+
+@needs_kubectl
+def test_a_broken_overlay_is_one_located_line(tmp_path: Path) -> None:
+    app = overlays(tmp_path)
+    (app / "overlays" / "prod" / "kustomization.yaml").write_text(
+        "resources:\n  - ../../base\n  - missing.yaml\n"
+    )
+    named = keelhaul("overlays/prod", cwd=app)
+    assert named.returncode == 2
+    errors = [line for line in named.stderr.splitlines() if "keelhaul: error:" in line]
+    assert len(errors) == 1
+    assert errors[0].startswith(
+        "keelhaul: error: overlays/prod/kustomization.yaml: not rendered: `kubectl kustomize "
+    )
+    assert "missing.yaml" in errors[0]
+    walked = keelhaul(".", cwd=app)  # met in a walk: a notice, the staging overlay still checked
+    assert "keelhaul: notice: overlays/prod/kustomization.yaml: not rendered:" in walked.stderr
+    assert walked.returncode == 1
+
+
+@needs_kubectl
+def test_a_remote_base_is_refused_without_the_network(tmp_path: Path) -> None:
+    app = overlays(tmp_path)
+    (app / "overlays" / "prod" / "kustomization.yaml").write_text(
+        "resources:\n  - https://github.com/kubernetes-sigs/kustomize//examples/helloWorld?ref=v5.5.0\n"
+    )
+    done = keelhaul("overlays/prod", cwd=app)
+    assert done.returncode == 2
+    assert "names a remote resource (https://github.com/" in done.stderr
+    assert "never fetches over the network" in done.stderr
+    remote = local_kustomizations(app / "overlays" / "prod")[2]
+    assert remote == [
+        "https://github.com/kubernetes-sigs/kustomize//examples/helloWorld?ref=v5.5.0"
+    ]
+
+
+def test_without_kubectl_the_notice_says_what_to_install(tmp_path: Path) -> None:
+    app = overlays(tmp_path)
+    done = keelhaul(".", cwd=app, path=str(tmp_path / "no-tools"))
+    assert "(kubectl is not installed: https://kubectl.docs.kubernetes.io/installation/)" in (
+        done.stderr
+    )
+
+
+CHART = "apiVersion: v2\nname: web\nversion: 0.1.0\n"
+TEMPLATE = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}-web
+spec:
+  template:
+    spec:
+      {{- with .Values.hostNetwork }}
+      hostNetwork: {{ . }}
+      {{- end }}
+      containers:
+        - name: web
+          image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
+          securityContext:
+            {{- toYaml .Values.securityContext | nindent 12 }}
+"""
+#: What `helm template rel web -f prod.yaml` prints for the chart above with
+#: image {repository: nginx, tag: "1.27"}, securityContext {privileged: true}, hostNetwork true.
+RENDERED = """\
+---
+# Source: web/templates/deployment.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: rel-web
+spec:
+  template:
+    spec:
+      hostNetwork: true
+      containers:
+        - name: web
+          image: "nginx:1.27"
+          securityContext:
+            privileged: true
+"""
+
+
+def test_helm_output_maps_to_the_template_lines(tmp_path: Path) -> None:
+    chart = tmp_path / "web"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text(CHART)
+    (chart / "templates" / "deployment.yaml").write_text(TEMPLATE)
+    [chunk] = helm_chunks(RENDERED, chart)
+    assert chunk.source == chart / "templates" / "deployment.yaml"
+    lines = chunk.text.splitlines()
+
+    def at(text: str) -> tuple[int, str]:
+        line = next(i + 1 for i, x in enumerate(lines) if x.strip() == text)
+        said = lines[line - 1]
+        column = len(said) - len(said.lstrip(" -")) + 1
+        place = chunk.place(line, column)
+        return place.line, place.note
+
+    assert at("- name: web") == (12, "")  # the same text in the template
+    # rendered from an expression: the template line that sets the key, said so
+    assert at("hostNetwork: true") == (
+        9,
+        f"rendered by the Helm chart {chart} from a template expression: `hostNetwork: true`",
+    )
+    assert at('image: "nginx:1.27"')[0] == 13
+    # a key the template never writes (from toYaml): the container's name line, said so
+    line, note = at("privileged: true")
+    assert line == 12
+    assert "`privileged: true` is not written in the template" in note
+    assert at("kind: Deployment") == (2, "")
+
+
+def test_without_helm_the_chart_notice_says_what_to_install(tmp_path: Path) -> None:
+    chart = tmp_path / "web"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text(CHART)
+    (chart / "templates" / "deployment.yaml").write_text(TEMPLATE)
+    done = keelhaul(".", cwd=tmp_path, path=str(tmp_path / "no-tools"))
+    assert "(helm is not installed: https://helm.sh/docs/intro/install/)" in done.stderr
+    assert "ordereddict" not in done.stdout
+
+
+@needs_kubectl
+def test_an_inline_ignore_in_the_resource_file_applies_to_the_rendered_finding(
+    tmp_path: Path,
+) -> None:
+    app = overlays(tmp_path)
+    written = DEPLOYMENT.replace(
+        "          securityContext:\n",
+        "          securityContext:  # keelhaul: ignore=KH415\n",
+    )
+    (app / "base" / "deployment.yaml").write_text(written)
+    done = keelhaul(".", cwd=app)
+    assert "KH415" not in done.stdout
+    assert "KH436" in done.stdout
+
+
+VALUES = 'image:\n  repository: nginx\n  tag: "1.27"\nsecurityContext:\n  privileged: true\n'
+
+
+@pytest.mark.skipif(
+    shutil.which("helm") is None,
+    reason="helm is not on PATH (not installable here: no GitHub access and no PyPI wheel "
+    "bundles the helm binary); the mapping is tested on a hand-written output above",
+)
+def test_a_chart_is_rendered_with_the_real_helm(tmp_path: Path) -> None:
+    chart = tmp_path / "web"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text(CHART)
+    (chart / "templates" / "deployment.yaml").write_text(TEMPLATE)
+    (tmp_path / "prod.yaml").write_text(VALUES)
+    done = keelhaul("--values", "prod.yaml", "web", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    privileged = [f for f in findings(done.stdout) if "KH415" in f]
+    assert len(privileged) == 1
+    assert privileged[0].startswith("web/templates/deployment.yaml:12:")
+    assert "Helm chart" not in done.stderr  # rendered, no notice
