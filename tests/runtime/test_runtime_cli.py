@@ -97,3 +97,26 @@ def test_suppression_comment(tmp_path: Path) -> None:
     )
     done = run("check", "compose.yaml", "--format", "concise", cwd=tmp_path)
     assert "KH415" not in done.stdout
+
+
+def test_a_readme_quoting_manifests_is_not_read_as_one(tmp_path: Path) -> None:
+    """A README's YAML code fences (a ConfigMap, a Deployment) are examples, not its own
+    manifests: only its ``docker run`` lines are checked (argocd-example-apps' plugins/nix
+    README stopped a walk with "invalid YAML")."""
+    fence = "```"
+    (tmp_path / "README.md").write_text(
+        f"# app\n\n{fence}yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n"
+        f"data:\n  a: |\n    b\n{fence}\n\n{fence}yaml\napiVersion: apps/v1\nkind: Deployment\n"
+        f"spec:\n  template:\n    spec:\n      containers:\n        - name: a\n          image: a:1\n"
+        f"{fence}\n\n{fence}sh\ndocker run --privileged alpine:3\n{fence}\n"
+    )
+    done = run("check", ".", "--format", "concise", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert "invalid YAML" not in done.stderr
+    codes = {line.split()[2] for line in done.stdout.splitlines() if line.startswith("README.md:")}
+    assert "KH415" in codes
+    assert all(
+        int(line.split(":")[1]) >= 20
+        for line in done.stdout.splitlines()
+        if line.startswith("README.md:")
+    )

@@ -99,12 +99,13 @@ def kind_of(source: YamlFile) -> str | None:
     reports its error when the file is checked anyway. The documents loaded to tell stay in
     ``source`` for the reader.
     """
-    # here, not at the top: naming a Dockerfile never needs the runtime readers
-    from keelhaul.runtime.docker_run import has_docker_run, kind_of_name
-
     name, text = source.name, source.text
     lowered = os.path.basename(name).lower()
     yaml_name = lowered.endswith(_YAML_ENDINGS)
+    if lowered.endswith(_MARKDOWN_ENDINGS + _SCRIPT_ENDINGS):
+        # a README or a script may quote a manifest or a Compose file in its text; only its
+        # `docker run` lines are its own
+        return _docker_run_kind(source, name, yaml_name)
     if _API_VERSION.search(text) and _KIND.search(text):
         return KUBERNETES
     if _API_VERSION.search(text) and _ANY_KIND.search(text) and _holds_containers(text):
@@ -132,16 +133,24 @@ def kind_of(source: YamlFile) -> str | None:
             return COMPOSE if yaml_name and "compose" in lowered else None
         if any(looks_like_compose(doc) for doc in docs):
             return COMPOSE
-    if has_docker_run(text):
-        from keelhaul.runtime.docker_run import read_docker_run
+    return _docker_run_kind(source, name, yaml_name)
 
-        if yaml_name and kind_of_name(name) == "ci-yaml" and not _is_ci(text):
-            return None
-        try:
-            if read_docker_run(source):
-                return DOCKER_RUN
-        except KeelhaulError:
-            return None
+
+def _docker_run_kind(source: YamlFile, name: str, yaml_name: bool) -> str | None:
+    """DOCKER_RUN when the file holds a ``docker run`` line keelhaul can read."""
+    from keelhaul.runtime.docker_run import has_docker_run, kind_of_name
+
+    if not has_docker_run(source.text):
+        return None
+    from keelhaul.runtime.docker_run import read_docker_run
+
+    if yaml_name and kind_of_name(name) == "ci-yaml" and not _is_ci(source.text):
+        return None
+    try:
+        if read_docker_run(source):
+            return DOCKER_RUN
+    except KeelhaulError:
+        return None
     return None
 
 
