@@ -122,10 +122,13 @@ def find_targets(paths: Iterable[Path], stdin: Target | None = None) -> list[Tar
     roots = roots or [Path(".")]
     charts: list[tuple[Path, bool]] = []
     overlays: list[tuple[Path, bool]] = []
+    unreadable: list[tuple[Path, str, bool]] = []
     runtime = {
-        os.path.abspath(f.path): f for f in runtime_targets(roots, charts=charts, overlays=overlays)
+        os.path.abspath(f.path): f
+        for f in runtime_targets(roots, charts=charts, overlays=overlays, unreadable=unreadable)
     }
-    named_charts = {os.path.abspath(p) for p, named in charts + overlays if named}
+    named_charts = {os.path.abspath(p) for p, named in charts + overlays + [
+        (p, named) for p, _, named in unreadable] if named}  # fmt: skip
     for found in discover(roots):
         key = os.path.abspath(found.path)
         known = runtime.pop(key, None)
@@ -153,6 +156,9 @@ def find_targets(paths: Iterable[Path], stdin: Target | None = None) -> list[Tar
     targets += [
         Target(path, str(path), named, kind=UNKNOWN, why=kustomize_notice(str(path.parent)))
         for path, named in overlays
+    ]
+    targets += [
+        Target(path, str(path), named, kind=UNKNOWN, why=why) for path, why, named in unreadable
     ]
     return targets
 
