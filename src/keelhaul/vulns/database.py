@@ -267,9 +267,24 @@ def writing(path: Path, waiting: Callable[[], None] | None = None) -> Iterator[N
                 waiting()
             fcntl.flock(handle, fcntl.LOCK_EX)
         try:
+            _sweep(path)
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _sweep(path: Path) -> None:
+    """Remove what writers killed mid-way left (their ``.<name>.XXXX.new`` copy and its
+    ``-journal``): with the write lock held, no live writer owns one."""
+    prefix = f".{path.name}."
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith(prefix) and entry.name.endswith((".new", ".new-journal")):
+            with suppress(OSError):
+                os.unlink(entry.path)
 
 
 @contextmanager
