@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from keelhaul import limits
 from keelhaul.dockerfile.discover import _inherited, is_dockerfile_name, walk_files
 from keelhaul.errors import FileMissing, KeelhaulError
 from keelhaul.reading import read_limited
@@ -75,9 +76,9 @@ _YAML_ENDINGS = (".yml", ".yaml")
 _SCRIPT_ENDINGS = (".sh", ".bash", ".zsh", ".ksh")
 _MARKDOWN_ENDINGS = (".md", ".markdown")
 #: Files larger than this are not opened by a walk (generated bundles, data).
-MAX_WALK_BYTES = 4 * 1024 * 1024
+MAX_WALK_BYTES = limits.WALKED_FILE_BYTES
 #: The most of a named file read (a rendered chart can be large).
-MAX_NAMED_BYTES = 64 * 1024 * 1024
+MAX_NAMED_BYTES = limits.NAMED_RUNTIME_FILE_BYTES
 
 
 @dataclass(frozen=True, slots=True)
