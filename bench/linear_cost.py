@@ -119,7 +119,7 @@ SHAPES: list[tuple[str, str | None, Callable[..., object], int, tuple[str, ...]]
     ("stages", "Dockerfile", dockerfile_stages, 1_000, ("check", "fix")),
     ("continuations", "Dockerfile", continuations, 4_000, ("check", "fix")),
     ("arg-env", "Dockerfile", args_envs, 1_000, ("check", "fix")),
-    ("k8s-documents", "pod.yaml", manifests, 200, ("check", "fix")),
+    ("k8s-documents", "pod.yaml", manifests, 125, ("check", "fix")),
     ("layers", None, image_layers, 100, ("image",)),
     ("files", None, image_files, 10_000, ("image",)),
 ]
@@ -161,16 +161,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="keelhaul-linear-") as tmp:
         root = Path(tmp)
         (root / "Dockerfile").write_text("FROM debian:12.5\n")
-        startup = statistics.median(_run(["check", "--no-shellcheck", "Dockerfile"], root)[0]
-                                    for _ in range(3))  # fmt: skip
-        print(f"start-up (a one-line Dockerfile, median of 3): {startup:.2f} s\n")
-        print("| shape | command | size | seconds | net seconds | peak MiB | ratio |")
-        print("|---|---|---:|---:|---:|---:|---:|")
+        empty = [_run(["check", "--no-shellcheck", "Dockerfile"], root) for _ in range(3)]
+        startup = statistics.median(seconds for seconds, _ in empty)
+        base_rss = min(rss for _, rss in empty)
+        print(f"start-up (a one-line Dockerfile, median of 3): {startup:.2f} s, "
+              f"{base_rss / 1024:.0f} MiB\n")  # fmt: skip
+        print(
+            "| shape | command | size | seconds | net seconds | time ratio | peak MiB "
+            "| memory ratio |"
+        )
+        print("|---|---|---:|---:|---:|---:|---:|---:|")
         for name, filename, make, first, commands in SHAPES:
             if only and name not in only:
                 continue
             for command in commands:
                 previous: float | None = None
+                previous_rss = 0
                 for step in range(options.steps):
                     size = first << step
                     work = root / f"{name}-{command}-{size}"
@@ -188,13 +194,17 @@ def main() -> None:
                         runs.append(_run(_args(command, target), work))
                     seconds, rss = min(runs)
                     net = max(seconds - startup, 0.01)
-                    ratio = "" if previous is None else f"{net / previous:.2f}"
-                    if previous is not None and net / previous > FLAG:
-                        ratio += " !"
-                        flagged.append(f"{name} {command} {size}")
+                    grown = max(rss - base_rss, 1024)  # over the start-up's, at least 1 MiB
+                    ratio = memory = ""
+                    if previous is not None:
+                        ratio = f"{net / previous:.2f}" + (" !" if net / previous > FLAG else "")
+                        memory = f"{grown / previous_rss:.2f}"
+                        memory += " !" if grown / previous_rss > FLAG else ""
+                        if "!" in ratio + memory:
+                            flagged.append(f"{name} {command} {size:,}")
                     print(f"| {name} | {command} | {size:,} | {seconds:.2f} | {net:.2f} | "
-                          f"{rss / 1024:.0f} | {ratio} |", flush=True)  # fmt: skip
-                    previous = net
+                          f"{ratio} | {rss / 1024:.0f} | {memory} |", flush=True)  # fmt: skip
+                    previous, previous_rss = net, grown
     print(f"\nratios over {FLAG}: {', '.join(flagged) if flagged else 'none'}")
 
 
