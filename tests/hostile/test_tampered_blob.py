@@ -93,3 +93,31 @@ def test_an_untouched_blob_is_still_taken_from_the_cache(
     os.utime(blob)  # touched, not changed: read (and verified) again, then trusted
     assert read_target(target, None).layers_read == 1
     assert read_target(target, None).layers_read == 0
+
+
+def test_a_tampered_docker_archive_fails_after_a_warm_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a docker-archive the blob is a member of the archive: any change to the archive
+    file makes the cached results suspect, and the changed layer is refused."""
+    import tarfile
+
+    monkeypatch.setenv("KEELHAUL_CACHE_DIR", str(tmp_path / "cache"))
+    built = si.image(FILES, "tar")
+    archive = si.write_legacy_archive(tmp_path / "app.tar", built)
+    warm = run("sbom", f"docker-archive:{archive}", cwd=tmp_path)
+    assert warm.returncode == 0, warm.stderr
+    with tarfile.open(archive) as tar:
+        layer = next(m for m in tar.getmembers() if m.name.endswith("layer.tar"))
+    before = archive.stat()
+    data = bytearray(archive.read_bytes())
+    at = data.index(b"Version: 2.0.0", layer.offset_data)
+    data[at + 9] = ord("3")  # flask 3.0.0: same size, another DiffID
+    archive.write_bytes(bytes(data))
+    os.utime(archive, ns=(before.st_atime_ns, before.st_mtime_ns))
+    image = run("image", f"docker-archive:{archive}", cwd=tmp_path)
+    assert image.returncode == 2, image.stdout + image.stderr
+    again = run("sbom", f"docker-archive:{archive}", cwd=tmp_path)
+    assert again.returncode == 2, again.stdout + again.stderr
+    assert "layer 1" in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1, again.stderr
