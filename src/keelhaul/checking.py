@@ -142,10 +142,13 @@ def find_targets(
     roots = roots or [Path(".")]
     charts: list[tuple[Path, bool]] = []
     overlays: list[tuple[Path, bool]] = []
+    unreadable: list[tuple[Path, str, bool]] = []
     runtime = {
-        os.path.abspath(f.path): f for f in runtime_targets(roots, charts=charts, overlays=overlays)
+        os.path.abspath(f.path): f
+        for f in runtime_targets(roots, charts=charts, overlays=overlays, unreadable=unreadable)
     }
-    named_charts = {os.path.abspath(p) for p, named in charts + overlays if named}
+    named_charts = {os.path.abspath(p) for p, named in charts + overlays + [
+        (p, named) for p, _, named in unreadable] if named}  # fmt: skip
     rendered: list[Target] = []
     covered: set[str] = set()
     if render:
@@ -182,6 +185,9 @@ def find_targets(
     targets += [
         Target(path, str(path), named, kind=UNKNOWN, why=kustomize_notice(str(path.parent)))
         for path, named in overlays
+    ]
+    targets += [
+        Target(path, str(path), named, kind=UNKNOWN, why=why) for path, why, named in unreadable
     ]
     return targets
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from keelhaul import limits
 from keelhaul.errors import ConfigError, FileMissing
 from keelhaul.findings import Severity
 from keelhaul.reading import read_limited
@@ -70,7 +71,7 @@ CONFIG_NAME = ".keelhaul.toml"
 PYPROJECT_NAME = "pyproject.toml"
 HADOLINT_NAMES = (".hadolint.yaml", ".hadolint.yml")
 #: A configuration file bigger than this is refused unread.
-MAX_CONFIG_BYTES = 1024 * 1024
+MAX_CONFIG_BYTES = limits.CONFIG_BYTES
 
 #: The top-level keys of a keelhaul table (the schema in :mod:`keelhaul.settings` lists them
 #: all, with the ``[settings]`` keys that may also be written at the top level).
@@ -327,9 +328,9 @@ def _parse_toml(path: Path) -> dict[str, Any]:
 #: A ``.hadolint.yaml`` holds a few dozen values; these bound what a hostile one costs. Nodes
 #: are counted with every alias expanded (``&a [*b, *b, ...]`` nests doubling lists: 336 bytes
 #: made a structure of billions), so a bomb is refused before anything walks it.
-MAX_YAML_NODES = 10_000
-MAX_YAML_ALIASES = 100
-MAX_YAML_DEPTH = 64
+MAX_YAML_NODES = limits.CONFIG_YAML_NODES
+MAX_YAML_ALIASES = limits.CONFIG_YAML_ALIASES
+MAX_YAML_DEPTH = limits.CONFIG_YAML_DEPTH
 
 
 def _yaml_bounds(node: yaml.Node, path: Path) -> None:

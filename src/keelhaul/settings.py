@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
+from keelhaul import limits
 from keelhaul.errors import ConfigError
 
 __all__ = [
@@ -308,7 +309,7 @@ class Settings(Mapping[str, object]):
         CHECK)  # fmt: skip
     # bounds on hostile input
     max_expanded_size: int = _setting(
-        "max-expanded-size", _positive_size, 4 * _MiB, "a size (500MB, 1.5GiB)",
+        "max-expanded-size", _positive_size, limits.EXPANDED_CHARS, "a size (500MB, 1.5GiB)",
         "Characters ARG/ENV variable expansion may produce for one Dockerfile; past it the "
         "expansion is a located error (KH115), not gigabytes (`parse` and `dump` use the default).",
         CHECK, default_text="4MiB")  # fmt: skip
@@ -366,7 +367,7 @@ class Settings(Mapping[str, object]):
         "image-max-blob-bytes", _positive_size, 64 * _GiB, "a size (500MB, 1.5GiB)",
         "Bytes of one blob as stored or sent.", SOURCES, top_level=True, default_text="64GiB")  # fmt: skip
     image_max_ratio: float = _setting(
-        "image-max-ratio", _number(1), 100.0, "a number",
+        "image-max-ratio", _number(1), limits.DECOMPRESSION_RATIO, "a number",
         "Uncompressed bytes per compressed byte (a decompression bomb beyond).", SOURCES,
         top_level=True)  # fmt: skip
     image_max_layer_count: int = _setting(
@@ -520,7 +521,22 @@ def settings_markdown() -> str:
         "Sizes are written like `500MB` (decimal units, as registries bill) or `1.5GiB` "
         "(binary units), or as a number of bytes. The image sources' bounds refuse to read an image (exit code 2); the "
         "thresholds read it and exit 1. The command line's options win over the settings.",
+        "",
+        "## Limits",
+        "",
+        "How much of hostile or huge input keelhaul reads, each set in one place "
+        "(`keelhaul.limits`); hitting one gives a message naming the file (and line), never "
+        "a hang or unbounded memory. These settings are limits: "
+        + ", ".join(f"`{key}`" for key in limits.SETTINGS)
+        + ". The rest are fixed:",
+        "",
+        "| limit | value | bounds | when hit |",
+        "|---|---|---|---|",
     ]
+    for name, limit in limits.LIMITS.items():
+        value = f"{limit.value:,}" if isinstance(limit.value, int) else f"{limit.value:g}"
+        lines.append(f"| `{name}` | {value} {limit.unit} | {_cell(limit.bounds)} | "
+                     f"{_cell(limit.hit)} |")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

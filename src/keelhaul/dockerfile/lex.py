@@ -36,6 +36,8 @@ from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from keelhaul import limits
+
 __all__ = [
     "MAX_EXPANDED_CHARS",
     "ExpansionBudget",
@@ -49,7 +51,7 @@ __all__ = [
 #: expanded while it is resolved), or for one word outside that: the default of the
 #: ``max-expanded-size`` setting. ``ARG A1=${A0}${A0}``, ``ARG A2=${A1}${A1}``... doubles at
 #: each line; past this the expansion is a located error, not gigabytes.
-MAX_EXPANDED_CHARS = 4 << 20
+MAX_EXPANDED_CHARS = limits.EXPANDED_CHARS
 
 # What Go prints for the rune it gets when reading past the end of the input.
 _EOF_RUNE = "\ufffd"

@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
 
+from keelhaul import limits
+
 __all__ = [
     "MAX_SCRIPT_CHARS",
     "SHELLS",
@@ -43,7 +45,7 @@ __all__ = [
 ]
 
 #: Scripts longer than this are cut; the rest is ignored and the parse is not exact.
-MAX_SCRIPT_CHARS = 131_072
+MAX_SCRIPT_CHARS = limits.SCRIPT_CHARS
 #: bashlex is only given pieces up to this size (it takes ~10 us per character).
 _MAX_BASHLEX_CHARS = 65_536
 #: At most this many commands are reported for one script.

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
+from keelhaul import limits
 from keelhaul.dockerfile.lex import ExpansionError, Lexer
 from keelhaul.errors import DockerfileSyntaxError, FileMissing, FileUnreadable, SourcePosition
 from keelhaul.reading import read_limited
@@ -43,9 +44,9 @@ _RE_HEREDOC = re.compile(r"(\d*)<<(-?)[\t\n\f\r ]*([^<]*)", re.DOTALL)
 _KNOWN_DIRECTIVES = frozenset({"syntax", "escape", "check"})
 _HEREDOC_INSTRUCTIONS = frozenset({"add", "copy", "run"})
 #: bufio.MaxScanTokenSize: BuildKit cannot read a longer line.
-_MAX_LINE_BYTES = 64 * 1024
+_MAX_LINE_BYTES = limits.DOCKERFILE_LINE_BYTES
 #: The biggest Dockerfile read (the largest real ones are a few hundred KiB).
-MAX_DOCKERFILE_BYTES = 16 * 1024 * 1024
+MAX_DOCKERFILE_BYTES = limits.DOCKERFILE_BYTES
 
 #: Every instruction BuildKit's Dockerfile frontend knows.
 KNOWN_INSTRUCTIONS = frozenset(

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from keelhaul import limits
 from keelhaul.image.model import LayerError
 
-MAX_RATIO = 100.0
+MAX_RATIO = limits.DECOMPRESSION_RATIO
 """Uncompressed bytes a layer may hold per compressed byte (``image-max-ratio``)."""
 RATIO_FLOOR = 256 << 20
 """Below this many uncompressed bytes the ratio is not checked."""

@@ -282,7 +282,8 @@ def walk_layers(
     """
     layers = image.layers
     # the cache is read and written here, in the calling thread (SQLite connections stay in
-    # the thread that made them)
+    # the thread that made them); a local blob's file stamp is taken before it is read
+    stamps = [layer.stamp() if cache is not None and layer.stamp else None for layer in layers]
     found: list[dict[str, Any]] = [_cached(cache, layer, analyzers) for layer in layers]
     missing = [[a for a in analyzers if a.name not in have] for have in found]
     if workers is None:
@@ -298,6 +299,8 @@ def walk_layers(
             have[analyzer.name] = result
             if cache is not None and analyzer.cached and layer.diff_id:
                 cache.store(layer.diff_id, analyzer, result)
+        if cache is not None and layer.diff_id:
+            cache.verified(layer, stamps[at])  # read to its end: its digests matched
         return Walked(layer, have, read=True)
 
     if workers <= 1:
@@ -322,7 +325,7 @@ def walk_layers(
 def _cached(
     cache: LayerCache | None, layer: Layer, analyzers: Sequence[Analyzer[Any]]
 ) -> dict[str, Any]:
-    if cache is None or not layer.diff_id:
+    if cache is None or not layer.diff_id or not cache.trusted(layer):
         return {}
     out: dict[str, Any] = {}
     for analyzer in analyzers:

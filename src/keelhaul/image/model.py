@@ -57,6 +57,10 @@ class Layer:
     history: HistoryEntry | None
     """The history entry that made this layer, when the config's history lines up."""
     opener: Callable[[], AbstractContextManager[IO[bytes]]] = field(repr=False, compare=False)
+    stamp: Callable[[], str | None] | None = field(default=None, repr=False, compare=False)
+    """For a blob in a local file (an OCI layout, a docker-archive): what that file looks like
+    now (path, size, times, inode; None when it cannot be looked at). The per-layer cache
+    uses a result for this layer only while the stamp is the one of a verified read."""
 
     def open(self) -> AbstractContextManager[IO[bytes]]:
         """The uncompressed tar stream, verified as it is read (see the module docstring)."""

@@ -52,6 +52,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from keelhaul import limits
 from keelhaul.dockerfile.scripts import heredoc_is_script, script_program, skip_words
 from keelhaul.dockerfile.stages import Stage
 from keelhaul.dockerfile.syntax import Instruction, LineRole
@@ -65,10 +66,10 @@ CHUNK = 400  # scripts per ShellCheck process: well under any argv limit
 #: The longest RUN script given to ShellCheck, in lines and bytes. ShellCheck's time and memory
 #: grow faster than its input (2,000 ``&& echo`` lines: 10 s and 1.8 GB; 4,000: 50 s and
 #: 7.6 GB) and it has no limit of its own; real RUN scripts stay far below these.
-MAX_SCRIPT_LINES = 1000
-MAX_SCRIPT_BYTES = 128 * 1024
+MAX_SCRIPT_LINES = limits.SHELLCHECK_SCRIPT_LINES
+MAX_SCRIPT_BYTES = limits.SHELLCHECK_SCRIPT_BYTES
 #: Seconds one ShellCheck process may take before it is killed (exit 2, naming ShellCheck).
-SHELLCHECK_TIMEOUT = 120.0
+SHELLCHECK_TIMEOUT = limits.SHELLCHECK_SECONDS
 LEVELS = {
     "error": Severity.ERROR,
     "warning": Severity.WARNING,

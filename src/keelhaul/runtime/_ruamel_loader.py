@@ -77,3 +77,37 @@ def load_all(text: str, name: str) -> list[Any]:
         raise yaml_problem(err, name) from None
     except RecursionError:
         raise SyntaxProblem("invalid YAML: nested too deeply", SourcePosition(name, 1)) from None
+
+
+def value_interiors(text: str) -> set[int]:
+    """The 0-based lines that continue a value begun on an earlier line: a multi-line quoted
+    or plain scalar, a block scalar (``|``, ``>``), a flow collection (``[...]``, ``{...}``)
+    spread over lines. A line inserted before one of them would land inside the value.
+    Raises :class:`YAMLError` on text that does not scan."""
+    from ruamel.yaml.tokens import (
+        FlowMappingEndToken,
+        FlowMappingStartToken,
+        FlowSequenceEndToken,
+        FlowSequenceStartToken,
+        ScalarToken,
+    )
+
+    inside: set[int] = set()
+
+    def span(start: int, end_line: int, end_column: int) -> None:
+        last = end_line - 1 if end_column == 0 else end_line  # a block scalar ends at a line start
+        inside.update(range(start + 1, last + 1))
+
+    depth, opened = 0, 0
+    for token in YAML(typ="rt").scan(text):
+        if isinstance(token, (FlowSequenceStartToken, FlowMappingStartToken)):
+            if depth == 0:
+                opened = token.start_mark.line
+            depth += 1
+        elif isinstance(token, (FlowSequenceEndToken, FlowMappingEndToken)):
+            depth -= 1
+            if depth == 0:
+                span(opened, token.end_mark.line, token.end_mark.column)
+        elif isinstance(token, ScalarToken) and token.end_mark.line > token.start_mark.line:
+            span(token.start_mark.line, token.end_mark.line, token.end_mark.column)
+    return inside

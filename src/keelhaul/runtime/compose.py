@@ -25,6 +25,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from keelhaul import limits
 from keelhaul.errors import KeelhaulError, SyntaxProblem
 from keelhaul.runtime.model import (
     ContainerRun,
@@ -617,7 +618,7 @@ def _extra(reader: _Run) -> None:
 
 
 #: A Dockerfile larger than this is not read for a Compose service.
-_MAX_DOCKERFILE_BYTES = 1 << 20
+_MAX_DOCKERFILE_BYTES = limits.COMPOSE_DOCKERFILE_BYTES
 
 
 def _from_dockerfile(run: ContainerRun, node: object, folder: Path | None) -> None:
@@ -679,7 +680,7 @@ def _from_dockerfile(run: ContainerRun, node: object, folder: Path | None) -> No
 # values kept in other files: env_file entries and the .env file beside the Compose file
 
 #: An env file larger than this is not read.
-_MAX_ENV_FILE_BYTES = 1 << 20
+_MAX_ENV_FILE_BYTES = limits.COMPOSE_ENV_FILE_BYTES
 _ENV_LINE = re.compile(r"^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_.\-]*)[ \t]*=(.*)$")
 
 

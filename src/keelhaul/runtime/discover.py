@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from keelhaul import limits
 from keelhaul.dockerfile.discover import _inherited, is_dockerfile_name, walk_files
 from keelhaul.errors import FileMissing, KeelhaulError
 from keelhaul.reading import read_limited
@@ -76,9 +77,9 @@ _YAML_ENDINGS = (".yml", ".yaml")
 _SCRIPT_ENDINGS = (".sh", ".bash", ".zsh", ".ksh")
 _MARKDOWN_ENDINGS = (".md", ".markdown")
 #: Files larger than this are not opened by a walk (generated bundles, data).
-MAX_WALK_BYTES = 4 * 1024 * 1024
+MAX_WALK_BYTES = limits.WALKED_FILE_BYTES
 #: The most of a named file read (a rendered chart can be large).
-MAX_NAMED_BYTES = 64 * 1024 * 1024
+MAX_NAMED_BYTES = limits.NAMED_RUNTIME_FILE_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,17 +182,69 @@ def is_candidate(name: str, parts: tuple[str, ...] = ()) -> bool:
 
 
 def _candidate(entry: os.DirEntry[str]) -> bool:
-    return is_candidate(entry.name) and entry.stat().st_size <= MAX_WALK_BYTES
+    return is_candidate(entry.name)
 
 
-def _read(path: Path, named: bool) -> str | None:
+#: How much of a walked file over :data:`MAX_WALK_BYTES` is read to tell whether it is a
+#: runtime file that a notice should name.
+_HEAD_BYTES = 64 * 1024
+
+
+def _looks_runtime(text: str) -> bool:
+    """Whether ``text`` (perhaps only a file's head) reads like a manifest, a Compose file or
+    a script with ``docker run``: what a notice about a file left unchecked is for."""
+    from keelhaul.runtime.docker_run import has_docker_run
+
+    return bool(
+        (_API_VERSION.search(text) and _ANY_KIND.search(text))
+        or _SERVICES.search(text)
+        or has_docker_run(text)
+    )
+
+
+def _where_not_utf8(data: bytes, error: UnicodeDecodeError) -> str:
+    before = data[: error.start]
+    line = before.count(b"\n") + 1
+    column = error.start - (before.rfind(b"\n") + 1) + 1
+    return f"not UTF-8 (byte 0x{data[error.start]:02x} at line {line}, column {column})"
+
+
+def _read(path: Path, named: bool, unreadable: list[tuple[Path, str, bool]]) -> str | None:
     """The file's text; a walked file must be a regular one (a FIFO in a repository never
-    hangs the walk), a named one may be a pipe (``<(helm template ...)``)."""
+    hangs the walk), a named one may be a pipe (``<(helm template ...)``).
+
+    A file that cannot be judged is not passed over in silence (issue 23 item 19): a named
+    one too large or not UTF-8, and a walked one over :data:`MAX_WALK_BYTES` or not UTF-8
+    whose text reads like a runtime file, go to ``unreadable`` with the reason."""
+    limit = MAX_NAMED_BYTES if named else MAX_WALK_BYTES
+    # a named Dockerfile's own reading reports what is wrong with it
+    judged = not named or (is_candidate(path.name) and not is_dockerfile_name(path.name))
     try:
-        data = read_limited(path, MAX_NAMED_BYTES, pipes=named)
-        return data.decode("utf-8") if len(data) <= MAX_NAMED_BYTES else None
-    except (OSError, UnicodeDecodeError):
+        if not named and os.stat(path).st_size > limit:  # only its head: is it a manifest?
+            data = read_limited(path, _HEAD_BYTES) + b"\0" * (limit + 1)
+        else:
+            data = read_limited(path, limit, pipes=named)
+    except OSError:
         return None
+    if len(data) > limit:
+        if named and judged:
+            unreadable.append((path, f"larger than {_mib(limit)}, the most keelhaul reads of "
+                               "a runtime file; not checked", True))  # fmt: skip
+        elif not named and _looks_runtime(data[:_HEAD_BYTES].decode("utf-8", "replace")):
+            unreadable.append((path, f"larger than {_mib(limit)}, the most a folder walk "
+                               "reads of a file; not checked (name the file to check it)",
+                               False))  # fmt: skip
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if (named and judged) or (not named and _looks_runtime(data.decode("utf-8", "replace"))):
+            unreadable.append((path, f"{_where_not_utf8(data, error)}; not checked", named))
+        return None
+
+
+def _mib(size: int) -> str:
+    return f"{size // (1024 * 1024)} MiB"
 
 
 def runtime_kind(source: YamlFile) -> str | None:
@@ -303,6 +356,7 @@ def runtime_targets(
     gitignore: bool = True,
     charts: list[tuple[Path, bool]] | None = None,
     overlays: list[tuple[Path, bool]] | None = None,
+    unreadable: list[tuple[Path, str, bool]] | None = None,
 ) -> list[RuntimeFile]:
     """The runtime files among ``paths``: folders are walked and each candidate file is
     judged by its content; a file the user names is judged by content too (a Dockerfile or
@@ -310,7 +364,11 @@ def runtime_targets(
 
     Helm chart templates are never read as YAML; ``charts`` receives each chart met (its
     folder, and whether a template of it was named), for the one notice that says how to
-    check it; ``overlays`` each kustomization file met (and whether it was named)."""
+    check it; ``overlays`` each kustomization file met (and whether it was named);
+    ``unreadable`` each file that could not be judged (too large, not UTF-8), why, and
+    whether it was named (see :func:`_read`)."""
+    if unreadable is None:
+        unreadable = []
     found: list[RuntimeFile] = []
     met: set[Path] = set()
     seen: set[str] = set()
@@ -345,7 +403,7 @@ def runtime_targets(
                 if overlays is not None:
                     overlays.append((each, named))
                 continue
-            text = _read(each, named)
+            text = _read(each, named, unreadable)
             if text is None:
                 continue
             source = YamlFile(str(each), text)

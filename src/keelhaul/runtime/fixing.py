@@ -49,7 +49,7 @@ from keelhaul.runtime.compose import has_variable, read_compose, services_of
 from keelhaul.runtime.images import needs_of
 from keelhaul.runtime.kubernetes import TEMPLATE_PATHS, workload_documents
 from keelhaul.runtime.model import ContainerRun
-from keelhaul.runtime.yaml_documents import YamlFile, load_documents, yaml_file
+from keelhaul.runtime.yaml_documents import YamlFile, load_documents, value_interiors, yaml_file
 
 __all__ = [
     "FIXED_CODES",
@@ -108,6 +108,15 @@ class _Edits:
     end of an inner mapping comes before the end of the mapping around it."""
     lines: list[str] = field(default_factory=list)
     starts: list[int] = field(default_factory=list)
+    _interiors: set[int] | None = None
+
+    @property
+    def interiors(self) -> set[int]:
+        """Lines that continue a multi-line value (see :func:`value_interiors`): never a
+        place to insert before, nor the end of a block (issue 23 item 20)."""
+        if self._interiors is None:
+            self._interiors = value_interiors(self.text)
+        return self._interiors
 
     def __post_init__(self) -> None:
         self.newline = "\r\n" if "\r\n" in self.text else "\n"
@@ -135,13 +144,17 @@ class _Edits:
     def offset_of_line(self, index: int) -> int:
         return self.starts[index] if index < len(self.starts) else len(self.text)
 
-    def insert_lines(self, index: int, body: list[str], col: int = 0) -> None:
-        """Whole lines before line ``index`` (0-based; past the end: at the end)."""
+    def insert_lines(self, index: int, body: list[str], col: int = 0) -> bool:
+        """Whole lines before line ``index`` (0-based; past the end: at the end); False (and
+        nothing inserted) when line ``index`` continues a multi-line value."""
+        if index in self.interiors:
+            return False
         offset = self.offset_of_line(index)
         chunk = "".join(line + self.newline for line in body)
         if offset >= len(self.text) and self.text and not self.text.endswith("\n"):
             chunk = self.newline + chunk.removesuffix(self.newline)
         self.ops.append((offset, -col, len(self.ops), 0, chunk))
+        return True
 
     def replace(self, offset: int, length: int, new: str) -> None:
         self.ops.append((offset, 0, len(self.ops), length, new))
@@ -163,6 +176,10 @@ class _Edits:
             line = self.lines[i].rstrip("\r")
             stripped = line.lstrip(" ")
             indent = len(line) - len(stripped)
+            if i in self.interiors:  # inside a value begun above, whatever it looks like
+                last = i
+                i += 1
+                continue
             if stripped == "" or stripped.startswith("#"):
                 i += 1
                 continue
@@ -188,8 +205,7 @@ class _Edits:
         step, dash = self.style_at(first)
         body: list[str] = []
         _render(pairs, col, step, dash, body)
-        self.insert_lines(self.block_end(first, col), body, col)
-        return True
+        return self.insert_lines(self.block_end(first, col), body, col)
 
     def add_under_empty(
         self, parent: CommentedMap, key: str, pairs: list[tuple[str, Tree]]
@@ -210,12 +226,14 @@ class _Edits:
             start = self.starts[value_line] + value_col
             while start > self.starts[value_line] and self.text[start - 1] == " ":
                 start -= 1  # no trailing blank after "key:"
-            self.replace(start, self.starts[value_line] + value_col + 2 - start, "")
         step, dash = self.style_at(key_line)
         body: list[str] = []
         _render(pairs, key_col + step, step, dash, body)
-        self.insert_lines(key_line + 1, body, key_col + step)
-        return True
+        if key_line + 1 in self.interiors:
+            return False
+        if value is not None:
+            self.replace(start, self.starts[value_line] + value_col + 2 - start, "")
+        return self.insert_lines(key_line + 1, body, key_col + step)
 
     def add_items(self, parent: CommentedMap, key: str, items: list[Tree]) -> bool:
         """Add ``items`` to the sequence ``parent[key]`` (block: lines before its first item;
@@ -251,8 +269,7 @@ class _Edits:
                 assert isinstance(item, list)
                 step, dash = self.style_at(line)
                 _render_item(item, prefix, body, step, dash)  # type: ignore[arg-type]
-        self.insert_lines(line, body, col)
-        return True
+        return self.insert_lines(line, body, col)
 
 
 def _indent_style(lines: list[str]) -> tuple[int, int]:

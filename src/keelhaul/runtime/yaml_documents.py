@@ -24,7 +24,7 @@ from keelhaul.errors import SyntaxProblem
 if TYPE_CHECKING:
     from ruamel.yaml.error import YAMLError
 
-__all__ = ["YamlFile", "load_documents", "loads", "yaml_file", "yaml_problem"]
+__all__ = ["YamlFile", "load_documents", "loads", "value_interiors", "yaml_file", "yaml_problem"]
 
 #: How many texts were loaded (by this process): the parse-count tests read it.
 _LOADS = [0]
@@ -47,6 +47,20 @@ def load_documents(text: str, name: str) -> list[Any]:
 
     _LOADS[0] += 1
     return _ruamel_loader.load_all(text, name)
+
+
+def value_interiors(text: str) -> set[int]:
+    """The lines of ``text`` that continue a multi-line value (a quoted, plain or block
+    scalar, a flow collection): where an inserted line would land inside a string. Empty
+    when the text does not scan (it was loaded first, so it does)."""
+    from ruamel.yaml.error import YAMLError
+
+    from keelhaul.runtime import _ruamel_loader
+
+    try:
+        return _ruamel_loader.value_interiors(text)
+    except (YAMLError, RecursionError):
+        return set()
 
 
 def loads() -> int:

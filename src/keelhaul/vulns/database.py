@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from keelhaul import limits
 from keelhaul.errors import KeelhaulError
 from keelhaul.vulns import download, exploits, record_shape
 from keelhaul.vulns.osv import flaw_ids, normalise_name, packages
@@ -41,9 +42,9 @@ SCHEMA_VERSION = 2
 #: Older schemas this version still reads (1: no ``aliases`` index; migrated on a write).
 READABLE_SCHEMAS = ("1", "2")
 #: Bytes one advisory may take (the largest real ones are a few hundred KB).
-MAX_RECORD_BYTES = 16 * 1024 * 1024
+MAX_RECORD_BYTES = limits.OSV_RECORD_BYTES
 #: Bytes a zip may inflate to in all (OSV's largest export, Debian, is some 2 GB inflated).
-MAX_ZIP_BYTES = 8 * 1024 * 1024 * 1024
+MAX_ZIP_BYTES = limits.OSV_ZIP_BYTES
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -267,9 +268,24 @@ def writing(path: Path, waiting: Callable[[], None] | None = None) -> Iterator[N
                 waiting()
             fcntl.flock(handle, fcntl.LOCK_EX)
         try:
+            _sweep(path)
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _sweep(path: Path) -> None:
+    """Remove what writers killed mid-way left (their ``.<name>.XXXX.new`` copy and its
+    ``-journal``): with the write lock held, no live writer owns one."""
+    prefix = f".{path.name}."
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith(prefix) and entry.name.endswith((".new", ".new-journal")):
+            with suppress(OSError):
+                os.unlink(entry.path)
 
 
 @contextmanager

@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from keelhaul import limits
 from keelhaul.errors import KeelhaulError
 
 #: Bytes one export may take, compressed (OSV's largest, Debian's, is some hundreds of MB).
-MAX_DOWNLOAD_BYTES = 4 * 1024**3
+MAX_DOWNLOAD_BYTES = limits.OSV_DOWNLOAD_BYTES
 
 #: (bytes so far, total when the server said) while a download runs.
 Progress = Callable[[int, int | None], None]

@@ -55,6 +55,23 @@ class BlobStore:
     def chunks(self, path: str) -> contextlib.AbstractContextManager[Iterator[bytes]]:
         raise NotImplementedError
 
+    def stamp(self, path: str) -> str | None:
+        """What the file holding ``path`` looks like on disk now (its real path, size,
+        modification and change times, inode), or None when it cannot be looked at: the
+        per-layer cache trusts an earlier verification of a blob only while this is
+        unchanged (git's index does the same for the work tree)."""
+        raise NotImplementedError
+
+
+def _stamp_of(target: Path, member: str = "") -> str | None:
+    try:
+        st = target.stat()
+    except OSError:
+        return None
+    parts = (os.path.realpath(target), member, st.st_size, st.st_mtime_ns, st.st_ctime_ns,
+             st.st_ino, st.st_dev)  # fmt: skip
+    return "\0".join(str(part) for part in parts)
+
 
 class DirectoryStore(BlobStore):
     def __init__(self, root: Path, label: str) -> None:
@@ -104,6 +121,12 @@ class DirectoryStore(BlobStore):
             raise ImageSourceError(f"{self.label}: cannot read {path}: {err.strerror}") from None
         with handle:
             yield file_chunks(handle, None)
+
+    def stamp(self, path: str) -> str | None:
+        try:
+            return _stamp_of(self._file(path))
+        except ImageSourceError:
+            return None
 
 
 class ArchiveStore(BlobStore):
@@ -198,6 +221,14 @@ class ArchiveStore(BlobStore):
         with handle:
             handle.seek(member.offset_data, os.SEEK_SET)
             yield file_chunks(handle, member.size)
+
+    def stamp(self, path: str) -> str | None:
+        """The archive file's stamp (any change to the archive makes every blob suspect)."""
+        try:
+            member = self._resolve(path, f"blob {path}")
+        except ImageSourceError:
+            return None
+        return _stamp_of(self.path, f"{member.name}@{member.offset_data}")
 
     def names(self) -> list[str]:
         return list(self._members)

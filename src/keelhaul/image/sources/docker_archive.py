@@ -84,6 +84,7 @@ def _legacy(store: BlobStore, *, source: str, name: str | None, limits: SourceLi
                 media_type=LEGACY_LAYER,
                 size=store.size(layer_path),
                 chunks=lambda p=layer_path: store.chunks(p),  # type: ignore[misc]
+                stamp=lambda p=layer_path: store.stamp(p),  # type: ignore[misc]
                 name=f"{label} layer {i + 1} ({layer_path})",
             )
         )

@@ -272,6 +272,8 @@ class LayerBlob:
     chunks: Callable[[], AbstractContextManager[Iterator[bytes]]]
     name: str
     """How an error names the blob (``docker-archive:x.tar layer 3 (abc/layer.tar)``)."""
+    stamp: Callable[[], str | None] | None = None
+    """The stamp of the file holding the blob (:meth:`BlobStore.stamp`), for local blobs."""
 
 
 def assemble(
@@ -306,6 +308,7 @@ def assemble(
                 media_type=blob.media_type,
                 compressed_size=blob.size,
                 history=made[index] if aligned else None,
+                stamp=blob.stamp,
                 opener=verified_layer(
                     blob.chunks,
                     name=f"{source}: layer {index + 1} ({digest})",

@@ -134,6 +134,7 @@ def open_layout(
                 media_type=layer.media_type,
                 size=layer.size,
                 chunks=lambda path=path: store.chunks(path),  # type: ignore[misc]
+                stamp=lambda path=path: store.stamp(path),  # type: ignore[misc]
                 name=f"{label} layer {i + 1}",
             )
         )
