@@ -32,6 +32,12 @@ DEBIAN_RUN = (
 ALPINE_RUN = "RUN addgroup -S -g 10001 app && \\\n    adduser -S -D -H -u 10001 -G app app\n"
 
 
+def owning(run: str, paths: str, user: str = "10001:10001") -> str:
+    """``run`` (DEBIAN_RUN, ALPINE_RUN) that also gives ``paths`` (the app writes them) to
+    ``user``."""
+    return run[:-1] + f" && \\\n    mkdir -p {paths} && \\\n    chown {user} {paths}\n"
+
+
 def kh109(src: str) -> list[Finding]:
     target = Target(Path("Dockerfile"), "Dockerfile", True, src.encode())
     return [f for f in checker(("KH109",)).check([target]).all_findings if f.code == "KH109"]
@@ -45,7 +51,9 @@ FIXED = [
     pytest.param(  # Debian family: the RUN before the first COPY that needs --chown
         "FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt .\nRUN pip install -r "
         'requirements.txt\nCOPY . .\nEXPOSE 8000\nCMD ["python", "app.py"]\n',
-        "FROM python:3.12-slim\nWORKDIR /app\n" + DEBIAN_RUN + "COPY --chown=10001:10001 "
+        "FROM python:3.12-slim\nWORKDIR /app\n"
+        + owning(DEBIAN_RUN, "/app")
+        + "COPY --chown=10001:10001 "
         "requirements.txt .\nRUN pip install -r requirements.txt\nCOPY --chown=10001:10001 . "
         '.\nUSER 10001:10001\nEXPOSE 8000\nCMD ["python", "app.py"]\n',
         id="debian",
@@ -116,13 +124,6 @@ FIXED = [
         '--chown=10001:10001 x /app/\nUSER 10001:10001\nCMD ["x"]\n',
         id="user-created-not-used",
     ),
-    pytest.param(  # a name: --chown only after the RUN that creates it
-        "FROM debian:12\nCOPY x /app/\nRUN adduser --disabled-password --gecos '' web\n"
-        'COPY y /app/\nCMD ["x"]\n',
-        "FROM debian:12\nCOPY x /app/\nRUN adduser --disabled-password --gecos '' web\n"
-        'COPY --chown=web y /app/\nUSER web\nCMD ["x"]\n',
-        id="named-user",
-    ),
     pytest.param(  # USER root after the last RUN is replaced; CRLF and lower case kept
         "from debian:12\r\nrun apt-get update\r\nuser root\r\n",
         "from debian:12\r\nrun apt-get update\r\n"
@@ -149,7 +150,7 @@ FIXED = [
     ),
     pytest.param(  # the base's own user, overridden by USER root
         "FROM jenkins/jenkins:lts\nUSER root\nRUN apt-get update\n",
-        "FROM jenkins/jenkins:lts\nUSER root\nRUN apt-get update\nUSER jenkins\n",
+        "FROM jenkins/jenkins:lts\nUSER root\nRUN apt-get update\nUSER 1000:1000\n",
         id="base-default-user",
     ),
     pytest.param(
@@ -191,11 +192,27 @@ FIXED = [
         'USER 10001:10001\nCMD ["x"]\n',
         id="copy-continuation",
     ),
+    pytest.param(  # node: the base's user; the WORKDIR, a VOLUME and a data folder are its
+        "FROM node:20-slim\nWORKDIR /srv/app\nCOPY . .\nRUN mkdir -p /var/lib/shop\n"
+        'VOLUME /data\nCMD ["node", "index.js"]\n',
+        "FROM node:20-slim\nWORKDIR /srv/app\nCOPY --chown=1000:1000 . .\nRUN mkdir -p "
+        "/var/lib/shop\nRUN mkdir -p /data /var/lib/shop /srv/app && \\\n    chown 1000:1000 "
+        '/data /var/lib/shop /srv/app\nUSER 1000:1000\nVOLUME /data\nCMD ["node", "index.js"]\n',
+        id="node-owns-written-paths",
+    ),
+    pytest.param(  # a php CLI app runs as the image's www-data (33), which owns its uploads
+        "FROM php:8.3-cli\nCOPY . /var/www/html\nRUN mkdir -p /var/www/html/uploads\n"
+        'CMD ["php", "/var/www/html/worker.php"]\n',
+        "FROM php:8.3-cli\nCOPY --chown=33:33 . /var/www/html\nRUN mkdir -p "
+        "/var/www/html/uploads\nRUN mkdir -p /var/www/html/uploads && \\\n    chown 33:33 "
+        '/var/www/html/uploads\nUSER 33:33\nCMD ["php", "/var/www/html/worker.php"]\n',
+        id="php-cli-www-data",
+    ),
     pytest.param(  # the image's own binary is copied before the WORKDIR is known: no --chown
         "FROM eclipse-temurin:21-jre\nCOPY app.jar /opt/app/app.jar\nWORKDIR /opt/app\n"
         'CMD ["java", "-jar", "app.jar"]\n',
         "FROM eclipse-temurin:21-jre\nCOPY app.jar /opt/app/app.jar\nWORKDIR /opt/app\n"
-        + DEBIAN_RUN
+        + owning(DEBIAN_RUN, "/opt/app")
         + 'USER 10001:10001\nCMD ["java", "-jar", "app.jar"]\n',
         id="workdir-after-copy",
     ),
@@ -251,6 +268,17 @@ NOT_FIXED = [
     pytest.param('FROM debian:12\nCOPY passwd /etc/passwd\nCMD ["x"]\n', id="own-passwd"),
     pytest.param('FROM debian:12\nRUN groupadd app\nCMD ["x"]\n', id="name-taken"),
     pytest.param('FROM debian:12\nCMD ["x"]\nENV A=b \\\n', id="continuation-at-eof"),
+    # distroless has no shell to give a VOLUME to nonroot: the finding says so, no fix
+    pytest.param(
+        'FROM gcr.io/distroless/static-debian12\nCOPY app /app\nVOLUME /data\nCMD ["/app"]\n',
+        id="distroless-volume",
+    ),
+    # a user made without a UID: USER is written in numbers only (KH201), so no fix
+    pytest.param(
+        "FROM debian:12\nCOPY x /app/\nRUN adduser --disabled-password --gecos '' web\n"
+        'COPY y /app/\nCMD ["x"]\n',
+        id="named-user",
+    ),
 ]
 
 
@@ -396,7 +424,7 @@ def test_corpus_user_fix_is_idempotent_and_local() -> None:
 # --------------------------------------------------------------------------------------------
 # with a real Docker Engine
 
-APP = 'id -u\necho "app ran"\n'
+APP = 'id -u\ntouch state && echo "app ran"\n'
 
 
 def _build(folder: Path, tag: str) -> None:
@@ -431,7 +459,8 @@ def test_user_fix_builds_and_runs_as_10001(docker_engine: str, tmp_path: Path) -
     work.mkdir()
     (work / "app.sh").write_text(APP)
     dockerfile = work / "Dockerfile"
-    dockerfile.write_text(f'FROM {base}\nCOPY app.sh /app/\nCMD ["sh", "/app/app.sh"]\n')
+    # the app writes into its WORKDIR: the fix gives it to the new user in the same RUN
+    dockerfile.write_text(f'FROM {base}\nWORKDIR /app\nCOPY app.sh .\nCMD ["sh", "app.sh"]\n')
     tags = ("keelhaul-test-user-fix/app:before", "keelhaul-test-user-fix/app:after")
     try:
         _build(work, tags[0])
@@ -445,5 +474,38 @@ def test_user_fix_builds_and_runs_as_10001(docker_engine: str, tmp_path: Path) -
         assert "USER 10001:10001" in dockerfile.read_text()
         _build(work, tags[1])
         assert _run(tags[1]).split() == ["10001", "app", "ran"]
+        _reuses_the_base_user(tmp_path, base)
     finally:
         subprocess.run(["docker", "rmi", "-f", *tags, base], capture_output=True, check=False)
+
+
+NODE_APP = "id -u\nstat -c %u /app/app.sh\n"
+
+
+def _reuses_the_base_user(tmp_path: Path, base: str) -> None:
+    """The same base tagged with the official node image's name, so keelhaul's table applies:
+    the fix reuses node's user by number (1000:1000, no passwd entry needed), creates no user,
+    and gives the app's files to it. Reusing the base keeps this cheap: one COPY layer."""
+    node = "node:keelhaul-nonroot-test"
+    subprocess.run(["docker", "tag", base, node], capture_output=True, check=True)
+    work = tmp_path / "node-app"
+    work.mkdir()
+    (work / "app.sh").write_text(NODE_APP)
+    dockerfile = work / "Dockerfile"
+    dockerfile.write_text(f'FROM {node}\nCOPY app.sh /app/\nCMD ["sh", "/app/app.sh"]\n')
+    tag = "keelhaul-test-nonroot/app:after"
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "keelhaul", "--no-color", "fix", "--no-config",
+             "--unsafe-fixes", "--select", "KH109", str(dockerfile)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert dockerfile.read_text() == (
+            f"FROM {node}\nCOPY --chown=1000:1000 app.sh /app/\nUSER 1000:1000\n"
+            'CMD ["sh", "/app/app.sh"]\n'
+        )
+        _build(work, tag)
+        assert _run(tag).split() == ["1000", "1000"]
+    finally:
+        subprocess.run(["docker", "rmi", "-f", tag, node], capture_output=True, check=False)
