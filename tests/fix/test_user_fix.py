@@ -3,6 +3,7 @@ the end of the final stage, --chown on the COPYs into the app's folders."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -22,8 +23,9 @@ from keelhaul.rules.dockerfile.users_and_privileges._user_fixes import (
     needs_chown,
 )
 from tests.conftest import corpus_stats
-from tests.corpus import corpus_bytes, corpus_files
+from tests.corpus import CORPUS, corpus_bytes, corpus_files
 from tests.fix.test_fixing import checker, fix
+from tests.judged import fix_verdicts
 
 DEBIAN_RUN = (
     "RUN groupadd --system --gid 10001 app && \\\n"
@@ -105,9 +107,10 @@ FIXED = [
         'FROM scratch\nCOPY app /usr/local/bin/app\nUSER 65532:65532\nENTRYPOINT ["app"]',
         id="scratch",
     ),
-    pytest.param(  # the node image's own user
+    pytest.param(  # the node image's own user; /usr/src/app is the app's folder (issue 17)
         'FROM node:20-slim\nWORKDIR /usr/src/app\nCOPY . .\nCMD ["node", "index.js"]\n',
-        "FROM node:20-slim\nWORKDIR /usr/src/app\nCOPY --chown=1000:1000 . .\nUSER 1000:1000"
+        "FROM node:20-slim\nWORKDIR /usr/src/app\nCOPY --chown=1000:1000 . .\nRUN mkdir -p "
+        "/usr/src/app && \\\n    chown 1000:1000 /usr/src/app\nUSER 1000:1000"
         '\nCMD ["node", "index.js"]\n',
         id="node",
     ),
@@ -208,6 +211,31 @@ FIXED = [
         '/var/www/html/uploads\nUSER 33:33\nCMD ["php", "/var/www/html/worker.php"]\n',
         id="php-cli-www-data",
     ),
+    pytest.param(  # the folder the command is told to keep its data in is the user's too
+        'FROM python:3.12-alpine\nRUN pip install x\nENTRYPOINT ["python", "-m", "x"]\n'
+        'CMD ["--data_dir", "/data", "--config=/etc/x.conf"]\n',
+        "FROM python:3.12-alpine\nRUN pip install x\n"
+        + owning(ALPINE_RUN, "/data")
+        + 'USER 10001:10001\nENTRYPOINT ["python", "-m", "x"]\n'
+        'CMD ["--data_dir", "/data", "--config=/etc/x.conf"]\n',
+        id="data-dir-argument",
+    ),
+    pytest.param(  # pip's redis is a client library, not the redis server (a service)
+        "FROM python:3.12-slim\nWORKDIR /app\nRUN pip install redis\nCOPY w.py .\n"
+        'CMD ["python", "w.py"]\n',
+        "FROM python:3.12-slim\nWORKDIR /app\nRUN pip install redis\n"
+        + owning(DEBIAN_RUN, "/app")
+        + 'COPY --chown=10001:10001 w.py .\nUSER 10001:10001\nCMD ["python", "w.py"]\n',
+        id="pip-client-is-no-service",
+    ),
+    pytest.param(  # .NET before 8 has no app user; its images are Debian's
+        "FROM mcr.microsoft.com/dotnet/runtime:7.0\nWORKDIR /app\nCOPY out .\n"
+        'ENTRYPOINT ["dotnet", "w.dll"]\n',
+        "FROM mcr.microsoft.com/dotnet/runtime:7.0\nWORKDIR /app\n"
+        + owning(DEBIAN_RUN, "/app")
+        + 'COPY --chown=10001:10001 out .\nUSER 10001:10001\nENTRYPOINT ["dotnet", "w.dll"]\n',
+        id="dotnet-7-debian",
+    ),
     pytest.param(  # the image's own binary is copied before the WORKDIR is known: no --chown
         "FROM eclipse-temurin:21-jre\nCOPY app.jar /opt/app/app.jar\nWORKDIR /opt/app\n"
         'CMD ["java", "-jar", "app.jar"]\n',
@@ -272,6 +300,17 @@ NOT_FIXED = [
     pytest.param(
         'FROM gcr.io/distroless/static-debian12\nCOPY app /app\nVOLUME /data\nCMD ["/app"]\n',
         id="distroless-volume",
+    ),
+    # slapd starts as root and drops to openldap itself (slapd -u)
+    pytest.param(
+        "FROM debian:12\nRUN apt-get update && apt-get install -y slapd\nCOPY start.sh /\n"
+        'ENTRYPOINT ["/start.sh"]\n',
+        id="slapd",
+    ),
+    # .NET on CBL-Mariner: keelhaul does not know its user tools
+    pytest.param(
+        'FROM mcr.microsoft.com/dotnet/runtime:7.0-cbl-mariner2.0\nCOPY a /a\nCMD ["/a"]\n',
+        id="dotnet-mariner",
     ),
     # a user made without a UID: USER is written in numbers only (KH201), so no fix
     pytest.param(
@@ -384,6 +423,109 @@ def test_untouched_lines_stay() -> None:
     )
     after = fixed(src)
     assert set(src.splitlines()) <= set(after.splitlines())
+
+
+MESSAGES = [
+    pytest.param(  # a new user: the message names the RUN, the paths and the USER it writes
+        'FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nVOLUME /data\nCMD ["python", "a.py"]\n',
+        "create user app (10001), give it /data, /app and end with USER 10001:10001",
+        id="created",
+    ),
+    pytest.param(  # the base's user, by number (not "USER 10001:10001", not "USER node")
+        'FROM node:20-slim\nWORKDIR /srv/app\nCOPY . .\nCMD ["node", "a.js"]\n',
+        "end with USER 1000:1000 (node's user node, per nodejs/docker-node); give /srv/app to it",
+        id="node",
+    ),
+    pytest.param(
+        "FROM mcr.microsoft.com/dotnet/aspnet:8.0\nCOPY out /app\n"
+        'ENTRYPOINT ["dotnet", "/app/a.dll"]\n',
+        "end with USER 1654:1654 (dotnet/aspnet's user app ($APP_UID), per dotnet/dotnet-docker)",
+        id="dotnet-8",
+    ),
+    pytest.param(
+        'FROM gcr.io/distroless/static-debian12\nWORKDIR /app\nCOPY a .\nCMD ["/app/a"]\n',
+        "end with USER 65532:65532 (distroless/static-debian12's user nonroot, per "
+        "GoogleContainerTools/distroless) (/app stays root's: the image has no shell to chown it)",
+        id="distroless",
+    ),
+    pytest.param(  # no fix: the message says why, and names no USER the fix would write
+        'FROM alpine:3.20\nVOLUME /data\nRUN mkdir -p /data\nCMD ["x"]\n',
+        "switch to an unprivileged user with a numeric USER (no automatic fix: the app writes "
+        "/data, which a VOLUME declares before a RUN could give it to the user (a change after "
+        "VOLUME is discarded))",
+        id="no-fix-says-why",
+    ),
+    pytest.param(  # a port below 1024: said, not hidden
+        'FROM python:3.12-slim\nCOPY a.py /srv/\nEXPOSE 80\nCMD ["python", "/srv/a.py"]\n',
+        "create user app (10001) and end with USER 10001:10001; it listens on 80, which a "
+        "non-root user may bind under Docker (unprivileged ports since Engine 20.10) but not "
+        "where the runtime keeps ports below 1024 privileged",
+        id="low-port",
+    ),
+]
+
+
+@pytest.mark.parametrize(("src", "advice"), MESSAGES)
+def test_message_names_what_the_fix_writes(src: str, advice: str) -> None:
+    """Issue 17: the message said "USER 10001:10001" while the fix wrote 1000:1000. Both now
+    come from one plan; the USER and the paths in the message are those in the fix."""
+    (finding,) = kh109(src)
+    assert finding.message.endswith(advice), finding.message
+    if finding.fix is None:
+        assert "no automatic fix" in finding.message
+        return
+    written = "".join(edit.text for edit in finding.fix.edits)
+    user = advice.split("USER ", 1)[1].split()[0].rstrip(";")
+    assert f"USER {user}" in written
+    assert "USER 10001" not in written or user.startswith("10001")
+
+
+@pytest.mark.corpus
+def test_corpus_messages_name_what_the_fix_writes() -> None:
+    """On every corpus Dockerfile KH109 reports: the USER the message names is the one the fix
+    writes, and a finding with no fix says so."""
+    files = corpus_files("dockerfiles")
+    if not files:
+        pytest.skip("no corpus")
+    check = checker(("KH109",))
+    targets = [Target(Path(str(p)), str(p), True, corpus_bytes(p)) for p in files]
+    seen = 0
+    for finding in check.check(targets).all_findings:
+        if finding.code != "KH109":
+            continue
+        seen += 1
+        said = re.search(r"end with USER (\S+)", finding.message)
+        if finding.fix is None:
+            assert said is None, finding.message
+            assert "no automatic fix" in finding.message, finding.message
+            continue
+        written = re.search(r"USER (\S+)", "".join(e.text for e in finding.fix.edits))
+        assert said is not None, finding.message
+        assert written is not None, finding.message
+        assert said.group(1).rstrip(";") == written.group(1), finding.location.path
+    assert seen > 50
+
+
+@pytest.mark.corpus
+def test_judged_fixes_still_do_what_was_judged() -> None:
+    """tests/data/judged/fixes/KH109.tsv: 32 corpus files whose fix diff was read as their
+    maintainer would. Each still gets a fix, or still gets none, as when it was judged (a
+    change means judging it again); the ones judged wrong are at most the one recorded."""
+    if not corpus_files("dockerfiles"):
+        pytest.skip("no corpus")
+    rows = fix_verdicts("KH109")
+    check = checker(("KH109",))
+    changed = []
+    for row in rows:
+        data = (CORPUS / row.path).read_bytes()
+        found = [f for f in check.check([Target(Path(row.path), row.path, True, data)]).all_findings
+                 if f.code == "KH109"]  # fmt: skip
+        offered = any(f.fix is not None for f in found)
+        if offered != row.offered:
+            changed.append(f"{row.path}: now {'fix' if offered else 'none'}")
+    assert changed == [], changed
+    assert len(rows) >= 30
+    assert sum(r.verdict == "wrong" for r in rows) <= 1
 
 
 @pytest.mark.corpus

@@ -15,10 +15,10 @@ from tests.corpus import CORPUS
 from tests.judged import JUDGED, VERDICTS, gate_findings, real_world_dockerfiles, verdicts
 
 MAX_WRONG = 0.02
-#: Issue 16's target is 10%; measured on 2026-12-07: 88 of 631 (13.9%), mostly KH109 on
-#: images whose user is set where they are deployed, and KH101 on images built from their own
-#: repository. This bound keeps it from growing until the target is met.
-MAX_NOISE = 0.14
+#: Issue 16's target is 10%; measured on 2026-12-07 (`python -m tests.judged gate`): 62 of
+#: 633 (9.8%), 19 of them KH109 on images whose user is set where they are deployed. The
+#: bound is the measured value, so the noise cannot grow back.
+MAX_NOISE = 0.098
 
 
 def test_verdict_files_are_well_formed() -> None:

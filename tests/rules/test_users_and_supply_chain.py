@@ -50,6 +50,41 @@ CASES = [
         'FROM debian:12\nCOPY entrypoint.sh /\nRUN apt-get install -y gosu\nENTRYPOINT ["/entrypoint.sh"]\n',
         [],
     ),
+    # --- KH109: issue 17: the images others build on get no USER (their children's RUNs
+    # need root): docker-library/php's own Dockerfiles (they ship docker-php-ext-install), the
+    # .NET runtime-deps and SDK images (no command), an artefact stage only copied out
+    case(
+        "KH109",
+        "FROM debian:bookworm-slim\nRUN mkdir -p /var/www/html\nCOPY docker-php-source "
+        "/usr/local/bin/\nRUN docker-php-source extract && make install\nCOPY docker-php-ext-* "
+        'docker-php-entrypoint /usr/local/bin/\nENTRYPOINT ["docker-php-entrypoint"]\n'
+        'WORKDIR /var/www/html\nEXPOSE 9000\nCMD ["php-fpm"]\n',
+        [],
+    ),
+    case(  # php-fpm behind docker-php-entrypoint (exec "$@"): the master drops to www-data
+        "KH109",
+        "FROM debian:12\nCOPY docker-php-entrypoint /usr/local/bin/\nENTRYPOINT "
+        '["docker-php-entrypoint"]\nCMD ["php-fpm"]\n',
+        [],
+    ),
+    case(
+        "KH109",
+        "FROM debian:bookworm-slim\nENV APP_UID=1654 ASPNETCORE_HTTP_PORTS=8080\nRUN groupadd "
+        "--gid=$APP_UID app && useradd --uid=$APP_UID --gid=$APP_UID --create-home app\n",
+        [],
+    ),
+    case(
+        "KH109",
+        "FROM golang:1.23 AS build\nRUN go build -o /out/app .\nFROM alpine:3.20 AS artifacts\n"
+        "COPY --from=build /out/app /\n",
+        [],
+    ),
+    case(  # a tool run on a bind-mounted output folder (docker run -v "$PWD/out:/out")
+        "KH109",
+        '# docker run --rm -v "$PWD/out:/out" gen\nFROM alpine:3.20\nRUN apk add pandoc\n'
+        'WORKDIR /out\nENTRYPOINT ["pandoc"]\n',
+        [],
+    ),
     # --- KH109: images made to be built on, servers that drop privileges, tools, tests
     case("KH109", 'FROM debian:12\nENTRYPOINT ["docker-entrypoint.sh"]\nCMD ["node"]\n', []),
     case("KH109", 'FROM alpine:3.20\nENTRYPOINT ["docker-entrypoint.sh"]\nCMD ["sh"]\n', []),

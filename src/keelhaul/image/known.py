@@ -56,15 +56,22 @@ class ImageNeeds:
 #: /usr/local/apache2/logs; docker-library/wordpress: copies WordPress into /var/www/html and
 #: chowns it to www-data (33); grafana docs "Run Grafana Docker image": uid 472, /var/lib/grafana;
 #: prometheus Dockerfile: USER nobody, /prometheus).
-_WWW_DATA = "33:33"  # Debian's www-data
-_WWW_DATA_ALPINE = (
-    "82:82"  # "82 is the standard uid/gid for www-data in Alpine" (docker-library/php)
-)
-#: nodejs/docker-node: ``groupadd --gid 1000 node && useradd --uid 1000 --gid node``; its
+#: Debian's www-data (base-passwd's fixed 33). docker-library/php (e.g. 8.3/bookworm/fpm/
+#: Dockerfile) builds php-fpm ``--with-fpm-user=www-data`` and makes /var/www/html
+#: www-data's, mode 1777 "to allow running as an arbitrary user" (docker-library/php#743).
+_WWW_DATA = "33:33"
+#: docker-library/php 8.3/alpine3.20/fpm/Dockerfile: ``adduser -u 82 -D -S -G www-data
+#: www-data``, "82 is the standard uid/gid for www-data in Alpine".
+_WWW_DATA_ALPINE = "82:82"
+#: nodejs/docker-node (22/bookworm/Dockerfile: ``groupadd --gid 1000 node && useradd --uid
+#: 1000 --gid node``; Alpine: ``addgroup -g 1000 node && adduser -u 1000 -G node``); its
 #: docs/BestPractices.md: "use the non-root user node".
 _NODE = ImageNeeds(None, False, source="nodejs/docker-node", app_user="1000:1000", app_name="node")
-#: dotnet/dotnet-docker: .NET 8+ images create ``app`` with ``APP_UID=1654`` and document
-#: ``USER $APP_UID``; they still run as root unless told.
+#: dotnet/dotnet-docker src/runtime-deps/8.0/noble/amd64/Dockerfile: ``ENV APP_UID=1654``
+#: ("UID of the non-root user 'app'"), ``groupadd --gid=$APP_UID app && useradd
+#: --uid=$APP_UID --gid=$APP_UID app``, ``ASPNETCORE_HTTP_PORTS=8080``; the runtime, aspnet
+#: and sdk images are built on it. They set no USER (root unless told; the docs say ``USER
+#: $APP_UID``).
 _DOTNET = ImageNeeds(
     None,
     False,
@@ -72,8 +79,8 @@ _DOTNET = ImageNeeds(
     app_user="1654:1654",
     app_name="app ($APP_UID)",
 )
-#: GoogleContainerTools/distroless and Chainguard: user ``nonroot``, 65532 (the ``:nonroot``
-#: tags run as it; the others run as root).
+#: GoogleContainerTools/distroless common/variables.bzl: ``NONROOT = 65532`` (the
+#: ``:nonroot`` tags run as it; the others run as root); Chainguard's images use the same.
 _NONROOT = ImageNeeds(
     None,
     False,
@@ -118,6 +125,7 @@ IMAGES: dict[str, ImageNeeds] = {
                         why_root="starts nginx as root (port 80), which then runs its "
                         "workers as nginx (101); nginxinc/nginx-unprivileged runs as 101 "
                         "on port 8080"),
+    # mainline/debian/Dockerfile: ARG UID=101, USER $UID, listen 8080, pid and temp in /tmp
     "nginxinc/nginx-unprivileged": ImageNeeds("101:101", False, (), (), (),
                                               "nginxinc/docker-nginx-unprivileged",
                                               app_user="101:101", app_name="nginx"),
@@ -125,6 +133,8 @@ IMAGES: dict[str, ImageNeeds] = {
                         ("/usr/local/apache2/logs",), (), "docker-library/httpd",
                         why_root="starts Apache as root (port 80), which then runs its "
                         "children as daemon"),
+    # latest/php8.3/*/docker-entrypoint.sh: as root, chowns /var/www/html to www-data and
+    # copies WordPress in as www-data; as another user, copies as that user
     "wordpress": ImageNeeds("33:33", True, (*_CHOWN_AND_DROP, "NET_BIND_SERVICE"),
                             ("/var/run/apache2",), ("/var/www/html",),
                             "docker-library/wordpress",

@@ -9,6 +9,7 @@ roles:
   run it; its files are copied out (``docker build --output``, ``COPY --from``);
 - ``build``: a stage the target does not end in, used by later stages;
 - ``base``: an image meant to be built on or to run commands in: it has ONBUILD triggers,
+  it ships docker-php-ext-install and docker-php-source (docker-library/php's own images),
   its CMD is an interactive shell or an interpreter's prompt (``bash``, ``python3``,
   ``node``: the official language images), it sets no CMD over a language, SDK or
   distribution base, or its file says so (``Dockerfile.base``, ``sdk.Dockerfile``), or it is
@@ -248,6 +249,14 @@ def _role(ctx: DockerfileContext, stage: Stage) -> StageRole:
         return StageRole(Role.BASE, "it has ONBUILD triggers (an image to build on)", False, drops)
     commands = [i for i in instructions if i.name in ("CMD", "ENTRYPOINT")]
     first = root_base(ctx, stages[0]) if stages else stage
+    if _ships_php_scripts(instructions):
+        return StageRole(
+            Role.BASE,
+            "it ships docker-php-ext-install and docker-php-source: the php image, which "
+            "others build on (their RUNs need root)",
+            False,
+            drops,
+        )
     program = _target_program(commands)
     if program and _ROOT_PROGRAMS.match(program):
         return StageRole(Role.RUNS, f"it runs {program}, which needs root", False, drops, True)
@@ -360,7 +369,7 @@ def target_program(ctx: DockerfileContext) -> str:
 def _target_program(commands: list[Instruction]) -> str:
     program = _program(commands)
     entry = [i for i in commands if i.name == "ENTRYPOINT"]
-    if program.endswith(".sh") and entry and len(_words(entry[-1])) == 1:
+    if _entrypoint_script_name(program) and entry and len(_words(entry[-1])) == 1:
         # an entrypoint script that ends with exec "$@": the CMD names the program
         program = _program([i for i in commands if i.name == "CMD"]) or program
     return program
@@ -388,7 +397,27 @@ def _program(commands: list[Instruction]) -> str:
 def _pass_through(entrypoint: Instruction) -> bool:
     """The docker-library entrypoint that runs its arguments (``exec "$@"``)."""
     words = _words(entrypoint)
-    return len(words) == 1 and os.path.basename(words[0]) == "docker-entrypoint.sh"
+    return len(words) == 1 and os.path.basename(words[0]) in (
+        "docker-entrypoint.sh",
+        "docker-php-entrypoint",  # docker-library/php: `set -- php "$@"` for flags, exec "$@"
+    )
+
+
+def _entrypoint_script_name(program: str) -> bool:
+    """A script named as an entrypoint (``start.sh``, ``docker-php-entrypoint``)."""
+    return program.endswith(".sh") or program.endswith("-entrypoint")
+
+
+#: The scripts of docker-library/php that images built on it call (``RUN
+#: docker-php-ext-install pdo_mysql``): a Dockerfile that ships them builds the php image.
+_PHP_BUILD_SCRIPTS = re.compile(r"(?:^|/)docker-php-(?:ext-[\w*]+|ext-\*|source)$")
+
+
+def _ships_php_scripts(instructions: list[Instruction]) -> bool:
+    return any(
+        inst.name in ("COPY", "ADD") and any(_PHP_BUILD_SCRIPTS.search(w) for w in inst.values[:-1])
+        for inst in instructions
+    )
 
 
 def _self_dropping(first: Stage, commands: list[Instruction], program: str) -> bool:

@@ -159,7 +159,7 @@ _SERVICE_PACKAGES = re.compile(
     r"nginx(?:-\w+)?|apache2|httpd|lighttpd|postgresql(?:-?\d+)?(?:-server)?|mysql-server"
     r"|mariadb(?:-server)?|redis(?:-server)?|openssh(?:-server)?|supervisor|cron|cronie|squid"
     r"|bind9?|dnsmasq|haproxy|varnish|postfix|dovecot(?:-\w+)?|samba|vsftpd|proftpd"
-    r"|tomcat\d*|systemd|docker(?:-ce|\.io)?"
+    r"|tomcat\d*|systemd|docker(?:-ce|\.io)?|slapd|openldap(?:-servers)?"
 )
 _UBI = re.compile(r"(?:redhat/)?ubi\d+(?:/ubi)?(-minimal|-micro|-init)?(?:/.*)?")
 _SMALL_EL = re.compile(r"minimal|micro|slim")
@@ -199,6 +199,15 @@ def family(reference: str, installed: set[str]) -> Family | NoFix:
             return Family.RHEL if shadow else NoFix(
                 f"{last}:{tag or 'latest'} has no useradd (install shadow-utils first)")  # fmt: skip
         return found
+    if ref.registry == "mcr.microsoft.com" and ref.path.startswith("dotnet/"):
+        # dotnet/dotnet-docker: Debian unless the tag names Alpine, Ubuntu (both handled
+        # like their distribution), Azure Linux/CBL-Mariner, a chiseled (shell-less) or
+        # Windows image; 8.0 and later have their own user (keelhaul.image.known)
+        if "alpine" in tag:
+            return Family.ALPINE
+        if re.search(r"chiseled|distroless|mariner|azurelinux|nanoserver|windowsservercore", tag):
+            return NoFix(f"keelhaul does not know how {ref.path}:{tag} creates users")
+        return Family.DEBIAN
     if ref.official and ref.path in _DEBIAN_IMAGES:
         if is_alpine(reference):
             return Family.ALPINE
@@ -428,6 +437,8 @@ def _writable(path: str) -> bool:
         return False
     if any(path.startswith(parent + "/") for parent in _DATA_PARENTS):
         return True
+    if any(path.startswith(folder + "/") for folder in _APP_FOLDERS):
+        return True  # /usr/src/app: an app's folder, though /usr is a system one
     return not _inside(path, _SYSTEM_FOLDERS)
 
 
@@ -464,6 +475,8 @@ def _written_paths(ctx: DockerfileContext, final: Stage) -> dict[str, int]:
                 path = resolve_path(word, place.cwd, place.env, None)
                 if path is not None:
                     found[path.rstrip("/") or "/"] = run.instruction.start_line
+    for path in _argument_folders(ctx, final):
+        found.setdefault(path, 0)
     if final.instructions:
         last = final.instructions[-1]
         cwd = all_places.at(last).cwd
@@ -474,6 +487,32 @@ def _written_paths(ctx: DockerfileContext, final: Stage) -> dict[str, int]:
         if workdirs and needs_chown(cwd, cwd):
             found.setdefault(cwd.rstrip("/") or "/", workdirs[-1].start_line)
     return {path: line for path, line in found.items() if _writable(path)}
+
+
+#: An option that names a folder the program writes (``--data_dir /data``, ``--config=/cfg``).
+_FOLDER_OPTION = re.compile(
+    r"--?[\w-]*(?:data|dir|home|conf|config|storage|cache|state|db|logs?)[\w-]*", re.IGNORECASE
+)
+
+
+def _argument_folders(ctx: DockerfileContext, final: Stage) -> list[str]:
+    """Absolute folders the final CMD and ENTRYPOINT pass to an option that names where the
+    program keeps its data (``CMD ["--data_dir", "/data"]``): the app writes them."""
+    out: list[str] = []
+    commands = [i for i in final.instructions if i.name in ("CMD", "ENTRYPOINT")]
+    for name in ("ENTRYPOINT", "CMD"):
+        chosen = [i for i in commands if i.name == name]
+        if not chosen:
+            continue
+        eff = chosen[-1].effective
+        words = list(eff.values) if eff.json else " ".join(eff.values).split()
+        for before, word in zip(["", *words], words, strict=False):
+            option, equals, value = word.partition("=")
+            if equals and _FOLDER_OPTION.fullmatch(option):
+                word, before = value, option
+            if word.startswith("/") and "$" not in word and _FOLDER_OPTION.fullmatch(before):
+                out.append(word.rstrip("/") or "/")
+    return out
 
 
 def _is_workdir(final: Stage, line: int) -> bool:
@@ -591,22 +630,61 @@ def _posix_shell(ctx: DockerfileContext, stages: list[Stage]) -> bool:
     return True
 
 
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """The fix of KH109 and what it does, in words for the finding's message."""
+
+    fix: Fix
+    account: Account
+    owned: tuple[str, ...]
+    """The paths the fix gives to the user (mkdir -p and chown)."""
+    kept: tuple[str, ...] = ()
+    """The paths the app may write that stay root's (no shell to chown them)."""
+    low_ports: tuple[str, ...] = ()
+    """The ports below 1024 the stage EXPOSEs."""
+
+    def advice(self) -> str:
+        """What the fix writes, for the message: the same USER value, the same paths."""
+        kept = (f" ({', '.join(self.kept)} stays root's: the image has no shell to chown it)"
+                if self.kept else "")  # fmt: skip
+        if self.low_ports:
+            kept += (f"; it listens on {', '.join(self.low_ports)}, which a non-root user may "
+                     "bind under Docker (unprivileged ports since Engine 20.10) but not where "
+                     "the runtime keeps ports below 1024 privileged")  # fmt: skip
+        if self.account.create:
+            name = self.account.who.removeprefix("a new user ")
+            given = f", give it {', '.join(self.owned)}" if self.owned else ""
+            return f"create user {name}{given} and end with USER {self.account.user}{kept}"
+        given = f"; give {', '.join(self.owned)} to it" if self.owned else ""
+        return f"end with USER {self.account.user} ({self.account.who}){given}{kept}"
+
+
 @fix_builder
 def user_fix(
     ctx: DockerfileContext, stages: list[Stage], setting: UserSetting | None
 ) -> Fix | None:
     """The fix of KH109 for the final stage chain ``stages``; ``setting`` is its last USER
-    (root) or None. None when no fix is sure enough (see :func:`account`)."""
+    (root) or None. None when no fix is sure enough (see :func:`plan_user_fix`)."""
+    planned = plan_user_fix(ctx, stages, setting)
+    return planned.fix if isinstance(planned, Planned) else None
+
+
+def plan_user_fix(
+    ctx: DockerfileContext, stages: list[Stage], setting: UserSetting | None
+) -> Planned | NoFix:
+    """The fix of KH109 and its description, or why there is none (see :func:`account`).
+    The message and the fix both come from here, so the message names what the fix writes."""
     plan = account(ctx, stages)
     if isinstance(plan, NoFix):
-        return None
+        return plan
     final = stages[0]
     layout = _layout(ctx, stages)
     body = layout.body
     if any(_inside(p, "/root") for p in _app_paths(ctx, body)):
-        return None  # the app lives under /root, which only root may enter
+        return NoFix("the app lives under /root, which only root may enter")
     if plan.create and not _posix_shell(ctx, stages):
-        return None
+        return NoFix("the stage's SHELL is not a POSIX shell, so keelhaul cannot write the RUN "
+                     "that creates the user")  # fmt: skip
     write = _Writer(ctx, final)
     # USER replaces a USER root that no RUN follows, else goes before the runtime block.
     replace: Instruction | None = None
@@ -640,17 +718,21 @@ def user_fix(
     if owned:
         # numeric IDs: chown needs no passwd entry, so it may run before the user exists
         if not layout.users_before[user_at] or not _posix_shell(ctx, stages):
-            return None  # root does not run there, or the RUN would not be a shell's
-        if any(i.name == "VOLUME" for i in body[user_at:]) and replace is not None:
-            return None
-        if any(i.name == "VOLUME" for i in body[:user_at]):
-            return None  # a change after VOLUME is discarded
+            # root does not run there, or the RUN would not be a shell's
+            return NoFix(f"the app writes {', '.join(owned)}, and keelhaul cannot write the "
+                         "RUN that gives it to the user there")  # fmt: skip
+        if any(i.name == "VOLUME" for i in body[:user_at]) or (
+            replace is not None and any(i.name == "VOLUME" for i in body[user_at:])
+        ):  # a change after VOLUME is discarded
+            return NoFix(f"the app writes {', '.join(owned)}, which a VOLUME declares before "
+                         "a RUN could give it to the user (a change after VOLUME is "
+                         "discarded)")  # fmt: skip
         paths = " ".join(owned)
         own = (f"mkdir -p {paths}", f"chown {plan.user} {paths}")
     if plan.create:
         run_at = _run_position(layout, chowned, user_at, plan.late)
         if run_at is None:
-            return None
+            return NoFix("root does not run where the RUN that creates the user would go")
         if run_at == user_at and replace is None:
             run_text = write.run(plan.create + own, _indent(body, user_at, final))
             own = ()
@@ -674,7 +756,7 @@ def user_fix(
         else:
             edit = write.insert_after(body[-1] if body else final.from_instruction, text)
             if edit is None:
-                return None
+                return NoFix("the file ends inside a line continuation")
             edits.append(edit)
     what = f"run as {plan.who}: USER {plan.user}"
     if plan.create:
@@ -686,7 +768,20 @@ def user_fix(
     if kept:
         what += f" ({', '.join(kept)} stays root's: the image has no shell to chown it)"
     uid = plan.user.split(":", 1)[0]
-    return Fix(tuple(edits), what, Safety.UNSAFE, WHY_UNSAFE.format(uid=uid))
+    fix = Fix(tuple(edits), what, Safety.UNSAFE, WHY_UNSAFE.format(uid=uid))
+    return Planned(fix, plan, tuple(owned), tuple(kept), _low_ports(final))
+
+
+def _low_ports(final: Stage) -> tuple[str, ...]:
+    """The ports below 1024 the final stage EXPOSEs (``80``, ``443/tcp``)."""
+    out: list[str] = []
+    for inst in final.instructions:
+        if inst.name == "EXPOSE":
+            for word in " ".join(inst.values).split():
+                number = word.partition("/")[0]
+                if number.isdigit() and 0 < int(number) < 1024 and word not in out:
+                    out.append(word)
+    return tuple(out)
 
 
 def _indent(body: tuple[Instruction, ...], at: int, final: Stage) -> str:

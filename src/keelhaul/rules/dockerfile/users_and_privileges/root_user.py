@@ -3,11 +3,17 @@ from collections.abc import Iterator
 from keelhaul.dockerfile.stages import Stage
 from keelhaul.findings import Category, Safety, Severity
 from keelhaul.rules.dockerfile.shared.roles import Role, entrypoint_script, stage_role
-from keelhaul.rules.dockerfile.shared.security import base_image, final_chain, last_user, root_base
+from keelhaul.rules.dockerfile.shared.security import (
+    UserSetting,
+    base_image,
+    final_chain,
+    last_user,
+    root_base,
+)
 from keelhaul.rules.dockerfile.users_and_privileges._user_fixes import (
     NoFix,
-    account,
     created_users,
+    plan_user_fix,
     user_fix,
 )
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
@@ -26,7 +32,7 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
                 who = f"{who} ({setting.user})"  # USER $RUNAS where RUNAS=root
             fix = user_fix(ctx, stages, setting)
             yield Hit(setting.instruction, f"the final stage runs as {who}; "
-                      f"{_advice(ctx, stages)}", stage, fix=fix)  # fmt: skip
+                      f"{_advice(ctx, stages, setting)}", stage, fix=fix)  # fmt: skip
         return
     base = base_image(root_base(ctx, stage).base)
     role = stage_role(ctx, stage)
@@ -40,7 +46,7 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
     if _runs_wasm(stages):
         return  # a Wasm module: the Wasm runtime runs it, Linux users do not apply
     fix = user_fix(ctx, stages, None)
-    advice = _advice(ctx, stages)
+    advice = _advice(ctx, stages, None)
     if first.is_scratch:
         yield Hit(stage.from_instruction, "the final stage sets no USER, so the container runs "
                   f"as UID 0; {advice}", stage, fix=fix)  # fmt: skip
@@ -79,15 +85,13 @@ def _created_user(ctx: DockerfileContext, stages: list[Stage]) -> str | None:
     return names[-1] if names else None
 
 
-def _advice(ctx: DockerfileContext, stages: list[Stage]) -> str:
-    """What to do, as the fix would do it, or why keelhaul has no fix."""
-    plan = account(ctx, stages)
-    if isinstance(plan, NoFix):
+def _advice(ctx: DockerfileContext, stages: list[Stage], setting: UserSetting | None) -> str:
+    """What to do, as the fix does it (the same plan writes both), or why there is no fix."""
+    planned = plan_user_fix(ctx, stages, setting)
+    if isinstance(planned, NoFix):
         return (f"switch to an unprivileged user with a numeric USER (no automatic fix: "
-                f"{plan.reason})")  # fmt: skip
-    if plan.create:
-        return f"create user {plan.who.removeprefix('a new user ')} and end with USER {plan.user}"
-    return f"end with USER {plan.user} ({plan.who})"
+                f"{planned.reason})")  # fmt: skip
+    return planned.advice()
 
 
 def _runs_wasm(stages: list[Stage]) -> bool:
@@ -141,8 +145,9 @@ register(
             "an unknown base, or a created user and an entrypoint script keelhaul cannot read "
             "(which may switch to it), the finding is reported at info. Windows images are not "
             "checked. `FROM scratch` runs as UID 0 too: `USER 65532:65532` works there without "
-            "any /etc/passwd. The message says what the unsafe fix does, or why there is "
-            "none. The fix reuses a user the Dockerfile creates with a UID or set earlier, or "
+            "any /etc/passwd. The message says what the unsafe fix writes (the same plan "
+            "makes both: its USER, the user it creates, the paths it gives away, a port below "
+            "1024 the user may not bind outside Docker), or why there is none. The fix reuses a user the Dockerfile creates with a UID or set earlier, or "
             "the one the base provides, by number, from one table with its sources "
             "(`keelhaul.image.known`, also read by the Kubernetes, Compose and `docker run` "
             "checks): node's `node` (1000), php's `www-data` (33; 82 on Alpine), .NET 8+'s "
@@ -154,10 +159,12 @@ register(
             "/srv...) and gives the paths the app writes to that user (`mkdir -p` and a "
             "numeric `chown` in the RUN that creates the user, or in one RUN before USER): "
             "the final WORKDIR when it is an app folder, the declared VOLUMEs, the folders the "
-            "final stage's RUNs make. It leaves the file alone, and says why, for service "
+            "final stage's RUNs make and those its command is told to keep data in "
+            "(`--data_dir /data`). It leaves the file alone, and says why, for service "
             "images that start as root (nginx, httpd, php's Apache images, WordPress and "
             "Nextcloud, whose entrypoints copy files into www-data's /var/www/html, "
-            "postgres...), a user created without a UID (USER is only written in numbers), "
+            "postgres...) or that install such a daemon (apache2, slapd...: distribution "
+            "packages, not pip's redis client), a user created without a UID (USER is only written in numbers), "
             "bases it cannot place, and an image without a shell whose written paths it "
             "cannot give away."
         ),
