@@ -140,8 +140,8 @@ def gate_noise() -> Iterator[str]:
     targets: noise <= 10%, wrong <= 2%)."""
     judged = verdicts()
     counts: Counter[str] = Counter()
-    for finding in gate_findings():
-        verdict = judged.get(finding.key)
+    for key in {f.key for f in gate_findings()}:  # one verdict per key, as the tests count
+        verdict = judged.get(key)
         counts[verdict.verdict if verdict else "unjudged"] += 1
     total = counts["right"] + counts["noise"] + counts["wrong"]
     yield f"gate findings judged: {total} (unjudged: {counts['unjudged']})"
