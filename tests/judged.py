@@ -18,6 +18,7 @@ finding of the gate must be judged.
 Run ``python -m tests.judged`` for the per-rule numbers (precision: right over judged),
 ``python -m tests.judged unjudged`` for the findings still to judge, with their source line,
 and ``python -m tests.judged gate`` for what the gate costs (docs/gate.md).
+Verdicts on fixes live in ``tests/data/judged/fixes/`` (see :func:`fix_verdicts`).
 """
 
 from __future__ import annotations
@@ -96,6 +97,56 @@ def verdicts() -> dict[Key, Verdict]:
                     raise ValueError(f"{where}: {verdict.key} judged twice")
                 found[verdict.key] = verdict
     return found
+
+
+#: Verdicts on fixes (``keelhaul fix --unsafe-fixes --diff`` read as the file's maintainer
+#: would), one TSV per rule in ``tests/data/judged/fixes/``: ``path``, ``line`` (the finding's;
+#: 1 when there is none), ``code``, ``offered`` (``fix`` or ``none``: what keelhaul does now),
+#: ``verdict`` (right: what the maintainer would write, or rightly left alone; noise: correct
+#: but with a caveat the message does not give; wrong: the fixed image breaks) and ``reason``.
+FIX_FIELDS = ("path", "line", "code", "offered", "verdict", "reason")
+
+
+@dataclass(frozen=True)
+class FixVerdict:
+    path: str
+    line: int
+    code: str
+    offered: bool
+    verdict: str
+    reason: str
+
+
+def fix_verdicts(code: str) -> list[FixVerdict]:
+    """The verdicts on ``code``'s fix (``tests/data/judged/fixes/CODE.tsv``)."""
+    file = JUDGED / "fixes" / f"{code}.tsv"
+    out: list[FixVerdict] = []
+    with file.open(encoding="utf-8", newline="") as handle:
+        for n, row in enumerate(csv.DictReader(handle, delimiter="\t"), start=2):
+            where = f"{file.name}:{n}"
+            if tuple(row) != FIX_FIELDS:
+                raise ValueError(f"{where}: columns must be {FIX_FIELDS}")
+            if row["verdict"] not in VERDICTS or row["offered"] not in ("fix", "none"):
+                raise ValueError(f"{where}: bad verdict or offered")
+            if not row["reason"].strip():
+                raise ValueError(f"{where}: a verdict needs its reason")
+            out.append(FixVerdict(row["path"], int(row["line"]), row["code"],
+                                  row["offered"] == "fix", row["verdict"], row["reason"]))  # fmt: skip
+    return out
+
+
+def gate_noise() -> Iterator[str]:
+    """The gate's totals: judged findings, and how many are noise and wrong (issue 16's
+    targets: noise <= 10%, wrong <= 2%)."""
+    judged = verdicts()
+    counts: Counter[str] = Counter()
+    for key in {f.key for f in gate_findings()}:  # one verdict per key, as the tests count
+        verdict = judged.get(key)
+        counts[verdict.verdict if verdict else "unjudged"] += 1
+    total = counts["right"] + counts["noise"] + counts["wrong"]
+    yield f"gate findings judged: {total} (unjudged: {counts['unjudged']})"
+    for kind in ("right", "noise", "wrong"):
+        yield f"{kind}: {counts[kind]} ({counts[kind] / total:.1%})" if total else f"{kind}: 0"
 
 
 def real_world_dockerfiles() -> list[Path]:
@@ -249,6 +300,8 @@ if __name__ == "__main__":
     elif sys.argv[1:] == ["gate"]:
         for row in gate_numbers():
             print(row)
+        for line in gate_noise():
+            print(line)
     else:
         for row in unjudged() if sys.argv[1:] == ["unjudged"] else precision_table():
             print(row)

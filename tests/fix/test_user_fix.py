@@ -3,6 +3,7 @@ the end of the final stage, --chown on the COPYs into the app's folders."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -22,14 +23,21 @@ from keelhaul.rules.dockerfile.users_and_privileges._user_fixes import (
     needs_chown,
 )
 from tests.conftest import corpus_stats
-from tests.corpus import corpus_bytes, corpus_files
+from tests.corpus import CORPUS, corpus_bytes, corpus_files
 from tests.fix.test_fixing import checker, fix
+from tests.judged import fix_verdicts
 
 DEBIAN_RUN = (
     "RUN groupadd --system --gid 10001 app && \\\n"
     "    useradd --system --uid 10001 --gid app --no-create-home --no-log-init app\n"
 )
 ALPINE_RUN = "RUN addgroup -S -g 10001 app && \\\n    adduser -S -D -H -u 10001 -G app app\n"
+
+
+def owning(run: str, paths: str, user: str = "10001:10001") -> str:
+    """``run`` (DEBIAN_RUN, ALPINE_RUN) that also gives ``paths`` (the app writes them) to
+    ``user``."""
+    return run[:-1] + f" && \\\n    mkdir -p {paths} && \\\n    chown {user} {paths}\n"
 
 
 def kh109(src: str) -> list[Finding]:
@@ -45,7 +53,9 @@ FIXED = [
     pytest.param(  # Debian family: the RUN before the first COPY that needs --chown
         "FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt .\nRUN pip install -r "
         'requirements.txt\nCOPY . .\nEXPOSE 8000\nCMD ["python", "app.py"]\n',
-        "FROM python:3.12-slim\nWORKDIR /app\n" + DEBIAN_RUN + "COPY --chown=10001:10001 "
+        "FROM python:3.12-slim\nWORKDIR /app\n"
+        + owning(DEBIAN_RUN, "/app")
+        + "COPY --chown=10001:10001 "
         "requirements.txt .\nRUN pip install -r requirements.txt\nCOPY --chown=10001:10001 . "
         '.\nUSER 10001:10001\nEXPOSE 8000\nCMD ["python", "app.py"]\n',
         id="debian",
@@ -97,9 +107,10 @@ FIXED = [
         'FROM scratch\nCOPY app /usr/local/bin/app\nUSER 65532:65532\nENTRYPOINT ["app"]',
         id="scratch",
     ),
-    pytest.param(  # the node image's own user
+    pytest.param(  # the node image's own user; /usr/src/app is the app's folder (issue 17)
         'FROM node:20-slim\nWORKDIR /usr/src/app\nCOPY . .\nCMD ["node", "index.js"]\n',
-        "FROM node:20-slim\nWORKDIR /usr/src/app\nCOPY --chown=1000:1000 . .\nUSER 1000:1000"
+        "FROM node:20-slim\nWORKDIR /usr/src/app\nCOPY --chown=1000:1000 . .\nRUN mkdir -p "
+        "/usr/src/app && \\\n    chown 1000:1000 /usr/src/app\nUSER 1000:1000"
         '\nCMD ["node", "index.js"]\n',
         id="node",
     ),
@@ -115,13 +126,6 @@ FIXED = [
         "FROM debian:12\nRUN groupadd -g 10001 app && useradd -u 10001 -g app app\nCOPY "
         '--chown=10001:10001 x /app/\nUSER 10001:10001\nCMD ["x"]\n',
         id="user-created-not-used",
-    ),
-    pytest.param(  # a name: --chown only after the RUN that creates it
-        "FROM debian:12\nCOPY x /app/\nRUN adduser --disabled-password --gecos '' web\n"
-        'COPY y /app/\nCMD ["x"]\n',
-        "FROM debian:12\nCOPY x /app/\nRUN adduser --disabled-password --gecos '' web\n"
-        'COPY --chown=web y /app/\nUSER web\nCMD ["x"]\n',
-        id="named-user",
     ),
     pytest.param(  # USER root after the last RUN is replaced; CRLF and lower case kept
         "from debian:12\r\nrun apt-get update\r\nuser root\r\n",
@@ -149,7 +153,7 @@ FIXED = [
     ),
     pytest.param(  # the base's own user, overridden by USER root
         "FROM jenkins/jenkins:lts\nUSER root\nRUN apt-get update\n",
-        "FROM jenkins/jenkins:lts\nUSER root\nRUN apt-get update\nUSER jenkins\n",
+        "FROM jenkins/jenkins:lts\nUSER root\nRUN apt-get update\nUSER 1000:1000\n",
         id="base-default-user",
     ),
     pytest.param(
@@ -191,11 +195,52 @@ FIXED = [
         'USER 10001:10001\nCMD ["x"]\n',
         id="copy-continuation",
     ),
+    pytest.param(  # node: the base's user; the WORKDIR, a VOLUME and a data folder are its
+        "FROM node:20-slim\nWORKDIR /srv/app\nCOPY . .\nRUN mkdir -p /var/lib/shop\n"
+        'VOLUME /data\nCMD ["node", "index.js"]\n',
+        "FROM node:20-slim\nWORKDIR /srv/app\nCOPY --chown=1000:1000 . .\nRUN mkdir -p "
+        "/var/lib/shop\nRUN mkdir -p /data /var/lib/shop /srv/app && \\\n    chown 1000:1000 "
+        '/data /var/lib/shop /srv/app\nUSER 1000:1000\nVOLUME /data\nCMD ["node", "index.js"]\n',
+        id="node-owns-written-paths",
+    ),
+    pytest.param(  # a php CLI app runs as the image's www-data (33), which owns its uploads
+        "FROM php:8.3-cli\nCOPY . /var/www/html\nRUN mkdir -p /var/www/html/uploads\n"
+        'CMD ["php", "/var/www/html/worker.php"]\n',
+        "FROM php:8.3-cli\nCOPY --chown=33:33 . /var/www/html\nRUN mkdir -p "
+        "/var/www/html/uploads\nRUN mkdir -p /var/www/html/uploads && \\\n    chown 33:33 "
+        '/var/www/html/uploads\nUSER 33:33\nCMD ["php", "/var/www/html/worker.php"]\n',
+        id="php-cli-www-data",
+    ),
+    pytest.param(  # the folder the command is told to keep its data in is the user's too
+        'FROM python:3.12-alpine\nRUN pip install x\nENTRYPOINT ["python", "-m", "x"]\n'
+        'CMD ["--data_dir", "/data", "--config=/etc/x.conf"]\n',
+        "FROM python:3.12-alpine\nRUN pip install x\n"
+        + owning(ALPINE_RUN, "/data")
+        + 'USER 10001:10001\nENTRYPOINT ["python", "-m", "x"]\n'
+        'CMD ["--data_dir", "/data", "--config=/etc/x.conf"]\n',
+        id="data-dir-argument",
+    ),
+    pytest.param(  # pip's redis is a client library, not the redis server (a service)
+        "FROM python:3.12-slim\nWORKDIR /app\nRUN pip install redis\nCOPY w.py .\n"
+        'CMD ["python", "w.py"]\n',
+        "FROM python:3.12-slim\nWORKDIR /app\nRUN pip install redis\n"
+        + owning(DEBIAN_RUN, "/app")
+        + 'COPY --chown=10001:10001 w.py .\nUSER 10001:10001\nCMD ["python", "w.py"]\n',
+        id="pip-client-is-no-service",
+    ),
+    pytest.param(  # .NET before 8 has no app user; its images are Debian's
+        "FROM mcr.microsoft.com/dotnet/runtime:7.0\nWORKDIR /app\nCOPY out .\n"
+        'ENTRYPOINT ["dotnet", "w.dll"]\n',
+        "FROM mcr.microsoft.com/dotnet/runtime:7.0\nWORKDIR /app\n"
+        + owning(DEBIAN_RUN, "/app")
+        + 'COPY --chown=10001:10001 out .\nUSER 10001:10001\nENTRYPOINT ["dotnet", "w.dll"]\n',
+        id="dotnet-7-debian",
+    ),
     pytest.param(  # the image's own binary is copied before the WORKDIR is known: no --chown
         "FROM eclipse-temurin:21-jre\nCOPY app.jar /opt/app/app.jar\nWORKDIR /opt/app\n"
         'CMD ["java", "-jar", "app.jar"]\n',
         "FROM eclipse-temurin:21-jre\nCOPY app.jar /opt/app/app.jar\nWORKDIR /opt/app\n"
-        + DEBIAN_RUN
+        + owning(DEBIAN_RUN, "/opt/app")
         + 'USER 10001:10001\nCMD ["java", "-jar", "app.jar"]\n',
         id="workdir-after-copy",
     ),
@@ -251,6 +296,28 @@ NOT_FIXED = [
     pytest.param('FROM debian:12\nCOPY passwd /etc/passwd\nCMD ["x"]\n', id="own-passwd"),
     pytest.param('FROM debian:12\nRUN groupadd app\nCMD ["x"]\n', id="name-taken"),
     pytest.param('FROM debian:12\nCMD ["x"]\nENV A=b \\\n', id="continuation-at-eof"),
+    # distroless has no shell to give a VOLUME to nonroot: the finding says so, no fix
+    pytest.param(
+        'FROM gcr.io/distroless/static-debian12\nCOPY app /app\nVOLUME /data\nCMD ["/app"]\n',
+        id="distroless-volume",
+    ),
+    # slapd starts as root and drops to openldap itself (slapd -u)
+    pytest.param(
+        "FROM debian:12\nRUN apt-get update && apt-get install -y slapd\nCOPY start.sh /\n"
+        'ENTRYPOINT ["/start.sh"]\n',
+        id="slapd",
+    ),
+    # .NET on CBL-Mariner: keelhaul does not know its user tools
+    pytest.param(
+        'FROM mcr.microsoft.com/dotnet/runtime:7.0-cbl-mariner2.0\nCOPY a /a\nCMD ["/a"]\n',
+        id="dotnet-mariner",
+    ),
+    # a user made without a UID: USER is written in numbers only (KH201), so no fix
+    pytest.param(
+        "FROM debian:12\nCOPY x /app/\nRUN adduser --disabled-password --gecos '' web\n"
+        'COPY y /app/\nCMD ["x"]\n',
+        id="named-user",
+    ),
 ]
 
 
@@ -358,6 +425,109 @@ def test_untouched_lines_stay() -> None:
     assert set(src.splitlines()) <= set(after.splitlines())
 
 
+MESSAGES = [
+    pytest.param(  # a new user: the message names the RUN, the paths and the USER it writes
+        'FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nVOLUME /data\nCMD ["python", "a.py"]\n',
+        "create user app (10001), give it /data, /app and end with USER 10001:10001",
+        id="created",
+    ),
+    pytest.param(  # the base's user, by number (not "USER 10001:10001", not "USER node")
+        'FROM node:20-slim\nWORKDIR /srv/app\nCOPY . .\nCMD ["node", "a.js"]\n',
+        "end with USER 1000:1000 (node's user node, per nodejs/docker-node); give /srv/app to it",
+        id="node",
+    ),
+    pytest.param(
+        "FROM mcr.microsoft.com/dotnet/aspnet:8.0\nCOPY out /app\n"
+        'ENTRYPOINT ["dotnet", "/app/a.dll"]\n',
+        "end with USER 1654:1654 (dotnet/aspnet's user app ($APP_UID), per dotnet/dotnet-docker)",
+        id="dotnet-8",
+    ),
+    pytest.param(
+        'FROM gcr.io/distroless/static-debian12\nWORKDIR /app\nCOPY a .\nCMD ["/app/a"]\n',
+        "end with USER 65532:65532 (distroless/static-debian12's user nonroot, per "
+        "GoogleContainerTools/distroless) (/app stays root's: the image has no shell to chown it)",
+        id="distroless",
+    ),
+    pytest.param(  # no fix: the message says why, and names no USER the fix would write
+        'FROM alpine:3.20\nVOLUME /data\nRUN mkdir -p /data\nCMD ["x"]\n',
+        "switch to an unprivileged user with a numeric USER (no automatic fix: the app writes "
+        "/data, which a VOLUME declares before a RUN could give it to the user (a change after "
+        "VOLUME is discarded))",
+        id="no-fix-says-why",
+    ),
+    pytest.param(  # a port below 1024: said, not hidden
+        'FROM python:3.12-slim\nCOPY a.py /srv/\nEXPOSE 80\nCMD ["python", "/srv/a.py"]\n',
+        "create user app (10001) and end with USER 10001:10001; it listens on 80, which a "
+        "non-root user may bind under Docker (unprivileged ports since Engine 20.10) but not "
+        "where the runtime keeps ports below 1024 privileged",
+        id="low-port",
+    ),
+]
+
+
+@pytest.mark.parametrize(("src", "advice"), MESSAGES)
+def test_message_names_what_the_fix_writes(src: str, advice: str) -> None:
+    """Issue 17: the message said "USER 10001:10001" while the fix wrote 1000:1000. Both now
+    come from one plan; the USER and the paths in the message are those in the fix."""
+    (finding,) = kh109(src)
+    assert finding.message.endswith(advice), finding.message
+    if finding.fix is None:
+        assert "no automatic fix" in finding.message
+        return
+    written = "".join(edit.text for edit in finding.fix.edits)
+    user = advice.split("USER ", 1)[1].split()[0].rstrip(";")
+    assert f"USER {user}" in written
+    assert "USER 10001" not in written or user.startswith("10001")
+
+
+@pytest.mark.corpus
+def test_corpus_messages_name_what_the_fix_writes() -> None:
+    """On every corpus Dockerfile KH109 reports: the USER the message names is the one the fix
+    writes, and a finding with no fix says so."""
+    files = corpus_files("dockerfiles")
+    if not files:
+        pytest.skip("no corpus")
+    check = checker(("KH109",))
+    targets = [Target(Path(str(p)), str(p), True, corpus_bytes(p)) for p in files]
+    seen = 0
+    for finding in check.check(targets).all_findings:
+        if finding.code != "KH109":
+            continue
+        seen += 1
+        said = re.search(r"end with USER (\S+)", finding.message)
+        if finding.fix is None:
+            assert said is None, finding.message
+            assert "no automatic fix" in finding.message, finding.message
+            continue
+        written = re.search(r"USER (\S+)", "".join(e.text for e in finding.fix.edits))
+        assert said is not None, finding.message
+        assert written is not None, finding.message
+        assert said.group(1).rstrip(";") == written.group(1), finding.location.path
+    assert seen > 50
+
+
+@pytest.mark.corpus
+def test_judged_fixes_still_do_what_was_judged() -> None:
+    """tests/data/judged/fixes/KH109.tsv: 32 corpus files whose fix diff was read as their
+    maintainer would. Each still gets a fix, or still gets none, as when it was judged (a
+    change means judging it again); the ones judged wrong are at most the one recorded."""
+    if not corpus_files("dockerfiles"):
+        pytest.skip("no corpus")
+    rows = fix_verdicts("KH109")
+    check = checker(("KH109",))
+    changed = []
+    for row in rows:
+        data = (CORPUS / row.path).read_bytes()
+        found = [f for f in check.check([Target(Path(row.path), row.path, True, data)]).all_findings
+                 if f.code == "KH109"]  # fmt: skip
+        offered = any(f.fix is not None for f in found)
+        if offered != row.offered:
+            changed.append(f"{row.path}: now {'fix' if offered else 'none'}")
+    assert changed == [], changed
+    assert len(rows) >= 30
+    assert sum(r.verdict == "wrong" for r in rows) <= 1
+
+
 @pytest.mark.corpus
 def test_corpus_user_fix_is_idempotent_and_local() -> None:
     """On every corpus Dockerfile: the fix parses, quiets KH109, is idempotent, and lines it
@@ -396,7 +566,7 @@ def test_corpus_user_fix_is_idempotent_and_local() -> None:
 # --------------------------------------------------------------------------------------------
 # with a real Docker Engine
 
-APP = 'id -u\necho "app ran"\n'
+APP = 'id -u\ntouch state && echo "app ran"\n'
 
 
 def _build(folder: Path, tag: str) -> None:
@@ -431,7 +601,8 @@ def test_user_fix_builds_and_runs_as_10001(docker_engine: str, tmp_path: Path) -
     work.mkdir()
     (work / "app.sh").write_text(APP)
     dockerfile = work / "Dockerfile"
-    dockerfile.write_text(f'FROM {base}\nCOPY app.sh /app/\nCMD ["sh", "/app/app.sh"]\n')
+    # the app writes into its WORKDIR: the fix gives it to the new user in the same RUN
+    dockerfile.write_text(f'FROM {base}\nWORKDIR /app\nCOPY app.sh .\nCMD ["sh", "app.sh"]\n')
     tags = ("keelhaul-test-user-fix/app:before", "keelhaul-test-user-fix/app:after")
     try:
         _build(work, tags[0])
@@ -445,5 +616,38 @@ def test_user_fix_builds_and_runs_as_10001(docker_engine: str, tmp_path: Path) -
         assert "USER 10001:10001" in dockerfile.read_text()
         _build(work, tags[1])
         assert _run(tags[1]).split() == ["10001", "app", "ran"]
+        _reuses_the_base_user(tmp_path, base)
     finally:
         subprocess.run(["docker", "rmi", "-f", *tags, base], capture_output=True, check=False)
+
+
+NODE_APP = "id -u\nstat -c %u /app/app.sh\n"
+
+
+def _reuses_the_base_user(tmp_path: Path, base: str) -> None:
+    """The same base tagged with the official node image's name, so keelhaul's table applies:
+    the fix reuses node's user by number (1000:1000, no passwd entry needed), creates no user,
+    and gives the app's files to it. Reusing the base keeps this cheap: one COPY layer."""
+    node = "node:keelhaul-nonroot-test"
+    subprocess.run(["docker", "tag", base, node], capture_output=True, check=True)
+    work = tmp_path / "node-app"
+    work.mkdir()
+    (work / "app.sh").write_text(NODE_APP)
+    dockerfile = work / "Dockerfile"
+    dockerfile.write_text(f'FROM {node}\nCOPY app.sh /app/\nCMD ["sh", "/app/app.sh"]\n')
+    tag = "keelhaul-test-nonroot/app:after"
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "keelhaul", "--no-color", "fix", "--no-config",
+             "--unsafe-fixes", "--select", "KH109", str(dockerfile)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert dockerfile.read_text() == (
+            f"FROM {node}\nCOPY --chown=1000:1000 app.sh /app/\nUSER 1000:1000\n"
+            'CMD ["sh", "/app/app.sh"]\n'
+        )
+        _build(work, tag)
+        assert _run(tag).split() == ["1000", "1000"]
+    finally:
+        subprocess.run(["docker", "rmi", "-f", tag, node], capture_output=True, check=False)

@@ -5,6 +5,8 @@ test, not a corpus file."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from keelhaul.dockerfile.syntax import parse
@@ -46,6 +48,41 @@ CASES = [
     case(
         "KH109",
         'FROM debian:12\nCOPY entrypoint.sh /\nRUN apt-get install -y gosu\nENTRYPOINT ["/entrypoint.sh"]\n',
+        [],
+    ),
+    # --- KH109: issue 17: the images others build on get no USER (their children's RUNs
+    # need root): docker-library/php's own Dockerfiles (they ship docker-php-ext-install), the
+    # .NET runtime-deps and SDK images (no command), an artefact stage only copied out
+    case(
+        "KH109",
+        "FROM debian:bookworm-slim\nRUN mkdir -p /var/www/html\nCOPY docker-php-source "
+        "/usr/local/bin/\nRUN docker-php-source extract && make install\nCOPY docker-php-ext-* "
+        'docker-php-entrypoint /usr/local/bin/\nENTRYPOINT ["docker-php-entrypoint"]\n'
+        'WORKDIR /var/www/html\nEXPOSE 9000\nCMD ["php-fpm"]\n',
+        [],
+    ),
+    case(  # php-fpm behind docker-php-entrypoint (exec "$@"): the master drops to www-data
+        "KH109",
+        "FROM debian:12\nCOPY docker-php-entrypoint /usr/local/bin/\nENTRYPOINT "
+        '["docker-php-entrypoint"]\nCMD ["php-fpm"]\n',
+        [],
+    ),
+    case(
+        "KH109",
+        "FROM debian:bookworm-slim\nENV APP_UID=1654 ASPNETCORE_HTTP_PORTS=8080\nRUN groupadd "
+        "--gid=$APP_UID app && useradd --uid=$APP_UID --gid=$APP_UID --create-home app\n",
+        [],
+    ),
+    case(
+        "KH109",
+        "FROM golang:1.23 AS build\nRUN go build -o /out/app .\nFROM alpine:3.20 AS artifacts\n"
+        "COPY --from=build /out/app /\n",
+        [],
+    ),
+    case(  # a tool run on a bind-mounted output folder (docker run -v "$PWD/out:/out")
+        "KH109",
+        '# docker run --rm -v "$PWD/out:/out" gen\nFROM alpine:3.20\nRUN apk add pandoc\n'
+        'WORKDIR /out\nENTRYPOINT ["pandoc"]\n',
         [],
     ),
     # --- KH109: images made to be built on, servers that drop privileges, tools, tests
@@ -146,8 +183,15 @@ CASES = [
         'FROM python:3.12-slim\nRUN pip install gunicorn\nCMD ["gunicorn", "-b", "0.0.0.0:8080", "app:app"]\n',
         [1],
     ),
+    # a program copied into a folder of commands and called by name, no port: a command-line
+    # tool (trivy's and dockle's images), run with the caller's --user; a server name is not
     case(
-        "KH109", 'FROM alpine:3.20\nCOPY mytool /usr/local/bin/mytool\nENTRYPOINT ["mytool"]\n', [1]
+        "KH109", 'FROM alpine:3.20\nCOPY mytool /usr/local/bin/mytool\nENTRYPOINT ["mytool"]\n', []
+    ),
+    case(
+        "KH109",
+        'FROM alpine:3.20\nCOPY api-server /usr/local/bin/\nENTRYPOINT ["api-server"]\n',
+        [1],
     ),
     case(
         "KH109",
@@ -327,3 +371,143 @@ PORT_CASES = [
 @pytest.mark.parametrize(("code", "src", "expected", "name"), PORT_CASES)
 def test_port_cases(code: str, src: str, expected: list[int], name: str) -> None:
     assert [f.location.line for f in found(src, code, name)] == expected
+
+
+# KH109's message says what the fix does (issue 17 item 2), or why there is no fix, and what is
+# assumed (issue 16 item 4).
+@pytest.mark.parametrize(
+    ("src", "says"),
+    [
+        pytest.param(
+            'FROM node:20-slim\nCOPY . /app\nCMD ["node", "index.js"]\n',
+            "end with USER 1000:1000 (node's user node, per nodejs/docker-node)",
+            id="node-reuses-node",
+        ),
+        pytest.param(
+            'FROM php:8.3-fpm\nCOPY . /var/www/html\nCMD ["php", "worker.php"]\n',
+            "end with USER 33:33 (php's user www-data",
+            id="php-fpm-www-data",
+        ),
+        pytest.param(
+            'FROM php:8.3-fpm-alpine\nCOPY . /app\nCMD ["php", "worker.php"]\n',
+            "end with USER 82:82",
+            id="php-alpine-www-data-82",
+        ),
+        pytest.param(
+            'FROM mcr.microsoft.com/dotnet/aspnet:8.0\nCOPY . /app\nENTRYPOINT ["dotnet", "a.dll"]\n',
+            "end with USER 1654:1654",
+            id="dotnet-8-app-uid",
+        ),
+        pytest.param(
+            'FROM gcr.io/distroless/static-debian12\nCOPY app /\nCMD ["/app"]\n',
+            "end with USER 65532:65532",
+            id="distroless-nonroot",
+        ),
+        pytest.param(
+            'FROM debian:12\nCOPY app /app/\nCMD ["/app/app"]\n',
+            "create user app (10001) and end with USER 10001:10001",
+            id="new-user",
+        ),
+        pytest.param(
+            'FROM php:8.3-apache\nCOPY run.sh /\nCMD ["/run.sh"]\n',
+            "no automatic fix: php:8.3-apache starts Apache as root, which then runs its "
+            "workers as www-data",
+            id="php-apache-why-no-fix",
+        ),
+        pytest.param(
+            'FROM example.com/team/app:1\nCMD ["/srv/app"]\n',
+            "runs as root unless team/app sets a user",
+            id="unknown-base",
+        ),
+    ],
+)
+def test_root_user_message_matches_the_fix(src: str, says: str) -> None:
+    (finding,) = found(src, "KH109")
+    assert says in finding.message
+    assert "10001" not in finding.message or "create user app" in finding.message
+
+
+def test_root_user_numeric_only() -> None:
+    """A user made without a UID gets no fix: USER is written with numbers (KH201)."""
+    src = 'FROM debian:12\nRUN useradd web\nCOPY app /app/\nCMD ["/app/app"]\n'
+    (finding,) = found(src, "KH109")
+    assert "creates web without a UID" in finding.message
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        # a desktop app: graphical libraries and no port
+        pytest.param(
+            "FROM debian:12\nRUN apt-get install -y libgtk-3-0 xauth\nCOPY app /opt/app\n"
+            'ENTRYPOINT ["/opt/app"]\n',
+            id="gui-libraries",
+        ),
+        # the file's usage comment runs it privileged: it works on the host
+        pytest.param(
+            '# docker run --rm --privileged -v /lib/modules:/lib/modules me/trace\nFROM debian:12\nCOPY t.sh /t.sh\nENTRYPOINT ["/t.sh"]\n',
+            id="privileged-usage",
+        ),
+        # daemons that drop to their own user themselves (postfix's master, distccd)
+        pytest.param(
+            'FROM alpine:3.20\nRUN apk add --no-cache postfix\nCOPY boot /boot\nENTRYPOINT ["/boot"]\n',
+            id="postfix",
+        ),
+        # the Docker CLI and no port: it drives the host's Docker through its socket
+        pytest.param(
+            'FROM alpine:3.20\nRUN apk add --no-cache docker-cli\nCOPY scan.sh /scan.sh\nENTRYPOINT ["/scan.sh"]\n',
+            id="docker-cli",
+        ),
+        # a packaged program run with arguments that are not a server's
+        pytest.param(
+            'FROM alpine:3.20\nRUN apk add --no-cache emacs\nCMD ["/usr/bin/emacs", "-f", "tetris"]\n',
+            id="packaged-program-with-arguments",
+        ),
+        # an upstream program fetched in a RUN, started with no port
+        pytest.param(
+            "FROM debian:12\nRUN git clone https://example.com/its.git /usr/src/its\n"
+            'WORKDIR /usr/src/its\nENTRYPOINT ["./start"]\n',
+            id="fetched-upstream-program",
+        ),
+        # an entrypoint script in the build context that switches user
+        pytest.param("entrypoint-in-context", id="entrypoint-drops-in-context"),
+    ],
+)
+def test_root_user_quiet_where_root_is_chosen_elsewhere(src: str, tmp_path: Path) -> None:
+    if src == "entrypoint-in-context":
+        (tmp_path / "entrypoint.sh").write_text('#!/bin/sh\nexec gosu web "$@"\n')
+        src = ("FROM debian:12\nRUN useradd -u 1001 web\nCOPY entrypoint.sh /usr/local/bin/\n"
+               'ENTRYPOINT ["entrypoint.sh"]\nCMD ["web-server"]\n')  # fmt: skip
+        assert _kh109_in(tmp_path, src) == []
+        return
+    assert found(src, "KH109") == []
+
+
+def _kh109_in(folder: Path, src: str) -> list[Finding]:
+    from keelhaul.checking import Target
+    from tests.fix.test_fixing import checker
+
+    dockerfile = folder / "Dockerfile"
+    dockerfile.write_text(src)
+    result = checker(("KH109",)).check([Target(dockerfile, str(dockerfile), True)])
+    return [f for f in result.all_findings if f.code == "KH109"]
+
+
+def test_root_user_entrypoint_unseen_is_info(tmp_path: Path) -> None:
+    """A created user and an entrypoint script keelhaul cannot read: the official images'
+    pattern (the script switches user) is assumed, at info, and the message says so."""
+    src = ("FROM debian:12\nRUN useradd -u 1001 web\nCOPY entrypoint.sh /usr/local/bin/\n"
+           'ENTRYPOINT ["entrypoint.sh"]\nCMD ["web-server"]\n')  # fmt: skip
+    (finding,) = _kh109_in(tmp_path, src)
+    assert finding.severity.value == "info"
+    assert "unless entrypoint.sh" in finding.message
+    assert "USER 1001" in finding.message
+    (tmp_path / "entrypoint.sh").write_text('#!/bin/sh\nexec "$@"\n')
+    (finding,) = _kh109_in(tmp_path, src)
+    assert finding.severity.value == "warning"
+
+
+def test_root_user_unknown_base_without_command_is_info() -> None:
+    (finding,) = found("ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY nginx.conf /etc/nginx/\n", "KH109")
+    assert finding.severity.value == "info"
+    assert "build argument" in finding.message

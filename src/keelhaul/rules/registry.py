@@ -20,7 +20,7 @@ from keelhaul.dockerfile.scripts import script_texts
 from keelhaul.dockerfile.shell import ShellScript, parse_shell
 from keelhaul.dockerfile.stages import Build, Stage, resolve
 from keelhaul.dockerfile.syntax import Dockerfile, Instruction, Span
-from keelhaul.findings import Finding, Fix, Location
+from keelhaul.findings import Finding, Fix, Location, Severity
 from keelhaul.rule import Rule, register
 from keelhaul.settings import Settings
 
@@ -171,6 +171,9 @@ class Hit:
     stage: Stage | None = None
     span: Span | None = None
     fix: Fix | None = None
+    severity: Severity | None = None
+    """Lower than the rule's when what the check knows is weaker (a stage whose role is
+    assumed); None: the rule's."""
 
 
 Check = Callable[[DockerfileContext], Iterable[Hit]]
@@ -187,7 +190,7 @@ def findings_of(rule: Rule, ctx: DockerfileContext) -> Iterator[Finding]:
         yield Finding(
             code=rule.code,
             name=rule.name,
-            severity=rule.severity,
+            severity=hit.severity or rule.severity,
             category=rule.category,
             location=Location(
                 ctx.tree.path, span.line, span.column, span.end_line, span.end_column

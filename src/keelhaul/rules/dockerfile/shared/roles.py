@@ -9,6 +9,7 @@ roles:
   run it; its files are copied out (``docker build --output``, ``COPY --from``);
 - ``build``: a stage the target does not end in, used by later stages;
 - ``base``: an image meant to be built on or to run commands in: it has ONBUILD triggers,
+  it ships docker-php-ext-install and docker-php-source (docker-library/php's own images),
   its CMD is an interactive shell or an interpreter's prompt (``bash``, ``python3``,
   ``node``: the official language images), it sets no CMD over a language, SDK or
   distribution base, or its file says so (``Dockerfile.base``, ``sdk.Dockerfile``), or it is
@@ -25,8 +26,14 @@ roles:
   the default arguments only ask for ``--help``, and it exposes no port and has no
   HEALTHCHECK: ``docker run IMAGE ARGS`` runs it once on the caller's files, and the caller
   chooses the user (``docker run --user``); or a desktop app: the file mentions the X11
-  socket or DISPLAY (its ``docker run`` usage comment, an ENV) and exposes no port. This role
-  is assumed from the file's shape.
+  socket or DISPLAY (its ``docker run`` usage comment, an ENV) or installs GTK/Qt libraries,
+  and exposes no port. Also tools: a program the file copies into a folder of commands and
+  calls by name from its ENTRYPOINT (``COPY trivy /usr/local/bin/``, ``ENTRYPOINT
+  ["trivy"]``) unless its name says it serves (``api-server``, ``worker``); a CMD that runs
+  a program the file installs (a package, or named in a RUN: ``cabal install brok``) with
+  arguments that start no server (``emacs -f tetris``), or ``echo``'s usage text; a program
+  the file fetches from its upstream in a RUN (``git clone URL /usr/src/its``, then
+  ``ENTRYPOINT ["./start"]``). This role is assumed from the file's shape.
 
 A target with no CMD or ENTRYPOINT of its own whose RUN steps check the build context
 (``RUN --mount=type=bind ... shellcheck``) or whose name says so (``validate``, ``lint``,
@@ -40,8 +47,13 @@ Apache httpd, php-fpm: the master keeps root to bind the port, the workers run a
 ``www-data``; mysqld and postgres, which refuse to run as root and are started by an
 entrypoint that switches user), or an official service image's own entrypoint, which switches user before it
 starts the service (postgres, mysql, redis...) when the Dockerfile keeps the base's command.
-``needs_root`` says that the program itself needs root (dockerd in docker:dind, buildkitd,
-sshd, which switches to each user who logs in).
+``drops_privileges`` also holds when the entrypoint script the file copies in from the build
+context (when keelhaul reads that context) calls gosu, su-exec, setpriv..., and when the
+file installs a daemon that drops to its own user itself (postfix, distcc, squid, dnsmasq,
+exim, sendmail). ``needs_root`` says that the program itself needs root (dockerd in
+docker:dind, buildkitd, sshd, which switches to each user who logs in; a kernel NFS server;
+an image whose usage comment runs it ``--privileged``; a Docker CLI image that exposes no
+port, which drives the host's Docker through its socket).
 """
 
 from __future__ import annotations
@@ -237,6 +249,14 @@ def _role(ctx: DockerfileContext, stage: Stage) -> StageRole:
         return StageRole(Role.BASE, "it has ONBUILD triggers (an image to build on)", False, drops)
     commands = [i for i in instructions if i.name in ("CMD", "ENTRYPOINT")]
     first = root_base(ctx, stages[0]) if stages else stage
+    if _ships_php_scripts(instructions):
+        return StageRole(
+            Role.BASE,
+            "it ships docker-php-ext-install and docker-php-source: the php image, which "
+            "others build on (their RUNs need root)",
+            False,
+            drops,
+        )
     program = _target_program(commands)
     if program and _ROOT_PROGRAMS.match(program):
         return StageRole(Role.RUNS, f"it runs {program}, which needs root", False, drops, True)
@@ -244,6 +264,8 @@ def _role(ctx: DockerfileContext, stage: Stage) -> StageRole:
         return StageRole(Role.RUNS, "it runs docker:dind's dockerd, which needs root", False,
                          drops, True)  # fmt: skip
     if _self_dropping(first, commands, program):
+        drops = True
+    if _dropping_daemon(ctx):
         drops = True
     if _test_path(ctx.tree.path):
         return StageRole(
@@ -256,6 +278,9 @@ def _role(ctx: DockerfileContext, stage: Stage) -> StageRole:
             False,
             drops,
         )
+    root = _needs_root(ctx, instructions)
+    if root:
+        return StageRole(Role.RUNS, root, True, drops, True)
     if not commands and _check_stage(ctx, stage):
         return StageRole(
             Role.BUILD,
@@ -305,8 +330,21 @@ def _role(ctx: DockerfileContext, stage: Stage) -> StageRole:
             True,
             drops,
         )
+    gui = _gui_packages(ctx, instructions)
+    if gui:
+        return StageRole(
+            Role.TOOL,
+            f"it installs {gui}, a graphical library, and exposes no port: a desktop app "
+            "started with docker run on its user's display",
+            True,
+            drops,
+        )
     entrypoints = [i for i in commands if i.name == "ENTRYPOINT"]
-    tool = _tool(ctx, instructions, entrypoint) or _cmd_tool(ctx, instructions, entrypoints, cmd)
+    tool = (
+        _tool(ctx, instructions, entrypoint)
+        or _cmd_tool(ctx, instructions, entrypoints, cmd)
+        or _fetched_tool(ctx, instructions, commands)
+    )
     if tool:
         return StageRole(
             Role.TOOL,
@@ -331,7 +369,7 @@ def target_program(ctx: DockerfileContext) -> str:
 def _target_program(commands: list[Instruction]) -> str:
     program = _program(commands)
     entry = [i for i in commands if i.name == "ENTRYPOINT"]
-    if program.endswith(".sh") and entry and len(_words(entry[-1])) == 1:
+    if _entrypoint_script_name(program) and entry and len(_words(entry[-1])) == 1:
         # an entrypoint script that ends with exec "$@": the CMD names the program
         program = _program([i for i in commands if i.name == "CMD"]) or program
     return program
@@ -359,7 +397,27 @@ def _program(commands: list[Instruction]) -> str:
 def _pass_through(entrypoint: Instruction) -> bool:
     """The docker-library entrypoint that runs its arguments (``exec "$@"``)."""
     words = _words(entrypoint)
-    return len(words) == 1 and os.path.basename(words[0]) == "docker-entrypoint.sh"
+    return len(words) == 1 and os.path.basename(words[0]) in (
+        "docker-entrypoint.sh",
+        "docker-php-entrypoint",  # docker-library/php: `set -- php "$@"` for flags, exec "$@"
+    )
+
+
+def _entrypoint_script_name(program: str) -> bool:
+    """A script named as an entrypoint (``start.sh``, ``docker-php-entrypoint``)."""
+    return program.endswith(".sh") or program.endswith("-entrypoint")
+
+
+#: The scripts of docker-library/php that images built on it call (``RUN
+#: docker-php-ext-install pdo_mysql``): a Dockerfile that ships them builds the php image.
+_PHP_BUILD_SCRIPTS = re.compile(r"(?:^|/)docker-php-(?:ext-[\w*]+|ext-\*|source)$")
+
+
+def _ships_php_scripts(instructions: list[Instruction]) -> bool:
+    return any(
+        inst.name in ("COPY", "ADD") and any(_PHP_BUILD_SCRIPTS.search(w) for w in inst.values[:-1])
+        for inst in instructions
+    )
 
 
 def _self_dropping(first: Stage, commands: list[Instruction], program: str) -> bool:
@@ -416,10 +474,51 @@ def _tool(
             r"\.(?:sh|py|rb|js|pl|jar|dll|wasm)$|entrypoint|^(?:start|run)(?:$|[-_.])", name
         )
         or any(_LISTENS.search(w) for w in words[1:])
-        or _copied_in(instructions, name, ctx)
+        or (_copied_in(instructions, name, ctx) and not _installed_command(instructions, words[0]))
     ):
         return ""
     return name
+
+
+#: Folders of commands: a program copied into one and called by name is installed as a command.
+_COMMAND_FOLDERS = ("/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin", "/usr/sbin", "/sbin")
+#: Words in a program's name that say it serves or works for others (not a command).
+_SERVICE_WORDS = frozenset(
+    {
+        "worker", "server", "serve", "daemon", "agent", "operator", "controller", "manager",
+        "api", "service", "svc", "proxy", "gateway", "exporter", "bot", "web", "app", "backend",
+        "frontend", "consumer", "scheduler", "listener",
+    }
+)  # fmt: skip
+#: Arguments that start a service (``celery -A proj worker``, ``rails server``, ``npm run``).
+_SERVICE_ARGUMENTS = _SERVICE_WORDS | {"run", "start", "up", "serve", "listen"}
+
+
+def _service_named(name: str) -> bool:
+    words = re.split(r"[-_.]", name.lower())
+    return bool(_SERVER_NAME.search(name)) or any(w in _SERVICE_WORDS for w in words)
+
+
+def _installed_command(instructions: list[Instruction], program: str) -> bool:
+    """``program`` (an ENTRYPOINT's first word) is one the Dockerfile copies into a folder of
+    commands (``COPY trivy /usr/local/bin/trivy``, ``ENTRYPOINT ["trivy"]``): a command-line
+    program shipped as a command, unless its name says it serves (``api-server``)."""
+    name = os.path.basename(program)
+    if ("/" in program and not program.startswith(_COMMAND_FOLDERS)) or _service_named(name):
+        return False
+    for inst in instructions:
+        if inst.name not in ("COPY", "ADD") or len(inst.values) < 2:
+            continue
+        *sources, dest = inst.values
+        folder = dest.rstrip("/") if dest.endswith("/") else os.path.dirname(dest)
+        target = dest if not dest.endswith("/") else ""
+        if folder not in _COMMAND_FOLDERS:
+            continue
+        if os.path.basename(target) == name or (
+            not target and any(os.path.basename(v.rstrip("/")) == name for v in sources)
+        ):
+            return True
+    return False
 
 
 def _copied_in(
@@ -493,15 +592,158 @@ def _cmd_tool(
         first = _words(entrypoint[-1])
         if len(first) == 1:
             return os.path.basename(first[0])  # ENTRYPOINT ["transfer.sh"], CMD ["--help"]
-    if entrypoint or words[1:] or _SERVER_NAME.search(name):
+    if entrypoint or _service_named(name):
+        return ""
+    if name in ("echo", "printf"):
+        return name  # the default command prints how to use the image's programs
+    if any(_LISTENS.search(w) or w.lower() in _SERVICE_ARGUMENTS for w in words[1:]):
         return ""
     if "/" in words[0] and not words[0].startswith(_SYSTEM_BIN):
         return ""
     if _RUNTIMES.match(name) or re.search(r"\.(?:sh|py|rb|js|pl|jar|dll|wasm)$", name):
         return ""
-    if _copied_in(instructions, name) or not _package_installed(ctx, name):
+    if _copied_in(instructions, name):
+        return ""
+    if not _package_installed(ctx, name) and not _named_in_run(ctx, name):
         return ""
     return name
+
+
+def _named_in_run(ctx: DockerfileContext, program: str) -> bool:
+    """A RUN of the target's chain names ``program`` (``cabal install brok``, ``git clone
+    https://github.com/abs0/wargames.git``, ``make install && lkp install``): the Dockerfile
+    installs it from its upstream."""
+    chain = {s.index for s in final_chain(ctx)}
+    word = re.compile(rf"(?<![\w-]){re.escape(program)}(?![\w-])")
+    return any(run.stage.index in chain and word.search(script_text(run)) for run in all_runs(ctx))
+
+
+#: Commands of a RUN that fetch an upstream program (a release, a clone).
+_FETCHES = re.compile(r"\bgit\s+clone\b|\bcurl\b|\bwget\b")
+
+
+def _fetched_tool(
+    ctx: DockerfileContext, instructions: list[Instruction], commands: list[Instruction]
+) -> str:
+    """A program the Dockerfile fetches from its upstream in a RUN (``git clone URL
+    /usr/src/its`` then ``ENTRYPOINT ["./start"]``; ``curl -o /mars.jar`` then ``ENTRYPOINT
+    ["java", "-jar", "/mars.jar"]``), run with no port exposed: a packaged upstream program
+    started with docker run, not the project's own service (that comes from the build
+    context)."""
+    if not commands or any(i.name in ("EXPOSE", "HEALTHCHECK") for i in instructions):
+        return ""
+    entry = [i for i in commands if i.name == "ENTRYPOINT"]
+    chosen = (entry or commands)[-1].effective
+    if not chosen.json or not chosen.values:
+        return ""
+    words = list(chosen.values)
+    path = words[0]
+    if _RUNTIMES.match(os.path.basename(path)):
+        path = next((w for w in words[1:] if not w.startswith("-")), "")
+    if "/" not in path or any(_LISTENS.search(w) for w in words[1:]):
+        return ""
+    name = os.path.basename(path)
+    if _service_named(name) or name in ("entrypoint.sh", "docker-entrypoint.sh"):
+        return ""
+    workdir = "/"
+    for inst in instructions:
+        if inst.name == "WORKDIR" and inst.values:
+            value = inst.values[0].strip("'\"")
+            workdir = os.path.normpath(os.path.join(workdir, value))
+    full = os.path.normpath(os.path.join(workdir, path))
+    if full == "/" or _copied_to(instructions, full, workdir):
+        return ""
+    places = {full, *(p for p in _parents(full) if p != "/")}
+    chain = {s.index for s in final_chain(ctx)}
+    for run in all_runs(ctx):
+        text = script_text(run)
+        if run.stage.index in chain and _FETCHES.search(text):
+            tokens = {t.strip("'\"").rstrip("/") for t in text.split()}
+            if tokens & places:
+                return name
+    return ""
+
+
+def _parents(path: str) -> list[str]:
+    out: list[str] = []
+    while path not in ("/", ""):
+        path = os.path.dirname(path)
+        out.append(path)
+    return out
+
+
+def _copied_to(instructions: list[Instruction], path: str, workdir: str) -> bool:
+    """A COPY or ADD from the build context writes ``path`` or a folder holding it."""
+    for inst in instructions:
+        if inst.name not in ("COPY", "ADD") or len(inst.values) < 2 or inst.flag("from"):
+            continue
+        dest = os.path.normpath(os.path.join(workdir, inst.values[-1]))
+        if path == dest or path.startswith(dest.rstrip("/") + "/"):
+            return True
+    return False
+
+
+def _installed_packages(ctx: DockerfileContext) -> set[str]:
+    """Names of the packages the target's chain installs (lower case)."""
+    chain = {s.index for s in final_chain(ctx)}
+    found: set[str] = set()
+    for run in all_runs(ctx):
+        if run.stage.index in chain:
+            for op in run.operations.packages:
+                if op.action == "install":
+                    found.update(spec.name.lower() for spec in op.packages)
+    return found
+
+
+#: Packages of daemons that start as root and drop to their own user themselves (postfix's
+#: master(8) runs its children as mail_owner; distccd, run as root, switches to distcc; squid
+#: to cache_effective_user; dnsmasq to nobody; exim and sendmail to their mail user).
+_DROPPING_DAEMON_PACKAGES = frozenset(
+    {"postfix", "exim4", "exim", "sendmail", "distcc", "squid", "dnsmasq"}
+)
+#: Packages whose program needs root: a kernel NFS server.
+_ROOT_PACKAGES = frozenset({"nfs-utils", "nfs-kernel-server"})
+#: Packages of the Docker CLI: an image that has it and serves nothing drives the host's Docker
+#: through its socket (``-v /var/run/docker.sock:...``), which needs root or the socket's group.
+_DOCKER_CLI = frozenset({"docker-cli", "docker-ce-cli", "docker.io", "docker-ce", "docker"})
+#: A usage comment that runs the image privileged (``# docker run --privileged ...``).
+_PRIVILEGED_USAGE = re.compile(r"^\s*#.*--privileged\b", re.MULTILINE)
+#: Graphical libraries and desktop programs (GTK, Qt, an X client, PulseAudio for a desktop).
+_GUI_PACKAGE = re.compile(
+    r"^(?:libgtk[\w.-]*|gtk\d[\w.-]*|libqt\d[\w.-]*|qt\d-[\w.-]+|qml-module-[\w.-]+|"
+    r"qtdeclarative\d[\w.-]*|libgl1-mesa-glx|xauth|x11-apps|virt-manager|virt-viewer|apulse|"
+    r"pulseaudio|gir1\.2-[\w.-]*gtk[\w.-]*)$"
+)
+
+
+def _dropping_daemon(ctx: DockerfileContext) -> str:
+    found = sorted(_installed_packages(ctx) & _DROPPING_DAEMON_PACKAGES)
+    return found[0] if found else ""
+
+
+def _needs_root(ctx: DockerfileContext, instructions: list[Instruction]) -> str:
+    """Why the target's program needs root, as a role reason, or ""."""
+    if _PRIVILEGED_USAGE.search(ctx.tree.render()):
+        return "its usage comment runs it with docker run --privileged (it works on the host)"
+    packages = _installed_packages(ctx)
+    nfs = sorted(packages & _ROOT_PACKAGES)
+    if nfs:
+        return f"it installs {nfs[0]}, a kernel NFS server, which needs root"
+    docker = sorted(packages & _DOCKER_CLI)
+    if docker and not any(i.name == "EXPOSE" for i in instructions):
+        return (
+            f"it installs the Docker CLI ({docker[0]}) and exposes no port: it drives the "
+            "host's Docker through its socket, which needs root or the socket's group"
+        )
+    return ""
+
+
+def _gui_packages(ctx: DockerfileContext, instructions: list[Instruction]) -> str:
+    """A graphical library the target installs when it exposes no port (a desktop app)."""
+    if any(i.name in ("EXPOSE", "HEALTHCHECK") for i in instructions):
+        return ""
+    found = sorted(p for p in _installed_packages(ctx) if _GUI_PACKAGE.match(p))
+    return found[0] if found else ""
 
 
 def _package_installed(ctx: DockerfileContext, program: str) -> bool:
@@ -613,4 +855,52 @@ def _drops_privileges(ctx: DockerfileContext) -> bool:
         for inst in stage.instructions:
             if inst.name in ("ENTRYPOINT", "CMD") and PRIVILEGE_DROP.search(" ".join(inst.values)):
                 return True
-    return False
+    script = entrypoint_script(ctx)
+    return script is not None and script[1] is not None and bool(PRIVILEGE_DROP.search(script[1]))
+
+
+#: The most of an entrypoint script read from the build context.
+_SCRIPT_BYTES = 65536
+
+
+def entrypoint_script(ctx: DockerfileContext) -> tuple[str, str | None] | None:
+    """The entrypoint script the target runs, when a COPY or ADD from the build context puts
+    it in the image (``COPY docker-entrypoint.sh /usr/local/bin/``, ``ENTRYPOINT
+    ["docker-entrypoint.sh"]``): (its name, its text; None when the build context is unknown
+    or does not hold it), else None."""
+    stages = final_chain(ctx)
+    instructions = [i for s in reversed(stages) for i in s.instructions]
+    entry = [i for i in instructions if i.name == "ENTRYPOINT"]
+    if not entry:
+        return None
+    words = _words(entry[-1])
+    while words and os.path.basename(words[0]) in _WRAPPERS:
+        words = [w for w in words[1:] if not w.startswith("-")]
+    if words and os.path.basename(words[0]) in _PROMPTS and len(words) > 1:
+        words = words[1:]  # sh /entrypoint.sh
+    if not words or (not words[0].endswith(".sh") and "entrypoint" not in words[0]):
+        return None
+    name = os.path.basename(words[0])
+    for inst in instructions:
+        if inst.name not in ("COPY", "ADD") or len(inst.values) < 2 or inst.flag("from"):
+            continue
+        *sources, dest = inst.values
+        target = os.path.basename(dest.rstrip("/")) if not dest.endswith("/") else ""
+        for source in sources:
+            if target == name or (not target and os.path.basename(source) == name):
+                return name, _read_context_file(ctx, source)
+    return None
+
+
+def _read_context_file(ctx: DockerfileContext, source: str) -> str | None:
+    if ctx.build_context is None or "$" in source or "*" in source:
+        return None
+    root = ctx.build_context.root.resolve()
+    path = (root / source.lstrip("/")).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        return None
+    try:
+        with path.open("rb") as handle:
+            return handle.read(_SCRIPT_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        return None

@@ -69,6 +69,7 @@ _BASE_IDS = {
     ("nginx", "nginx"): "101:101",
     ("nginxinc", "nginx"): "101:101",
     ("dotnet", "app"): "1654:1654",
+    ("jenkins", "jenkins"): "1000:1000",  # jenkinsci/docker: ARG uid=1000, gid=1000
 }
 #: IDs the usual distributions agree on.
 _COMMON_IDS = {"root": "0:0", "nobody": "65534:65534"}

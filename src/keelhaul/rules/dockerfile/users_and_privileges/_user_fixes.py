@@ -1,21 +1,26 @@
-"""The fix of KH109 (root-user): end the final stage as an unprivileged user.
+"""The fix of KH109 (root-user): end the final stage as an unprivileged user, by number.
 
 Who the image then runs as, in this order:
 
-1. a user the stage chain already creates (``useradd -u 1001 app`` in a builder stage the final
-   stage is built FROM): ``USER 1001`` (with its GID when the Dockerfile gives it); else the
-   last non-root USER the chain set before a ``USER root``;
-2. the base's own unprivileged user: the user the base runs as by default (when a ``USER
-   root`` overrode it), distroless and Chainguard ``nonroot`` (65532), node's ``node`` (1000),
-   .NET 8+'s ``app`` (1654);
+1. a user the stage chain already creates with a UID (``useradd -u 1001 app`` in a builder
+   stage the final stage is built FROM): ``USER 1001`` (with its GID when the Dockerfile gives
+   it); else the last non-root USER the chain set before a ``USER root``, in numbers (from the
+   base's documented IDs or the Dockerfile's useradd). A user made without a UID gets no fix:
+   USER is written in numbers only (KH201; Kubernetes' runAsNonRoot needs them);
+2. the base's own unprivileged user, from the one table of well-known images
+   (:mod:`keelhaul.image.known`, with its sources): the user the base runs as by default
+   (when a ``USER root`` overrode it), node's ``node`` (1000), php's ``www-data`` (33, 82 on
+   Alpine), .NET 8+'s ``app`` (1654), distroless' and Chainguard's ``nonroot`` (65532),
+   nginx-unprivileged's 101;
 3. ``scratch``: ``USER 65532:65532``; a numeric user needs no /etc/passwd;
 4. a new user ``app`` with UID and GID 10001, created as the base's distribution does it:
    ``groupadd``/``useradd`` on Debian, Ubuntu and the Enterprise Linux family, busybox
    ``addgroup``/``adduser`` on Alpine and busybox.
 
-No fix (the finding stays) for a base keelhaul cannot place in a family, for service images
-whose entrypoint needs root (nginx, postgres, ...: they start as root and drop privileges
-themselves) and images that install such a service (nginx, apache2, openssh-server, cron,
+No fix (the finding stays, and its message says why) for a base keelhaul cannot place in a
+family, for service images whose entrypoint needs root (nginx, postgres, php's Apache images,
+WordPress, Nextcloud...: they start as root and drop privileges themselves; the table says
+why), for an image with no shell when the app writes paths the fix would have to chown and images that install such a service (nginx, apache2, openssh-server, cron,
 supervisor...), for bases whose container image lacks the tools (ubi-minimal and ubi-micro,
 ``*-minimal``/``*-slim`` Enterprise Linux, Fedora and Amazon Linux ship without shadow-utils
 unless the Dockerfile installs it), for images made to be built upon (ONBUILD triggers, a CMD
@@ -35,6 +40,11 @@ Where the edits go (all in one fix, final stage only):
   WORKDIR is a system folder. Destinations in system folders (/usr/local/bin and the rest of
   /usr, /bin, /sbin, /lib, /etc, /var/lib, /tmp...) keep root's ownership: the app reads its
   binaries and configuration but need not rewrite them.
+- the paths the app writes (:func:`written_paths`: the final WORKDIR when it is an app
+  folder, the VOLUMEs, the folders the final stage's RUNs make) get ``mkdir -p`` and a numeric
+  ``chown`` (no passwd entry needed) in the RUN that creates the user when they exist there
+  already, else in one RUN right before the USER (and before the closing VOLUMEs: a change
+  after VOLUME is discarded).
 """
 
 from __future__ import annotations
@@ -48,6 +58,7 @@ from keelhaul.dockerfile.shell import SHELLS
 from keelhaul.dockerfile.stages import Stage
 from keelhaul.dockerfile.syntax import Instruction, LineRole, Trivia
 from keelhaul.findings import Edit, Fix, Safety
+from keelhaul.image.known import needs_of
 from keelhaul.rules.dockerfile.shared.images import (
     image_ref,
     is_alpine,
@@ -105,8 +116,6 @@ class Account:
     """The commands of the RUN that creates it; empty when it exists already."""
     late: bool = False
     """The tools that create it come from a package a RUN of the chain installs."""
-    named_after: int = 0
-    """A user given by name: COPY --chown may name it only after this line."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -150,7 +159,7 @@ _SERVICE_PACKAGES = re.compile(
     r"nginx(?:-\w+)?|apache2|httpd|lighttpd|postgresql(?:-?\d+)?(?:-server)?|mysql-server"
     r"|mariadb(?:-server)?|redis(?:-server)?|openssh(?:-server)?|supervisor|cron|cronie|squid"
     r"|bind9?|dnsmasq|haproxy|varnish|postfix|dovecot(?:-\w+)?|samba|vsftpd|proftpd"
-    r"|tomcat\d*|systemd|docker(?:-ce|\.io)?"
+    r"|tomcat\d*|systemd|docker(?:-ce|\.io)?|slapd|openldap(?:-servers)?"
 )
 _UBI = re.compile(r"(?:redhat/)?ubi\d+(?:/ubi)?(-minimal|-micro|-init)?(?:/.*)?")
 _SMALL_EL = re.compile(r"minimal|micro|slim")
@@ -159,12 +168,19 @@ _SMALL_EL = re.compile(r"minimal|micro|slim")
 def family(reference: str, installed: set[str]) -> Family | NoFix:
     """How ``reference`` (an expanded FROM value) creates users; ``installed`` holds the
     packages the stage chain installs (shadow-utils brings useradd to minimal images)."""
+    if not reference.strip() or "$" in reference:
+        return NoFix("the base image comes from a build argument keelhaul does not know")
     ref = image_ref(reference)
     if ref is None:
         return NoFix(f"{reference} is not an image reference keelhaul can read")
     tag = (ref.tag or "").lower()
     last = ref.path.rsplit("/", 1)[-1]
     shadow = "shadow-utils" in installed
+    needs = needs_of(reference)
+    if needs is not None and needs.starts_as_root:
+        return NoFix(
+            f"{ref.path}:{tag or 'latest'} {needs.why_root or 'starts as root on purpose'}"
+        )
     if ref.official and (ref.path in _SERVICES or (ref.path == "php" and "apache" in tag)):
         return NoFix(f"{ref.path} starts as root on purpose (a privileged port or a service "
                      "user its entrypoint switches to)")  # fmt: skip
@@ -183,6 +199,15 @@ def family(reference: str, installed: set[str]) -> Family | NoFix:
             return Family.RHEL if shadow else NoFix(
                 f"{last}:{tag or 'latest'} has no useradd (install shadow-utils first)")  # fmt: skip
         return found
+    if ref.registry == "mcr.microsoft.com" and ref.path.startswith("dotnet/"):
+        # dotnet/dotnet-docker: Debian unless the tag names Alpine, Ubuntu (both handled
+        # like their distribution), Azure Linux/CBL-Mariner, a chiseled (shell-less) or
+        # Windows image; 8.0 and later have their own user (keelhaul.image.known)
+        if "alpine" in tag:
+            return Family.ALPINE
+        if re.search(r"chiseled|distroless|mariner|azurelinux|nanoserver|windowsservercore", tag):
+            return NoFix(f"keelhaul does not know how {ref.path}:{tag} creates users")
+        return Family.DEBIAN
     if ref.official and ref.path in _DEBIAN_IMAGES:
         if is_alpine(reference):
             return Family.ALPINE
@@ -216,7 +241,7 @@ class _Created:
     line: int
 
 
-def _created_users(ctx: DockerfileContext, stages: list[Stage]) -> list[_Created]:
+def created_users(ctx: DockerfileContext, stages: list[Stage]) -> list[_Created]:
     """The users the chain's RUNs create, in file order (ONBUILD ones do not count)."""
     indexes = {s.index for s in stages}
     facts = user_facts(ctx, stages)
@@ -241,12 +266,15 @@ def _created_users(ctx: DockerfileContext, stages: list[Stage]) -> list[_Created
     return out
 
 
-def _earlier_user(ctx: DockerfileContext, stages: list[Stage]) -> Account | None:
+def _earlier_user(ctx: DockerfileContext, stages: list[Stage]) -> Account | NoFix | None:
     """The last non-root USER the chain set before switching back to root (``USER app``, then
     ``USER root`` to install something): the user the author meant the image to run as. A
-    name whose IDs the base documents (``node``, ``nobody``) becomes numbers."""
+    name whose IDs the base documents (``node``, ``nobody``) or the Dockerfile gives
+    (``useradd -u 1001 app``) becomes numbers; another name gets no fix (USER is written
+    with numbers only, so that Kubernetes can verify runAsNonRoot)."""
     base = base_image(root_base(ctx, stages[0]).base)
-    found: Account | None = None
+    facts = user_facts(ctx, stages)
+    found: Account | NoFix | None = None
     for stage in reversed(stages):
         for inst in stage.instructions:
             if inst.name != "USER" or not inst.values:
@@ -254,47 +282,49 @@ def _earlier_user(ctx: DockerfileContext, stages: list[Stage]) -> Account | None
             value = inst.values[0]
             if "$" in value or _is_root(value, True):
                 continue
-            line = inst.start_line if stage is stages[0] else 0
             user, _, group = value.partition(":")
             ids = base.user_ids(user) if group in ("", user) else None
-            named = ids is None and not is_numeric(user)
-            found = Account(ids or value, f"user {value}, as set earlier by the Dockerfile",
-                            named_after=line if named else 0)  # fmt: skip
+            if ids is None and not is_numeric(user):
+                uid = facts.uids.get(user)
+                gid = facts.gids.get(group or user)
+                ids = (f"{uid}:{gid}" if gid else uid) if uid and (not group or gid) else None
+            if ids is None and not is_numeric(user):
+                found = NoFix(f"USER {value} earlier in the Dockerfile names a user whose UID "
+                              "keelhaul cannot tell; end with its number")  # fmt: skip
+                continue
+            found = Account(ids or value, f"user {value}, as set earlier by the Dockerfile")
     return found
 
 
-def _existing(ctx: DockerfileContext, stages: list[Stage]) -> Account | None:
+def _existing(ctx: DockerfileContext, stages: list[Stage]) -> Account | NoFix | None:
     """A non-root user the chain creates or set before, or that the base has."""
     final = stages[0]
-    users = [u for u in _created_users(ctx, stages)
+    users = [u for u in created_users(ctx, stages)
              if u.name != "root" and (u.uid is None or int(u.uid) != 0)]  # fmt: skip
     if users:
         user = users[-1]
         if user.uid is not None:
             value = f"{user.uid}:{user.gid}" if user.gid is not None else user.uid
             return Account(value, f"user {user.name} ({user.uid}), created by the Dockerfile")
-        after = user.line if user.stage.index == final.index else 0
-        return Account(user.name, f"user {user.name}, created by the Dockerfile",
-                       named_after=after)  # fmt: skip
+        return NoFix(f"the Dockerfile creates {user.name} without a UID; give it one "
+                     f"(--uid) and end with that number")  # fmt: skip
     earlier = _earlier_user(ctx, stages)
     if earlier is not None:
         return earlier
     first = root_base(ctx, final)
     if first.is_scratch:
-        return Account(NONROOT, "UID 65532 (scratch needs no /etc/passwd for a numeric user)")
+        return Account(NONROOT, "UID 65532, which needs no /etc/passwd on scratch")
     base = base_image(first.base)
     if base.default_user is not None:
         ids = base.user_ids(base.default_user)
         value = ids if ids is not None else base.default_user
+        if not is_numeric(value.partition(":")[0]):
+            return NoFix(f"{base.name} runs as {value}, whose UID keelhaul does not know; "
+                         "end with that number")  # fmt: skip
         return Account(value, f"{base.name}'s own user {base.default_user}")
-    name = base.name.partition("/")[0]
-    if name in ("distroless", "chainguard"):
-        return Account(NONROOT, f"{base.name}'s user nonroot")
-    if name == "node" and base.known:
-        return Account("1000:1000", "node's user node")
-    major = re.match(r"\d+", base.tag)
-    if name == "dotnet" and major is not None and int(major.group()) >= 8:
-        return Account("1654:1654", "the .NET image's user app")
+    needs = needs_of(first.base)
+    if needs is not None and needs.app_user is not None:
+        return Account(needs.app_user, f"{base.name}'s user {needs.app_name}, per {needs.source}")
     return None
 
 
@@ -332,6 +362,15 @@ def account(ctx: DockerfileContext, stages: list[Stage]) -> Account | NoFix:
         return NoFix(f"the Dockerfile installs {service[0]}, a service that starts as root "
                      "(a privileged port, its own user)")  # fmt: skip
     found = _existing(ctx, stages)
+    if isinstance(found, Account) and not found.create and not _has_shell(ctx, stages):
+        # a VOLUME or a folder a RUN makes is data the app writes; a WORKDIR is only
+        # likely to be, and stays root's there (the fix says so)
+        made = _written_paths(ctx, stages[0])
+        owned = [path for path, line in made.items() if not _is_workdir(stages[0], line)]
+        if owned:
+            return NoFix(f"the app writes {', '.join(owned)}, and the image has no shell to "
+                         f"give it to {found.user} (chown it in a build stage and COPY "
+                         "--chown it)")  # fmt: skip
     if found is not None:
         return found
     if _passwd_written(ctx, stages):
@@ -386,6 +425,113 @@ def needs_chown(destination: str, workdir: str) -> bool:
     if _inside(destination, _SYSTEM_FOLDERS) or workdir.startswith("%") or workdir == "/":
         return False
     return not _inside(workdir, _SYSTEM_FOLDERS) and _inside(destination, workdir)
+
+
+#: Folders whose subfolders are an app's own data (``/var/lib/myapp``, ``/var/log/myapp``).
+_DATA_PARENTS = ("/var/lib", "/var/log", "/var/cache", "/var/run", "/run", "/var/spool")
+
+
+def _writable(path: str) -> bool:
+    """A path the app may write to that root would otherwise own: its folders, its data."""
+    if path in ("", "/") or path.startswith("%") or _inside(path, ("/tmp", "/var/tmp", "/root")):
+        return False
+    if any(path.startswith(parent + "/") for parent in _DATA_PARENTS):
+        return True
+    if any(path.startswith(folder + "/") for folder in _APP_FOLDERS):
+        return True  # /usr/src/app: an app's folder, though /usr is a system one
+    return not _inside(path, _SYSTEM_FOLDERS)
+
+
+def written_paths(ctx: DockerfileContext, final: Stage) -> list[str]:
+    """The paths the app writes (see :func:`_written_paths`)."""
+    return list(_written_paths(ctx, final))
+
+
+def _written_paths(ctx: DockerfileContext, final: Stage) -> dict[str, int]:
+    """The paths the app writes, which the fix gives to its user: the final WORKDIR (an app
+    folder: WORKDIR makes it root's), the VOLUMEs (a new volume takes the image's ownership of
+    its path) and the folders the final stage's RUNs make (``mkdir -p /data``); each with the
+    line of the instruction that makes it (0: a VOLUME path nothing else makes)."""
+    found: dict[str, int] = {}
+    all_places = places(ctx)
+    for inst in final.instructions:
+        place = all_places.at(inst)
+        if inst.name == "VOLUME":
+            words = list(inst.values) if inst.json else " ".join(inst.values).split()
+            for word in words:
+                path = resolve_path(word.strip("'\""), place.cwd, place.env, None)
+                if path is not None:
+                    found.setdefault(path.rstrip("/") or "/", 0)
+    for run in all_runs(ctx):
+        if run.stage.index != final.index or run.instruction.name == "ONBUILD":
+            continue
+        place = all_places.at(run.instruction)
+        for cmd in run.script.commands:
+            if cmd.name != "mkdir":
+                continue
+            for word in cmd.argv[1:]:
+                if word.startswith("-") or word.startswith("{") or "*" in word:
+                    continue
+                path = resolve_path(word, place.cwd, place.env, None)
+                if path is not None:
+                    found[path.rstrip("/") or "/"] = run.instruction.start_line
+    for path in _argument_folders(ctx, final):
+        found.setdefault(path, 0)
+    if final.instructions:
+        last = final.instructions[-1]
+        cwd = all_places.at(last).cwd
+        if last.name == "WORKDIR" and last.values:
+            place = all_places.at(last)
+            cwd = resolve_path(last.values[0], place.cwd, place.env, None) or cwd
+        workdirs = [i for i in final.instructions if i.name == "WORKDIR"]
+        if workdirs and needs_chown(cwd, cwd):
+            found.setdefault(cwd.rstrip("/") or "/", workdirs[-1].start_line)
+    return {path: line for path, line in found.items() if _writable(path)}
+
+
+#: An option that names a folder the program writes (``--data_dir /data``, ``--config=/cfg``).
+_FOLDER_OPTION = re.compile(
+    r"--?[\w-]*(?:data|dir|home|conf|config|storage|cache|state|db|logs?)[\w-]*", re.IGNORECASE
+)
+
+
+def _argument_folders(ctx: DockerfileContext, final: Stage) -> list[str]:
+    """Absolute folders the final CMD and ENTRYPOINT pass to an option that names where the
+    program keeps its data (``CMD ["--data_dir", "/data"]``): the app writes them."""
+    out: list[str] = []
+    commands = [i for i in final.instructions if i.name in ("CMD", "ENTRYPOINT")]
+    for name in ("ENTRYPOINT", "CMD"):
+        chosen = [i for i in commands if i.name == name]
+        if not chosen:
+            continue
+        eff = chosen[-1].effective
+        words = list(eff.values) if eff.json else " ".join(eff.values).split()
+        for before, word in zip(["", *words], words, strict=False):
+            option, equals, value = word.partition("=")
+            if equals and _FOLDER_OPTION.fullmatch(option):
+                word, before = value, option
+            if word.startswith("/") and "$" not in word and _FOLDER_OPTION.fullmatch(before):
+                out.append(word.rstrip("/") or "/")
+    return out
+
+
+def _is_workdir(final: Stage, line: int) -> bool:
+    return any(i.name == "WORKDIR" and i.start_line == line for i in final.instructions)
+
+
+def _has_shell(ctx: DockerfileContext, stages: list[Stage]) -> bool:
+    """The final stage's base has a shell and chown (not scratch, distroless, Chainguard's
+    non-dev images or .NET's chiseled images)."""
+    first = root_base(ctx, stages[0])
+    if first.is_scratch:
+        return False
+    base = base_image(first.base)
+    vendor = base.name.partition("/")[0]
+    if vendor == "distroless":
+        return "debug" in base.tag
+    if vendor == "chainguard":
+        return "dev" in base.tag
+    return "chiseled" not in base.tag and "distroless" not in base.tag
 
 
 def _is_root(written: str | None, default_root: bool) -> bool:
@@ -484,22 +630,61 @@ def _posix_shell(ctx: DockerfileContext, stages: list[Stage]) -> bool:
     return True
 
 
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """The fix of KH109 and what it does, in words for the finding's message."""
+
+    fix: Fix
+    account: Account
+    owned: tuple[str, ...]
+    """The paths the fix gives to the user (mkdir -p and chown)."""
+    kept: tuple[str, ...] = ()
+    """The paths the app may write that stay root's (no shell to chown them)."""
+    low_ports: tuple[str, ...] = ()
+    """The ports below 1024 the stage EXPOSEs."""
+
+    def advice(self) -> str:
+        """What the fix writes, for the message: the same USER value, the same paths."""
+        kept = (f" ({', '.join(self.kept)} stays root's: the image has no shell to chown it)"
+                if self.kept else "")  # fmt: skip
+        if self.low_ports:
+            kept += (f"; it listens on {', '.join(self.low_ports)}, which a non-root user may "
+                     "bind under Docker (unprivileged ports since Engine 20.10) but not where "
+                     "the runtime keeps ports below 1024 privileged")  # fmt: skip
+        if self.account.create:
+            name = self.account.who.removeprefix("a new user ")
+            given = f", give it {', '.join(self.owned)}" if self.owned else ""
+            return f"create user {name}{given} and end with USER {self.account.user}{kept}"
+        given = f"; give {', '.join(self.owned)} to it" if self.owned else ""
+        return f"end with USER {self.account.user} ({self.account.who}){given}{kept}"
+
+
 @fix_builder
 def user_fix(
     ctx: DockerfileContext, stages: list[Stage], setting: UserSetting | None
 ) -> Fix | None:
     """The fix of KH109 for the final stage chain ``stages``; ``setting`` is its last USER
-    (root) or None. None when no fix is sure enough (see :func:`account`)."""
+    (root) or None. None when no fix is sure enough (see :func:`plan_user_fix`)."""
+    planned = plan_user_fix(ctx, stages, setting)
+    return planned.fix if isinstance(planned, Planned) else None
+
+
+def plan_user_fix(
+    ctx: DockerfileContext, stages: list[Stage], setting: UserSetting | None
+) -> Planned | NoFix:
+    """The fix of KH109 and its description, or why there is none (see :func:`account`).
+    The message and the fix both come from here, so the message names what the fix writes."""
     plan = account(ctx, stages)
     if isinstance(plan, NoFix):
-        return None
+        return plan
     final = stages[0]
     layout = _layout(ctx, stages)
     body = layout.body
     if any(_inside(p, "/root") for p in _app_paths(ctx, body)):
-        return None  # the app lives under /root, which only root may enter
+        return NoFix("the app lives under /root, which only root may enter")
     if plan.create and not _posix_shell(ctx, stages):
-        return None
+        return NoFix("the stage's SHELL is not a POSIX shell, so keelhaul cannot write the RUN "
+                     "that creates the user")  # fmt: skip
     write = _Writer(ctx, final)
     # USER replaces a USER root that no RUN follows, else goes before the runtime block.
     replace: Instruction | None = None
@@ -523,15 +708,45 @@ def user_fix(
             edits.append(edit)
             chowned.append(body.index(inst))
     run_text = ""
+    made = _written_paths(ctx, final)
+    kept: list[str] = []  # written paths that stay root's: no shell to chown them
+    if not _has_shell(ctx, stages):
+        kept = list(made)
+        made = {}
+    owned = list(made)
+    own: tuple[str, ...] = ()
+    if owned:
+        # numeric IDs: chown needs no passwd entry, so it may run before the user exists
+        if not layout.users_before[user_at] or not _posix_shell(ctx, stages):
+            # root does not run there, or the RUN would not be a shell's
+            return NoFix(f"the app writes {', '.join(owned)}, and keelhaul cannot write the "
+                         "RUN that gives it to the user there")  # fmt: skip
+        if any(i.name == "VOLUME" for i in body[:user_at]) or (
+            replace is not None and any(i.name == "VOLUME" for i in body[user_at:])
+        ):  # a change after VOLUME is discarded
+            return NoFix(f"the app writes {', '.join(owned)}, which a VOLUME declares before "
+                         "a RUN could give it to the user (a change after VOLUME is "
+                         "discarded)")  # fmt: skip
+        paths = " ".join(owned)
+        own = (f"mkdir -p {paths}", f"chown {plan.user} {paths}")
     if plan.create:
         run_at = _run_position(layout, chowned, user_at, plan.late)
         if run_at is None:
-            return None
+            return NoFix("root does not run where the RUN that creates the user would go")
         if run_at == user_at and replace is None:
-            run_text = write.run(plan.create, _indent(body, user_at, final))
+            run_text = write.run(plan.create + own, _indent(body, user_at, final))
+            own = ()
         else:  # before an instruction of the body (a COPY, or the USER root replaced)
-            text = write.run(plan.create, indentation(body[run_at]))
+            # the paths go in the same RUN when they exist there already (the WORKDIR)
+            early = all(line < body[run_at].start_line for line in made.values())
+            text = write.run(plan.create + (own if early else ()), indentation(body[run_at]))
             edits.append(write.insert_before(body[run_at], text))
+            own = () if early else own
+    if own:
+        if replace is not None:
+            edits.append(write.insert_before(replace, write.run(own, indentation(replace))))
+        else:
+            run_text += write.run(own, _indent(body, user_at, final))
     if replace is not None:
         edits.append(replace_instruction(replace, f"{replace.keyword} {plan.user}"))
     else:
@@ -541,15 +756,32 @@ def user_fix(
         else:
             edit = write.insert_after(body[-1] if body else final.from_instruction, text)
             if edit is None:
-                return None
+                return NoFix("the file ends inside a line continuation")
             edits.append(edit)
     what = f"run as {plan.who}: USER {plan.user}"
     if plan.create:
         what += f", created with {plan.create[0].split()[0]} and {plan.create[1].split()[0]}"
     if chowned:
         what += f", --chown on {len(chowned)} COPY/ADD"
+    if owned:
+        what += f", {', '.join(owned)} given to it"
+    if kept:
+        what += f" ({', '.join(kept)} stays root's: the image has no shell to chown it)"
     uid = plan.user.split(":", 1)[0]
-    return Fix(tuple(edits), what, Safety.UNSAFE, WHY_UNSAFE.format(uid=uid))
+    fix = Fix(tuple(edits), what, Safety.UNSAFE, WHY_UNSAFE.format(uid=uid))
+    return Planned(fix, plan, tuple(owned), tuple(kept), _low_ports(final))
+
+
+def _low_ports(final: Stage) -> tuple[str, ...]:
+    """The ports below 1024 the final stage EXPOSEs (``80``, ``443/tcp``)."""
+    out: list[str] = []
+    for inst in final.instructions:
+        if inst.name == "EXPOSE":
+            for word in " ".join(inst.values).split():
+                number = word.partition("/")[0]
+                if number.isdigit() and 0 < int(number) < 1024 and word not in out:
+                    out.append(word)
+    return tuple(out)
 
 
 def _indent(body: tuple[Instruction, ...], at: int, final: Stage) -> str:
@@ -584,8 +816,6 @@ def _chown_copies(
     for inst in body:
         if inst.name not in ("COPY", "ADD") or inst.flag("chown") is not None:
             continue
-        if plan.named_after and inst.start_line <= plan.named_after:
-            continue  # a name only resolves once the user exists
         dest, cwd = _destination(ctx, inst)
         if dest is not None and needs_chown(dest, cwd):
             out.append(inst)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from keelhaul.dockerfile.shell import SimpleCommand
 from keelhaul.dockerfile.stages import Stage
 from keelhaul.rules.dockerfile.shared.security import all_runs
+from keelhaul.rules.dockerfile.shared.toolchain import SYSTEM_MANAGERS
 from keelhaul.rules.registry import DockerfileContext, Run
 
 #: Commands that create users or groups, or change them (the names they take exist after).
@@ -48,7 +49,7 @@ class UserFacts:
     """group name -> GID given at creation (``groupadd -g 10001 app``), and each user's own
     group when created with ``-g``/``--gid`` and a number."""
     packages: set[str] = field(default_factory=set)
-    """Names of the packages installed (a package may add its own user)."""
+    """Names of the distribution packages installed (a package may add its own user)."""
     opaque: bool = False
     """Something may create users where keelhaul cannot see: a copied /etc/passwd, a script."""
 
@@ -166,7 +167,8 @@ def user_facts(ctx: DockerfileContext, stages: list[Stage]) -> UserFacts:
         for cmd in run.script.commands:
             _command(run, cmd, facts)
         for op in run.operations.packages:
-            if op.action == "install":
+            # the distribution's packages (pip's redis is a client library, not the server)
+            if op.action == "install" and op.manager in SYSTEM_MANAGERS:
                 facts.packages.update(p.name.lower() for p in op.packages)
     for stage in stages:
         for inst in stage.instructions:
