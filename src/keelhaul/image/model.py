@@ -58,6 +58,12 @@ class Layer:
     """The history entry that made this layer, when the config's history lines up."""
     opener: Callable[[], AbstractContextManager[IO[bytes]]] = field(repr=False, compare=False)
 
+    blob: Callable[[], AbstractContextManager[Iterator[bytes]]] | None = field(
+        default=None, repr=False, compare=False
+    )
+    """The blob's bytes as stored, unverified (for copying a layer byte for byte; the copier
+    checks :attr:`digest`), when the source can give them."""
+
     def open(self) -> AbstractContextManager[IO[bytes]]:
         """The uncompressed tar stream, verified as it is read (see the module docstring)."""
         return self.opener()

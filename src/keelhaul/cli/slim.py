@@ -1,0 +1,110 @@
+"""``keelhaul slim``: rewrite an image without its waste."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from keelhaul.cli.output import Output
+
+
+@click.command("slim")
+@click.argument("source")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    metavar="DEST",
+    help="Where the slim image goes: docker-archive:PATH[:NAME], oci:DIR[:TAG] or "
+    "oci-archive:PATH[:TAG].",
+)
+@click.option(
+    "--keep-layers",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Keep the first N layers as they are (default: the base image's, told from the history).",
+)
+@click.option(
+    "--squash",
+    type=click.Choice(["own", "all"]),
+    default="own",
+    show_default=True,
+    help="Squash the image's own layers, or every layer.",
+)
+@click.option(
+    "--remove",
+    "remove",
+    multiple=True,
+    metavar="CATEGORY",
+    help="Also leave out files of this kind (repeatable): package-cache, toolchain, "
+    "vcs, docs, tests, sources, core-dump, logs.",
+)
+@click.option(
+    "--compression",
+    type=click.Choice(["gzip", "zstd"]),
+    default="gzip",
+    show_default=True,
+    help="How the new layer is compressed.",
+)
+@click.option(
+    "--source-date-epoch",
+    type=click.IntRange(min=0),
+    envvar="SOURCE_DATE_EPOCH",
+    default=None,
+    help="Clamp the new layer's mtimes to this (also SOURCE_DATE_EPOCH).",
+)
+@click.option(
+    "--platform",
+    metavar="OS/ARCH[/VARIANT]",
+    default=None,
+    help="Pick from a multi-platform index (default: this host's).",
+)
+@click.option("--force", is_flag=True, help="Replace DEST when it exists.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.pass_obj
+def command(
+    out: Output,
+    source: str,
+    output: str,
+    keep_layers: int | None,
+    squash: str,
+    remove: tuple[str, ...],
+    compression: str,
+    source_date_epoch: int | None,
+    platform: str | None,
+    force: bool,
+    fmt: str,
+) -> int:
+    """Rewrite the image SOURCE without its waste, to DEST.
+
+    SOURCE is any image `keelhaul image` reads (docker-archive:, oci:, oci-archive:, docker:,
+    registry:). The base image's layers stay byte for byte; the image's own layers become one,
+    without the bytes later layers hid (overwritten and deleted files, deleted folders,
+    opaque folders). Config, entrypoint, user and healthcheck stay; the history says what was
+    squashed. Same input, same output digest.
+    """
+    from keelhaul.image.sources import open_image
+    from keelhaul.slim import report
+    from keelhaul.slim.consolidate import SlimError
+    from keelhaul.slim.outputs import parse_destination
+    from keelhaul.slim.write_image import SlimOptions, slim
+
+    if squash == "all" and keep_layers is not None:
+        raise SlimError("--squash all and --keep-layers: choose one")
+    destination = parse_destination(output)
+    options = SlimOptions(keep_layers=keep_layers, squash_all=squash == "all",
+                          compression=compression, source_date_epoch=source_date_epoch,
+                          remove=remove, force=force)  # fmt: skip
+    with open_image(source, platform=platform) as image:
+        result = slim(image, destination, options)
+    if fmt == "json":
+        out.out.print_json(json.dumps(report.as_json(result)))
+    else:
+        for line in report.lines(result):
+            out.out.print(line, markup=False, soft_wrap=True, highlight=False)
+    return 0
