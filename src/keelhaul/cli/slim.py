@@ -17,8 +17,8 @@ from keelhaul.cli.output import Output
     "output",
     required=True,
     metavar="DEST",
-    help="Where the slim image goes: docker-archive:PATH[:NAME], oci:DIR[:TAG] or "
-    "oci-archive:PATH[:TAG].",
+    help="Where the slim image goes: docker-archive:PATH[:NAME], oci:DIR[:TAG], "
+    "oci-archive:PATH[:TAG] or docker:NAME (loaded into the local engine).",
 )
 @click.option(
     "--keep-layers",
@@ -64,6 +64,26 @@ from keelhaul.cli.output import Output
 )
 @click.option("--force", is_flag=True, help="Replace DEST when it exists.")
 @click.option(
+    "--verify",
+    is_flag=True,
+    help="Load the slim image into the local engine and smoke-check it (and a docker: "
+    "original) before writing it; a failing one is not written.",
+)
+@click.option(
+    "--smoke",
+    metavar="'ARGS...'",
+    default=None,
+    help="With --verify: `docker run IMAGE ARGS...` must exit 0 (default: the "
+    "healthcheck, else the container stays up --smoke-seconds).",
+)
+@click.option(
+    "--smoke-seconds",
+    type=click.FloatRange(min=0),
+    default=3.0,
+    show_default=True,
+    help="With --verify and no healthcheck: how long the container must stay up.",
+)
+@click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @click.pass_obj
@@ -78,6 +98,9 @@ def command(
     source_date_epoch: int | None,
     platform: str | None,
     force: bool,
+    verify: bool,
+    smoke: str | None,
+    smoke_seconds: float,
     fmt: str,
 ) -> int:
     """Rewrite the image SOURCE without its waste, to DEST.
@@ -92,14 +115,18 @@ def command(
     from keelhaul.slim import report
     from keelhaul.slim.consolidate import SlimError
     from keelhaul.slim.outputs import parse_destination
+    from keelhaul.slim.smoke import SmokePlan
     from keelhaul.slim.write_image import SlimOptions, slim
 
+    if smoke is not None and not verify:
+        raise SlimError("--smoke needs --verify")
     if squash == "all" and keep_layers is not None:
         raise SlimError("--squash all and --keep-layers: choose one")
     destination = parse_destination(output)
     options = SlimOptions(keep_layers=keep_layers, squash_all=squash == "all",
                           compression=compression, source_date_epoch=source_date_epoch,
-                          remove=remove, force=force)  # fmt: skip
+                          remove=remove, force=force,
+                          verify=SmokePlan(smoke, smoke_seconds) if verify else None)  # fmt: skip
     with open_image(source, platform=platform) as image:
         result = slim(image, destination, options)
     if fmt == "json":

@@ -1,7 +1,8 @@
 """Where a slim image goes: an OCI layout (``oci:DIR[:TAG]``), a tar of one
-(``oci-archive:PATH[:TAG]``) or a ``docker save`` archive (``docker-archive:PATH[:NAME]``,
+(``oci-archive:PATH[:TAG]``), a ``docker save`` archive (``docker-archive:PATH[:NAME]``,
 written as Docker 25+ writes it: an OCI layout plus ``manifest.json``, which every engine
-since 1.10 loads).
+since 1.10 loads) or the local engine (``docker:NAME``: that archive, in ``$TMPDIR``, loaded
+over the engine's API socket and removed).
 
 Nothing is written outside the destination: the image is assembled in a temporary folder
 (or file) beside it, named from the destination, every member named by the digest keelhaul
@@ -18,7 +19,7 @@ import os
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -35,8 +36,9 @@ __all__ = ["Destination", "Layout", "parse_destination"]
 DOCKER_ARCHIVE = "docker-archive"
 OCI = "oci"
 OCI_ARCHIVE = "oci-archive"
-WRITTEN = (DOCKER_ARCHIVE, OCI, OCI_ARCHIVE)
-LATER = ("docker", "registry")
+DOCKER = "docker"
+WRITTEN = (DOCKER_ARCHIVE, OCI, OCI_ARCHIVE, DOCKER)
+LATER = ("registry",)
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -61,14 +63,21 @@ class Destination:
 
 
 def parse_destination(text: str) -> Destination:
-    """``docker-archive:PATH[:NAME]``, ``oci:DIR[:TAG]``, ``oci-archive:PATH[:TAG]``."""
+    """``docker-archive:PATH[:NAME]``, ``oci:DIR[:TAG]``, ``oci-archive:PATH[:TAG]``,
+    ``docker:NAME``."""
     scheme, colon, rest = text.partition(":")
     if scheme in LATER:
-        raise SlimError(f"--output {text}: writing to {scheme}: is not built yet; write a "
-                        "docker-archive: and `docker load` it")  # fmt: skip
+        raise SlimError(f"--output {text}: pushing to {scheme}: is not built yet; write a "
+                        "docker-archive: or oci: and push it (skopeo copy, docker push)")  # fmt: skip
     if not colon or scheme not in WRITTEN:
-        raise SlimError(f"--output {text}: expected docker-archive:PATH, oci:DIR or "
-                        "oci-archive:PATH")  # fmt: skip
+        raise SlimError(f"--output {text}: expected docker-archive:PATH, oci:DIR, "
+                        "oci-archive:PATH or docker:NAME")  # fmt: skip
+    if scheme == DOCKER:
+        try:
+            name = str(parse_reference(rest).familiar())
+        except InvalidReference as exc:
+            raise SlimError(f"--output {text}: {exc}") from None
+        return Destination(scheme, Path(), name, text)
     path, _, name = rest.partition(":")
     if not path:
         raise SlimError(f"--output {text}: no path after '{scheme}:'")
@@ -158,6 +167,10 @@ class Layout:
     manifests: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        if self.destination.scheme == DOCKER:
+            self.root = Path(tempfile.mkdtemp(prefix="keelhaul-slim-", suffix=".tmp"))
+            (self.root / "blobs" / "sha256").mkdir(parents=True)
+            return
         dest = self.destination.path
         if (dest.exists() or dest.is_symlink()) and not self.force:
             raise SlimError(f"{self.destination.text}: {dest} exists (--force replaces it)")
@@ -216,9 +229,16 @@ class Layout:
         os.replace(name, self._blob_path(digest))
         return digest, size, detect_compression(head)
 
-    def finish(self, config: bytes, layers: list[dict[str, Any]]) -> str:
+    def finish(
+        self,
+        config: bytes,
+        layers: list[dict[str, Any]],
+        check: Callable[[Path], None] | None = None,
+        check_name: str = "keelhaul-slim-check:latest",
+    ) -> str:
         """Write config, manifest and index; move the layout into place; the manifest's
-        digest."""
+        digest. ``check``: called with a ``docker save`` archive of the result, tagged
+        ``check_name``, before anything is placed; what it raises leaves nothing behind."""
         config_digest = self.put(config)
         manifest = _json({
             "schemaVersion": 2, "mediaType": OCI_MANIFEST,
@@ -243,17 +263,43 @@ class Layout:
         (self.root / "index.json").write_bytes(
             _json({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [entry]})
         )
-        if dest.scheme == DOCKER_ARCHIVE:
-            tags = [dest.name] if dest.name else None
+
+        def save_manifest(tags: list[str] | None) -> None:
             (self.root / "manifest.json").write_bytes(_json([{
                 "Config": f"blobs/sha256/{config_digest[7:]}", "RepoTags": tags,
                 "Layers": [f"blobs/sha256/{d['digest'][7:]}" for d in layers],
             }]))  # fmt: skip
+
+        if check is not None:
+            save_manifest([check_name])
+            folder = Path(tempfile.mkdtemp(prefix="keelhaul-slim-check-"))
+            try:
+                _write_tar(self.root, folder / "image.tar")
+                check(folder / "image.tar")
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+            (self.root / "manifest.json").unlink()
+        if dest.scheme in (DOCKER_ARCHIVE, DOCKER):
+            save_manifest([dest.name] if dest.name else None)
         if dest.scheme == OCI:
             self._place_folder()
+        elif dest.scheme == DOCKER:
+            self._load()
         else:
             self._place_archive()
         return manifest_digest
+
+    def _load(self) -> None:
+        from keelhaul.image.sources.engine import load_archive
+        from keelhaul.registry import RegistryError
+
+        try:
+            _write_tar(self.root, self.root / "image.tar.tmp")
+            load_archive(self.root / "image.tar.tmp")
+        except RegistryError as exc:
+            raise SlimError(f"{self.destination.text}: {exc}") from None
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
 
     def _place_folder(self) -> None:
         dest = self.destination.path
@@ -273,22 +319,8 @@ class Layout:
         fd, name = tempfile.mkstemp(dir=dest.absolute().parent, suffix=".tmp",
                                     prefix=f".{dest.name}.keelhaul-{os.getpid()}.")  # fmt: skip
         try:
-            with (
-                os.fdopen(fd, "wb") as handle,
-                tarfile.open(fileobj=handle, mode="w", format=tarfile.PAX_FORMAT) as tar,
-            ):
-                for path in sorted(self.root.rglob("*")):
-                    if path.suffix in (".layer", ".blob"):
-                        continue
-                    info = tar.gettarinfo(str(path), arcname=str(path.relative_to(self.root)))
-                    info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
-                    info.mode = 0o755 if info.isdir() else 0o644
-                    if info.isdir():
-                        tar.addfile(info)
-                    else:
-                        with path.open("rb") as data:
-                            tar.addfile(info, data)
-                tar.close()
+            with os.fdopen(fd, "wb") as handle:
+                _write_tar(self.root, handle)
                 handle.flush()
                 os.fsync(handle.fileno())
             if dest.is_dir():
@@ -304,3 +336,23 @@ class Layout:
 
     def abandon(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _write_tar(root: Path, out: Path | IO[bytes]) -> None:
+    """The layout at ``root`` as a tar: sorted names, no owners, no times."""
+    with (
+        tarfile.open(out, mode="w", format=tarfile.PAX_FORMAT)
+        if isinstance(out, Path)
+        else tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT)
+    ) as tar:
+        for path in sorted(root.rglob("*")):
+            if path.suffix in (".layer", ".blob", ".tmp"):
+                continue
+            info = tar.gettarinfo(str(path), arcname=str(path.relative_to(root)))
+            info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+            info.mode = 0o755 if info.isdir() else 0o644
+            if info.isdir():
+                tar.addfile(info)
+            else:
+                with path.open("rb") as data:
+                    tar.addfile(info, data)

@@ -36,6 +36,7 @@ def lines(result: SlimResult, settings: cost_model.CostSettings | None = None) -
         f"{cost_model.duration(after.pull_seconds)}; a month: "
         f"{cost_model.money(before.total_month)} -> {cost_model.money(after.total_month)}",
     ]  # fmt: skip
+    out.extend(check.line() for check in result.smoke)
     for category, (files, size) in result.removed.items():
         note = " (package databases still list them)" if category in LISTED_BY_PACKAGES else ""
         out.append(f"removed {CATEGORIES[category]}: {files} files, {human(size)}{note}")
@@ -57,4 +58,6 @@ def as_json(result: SlimResult, settings: cost_model.CostSettings | None = None)
         "removed": {k: {"files": f, "bytes": b} for k, (f, b) in result.removed.items()},
         "pull_seconds": {"before": before.pull_seconds, "after": after.pull_seconds},
         "cost_month": {"before": before.total_month, "after": after.total_month},
+        "smoke": [{"image": s.image, "passed": s.passed, "how": s.how, "detail": s.detail}
+                  for s in result.smoke],
     }  # fmt: skip

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,7 @@ from keelhaul.image import base as bases
 from keelhaul.image.model import Image
 from keelhaul.image.sources.streams import GZIP, PLAIN, ZSTD
 from keelhaul.image.tarstream import TarLimits
-from keelhaul.slim import removals
+from keelhaul.slim import removals, smoke
 from keelhaul.slim.consolidate import Plan, SlimError, TarOut, plan, write_squashed
 from keelhaul.slim.outputs import LAYER_TYPES, Destination, Layout, _json
 
@@ -42,6 +43,9 @@ class SlimOptions:
     """Categories of :data:`keelhaul.slim.removals.CATEGORIES` to leave out."""
     force: bool = False
     limits: TarLimits = field(default_factory=TarLimits)
+    verify: smoke.SmokePlan | None = None
+    """Load the result into the engine and smoke-check it before writing it (and the
+    original, when it is a ``docker:`` image)."""
 
 
 @dataclass
@@ -64,6 +68,8 @@ class SlimResult:
     removed: dict[str, tuple[int, int]]
     """Category -> (files, bytes) removed."""
     whiteouts: int
+    smoke: list[smoke.Smoke] = field(default_factory=list)
+    """The smoke checks run (``--verify``): the original's first when it ran."""
 
 
 def _keep(image: Image, options: SlimOptions) -> tuple[int, str]:
@@ -148,7 +154,15 @@ def slim(image: Image, destination: Destination, options: SlimOptions | None = N
         config["rootfs"] = {"type": "layers", "diff_ids": diff_ids}
         config["history"] = _history(image, keep, squashed, note,
                                      _created(image, options.source_date_epoch))  # fmt: skip
-        digest = layout.finish(_json(config), descriptors)
+        checks: list[smoke.Smoke] = []
+        check = None
+        if options.verify is not None:
+            if image.source.startswith("docker:"):
+                checks.append(smoke.check(image.source.removeprefix("docker:"), options.verify,
+                                          image.config))  # fmt: skip
+            check = smoke.checker(options.verify, config, checks)
+        digest = layout.finish(_json(config), descriptors, check,
+                               f"keelhaul-slim-check:{os.getpid()}-{id(layout):x}")  # fmt: skip
     except BaseException:
         layout.abandon()
         raise
@@ -168,6 +182,7 @@ def slim(image: Image, destination: Destination, options: SlimOptions | None = N
         copied=copied,
         removed={k: (len(v), sum(s for _, s in v)) for k, v in sorted(the_plan.removed.items())},
         whiteouts=len(the_plan.whiteouts),
+        smoke=checks,
     )
 
 
