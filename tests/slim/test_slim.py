@@ -142,7 +142,9 @@ def test_destination_rules(tmp_path: Path) -> None:
     assert dest.read_bytes() == b"precious"
     _slim(source, f"oci-archive:{dest}", force=True)
     assert _tree(f"oci-archive:{dest}") == _tree(source)
-    for bad in ("registry:localhost:5000/x", "tar:x", "oci:", "docker-archive:x.tar:Bad Name"):
+    digest = "sha256:" + "a" * 64
+    for bad in ("registry:localhost:5000/Bad Name", f"registry:localhost:5000/x@{digest}",
+                "docker:", "tar:x", "oci:", "docker-archive:x.tar:Bad Name"):  # fmt: skip
         with pytest.raises(SlimError):
             parse_destination(bad)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.tar", "src"]

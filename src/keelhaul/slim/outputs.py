@@ -37,8 +37,8 @@ DOCKER_ARCHIVE = "docker-archive"
 OCI = "oci"
 OCI_ARCHIVE = "oci-archive"
 DOCKER = "docker"
-WRITTEN = (DOCKER_ARCHIVE, OCI, OCI_ARCHIVE, DOCKER)
-LATER = ("registry",)
+REGISTRY = "registry"
+WRITTEN = (DOCKER_ARCHIVE, OCI, OCI_ARCHIVE, DOCKER, REGISTRY)
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -66,18 +66,17 @@ def parse_destination(text: str) -> Destination:
     """``docker-archive:PATH[:NAME]``, ``oci:DIR[:TAG]``, ``oci-archive:PATH[:TAG]``,
     ``docker:NAME``."""
     scheme, colon, rest = text.partition(":")
-    if scheme in LATER:
-        raise SlimError(f"--output {text}: pushing to {scheme}: is not built yet; write a "
-                        "docker-archive: or oci: and push it (skopeo copy, docker push)")  # fmt: skip
     if not colon or scheme not in WRITTEN:
         raise SlimError(f"--output {text}: expected docker-archive:PATH, oci:DIR, "
-                        "oci-archive:PATH or docker:NAME")  # fmt: skip
-    if scheme == DOCKER:
+                        "oci-archive:PATH, docker:NAME or registry:NAME")  # fmt: skip
+    if scheme in (DOCKER, REGISTRY):
         try:
-            name = str(parse_reference(rest).familiar())
+            ref = parse_reference(rest)
         except InvalidReference as exc:
             raise SlimError(f"--output {text}: {exc}") from None
-        return Destination(scheme, Path(), name, text)
+        if ref.digest is not None:
+            raise SlimError(f"--output {text}: name a tag, not a digest")
+        return Destination(scheme, Path(), str(ref.familiar() if scheme == DOCKER else ref), text)
     path, _, name = rest.partition(":")
     if not path:
         raise SlimError(f"--output {text}: no path after '{scheme}:'")
@@ -163,11 +162,13 @@ class Layout:
 
     destination: Destination
     force: bool = False
+    insecure: tuple[str, ...] = ()
+    """Registries (host[:port]) pushed to over plain HTTP besides loopback ones."""
     root: Path = field(init=False)
     manifests: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if self.destination.scheme == DOCKER:
+        if self.destination.scheme in (DOCKER, REGISTRY):
             self.root = Path(tempfile.mkdtemp(prefix="keelhaul-slim-", suffix=".tmp"))
             (self.root / "blobs" / "sha256").mkdir(parents=True)
             return
@@ -285,9 +286,29 @@ class Layout:
             self._place_folder()
         elif dest.scheme == DOCKER:
             self._load()
+        elif dest.scheme == REGISTRY:
+            self._push(config_digest, layers, manifest_digest)
         else:
             self._place_archive()
         return manifest_digest
+
+    def _push(self, config: str, layers: list[dict[str, Any]], manifest: str) -> None:
+        """Layers, then config, then the manifest under the tag (a registry refuses a
+        manifest whose blobs it lacks); with the registry client's auth (docker's
+        config.json, credential helpers) and its plain-HTTP rule (loopback only)."""
+        from keelhaul.registry import RegistryClient, RegistryError
+
+        assert self.destination.name is not None
+        try:
+            with RegistryClient(insecure_registries=self.insecure) as client:
+                for digest in [*(d["digest"] for d in layers), config]:
+                    client.push_blob(self.destination.name, digest, self._blob_path(digest))
+                client.push_manifest(self.destination.name,
+                                     self._blob_path(manifest).read_bytes(), OCI_MANIFEST)  # fmt: skip
+        except RegistryError as exc:
+            raise SlimError(f"{self.destination.text}: {exc}") from None
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
 
     def _load(self) -> None:
         from keelhaul.image.sources.engine import load_archive
