@@ -4,6 +4,8 @@ squashed layer hides nothing, and the same input gives the same digest."""
 
 from __future__ import annotations
 
+import json
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from keelhaul.slim.consolidate import SlimError
 from keelhaul.slim.outputs import parse_destination
 from keelhaul.slim.tree import TreeEntry, merged_tree
 from keelhaul.slim.write_image import SlimOptions, SlimResult, slim
+from tests.image.synthetic import file, hardlink, symlink
 from tests.slim.images import BASE, IMAGES, docker_archive, oci
 
 
@@ -161,3 +164,45 @@ def test_a_failure_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="layer"):
         _slim(source, f"docker-archive:{tmp_path / 'out.tar'}")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]
+
+
+def _own_layer(folder: Path) -> list[tarfile.TarInfo]:
+    index = json.loads((folder / "index.json").read_text())
+    blobs = folder / "blobs" / "sha256"
+    manifest = json.loads((blobs / index["manifests"][0]["digest"][7:]).read_text())
+    with tarfile.open(blobs / manifest["layers"][-1]["digest"][7:]) as tar:
+        return tar.getmembers()
+
+
+def test_hostile_names_and_links_never_leave_the_root(tmp_path: Path) -> None:
+    """Names with ``..`` or a leading ``/`` come out root-relative, a hard link names its
+    target inside, a symlink climbing above the root loses the excess ``..``; nothing is
+    written outside the destination."""
+    hostile = [file("app/a", b"a"), file("../../escape.txt", b"x"), file("/abs.txt", b"y"),
+               symlink("app/up", "../../../../etc/shadow"), symlink("app/abs", "/etc/passwd"),
+               symlink("app/root", "/../../etc/x"), hardlink("app/h", "../../app/a"),
+               symlink("app/ok", "../etc/x")]  # fmt: skip
+    source = oci(tmp_path / "src", [BASE, hostile])
+    result = _slim(source, f"oci:{tmp_path / 'out'}")
+    members = {m.name: m for m in _own_layer(tmp_path / "out")}
+    for name, member in members.items():
+        assert not name.startswith("/")
+        assert ".." not in name.split("/")
+        if member.islnk():
+            assert not member.linkname.startswith("/")
+            assert ".." not in member.linkname.split("/")
+        if member.issym():
+            depth = name.count("/")
+            climbs = 0 if member.linkname.startswith("/") else depth
+            for part in member.linkname.split("/"):
+                climbs += -1 if part == ".." else part not in ("", ".")
+                assert climbs >= 0, (name, member.linkname)
+    assert {"escape.txt", "abs.txt", "app/h"} <= set(members)
+    assert members["app/h"].linkname == "app/a"
+    assert members["app/up"].linkname == "../etc/shadow"
+    assert members["app/root"].linkname == "/etc/x"
+    assert members["app/abs"].linkname == "/etc/passwd"  # inside: as it was
+    assert members["app/ok"].linkname == "../etc/x"
+    assert result.links_clamped == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "src"]
+    assert not (tmp_path.parent / "escape.txt").exists()

@@ -52,7 +52,7 @@ from keelhaul.image.tarstream import (
 )
 from keelhaul.slim.tree import XATTR
 
-__all__ = ["Plan", "SlimError", "plan", "write_squashed"]
+__all__ = ["Plan", "SlimError", "contained_link", "plan", "write_squashed"]
 
 #: One tar entry of a layer: (layer index, path, its occurrence in that layer, from 1).
 Ident = tuple[int, str, int]
@@ -297,6 +297,31 @@ def _device(entry: TarEntry) -> tuple[int, int]:
     return numbers[0], numbers[1]
 
 
+def contained_link(path: str, target: str) -> str:
+    """The target of the symlink at ``path`` without the ``..`` that would climb above the
+    root (where a container runtime stops them: ``app/up -> ../../../etc/shadow`` becomes
+    ``../etc/shadow``), so that no tool unpacking the layer follows it outside; a target that
+    stays inside is returned as it is."""
+    level = (
+        0 if target.startswith("/") else len(parent_of(path).split("/")) if parent_of(path) else 0
+    )
+    kept: list[str] = []
+    dropped = False
+    for part in target.split("/"):
+        if part == "..":
+            if level == 0:
+                dropped = True
+                continue
+            level -= 1
+        elif part not in ("", "."):
+            level += 1
+        kept.append(part)
+    if not dropped:
+        return target
+    text = "/".join(kept)
+    return text or "."
+
+
 class TarOut:
     """A tar stream written entry by entry into ``sink`` (pax headers where needed)."""
 
@@ -304,6 +329,8 @@ class TarOut:
         self._write = sink
         self.mtime = mtime
         self.size = 0
+        self.clamped = 0
+        """Symlinks whose target climbed above the root, written without the excess ``..``."""
 
     def write(self, data: bytes | memoryview) -> None:
         self._write(data)
@@ -327,8 +354,12 @@ class TarOut:
         info.uid, info.gid = entry.uid, entry.gid
         info.mtime = _mtime(entry, self.mtime)
         info.size = entry.size if kind == FILE else 0
-        if kind in (SYMLINK, HARDLINK):
+        if kind == HARDLINK:
             info.linkname = link or entry.link
+        elif kind == SYMLINK:
+            info.linkname = contained_link(path, link or entry.link)
+            if info.linkname != (link or entry.link):
+                self.clamped += 1
         info.devmajor, info.devminor = _device(entry)
         if entry.pax and kind != HARDLINK:
             info.pax_headers = {k: v for k, v in sorted(entry.pax.items()) if k.startswith(XATTR)}

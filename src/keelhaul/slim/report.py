@@ -36,6 +36,9 @@ def lines(result: SlimResult, settings: cost_model.CostSettings | None = None) -
         f"{cost_model.duration(after.pull_seconds)}; a month: "
         f"{cost_model.money(before.total_month)} -> {cost_model.money(after.total_month)}",
     ]  # fmt: skip
+    if result.links_clamped:
+        out.append(f"{result.links_clamped} symlink(s) climbed above the root: written "
+                   "without the excess `..` (where a container stops them)")  # fmt: skip
     out.extend(check.line() for check in result.smoke)
     for category, (files, size) in result.removed.items():
         note = " (package databases still list them)" if category in LISTED_BY_PACKAGES else ""
@@ -54,7 +57,7 @@ def as_json(result: SlimResult, settings: cost_model.CostSettings | None = None)
         "uncompressed": {"before": result.tar_before, "after": result.tar_after},
         "stored": {"before": result.compressed_before, "after": result.compressed_after},
         "own_content": result.own_content, "copied": result.copied,
-        "whiteouts": result.whiteouts,
+        "whiteouts": result.whiteouts, "links_clamped": result.links_clamped,
         "removed": {k: {"files": f, "bytes": b} for k, (f, b) in result.removed.items()},
         "pull_seconds": {"before": before.pull_seconds, "after": after.pull_seconds},
         "cost_month": {"before": before.total_month, "after": after.total_month},

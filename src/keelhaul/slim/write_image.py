@@ -68,6 +68,8 @@ class SlimResult:
     removed: dict[str, tuple[int, int]]
     """Category -> (files, bytes) removed."""
     whiteouts: int
+    links_clamped: int = 0
+    """Symlinks whose target climbed above the root, written without the excess ``..``."""
     smoke: list[smoke.Smoke] = field(default_factory=list)
     """The smoke checks run (``--verify``): the original's first when it ran."""
 
@@ -134,13 +136,14 @@ def slim(image: Image, destination: Destination, options: SlimOptions | None = N
         for layer in layers[:keep]:
             descriptors.append(_kept(layout, layer, options))
             diff_ids.append(layer.diff_id)
-        copied = 0
+        copied = clamped = 0
         tar_after = sum(the_plan.tar_sizes[:keep])
         squashed = keep < len(layers)
         if squashed:
             with layout.layer(options.compression, options.level) as blob:
                 out = TarOut(blob, options.source_date_epoch)
                 copied = write_squashed(layers, the_plan, out, options.limits)
+                clamped = out.clamped
             descriptors.append({"mediaType": LAYER_TYPES[options.compression],
                                 "digest": blob.digest, "size": blob.size})  # fmt: skip
             diff_ids.append(blob.diff_id)
@@ -182,6 +185,7 @@ def slim(image: Image, destination: Destination, options: SlimOptions | None = N
         copied=copied,
         removed={k: (len(v), sum(s for _, s in v)) for k, v in sorted(the_plan.removed.items())},
         whiteouts=len(the_plan.whiteouts),
+        links_clamped=clamped,
         smoke=checks,
     )
 
