@@ -51,8 +51,13 @@ def main() -> int:
     parser.add_argument("--image", default=None, help="an image in the engine (default: build one)")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the built image")
+    parser.add_argument("--keep-layers", type=int, default=None,
+                        help="passed to slim (the built image: 1, its base's one layer, whose "
+                        "history ends in no CMD for keelhaul to tell the base by)")  # fmt: skip
     args = parser.parse_args()
     image = args.image or BENCH_IMAGE
+    keep = args.keep_layers if args.keep_layers is not None or args.image else 1
+    options = "" if keep is None else f" --keep-layers {keep}"
     if args.image is None:
         with tempfile.TemporaryDirectory() as folder:
             Path(folder, "Dockerfile").write_text(DOCKERFILE)
@@ -67,12 +72,12 @@ def main() -> int:
                     path.unlink(missing_ok=True)
                 saving = _run(f"docker save {image} | gzip -6 > {save}")
                 slimming = _run(f"{keelhaul} slim docker:{image} --output docker-archive:{out} "
-                                f"--compression gzip --format json > {folder}/report.json")  # fmt: skip
+                                f"--compression gzip{options} --format json > {folder}/report.json")  # fmt: skip
                 report = json.loads(Path(folder, "report.json").read_text())
                 print(f"run {run + 1}: docker save | gzip -6: {saving:.1f} s "
                       f"({save.stat().st_size / 1e6:.1f} MB); keelhaul slim: {slimming:.1f} s "
                       f"({out.stat().st_size / 1e6:.1f} MB); ratio {slimming / saving:.2f}")  # fmt: skip
-            subprocess.run(f"{keelhaul} slim docker:{image} --output docker-archive:{out} --force",
+            subprocess.run(f"{keelhaul} slim docker:{image} --output docker-archive:{out}{options} --force",
                            shell=True, check=True)  # fmt: skip
             print(json.dumps({k: report[k] for k in ("layers", "uncompressed", "stored",
                                                      "pull_seconds", "cost_month")}))  # fmt: skip

@@ -29,7 +29,9 @@ def lines(result: SlimResult, settings: cost_model.CostSettings | None = None) -
         f"{result.why_kept}; {squashed} squashed into one)" if squashed else
         f"layers: {result.layers_before} kept as they are (nothing to squash)",
         f"uncompressed: {human(result.tar_before)} -> {human(result.tar_after)}",
-        f"stored: {human(result.compressed_before)} -> {human(result.compressed_after)}",
+        f"stored: {human(result.compressed_before)} -> {human(result.compressed_after)}"
+        + ("" if result.compressed_basis.startswith("measured") else
+           f" ({result.compressed_basis})"),
         f"hidden bytes dropped: {human(max(0, result.own_content - result.copied - sum(b for _, b in result.removed.values())))}"
         f" ({result.whiteouts} whiteout(s) kept over the base)",
         f"pull: {cost_model.duration(before.pull_seconds)} -> "
@@ -55,7 +57,8 @@ def as_json(result: SlimResult, settings: cost_model.CostSettings | None = None)
         "layers": {"before": result.layers_before, "after": result.layers_after,
                    "kept": result.kept, "why_kept": result.why_kept},
         "uncompressed": {"before": result.tar_before, "after": result.tar_after},
-        "stored": {"before": result.compressed_before, "after": result.compressed_after},
+        "stored": {"before": result.compressed_before, "after": result.compressed_after,
+                   "basis": result.compressed_basis},
         "own_content": result.own_content, "copied": result.copied,
         "whiteouts": result.whiteouts, "links_clamped": result.links_clamped,
         "removed": {k: {"files": f, "bytes": b} for k, (f, b) in result.removed.items()},

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from keelhaul.image import base as bases
+from keelhaul.image.compressed_estimate import watch
 from keelhaul.image.model import Image
 from keelhaul.image.sources.streams import GZIP, PLAIN, ZSTD
 from keelhaul.image.tarstream import TarLimits
@@ -61,6 +62,8 @@ class SlimResult:
     tar_after: int
     compressed_before: int
     compressed_after: int
+    """What a registry stores (blob sizes; a plain-tar layer's as ``keelhaul image``
+    estimates it, gzip level 6 over a sample)."""
     own_content: int
     """File bytes the squashed layers stored (every version)."""
     copied: int
@@ -68,6 +71,7 @@ class SlimResult:
     removed: dict[str, tuple[int, int]]
     """Category -> (files, bytes) removed."""
     whiteouts: int
+    compressed_basis: str = "measured: the compressed layer blobs"
     links_clamped: int = 0
     """Symlinks whose target climbed above the root, written without the excess ``..``."""
     smoke: list[smoke.Smoke] = field(default_factory=list)
@@ -127,6 +131,8 @@ def slim(image: Image, destination: Destination, options: SlimOptions | None = N
     if options.compression not in COMPRESSIONS:
         raise SlimError(f"--compression {options.compression}: expected gzip or zstd")
     keep, why = _keep(image, options)
+    # plain-tar layers (docker save) are sampled as read: their size pushed, gzip -6
+    sampled = watch(image)
     layers = image.layers
     the_plan: Plan = plan(image, keep, removals.chooser(options.remove), options.limits)
     layout = Layout(destination, force=options.force)
@@ -169,6 +175,14 @@ def slim(image: Image, destination: Destination, options: SlimOptions | None = N
     except BaseException:
         layout.abandon()
         raise
+
+    def stored(chosen: Any) -> Any:
+        return sampled.compressed_size([(x.diff_id, x.media_type, x.compressed_size,
+                                         the_plan.tar_sizes[x.index]) for x in chosen])  # fmt: skip
+
+    before = stored(layers)
+    kept_stored = stored(layers[:keep]).bytes if keep else 0
+    new_blobs = sum(d["size"] for d in descriptors[keep:])
     return SlimResult(
         source=image.source,
         destination=destination.text,
@@ -179,8 +193,9 @@ def slim(image: Image, destination: Destination, options: SlimOptions | None = N
         why_kept=why,
         tar_before=sum(the_plan.tar_sizes),
         tar_after=tar_after,
-        compressed_before=image.compressed_size,
-        compressed_after=sum(d["size"] for d in descriptors),
+        compressed_before=before.bytes,
+        compressed_after=kept_stored + new_blobs,
+        compressed_basis=before.describe(),
         own_content=the_plan.own_content,
         copied=copied,
         removed={k: (len(v), sum(s for _, s in v)) for k, v in sorted(the_plan.removed.items())},
