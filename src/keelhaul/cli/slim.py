@@ -18,7 +18,8 @@ from keelhaul.cli.output import Output
     required=True,
     metavar="DEST",
     help="Where the slim image goes: docker-archive:PATH[:NAME], oci:DIR[:TAG], "
-    "oci-archive:PATH[:TAG] or docker:NAME (loaded into the local engine).",
+    "oci-archive:PATH[:TAG], docker:NAME (loaded into the local engine) or registry:NAME "
+    "(pushed with docker login's credentials).",
 )
 @click.option(
     "--keep-layers",
