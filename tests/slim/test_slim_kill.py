@@ -1,6 +1,7 @@
 """kill -9 in the middle of a slim never leaves a half-written destination: the image is
 assembled under a temporary name beside it and renamed into place at the end, so the
-destination is either absent, or as it was before (``--force``), or whole."""
+destination is either absent, or as it was before (``--force``), or whole; the temporary a
+killed slim leaves is removed by the next slim to the same destination."""
 
 from __future__ import annotations
 
@@ -50,13 +51,16 @@ def test_kill_9_mid_write_leaves_no_half_written_destination(tmp_path: Path, sch
     dest = out / ("image" if scheme == "oci" else "image.tar")
     _kill_while_writing(source, f"{scheme}:{dest}", out)
     assert not dest.exists()
-    # what is left is a temporary, named for the destination (.image.keelhaul-PID....tmp)
+    # what is left is a temporary, named for the destination (.image.keelhaul-PID....tmp),
+    # which the next slim to it removes
     assert all(p.name.startswith(f".{dest.name}.keelhaul-") for p in out.iterdir())
+    assert list(out.iterdir())
     # with --force over an image that is there, the old one stays whole
     small = oci(tmp_path / "small", [BASE, [file("app/small", b"x")]])
     done = subprocess.run([sys.executable, "-m", "keelhaul", "slim", small, "--output",
                            f"{scheme}:{dest}"], capture_output=True, text=True, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
+    assert [p.name for p in out.iterdir()] == [dest.name]  # the killed one's temporary is gone
     before = {p: p.read_bytes() for p in sorted([dest, *dest.rglob("*")]) if p.is_file()}
     _kill_while_writing(source, f"{scheme}:{dest}", out, "--force")
     assert {p: p.read_bytes() for p in sorted([dest, *dest.rglob("*")]) if p.is_file()} == before

@@ -21,6 +21,7 @@ import tarfile
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import IO, Any
 
@@ -180,6 +181,7 @@ class Layout:
         parent = dest.absolute().parent
         if not parent.is_dir():
             raise SlimError(f"{self.destination.text}: no folder {parent}")
+        _remove_leftovers(parent, dest.name)
         try:
             self.root = Path(tempfile.mkdtemp(prefix=f".{dest.name}.keelhaul-{os.getpid()}.",
                                               suffix=".tmp", dir=parent))  # fmt: skip
@@ -377,3 +379,28 @@ def _write_tar(root: Path, out: Path | IO[bytes]) -> None:
             else:
                 with path.open("rb") as data:
                     tar.addfile(info, data)
+
+
+def _remove_leftovers(parent: Path, name: str) -> None:
+    """Temporaries of an earlier slim to the same destination that was killed (``kill -9``
+    leaves them): ``.NAME.keelhaul-PID.*``, removed when no process PID runs."""
+    prefix = f".{name}.keelhaul-"
+    for path in parent.glob(f"{glob_escape(prefix)}*"):
+        pid = path.name[len(prefix) :].partition(".")[0]
+        if not pid.isdigit() or _running(int(pid)):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
