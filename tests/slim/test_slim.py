@@ -5,7 +5,11 @@ squashed layer hides nothing, and the same input gives the same digest."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -206,3 +210,25 @@ def test_hostile_names_and_links_never_leave_the_root(tmp_path: Path) -> None:
     assert result.links_clamped == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "src"]
     assert not (tmp_path.parent / "escape.txt").exists()
+
+
+def test_same_input_same_bytes_from_the_command_line(tmp_path: Path) -> None:
+    """``SOURCE_DATE_EPOCH`` (or ``--source-date-epoch``): two runs write the same archive,
+    byte for byte, whatever the time; another epoch another digest."""
+    source = docker_archive(tmp_path / "src.tar", [BASE, *IMAGES["overwrite-and-delete"]])
+
+    def run(name: str, *extra: str, epoch: str = "1700000000") -> bytes:
+        done = subprocess.run(
+            [sys.executable, "-m", "keelhaul", "slim", source, "--output",
+             f"docker-archive:{tmp_path / name}:app:slim", *extra],
+            capture_output=True, text=True, check=False,
+            env={**os.environ, "SOURCE_DATE_EPOCH": epoch},
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return (tmp_path / name).read_bytes()
+
+    first = run("one.tar")
+    time.sleep(1.1)
+    assert run("two.tar") == first
+    assert run("three.tar", "--source-date-epoch", "1700000000", epoch="5") == first
+    assert run("four.tar", epoch="1600000000") != first
