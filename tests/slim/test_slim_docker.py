@@ -109,6 +109,16 @@ def test_slim_round_trip_with_the_engine(docker_engine: str, tmp_path: Path) -> 
         assert done.returncode == 0, done.stderr
         _docker("load", "-i", str(archive))
         assert _docker("run", "--rm", "--network", "none", SLIM_ARCHIVE) == original
+        # --verify from a file: the slim image is loaded under a temporary name and checked
+        # (the CMD ends with 0); the original, not in the engine, is said to be unchecked
+        done = _keelhaul("slim", f"docker-archive:{archive}", "--output",
+                         f"oci:{tmp_path / 'layout'}", "--verify")  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert "smoke check (stays-up) on keelhaul-slim-check:" in done.stdout
+        assert "the original was not smoke-checked" in done.stdout
+        assert (tmp_path / "layout" / "index.json").is_file()
+        leftovers = _docker("images", "-q", "keelhaul-slim-check")
+        assert not leftovers.strip()
     finally:
         subprocess.run(["docker", "rmi", "-f", SOURCE, SLIM, SLIM_FAILED, SLIM_ARCHIVE],
                        capture_output=True, check=False)  # fmt: skip

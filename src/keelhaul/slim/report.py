@@ -42,6 +42,9 @@ def lines(result: SlimResult, settings: cost_model.CostSettings | None = None) -
         out.append(f"{result.links_clamped} symlink(s) climbed above the root: written "
                    "without the excess `..` (where a container stops them)")  # fmt: skip
     out.extend(check.line() for check in result.smoke)
+    if len(result.smoke) == 1 and not result.source.startswith("docker:"):
+        out.append("the original was not smoke-checked: it is not in the engine (slim it "
+                   "from docker:NAME to check both)")  # fmt: skip
     for category, (files, size) in result.removed.items():
         note = " (package databases still list them)" if category in LISTED_BY_PACKAGES else ""
         out.append(f"removed {CATEGORIES[category]}: {files} files, {human(size)}{note}")
