@@ -46,6 +46,19 @@ def _run(command: str) -> float:
     return time.perf_counter() - started
 
 
+def _slim(arguments: list[str], report: Path) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of one ``keelhaul slim``."""
+    started = time.perf_counter()
+    with report.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "keelhaul", "slim", *arguments],
+                                   stdout=out)  # fmt: skip
+        _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise SystemExit(f"keelhaul slim failed ({process.returncode})")
+    return time.perf_counter() - started, usage.ru_maxrss
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--image", default=None, help="an image in the engine (default: build one)")
@@ -71,12 +84,14 @@ def main() -> int:
                 for path in (save, out):
                     path.unlink(missing_ok=True)
                 saving = _run(f"docker save {image} | gzip -6 > {save}")
-                slimming = _run(f"{keelhaul} slim docker:{image} --output docker-archive:{out} "
-                                f"--compression gzip{options} --format json > {folder}/report.json")  # fmt: skip
+                slimming, peak = _slim([f"docker:{image}", "--output", f"docker-archive:{out}",
+                                        "--compression", "gzip", *options.split(),
+                                        "--format", "json"], Path(folder, "report.json"))  # fmt: skip
                 report = json.loads(Path(folder, "report.json").read_text())
                 print(f"run {run + 1}: docker save | gzip -6: {saving:.1f} s "
                       f"({save.stat().st_size / 1e6:.1f} MB); keelhaul slim: {slimming:.1f} s "
-                      f"({out.stat().st_size / 1e6:.1f} MB); ratio {slimming / saving:.2f}")  # fmt: skip
+                      f"({out.stat().st_size / 1e6:.1f} MB, peak RSS {peak / 1024:.0f} MB); "
+                      f"ratio {slimming / saving:.2f}")  # fmt: skip
             subprocess.run(f"{keelhaul} slim docker:{image} --output docker-archive:{out}{options} --force",
                            shell=True, check=True)  # fmt: skip
             print(json.dumps({k: report[k] for k in ("layers", "uncompressed", "stored",
