@@ -232,3 +232,18 @@ def test_same_input_same_bytes_from_the_command_line(tmp_path: Path) -> None:
     assert run("two.tar") == first
     assert run("three.tar", "--source-date-epoch", "1700000000", epoch="5") == first
     assert run("four.tar", epoch="1600000000") != first
+
+
+def test_compression_levels(tmp_path: Path) -> None:
+    source = oci(tmp_path / "src", [BASE, *IMAGES["overwrite-and-delete"]])
+    sizes = {}
+    for how, level in (("gzip", 0), ("gzip", 3), ("zstd", 1), ("zstd", 19)):
+        result = _slim(source, f"oci:{tmp_path / f'{how}{level}'}", compression=how, level=level)
+        sizes[how, level] = result.compressed_after
+        assert _tree(f"oci:{tmp_path / f'{how}{level}'}") == _tree(source)
+    assert sizes["gzip", 3] < sizes["gzip", 0]
+    bad = subprocess.run([sys.executable, "-m", "keelhaul", "slim", source, "--output",
+                          f"oci:{tmp_path / 'bad'}", "--compression-level", "9"],
+                         capture_output=True, text=True, check=False)  # fmt: skip
+    assert bad.returncode == 2
+    assert "gzip (ISA-L) takes 0 to 3" in bad.stderr
