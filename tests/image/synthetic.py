@@ -24,6 +24,9 @@ class F:
     mode: int = 0o644
     link: str = ""
     uid: int = 0
+    gid: int = 0
+    xattrs: dict[str, str] = field(default_factory=dict)
+    mtime: int = 0
 
 
 def file(path: str, data: bytes | int = b"", mode: int = 0o644) -> F:
@@ -63,7 +66,9 @@ def layer_tar(members: Sequence[F], fmt: int = tarfile.PAX_FORMAT) -> bytes:
         for m in members:
             info = tarfile.TarInfo(m.path)
             info.mode = m.mode
-            info.uid = m.uid
+            info.uid, info.gid, info.mtime = m.uid, m.gid, m.mtime
+            if m.xattrs:
+                info.pax_headers = {f"SCHILY.xattr.{k}": v for k, v in m.xattrs.items()}
             if m.kind == "dir":
                 info.type = tarfile.DIRTYPE
             elif m.kind == "symlink":

@@ -30,6 +30,7 @@ COMMANDS = {
     "db": "keelhaul.cli.db", "dump": "keelhaul.cli.dump", "fix": "keelhaul.cli.fix",
     "fleet": "keelhaul.cli.fleet", "image": "keelhaul.cli.image", "parse": "keelhaul.cli.parse", "rules": "keelhaul.cli.rules",
     "sbom": "keelhaul.cli.sbom", "vulns": "keelhaul.cli.vulns",
+    "slim": "keelhaul.cli.slim",
 }  # fmt: skip
 
 

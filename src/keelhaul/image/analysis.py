@@ -618,11 +618,9 @@ def _base(
             break
     eol = bases.end_of_life(fields)
     history = [(h.created_by, h.empty_layer) for h in image.history]
-    end = bases.base_history_end(history)
-    base_layers: int | None = None
+    base_layers, end = bases.base_layers(history, len(image.layers))
     evidence = "no CMD/ENTRYPOINT of a base image in the history: every layer counted as yours"
-    if end is not None and sum(1 for _, e in history if not e) == len(image.layers):
-        base_layers = sum(1 for _, e in history[: end + 1] if not e)
+    if end is not None:
         evidence = f"the base ends at history entry {end + 1}: {history[end][0].strip()[:80]}"
     base_size = sum(size for _, size, _ in layer_sizes[: base_layers or 0])
     own_size = sum(size for _, size, _ in layer_sizes[base_layers or 0 :])

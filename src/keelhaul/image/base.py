@@ -75,3 +75,13 @@ def base_history_end(history: list[tuple[str, bool]]) -> int | None:
         if empty and i < last_layer and _CMD_ENTRY.search(created_by.strip()):
             found = i
     return found
+
+
+def base_layers(history: list[tuple[str, bool]], layer_count: int) -> tuple[int | None, int | None]:
+    """How many bottom layers are the base image's, and the index of the base's last history
+    entry: both None when history cannot tell (no base CMD/ENTRYPOINT entry, or a history that
+    does not line up with the layers)."""
+    end = base_history_end(history)
+    if end is None or sum(1 for _, e in history if not e) != layer_count:
+        return None, None
+    return sum(1 for _, e in history[: end + 1] if not e), end

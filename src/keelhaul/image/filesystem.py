@@ -148,6 +148,11 @@ class MergedFilesystem:
             self.kids[parent_of(path)].discard(path)
         return count, size
 
+    def remove(self, path: str, layer: int) -> int:
+        """Delete ``path`` and what is under it, as a whiteout in ``layer`` would; the file
+        bytes removed."""
+        return self._remove(path, layer)[1] if self.exists(path) else 0
+
     def subtree_size(self, path: str) -> int:
         total = 0
         stack = [path]

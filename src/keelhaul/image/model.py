@@ -62,6 +62,12 @@ class Layer:
     now (path, size, times, inode; None when it cannot be looked at). The per-layer cache
     uses a result for this layer only while the stamp is the one of a verified read."""
 
+    blob: Callable[[], AbstractContextManager[Iterator[bytes]]] | None = field(
+        default=None, repr=False, compare=False
+    )
+    """The blob's bytes as stored, unverified (for copying a layer byte for byte; the copier
+    checks :attr:`digest`), when the source can give them."""
+
     def open(self) -> AbstractContextManager[IO[bytes]]:
         """The uncompressed tar stream, verified as it is read (see the module docstring)."""
         return self.opener()

@@ -68,6 +68,10 @@ class TarEntry:
     gid: int
     link: str
     sparse: bool = False
+    header: bytes = b""
+    """The raw 512-byte header block (mtime, device numbers: read by who needs them)."""
+    pax: dict[str, str] | None = None
+    """The entry's pax records (xattrs as ``SCHILY.xattr.*``), when it had any."""
 
 
 def _number(field: bytes, what: str) -> int:
@@ -311,6 +315,8 @@ class TarReader:
             gid=_pax_int(pax, "gid", block[116:124]),
             link=link,
             sparse=sparse,
+            header=block,
+            pax=pax or None,
         )
 
 

@@ -31,8 +31,9 @@ import ssl
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 from urllib.parse import quote
 
 import httpx
@@ -324,6 +325,78 @@ class RegistryClient:
             out += names
             path = _next_page(response.headers.get("Link", ""))
         return out
+
+    # -- pushing (keelhaul slim --output registry:) ---------------------------------------
+
+    def push_blob(self, reference: str | Reference, digest: str, path: Path) -> bool:
+        """Upload the blob at ``path`` (named ``digest``) to the reference's repository, in one
+        monolithic PUT; False when the registry already has it."""
+        ref = _as_reference(reference)
+        parse_digest(digest)
+        base = f"{self._base_url(ref)}/v2/{ref.repository}"
+        head = self._push("HEAD", ref, f"{base}/blobs/{digest}")
+        if head.is_success:
+            return False
+        started = self._push("POST", ref, f"{base}/blobs/uploads/")
+        if started.status_code != 202 or not started.headers.get("Location"):
+            raise RegistryError(Problem.SERVER, f"registry {ref.registry} did not start an upload "
+                                f"to {ref.repository} (HTTP {started.status_code})")  # fmt: skip
+        location = (
+            httpx.URL(base).join(started.headers["Location"]).copy_merge_params({"digest": digest})
+        )
+        with path.open("rb") as handle:
+            done = self._push("PUT", ref, str(location), handle,
+                              {"Content-Type": "application/octet-stream"})  # fmt: skip
+        if done.status_code != 201:
+            raise RegistryError(Problem.SERVER, f"registry {ref.registry} refused blob {digest} "
+                                f"for {ref.repository} (HTTP {done.status_code})")  # fmt: skip
+        return True
+
+    def push_manifest(self, reference: str | Reference, body: bytes, media_type: str) -> str:
+        """PUT the manifest under the reference's tag (else its digest); its digest."""
+        ref = _as_reference(reference)
+        url = f"{self._base_url(ref)}/v2/{ref.repository}/{_manifest_path(ref)}"
+        done = self._push("PUT", ref, url, body, {"Content-Type": media_type})
+        if done.status_code != 201:
+            raise RegistryError(Problem.SERVER, f"registry {ref.registry} refused the manifest "
+                                f"for {ref.familiar()} (HTTP {done.status_code})")  # fmt: skip
+        digest = _digest(body, "sha256")
+        header = done.headers.get("Docker-Content-Digest", "")
+        if header and header != digest:
+            raise _malformed(ref, f"the pushed manifest is {digest}, the registry said {header}")
+        return digest
+
+    def _push(
+        self,
+        method: str,
+        ref: Reference,
+        url: str,
+        content: bytes | IO[bytes] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """One request with push rights: on a 401 (before any body is sent, the HEAD or
+        POST of an upload comes first), authenticate for ``pull,push`` and send again."""
+        scope = f"repository:{ref.repository}:pull,push"
+        credentials: Credentials | None = None
+        for attempt in range(2):
+            authorization = self._authorizations.get(
+                (ref.api_host, scope)
+            ) or self._authorizations.get((ref.api_host, ""))
+            all_headers = dict(headers or {})
+            if authorization:
+                all_headers["Authorization"] = authorization
+            try:
+                response = self._http.request(method, url, headers=all_headers, content=content)
+            except httpx.HTTPError as err:
+                raise _transport_error(err, ref.api_host, ref, self._timeout) from None
+            if response.status_code != 401:
+                if response.status_code == 403 or response.status_code >= 500:
+                    _raise_for_status(response, response.content[:ERROR_BODY_MAX_BYTES], ref)
+                return response
+            if attempt or (content is not None and not isinstance(content, bytes)):
+                break
+            credentials, _ = self._authenticate(ref, response, scope)
+        raise _unauthorized(ref, credentials)
 
     # -- HTTP and authentication -----------------------------------------------------------
 

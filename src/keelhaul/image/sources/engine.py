@@ -45,7 +45,7 @@ from keelhaul.image.sources.save_stream import MemoryStore, SaveReader
 from keelhaul.image.sources.streams import SourceLimits
 from keelhaul.registry import Problem, RegistryError
 
-__all__ = ["EngineImageMissing", "open_engine_image"]
+__all__ = ["EngineImageMissing", "load_archive", "open_engine_image"]
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 _INSPECT_MAX = 16 << 20
@@ -98,6 +98,43 @@ def _inspect(http: httpx.Client, host: str, name: str) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise ImageSourceError(f"the Docker Engine at {host} sent malformed JSON for {name}")
     return document
+
+
+def load_archive(path: Path, timeout: float = 600.0) -> list[str]:
+    """``docker load`` over the API socket: the ``docker save`` archive at ``path`` goes into
+    the engine; the names it loaded (``Loaded image: ...``). An error of the engine's raises
+    :class:`~keelhaul.registry.RegistryError`."""
+    http, host = _client(timeout)
+    loaded: list[str] = []
+    try:
+        with http, path.open("rb") as handle:
+            response = http.post("/images/load?quiet=1", content=iter(lambda: handle.read(_CHUNK), b""),
+                                 headers={"Content-Type": "application/x-tar"})  # fmt: skip
+    except httpx.HTTPError as err:
+        raise RegistryError(
+            Problem.ENGINE, f"no Docker Engine answers at {host}: {str(err)[:160]}"
+        ) from None
+    for line in response.text.splitlines():
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(message, dict) and message.get("error"):
+            raise RegistryError(
+                Problem.ENGINE,
+                f"the Docker Engine at {host} did not load {path.name}: "
+                f"{str(message['error'])[:300]}",
+            )
+        text = message.get("stream") if isinstance(message, dict) else None
+        if isinstance(text, str) and text.startswith("Loaded image"):
+            loaded.append(text.partition(": ")[2].strip())
+    if not response.is_success:
+        raise RegistryError(
+            Problem.ENGINE,
+            f"the Docker Engine at {host} answered HTTP {response.status_code} "
+            f"to loading {path.name}: {response.text[:300]}",
+        )
+    return loaded
 
 
 @contextmanager

@@ -318,6 +318,7 @@ def assemble(
                     declared_size=blob.size,
                     limits=limits,
                 ),
+                blob=blob.chunks,
             )
         )
     return Image(
