@@ -57,6 +57,7 @@ T = TypeVar("T")
 CHECK = ("check", "fix")
 IMAGE = ("image",)
 SOURCES = ("image", "sbom", "vulns")
+VERIFY = ("verify", "fix --verify")
 
 
 # --- parsers: (value as written, where it was written) -> typed value ---------------------
@@ -336,6 +337,12 @@ class Settings(Mapping[str, object]):
     image_regions: int = _setting(
         "image-regions", _count, 1, "a number (taken whole)",
         "Registries (regions) the image is replicated to (`--regions`).", IMAGE)  # fmt: skip
+    # keelhaul verify
+    verify_base_map: Mapping[str, str] | None = _setting(
+        "verify-base-map", _optional(_str_table), None, "a table of strings",
+        "Image -> local image: FROM lines naming an image (`python:3.11`, or `python` for "
+        "every tag) are built from the local one in verify's temporary copies "
+        "(`--base-map IMAGE=LOCAL` adds).", VERIFY)  # fmt: skip
     # the image sources: they refuse an image beyond these (exit 2)
     image_insecure_registries: tuple[str, ...] = _setting(
         "image-insecure-registries", _hosts, (), "a list of host[:port]",
