@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +16,10 @@ from keelhaul.cli.options import (
 )
 from keelhaul.cli.output import Output
 from keelhaul.errors import FileMissing, KeelhaulError
+
+if TYPE_CHECKING:
+    from keelhaul.checking import Checker, Target
+    from keelhaul.fix.fixing import FixOutcome
 
 FORMATS = ("text", "markdown", "json")
 
@@ -165,3 +170,50 @@ def _configured_map(dockerfile: Path, config_file: Path | None, isolated: bool) 
 
     finder = ConfigFinder(Vocabulary(all_rules()), config_file=config_file, isolated=isolated)
     return dict(finder.for_path(dockerfile).settings.verify_base_map or {})
+
+
+def verified_outcome(
+    out: Output,
+    checker: Checker,
+    target: Target,
+    outcome: FixOutcome,
+    unsafe: bool,
+    context_dir: Path | None,
+    network: str | None,
+    base_map: tuple[str, ...],
+    config_file: Path | None,
+    isolated: bool,
+    build_args: dict[str, str],
+) -> FixOutcome:
+    """``fix --verify``: ``outcome`` with only the fixes verify keeps green."""
+    from keelhaul.checking import Checker
+    from keelhaul.config import ConfigFinder, Overrides
+    from keelhaul.fix.fixing import FixOutcome, fix_target
+    from keelhaul.verify.base_map import parse_entries
+    from keelhaul.verify.engine import Engine
+    from keelhaul.verify.keeping import keep_green
+    from keelhaul.verify.verifying import Request, new_run_id
+
+    codes = tuple(dict.fromkeys(f.code for f in outcome.applied))
+    dockerfile = target.path
+    mapping = _configured_map(dockerfile, config_file, isolated)
+    mapping.update(parse_entries(base_map))
+    request = Request(dockerfile=dockerfile, context=context_dir or dockerfile.parent,
+                      unsafe=unsafe, base_map=mapping, build_args=build_args,
+                      config_file=config_file, isolated=isolated, codes=codes)  # fmt: skip
+    engine = Engine.find(new_run_id(), None, network)
+    kept = keep_green(request, engine, out.detail)
+    for dropped in kept.dropped:
+        out.info(f"{target.name}: not applying {dropped.code} ({dropped.description}): the "
+                 f"fixed image {dropped.why}")  # fmt: skip
+    if set(kept.codes) == set(codes):
+        out.info(f"{target.name}: verified: the fixed image builds and passes its smoke check")
+        return outcome
+    if not kept.codes:
+        return FixOutcome(outcome.name, outcome.before, outcome.before)
+    narrowed = Checker(
+        ConfigFinder(checker.vocabulary, config_file=config_file, isolated=isolated,
+                     overrides=Overrides(select=kept.codes, shellcheck=False)),
+        checker.vocabulary, checker.rules, build_args=build_args, context=context_dir,
+        shellcheck=None)  # fmt: skip
+    return fix_target(narrowed, target, outcome.before, unsafe)

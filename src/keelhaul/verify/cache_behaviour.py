@@ -1,7 +1,7 @@
 """What a one-line source change rebuilds: measured, not predicted.
 
-After a version is built (the cache is warm), verify appends one empty line to one source
-file in that version's temporary copy and builds again; BuildKit's plain progress says which
+After a version is built (the cache is warm), verify appends one line (a comment, see
+:func:`change_line`) to one source file in that version's temporary copy and builds again; BuildKit's plain progress says which
 steps came from the cache (``CACHED``) and which ran again. The file is ``--touch PATH``, or
 chosen from what the Dockerfile's COPY/ADD instructions bring in: a source file (by its
 extension) rather than a dependency manifest or lock file, the first such path by name.
@@ -82,12 +82,43 @@ def choose_file(context: Path, dockerfile: Path, build_args: Mapping[str, str] |
     return min(candidates, key=_score)
 
 
-def touch(context: Path, relative: str) -> None:
-    """The one-line change: an empty line appended to the file."""
+#: Comment syntax by file suffix, for the line the change appends.
+_COMMENTS = {
+    **dict.fromkeys((".py", ".sh", ".rb", ".pl", ".r", ".yaml", ".yml", ".toml", ".ex", ".exs",
+                     ".conf", ".cfg", ".ini", ".properties", ".txt", ".env"), ("# ", "")),
+    **dict.fromkeys((".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".go", ".java", ".kt",
+                     ".scala", ".c", ".h", ".cc", ".cpp", ".cs", ".rs", ".swift", ".php",
+                     ".vue", ".svelte"), ("// ", "")),
+    **dict.fromkeys((".css", ".scss", ".less"), ("/* ", " */")),
+    **dict.fromkeys((".html", ".htm", ".xml", ".md", ".svg"), ("<!-- ", " -->")),
+    ".sql": ("-- ", ""),
+}  # fmt: skip
+
+
+def change_line(relative: str, token: str) -> str:
+    """The line appended: a comment naming ``token`` in the file's language; for a file
+    whose comments are unknown (JSON...), a line of spaces whose length comes from ``token``.
+
+    The line is new to every run and every version, so BuildKit's cache (shared by both
+    versions and kept between runs) cannot already hold the changed file."""
+    suffix = PurePosixPath(relative.lower()).suffix
+    name = PurePosixPath(relative.lower()).name
+    if name in ("makefile", "dockerfile") or name.startswith("."):
+        suffix = ".sh"
+    comment = _COMMENTS.get(suffix)
+    if comment is not None:
+        return f"{comment[0]}keelhaul verify {token}{comment[1]}"
+    return " " * (1 + sum(token.encode()) % 997)
+
+
+def touch(context: Path, relative: str, token: str) -> None:
+    """The one-line change: :func:`change_line` appended to the file."""
     path = context / relative
     data = path.read_bytes()
     newline = b"\r\n" if b"\r\n" in data else b"\n"
-    path.write_bytes(data + (newline if data.endswith(newline) or not data else newline + newline))
+    if data and not data.endswith(newline):
+        data += newline
+    path.write_bytes(data + change_line(relative, token).encode() + newline)
 
 
 def rebuild_after_change(
@@ -96,11 +127,12 @@ def rebuild_after_change(
     dockerfile: Path,
     tag: str,
     relative: str,
+    token: str,
     build_args: Mapping[str, str] | None = None,
     target: str | None = None,
 ) -> CacheRun:
     """Change ``relative`` in the (already built) copy and build it again."""
-    touch(context, relative)
+    touch(context, relative, token)
     started = time.monotonic()
     built = engine.build(context, dockerfile, tag, dict(build_args or {}), target)
     if built.seconds <= 0:

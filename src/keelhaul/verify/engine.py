@@ -86,7 +86,7 @@ def parse_progress(output: str) -> tuple[Step, ...]:
     seconds: dict[str, float] = {}
     for line in output.splitlines():
         if (m := _STEP.match(line)) is not None:
-            names.setdefault(m.group(1), m.group(2).strip())
+            names.setdefault(m.group(1), " ".join(m.group(2).split()))
         elif (m := _CACHED.match(line)) is not None:
             cached.add(m.group(1))
         elif (m := _DONE.match(line)) is not None:

@@ -219,9 +219,10 @@ def verify(
                 side = _build_side(engine, request, version, tag, notes)
                 if side.ok and touched is not None and request.cache:
                     say(f"rebuilding {version.label} after a change to {touched}")
-                    side.cache = rebuild_after_change(engine, version.context, version.dockerfile,
-                                                      tag, touched, request.build_args,
-                                                      request.target).built  # fmt: skip
+                    side.cache = rebuild_after_change(
+                        engine, version.context, version.dockerfile, tag, touched,
+                        f"{engine.run_id}-{name}", request.build_args, request.target,
+                    ).built  # fmt: skip
                 sides.append(side)
             result = Result(request, sides[0], sides[1], touched, notes=notes)
             if (request.mode == FIX and request.bisect and result.regressed
