@@ -16,7 +16,7 @@ from pathlib import Path
 from keelhaul.verify import smoke as smoking
 from keelhaul.verify.base_map import Mapped
 from keelhaul.verify.bisect import Blame, bisect
-from keelhaul.verify.building import ImageFacts, measure
+from keelhaul.verify.building import ImageFacts, measure, runtime_settings
 from keelhaul.verify.cache_behaviour import choose_file, rebuild_after_change
 from keelhaul.verify.copies import (
     Version,
@@ -154,16 +154,23 @@ def _fixed_version(request: Request, folder: Path, proposal: Proposal) -> Versio
 
 
 def _build_side(
-    engine: Engine, request: Request, version: Version, tag: str, notes: list[str]
+    engine: Engine, request: Request, version: Version, tag: str, measured: bool = True
 ) -> Side:
+    """Build ``version`` as ``tag``, measure it (unless not ``measured``: a bisection probe
+    needs only the build and the smoke check) and smoke-check it."""
     side = Side(version.label, version.label, codes=version.codes,
                 descriptions=version.descriptions, mapped=version.mapped, image=tag)  # fmt: skip
     side.built = engine.build(version.context, version.dockerfile, tag,
                               dict(request.build_args), request.target)  # fmt: skip
     if not side.built.ok:
         return side
-    side.facts = measure(engine, tag, request.waste_min_bytes)
-    side.smoke = smoking.check(engine, tag, request.smoke, side.facts.healthcheck is not None)
+    if measured:
+        side.facts = measure(engine, tag, request.waste_min_bytes)
+        healthcheck = side.facts.healthcheck is not None
+    else:
+        health = runtime_settings(engine.inspect(tag)).get("Healthcheck") or {}
+        healthcheck = bool(health.get("Test")) and health.get("Test") != ["NONE"]
+    side.smoke = smoking.check(engine, tag, request.smoke, healthcheck)
     return side
 
 
@@ -216,7 +223,7 @@ def verify(
             for name, version in (("before", before_version), ("after", after_version)):
                 tag = f"keelhaul-verify:{engine.run_id}-{name}"
                 say(f"building {version.label}")
-                side = _build_side(engine, request, version, tag, notes)
+                side = _build_side(engine, request, version, tag)
                 if side.ok and touched is not None and request.cache:
                     say(f"rebuilding {version.label} after a change to {touched}")
                     side.cache = rebuild_after_change(
@@ -247,7 +254,7 @@ def _bisect(engine: Engine, request: Request, folder: Path, result: Result) -> B
         count += 1
         version = _fixed_version(request, folder / f"probe{count}", fixer.propose(prefix))
         tag = f"keelhaul-verify:{engine.run_id}-probe{count}"
-        side = _build_side(engine, request, version, tag, [])
+        side = _build_side(engine, request, version, tag, measured=False)
         if not side.ok:
             return False, "does not build"
         assert side.smoke is not None
