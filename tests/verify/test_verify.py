@@ -128,7 +128,7 @@ def _result(after_builds: bool = True) -> Result:
     else:
         after = Side("fixed", "fixed", Built(False, 3.0, (), "ERROR: npm ci needs a lock file"),
                      codes=("KH170", "KH125"), descriptions={"KH170": "npm install to npm ci"})  # fmt: skip
-    return Result(request, before, after, touched="src/index.js")
+    return Result(request, before, after, "kv0", touched="src/index.js")
 
 
 def test_the_headline_says_what_changed() -> None:

@@ -4,6 +4,7 @@ JSON (``before`` and ``after`` objects: ``built``, ``size``, ``smoke``, ``rebuil
 JSON shape (stable; fields are only ever added)::
 
     {"version": 1, "passed": bool, "regressed": bool, "mode": "fix"|"files"|"revision",
+     "run": str (the value of the keelhaul.verify label on the images and containers made),
      "dockerfile": str, "context": str, "headline": str,
      "before": SIDE, "after": SIDE, "touched": str|null,
      "blame": {"code", "description", "with", "probes": [{"codes", "green", "why"}]}|null,
@@ -239,6 +240,7 @@ def to_json(result: Result) -> dict[str, Any]:
         "passed": result.passed,
         "regressed": result.regressed,
         "mode": result.request.mode,
+        "run": result.run_id,
         "dockerfile": str(result.request.dockerfile),
         "context": str(result.request.context),
         "headline": headline(result),

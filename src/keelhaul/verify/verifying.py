@@ -90,6 +90,8 @@ class Result:
     request: Request
     before: Side
     after: Side
+    run_id: str = ""
+    """The value of the ``keelhaul.verify`` label on what this run made."""
     touched: str | None = None
     blame: Blame | None = None
     notes: list[str] = field(default_factory=list)
@@ -231,7 +233,7 @@ def verify(
                         f"{engine.run_id}-{name}", request.build_args, request.target,
                     ).built  # fmt: skip
                 sides.append(side)
-            result = Result(request, sides[0], sides[1], touched, notes=notes)
+            result = Result(request, sides[0], sides[1], engine.run_id, touched, notes=notes)
             if (request.mode == FIX and request.bisect and result.regressed
                     and len(result.after.codes) > 0):  # fmt: skip
                 say(f"bisecting {len(result.after.codes)} fix(es)")
