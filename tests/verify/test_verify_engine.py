@@ -210,3 +210,35 @@ def test_fix_verify_applies_only_the_fixes_that_stay_green(
     assert "RUN cat /app/app.sh > /app/copy.sh" in fixed  # the broken fix left out
     assert f"not applying {broken_fix} (read the wrong file)" in done.stderr
     assert _leftovers(buildkit_docker) <= others
+
+
+def test_against_a_git_revision_with_a_command_as_smoke_check(
+    tiny: str, buildkit_docker: str, tmp_path: Path
+) -> None:
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t",
+                        *args], check=True, capture_output=True)  # fmt: skip
+
+    dockerfile = _app(tmp_path, tiny)
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "one")
+    # the working tree: a new file the Dockerfile now copies too; the revision has neither
+    (tmp_path / "extra.sh").write_text("echo extra\n")
+    dockerfile.write_text(dockerfile.read_text().replace(
+        "COPY app.sh /app/app.sh\n", "COPY app.sh extra.sh /app/\n"))  # fmt: skip
+    done = run("verify", str(tmp_path), "--against", "HEAD", "--network", "host",
+               "--docker", buildkit_docker, "--no-cache-check", "--smoke", "cat /app/extra.sh",
+               "--format", "json", cwd=tmp_path)  # fmt: skip
+    report = json.loads(done.stdout)
+    assert report["mode"] == "revision"
+    assert report["before"]["label"] == "HEAD"
+    assert report["after"]["label"] == "working tree"
+    assert report["before"]["built"] is True, report["before"]["build_error"]
+    assert report["after"]["built"] is True, report["after"]["build_error"]
+    # the revision's image has no extra.sh: its smoke check fails, the working tree's passes
+    assert report["before"]["smoke"]["how"] == "command"
+    assert report["before"]["smoke"]["passed"] is False
+    assert report["after"]["smoke"]["passed"] is True
+    assert done.returncode == 0
+    assert _leftovers(buildkit_docker, report["run"]) == set()
