@@ -262,3 +262,42 @@ def test_smoke_http_reads_port_and_path() -> None:
     assert parse_http("80") == (80, "/")
     with pytest.raises(ValueError, match="expected PORT/PATH"):
         parse_http("99999/")
+
+
+def test_the_copies_of_two_files_and_of_a_revision(tmp_path: Path) -> None:
+    from keelhaul.verify.verifying import FILES, REVISION, _prepare
+
+    project = tmp_path / "project"
+    project.mkdir()
+    dockerfile = _app(project)
+    (project / ".dockerignore").write_text("secret.txt\n")
+    (project / "secret.txt").write_text("not sent\n")
+    other = project / "New.Dockerfile"
+    other.write_text("FROM python:3.11-slim\nCOPY . /app\n")
+    request = Request(dockerfile=dockerfile, context=project, mode=FILES, before_file=dockerfile,
+                      after_file=other, base_map={"python": "local/python:3"})  # fmt: skip
+    before, after = _prepare(request, tmp_path / "files")
+    assert before.dockerfile.read_text().startswith("FROM local/python:3\nCOPY requirements.txt")
+    assert after.dockerfile.read_text() == "FROM local/python:3\nCOPY . /app\n"
+    assert after.text == other.read_text()  # the report keeps the name as written
+    assert (after.context / "app.py").is_file()
+    assert not (after.context / "secret.txt").exists()  # .dockerignore'd: never sent, not copied
+    assert (after.context / ".dockerignore").is_file()
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(project), "-c", "user.name=t", "-c", "user.email=t@t",
+                        *args], check=True, capture_output=True)  # fmt: skip
+
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "one")
+    (project / "app.py").write_text("print('changed')\n")
+    dockerfile.write_text("FROM python:3.12\nCOPY . /app\n")
+    revision = Request(dockerfile=dockerfile, context=project, mode=REVISION, against="HEAD")
+    before, after = _prepare(revision, tmp_path / "revision")
+    assert before.label == "HEAD"
+    assert before.dockerfile.read_text().startswith("FROM python:3.11\n")
+    assert (before.context / "app.py").read_text() == "print('hi')\n"
+    assert after.dockerfile.read_text() == "FROM python:3.12\nCOPY . /app\n"
+    assert (after.context / "app.py").read_text() == "print('changed')\n"
+    assert dockerfile.read_text() == "FROM python:3.12\nCOPY . /app\n"  # the user's, untouched

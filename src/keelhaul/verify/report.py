@@ -170,7 +170,9 @@ def _fix_lines(result: Result, indent: str) -> list[str]:
         lines.append(f"{indent}FROM {image} built from {local} (--base-map)")
     if result.after.codes:
         lines.append("")
-        lines.append("fixes applied: " + ", ".join(result.after.codes))
+        lines.append("fixes applied: " + ", ".join(
+            f"{code} ({result.after.descriptions[code]})" if result.after.descriptions.get(code)
+            else code for code in result.after.codes))  # fmt: skip
     if result.blame is not None:
         blame = result.blame
         lines.append(f"to blame: {blame.code}: {_description(result, blame.code)}"
