@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -24,12 +25,27 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ROOT / "tests" / "engine" / "apps"
+STANDINS = ROOT / "tests" / "engine" / "standins" / "build"
 
 
 def catalogue() -> dict[str, Any]:
     """The apps and the base map, from tests/engine/apps/apps.toml."""
     with (APPS / "apps.toml").open("rb") as file:
         return tomllib.load(file)
+
+
+def build_standins(apps: list[str], base: str | None = None) -> str | None:
+    """Build (or keep, when up to date) the stand-in images ``apps`` need, from ``base``
+    (default $KEELHAUL_TEST_BASE_IMAGE, else the Debian test base); None when done, else why
+    not (the build script's last lines)."""
+    base = base or os.environ.get("KEELHAUL_TEST_BASE_IMAGE", "keelhaul-test/debian:bookworm")
+    names = sorted({name for app in apps for name in catalogue()["apps"][app]["standins"]})
+    done = subprocess.run([str(STANDINS), base, *names],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    if done.returncode == 0:
+        return None
+    tail = "; ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
+    return f"stand-ins {' '.join(names)} not built: {tail}"
 
 
 def checkout(app: str, into: Path) -> Path:
@@ -109,6 +125,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the verify reports here")
     args = parser.parse_args()
     names = args.apps or list(catalogue()["apps"])
+    problem = build_standins(names)
+    if problem:
+        raise SystemExit(problem)
     rows = []
     for app in names:
         report, seconds = verify(app)

@@ -15,41 +15,50 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from bench.verify_apps import catalogue, checkout, verify_command
+from bench.verify_apps import build_standins, catalogue, checkout, verify_command
+from click.testing import CliRunner
+
+from keelhaul.cli.app import cli
+from keelhaul.dockerfile.edits import replace_instruction
+from keelhaul.findings import Category, Fix, Safety, Severity
+from keelhaul.rule import REGISTRY
+from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
 CATALOGUE = catalogue()
 #: The cheapest apps run in every engine run; the others with `-m apps_slow`.
 CHEAP = {"static-site"}
 
 
-def _needs_standins(app: str, folder: Path) -> None:
-    """Skip (fail under KEELHAUL_REQUIRE_DOCKER) when a stand-in the app needs is missing."""
+@pytest.fixture(scope="session")
+def app_standins(docker_engine: str) -> Callable[[str], None]:
+    """``need(app)`` builds the stand-in images the app needs, once a session (the build
+    script keeps an image whose Dockerfile did not change); skips (fails under
+    KEELHAUL_REQUIRE_DOCKER) when they cannot be built."""
     from tests.conftest import _missing
 
-    text = (folder / "Dockerfile").read_text()
-    for image, local in CATALOGUE["base_map"].items():
-        wanted = image in text or (app, image) in _FIX_BASES
-        probe = subprocess.run(["docker", "image", "inspect", local], capture_output=True,
-                               check=False)  # fmt: skip
-        if wanted and probe.returncode != 0:
-            _missing(f"the engine has no {local} (run tests/engine/standins/build)")
+    ready: set[str] = set()
+
+    def need(app: str) -> None:
+        if app in ready:
+            return
+        problem = build_standins([app], docker_engine)
+        if problem:
+            _missing(problem)
+        ready.add(app)
+
+    return need
 
 
-#: Base images the fixed Dockerfiles name (not in the naive ones).
-_FIX_BASES = {
-    ("react-frontend", "nginxinc/nginx-unprivileged:1.27-alpine"),
-    ("go-service", "gcr.io/distroless/static-debian12:nonroot"),
-    ("java-service", "eclipse-temurin:17-jre"),
-}
-
-
-def _verify(app: str, docker: str, tmp_path: Path, *extra: str) -> dict[str, Any]:
+def _verify(
+    app: str, docker: str, tmp_path: Path, need: Callable[[str], None], *extra: str
+) -> dict[str, Any]:
     folder = checkout(app, tmp_path)
-    _needs_standins(app, folder)
+    need(app)
     done = subprocess.run(verify_command(folder, app, "--docker", docker, *extra),
                           capture_output=True, text=True, check=False)  # fmt: skip
     assert done.returncode in (0, 1), done.stderr
@@ -67,9 +76,9 @@ def _runs(steps: list[str]) -> int:
     [a if a in CHEAP else pytest.param(a, marks=pytest.mark.apps_slow) for a in CATALOGUE["apps"]],
 )
 def test_fixed_app_builds_serves_is_smaller_and_rebuilds_less(
-    buildkit_docker: str, tmp_path: Path, app: str
+    buildkit_docker: str, app_standins: Callable[[str], None], tmp_path: Path, app: str
 ) -> None:
-    report = _verify(app, buildkit_docker, tmp_path, "--no-bisect")
+    report = _verify(app, buildkit_docker, tmp_path, app_standins, "--no-bisect")
     before, after = report["before"], report["after"]
     assert after["fixes"], "no fix applied: the test proves nothing"
     assert before["built"], before["build_error"]
@@ -90,24 +99,58 @@ def test_fixed_app_builds_serves_is_smaller_and_rebuilds_less(
     assert not report["regressed"]
 
 
+BROKEN = "KH298"
+
+
+def _drops_a_page(ctx: DockerfileContext) -> Iterator[Hit]:
+    if any("tariffs.html" in inst.args for inst in ctx.tree.instructions):
+        return  # fixed already
+    for inst in ctx.tree.instructions:
+        if inst.name == "EXPOSE":
+            body = f"RUN rm /usr/share/nginx/html/tariffs.html\nEXPOSE {inst.args}"
+            fix = Fix((replace_instruction(inst, body),), "drop a page", Safety.SAFE)
+            yield Hit(inst, "a test rule whose fix breaks the site", fix=fix)
+
+
+@pytest.fixture
+def broken_fix() -> Iterator[str]:
+    """A "safe" fix that builds but breaks the site, registered for one test."""
+    register(Rule(code=BROKEN, name="test-drops-a-page", severity=Severity.WARNING,
+                  category=Category.MAINTAINABILITY, summary="Test only.",
+                  explanation="A fix that breaks the site, to be caught by verify.",
+                  bad="FROM x\n", good="FROM x\n", check=_drops_a_page,
+                  fix=Safety.SAFE))  # fmt: skip
+    try:
+        yield BROKEN
+    finally:
+        REGISTRY.pop(BROKEN, None)
+
+
 @pytest.mark.docker
-def test_verify_catches_a_fix_broken_on_purpose(buildkit_docker: str, tmp_path: Path) -> None:
-    """The static site's "fixed" Dockerfile copies the pages to the wrong folder: it builds,
-    but nginx answers 404, and verify must say so (exit 1, after smoke failed)."""
+@pytest.mark.apps_slow  # bisection on the tiny base runs in every engine run (tests/verify)
+def test_verify_catches_a_fix_broken_on_purpose_and_names_it(
+    buildkit_docker: str, app_standins: Callable[[str], None], broken_fix: str, tmp_path: Path
+) -> None:
+    """With a fix that deletes the page the smoke check asks for, the static site's fixed
+    image builds but nginx answers 404: verify exits 1 and bisection names that fix, not
+    KH191 applied with it."""
     folder = checkout("static-site", tmp_path)
-    _needs_standins("static-site", folder)
-    broken = folder / "Dockerfile.broken"
-    broken.write_text(
-        (folder / "Dockerfile").read_text().replace("/usr/share/nginx/html", "/usr/share/nginx/htm")
-    )
+    app_standins("static-site")
     command = verify_command(folder, "static-site", "--docker", buildkit_docker,
-                             "--before", str(folder / "Dockerfile"), "--after", str(broken),
                              "--no-cache-check")  # fmt: skip
-    command.remove("--unsafe-fixes")
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    assert done.returncode == 1, done.stdout + done.stderr
+    arguments = command[command.index("verify") :]  # in this process: the test rule is here
+    done = CliRunner().invoke(cli, arguments, standalone_mode=False, obj=None)
+    assert done.exception is None, done.output
+    assert done.return_value == 1, done.stdout
     report = json.loads(done.stdout)
-    assert report["before"]["smoke"]["passed"]
-    assert report["after"]["built"]
-    assert not report["after"]["smoke"]["passed"]
+    before, after = report["before"], report["after"]
+    assert before["smoke"]["passed"], before["smoke"]
+    assert after["built"], after["build_error"]
+    assert not after["smoke"]["passed"]
+    assert "HTTP 404" in after["smoke"]["detail"]
+    codes = [f["code"] for f in after["fixes"]]
+    assert {"KH191", broken_fix} <= set(codes), codes
     assert not report["passed"]
+    assert report["blame"]["code"] == broken_fix
+    assert report["blame"]["description"] == "drop a page"
+    assert 1 <= len(report["blame"]["probes"]) <= 2  # log2 of the fixes applied
