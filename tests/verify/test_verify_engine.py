@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 import subprocess
 import tarfile
 from collections.abc import Iterator
@@ -243,47 +242,3 @@ def test_against_a_git_revision_with_a_command_as_smoke_check(
     assert report["after"]["smoke"]["passed"] is True
     assert done.returncode == 0
     assert _leftovers(buildkit_docker, report["run"]) == set()
-
-
-SERVER = """\
-import http.server
-import sys
-
-class Health(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200 if self.path == "/health" else 404)
-        self.end_headers()
-        self.wfile.write(b"ok\\n")
-
-http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Health).serve_forever()
-"""
-
-
-def _free_port() -> int:
-    """A loopback port nothing listens on now (the container shares the host's network)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def test_smoke_http_on_a_python_service(
-    python_standins: tuple[str, str], buildkit_docker: str, tmp_path: Path
-) -> None:
-    """--smoke-http on a service started as the image says (shell-form CMD before the fix,
-    exec form after): both answer, and the text report says how it checked."""
-    port = _free_port()
-    (tmp_path / "server.py").write_text(SERVER)
-    (tmp_path / "Dockerfile").write_text(
-        f"FROM {python_standins[1]}\nCOPY server.py /srv/\nEXPOSE {port}\n"
-        f"CMD python /srv/server.py {port}\n"
-    )
-    done = run("verify", str(tmp_path), "--network", "host", "--docker", buildkit_docker,
-               "--no-cache-check", "--smoke-http", f"{port}/health", cwd=tmp_path)  # fmt: skip
-    assert done.returncode == 0, done.stderr + done.stdout
-    headline = done.stdout.splitlines()[0]
-    assert headline.startswith(
-        f"{tmp_path / 'Dockerfile'}: builds, serves GET :{port}/health like before, "
-    )
-    assert f"passed: GET :{port}/health (HTTP 200)" in done.stdout
-    assert "fixes applied: KH113" in done.stdout
