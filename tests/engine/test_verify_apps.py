@@ -2,13 +2,15 @@
 json` builds each naive Dockerfile as it is and as `keelhaul fix --unsafe-fixes` leaves it, on
 the stand-in base images, and must see both build and pass their smoke check, the fixed image
 smaller, and a one-line source change re-run no more RUN steps (fewer where the fix moves the
-dependency install or a chown out of the way). And a fix broken on purpose must be caught.
+dependency install or a chown out of the way). And a fix broken on purpose must be caught
+and named by bisection.
 
 Each app is verified as a developer's checkout (a git repository: the context holds .git).
 Verifying an app builds it four times (before and after, then again after a source change),
-which takes minutes on a loaded 2-core machine: the apps marked `apps_slow` (their builds
-compile or install toolchains' worth of files) run only with `-m apps_slow` (see
-docs/benchmarks.md for the timings).
+which takes minutes on a loaded 2-core machine: every engine run verifies the static site
+only; the other five apps and the broken fix are marked `apps_slow` and run only when `-m`
+names it (`pytest -m apps_slow tests/engine/test_verify_apps.py`; the timings are in
+docs/benchmarks.md). The stand-in base images an app needs are built once a session.
 """
 
 from __future__ import annotations
