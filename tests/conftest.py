@@ -73,6 +73,13 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # the six-app verify runs take many minutes: only when `-m` names apps_slow (`-m docker`
+    # alone, and the plain `pytest` CI runs, leave them out)
+    if "apps_slow" not in (config.getoption("markexpr") or ""):
+        slow = [item for item in items if item.get_closest_marker("apps_slow") is not None]
+        if slow:
+            config.hook.pytest_deselected(items=slow)
+            items[:] = [item for item in items if item.get_closest_marker("apps_slow") is None]
     if hasattr(config, "workerinput"):  # a pytest-xdist worker: the long work first
         items.sort(key=lambda item: scheduling.order(item.nodeid))
 

@@ -59,6 +59,7 @@ SAMPLES: dict[str, tuple[str, Any]] = {
     "image-nodes": ("3", 3),
     "image-regions": ("2", 2),
     "vulns-db-max-age": ("2.5", 2.5),
+    "verify-base-map": ('{ "python:3.11" = "mirror/python:3.11" }', {"python:3.11": "mirror/python:3.11"}),
     "image-insecure-registries": ('["registry.local:5000"]', ("registry.local:5000",)),
     "image-max-layer-bytes": ('"1GB"', 10**9),
     "image-max-blob-bytes": ('"2GiB"', 2 << 30),

@@ -58,6 +58,7 @@ T = TypeVar("T")
 CHECK = ("check", "fix")
 IMAGE = ("image",)
 SOURCES = ("image", "sbom", "vulns")
+VERIFY = ("verify", "fix --verify")
 
 
 # --- parsers: (value as written, where it was written) -> typed value ---------------------
@@ -355,6 +356,12 @@ class Settings(Mapping[str, object]):
         "vulns-db-max-age", _number(0), 7.0, "a number of days",
         "`keelhaul vulns` warns when the vulnerability database was last updated (or found "
         "current by `db update`) longer ago than this; 0 never warns.", ("vulns",))  # fmt: skip
+    # keelhaul verify
+    verify_base_map: Mapping[str, str] | None = _setting(
+        "verify-base-map", _optional(_str_table), None, "a table of strings",
+        "Image -> local image: FROM lines naming an image (`python:3.11`, or `python` for "
+        "every tag) are built from the local one in verify's temporary copies "
+        "(`--base-map IMAGE=LOCAL` adds).", VERIFY)  # fmt: skip
     # the image sources: they refuse an image beyond these (exit 2)
     image_insecure_registries: tuple[str, ...] = _setting(
         "image-insecure-registries", _hosts, (), "a list of host[:port]",

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from keelhaul.context.build_context import BuildContext
+from keelhaul.dockerfile.edits import apply_edits
 from keelhaul.dockerfile.syntax import parse
+from keelhaul.findings import Safety
 from keelhaul.rule import REGISTRY
 from keelhaul.rules.engine import check_dockerfile
+from keelhaul.rules.registry import DockerfileContext, fixes_wanted
 from tests.rules.tables import check_table, messages, run, table
 
 D = "FROM debian:12\n"
@@ -557,3 +562,60 @@ def test_chown_after_copy_reads_the_context(tmp_path: Path) -> None:
     found = run("KH191", src, context=context)
     assert [f.location.line for f in found] == [3]
     assert "big.bin" in found[0].message
+
+
+def _kh191_fixed(src: str) -> str | None:
+    """The Dockerfile after KH191's fix, or None when the finding has no fix."""
+    with fixes_wanted(True):
+        hits = list(REGISTRY["KH191"].check(DockerfileContext.of(parse(src))))
+    assert len(hits) == 1, hits
+    fix = hits[0].fix
+    if fix is None:
+        return None
+    assert fix.safety is Safety.UNSAFE
+    assert "already in it" in fix.why_unsafe
+    return apply_edits(src, fix.edits)
+
+
+PHP = "FROM php:8.2-apache\n"
+
+
+@pytest.mark.parametrize(
+    ("src", "expected"),
+    [
+        (  # the php-apache classic: the RUN goes, the COPY sets the owner
+            PHP + "COPY . /var/www/html/\nRUN chown -R www-data:www-data /var/www/html\n"
+            "EXPOSE 80\n",
+            PHP + "COPY --chown=www-data:www-data . /var/www/html/\nEXPOSE 80\n",
+        ),
+        (  # instructions that write no files may stand between; a relative path resolves
+            N + "COPY . .\nENV NODE_ENV=production\nRUN chown -R 1000:1000 .\n",
+            N + "COPY --chown=1000:1000 . .\nENV NODE_ENV=production\n",
+        ),
+        (  # a single file, not recursive
+            D + "COPY --from=build /out/app /usr/local/bin/app\nRUN chown app /usr/local/bin/app\n",
+            D + "COPY --chown=app --from=build /out/app /usr/local/bin/app\n",
+        ),
+    ],
+)
+def test_chown_after_copy_fix_moves_the_owner_onto_the_copy(src: str, expected: str) -> None:
+    assert _kh191_fixed(src) == expected
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        PHP + "COPY . /var/www/html/\nRUN chown -R www-data /var/www/html && a2enmod rewrite\n",
+        PHP + "COPY . /var/www/html/\nRUN chmod -R 755 /var/www/html\n",  # --chmod: BuildKit
+        PHP + "COPY . /var/www/html/\nRUN chown -R www-data /var/www\n",  # more than it copied
+        PHP + "COPY . /var/www/html/\nRUN chown -R www-data /var/www/html/public\n",  # less
+        PHP + "COPY . /var/www/html/\nRUN mkdir x\nRUN chown -R www-data /var/www/html\n",
+        PHP + "COPY . /var/www/html/\nRUN chown -R $OWNER /var/www/html\n",
+        PHP + "USER www-data\nCOPY . /var/www/html/\nRUN chown -R www-data /var/www/html\n",
+        PHP + "COPY . /var/www/html/\nRUN --mount=type=cache,target=/c chown -R 1 /var/www/html\n",
+        PHP + "COPY --chown=1 . /var/www/html/\nRUN chown -R 2 /var/www/html\n",
+        PHP + "COPY . /var/www/html/\nRUN chown -R 1 /var/www/html /tmp\n",
+    ],
+)
+def test_chown_after_copy_fix_only_when_it_means_the_same(src: str) -> None:
+    assert _kh191_fixed(src) is None

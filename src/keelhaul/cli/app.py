@@ -29,8 +29,7 @@ COMMANDS = {
     "completion": "keelhaul.cli.completion", "context": "keelhaul.cli.context",
     "db": "keelhaul.cli.db", "dump": "keelhaul.cli.dump", "fix": "keelhaul.cli.fix",
     "fleet": "keelhaul.cli.fleet", "image": "keelhaul.cli.image", "parse": "keelhaul.cli.parse", "rules": "keelhaul.cli.rules",
-    "sbom": "keelhaul.cli.sbom", "vulns": "keelhaul.cli.vulns",
-    "slim": "keelhaul.cli.slim",
+    "sbom": "keelhaul.cli.sbom", "slim": "keelhaul.cli.slim", "verify": "keelhaul.cli.verify", "vulns": "keelhaul.cli.vulns",
 }  # fmt: skip
 
 

@@ -81,6 +81,16 @@ def _read(target: Target) -> str:
     help="Pin FROM images to their digest (from the registry, else the local engine).",
 )
 @click.option("--update", is_flag=True, help="With --pin: refresh digests already pinned.")
+@click.option(
+    "--verify",
+    "verify_fixes",
+    is_flag=True,
+    help="Build before and after with the Docker Engine (`keelhaul verify`) and keep only the "
+    "fixes that still build and pass the smoke check.",
+)
+@click.option("--network", metavar="NAME", help="With --verify: the network of builds and runs.")
+@click.option("--base-map", multiple=True, metavar="IMAGE=LOCAL",
+              help="With --verify: build FROM LOCAL where the Dockerfile says IMAGE.")  # fmt: skip
 @build_arg_option
 @quiet_unknown_option
 @click.option(
@@ -106,6 +116,9 @@ def command(
     context_dir: Path | None,
     pin: bool,
     update: bool,
+    verify_fixes: bool,
+    network: str | None,
+    base_map: tuple[str, ...],
     build_args: tuple[str, ...],
     quiet_unknown: bool,
     verbose: int,
@@ -143,6 +156,8 @@ def command(
     )
     if update and not pin:
         raise click.UsageError("--update goes with --pin")
+    if (network or base_map) and not verify_fixes:
+        raise click.UsageError("--network and --base-map go with --verify")
     resolver = _resolver() if pin else None
     dry = diff or check_only
     broken = changed = 0
@@ -164,6 +179,13 @@ def command(
             continue
         if outcome.bug is not None:
             out.err.print(f"keelhaul: bug: {target.name}: {outcome.bug}", markup=False)
+        if verify_fixes and target.kind == DOCKERFILE and outcome.changed and target.data is None:
+            from keelhaul.cli.verify import verified_outcome
+
+            outcome = verified_outcome(
+                out, checker, target, outcome, unsafe_fixes, context_dir, network, base_map,
+                config_file, isolated, parse_build_args(build_args),
+            )  # fmt: skip
         if resolver is not None and target.kind == DOCKERFILE:
             try:
                 pinned = pin_text(outcome.after, target.name, resolver, update)

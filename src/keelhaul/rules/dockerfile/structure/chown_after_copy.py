@@ -2,8 +2,10 @@ import posixpath
 import re
 from collections.abc import Iterator
 
+from keelhaul.dockerfile.edits import indentation
 from keelhaul.dockerfile.shell import SimpleCommand
-from keelhaul.findings import Category, Severity
+from keelhaul.dockerfile.syntax import Instruction
+from keelhaul.findings import Category, Edit, Fix, Safety, Severity
 from keelhaul.rules.dockerfile.shared.layers import (
     SHARED_FOLDERS,
     Made,
@@ -20,11 +22,20 @@ from keelhaul.rules.dockerfile.shared.layers import (
     shown_path,
 )
 from keelhaul.rules.dockerfile.shared.packages import word_span
-from keelhaul.rules.registry import DockerfileContext, Hit, Rule, Run, register
+from keelhaul.rules.registry import DockerfileContext, Hit, Rule, Run, fix_builder, register
 
 _TOOLS = frozenset({"chown", "chmod", "chgrp"})
 #: A file copied from the context below this size is not worth a finding (`chmod +x run.sh`).
 _SMALL = 1_000_000
+#: An owner the fix may move onto the COPY: names or numbers, no variables.
+_OWNER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]*)?\Z")
+#: What may stand between the COPY and the chown: instructions that write no files.
+_QUIET = frozenset({"ENV", "ARG", "LABEL", "EXPOSE", "STOPSIGNAL"})
+_WHY_UNSAFE = (
+    "`chown -R` also changed the folder itself and any file already in it before the COPY "
+    "(from the base image or an earlier instruction); `COPY --chown` sets the owner of what "
+    "it copies only, and of the folders it creates"
+)
 _MODE = re.compile(r"[0-7]{3,4}\Z|[ugoa]*[-+=][rwxXstugo]*(?:,[ugoa]*[-+=][rwxXstugo]*)*\Z")
 
 
@@ -81,6 +92,48 @@ def _message(cmd: SimpleCommand, what: str | None, path: str, made: Made) -> str
             f"copying: `{made.how} {flag}={value}`")  # fmt: skip
 
 
+@fix_builder
+def _copy_chown_fix(
+    run: Run, cmd: SimpleCommand, owner: str | None, pattern: str, made: Made, recursive: bool
+) -> Fix | None:
+    """``COPY . /app`` then ``RUN chown -R app:app /app`` -> ``COPY --chown=app:app . /app``.
+
+    Only when the RUN is that one chown (nothing else, no RUN flags), of exactly the folder
+    (recursively) or file the COPY wrote, by an owner without variables, run as root, with
+    only instructions that write no files between the two, and the COPY has no --chown.
+    """
+    copy = made.instruction
+    inst = run.instruction
+    if (cmd.name != "chown" or owner is None or not _OWNER.match(owner) or len(run.script) != 1
+            or inst.effective.flags or inst.heredocs or inst.sub is not None
+            or copy.sub is not None or copy.heredocs or pattern != made.path
+            or recursive != made.tree
+            or any(f.startswith("--chown") for f in copy.effective.flags)):  # fmt: skip
+        return None
+    body = run.stage.instructions
+    if copy not in body or inst not in body:
+        return None
+    between = body[body.index(copy) + 1 : body.index(inst)]
+    if any(i.effective.name not in _QUIET for i in between) or _user_before(body, inst):
+        return None
+    first = copy.lines[0]
+    indent = indentation(copy)
+    rest = first.text[len(indent) :]
+    keyword = rest.split(maxsplit=1)[0] if rest.strip() else ""
+    if keyword.upper() not in ("COPY", "ADD"):
+        return None
+    text = f"{indent}{keyword} --chown={owner}{rest[len(keyword) :]}"
+    edits = (Edit(copy.start_line, copy.start_line, text), Edit(inst.start_line, inst.end_line, ""))
+    return Fix(edits, f"`{copy.effective.name} --chown={owner}` instead of a later `chown`",
+               Safety.UNSAFE, _WHY_UNSAFE)  # fmt: skip
+
+
+def _user_before(body: tuple[Instruction, ...], inst: Instruction) -> bool:
+    """A USER other than root set before ``inst`` in the stage (the chown then ran as it)."""
+    users = [i for i in body[: body.index(inst)] if i.effective.name == "USER"]
+    return bool(users) and users[-1].args.strip().split(":")[0] not in ("root", "0")
+
+
 def _check_run(ctx: DockerfileContext, run: Run, made: list[Made]) -> Iterator[Hit]:
     place = places(ctx).at(run.instruction)
     env = script_env(run, place.env)
@@ -97,8 +150,10 @@ def _check_run(ctx: DockerfileContext, run: Run, made: list[Made]) -> Iterator[H
             )  # fmt: skip
             if found is not None:
                 index = cmd.argv.index(path, 1) if path in cmd.argv[1:] else 0
+                fix = None if len(paths) != 1 or pattern is None else _copy_chown_fix(
+                    run, cmd, what, pattern, found, recursive)  # fmt: skip
                 yield Hit(run.instruction, _message(cmd, what, path, found), run.stage,
-                          word_span(run, cmd, index))  # fmt: skip
+                          word_span(run, cmd, index), fix)  # fmt: skip
                 break
 
 
@@ -136,10 +191,17 @@ register(
             "when the build context is known, a context file of 1 MB or more. A `chmod +x` "
             "of a small copied script is left alone, and so is anything below a folder such "
             "as / or /usr/local that many instructions write to. Only stages that ship are "
-            "checked."
+            "checked.\n\n"
+            "Unsafe fix, for `RUN chown [-R] OWNER PATH` alone in its RUN, run as root, right "
+            "after the COPY or ADD (only ENV, ARG, LABEL, EXPOSE or STOPSIGNAL between) that "
+            "wrote exactly PATH (the folder, with -R, or the file): the RUN goes and the COPY "
+            "gets `--chown=OWNER`. Unsafe because `chown -R` also changed the folder itself and "
+            "any file already in it before the COPY, which `COPY --chown` leaves as they were. "
+            "chmod and chgrp are not fixed (`COPY --chmod` needs BuildKit)."
         ),
         bad="FROM node:20-slim\nWORKDIR /app\nCOPY . .\nRUN chown -R node:node /app\nUSER node\n",
         good="FROM node:20-slim\nWORKDIR /app\nCOPY --chown=node:node . .\nUSER node\n",
         check=check,
+        fix=Safety.UNSAFE,
     )
 )

@@ -1,0 +1,3 @@
+module example.com/tidesvc
+
+go 1.19
