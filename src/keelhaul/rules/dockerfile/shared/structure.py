@@ -206,15 +206,26 @@ class _Walk:
 
     def assign(self, key: str, raw: str, env: Mapping[str, str], escape: str) -> None:
         """Set ``key`` to ``raw`` expanded with ``env``, remembering whether it is certain."""
-        try:
-            value, matched, unmatched = lexer(escape).process_word_with_matches(raw, env)
-        except ExpansionError:
-            value, matched, unmatched = raw, set(), {"?"}
+        self.store(key, _expand_matches(raw, env, escape))
+
+    def store(self, key: str, expanded: tuple[str, set[str], set[str]]) -> None:
+        """Set ``key`` to an expansion's value, remembering whether it is certain."""
+        value, matched, unmatched = expanded
         self.env[key] = value
         if self.scope().uncertain(matched, unmatched):
             self.unknown.add(key)
         else:
             self.unknown.discard(key)
+
+
+def _expand_matches(
+    raw: str, env: Mapping[str, str], escape: str
+) -> tuple[str, set[str], set[str]]:
+    """``raw`` expanded with ``env``: the value, the names matched and the names unset."""
+    try:
+        return lexer(escape).process_word_with_matches(raw, env)
+    except ExpansionError:
+        return raw, set(), {"?"}
 
 
 class Scopes:
@@ -254,10 +265,13 @@ class Scopes:
                         walk.unknown.discard(key)
                 scope = walk.scope()
             elif inst.name == "ENV":
-                before = dict(walk.env) if walk.snapshots >= _MAX_SNAPSHOTS else walk.env
+                # every pair reads the values from before the ENV: expand them all first
+                # (no copy of the environment, which past the snapshots is shared)
+                env = walk.env
+                done = [(key, _expand_matches(raw, env, self.escape)) for key, raw in inst.pairs()]
                 walk.fork()
-                for key, raw in inst.pairs():
-                    walk.assign(key, raw, before, self.escape)
+                for key, expanded in done:
+                    walk.store(key, expanded)
                 scope = walk.scope()
         self.end[stage.index] = scope
 
