@@ -10,6 +10,7 @@ or else an image.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -214,7 +215,7 @@ def _resolve(
     # FROM sees the stages named before it (so `FROM golang AS golang` is the image); COPY
     # --from and RUN --mount=from= see every stage, a repeated name meaning the last one.
     names: dict[str, int] = {}
-    names_before: list[dict[str, int]] = []
+    defined_at: dict[str, list[int]] = {}  # name -> the stages that took it, in file order
     headers: list[tuple[str, str | None, str | None]] = []
     for index, (inst, _) in enumerate(froms):
         values = inst.values
@@ -232,14 +233,18 @@ def _resolve(
                             f"duplicate stage name {stage_name!r}", inst.start_line, fatal=False
                         )
                     )
-                names_before.append(dict(names))
                 names[stage_name] = index
-        if len(names_before) <= index:
-            names_before.append(dict(names))
+                defined_at.setdefault(stage_name, []).append(index)
         if stage_name is None and len(values) != 1:
             problems.append(Problem("FROM requires either one or three arguments", inst.start_line))
         platform_flag = inst.flag("platform")
         headers.append((values[0] if values else "", stage_name, platform_flag))
+
+    def named_before(name: str, index: int) -> int | None:
+        """The last stage named ``name`` before stage ``index`` (what its FROM sees)."""
+        found = defined_at.get(name, ())
+        at = bisect_left(found, index)
+        return found[at - 1] if at else None
 
     def stage_ref(ref: str) -> int | None:
         lowered = ref.lower()
@@ -270,7 +275,7 @@ def _resolve(
         platform_value = None
         if platform_flag is not None:
             platform_value, _ = _expand(platform_flag, meta_env, problems, inst.start_line)
-        base_stage = names_before[index].get(base.lower()) if base else None
+        base_stage = named_before(base.lower(), index) if base else None
         deps: list[Dependency] = []
         if base_stage is not None:
             deps.append(

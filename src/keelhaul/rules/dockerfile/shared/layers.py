@@ -41,8 +41,15 @@ def shipped_chain(ctx: DockerfileContext) -> list[Stage]:
     return [] if final is None else chain(ctx.build, final)[::-1]
 
 
-def runs_by_instruction(ctx: DockerfileContext) -> dict[int, list[Run]]:
-    """id(instruction) -> its RUN scripts, read as BuildKit runs them (ONBUILD ones too)."""
+def runs_by_instruction(ctx: DockerfileContext) -> Mapping[int, list[Run]]:
+    """id(instruction) -> its RUN scripts, read as BuildKit runs them (ONBUILD ones too).
+
+    Built once per Dockerfile (rules ask for it inside loops over stages); read-only.
+    """
+    return ctx.memo("layers.runs_by_instruction", _runs_by_instruction)
+
+
+def _runs_by_instruction(ctx: DockerfileContext) -> dict[int, list[Run]]:
     out: dict[int, list[Run]] = {}
     for run in analysis(ctx).runs:
         out.setdefault(id(run.instruction), []).append(run)

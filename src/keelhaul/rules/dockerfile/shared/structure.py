@@ -10,10 +10,13 @@ FROM lines only. One ENV instruction expands all its values before setting any o
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import cache
+from typing import TypeVar, cast
+
+from immutables import Map
 
 from keelhaul.dockerfile.lex import ExpansionError, Lexer
 from keelhaul.dockerfile.stages import Build, Stage, platform_args
@@ -48,9 +51,6 @@ AUTOMATIC_ARGS = frozenset(
 )
 #: ARGs BuildKit reads itself and never puts in the environment; using them is fine.
 NON_ENV_ARGS = frozenset({"BUILDKIT_SBOM_SCAN_CONTEXT", "BUILDKIT_SBOM_SCAN_STAGE"})
-
-#: Past this many ARG/ENV changes in one stage, scopes share one dict (bounds hostile input).
-_MAX_SNAPSHOTS = 2_000
 
 
 @cache
@@ -185,36 +185,74 @@ def arg_words(inst: Instruction) -> list[tuple[str, str | None]]:
     return out
 
 
+_T = TypeVar("_T")
+
+
+class _Names(AbstractSet[str]):
+    """A persistent set of names: adding or dropping one makes a new set that shares the
+    rest with the old one, which stays as it was."""
+
+    __slots__ = ("_keys",)
+
+    def __init__(self, keys: Map[str, None] | None = None) -> None:
+        self._keys: Map[str, None] = keys if keys is not None else Map()
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._keys
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    @classmethod
+    def _from_iterable(cls, it: Iterable[_T]) -> AbstractSet[_T]:
+        return frozenset(it)  # what ``set & names`` and the like return
+
+    def add(self, name: str) -> _Names:
+        return self if name in self._keys else _Names(self._keys.set(name, None))
+
+    def discard(self, name: str) -> _Names:
+        return _Names(self._keys.delete(name)) if name in self._keys else self
+
+
 @dataclass
 class _Walk:
-    env: dict[str, str]
-    args: set[str]
+    """The variables as a stage's walk has them. Persistent maps and sets: a scope handed
+    out keeps its values when the walk goes on, without a copy per ARG or ENV (a copy each
+    made n ARG lines cost n squared)."""
+
+    env: Map[str, str]
+    args: _Names
     complete: bool
-    unknown: set[str]
-    snapshots: int = 0
+    unknown: _Names
 
     def scope(self) -> Scope:
         return Scope(self.env, self.args, self.complete, self.unknown)
 
-    def fork(self) -> None:
-        """Copy before changing, so scopes handed out earlier keep their values."""
-        if self.snapshots < _MAX_SNAPSHOTS:
-            self.env = dict(self.env)
-            self.args = set(self.args)
-            self.unknown = set(self.unknown)
-            self.snapshots += 1
-
     def assign(self, key: str, raw: str, env: Mapping[str, str], escape: str) -> None:
         """Set ``key`` to ``raw`` expanded with ``env``, remembering whether it is certain."""
-        try:
-            value, matched, unmatched = lexer(escape).process_word_with_matches(raw, env)
-        except ExpansionError:
-            value, matched, unmatched = raw, set(), {"?"}
-        self.env[key] = value
+        self.store(key, _expand_matches(raw, env, escape))
+
+    def store(self, key: str, expanded: tuple[str, set[str], set[str]]) -> None:
+        """Set ``key`` to an expansion's value, remembering whether it is certain."""
+        value, matched, unmatched = expanded
+        self.env = self.env.set(key, value)
         if self.scope().uncertain(matched, unmatched):
-            self.unknown.add(key)
+            self.unknown = self.unknown.add(key)
         else:
-            self.unknown.discard(key)
+            self.unknown = self.unknown.discard(key)
+
+
+def _expand_matches(
+    raw: str, env: Mapping[str, str], escape: str
+) -> tuple[str, set[str], set[str]]:
+    """``raw`` expanded with ``env``: the value, the names matched and the names unset."""
+    try:
+        return lexer(escape).process_word_with_matches(raw, env)
+    except ExpansionError:
+        return raw, set(), {"?"}
 
 
 class Scopes:
@@ -233,10 +271,11 @@ class Scopes:
         base = stage.base_stage
         if base is not None and base < stage.index and base in self.end:
             done = self.end[base]
-            return _Walk(dict(done.env), set(done.args), done.complete, set(done.unknown))
+            return _Walk(cast(Map[str, str], done.env), cast(_Names, done.args), done.complete,
+                         cast(_Names, done.unknown))  # fmt: skip
         # An image's PATH may differ from the default: known only from scratch.
-        unknown = set() if stage.is_scratch else {"PATH"}
-        return _Walk({"PATH": DEFAULT_PATH}, set(), stage.is_scratch, unknown)
+        unknown = _Names() if stage.is_scratch else _Names().add("PATH")
+        return _Walk(Map(PATH=DEFAULT_PATH), _Names(), stage.is_scratch, unknown)
 
     def _walk(self, stage: Stage) -> None:
         walk = self._start(stage)
@@ -244,20 +283,20 @@ class Scopes:
         for inst in stage.instructions:
             self.before[id(inst)] = scope
             if inst.name == "ARG":
-                walk.fork()
                 for key, default in arg_words(inst):
-                    walk.args.add(key)
+                    walk.args = walk.args.add(key)
                     if default is not None:
                         walk.assign(key, default, walk.env, self.escape)
                     elif key in self.global_names and key in self.globals:
-                        walk.env[key] = self.globals[key]
-                        walk.unknown.discard(key)
+                        walk.env = walk.env.set(key, self.globals[key])
+                        walk.unknown = walk.unknown.discard(key)
                 scope = walk.scope()
             elif inst.name == "ENV":
-                before = dict(walk.env) if walk.snapshots >= _MAX_SNAPSHOTS else walk.env
-                walk.fork()
-                for key, raw in inst.pairs():
-                    walk.assign(key, raw, before, self.escape)
+                # every pair reads the values from before the ENV
+                env = walk.env
+                done = [(key, _expand_matches(raw, env, self.escape)) for key, raw in inst.pairs()]
+                for key, expanded in done:
+                    walk.store(key, expanded)
                 scope = walk.scope()
         self.end[stage.index] = scope
 

@@ -288,7 +288,14 @@ def build_steps(runs: Iterable[Run], env: Mapping[str, str]) -> Iterator[BuildSt
 
 def stage_runs(ctx: DockerfileContext, stage: Stage) -> list[Run]:
     """The RUNs of one stage (ONBUILD ones excluded: they run in another build)."""
-    return [r for r in ctx.runs if r.stage.index == stage.index]
+    return list(ctx.memo("toolchain.stage_runs", _runs_by_stage).get(stage.index, ()))
+
+
+def _runs_by_stage(ctx: DockerfileContext) -> dict[int, list[Run]]:
+    out: dict[int, list[Run]] = {}
+    for run in ctx.runs:
+        out.setdefault(run.stage.index, []).append(run)
+    return out
 
 
 def stage_env(ctx: DockerfileContext, stage: Stage) -> dict[str, str]:

@@ -97,6 +97,7 @@ def _fix(place: Place, base: str, shell: tuple[str, ...]) -> str:
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
     where = places(ctx)
+    by_inst = runs_by_instruction(ctx)
     for stage in ctx.build.stages:
         root = stage
         while root.base_stage is not None and root.base_stage < root.index:
@@ -104,7 +105,6 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
         base = root.base.lower()
         if any(w in base for w in _WINDOWS):
             continue
-        by_inst = runs_by_instruction(ctx)
         for inst in stage.instructions:
             if inst.name != "RUN" or inst.json:
                 continue

@@ -1,5 +1,5 @@
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 
 from keelhaul.dockerfile.operations import Download
@@ -47,7 +47,7 @@ def _noisy(dl: Download) -> bool:
 
 
 def _installs_wget_before(
-    ctx: DockerfileContext, stage: Stage, runs: dict[int, list[Run]], run: Run, dl: Download
+    ctx: DockerfileContext, stage: Stage, runs: Mapping[int, list[Run]], run: Run, dl: Download
 ) -> bool:
     """A package manager installs wget before ``dl`` runs: in an earlier instruction of the
     stage chain, or earlier in the same RUN (a later install does not help this download)."""
@@ -65,7 +65,7 @@ def _installs_wget_before(
 
 
 def _busybox(
-    ctx: DockerfileContext, stage: Stage, runs: dict[int, list[Run]], run: Run, dl: Download
+    ctx: DockerfileContext, stage: Stage, runs: Mapping[int, list[Run]], run: Run, dl: Download
 ) -> bool:
     """Alpine's (and busybox's) wget is busybox's, which draws one progress line, unless the
     stage chain installs GNU wget before the download."""
@@ -86,7 +86,7 @@ _NOT_GNU = ("if the image's wget is BusyBox's (Alpine-based images; keelhaul can
 
 
 def _gnu_wget(
-    ctx: DockerfileContext, stage: Stage, runs: dict[int, list[Run]], run: Run, dl: Download
+    ctx: DockerfileContext, stage: Stage, runs: Mapping[int, list[Run]], run: Run, dl: Download
 ) -> bool:
     """The wget of ``dl`` is known to be GNU wget: the base is one of :data:`_GNU_WGET` (not
     an Alpine variant), or the stage chain installs wget before the download."""
@@ -96,7 +96,7 @@ def _gnu_wget(
     return _installs_wget_before(ctx, stage, runs, run, dl)
 
 
-def _configured(runs: dict[int, list[Run]]) -> bool:
+def _configured(runs: Mapping[int, list[Run]]) -> bool:
     """A RUN writes a wgetrc (``progress = dot:giga``) or sets WGETRC."""
     return any(
         "wgetrc" in word.lower() or "WGETRC" in dict(cmd.env)
