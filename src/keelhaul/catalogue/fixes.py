@@ -44,6 +44,7 @@ AUDIT: Mapping[str, tuple[str, str]] = {
     "KH184": ("unsafe, and it broke offline builds", "It added `# syntax=docker/dockerfile:1`, which makes BuildKit pull a frontend image; now only with the `fix-syntax-directive` setting (the built-in frontend reads cache mounts)."),
     "KH185": ("not safe", "Made unsafe: pipefail makes a build that passed fail when any part of a pipe fails (the point of the rule, and also `head`, `grep -q`, a grep with no match)."),
     "KH188": ("not safe", "`--progress=dot:giga` on a base whose wget may be BusyBox's fails the RUN: now unsafe unless the base is known to ship GNU wget or the stage installs wget. And an Alpine stage that installs GNU wget only in a later RUN got the option on its earlier BusyBox downloads (docker-library redis 7.2 alpine would have stopped building): only installs before the download count now."),
+    "KH191": ("unsafe", "new fix (issue 17 apps): unsafe from the start, with the reason"),
     "KH230": ("not safe with .git", "Leaving out `.git` breaks builds that read it (setuptools-scm, `git describe` in a Makefile): the fix is now unsafe when `.git` is among its lines."),
     "KH231": ("not safe with .git", "As KH230."),
     "KH400": ("unsafe", "reason text only"),

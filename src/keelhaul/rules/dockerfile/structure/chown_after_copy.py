@@ -203,5 +203,10 @@ register(
         good="FROM node:20-slim\nWORKDIR /app\nCOPY --chown=node:node . .\nUSER node\n",
         check=check,
         fix=Safety.UNSAFE,
+        fix_reason=(
+            "Moves the ownership into the COPY (`COPY --chown`) and drops the later `chown -R`: "
+            + _WHY_UNSAFE
+            + ", so a program that writes to those may fail."
+        ),
     )
 )
