@@ -297,9 +297,12 @@ def _present(path: Path) -> bool:
     return os.path.lexists(path)
 
 
-def _read_text(path: Path) -> str:
+def _read_text(path: Path, *, named: bool) -> str:
+    """The text of a configuration file. Only a file the user ``named`` may be a pipe
+    (``--config <(make-config)``); one found beside the files is refused at once when it is
+    not a regular file, never waited on."""
     try:
-        data = read_limited(path, MAX_CONFIG_BYTES, pipes=True)
+        data = read_limited(path, MAX_CONFIG_BYTES, pipes=named)
     except FileNotFoundError:
         raise FileMissing(path) from None
     except IsADirectoryError:
@@ -314,11 +317,11 @@ def _read_text(path: Path) -> str:
         raise ConfigError(f"{shown(path)}: not UTF-8 text") from None
 
 
-def _parse_toml(path: Path) -> dict[str, Any]:
+def _parse_toml(path: Path, *, named: bool = False) -> dict[str, Any]:
     import tomllib  # here: a file checked without a configuration file needs no TOML reader
 
     try:
-        return tomllib.loads(_read_text(path))
+        return tomllib.loads(_read_text(path, named=named))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{shown(path)}: invalid TOML: {exc}") from None
     except RecursionError:
@@ -373,10 +376,10 @@ def _yaml_bounds(node: yaml.Node, path: Path) -> None:
     size(node, 0)
 
 
-def _parse_yaml(path: Path) -> object:
+def _parse_yaml(path: Path, *, named: bool = False) -> object:
     import yaml
 
-    text = _read_text(path)
+    text = _read_text(path, named=named)
     try:
         loader = yaml.SafeLoader(text)
         try:
@@ -400,13 +403,13 @@ def load_file(path: Path, vocabulary: Vocabulary) -> Config:
     """A configuration file named on the command line; its name says its kind."""
     name = path.name.lower()
     if name.endswith((".yaml", ".yml")):
-        return _from_hadolint(_parse_yaml(path), path, vocabulary)
+        return _from_hadolint(_parse_yaml(path, named=True), path, vocabulary)
     if name == PYPROJECT_NAME:
-        table = _parse_toml(path).get("tool", {}).get("keelhaul")
+        table = _parse_toml(path, named=True).get("tool", {}).get("keelhaul")
         if table is None:
             raise ConfigError(f"{shown(path)}: has no [tool.keelhaul] table")
         return _from_table(table, path, "tool.keelhaul.", "pyproject", vocabulary)
-    return _from_table(_parse_toml(path), path, "", "keelhaul", vocabulary)
+    return _from_table(_parse_toml(path, named=True), path, "", "keelhaul", vocabulary)
 
 
 class _Place:

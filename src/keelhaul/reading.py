@@ -8,8 +8,8 @@ end. Two kinds of file are read:
   device) is refused with an ``OSError`` whose ``strerror`` says what it is;
 - a file the **user named** on the command line (``--config``, ``--baseline``): a pipe is
   allowed, since ``--config <(make-config)`` is how shells pass generated files, but it is
-  opened without waiting for a writer and must deliver its bytes within
-  :data:`PIPE_WAIT_SECONDS`; a named pipe nobody writes to reads as empty.
+  opened without waiting for a writer and must deliver its bytes, and its end, within
+  :data:`PIPE_WAIT_SECONDS`; a named pipe nobody writes to is an error after that time.
 
 Either way at most ``limit + 1`` bytes are read, so the caller can tell "too big".
 """
