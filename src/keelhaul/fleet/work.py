@@ -9,12 +9,19 @@ image (files that later layers hide, duplicates across layers, the base, the fin
 computed by the image task, which merges its layers' facts in order with the image's config
 exactly as ``keelhaul image`` does (:func:`keelhaul.image.analysis.assemble`).
 
+With a vulnerability database, the layer tasks also gather each layer's package facts
+(:data:`keelhaul.sbom.image_files.PACKAGE_FACTS`) in the same walk, and one task per base
+image in use (keyed by its top layer) catalogs the packages of the base's layers from those
+facts and matches them against the database (:func:`base_vulnerabilities`): once per base,
+whatever the number of images built on it.
+
 Everything handed to a task is plain, picklable data: the worker opens its own registry
 connection (with its own credentials) and fetches the blob itself.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -46,6 +53,8 @@ __all__ = [
     "analyse_layer",
     "analyser_version",
     "assemble_image",
+    "base_key",
+    "base_vulnerabilities",
     "layer_key",
 ]
 
@@ -216,3 +225,36 @@ def assemble_image(spec: ImageSpec, options: Options, *scans: LayerScan) -> Imag
     """``keelhaul image``'s report on ``spec`` from its layers' scans (in order)."""
     placed: Iterator[LayerScan] = (relocated(scan, i) for i, scan in enumerate(scans))
     return assemble(spec.image(), placed, options)
+
+
+def base_key(top: str, options: Options, database: str) -> str:
+    """The Dask key of a base's vulnerability task: the base's top layer, the analyzers and
+    the database."""
+    named = hashlib.sha256(database.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    return f"keelhaul-base-{analyser_version(options)}-{named}-{top}"
+
+
+def base_vulnerabilities(
+    database: str, diff_ids: tuple[str, ...], *scans: LayerScan
+) -> dict[str, Any]:
+    """The packages of a base image's layers (``diff_ids``, from the bottom; their scans with
+    the package facts) and the vulnerabilities the database ``database`` knows in them:
+    ``{"packages": N, "counts": {level: n}, "total": N}``."""
+    from keelhaul.sbom.catalog import catalog
+    from keelhaul.sbom.image_files import ImageFiles, LayerFacts
+    from keelhaul.vulns import database as vulns_database
+    from keelhaul.vulns import scan as vulns_scan
+
+    layers: list[tuple[str, LayerFacts]] = []
+    for diff_id, scan in zip(diff_ids, scans, strict=True):
+        if not isinstance(scan.facts, LayerFacts):
+            raise LayerFailed(f"layer {diff_id}: its scan holds no package facts")
+        layers.append((diff_id, scan.facts))
+    try:
+        inventory = catalog(ImageFiles(layers), lock_files=False)
+        with vulns_database.Database(Path(database)) as db:
+            found = vulns_scan.scan(db, inventory).vulnerabilities
+    except Exception as err:  # one picklable line, as for a layer
+        raise LayerFailed(f"base {diff_ids[-1]}: {err or type(err).__name__}") from None
+    return {"packages": len(inventory.packages), "counts": vulns_scan.summary(found),
+            "total": len(found)}  # fmt: skip
