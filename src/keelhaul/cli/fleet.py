@@ -90,7 +90,8 @@ def scan_command(
     isolated: bool,
 ) -> int:
     """Scan SOURCES into a new snapshot: registry:HOST[:PORT] (the whole catalog),
-    registry:HOST/REPO (its tags), registry:HOST/REPO:TAG, or a file of references (one a
+    registry:HOST/REPO (its tags), registry:HOST/REPO:TAG, docker: (every tagged image of
+    the local Docker Engine), docker:REPO, docker:REPO:TAG, or a file of references (one a
     line).
 
     Each unique layer (by DiffID) is fetched and walked once by a Dask worker, whatever the

@@ -244,7 +244,8 @@ def _change(store: Store, before: int, after: int, old: Totals, new: Totals) -> 
         return {
             (str(source), str(platform)): str(digest or "")
             for source, platform, digest in store.rows(
-                "SELECT source, platform, manifest_digest FROM images WHERE snapshot_id = ?",
+                "SELECT source, platform, COALESCE(manifest_digest, config_digest) FROM images"
+                " WHERE snapshot_id = ?",
                 (snapshot,),
             )
         }

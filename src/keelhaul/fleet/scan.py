@@ -8,6 +8,11 @@ submitted once whatever the number of images holding it. A task that fails is re
 reason, and the scan goes on. A worker that dies has its tasks run again elsewhere (Dask's
 own recovery).
 
+The local engine's images (``docker:`` sources) are saved by the engine once, all together,
+into one temporary archive on this host (a layer they share is written once), which the
+workers read in place; they therefore need workers on this host: the local cluster, or a
+scheduler on loopback.
+
 With a vulnerability database (``vulnerability_db``), each base image in use (told from the
 history, as ``keelhaul image`` tells it) gets one more task, keyed by its top layer, that
 matches the packages of its layers against the database: once per base, not per image.
@@ -17,20 +22,24 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from keelhaul.errors import KeelhaulError
 from keelhaul.fleet import sources as fleet_sources
+from keelhaul.fleet.sources import ENGINE
 from keelhaul.fleet.store import LEVELS, Store
 from keelhaul.fleet.work import (
     Connection,
     ImageSpec,
+    SavedImage,
     analyse_layer,
     analyser_version,
     assemble_image,
@@ -121,11 +130,25 @@ def scan(
             references += fleet_sources.expand(client, source, selection)
         references = list(dict.fromkeys(references))
         progress(f"{len(references)} reference(s) from {len(sources)} source(s)")
-        specs, failed = _open_all(client, references, platforms, settings)
-    specs = _latest(specs, selection.latest)
-    if not specs and not failed:
-        raise ScanError("nothing to scan: the sources and patterns name no image")
-    done, base_scans = _run(specs, settings, progress)
+        engine = [r.removeprefix(ENGINE) for r in references if r.startswith(ENGINE)]
+        remote = [r for r in references if not r.startswith(ENGINE)]
+        specs, failed = _open_all(client, remote, platforms, settings)
+    if engine and settings.scheduler and not _on_this_host(settings.scheduler):
+        raise ScanError(f"docker: sources are read from this host's engine: their workers must "
+                        f"run here (the local cluster, not --scheduler {settings.scheduler})")  # fmt: skip
+    folder = tempfile.TemporaryDirectory(prefix="keelhaul-fleet-") if engine else None
+    try:
+        if folder is not None:
+            saved, broken = _open_engine(engine, Path(folder.name), platforms[0], settings,
+                                         progress)  # fmt: skip
+            specs, failed = specs + saved, failed + broken
+        specs = _latest(specs, selection.latest)
+        if not specs and not failed:
+            raise ScanError("nothing to scan: the sources and patterns name no image")
+        done, base_scans = _run(specs, settings, progress)
+    finally:
+        if folder is not None:
+            folder.cleanup()
     done += failed
     version = analyser_version(settings.options)
     unique = {layer.diff_id for spec in specs for layer in spec.layers}
@@ -188,6 +211,51 @@ def _open_one(
     return specs, failed
 
 
+def _on_this_host(scheduler: str) -> bool:
+    scheme, _, rest = scheduler.partition("://")
+    if scheme == "inproc":
+        return True
+    host = rest.rpartition(":")[0] if rest.count(":") == 1 or rest.startswith("[") else rest
+    return host.strip("[]") in ("127.0.0.1", "localhost", "::1")
+
+
+def _open_engine(
+    names: list[str],
+    folder: Path,
+    platform: str,
+    settings: ScanSettings,
+    progress: Callable[[str], None],
+) -> tuple[list[ImageSpec], list[_Done]]:
+    """The engine's images ``names`` saved together into ``folder`` (each shared layer once),
+    and each one's manifest and config read from that save."""
+    from keelhaul.image.sources.blobstore import ArchiveStore
+    from keelhaul.image.sources.docker_archive import open_save
+    from keelhaul.image.sources.engine import save_images
+
+    archive = folder / "engine-save.tar"
+    limits = settings.connection.limits
+    try:
+        written = save_images(names, archive, limits)
+        store = ArchiveStore(archive, "the engine's save", limits)
+    except (RegistryError, KeelhaulError) as err:
+        return [], [_Done(None, f"{ENGINE}{name}", *fleet_sources.engine_name(name),
+                          error=str(err)) for name in names]  # fmt: skip
+    progress(f"the engine saved {len(names)} image(s) in {written:,} bytes")
+    specs: list[ImageSpec] = []
+    failed: list[_Done] = []
+    for name in names:
+        source = f"{ENGINE}{name}"
+        repository, tag = fleet_sources.engine_name(name)
+        try:
+            image = open_save(store, source=source, name=name, platform=platform, limits=limits)
+        except (RegistryError, KeelhaulError) as err:
+            failed.append(_Done(None, source, repository, tag, error=str(err)))
+            continue
+        saved = SavedImage(str(archive), name, platform)
+        specs.append(ImageSpec.of(image, source, source, repository, tag, saved))
+    return specs, failed
+
+
 def _latest(specs: list[ImageSpec], latest: int | None) -> list[ImageSpec]:
     """Per repository, the images of the ``latest`` most recently created tags."""
     if latest is None:
@@ -247,7 +315,7 @@ def _run(
                 users[layer.diff_id] += 1
                 if layer.diff_id not in layers:
                     layers[layer.diff_id] = dask.submit(
-                        analyse_layer, spec.reference, layer, options, connection,
+                        analyse_layer, spec.location, layer, options, connection,
                         key=layer_key(layer.diff_id, options), retries=settings.retries,
                     )  # fmt: skip
         images = {
