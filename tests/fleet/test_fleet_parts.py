@@ -14,7 +14,6 @@ from keelhaul.fleet.store import MIGRATIONS, SCHEMA_VERSION, StoreError, _redact
 from keelhaul.image.cost import CostSettings
 from keelhaul.registry import RegistryClient
 from keelhaul.registry.client import _next_page
-from tests.chromium import screenshot
 
 
 def test_patterns_match_repositories_or_repo_and_tag() -> None:
@@ -119,10 +118,10 @@ def test_a_postgresql_url_is_shown_without_its_password() -> None:
 HOSTILE = "<script>alert('x')</script>&<img src=x onerror=alert(1)>"
 
 
-def test_the_html_report_escapes_every_name_and_fetches_nothing(tmp_path: Path) -> None:
+def test_the_html_report_escapes_every_name() -> None:
     """Names that come from images and registries (an os-release PRETTY_NAME, an error
-    message, a rule code kept in the database) reach the page only escaped; the page renders
-    in Chromium."""
+    message, a rule code kept in the database) reach the page only escaped (the fleet tests
+    render a whole report in Chromium)."""
     from keelhaul.fleet.report import BaseLine, Change, FleetReport, ImageLine, Totals
 
     line = ImageLine(f"registry:127.0.0.1:5000/team/app:v1 {HOSTILE}", "linux/amd64",
@@ -147,5 +146,3 @@ def test_the_html_report_escapes_every_name_and_fetches_nothing(tmp_path: Path) 
     assert "1 vulnerability (1 critical) in 4 packages" in page
     assert "PAST end of life since 2024-06-30" in page
     assert "2.00x" in page
-    shot = screenshot(page, tmp_path)
-    assert shot.stat().st_size > 10_000

@@ -325,6 +325,10 @@ def test_the_command_line_on_a_local_cluster_of_worker_processes(
     assert "### Top images by waste" in markdown.stdout
     text = _keelhaul("fleet", "report", "--db", db)
     assert "dedup ratio" in text.stdout
+    page = _keelhaul("fleet", "report", "--db", db, "--format", "html")
+    assert page.returncode == 0, page.stderr
+    assert page.stdout.startswith("<!DOCTYPE html>")
+    assert "<h2>Base images in use</h2>" in page.stdout
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
@@ -336,6 +340,14 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     done = _keelhaul("fleet", "report", "--db", str(tmp_path / "empty.sqlite3"))
     assert done.returncode == 2
     assert "no snapshot yet" in done.stderr
+    missing = tmp_path / "no-osv.sqlite3"
+    done = _keelhaul("fleet", "scan", "docker:", "--vulns-db", str(missing), "--db",
+                     str(tmp_path / "f.sqlite3"))  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"keelhaul: error: --vulns-db {missing}: no vulnerability database there (run "
+        "`keelhaul db update` or `keelhaul db import PATH`)"
+    ]
 
 
 def test_a_killed_worker_does_not_lose_the_scan(
