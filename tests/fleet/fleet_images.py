@@ -2,7 +2,7 @@
 images that share their layers, written as one OCI layout and pushed with skopeo.
 
 Each base is two layers: a root filesystem with ``/etc/os-release`` and incompressible
-library bytes, then a tools layer; its history ends in a CMD, as official images' do, so
+library bytes (and, in the Debian base, a dpkg database of two packages), then a tools layer; its history ends in a CMD, as official images' do, so
 keelhaul tells the base's layers from the application's. Each image adds its own
 application layer; every ``v3`` image adds one more layer that deletes a base library and
 rewrites an application file (waste that later layers hide). One repository also holds a
@@ -93,11 +93,20 @@ def noise(seed: str, size: int) -> bytes:
     return random.Random(seed).randbytes(size)
 
 
+#: The Debian base's package database: what the fleet's vulnerability counts match.
+DPKG_STATUS = (b"Package: libssl3\nStatus: install ok installed\nVersion: 3.0.11-1~deb12u2\n"
+               b"Source: openssl\nArchitecture: amd64\n\n"
+               b"Package: zlib1g\nStatus: install ok installed\nVersion: 1:1.2.13.dfsg-1\n"
+               b"Source: zlib\nArchitecture: amd64\n\n")  # fmt: skip
+
+
 def base_layers(name: str) -> list[LayerBlob]:
-    root = layer({"etc/os-release": BASES[name].encode(),
-                  f"usr/lib/{name}/libbase.so": noise(f"{name}-lib", 400_000),
-                  f"usr/lib/{name}/libextra.so": noise(f"{name}-extra", 150_000)},
-                 f"/bin/sh -c #(nop) ADD file:{name}-rootfs in / ")  # fmt: skip
+    files = {"etc/os-release": BASES[name].encode(),
+             f"usr/lib/{name}/libbase.so": noise(f"{name}-lib", 400_000),
+             f"usr/lib/{name}/libextra.so": noise(f"{name}-extra", 150_000)}  # fmt: skip
+    if name == "debian":
+        files["var/lib/dpkg/status"] = DPKG_STATUS
+    root = layer(files, f"/bin/sh -c #(nop) ADD file:{name}-rootfs in / ")
     tools = layer({f"usr/bin/{name}-tool": noise(f"{name}-tool", 120_000)},
                   f"/bin/sh -c install {name} tools")  # fmt: skip
     return [root, tools]

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from keelhaul.fleet.report import FleetReport, build_report
+from keelhaul.fleet.report import FleetReport, build_report, render
 from keelhaul.fleet.scan import ScanResult, ScanSettings, scan
 from keelhaul.fleet.sources import Selection
 from keelhaul.fleet.store import open_store
@@ -23,12 +23,45 @@ from keelhaul.fleet.work import Connection
 from keelhaul.image import cost as cost_model
 from keelhaul.image.analysis import analyse
 from keelhaul.image.sources import open_image
+from tests.chromium import screenshot
 from tests.fleet import fleet_images
 from tests.fleet.conftest import FleetRegistry
 
 pytestmark = pytest.mark.fleet
 
 COSTS = cost_model.CostSettings()
+
+#: Advisories written here for the Debian base's packages (``fleet_images.DPKG_STATUS``):
+#: openssl 3.0.11-1~deb12u2 is before the first fix, zlib 1:1.2.13.dfsg-1 is the second's
+#: fixed version, and the third is for another release.
+ADVISORIES = {
+    "KEELHAUL-TEST-1": ("Debian:12", "openssl", "3.0.13-1~deb12u1",
+                        "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
+    "KEELHAUL-TEST-2": ("Debian:12", "zlib", "1:1.2.13.dfsg-1", None),
+    "KEELHAUL-TEST-3": ("Debian:11", "openssl", "1.1.1w-0+deb11u2", None),
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def vulnerability_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A ``keelhaul db`` database of :data:`ADVISORIES` (OSV records written here)."""
+    from keelhaul.vulns import database
+
+    folder = tmp_path_factory.mktemp("osv")
+    for name, (ecosystem, package, fixed, vector) in ADVISORIES.items():
+        record: dict[str, Any] = {
+            "schema_version": "1.6.0", "id": name, "modified": "2026-01-01T00:00:00Z",
+            "summary": f"{package}: a test advisory",
+            "affected": [{"package": {"ecosystem": ecosystem, "name": package},
+                          "ranges": [{"type": "ECOSYSTEM",
+                                      "events": [{"introduced": "0"}, {"fixed": fixed}]}]}],
+        }  # fmt: skip
+        if vector:
+            record["severity"] = [{"type": "CVSS_V3", "score": vector}]
+        (folder / f"{name}.json").write_text(json.dumps(record))
+    path = folder / "osv.sqlite3"
+    database.import_paths(path, [folder])
+    return str(path)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +76,11 @@ def dask_scheduler(dask_installed: None) -> Iterator[str]:
 
 
 def _scan(
-    registry: FleetRegistry, scheduler: str, db: str, selection: Selection | None = None
+    registry: FleetRegistry,
+    scheduler: str,
+    db: str,
+    selection: Selection | None = None,
+    vulnerabilities: str | None = None,
 ) -> tuple[ScanResult, FleetReport, list[str]]:
     """Scan the whole registry on ``scheduler`` into ``db``; the keys of every task the
     scheduler ran meanwhile."""
@@ -53,7 +90,8 @@ def _scan(
     try:
         with Client(scheduler) as client, get_task_stream(client) as stream:
             result = scan([f"registry:{registry.host}"], selection or Selection(), store,
-                          ScanSettings(scheduler=scheduler))  # fmt: skip
+                          ScanSettings(scheduler=scheduler,
+                                       vulnerability_db=vulnerabilities))  # fmt: skip
             time.sleep(0.2)  # the last transitions reach the plugin
         keys = [str(task["key"]) for task in stream.data]
         return result, build_report(store, COSTS), keys
@@ -63,10 +101,13 @@ def _scan(
 
 @pytest.fixture(scope="module")
 def sqlite_scan(
-    fleet_registry: FleetRegistry, dask_scheduler: str, tmp_path_factory: pytest.TempPathFactory
+    fleet_registry: FleetRegistry,
+    dask_scheduler: str,
+    vulnerability_db: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[ScanResult, FleetReport, list[str]]:
     db = tmp_path_factory.mktemp("fleet-db") / "fleet.sqlite3"
-    return _scan(fleet_registry, dask_scheduler, str(db))
+    return _scan(fleet_registry, dask_scheduler, str(db), vulnerabilities=vulnerability_db)
 
 
 def test_a_layer_shared_by_many_images_is_analysed_once(
@@ -89,6 +130,11 @@ def test_a_layer_shared_by_many_images_is_analysed_once(
     assert len(layer_tasks) == len(diff_ids) + multi_only == result.layer_tasks
     assert sum(1 for k in keys if k.startswith("keelhaul-image-")) == 31
     assert report.totals.layers == len(layer_tasks)
+    # one vulnerability task per base in use (three), not per image
+    base_tasks = Counter(k for k in keys if k.startswith("keelhaul-base-"))
+    assert set(base_tasks.values()) == {1}
+    tops = {fleet_images.base_layers(name)[-1].diff_id for name in fleet_images.BASES}
+    assert {k.rsplit("-", 1)[1] for k in base_tasks} == tops
 
 
 def test_the_report_totals_are_the_images_own_reports_minus_sharing(
@@ -136,6 +182,42 @@ def test_the_report_totals_are_the_images_own_reports_minus_sharing(
                      "Ubuntu 20.04.6 LTS": 9}  # fmt: skip
 
 
+def test_the_bases_carry_their_vulnerability_counts(
+    sqlite_scan: tuple[ScanResult, FleetReport, list[str]],
+) -> None:
+    """The Debian base's two packages, matched against the test advisories: openssl before
+    its fix (critical by its CVSS vector); zlib at its fixed version, and the Debian 11
+    advisory, are not counted. The other bases hold no package database."""
+    _, report, _ = sqlite_scan
+    found = {b.os: (b.packages, b.vulnerability_total, b.vulnerabilities) for b in report.bases}
+    debian = found["Debian GNU/Linux 12 (bookworm)"]
+    assert debian[:2] == (2, 1)
+    assert debian[2] is not None
+    assert debian[2]["critical"] == 1
+    assert found["Alpine Linux v3.19"][:2] == found["Ubuntu 20.04.6 LTS"][:2] == (0, 0)
+    text = render(report, "text")
+    assert "1 vulnerability (1 critical) in 2 packages" in text
+    assert "| 1 vulnerability (1 critical) in 2 packages |" in render(report, "markdown")
+
+
+def test_the_html_report_renders_in_chromium(
+    sqlite_scan: tuple[ScanResult, FleetReport, list[str]], tmp_path: Path
+) -> None:
+    _, report, _ = sqlite_scan
+    page = render(report, "html")
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<script" not in page  # inert
+    assert "http://" not in page
+    assert "https://" not in page  # nothing fetched from elsewhere
+    assert "<h2>Base images in use</h2>" in page
+    assert "1 vulnerability (1 critical) in 2 packages" in page
+    assert f"{report.totals.dedup_ratio:.2f}x" in page
+    for line in report.top_waste:
+        assert f"<code>{line.source}</code>" in page  # registry names hold nothing to escape
+    shot = screenshot(page, tmp_path)
+    assert shot.stat().st_size > 20_000  # the cards, bars and tables drawn, not a blank page
+
+
 def _comparable(report: FleetReport) -> dict[str, Any]:
     data = report.to_json()
     for key in ("snapshot", "finished", "seconds"):
@@ -147,10 +229,12 @@ def test_sqlite_and_postgresql_give_the_same_report(
     fleet_registry: FleetRegistry,
     dask_scheduler: str,
     postgresql_url: str,
+    vulnerability_db: str,
     sqlite_scan: tuple[ScanResult, FleetReport, list[str]],
 ) -> None:
     _, in_sqlite, _ = sqlite_scan
-    result, in_postgresql, _ = _scan(fleet_registry, dask_scheduler, postgresql_url)
+    result, in_postgresql, _ = _scan(fleet_registry, dask_scheduler, postgresql_url,
+                                     vulnerabilities=vulnerability_db)  # fmt: skip
     assert result.images == 31
     assert _comparable(in_postgresql) == _comparable(in_sqlite)
     # a second snapshot of fewer images: the change is told, in both stores alike
@@ -241,6 +325,10 @@ def test_the_command_line_on_a_local_cluster_of_worker_processes(
     assert "### Top images by waste" in markdown.stdout
     text = _keelhaul("fleet", "report", "--db", db)
     assert "dedup ratio" in text.stdout
+    page = _keelhaul("fleet", "report", "--db", db, "--format", "html")
+    assert page.returncode == 0, page.stderr
+    assert page.stdout.startswith("<!DOCTYPE html>")
+    assert "<h2>Base images in use</h2>" in page.stdout
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
@@ -252,6 +340,14 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     done = _keelhaul("fleet", "report", "--db", str(tmp_path / "empty.sqlite3"))
     assert done.returncode == 2
     assert "no snapshot yet" in done.stderr
+    missing = tmp_path / "no-osv.sqlite3"
+    done = _keelhaul("fleet", "scan", "docker:", "--vulns-db", str(missing), "--db",
+                     str(tmp_path / "f.sqlite3"))  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"keelhaul: error: --vulns-db {missing}: no vulnerability database there (run "
+        "`keelhaul db update` or `keelhaul db import PATH`)"
+    ]
 
 
 def test_a_killed_worker_does_not_lose_the_scan(

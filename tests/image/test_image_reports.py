@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.chromium import screenshot
 from tests.image.source_images import image, write_legacy_archive
 
 OS_RELEASE = b'ID=debian\nVERSION_ID="9"\nPRETTY_NAME="Debian GNU/Linux 9 (stretch)"\n'
@@ -85,22 +85,8 @@ def test_html_renders_in_chromium(archives: tuple[Path, Path], tmp_path: Path) -
     assert "<script" not in page  # self-contained and inert
     assert "Cost" in page
     assert "package manager caches" in page
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("no chromium to render the page (Debian's chromium package)")
-    html = tmp_path / "report.html"
-    html.write_text(page)
-    shot = tmp_path / "report.png"
-    rendered = subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-         f"--screenshot={shot}", "--window-size=1200,1400", html.as_uri()],
-        capture_output=True, text=True, check=False, timeout=120,
-    )  # fmt: skip
-    assert shot.is_file(), rendered.stderr
+    shot = screenshot(page, tmp_path)
     assert shot.stat().st_size > 20_000  # a page with a chart, not a blank one
-    keep = os.environ.get("KEELHAUL_KEEP_SCREENSHOT")
-    if keep:
-        shutil.copy(shot, keep)
 
 
 def test_sbom_and_vulns_of_an_image(archives: tuple[Path, Path], tmp_path: Path) -> None:

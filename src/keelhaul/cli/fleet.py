@@ -63,6 +63,11 @@ def command() -> None:
               "later scan reads only new layers.")  # fmt: skip
 @click.option("--insecure-registry", "insecure_registry", multiple=True, metavar="HOST[:PORT]",
               help="Speak plain HTTP to this registry (loopback ones always are).")  # fmt: skip
+@click.option("--vulns-db", "vulns_db", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Match each base image's packages against this `keelhaul db` "
+              "vulnerability database (a path the workers can read; default: keelhaul db's, "
+              "when it exists).")  # fmt: skip
+@click.option("--no-vulns", is_flag=True, help="Count no vulnerabilities, even with a database.")
 @config_file_option
 @no_config_option
 @click.pass_obj
@@ -79,11 +84,14 @@ def scan_command(
     db: str | None,
     layer_cache: bool,
     insecure_registry: tuple[str, ...],
+    vulns_db: Path | None,
+    no_vulns: bool,
     config_file: Path | None,
     isolated: bool,
 ) -> int:
     """Scan SOURCES into a new snapshot: registry:HOST[:PORT] (the whole catalog),
-    registry:HOST/REPO (its tags), registry:HOST/REPO:TAG, or a file of references (one a
+    registry:HOST/REPO (its tags), registry:HOST/REPO:TAG, docker: (every tagged image of
+    the local Docker Engine), docker:REPO, docker:REPO:TAG, or a file of references (one a
     line).
 
     Each unique layer (by DiffID) is fetched and walked once by a Dask worker, whatever the
@@ -106,7 +114,7 @@ def scan_command(
     run = ScanSettings(
         platforms=platforms, workers=workers, scheduler=scheduler, retries=retries,
         connection=Connection(chosen.insecure_registries, chosen.limits, layer_cache),
-        options=options,
+        options=options, vulnerability_db=None if no_vulns else _vulnerability_db(vulns_db),
     )  # fmt: skip
     store = open_store(db)
     try:
@@ -121,8 +129,23 @@ def scan_command(
     return 1 if result.incomplete else 0
 
 
+def _vulnerability_db(chosen: Path | None) -> str | None:
+    """The vulnerability database the scan matches bases against: the one named (which must
+    exist), else keelhaul db's when there is one."""
+    from keelhaul.errors import KeelhaulError
+    from keelhaul.vulns import database
+
+    if chosen is not None:
+        if not chosen.is_file():
+            raise KeelhaulError(f"--vulns-db {chosen}: no vulnerability database there (run "
+                                "`keelhaul db update` or `keelhaul db import PATH`)")  # fmt: skip
+        return str(chosen.resolve())
+    found = database.default_path()
+    return str(found.resolve()) if found.is_file() else None
+
+
 @command.command("report")
-@click.option("--format", "fmt", type=click.Choice(("text", "json", "markdown")),
+@click.option("--format", "fmt", type=click.Choice(("text", "json", "markdown", "html")),
               default="text", show_default=True)  # fmt: skip
 @click.option(
     "--snapshot",
@@ -159,8 +182,9 @@ def report_command(
 ) -> int:
     """Report on the latest snapshot (or --snapshot N): bytes stored with and without layer
     sharing, the monthly cost (keelhaul image's cost model and its [settings]), the top
-    images by waste and by cost, the base images in use, findings by rule, and what changed
-    since the snapshot before."""
+    images by waste and by cost, the base images in use (end of life; vulnerabilities when
+    the scan had a database), findings by rule, and what changed since the snapshot before.
+    --format html writes one self-contained page."""
     from keelhaul.fleet.report import build_report, render
     from keelhaul.fleet.store import open_store
 

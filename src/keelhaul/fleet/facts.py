@@ -3,7 +3,8 @@
 a layer task found, so next week's scan reads only the layers that are new.
 
 The scan is stored as zlib-compressed JSON (paths, node tuples with the content hash in hex,
-the heads of the files the checks read in base64, secrets, problems): data, never code, so
+the heads of the files the checks read in base64, secrets, problems, and the package
+catalogers' facts when the scan gathered them, in their own encoding): data, never code, so
 a cache file written by someone else can at worst make a report wrong, not run anything.
 A damaged or foreign entry decodes to ValueError and the layer is read again.
 """
@@ -20,6 +21,7 @@ from keelhaul.image.filesystem import Node
 from keelhaul.image.layer_walk import Analyzer, LayerAnalysis
 from keelhaul.image.model import Layer
 from keelhaul.image.secrets_in_image import SecretHit
+from keelhaul.sbom.image_files import LayerFacts
 
 __all__ = ["LayerScanRecord"]
 
@@ -48,6 +50,8 @@ class LayerScanRecord(Analyzer[LayerScan]):
             "secrets": [[h.where, h.path, h.label, h.redacted] for h in result.secrets],
             "problems": [list(p) for p in result.problems],
         }  # fmt: skip
+        if isinstance(result.facts, LayerFacts):
+            document["facts"] = base64.b64encode(result.facts.to_bytes()).decode("ascii")
         return zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 6)
 
     def decode(self, data: bytes) -> LayerScan:
@@ -68,6 +72,8 @@ class LayerScanRecord(Analyzer[LayerScan]):
                 secrets=[SecretHit(str(w), str(p), 0, str(label), str(r))
                          for w, p, label, r in document["secrets"]],
                 problems=[(str(a), str(b)) for a, b in document["problems"]],
+                facts=(LayerFacts.from_bytes(base64.b64decode(document["facts"]))
+                       if "facts" in document else None),
             )  # fmt: skip
         except (zlib.error, ValueError, KeyError, TypeError, IndexError) as err:
             raise ValueError(f"a damaged layer scan: {err}") from None

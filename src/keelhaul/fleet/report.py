@@ -7,7 +7,9 @@
   stored with sharing; transfer, as for each image alone (every pull of an image fetches
   its layers). ``per-image sum`` is what the images' own ``keelhaul image`` reports add up to.
 - **Waste**: each image's own (hidden files, duplicates), and the saving a fix would make.
-- **Bases**: images grouped by the top layer of their base and its release.
+- **Bases**: images grouped by the top layer of their base and its release, with its end of
+  life and, when the scan had a vulnerability database, the packages of the base's layers and
+  the vulnerabilities known in them (matched once per base, from its layers' facts).
 - **Change**: images added, removed and rebuilt since the previous snapshot, and the totals'
   differences.
 """
@@ -16,16 +18,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from html import escape
 from typing import Any
 
-from keelhaul.fleet.store import Store, StoreError
+from keelhaul.fleet.store import LEVELS, Store, StoreError
 from keelhaul.image import cost as cost_model
 from keelhaul.image.base import past
 from keelhaul.image.checks import human
+from keelhaul.image.html import PAGE_END, cards, page_start, rows
 
 __all__ = ["FleetReport", "build_report", "render"]
 
-FORMATS = ("text", "json", "markdown")
+FORMATS = ("text", "json", "markdown", "html")
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,15 @@ class BaseLine:
     images: int
     end_of_life: str | None
     past_end_of_life: bool | None = None
+    packages: int | None = None
+    """Packages in the base's layers; None when the scan matched no vulnerabilities."""
+    vulnerabilities: dict[str, int] | None = None
+    """Known vulnerabilities in those packages by severity, worst first (the levels of
+    ``keelhaul vulns``); None when the scan had no vulnerability database."""
+
+    @property
+    def vulnerability_total(self) -> int | None:
+        return None if self.vulnerabilities is None else sum(self.vulnerabilities.values())
 
 
 @dataclass(frozen=True)
@@ -133,8 +146,23 @@ def build_report(
     if earlier:
         before, _ = _totals(store, earlier[-1], settings)
         change = _change(store, earlier[-1], chosen, before, totals)
+    matched: dict[str, tuple[int, dict[str, int]]] = {
+        str(row[0]): (int(row[1]), dict(zip(LEVELS, map(int, row[2:]), strict=True)))
+        for row in store.rows(
+            "SELECT base_top, packages, " + ", ".join(f"level_{level}" for level in LEVELS)
+            + " FROM base_vulnerabilities WHERE snapshot_id = ?",
+            (chosen,),
+        )
+    }  # fmt: skip
     bases = [
-        BaseLine(os or "unknown", top_layer, int(count), eol, past(eol))
+        BaseLine(
+            os or "unknown",
+            top_layer,
+            int(count),
+            eol,
+            past(eol),
+            *matched.get(str(top_layer), (None, None)),
+        )
         for os, top_layer, eol, count in store.rows(
             "SELECT os, base_top, end_of_life, COUNT(*) FROM images"
             " WHERE snapshot_id = ? AND complete = 1 GROUP BY os, base_top, end_of_life"
@@ -216,7 +244,8 @@ def _change(store: Store, before: int, after: int, old: Totals, new: Totals) -> 
         return {
             (str(source), str(platform)): str(digest or "")
             for source, platform, digest in store.rows(
-                "SELECT source, platform, manifest_digest FROM images WHERE snapshot_id = ?",
+                "SELECT source, platform, COALESCE(manifest_digest, config_digest) FROM images"
+                " WHERE snapshot_id = ?",
                 (snapshot,),
             )
         }
@@ -241,6 +270,8 @@ def render(report: FleetReport, fmt: str) -> str:
         return json.dumps(report.to_json(), indent=2) + "\n"
     if fmt == "markdown":
         return _markdown(report)
+    if fmt == "html":
+        return _html(report)
     return _text(report)
 
 
@@ -250,6 +281,16 @@ def _end_of_life(base: BaseLine) -> str:
     if base.past_end_of_life:
         return f" (PAST end of life since {base.end_of_life})"
     return f" (end of life {base.end_of_life})"
+
+
+def _vulnerabilities(base: BaseLine) -> str:
+    """``3 vulnerabilities (1 critical, 2 high) in 120 packages``; empty when not matched."""
+    if base.vulnerabilities is None:
+        return ""
+    counts = ", ".join(f"{n} {level}" for level, n in base.vulnerabilities.items() if n)
+    total = base.vulnerability_total
+    return (f"{total} vulnerabilit{'y' if total == 1 else 'ies'}{f' ({counts})' if counts else ''} "
+            f"in {base.packages} packages")  # fmt: skip
 
 
 def _signed(value: int) -> str:
@@ -286,6 +327,7 @@ def _text(r: FleetReport) -> str:
         "Base images in use:",
         *(f"  {b.images:>4}  {b.os}"
           f"{_end_of_life(b)}"
+          f"{f'; {_vulnerabilities(b)}' if b.vulnerabilities is not None else ''}"
           f"{f'  top layer {b.base_top[:19]}' if b.base_top else ''}" for b in r.bases),
     ]  # fmt: skip
     if r.findings:
@@ -334,9 +376,10 @@ def _markdown(r: FleetReport) -> str:
         "",
         "### Base images",
         "",
-        "| base | images | end of life |",
-        "|---|---|---|",
-        *(f"| {b.os} | {b.images} | {_end_of_life(b).strip(' ()')} |" for b in r.bases),
+        "| base | images | end of life | vulnerabilities |",
+        "|---|---|---|---|",
+        *(f"| {b.os} | {b.images} | {_end_of_life(b).strip(' ()')} | {_vulnerabilities(b)} |"
+          for b in r.bases),
     ]  # fmt: skip
     if r.change is not None:
         c = r.change
@@ -351,3 +394,93 @@ def _markdown(r: FleetReport) -> str:
     if r.incomplete:
         out += ["", "### Incomplete images", "", *(f"- `{s}`: {e}" for s, e in r.incomplete)]
     return "\n".join(out) + "\n"
+
+
+def _bars(r: FleetReport) -> str:
+    """Stored bytes with and without layer sharing, as two bars (inline SVG)."""
+    t = r.totals
+    widest = max(t.stored_unshared, t.stored_shared, 1)
+    parts = ['<svg role="img" aria-label="stored bytes" width="100%" viewBox="0 0 1000 70">']
+    for k, (label, value, color) in enumerate((
+        ("without sharing", t.stored_unshared, "#57606a"),
+        ("with sharing", t.stored_shared, "#1a7f37"),
+    )):  # fmt: skip
+        y, width = 5 + 32 * k, max(1.0, 700 * value / widest)
+        parts.append(f'<text x="0" y="{y + 17}">{label}</text><rect x="130" y="{y}" '
+                     f'width="{width:.1f}" height="24" fill="{color}" rx="3"/><text '
+                     f'x="{136 + width:.1f}" y="{y + 17}">{escape(human(value))}</text>')  # fmt: skip
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _html(r: FleetReport) -> str:
+    """One self-contained page (no script, no external asset; the style and frame of
+    ``keelhaul image --format html``); every name from the registry or the database escaped."""
+    t = r.totals
+    money = cost_model.money
+    out = [
+        page_start(f"keelhaul fleet: snapshot {r.snapshot}"),
+        f"<h1>keelhaul fleet: snapshot {r.snapshot}</h1>",
+        f"<p class='sub'>{escape(r.finished)} · scanned in {r.seconds:.1f} s · "
+        f"{r.layer_tasks} layer tasks</p>",
+        cards([
+            ("images", f"{t.images}"), ("incomplete", f"{t.incomplete}"),
+            ("unique layers", f"{t.layers}"), ("stored", human(t.stored_shared)),
+            ("without sharing", human(t.stored_unshared)),
+            ("dedup ratio", f"{t.dedup_ratio:.2f}x"), ("waste", human(t.waste)),
+            ("cost a month", money(t.cost_month)), ("saving a month", money(t.saving_month)),
+        ]),
+        "<h2>Stored bytes</h2>",
+        _bars(r),
+        f"<p>Cost a month: <b>{escape(money(t.cost_month))}</b> (storage "
+        f"{escape(money(t.storage_month))} on the shared bytes, transfer "
+        f"{escape(money(t.transfer_month))}); the images' own reports add up to "
+        f"{escape(money(t.cost_month_unshared))}. Uncompressed: {escape(human(t.uncompressed_shared))}"
+        f" shared, {escape(human(t.uncompressed_unshared))} without sharing.</p>",
+        "<h2>Top images by waste</h2><table><tr><th>image</th><th class='n'>waste</th>"
+        "<th class='n'>saving a month</th></tr>",
+        rows([[f"<td><code>{escape(i.source)}</code></td>",
+               f"<td class='n'>{escape(human(i.waste))}</td>",
+               f"<td class='n'>{escape(money(i.saving_month))}</td>"] for i in r.top_waste]),
+        "</table><h2>Top images by cost</h2><table><tr><th>image</th>"
+        "<th class='n'>compressed</th><th class='n'>cost a month</th></tr>",
+        rows([[f"<td><code>{escape(i.source)}</code></td>",
+               f"<td class='n'>{escape(human(i.compressed_size))}</td>",
+               f"<td class='n'>{escape(money(i.cost_month))}</td>"] for i in r.top_cost]),
+        "</table><h2>Base images in use</h2><table><tr><th>base</th><th class='n'>images</th>"
+        "<th>end of life</th><th>vulnerabilities</th><th>top layer</th></tr>",
+        rows([[f"<td>{escape(b.os)}</td>", f"<td class='n'>{b.images}</td>",
+               f"<td class='{'error' if b.past_end_of_life else ''}'>"
+               f"{escape(_end_of_life(b).strip(' ()'))}</td>",
+               f"<td>{escape(_vulnerabilities(b))}</td>",
+               f"<td><code>{escape((b.base_top or '')[:19])}</code></td>"] for b in r.bases]),
+        "</table>",
+    ]  # fmt: skip
+    if r.findings:
+        out.append("<h2>Findings by rule</h2><table><tr><th>rule</th><th class='n'>findings"
+                   "</th></tr>")  # fmt: skip
+        out.append(rows([[f"<td>{escape(code)}</td>", f"<td class='n'>{n}</td>"]
+                         for code, n in r.findings.items()]))  # fmt: skip
+        out.append("</table>")
+    if r.incomplete:
+        out.append("<h2>Incomplete images</h2><table><tr><th>image</th><th>why</th></tr>")
+        out.append(rows([[f"<td><code>{escape(s)}</code></td>", f"<td>{escape(e)}</td>"]
+                         for s, e in r.incomplete]))  # fmt: skip
+        out.append("</table>")
+    if r.change is not None:
+        c = r.change
+        out.append(
+            f"<h2>Since snapshot {c.previous}</h2><p>{len(c.added)} added, {len(c.removed)} "
+            f"removed, {len(c.rebuilt)} rebuilt; stored {escape(_signed(c.stored_shared))}, "
+            f"cost {escape(_money_signed(c.cost_month))} a month, waste "
+            f"{escape(_signed(c.waste))}.</p>"
+        )
+        listed = [("added", s) for s in c.added] + [("removed", s) for s in c.removed]
+        listed += [("rebuilt", s) for s in c.rebuilt]
+        if listed:
+            out.append("<table><tr><th>what</th><th>image</th></tr>")
+            out.append(rows([[f"<td>{what}</td>", f"<td><code>{escape(s)}</code></td>"]
+                             for what, s in listed]))  # fmt: skip
+            out.append("</table>")
+    out.append(PAGE_END)
+    return "".join(out)

@@ -7,30 +7,47 @@ submitted once whatever the number of images holding it. A task that fails is re
 (``retries``); a layer that still fails marks every image holding it incomplete, with the
 reason, and the scan goes on. A worker that dies has its tasks run again elsewhere (Dask's
 own recovery).
+
+The local engine's images (``docker:`` sources) are saved by the engine once, all together,
+into one temporary archive on this host (a layer they share is written once), which the
+workers read in place; they therefore need workers on this host: the local cluster, or a
+scheduler on loopback.
+
+With a vulnerability database (``vulnerability_db``), each base image in use (told from the
+history, as ``keelhaul image`` tells it) gets one more task, keyed by its top layer, that
+matches the packages of its layers against the database: once per base, not per image.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from keelhaul.errors import KeelhaulError
 from keelhaul.fleet import sources as fleet_sources
-from keelhaul.fleet.store import Store
+from keelhaul.fleet.sources import ENGINE
+from keelhaul.fleet.store import LEVELS, Store
 from keelhaul.fleet.work import (
     Connection,
     ImageSpec,
+    SavedImage,
     analyse_layer,
     analyser_version,
     assemble_image,
+    base_key,
+    base_vulnerabilities,
     layer_key,
 )
+from keelhaul.image import base as bases
 from keelhaul.image import cost as cost_model
 from keelhaul.image.analysis import Options
 from keelhaul.image.report import ImageReport
@@ -62,6 +79,9 @@ class ScanSettings:
     retries: int = 2
     connection: Connection = field(default_factory=Connection)
     options: Options = field(default_factory=Options)
+    vulnerability_db: str | None = None
+    """A ``keelhaul db`` vulnerability database (a path every worker can read): the base
+    images' packages are matched against it. None: no vulnerability counts."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +115,11 @@ def scan(
 ) -> ScanResult:
     started = datetime.now(UTC)
     clock = time.monotonic()
+    if settings.vulnerability_db is not None and settings.options.facts is None:
+        from keelhaul.sbom.image_files import PACKAGE_FACTS
+
+        facts = dataclasses.replace(settings.options, facts=PACKAGE_FACTS)
+        settings = dataclasses.replace(settings, options=facts)
     platforms = settings.platforms or (host_platform_name(),)
     with RegistryClient(
         insecure_registries=settings.connection.insecure,
@@ -105,16 +130,31 @@ def scan(
             references += fleet_sources.expand(client, source, selection)
         references = list(dict.fromkeys(references))
         progress(f"{len(references)} reference(s) from {len(sources)} source(s)")
-        specs, failed = _open_all(client, references, platforms, settings)
-    specs = _latest(specs, selection.latest)
-    if not specs and not failed:
-        raise ScanError("nothing to scan: the sources and patterns name no image")
-    done = _run(specs, settings, progress)
+        engine = [r.removeprefix(ENGINE) for r in references if r.startswith(ENGINE)]
+        remote = [r for r in references if not r.startswith(ENGINE)]
+        specs, failed = _open_all(client, remote, platforms, settings)
+    if engine and settings.scheduler and not _on_this_host(settings.scheduler):
+        raise ScanError(f"docker: sources are read from this host's engine: their workers must "
+                        f"run here (the local cluster, not --scheduler {settings.scheduler})")  # fmt: skip
+    folder = tempfile.TemporaryDirectory(prefix="keelhaul-fleet-") if engine else None
+    try:
+        if folder is not None:
+            saved, broken = _open_engine(engine, Path(folder.name), platforms[0], settings,
+                                         progress)  # fmt: skip
+            specs, failed = specs + saved, failed + broken
+        specs = _latest(specs, selection.latest)
+        if not specs and not failed:
+            raise ScanError("nothing to scan: the sources and patterns name no image")
+        done, base_scans = _run(specs, settings, progress)
+    finally:
+        if folder is not None:
+            folder.cleanup()
     done += failed
     version = analyser_version(settings.options)
     unique = {layer.diff_id for spec in specs for layer in spec.layers}
     seconds = time.monotonic() - clock
-    snapshot = _store(store, started, sources, version, len(unique), seconds, done)
+    snapshot = _store(store, started, sources, version, len(unique), seconds, done, base_scans,
+                      settings.vulnerability_db)  # fmt: skip
     incomplete = sum(1 for d in done if d.report is None)
     return ScanResult(snapshot, len(done), incomplete, len(unique),
                       sum(len(s.layers) for s in specs), seconds)  # fmt: skip
@@ -171,6 +211,51 @@ def _open_one(
     return specs, failed
 
 
+def _on_this_host(scheduler: str) -> bool:
+    scheme, _, rest = scheduler.partition("://")
+    if scheme == "inproc":
+        return True
+    host = rest.rpartition(":")[0] if rest.count(":") == 1 or rest.startswith("[") else rest
+    return host.strip("[]") in ("127.0.0.1", "localhost", "::1")
+
+
+def _open_engine(
+    names: list[str],
+    folder: Path,
+    platform: str,
+    settings: ScanSettings,
+    progress: Callable[[str], None],
+) -> tuple[list[ImageSpec], list[_Done]]:
+    """The engine's images ``names`` saved together into ``folder`` (each shared layer once),
+    and each one's manifest and config read from that save."""
+    from keelhaul.image.sources.blobstore import ArchiveStore
+    from keelhaul.image.sources.docker_archive import open_save
+    from keelhaul.image.sources.engine import save_images
+
+    archive = folder / "engine-save.tar"
+    limits = settings.connection.limits
+    try:
+        written = save_images(names, archive, limits)
+        store = ArchiveStore(archive, "the engine's save", limits)
+    except (RegistryError, KeelhaulError) as err:
+        return [], [_Done(None, f"{ENGINE}{name}", *fleet_sources.engine_name(name),
+                          error=str(err)) for name in names]  # fmt: skip
+    progress(f"the engine saved {len(names)} image(s) in {written:,} bytes")
+    specs: list[ImageSpec] = []
+    failed: list[_Done] = []
+    for name in names:
+        source = f"{ENGINE}{name}"
+        repository, tag = fleet_sources.engine_name(name)
+        try:
+            image = open_save(store, source=source, name=name, platform=platform, limits=limits)
+        except (RegistryError, KeelhaulError) as err:
+            failed.append(_Done(None, source, repository, tag, error=str(err)))
+            continue
+        saved = SavedImage(str(archive), name, platform)
+        specs.append(ImageSpec.of(image, source, source, repository, tag, saved))
+    return specs, failed
+
+
 def _latest(specs: list[ImageSpec], latest: int | None) -> list[ImageSpec]:
     """Per repository, the images of the ``latest`` most recently created tags."""
     if latest is None:
@@ -205,11 +290,19 @@ def _client(settings: ScanSettings) -> tuple[Any, Any]:
     return Client(cluster), cluster
 
 
+def base_chain(spec: ImageSpec) -> tuple[str, ...]:
+    """The DiffIDs of the image's base layers, from the bottom (empty when the history does
+    not tell the base): what ``keelhaul image`` reports as the base."""
+    history = [(h.created_by, h.empty_layer) for h in spec.history]
+    count, _ = bases.base_layers(history, len(spec.layers))
+    return tuple(layer.diff_id for layer in spec.layers[: count or 0])
+
+
 def _run(
     specs: list[ImageSpec], settings: ScanSettings, progress: Callable[[str], None]
-) -> list[_Done]:
+) -> tuple[list[_Done], dict[str, dict[str, Any]]]:
     if not specs:
-        return []
+        return [], {}
     from distributed import as_completed
 
     dask, cluster = _client(settings)
@@ -222,7 +315,7 @@ def _run(
                 users[layer.diff_id] += 1
                 if layer.diff_id not in layers:
                     layers[layer.diff_id] = dask.submit(
-                        analyse_layer, spec.reference, layer, options, connection,
+                        analyse_layer, spec.location, layer, options, connection,
                         key=layer_key(layer.diff_id, options), retries=settings.retries,
                     )  # fmt: skip
         images = {
@@ -232,6 +325,19 @@ def _run(
             ): spec
             for at, spec in enumerate(specs)
         }  # fmt: skip
+        base_futures: dict[Any, str] = {}
+        if settings.vulnerability_db is not None:
+            chains = {chain[-1]: chain for chain in map(base_chain, specs) if chain}
+            base_futures = {
+                dask.submit(
+                    base_vulnerabilities, settings.vulnerability_db, chain,
+                    *(layers[diff_id] for diff_id in chain),
+                    key=base_key(top, options, settings.vulnerability_db),
+                    retries=settings.retries,
+                ): top
+                for top, chain in chains.items()
+            }  # fmt: skip
+        base_scans: dict[str, dict[str, Any]] = {}
         total_layers, total_images = len(layers), len(images)
         layer_futures = set(layers.values())
         progress(f"{total_images} image(s), {total_layers} unique layer(s) of "
@@ -239,9 +345,16 @@ def _run(
         layers_done = images_done = 0
         done: list[_Done] = []
         last = 0.0
-        for future in as_completed([*layer_futures, *images]):
+        for future in as_completed([*layer_futures, *images, *base_futures]):
             if future in layer_futures:
                 layers_done += 1
+            elif future in base_futures:
+                top = base_futures[future]
+                if future.status == "finished":
+                    base_scans[top] = future.result()
+                else:
+                    progress(f"base {top[:19]}: no vulnerability counts: "
+                             f"{_reason(_failure(future))}")  # fmt: skip
             else:
                 images_done += 1
                 spec = images[future]
@@ -249,11 +362,7 @@ def _run(
                 if future.status == "finished":
                     outcome.report = future.result()
                 else:
-                    try:
-                        failure = future.exception()
-                    except Exception as err:  # cancelled (its scheduler went away)
-                        failure = err
-                    outcome.error = _reason(failure)
+                    outcome.error = _reason(_failure(future))
                 done.append(outcome)
                 for layer in spec.layers:  # a layer no image waits for is released
                     users[layer.diff_id] -= 1
@@ -267,7 +376,7 @@ def _run(
                 last = now
         order = {spec.source: at for at, spec in enumerate(specs)}
         done.sort(key=lambda d: order.get(d.source, 0))
-        return done
+        return done, base_scans
     finally:
         dask.close()
         if cluster is not None:
@@ -277,6 +386,14 @@ def _run(
 def _describe(dask: Any) -> str:
     workers = len(dask.scheduler_info().get("workers", {}))
     return f"{workers} Dask worker(s) at {dask.scheduler.address}"
+
+
+def _failure(future: Any) -> BaseException | None:
+    try:
+        failure: BaseException | None = future.exception()
+    except Exception as err:  # cancelled (its scheduler went away)
+        failure = err
+    return failure
 
 
 def _reason(error: BaseException | None) -> str:
@@ -292,14 +409,16 @@ def _store(
     layer_tasks: int,
     seconds: float,
     done: list[_Done],
+    base_scans: dict[str, dict[str, Any]],
+    vulnerability_db: str | None,
 ) -> int:
     finished = datetime.now(UTC)
     with store.transaction():
         snapshot = store.insert(
-            "INSERT INTO snapshots (started, finished, sources, analyzers, layer_tasks, seconds)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO snapshots (started, finished, sources, analyzers, layer_tasks, seconds,"
+            " vulnerability_db) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (started.isoformat(), finished.isoformat(), "\n".join(sources), version,
-             layer_tasks, round(seconds, 3)),
+             layer_tasks, round(seconds, 3), vulnerability_db),
         )  # fmt: skip
         layer_rows: dict[str, tuple[int, int, int]] = {}
         for outcome in done:
@@ -314,6 +433,13 @@ def _store(
             " VALUES (?, ?, ?, ?, ?)",
             [(snapshot, diff_id, *sizes) for diff_id, sizes in sorted(layer_rows.items())],
         )
+        store.many(
+            "INSERT INTO base_vulnerabilities (snapshot_id, base_top, packages, "
+            + ", ".join(f"level_{level}" for level in LEVELS)
+            + ") VALUES (?, ?, ?, " + ", ".join("?" for _ in LEVELS) + ")",
+            [(snapshot, top, found["packages"], *(found["counts"].get(level, 0) for level in LEVELS))
+             for top, found in sorted(base_scans.items())],
+        )  # fmt: skip
     return snapshot
 
 

@@ -3,9 +3,15 @@
 A source is ``registry:HOST[:PORT]`` (every repository of the registry's catalog and every
 tag of each), ``registry:HOST[:PORT]/REPO`` (every tag of one repository),
 ``registry:HOST[:PORT]/REPO:TAG`` (one image), or a file listing references, one a line
-(``#`` starts a comment; each line is any of the above, ``registry:`` optional). Include and
-exclude patterns are shell globs matched against ``REPO:TAG`` (a pattern without ``:``
-matches every tag of the repositories it names).
+(``#`` starts a comment; each line is any of the above, ``registry:`` optional).
+
+``docker:`` is the local Docker Engine (the ``docker:`` source of ``keelhaul image``): every
+tagged image it holds; ``docker:REPO`` every tag of one repository there, ``docker:REPO:TAG``
+one image. Their references stay ``docker:REPO:TAG``; the scan reads them from one save of
+the engine (:func:`keelhaul.image.sources.engine.save_images`).
+
+Include and exclude patterns are shell globs matched against ``REPO:TAG`` (a pattern without
+``:`` matches every tag of the repositories it names).
 """
 
 from __future__ import annotations
@@ -17,7 +23,10 @@ from pathlib import Path
 from keelhaul.errors import KeelhaulError
 from keelhaul.registry import InvalidReference, RegistryClient, parse_reference
 
-__all__ = ["Selection", "SourceError", "expand", "matches"]
+__all__ = ["ENGINE", "Selection", "SourceError", "engine_name", "expand", "matches"]
+
+#: The prefix of the local engine's sources and references (as in ``keelhaul image``).
+ENGINE = "docker:"
 
 
 class SourceError(KeelhaulError):
@@ -50,6 +59,8 @@ def matches(selection: Selection, repository: str, tag: str) -> bool:
 def expand(client: RegistryClient, source: str, selection: Selection) -> list[str]:
     """The references (``HOST/REPO:TAG``) ``source`` names, in a stable order."""
     text = source.strip()
+    if text.startswith(ENGINE):
+        return _engine(text.removeprefix(ENGINE), selection, source)
     if text.startswith("registry:"):
         return _registry(client, text.removeprefix("registry:"), selection, source)
     path = Path(text)
@@ -100,6 +111,44 @@ def _file(client: RegistryClient, path: Path, selection: Selection) -> list[str]
         text = line.partition("#")[0].strip()
         if not text:
             continue
+        where = f"{path}:{number}"
+        if text.startswith(ENGINE):
+            out += _engine(text.removeprefix(ENGINE), selection, where)
+            continue
         target = text.removeprefix("registry:").removeprefix("docker://")
-        out += _registry(client, target, selection, f"{path}:{number}")
+        out += _registry(client, target, selection, where)
     return list(dict.fromkeys(out))
+
+
+def engine_name(name: str) -> tuple[str, str]:
+    """``REPO:TAG`` of an engine image name split (the tag after the last ``:`` that follows
+    the last ``/``; ``latest`` when there is none)."""
+    repository, colon, tag = name.rpartition(":")
+    if not colon or "/" in tag:
+        return name, "latest"
+    return repository, tag
+
+
+def _engine(target: str, selection: Selection, where: str) -> list[str]:
+    """The engine's images that ``docker:TARGET`` names, as ``docker:REPO:TAG``."""
+    from keelhaul.image.sources.engine import engine_images
+    from keelhaul.registry import RegistryError
+
+    target = target.strip()
+    if target.startswith("//"):
+        raise SourceError(f"{where}: docker:NAME names the local engine's image (no //)")
+    try:
+        held = engine_images()
+    except (RegistryError, KeelhaulError) as err:
+        raise SourceError(f"{where}: {err}") from None
+    if not target:
+        chosen = held
+    elif ":" in target.rpartition("/")[2]:
+        if target not in held:
+            raise SourceError(f"{where}: the local Docker Engine holds no image {target}")
+        chosen = [target]
+    else:
+        chosen = [name for name in held if engine_name(name)[0] == target]
+        if not chosen:
+            raise SourceError(f"{where}: the local Docker Engine holds no tag of {target}")
+    return [f"{ENGINE}{name}" for name in chosen if matches(selection, *engine_name(name))]

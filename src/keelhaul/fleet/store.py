@@ -56,7 +56,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         " message TEXT NOT NULL)",
         "CREATE INDEX findings_image ON findings (image_id)",
     ),
+    (  # 2: the packages and vulnerabilities of each base image in use, by its top layer
+        "CREATE TABLE base_vulnerabilities (snapshot_id BIGINT NOT NULL REFERENCES"
+        " snapshots(id) ON DELETE CASCADE, base_top TEXT NOT NULL, packages INTEGER NOT NULL,"
+        " level_critical INTEGER NOT NULL, level_high INTEGER NOT NULL,"
+        " level_medium INTEGER NOT NULL, level_low INTEGER NOT NULL,"
+        " level_none INTEGER NOT NULL, level_unknown INTEGER NOT NULL,"
+        " PRIMARY KEY (snapshot_id, base_top))",
+        "ALTER TABLE snapshots ADD COLUMN vulnerability_db TEXT",
+    ),
 )
+#: The severity levels of ``base_vulnerabilities``'s columns, worst first.
+LEVELS = ("critical", "high", "medium", "low", "none", "unknown")
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

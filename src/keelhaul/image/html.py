@@ -1,6 +1,10 @@
 """``keelhaul image --format html``: one self-contained page (no script, no network) with the
 layer chart, the waste, what should not ship, the cost and the findings: what a person would
-rather look at than read."""
+rather look at than read.
+
+The page's frame (:func:`page_start`, :data:`PAGE_END`), its style, the summary cards and the
+table rows are shared with ``keelhaul fleet report --format html``: every string that comes
+from an image, a registry or a user goes through :func:`html.escape` on its way in."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from keelhaul.image.compressed_estimate import CompressedSize
 from keelhaul.image.cost import Saving, duration, money
 from keelhaul.image.report import ImageReport
 
-_STYLE = """
+STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #1b1f24;
        padding: 0 1rem; }
 h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
@@ -60,8 +64,28 @@ def _layer_chart(report: ImageReport) -> str:
     return "".join(parts)
 
 
-def _rows(cells: list[list[str]]) -> str:
+def rows(cells: list[list[str]]) -> str:
+    """Table rows from cells already made (``<td>...</td>``, their text escaped)."""
     return "".join("<tr>" + "".join(cells_) + "</tr>" for cells_ in cells)
+
+
+def page_start(title: str) -> str:
+    """The page up to the opening ``<body>``: no script, no external asset."""
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>")  # fmt: skip
+
+
+PAGE_END = "<p class='sub'>Made by keelhaul.</p></body></html>\n"
+
+
+def cards(items: list[tuple[str, str]]) -> str:
+    """The row of summary cards: (label, value), both escaped here."""
+    return (
+        "<div class='cards'>"
+        + "".join(f"<div class='card'><span class='sub'>{escape(k)}</span><b>{escape(v)}</b>"
+                  "</div>" for k, v in items)
+        + "</div>"
+    )  # fmt: skip
 
 
 def render_html(report: ImageReport, cost: Saving | None = None,
@@ -72,7 +96,7 @@ def render_html(report: ImageReport, cost: Saving | None = None,
     size = human(report.compressed_size)
     if compressed is not None and compressed.basis != "measured":
         size = f"{human(compressed.bytes)} ({compressed.basis})"
-    cards = [
+    summary = [
         ("compressed", size),
         ("uncompressed", human(report.tar_size)),
         ("layers", str(len(report.layers))),
@@ -81,26 +105,24 @@ def render_html(report: ImageReport, cost: Saving | None = None,
         ("findings", str(len(report.findings))),
     ]
     if cost is not None:
-        cards += [("cost a month", money(cost.before.total_month)),
+        summary += [("cost a month", money(cost.before.total_month)),
                   ("pull time", duration(cost.before.pull_seconds))]  # fmt: skip
     out = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>keelhaul image: {escape(report.source)}</title><style>{_STYLE}</style></head>",
-        f"<body><h1>{escape(report.source)}</h1>",
+        page_start(f"keelhaul image: {report.source}"),
+        f"<h1>{escape(report.source)}</h1>",
         f"<p class='sub'>{escape(report.platform)} · {report.files} files · base: "
         f"{escape(base.pretty_name or base.os_id or 'unknown')}"
         + (f" · security support {'ended' if base.past_end_of_life else 'until'} "
            f"{escape(base.end_of_life)}" if base.end_of_life else "")
-        + "</p><div class='cards'>",
-        *(f"<div class='card'><span class='sub'>{escape(k)}</span><b>{escape(v)}</b></div>"
-          for k, v in cards),
-        "</div><h2>Layers</h2>",
+        + "</p>",
+        cards(summary),
+        "<h2>Layers</h2>",
         "<p class='sub'>Bar: the bytes each layer adds; red: the part later layers overwrite or "
         "delete (shipped, never used).</p>",
         _layer_chart(report),
         "<table><tr><th>#</th><th class='n'>compressed</th><th class='n'>content</th>"
         "<th class='n'>added/changed/deleted</th><th>made by</th></tr>",
-        _rows([[f"<td>{layer.index + 1}{' (base)' if layer.base else ''}</td>",
+        rows([[f"<td>{layer.index + 1}{' (base)' if layer.base else ''}</td>",
                 f"<td class='n'>{human(layer.compressed_size)}</td>",
                 f"<td class='n'>{human(layer.content_size)}</td>",
                 f"<td class='n'>{layer.files_added}/{layer.files_modified}/"
@@ -115,7 +137,7 @@ def render_html(report: ImageReport, cost: Saving | None = None,
     if report.unwanted:
         out.append("<h2>What should not ship</h2><table><tr><th>what</th><th class='n'>bytes"
                    "</th><th class='n'>files</th><th>where</th></tr>")  # fmt: skip
-        out.append(_rows([[f"<td>{escape(g.label)}</td>", f"<td class='n'>{human(g.size)}</td>",
+        out.append(rows([[f"<td>{escape(g.label)}</td>", f"<td class='n'>{human(g.size)}</td>",
                            f"<td class='n'>{g.count}</td>",
                            "<td><code>" + escape(", ".join(p.path for p in g.paths[:3]))
                            + "</code></td>"] for g in report.unwanted]))  # fmt: skip
@@ -123,7 +145,7 @@ def render_html(report: ImageReport, cost: Saving | None = None,
     if report.largest:
         out.append("<h2>Largest files</h2><table><tr><th>path</th><th class='n'>bytes</th>"
                    "<th class='n'>layer</th></tr>")  # fmt: skip
-        out.append(_rows([[f"<td><code>{escape(p.path)}</code></td>",
+        out.append(rows([[f"<td><code>{escape(p.path)}</code></td>",
                            f"<td class='n'>{human(p.size)}</td>",
                            f"<td class='n'>{p.layer + 1}</td>"] for p in report.largest[:20]]))  # fmt: skip
         out.append("</table>")
@@ -132,7 +154,7 @@ def render_html(report: ImageReport, cost: Saving | None = None,
         out.append(
             "<h2>Cost</h2><table><tr><th></th><th class='n'>now</th><th class='n'>with the "
             "waste and caches gone</th></tr>"
-            + _rows([
+            + rows([
                 ["<td>storage a month</td>", f"<td class='n'>{money(now.storage_month)}</td>",
                  f"<td class='n'>{money(after.storage_month)}</td>"],
                 ["<td>transfer a month</td>", f"<td class='n'>{money(now.transfer_month)}</td>",
@@ -152,7 +174,7 @@ def render_html(report: ImageReport, cost: Saving | None = None,
         if vulnerabilities["worst"]:
             out.append("<table><tr><th>id</th><th>severity</th><th>package</th><th>installed"
                        "</th><th>fixed in</th></tr>")  # fmt: skip
-            out.append(_rows([[f"<td>{escape(v['id'])}</td>", f"<td>{escape(v['severity'])}</td>",
+            out.append(rows([[f"<td>{escape(v['id'])}</td>", f"<td>{escape(v['severity'])}</td>",
                                f"<td>{escape(v['package'])}</td>",
                                f"<td>{escape(v['version'])}</td>",
                                f"<td>{escape(v['fixed'] or '-')}</td>"]
@@ -165,7 +187,7 @@ def render_html(report: ImageReport, cost: Saving | None = None,
                        "<code>--skip-base</code> leaves those out.</p>")  # fmt: skip
         out.append("<table><tr><th>severity</th><th>rule</th><th class='n'>layer</th>"
                    "<th>from</th><th>message</th></tr>")  # fmt: skip
-        out.append(_rows([[f"<td class='{f.severity.value}'>{f.severity.value}</td>",
+        out.append(rows([[f"<td class='{f.severity.value}'>{f.severity.value}</td>",
                            f"<td>{escape(f.code)} {escape(f.name)}</td>",
                            f"<td class='n'>{f.location.layer or ''}</td>",
                            f"<td>{f.origin.value if f.origin is not None else ''}</td>",
@@ -173,5 +195,5 @@ def render_html(report: ImageReport, cost: Saving | None = None,
         out.append("</table>")
     else:
         out.append("<p>None.</p>")
-    out.append("<p class='sub'>Made by keelhaul.</p></body></html>\n")
+    out.append(PAGE_END)
     return "".join(out)

@@ -45,7 +45,13 @@ from keelhaul.image.sources.save_stream import MemoryStore, SaveReader
 from keelhaul.image.sources.streams import SourceLimits
 from keelhaul.registry import Problem, RegistryError
 
-__all__ = ["EngineImageMissing", "load_archive", "open_engine_image"]
+__all__ = [
+    "EngineImageMissing",
+    "engine_images",
+    "load_archive",
+    "open_engine_image",
+    "save_images",
+]
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 _INSPECT_MAX = 16 << 20
@@ -135,6 +141,75 @@ def load_archive(path: Path, timeout: float = 600.0) -> list[str]:
             f"to loading {path.name}: {response.text[:300]}",
         )
     return loaded
+
+
+def engine_images(timeout: float = 60.0) -> list[str]:
+    """Every tagged image the engine holds (``GET /images/json``): its ``REPO:TAG`` names,
+    sorted; untagged images (``<none>:<none>``) are left out."""
+    http, host = _client(timeout)
+    try:
+        with http:
+            response = http.get("/images/json")
+    except httpx.HTTPError as err:
+        raise RegistryError(
+            Problem.ENGINE, f"no Docker Engine answers at {host}: {str(err)[:160]}"
+        ) from None
+    if not response.is_success:
+        raise RegistryError(
+            Problem.ENGINE, f"the Docker Engine at {host} answered HTTP {response.status_code} "
+            "listing its images",
+        )  # fmt: skip
+    try:
+        listed = response.json()
+    except ValueError:
+        listed = None
+    if not isinstance(listed, list):
+        raise ImageSourceError(f"the Docker Engine at {host} sent malformed JSON for its images")
+    names = {
+        tag
+        for entry in listed
+        if isinstance(entry, dict)
+        for tag in (entry.get("RepoTags") or [])
+        if isinstance(tag, str) and tag and not tag.startswith("<none>")
+    }
+    return sorted(names)
+
+
+def save_images(names: list[str], path: Path, limits: SourceLimits, timeout: float = 600.0) -> int:
+    """``docker save NAME...`` over the API socket (``GET /images/get?names=...``) into the
+    file ``path``: ONE archive in which a layer that several of the images share is written
+    once. Each name is inspected first (a missing one is :class:`EngineImageMissing`); the
+    save is bounded by :attr:`SourceLimits.max_blob_bytes` times the layers the engine
+    lists. Returns the bytes written."""
+    http, host = _client(timeout)
+    with http:
+        layers: set[str] = set()
+        for name in names:
+            rootfs = _inspect(http, host, name).get("RootFS")
+            listed = rootfs.get("Layers") if isinstance(rootfs, dict) else None
+            layers.update(d for d in listed or () if isinstance(d, str))
+        budget = limits.max_blob_bytes * max(len(layers), 1)
+        written = 0
+        what = f"the save of {len(names)} image(s) from the Docker Engine at {host}"
+        try:
+            with http.stream("GET", "/images/get", params=[("names", n) for n in names]) as got:
+                if not got.is_success:
+                    raise RegistryError(
+                        Problem.ENGINE, f"{what}: HTTP {got.status_code}"
+                    )  # fmt: skip
+                with path.open("wb") as out:
+                    for chunk in got.iter_raw(_CHUNK):
+                        written += len(chunk)
+                        if written > budget:
+                            raise ImageSourceError(f"{what} exceeds {budget} bytes")
+                        out.write(chunk)
+        except httpx.HTTPError as err:
+            raise RegistryError(Problem.ENGINE, f"{what} failed: {str(err)[:160]}") from None
+        except OSError as err:
+            raise ImageSourceError(
+                f"cannot write {what} to {path}: {err.strerror or err}"
+            ) from None
+    return written
 
 
 @contextmanager
