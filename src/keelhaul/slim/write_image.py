@@ -306,7 +306,10 @@ def _kept(
                 blob(first)
                 for chunk in chunks:
                     blob(chunk)
-        if blob.diff_id != layer.diff_id or layer.digest != blob.diff_id:
+        if layer.digest != blob.diff_id:  # a plain blob's digest is its tar's
+            raise SlimError(f"{name}: the blob is {blob.diff_id}, its manifest says "
+                            f"{layer.digest}")  # fmt: skip
+        if blob.diff_id != layer.diff_id:
             raise SlimError(f"{name}: its tar is {blob.diff_id}, the config says "
                             f"{layer.diff_id}")  # fmt: skip
         return {"mediaType": LAYER_TYPES[options.compression], "digest": blob.digest,
