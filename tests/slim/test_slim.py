@@ -286,6 +286,12 @@ def test_a_clean_image_is_not_made_bigger(tmp_path: Path) -> None:
     forced = _slim(source, f"oci:{tmp_path / 'forced'}", even_if_larger=True)
     assert (forced.not_squashed, forced.layers_after) == (None, 2)
     assert forced.compressed_after > forced.compressed_before
+    done = subprocess.run([sys.executable, "-m", "keelhaul", "slim", source, "--output",
+                           f"oci:{tmp_path / 'cli'}", "--even-if-larger", "--format", "json"],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["layers"]["after"] == 2
+    assert json.loads(done.stdout)["not_squashed"] is None
 
     # from docker save (plain tars, which slim compresses either way): nothing hidden to drop,
     # so the layers stay four, each compressed, each with its DiffID
