@@ -21,7 +21,7 @@ from keelhaul.slim.consolidate import SlimError
 from keelhaul.slim.outputs import LAYER_TYPES, parse_destination
 from keelhaul.slim.tree import TreeEntry, merged_tree
 from keelhaul.slim.write_image import SlimOptions, SlimResult, slim
-from tests.image.synthetic import file, folder, hardlink, symlink
+from tests.image.synthetic import file, folder, hardlink, symlink, whiteout
 from tests.slim.images import BASE, CLEAN, IMAGES, docker_archive, oci
 
 
@@ -310,6 +310,25 @@ def test_a_clean_image_is_not_made_bigger(tmp_path: Path) -> None:
     removed = _slim(source, f"oci:{tmp_path / 'nodoc'}", same_tree=False, remove=("docs",))
     assert (removed.not_squashed, removed.layers_after) == (None, 2)
     assert removed.removed == {"docs": (1, 10)}
+
+
+def test_hidden_bytes_that_compress_to_nothing_are_not_worth_a_bigger_image(
+    tmp_path: Path,
+) -> None:
+    """100 kB of zeros deleted by a later layer (a few hundred bytes compressed) over text
+    compressed with gzip -9: the squashed layer would drop them but store more, so the layers
+    stay, and the report gives the hidden bytes it left; --even-if-larger drops them."""
+    zeros = [file("app/zeros.bin", bytes(100_000)), *CLEAN[0]]
+    source = oci(tmp_path / "src", [BASE, zeros, [whiteout("app/zeros.bin")], *CLEAN[1:]],
+                 level=9)  # fmt: skip
+    kept = _slim(source, f"oci:{tmp_path / 'kept'}")
+    assert kept.not_squashed is not None
+    assert "with 100,000 hidden bytes to drop" in kept.not_squashed
+    assert kept.layers_after == 5
+    forced = _slim(source, f"oci:{tmp_path / 'forced'}", even_if_larger=True)
+    assert forced.layers_after == 2
+    assert forced.tar_after < kept.tar_after - 100_000
+    assert forced.compressed_after > kept.compressed_after
 
 
 def test_slimming_a_slim_image_changes_nothing(tmp_path: Path) -> None:
