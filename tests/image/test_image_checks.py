@@ -187,6 +187,32 @@ def test_os_release(text: bytes, key: tuple[str, str] | None, eol: str | None) -
     assert bases.end_of_life(fields) == eol
 
 
+IMPORT = ("", False)  # docker import's entry: a layer, a comment, no instruction
+
+
+@pytest.mark.parametrize(
+    ("history", "layers", "expected"),
+    [
+        ([("ADD rootfs.tar /", False), ('CMD ["bash"]', True), ("RUN a", False)], 2, (1, 1)),
+        ([IMPORT, ("RUN a", False), ("RUN b", False)], 3, (1, 0)),
+        ([IMPORT, IMPORT, ("ENV A=1", True), ("RUN a", False)], 3, (2, 1)),
+        # a base with a CMD built on an imported one: the CMD's end is the later
+        ([IMPORT, ("RUN a", False), ('CMD ["sh"]', True), ("RUN b", False)], 3, (2, 2)),
+        # an imported layer above an instruction's is not a base
+        ([("RUN a", False), IMPORT, ("RUN b", False)], 3, (None, None)),
+        # the imported layer alone, or with nothing an instruction made above it
+        ([IMPORT], 1, (None, None)),
+        ([IMPORT, IMPORT], 2, (None, None)),
+        ([IMPORT, ('CMD ["sh"]', True)], 1, (None, None)),
+        ([IMPORT, ("RUN a", False)], 3, (None, None)),  # history not lined up
+    ],
+)
+def test_base_layers_from_history(
+    history: list[tuple[str, bool]], layers: int, expected: tuple[int | None, int | None]
+) -> None:
+    assert bases.base_layers(history, layers) == expected
+
+
 def test_end_of_life_finding() -> None:
     old = b'PRETTY_NAME="Debian GNU/Linux 11 (bullseye)"\nID=debian\nVERSION_ID="11"\n'
     r = run([[file("etc/os-release", old)]])

@@ -4,6 +4,7 @@ the image's own."""
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 from tests.image.source_images import (
@@ -18,19 +19,32 @@ from tests.image.source_images import (
 from tests.image.synthetic import F, file, folder, hardlink, layer_tar, opaque, symlink, whiteout
 
 
-def build(layers: list[list[F]], base: int = 1, how: str = "gzip") -> Built:
+def build(
+    layers: list[list[F]],
+    base: int = 1,
+    how: str = "gzip",
+    imported: bool = False,
+    level: int | None = None,
+) -> Built:
+    """``imported``: the base is ``docker import``'s (history entries with no instruction,
+    no CMD); ``level``: gzip's level for the layers (default: ``compress``'s, 1)."""
     built = Built()
     descriptors, diff_ids = [], []
     for members in layers:
         tar = layer_tar(members)
         built.tars.append(tar)
-        blob = compress(tar, how)
+        blob = compress(tar, how) if level is None else gzip.compress(tar, level, mtime=0)
         descriptors.append({"mediaType": LAYER_MEDIA[how], "digest": built.add(blob),
                             "size": len(blob)})  # fmt: skip
         diff_ids.append(sha(tar))
-    history = [{"created_by": f"ADD base{i}.tar /", "created": "2026-01-01T00:00:00Z"}
-               for i in range(base)]  # fmt: skip
-    history.append({"created_by": 'CMD ["bash"]', "empty_layer": True})
+    if imported:
+        history: list[dict[str, object]] = [
+            {"created": "2026-01-01T00:00:00Z", "comment": "Imported from -"} for _ in range(base)
+        ]
+    else:
+        history = [{"created_by": f"ADD base{i}.tar /", "created": "2026-01-01T00:00:00Z"}
+                   for i in range(base)]  # fmt: skip
+        history.append({"created_by": 'CMD ["bash"]', "empty_layer": True})
     history += [{"created_by": f"RUN step {i}", "created": "2026-01-02T00:00:00Z"}
                 for i in range(base, len(layers))]  # fmt: skip
     history.append({"created_by": "USER app", "empty_layer": True})
@@ -47,15 +61,37 @@ def build(layers: list[list[F]], base: int = 1, how: str = "gzip") -> Built:
     return built
 
 
-def oci(folder_path: Path, layers: list[list[F]], base: int = 1, how: str = "gzip") -> str:
-    write_layout(folder_path, [build(layers, base, how)], tag="v1")
+def oci(
+    folder_path: Path,
+    layers: list[list[F]],
+    base: int = 1,
+    how: str = "gzip",
+    imported: bool = False,
+    level: int | None = None,
+) -> str:
+    write_layout(folder_path, [build(layers, base, how, imported, level)], tag="v1")
     return f"oci:{folder_path}"
 
 
-def docker_archive(path: Path, layers: list[list[F]], base: int = 1) -> str:
-    built = build(layers, base)
+def docker_archive(path: Path, layers: list[list[F]], base: int = 1, imported: bool = False) -> str:
+    built = build(layers, base, imported=imported)
     write_docker25_archive(path, built)
     return f"docker-archive:{path}"
+
+
+def text(path: str, lines: int) -> F:
+    """A file of ``lines`` lines of configuration-like text: compresses well, and better at a
+    higher level."""
+    body = "".join(f"{path}.key_{i} = value {i * 7919 % 1009} # {i % 13}\n" for i in range(lines))
+    return file(path, body.encode())
+
+
+#: Own layers that hide nothing: every file of every layer ships.
+CLEAN: list[list[F]] = [
+    [folder("app"), text("app/one.conf", 3000)],
+    [text("app/two.conf", 3000), folder("etc/app"), text("etc/app/three.conf", 2000)],
+    [text("app/four.conf", 2000)],
+]
 
 
 BASE = [
@@ -120,4 +156,4 @@ IMAGES: dict[str, list[list[F]]] = {
     ],
 }  # fmt: skip
 
-__all__ = ["BASE", "IMAGES", "docker_archive", "file", "folder", "oci"]
+__all__ = ["BASE", "CLEAN", "IMAGES", "docker_archive", "file", "folder", "oci", "text"]

@@ -16,12 +16,13 @@ import pytest
 
 from keelhaul.image.analysis import analyse
 from keelhaul.image.sources import open_image
+from keelhaul.slim import report
 from keelhaul.slim.consolidate import SlimError
-from keelhaul.slim.outputs import parse_destination
+from keelhaul.slim.outputs import LAYER_TYPES, parse_destination
 from keelhaul.slim.tree import TreeEntry, merged_tree
 from keelhaul.slim.write_image import SlimOptions, SlimResult, slim
-from tests.image.synthetic import file, hardlink, symlink
-from tests.slim.images import BASE, IMAGES, docker_archive, oci
+from tests.image.synthetic import file, folder, hardlink, symlink, whiteout
+from tests.slim.images import BASE, CLEAN, IMAGES, docker_archive, oci
 
 
 def _tree(reference: str) -> dict[str, TreeEntry]:
@@ -29,9 +30,15 @@ def _tree(reference: str) -> dict[str, TreeEntry]:
         return merged_tree(image)
 
 
-def _slim(source: str, dest: str, **options: object) -> SlimResult:
+def _slim(source: str, dest: str, same_tree: bool = True, **options: object) -> SlimResult:
+    """Slim ``source`` to ``dest``; unless told otherwise (removals, hostile names), prove the
+    merged tree of the result is the source's, so every image these tests slim is checked."""
     with open_image(source) as image:
-        return slim(image, parse_destination(dest), SlimOptions(**options))  # type: ignore[arg-type]
+        result = slim(image, parse_destination(dest), SlimOptions(**options))  # type: ignore[arg-type]
+    if same_tree:
+        written = parse_destination(dest)
+        assert _tree(f"{written.scheme}:{written.path}") == _tree(source)
+    return result
 
 
 @pytest.mark.parametrize("name", sorted(IMAGES))
@@ -128,7 +135,8 @@ def test_removals_by_category(tmp_path: Path) -> None:
                 folder("usr/share/doc/app"), file("usr/share/doc/app/README", 3000),
                 file("usr/share/doc/libc/README", 10)])  # fmt: skip
     source = oci(tmp_path / "src", [BASE, *own])
-    result = _slim(source, f"oci:{tmp_path / 'out'}", remove=("package-cache", "docs"))
+    result = _slim(source, f"oci:{tmp_path / 'out'}", same_tree=False,
+                   remove=("package-cache", "docs"))  # fmt: skip
     assert result.removed == {"docs": (2, 3010), "package-cache": (1, 8000)}
     before, after = _tree(source), _tree(f"oci:{tmp_path / 'out'}")
     gone = {"var/lib/apt/lists/deb_Packages", "usr/share/doc/app/README",
@@ -187,7 +195,7 @@ def test_hostile_names_and_links_never_leave_the_root(tmp_path: Path) -> None:
                symlink("app/root", "/../../etc/x"), hardlink("app/h", "../../app/a"),
                symlink("app/ok", "../etc/x")]  # fmt: skip
     source = oci(tmp_path / "src", [BASE, hostile])
-    result = _slim(source, f"oci:{tmp_path / 'out'}")
+    result = _slim(source, f"oci:{tmp_path / 'out'}", same_tree=False)
     members = {m.name: m for m in _own_layer(tmp_path / "out")}
     for name, member in members.items():
         assert not name.startswith("/")
@@ -247,3 +255,145 @@ def test_compression_levels(tmp_path: Path) -> None:
                          capture_output=True, text=True, check=False)  # fmt: skip
     assert bad.returncode == 2
     assert "gzip (ISA-L) takes 0 to 3" in bad.stderr
+
+
+def _layers(reference: str) -> list[tuple[str, str, str, int]]:
+    """(digest, DiffID, media type, blob size) of each layer."""
+    with open_image(reference) as image:
+        return [(x.digest, x.diff_id, x.media_type, x.compressed_size) for x in image.layers]
+
+
+def test_a_clean_image_is_not_made_bigger(tmp_path: Path) -> None:
+    """Own layers that hide nothing, compressed better (gzip -9) than slim's ISA-L level 2:
+    squashing would only make them bigger, so they are written as they are (the same blobs,
+    the same history) and the report says so; --even-if-larger squashes anyway, and is
+    bigger, which is why it is not the default."""
+    source = oci(tmp_path / "src", [BASE, *CLEAN], level=9)
+    result = _slim(source, f"oci:{tmp_path / 'out'}")
+    assert result.not_squashed is not None
+    assert "0 hidden bytes" in result.not_squashed
+    assert (result.layers_before, result.layers_after, result.whiteouts) == (4, 4, 0)
+    assert result.compressed_after == result.compressed_before
+    assert result.tar_after == result.tar_before
+    assert _layers(f"oci:{tmp_path / 'out'}") == _layers(source)
+    with open_image(source) as before, open_image(f"oci:{tmp_path / 'out'}") as after:
+        assert after.history == before.history
+    text = "\n".join(report.lines(result))
+    assert "layers: 4 kept as they are (nothing to gain: the squashed layer would be" in text
+    assert "--even-if-larger squashes anyway" in text
+    assert "hidden bytes dropped: 0 B" in text
+
+    forced = _slim(source, f"oci:{tmp_path / 'forced'}", even_if_larger=True)
+    assert (forced.not_squashed, forced.layers_after) == (None, 2)
+    assert forced.compressed_after > forced.compressed_before
+    done = subprocess.run([sys.executable, "-m", "keelhaul", "slim", source, "--output",
+                           f"oci:{tmp_path / 'cli'}", "--even-if-larger", "--format", "json"],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["layers"]["after"] == 2
+    assert json.loads(done.stdout)["not_squashed"] is None
+
+    # from docker save (plain tars, which slim compresses either way): nothing hidden to drop,
+    # so the layers stay four, each compressed, each with its DiffID
+    saved = docker_archive(tmp_path / "saved.tar", [BASE, *CLEAN])
+    plain = _slim(saved, f"oci:{tmp_path / 'from-save'}")
+    assert plain.not_squashed is not None
+    assert plain.not_squashed.startswith("the squashed layer would drop no file bytes")
+    assert (plain.layers_after, plain.compressed_kept) == (4, 4)
+    assert [x[1] for x in _layers(f"oci:{tmp_path / 'from-save'}")] == [
+        x[1] for x in _layers(saved)
+    ]
+
+    # what the user asked to remove is removed, whatever the size
+    doc = [folder("usr/share/doc/app"), file("usr/share/doc/app/NOTES", 10)]
+    source = oci(tmp_path / "doc", [BASE, *CLEAN, doc], level=9)
+    removed = _slim(source, f"oci:{tmp_path / 'nodoc'}", same_tree=False, remove=("docs",))
+    assert (removed.not_squashed, removed.layers_after) == (None, 2)
+    assert removed.removed == {"docs": (1, 10)}
+
+
+def test_hidden_bytes_that_compress_to_nothing_are_not_worth_a_bigger_image(
+    tmp_path: Path,
+) -> None:
+    """100 kB of zeros deleted by a later layer (a few hundred bytes compressed) over text
+    compressed with gzip -9: the squashed layer would drop them but store more, so the layers
+    stay, and the report gives the hidden bytes it left; --even-if-larger drops them."""
+    zeros = [file("app/zeros.bin", bytes(100_000)), *CLEAN[0]]
+    source = oci(tmp_path / "src", [BASE, zeros, [whiteout("app/zeros.bin")], *CLEAN[1:]],
+                 level=9)  # fmt: skip
+    kept = _slim(source, f"oci:{tmp_path / 'kept'}")
+    assert kept.not_squashed is not None
+    assert "with 100,000 hidden bytes to drop" in kept.not_squashed
+    assert kept.layers_after == 5
+    forced = _slim(source, f"oci:{tmp_path / 'forced'}", even_if_larger=True)
+    assert forced.layers_after == 2
+    assert forced.tar_after < kept.tar_after - 100_000
+    assert forced.compressed_after > kept.compressed_after
+
+
+def test_slimming_a_slim_image_changes_nothing(tmp_path: Path) -> None:
+    source = oci(tmp_path / "src", [BASE, *IMAGES["overwrite-and-delete"]])
+    once = _slim(source, f"oci:{tmp_path / 'once'}")
+    assert once.not_squashed is None
+    assert once.layers_after == 2
+    twice = _slim(f"oci:{tmp_path / 'once'}", f"oci:{tmp_path / 'twice'}")
+    assert twice.not_squashed is not None
+    assert twice.manifest_digest == once.manifest_digest
+
+
+@pytest.mark.parametrize("how", ["gzip", "zstd"])
+def test_plain_tar_base_layers_are_compressed_with_the_same_diff_id(
+    tmp_path: Path, how: str
+) -> None:
+    """A docker save archive holds plain tars: the kept base layer is compressed for an OCI
+    layout, an OCI archive and a docker-archive (as --compression says), its DiffID, which
+    nodes share, unchanged; a base already compressed is copied byte for byte."""
+    source = docker_archive(tmp_path / "src.tar", [BASE, *IMAGES["overwrite-and-delete"]])
+    (digest, diff_id, media, size), *_ = _layers(source)
+    assert digest == diff_id
+    assert media.endswith(".tar")
+    magic = {"gzip": b"\x1f\x8b", "zstd": b"\x28\xb5\x2f\xfd"}[how]
+    for dest in (f"oci:{tmp_path / 'layout'}", f"oci-archive:{tmp_path / 'oci.tar'}",
+                 f"docker-archive:{tmp_path / 'save.tar'}:app:slim"):  # fmt: skip
+        result = _slim(source, dest, compression=how)
+        assert result.compressed_kept == 1
+        written = parse_destination(dest)
+        layers = _layers(f"{written.scheme}:{written.path}")
+        assert layers[0][1] == diff_id
+        assert layers[0][2] == LAYER_TYPES[how]
+        assert layers[0][3] < size / 2
+        assert result.compressed_after == sum(x[3] for x in layers)
+    blob = (
+        tmp_path / "layout" / "blobs" / "sha256" / _layers(f"oci:{tmp_path / 'layout'}")[0][0][7:]
+    )
+    assert blob.read_bytes().startswith(magic)
+    # the base of that docker-archive is compressed now: copied as it is
+    again = _slim(f"docker-archive:{tmp_path / 'save.tar'}", f"oci:{tmp_path / 'again'}",
+                  compression="gzip")  # fmt: skip
+    assert again.compressed_kept == 0
+    assert _layers(f"oci:{tmp_path / 'again'}")[0] == _layers(f"oci:{tmp_path / 'layout'}")[0]
+
+
+def test_a_docker_import_base_is_kept(tmp_path: Path) -> None:
+    """An image built on a ``docker import`` base: the base's history entries have no
+    instruction (only "Imported from -") and no CMD follows them; those layers are the base,
+    kept as they are, for slim and for ``keelhaul image``."""
+    own = IMAGES["overwrite-and-delete"]
+    for base_layers, layers in ((1, [BASE, *own]), (2, [BASE, own[0], *own[1:]])):
+        source = oci(tmp_path / f"src{base_layers}", layers, base=base_layers, imported=True)
+        result = _slim(source, f"oci:{tmp_path / f'out{base_layers}'}")
+        assert result.kept == base_layers
+        assert "the base image's" in result.why_kept
+        assert result.layers_after == base_layers + 1
+        assert _layers(f"oci:{tmp_path / f'out{base_layers}'}")[:base_layers] == _layers(
+            source)[:base_layers]  # fmt: skip
+        for reference in (source, f"oci:{tmp_path / f'out{base_layers}'}"):
+            with open_image(reference) as image:
+                base = analyse(image).base
+            assert base.base_layers == base_layers, reference
+            assert "docker import" in base.evidence
+    # the imported layer alone is the base of nothing: its one layer squashed gains nothing
+    alone = _slim(oci(tmp_path / "alone", [BASE], imported=True, level=9),
+                  f"oci:{tmp_path / 'one'}")  # fmt: skip
+    assert (alone.kept, alone.layers_after) == (0, 1)
+    assert alone.not_squashed is not None

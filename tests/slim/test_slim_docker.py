@@ -13,18 +13,25 @@ from pathlib import Path
 
 import pytest
 
+from keelhaul.image.sources import open_image
+from keelhaul.slim.tree import TreeEntry, merged_tree
+
 pytestmark = pytest.mark.docker
 
 SOURCE = "slim-source:engine-test"
 SLIM = "slim-result:engine-test"
 SLIM_FAILED = "slim-result:engine-test-failed"
 SLIM_ARCHIVE = "slim-result:engine-test-archive"
+MINI = "slim-mini:engine-test"
+IMPORTED = "slim-imported:engine-test"
+ON_IMPORTED = "slim-on-imported:engine-test"
+SLIM_IMPORTED = "slim-result:engine-test-imported"
 LIB = "/usr/lib/x86_64-linux-gnu"
 #: A small base made of the engine's Debian (its dash, a few coreutils and their libraries):
 #: with the vfs storage driver every container copies its whole image, so a 200 MB base
 #: makes each step cost a minute; this one costs seconds. Its history ends in a CMD, as a
 #: base image's does, so keelhaul keeps those layers.
-DOCKERFILE = f"""\
+MINI_DOCKERFILE = f"""\
 FROM {{base}} AS debian
 FROM scratch
 COPY --from=debian /usr/bin/dash /bin/sh
@@ -34,6 +41,10 @@ COPY --from=debian {LIB}/libc.so.6 {LIB}/libselinux.so.1 /lib/x86_64-linux-gnu/
 COPY --from=debian {LIB}/libpcre2-8.so.0.11.2 /lib/x86_64-linux-gnu/libpcre2-8.so.0
 COPY --from=debian {LIB}/ld-linux-x86-64.so.2 /lib64/ld-linux-x86-64.so.2
 CMD ["sh"]
+"""
+DOCKERFILE = (
+    MINI_DOCKERFILE
+    + """\
 RUN head -c 3000000 /dev/urandom > /big.bin && mkdir -p /app /usr/share/doc/pkg /var/cache/apt \
  && echo one > /app/a && ln /app/a /app/hard && ln -s a /app/soft \
  && head -c 500000 /dev/urandom > /app/blob && echo doc > /usr/share/doc/pkg/README \
@@ -47,10 +58,21 @@ ENV GREETING=hi
 CMD ["sh", "-c", "cat /app/a /app/hard /app/soft /usr/share/doc/x 2>&1; ls /usr/share/doc /var/cache; \
 stat -c '%a %s %h' /app /app/blob /app/a; test -e /big.bin || echo no-big; echo $GREETING; id -u"]
 """
+)
+#: Built on a base made by ``docker import`` (its one layer has no instruction in the history,
+#: and no CMD): that layer is the base slim keeps.
+ON_IMPORTED_DOCKERFILE = f"""\
+FROM {IMPORTED}
+RUN head -c 2000000 /dev/urandom > /build.bin && mkdir /app && echo one > /app/a
+RUN rm /build.bin && echo two >> /app/a
+CMD ["cat", "/app/a"]
+"""
 
 
 def _docker(*args: str) -> str:
-    return subprocess.run(["docker", *args], check=True, capture_output=True, text=True).stdout
+    done = subprocess.run(["docker", *args], check=False, capture_output=True, text=True)
+    assert done.returncode == 0, f"docker {' '.join(args)}: {done.stderr}"
+    return done.stdout
 
 
 def _keelhaul(*args: str) -> subprocess.CompletedProcess[str]:
@@ -91,6 +113,7 @@ def test_slim_round_trip_with_the_engine(docker_engine: str, tmp_path: Path) -> 
         report = json.loads(seen.stdout)
         assert [(x["base"], x["shadowed_size"]) for x in report["layers"]][5:] == [(False, 0)]
         assert report["waste"]["total"] == 0
+        assert _tree(SLIM) == _tree(SOURCE)
         before = json.loads(_keelhaul("image", f"docker:{SOURCE}", "--format", "json").stdout)
         assert sum(x["shadowed_size"] for x in before["layers"]) > 3_000_000
         # a slim image that fails --verify is not loaded
@@ -119,6 +142,66 @@ def test_slim_round_trip_with_the_engine(docker_engine: str, tmp_path: Path) -> 
         assert (tmp_path / "layout" / "index.json").is_file()
         leftovers = _docker("images", "-q", "keelhaul-slim-check")
         assert not leftovers.strip()
+        # a real `docker save` archive holds plain tars: the kept base layers go into an OCI
+        # layout gzip-compressed, with the DiffIDs the engine has
+        saved = tmp_path / "saved.tar"
+        _docker("save", "-o", str(saved), SOURCE)
+        done = _keelhaul("slim", f"docker-archive:{saved}", "--output",
+                         f"oci:{tmp_path / 'from-save'}", "--format", "json")  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["compressed_kept"] == 5
+        with open_image(f"oci:{tmp_path / 'from-save'}") as image:
+            assert [x.diff_id for x in image.layers[:5]] == layers[0][:5]
+            assert {x.media_type for x in image.layers} == {
+                "application/vnd.oci.image.layer.v1.tar+gzip"}  # fmt: skip
+            assert sum(x.compressed_size for x in image.layers) < saved.stat().st_size / 2
+        assert _tree(f"oci:{tmp_path / 'from-save'}", "") == _tree(SOURCE)
     finally:
         subprocess.run(["docker", "rmi", "-f", SOURCE, SLIM, SLIM_FAILED, SLIM_ARCHIVE],
+                       capture_output=True, check=False)  # fmt: skip
+
+
+def _tree(name: str, scheme: str = "docker:") -> dict[str, TreeEntry]:
+    with open_image(f"{scheme}{name}") as image:
+        return merged_tree(image)
+
+
+def test_slim_keeps_a_docker_import_base(docker_engine: str, tmp_path: Path) -> None:
+    """An image built on a `docker import` base (the engine's Debian is one; a small one made
+    here the same way): the imported layer is the base, kept and shared; the RUN layers
+    become one without the deleted build file; the image runs the same."""
+    (tmp_path / "mini").mkdir()
+    (tmp_path / "mini" / "Dockerfile").write_text(MINI_DOCKERFILE.format(base=docker_engine))
+    (tmp_path / "Dockerfile").write_text(ON_IMPORTED_DOCKERFILE)
+    container = None
+    try:
+        _docker("build", "-q", "--network", "host", "-t", MINI, str(tmp_path / "mini"))
+        container = _docker("create", MINI, "sh").strip()
+        exported = tmp_path / "rootfs.tar"
+        with exported.open("wb") as handle:
+            subprocess.run(["docker", "export", container], stdout=handle, check=True)
+        _docker("import", str(exported), IMPORTED)
+        _docker("build", "-q", "--network", "host", "-t", ON_IMPORTED, str(tmp_path))
+        done = _keelhaul("slim", f"docker:{ON_IMPORTED}", "--output", f"docker:{SLIM_IMPORTED}",
+                         "--format", "json")  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        result = json.loads(done.stdout)
+        assert result["layers"]["before"] == 3
+        assert result["layers"]["after"] == 2
+        assert result["layers"]["kept"] == 1
+        assert result["not_squashed"] is None
+        layers = [json.loads(_docker("image", "inspect", "-f", "{{json .RootFS.Layers}}", t))
+                  for t in (ON_IMPORTED, SLIM_IMPORTED)]  # fmt: skip
+        assert layers[1][0] == layers[0][0]  # the imported base is shared
+        assert _docker("run", "--rm", "--network", "none", SLIM_IMPORTED) == "one\ntwo\n"
+        assert _tree(SLIM_IMPORTED) == _tree(ON_IMPORTED)
+        seen = json.loads(_keelhaul("image", f"docker:{SLIM_IMPORTED}", "--format", "json").stdout)
+        assert [(x["base"], x["shadowed_size"]) for x in seen["layers"]] == [(True, 0), (False, 0)]
+        before = json.loads(_keelhaul("image", f"docker:{ON_IMPORTED}", "--format", "json").stdout)
+        assert before["base"]["base_layers"] == 1
+        assert sum(x["shadowed_size"] for x in before["layers"]) >= 2_000_000
+    finally:
+        if container:
+            subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)
+        subprocess.run(["docker", "rmi", "-f", SLIM_IMPORTED, ON_IMPORTED, IMPORTED, MINI],
                        capture_output=True, check=False)  # fmt: skip

@@ -26,7 +26,7 @@ from tests.registry.conftest import (  # noqa: F401  (fixtures)
     registry,
     skopeo,
 )
-from tests.slim.images import BASE, IMAGES, oci
+from tests.slim.images import BASE, IMAGES, docker_archive, oci
 
 
 def _login(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, host: str) -> None:
@@ -63,6 +63,20 @@ def test_push_with_basic_auth(
         slim(image, parse_destination(f"registry:{auth_registry.host}/slim/x:1"), SlimOptions())
     _login(monkeypatch, tmp_path, auth_registry.host)
     _push_and_read_back(tmp_path, auth_registry.host, "basic")
+    # from a docker save archive (plain-tar layers): the base is pushed compressed, as
+    # --compression says, with the DiffID it had
+    source = docker_archive(tmp_path / "saved.tar", [BASE, *IMAGES["overwrite-and-delete"]])
+    target = f"{auth_registry.host}/slim/from-save:1"
+    with open_image(source) as image:
+        done = slim(image, parse_destination(f"registry:{target}"),
+                    SlimOptions(compression="zstd"))  # fmt: skip
+        before = merged_tree(image)
+        diff_id = image.layers[0].diff_id
+    assert done.compressed_kept == 1
+    with open_image(f"registry:{target}") as pushed:
+        assert pushed.layers[0].diff_id == diff_id
+        assert pushed.layers[0].media_type == "application/vnd.oci.image.layer.v1.tar+zstd"
+        assert merged_tree(pushed) == before
 
 
 def test_push_with_bearer_tokens(

@@ -74,6 +74,12 @@ from keelhaul.cli.output import Output
 )
 @click.option("--force", is_flag=True, help="Replace DEST when it exists.")
 @click.option(
+    "--even-if-larger",
+    is_flag=True,
+    help="Squash even when the squashed layer comes out no smaller than the layers it "
+    "replaces (by default they are then written as they are, and the report says so).",
+)
+@click.option(
     "--verify",
     is_flag=True,
     help="Load the slim image into the local engine and smoke-check it (and a docker: "
@@ -109,6 +115,7 @@ def command(
     source_date_epoch: int | None,
     platform: str | None,
     force: bool,
+    even_if_larger: bool,
     verify: bool,
     smoke: str | None,
     smoke_seconds: float,
@@ -117,10 +124,14 @@ def command(
     """Rewrite the image SOURCE without its waste, to DEST.
 
     SOURCE is any image `keelhaul image` reads (docker-archive:, oci:, oci-archive:, docker:,
-    registry:). The base image's layers stay byte for byte; the image's own layers become one,
-    without the bytes later layers hid (overwritten and deleted files, deleted folders,
-    opaque folders). Config, entrypoint, user and healthcheck stay; the history says what was
-    squashed. Same input, same output digest.
+    registry:). The base image's layers (up to its CMD/ENTRYPOINT in the history, or the
+    `docker import` layers an image was built on) stay as they are; the image's own layers
+    become one, without the bytes later layers hid (overwritten and deleted files, deleted
+    folders, opaque folders). When that one layer would not be smaller than the layers it
+    replaces and nothing was removed, they are kept as they are (--even-if-larger squashes
+    anyway). A kept layer stored as a plain tar (docker save) is compressed with
+    --compression for every DEST but docker: (same DiffID). Config, entrypoint, user and
+    healthcheck stay; the history says what was squashed. Same input, same output digest.
     """
     from keelhaul.image.sources import open_image
     from keelhaul.slim import report
@@ -140,7 +151,7 @@ def command(
     destination = parse_destination(output)
     options = SlimOptions(keep_layers=keep_layers, squash_all=squash == "all",
                           compression=compression, level=level, source_date_epoch=source_date_epoch,
-                          remove=remove, force=force,
+                          remove=remove, force=force, even_if_larger=even_if_larger,
                           verify=SmokePlan(smoke, smoke_seconds) if verify else None)  # fmt: skip
     with open_image(source, platform=platform) as image:
         result = slim(image, destination, options)

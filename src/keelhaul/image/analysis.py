@@ -619,9 +619,13 @@ def _base(
     eol = bases.end_of_life(fields)
     history = [(h.created_by, h.empty_layer) for h in image.history]
     base_layers, end = bases.base_layers(history, len(image.layers))
-    evidence = "no CMD/ENTRYPOINT of a base image in the history: every layer counted as yours"
+    evidence = (
+        "no CMD/ENTRYPOINT of a base image, nor an imported layer under an "
+        "instruction's, in the history: every layer counted as yours"
+    )
     if end is not None:
-        evidence = f"the base ends at history entry {end + 1}: {history[end][0].strip()[:80]}"
+        made_by = history[end][0].strip()[:80] or "a layer no instruction made (docker import)"
+        evidence = f"the base ends at history entry {end + 1}: {made_by}"
     base_size = sum(size for _, size, _ in layer_sizes[: base_layers or 0])
     own_size = sum(size for _, size, _ in layer_sizes[base_layers or 0 :])
     return BaseReport(

@@ -3,8 +3,12 @@ stops getting security updates, and which bottom layers are the base image's.
 
 Which layers are the base's is told from history, best effort: a base image's history ends in
 its CMD or ENTRYPOINT (every official image does), so the base ends at the last CMD/ENTRYPOINT
-entry that is followed by a layer-making entry. An image that is its own base (``FROM scratch``)
-or a history without such an entry gives "unknown": every byte counts as the user's.
+entry that is followed by a layer-making entry. A base made by ``docker import`` (a root
+filesystem tarball: one layer whose history entry no instruction made, only the comment
+``Imported from -`` or the ``-m`` message) has no CMD entry; the layers at the bottom of the
+history that no instruction made are such a base, when a layer an instruction made follows
+them. An image that is its own base (``FROM scratch``) or a history without either gives
+"unknown": every byte counts as the user's.
 """
 
 from __future__ import annotations
@@ -68,19 +72,31 @@ def past(date: str | None, today: dt.date | None = None) -> bool | None:
 
 
 def base_history_end(history: list[tuple[str, bool]]) -> int | None:
-    """Index of the base image's last history entry, from ``(created_by, empty_layer)``."""
+    """Index of the base image's last history entry, from ``(created_by, empty_layer)``: the
+    last CMD/ENTRYPOINT entry followed by a layer-making one, or, later, the last of the
+    layer-making entries at the bottom that no instruction made (``docker import``) when an
+    instruction's layer follows them."""
     last_layer = max((i for i, (_, empty) in enumerate(history) if not empty), default=-1)
     found = None
     for i, (created_by, empty) in enumerate(history):
         if empty and i < last_layer and _CMD_ENTRY.search(created_by.strip()):
             found = i
+    imported = None
+    for i, (created_by, empty) in enumerate(history):
+        if created_by.strip():
+            if not empty and imported is not None:
+                return max(imported, found if found is not None else -1)
+            if not empty:
+                break
+        elif not empty:
+            imported = i
     return found
 
 
 def base_layers(history: list[tuple[str, bool]], layer_count: int) -> tuple[int | None, int | None]:
     """How many bottom layers are the base image's, and the index of the base's last history
-    entry: both None when history cannot tell (no base CMD/ENTRYPOINT entry, or a history that
-    does not line up with the layers)."""
+    entry: both None when history cannot tell (no base CMD/ENTRYPOINT entry nor imported layers
+    below an instruction's, or a history that does not line up with the layers)."""
     end = base_history_end(history)
     if end is None or sum(1 for _, e in history if not e) != layer_count:
         return None, None

@@ -210,12 +210,16 @@ class Layout:
             writer.close()
         os.replace(name, self._blob_path(writer.digest))
 
+    def discard(self, digest: str) -> None:
+        """Remove a blob written (a squashed layer not worth keeping)."""
+        self._blob_path(digest).unlink(missing_ok=True)
+
     def copy(
         self, chunks: Iterator[bytes], expected: str | None, name: str
     ) -> tuple[str, int, str]:
         """A blob copied byte for byte; (digest, size, compression). ``expected``: the digest
         it must have."""
-        fd, name = tempfile.mkstemp(dir=self.root, suffix=".blob")
+        fd, temporary = tempfile.mkstemp(dir=self.root, suffix=".blob")
         hasher = hashlib.sha256()
         size = 0
         head = b""
@@ -229,7 +233,7 @@ class Layout:
         digest = "sha256:" + hasher.hexdigest()
         if expected is not None and expected != digest:
             raise SlimError(f"{name}: the blob is {digest}, its manifest says {expected}")
-        os.replace(name, self._blob_path(digest))
+        os.replace(temporary, self._blob_path(digest))
         return digest, size, detect_compression(head)
 
     def finish(

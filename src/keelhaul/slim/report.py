@@ -26,7 +26,11 @@ def lines(result: SlimResult, settings: cost_model.CostSettings | None = None) -
     out = [
         f"{result.source} -> {result.destination} ({result.manifest_digest})",
         f"layers: {result.layers_before} -> {result.layers_after} (kept {result.kept}: "
-        f"{result.why_kept}; {squashed} squashed into one)" if squashed else
+        f"{result.why_kept}; {squashed} squashed into one)"
+        if squashed and result.not_squashed is None else
+        f"layers: {result.layers_before} kept as they are (nothing to gain: "
+        f"{result.not_squashed}; --even-if-larger squashes anyway)"
+        if result.not_squashed is not None else
         f"layers: {result.layers_before} kept as they are (nothing to squash)",
         f"uncompressed: {human(result.tar_before)} -> {human(result.tar_after)}",
         f"stored: {human(result.compressed_before)} -> {human(result.compressed_after)}"
@@ -38,6 +42,14 @@ def lines(result: SlimResult, settings: cost_model.CostSettings | None = None) -
         f"{cost_model.duration(after.pull_seconds)}; a month: "
         f"{cost_model.money(before.total_month)} -> {cost_model.money(after.total_month)}",
     ]  # fmt: skip
+    if result.compressed_after > result.compressed_before:
+        out.append("stored grows: the layers slim compresses (the squashed one, and plain tars "
+                   "of the source) get --compression (gzip: ISA-L level 2 unless "
+                   "--compression-level says 3, a few percent larger than gzip -6); "
+                   "--compression zstd stores less")  # fmt: skip
+    if result.compressed_kept:
+        out.append(f"{result.compressed_kept} kept layer(s) stored as plain tars in the source "
+                   "compressed for the destination (same DiffID, new blob digest)")  # fmt: skip
     if result.links_clamped:
         out.append(f"{result.links_clamped} symlink(s) climbed above the root: written "
                    "without the excess `..` (where a container stops them)")  # fmt: skip
@@ -64,6 +76,7 @@ def as_json(result: SlimResult, settings: cost_model.CostSettings | None = None)
                    "basis": result.compressed_basis},
         "own_content": result.own_content, "copied": result.copied,
         "whiteouts": result.whiteouts, "links_clamped": result.links_clamped,
+        "not_squashed": result.not_squashed, "compressed_kept": result.compressed_kept,
         "removed": {k: {"files": f, "bytes": b} for k, (f, b) in result.removed.items()},
         "pull_seconds": {"before": before.pull_seconds, "after": after.pull_seconds},
         "cost_month": {"before": before.total_month, "after": after.total_month},
