@@ -336,3 +336,57 @@ def test_generated_config_maps_and_secrets_are_checked_at_their_lines(tmp_path: 
     assert [f.split(" error")[0] for f in findings(again.stdout) if "KH432" in f] == [
         "base/kustomization.yaml:7:9:"
     ]
+
+
+def keelhaul_fix(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "keelhaul", "fix", *args],
+        capture_output=True, text=True, cwd=cwd, env={**os.environ, "NO_COLOR": "1"}, check=False,
+    )  # fmt: skip
+
+
+@needs_kubectl
+def test_fix_changes_a_base_only_where_every_overlay_needs_it(tmp_path: Path) -> None:
+    """A base rendered by two overlays, one of which patches the container privileged: the
+    base gets what both renderings lack (a read-only root with nginx's writable paths), not
+    allowPrivilegeEscalation: false (the API server refuses it beside privileged: true), and
+    the patch file is not edited as if it were a workload."""
+    kubernetes_validate = pytest.importorskip("kubernetes_validate")
+    yaml = pytest.importorskip("yaml")
+    app = overlays(tmp_path)
+    valid = DEPLOYMENT.replace(
+        "spec:\n  template:\n",
+        "spec:\n  selector:\n    matchLabels: {app: web}\n  template:\n"
+        "    metadata:\n      labels: {app: web}\n",
+    )
+    (app / "base" / "deployment.yaml").write_text(valid)
+    security_line = valid.splitlines().index("          securityContext:") + 1
+    done = keelhaul_fix("--unsafe-fixes", ".", cwd=app)
+    assert done.returncode == 0, done.stderr
+    assert (app / "overlays" / "prod" / "privileged.yaml").read_text() == PATCH
+    fixed = (app / "base" / "deployment.yaml").read_text()
+    assert fixed.startswith(valid)  # lines added, none changed
+    (doc,) = yaml.safe_load_all(fixed)
+    (container,) = doc["spec"]["template"]["spec"]["containers"]
+    assert container["securityContext"] == {"runAsNonRoot": True, "readOnlyRootFilesystem": True}
+    mounted = {m["mountPath"] for m in container["volumeMounts"]}
+    assert mounted == {"/tmp", "/var/cache/nginx", "/var/run"}  # what nginx writes
+    # what was left says why, at its line
+    assert (
+        f"base/deployment.yaml:{security_line}: KH416 not fixed in this file: not every overlay that deploys "
+        "the container reports it"
+    ) in done.stderr
+    assert "base/deployment.yaml: fixed 2 finding(s) (KH405)" in done.stderr
+    # both overlays still render to objects the API's schema accepts, and lack nothing fixed
+    assert KUBECTL is not None
+    for overlay in ("prod", "staging"):
+        out = subprocess.run(
+            [KUBECTL, "kustomize", f"overlays/{overlay}"],
+            cwd=app, capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        for rendered in yaml.safe_load_all(out):
+            kubernetes_validate.validate(rendered, "1.30.0", strict=True)
+    after = keelhaul(".", cwd=app)
+    assert "KH405" not in after.stdout
+    # the old way (every file fixed as written) stays on request
+    assert "--no-render" in keelhaul_fix("--help", cwd=app).stdout

@@ -50,6 +50,7 @@ __all__ = [
     "helm_chunks",
     "kustomize_command",
     "local_kustomizations",
+    "render_changed",
     "render_helm",
     "render_kustomize",
 ]
@@ -102,6 +103,8 @@ class Chunk:
     text: str = ""
     cells: dict[tuple[int, int], Place] = field(default_factory=dict)
     """Rendered (line, column) -> its place in ``source``."""
+    overlay: Path | None = None
+    """The kustomize overlay folder rendered (None for a Helm chart)."""
 
     def place(self, line: int, column: int = 1) -> Place:
         """The place in ``source`` of a rendered line and column: the key or value written
@@ -340,6 +343,38 @@ def render_kustomize(overlay: Path) -> list[Chunk]:
         return _kustomize_chunks(output, Path(os.path.realpath(tmp)), overlay)
 
 
+def render_changed(overlays: Sequence[Path], source: Path, text: str) -> list[Chunk]:
+    """What ``overlays`` deploy from ``source`` once its text is ``text``: the overlays and
+    every local kustomization they build on are copied to a temporary folder (the user's
+    tree is never written), ``source`` is replaced there, and each overlay is rendered again.
+    One chunk per overlay, named as the original. Raises :class:`RenderFailed` when an overlay
+    does not render from the copy (it reads a file outside its kustomization folders)."""
+    folders: list[Path] = []
+    for overlay in overlays:
+        chain, _, _ = local_kustomizations(overlay)
+        folders += [f for f in chain if f not in folders]
+    real = Path(os.path.abspath(source))
+    top = Path(os.path.commonpath([*map(str, folders), str(real.parent)]))
+    with tempfile.TemporaryDirectory(prefix="keelhaul-refix-") as tmp:
+        copy = Path(os.path.realpath(tmp)) / "tree"
+        for folder in sorted(folders, key=lambda f: len(f.parts)):
+            shutil.copytree(
+                folder, copy / folder.relative_to(top), dirs_exist_ok=True, symlinks=True
+            )
+        changed = copy / real.relative_to(top)
+        if not changed.is_file():
+            raise RenderFailed(f"{source} is outside the kustomization folders of its overlays")
+        changed.write_text(text, encoding="utf-8")
+        out: list[Chunk] = []
+        for overlay in overlays:
+            inside = copy / Path(os.path.abspath(overlay)).relative_to(top)
+            for chunk in render_kustomize(inside):
+                if os.path.realpath(chunk.source) == str(changed):
+                    out.append(Chunk(source, chunk.via.replace(str(inside), str(overlay)),
+                                     chunk.text, chunk.cells, overlay))  # fmt: skip
+        return out
+
+
 def _documents(text: str) -> Iterator[str]:
     """The documents of a renderer's output, as text."""
     part: list[str] = []
@@ -422,9 +457,8 @@ def _kustomize_chunks(output: str, tmp: Path, overlay: Path) -> list[Chunk]:
         origin = _origin_path(docs[0])
         if origin is None:
             for chunk in _generated_chunks(docs[0], tmp, overlay):
-                chunks.setdefault(chunk.source, Chunk(chunk.source, chunk.via)).add(
-                    chunk.text, chunk.cells
-                )
+                made = Chunk(chunk.source, chunk.via, overlay=overlay)
+                chunks.setdefault(chunk.source, made).add(chunk.text, chunk.cells)
             continue
         source = Path(os.path.normpath(tmp / origin))
         if not source.is_file():
@@ -454,7 +488,7 @@ def _kustomize_chunks(output: str, tmp: Path, overlay: Path) -> list[Chunk]:
             )
             for cell, path in _cells_of(rendered).items()
         }
-        chunk = chunks.setdefault(display, Chunk(display, via))
+        chunk = chunks.setdefault(display, Chunk(display, via, overlay=overlay))
         chunk.add(stripped, cells)
     return list(chunks.values())
 
