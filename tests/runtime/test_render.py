@@ -136,6 +136,13 @@ def test_a_broken_overlay_is_one_located_line(tmp_path: Path) -> None:
     walked = keelhaul(".", cwd=app)  # met in a walk: a notice, the staging overlay still checked
     assert "keelhaul: notice: overlays/prod/kustomization.yaml: not rendered:" in walked.stderr
     assert walked.returncode == 1
+    fixing = subprocess.run(
+        [sys.executable, "-m", "keelhaul", "fix", "overlays/prod"],
+        capture_output=True, text=True, cwd=app, check=False,
+    )  # fmt: skip
+    assert fixing.returncode == 2
+    (fix_error,) = [line for line in fixing.stderr.splitlines() if "keelhaul: error:" in line]
+    assert fix_error == errors[0]
 
 
 @needs_kubectl

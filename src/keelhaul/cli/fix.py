@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from keelhaul.catalogue import all_rules
-from keelhaul.checking import DOCKERFILE, STDIN, UNKNOWN, Checker, Target
+from keelhaul.checking import BROKEN, DOCKERFILE, STDIN, UNKNOWN, Checker, Target
 from keelhaul.cli.check import RULE_WORDS, targets_of
 from keelhaul.cli.options import (
     build_arg_option,
@@ -175,6 +175,10 @@ def command(
         if target.kind == UNKNOWN:
             if report_unknown(out, [(target.name, target.why, target.named)], quiet_unknown):
                 broken += 1
+            continue
+        if target.kind == BROKEN:  # a named overlay its renderer refused
+            out.err.print(f"keelhaul: error: {target.name}: {target.why}", markup=False)
+            broken += 1
             continue
         try:
             text = _read(target)
