@@ -359,7 +359,11 @@ def render_changed(overlays: Sequence[Path], source: Path, text: str) -> list[Ch
         copy = Path(os.path.realpath(tmp)) / "tree"
         for folder in sorted(folders, key=lambda f: len(f.parts)):
             shutil.copytree(
-                folder, copy / folder.relative_to(top), dirs_exist_ok=True, symlinks=True
+                folder,
+                copy / folder.relative_to(top),
+                dirs_exist_ok=True,
+                symlinks=True,
+                ignore=shutil.ignore_patterns(".git", ".hg", ".svn", "node_modules"),
             )
         changed = copy / real.relative_to(top)
         if not changed.is_file():
