@@ -3,6 +3,8 @@ the test after the project's documented example (the fields that matter kept).""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from keelhaul.runtime.discover import kind_of
@@ -461,3 +463,29 @@ def test_an_existing_step_template_gets_the_fix() -> None:
     assert spec["stepTemplate"]["securityContext"]["allowPrivilegeEscalation"] is False
     assert all("securityContext" not in step for step in spec["steps"])
     assert spec["sidecars"][0]["securityContext"]["allowPrivilegeEscalation"] is False
+
+
+def test_a_step_that_silences_a_finding_keeps_its_choice(tmp_path: Path) -> None:
+    """``keelhaul fix`` (every pass of its loop): a step whose pragma silences KH405 gets no
+    read-only root, neither on itself nor through the stepTemplate the fix makes."""
+    task = tmp_path / "task.yaml"
+    task.write_text(
+        NO_TEMPLATE.replace(
+            "    - name: a\n", "    - name: a  # keelhaul: ignore=KH405 -- writes /\n"
+        ).replace("      securityContext:\n        runAsUser: 0\n", "")
+    )
+    from click.testing import CliRunner
+
+    from keelhaul.cli.app import cli
+
+    done = CliRunner().invoke(cli, ["fix", "--unsafe-fixes", str(task)], standalone_mode=False)
+    assert done.exception is None, done.output
+    assert done.return_value == 0, done.output
+    (doc,) = load_documents(task.read_text(), "task.yaml")
+    spec = doc["spec"]
+    assert "readOnlyRootFilesystem" not in spec["stepTemplate"]["securityContext"]
+    assert spec["stepTemplate"]["securityContext"]["runAsNonRoot"] is True
+    a, b = spec["steps"]
+    assert "securityContext" not in a
+    assert b["securityContext"] == {"readOnlyRootFilesystem": True}
+    assert [v["name"] for v in spec["volumes"]] == ["tmp"]

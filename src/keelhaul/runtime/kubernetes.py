@@ -459,7 +459,12 @@ def _merged_map(base: dict[Any, Any], over: dict[Any, Any], *, container: bool) 
                 elif container and key in _MERGE_KEYS:
                     value = _merged_list(mine, value, _MERGE_KEYS[key])
             out[key] = value
-            if key in known:
+            if key in known and not (
+                container and source is base and key not in over and isinstance(value, dict)
+            ):
+                # a mapping only the template writes (securityContext...) is placed at the
+                # step: what it lacks is the step's finding (and the step's pragma's); the
+                # values it holds keep their own lines in the template
                 data[key] = known[key]
     over_lc = getattr(over, "lc", None)
     out.lc.line = getattr(over_lc, "line", None)
