@@ -33,7 +33,7 @@ from keelhaul.rule import Kind, Rule
 from keelhaul.rules.engine import check_context
 from keelhaul.rules.registry import DockerfileContext
 from keelhaul.rules.shellcheck import ResultCache, Script, check_scripts, scripts_of, too_long
-from keelhaul.runtime.checking import Owners, check_runs
+from keelhaul.runtime.checking import Owners, check_runs, finding_key
 from keelhaul.runtime.discover import (
     KUBERNETES,
     KUSTOMIZATION_NAMES,
@@ -533,9 +533,12 @@ class Checker:
         """A file of a rendered overlay or chart: what each rendering deploys from it through
         the runtime rules, every finding placed back at its line of the file (with a note
         when the value is not written there); a problem several renderings share is reported
-        once. No fixes: they would edit the rendered text, not the file."""
+        once. The findings carry no fix (it would edit the rendered text); ``result.owners``
+        says, for ``keelhaul fix``, which containers of the file every rendering that deploys
+        them reported each finding for (:func:`keelhaul.fix.fixing._fix_rendered`)."""
         try:
-            text = target.path.read_text(encoding="utf-8")
+            data = target.data if target.data is not None else target.path.read_bytes()
+            text = data.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             problem = FileUnreadable(
                 target.name, getattr(exc, "strerror", None) or "not UTF-8 text"
@@ -545,6 +548,11 @@ class Checker:
             return None
         rules = self._rules(Kind.RUNTIME, config, target)
         findings: dict[tuple[str, int, int, str], Finding] = {}
+        #: per rendering: the containers of the file it deploys (their lines in the file),
+        #: and which findings it reported for which of them
+        deployed: list[set[int]] = []
+        reported: list[set[tuple[str, int]]] = []
+        owned: list[tuple[tuple[str, int, int, str], str, set[int]]] = []
         for chunk in target.rendered:
             source = YamlFile(target.name, chunk.text)
             try:
@@ -554,13 +562,34 @@ class Checker:
                 self.error(f"{target.name}: rendered by {chunk.via}: {exc}")
                 result.broken.append(BrokenFile(target.name, str(exc)))
                 return None
-            found = check_runs(runs, config.settings, self.pss, rules=rules, values=values)
+            owners: Owners = {}
+            found = check_runs(
+                runs, config.settings, self.pss, rules=rules, values=values, owners=owners
+            )
+            lines = {r.where.line: chunk.place(r.where.line, r.where.column).line for r in runs}
+            deployed.append(set(lines.values()))
+            reported.append(set())
             for each in found:
                 placed = _placed(each, chunk, target.name)
+                for member, shown in zip(
+                    each.members or (each,), placed.members or (placed,), strict=True
+                ):
+                    at = {lines[n] for n in owners.get(finding_key(member), ()) if n in lines}
+                    reported[-1].update((member.code, n) for n in at)
+                    owned.append((finding_key(shown), member.code, at))
                 # the same problem rendered by two overlays (named prod-web, web-staging) once
                 members = ",".join(sorted(m.code for m in placed.members))
                 key = (placed.code, placed.location.line, placed.location.column, members)
                 findings.setdefault(key, placed)
+        # `keelhaul fix` changes a container in the file only for what every rendering that
+        # deploys it reported: a change that one overlay's patch makes wrong is not made
+        for key, code, at in owned:
+            every = {
+                n
+                for n in at
+                if all((code, n) in r for d, r in zip(deployed, reported, strict=True) if n in d)
+            }
+            result.owners.setdefault(key, set()).update(every)
         suppressions = text_suppressions(
             target.name, text, self.vocabulary, inline=config.inline_ignores
         )

@@ -3,11 +3,13 @@ the test after the project's documented example (the fields that matter kept).""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from keelhaul.runtime.discover import kind_of
 from keelhaul.runtime.kubernetes import read_kubernetes
-from keelhaul.runtime.yaml_documents import YamlFile
+from keelhaul.runtime.yaml_documents import YamlFile, load_documents
 
 RAYCLUSTER = """\
 apiVersion: ray.io/v1
@@ -316,3 +318,174 @@ def test_tekton_step_settings_are_read() -> None:
     (app,) = read_kubernetes(CROSSPLANE, "composition.yaml")
     assert app.privileged is not None
     assert app.privileged.where.line == 32
+
+
+# Tekton's stepTemplate (tektoncd/pipeline docs/tasks.md "Specifying a Step template": the
+# template is "the starting point for all of the Steps ... Individual configurations
+# specified within Steps supersede the template wherever overlap occurs"; merged by
+# MergeStepsWithStepTemplate, a strategic merge). The documented env example, with the
+# hardening a CI team would put in the template.
+STEP_TEMPLATE = """\
+apiVersion: tekton.dev/v1
+kind: Task
+metadata:
+  name: step-template-example
+spec:
+  stepTemplate:
+    env:
+      - name: "FOO"
+        value: "bar"
+    securityContext:
+      runAsNonRoot: true
+      runAsUser: 10001
+      allowPrivilegeEscalation: false
+      readOnlyRootFilesystem: true
+      capabilities:
+        drop: [ALL]
+      seccompProfile:
+        type: RuntimeDefault
+    computeResources:
+      limits:
+        memory: 256Mi
+        cpu: 500m
+  steps:
+    - name: first
+      image: ubuntu:24.04
+      command: [echo]
+      args: ["FOO is ${FOO}"]
+    - name: second
+      image: ubuntu:24.04
+      command: [echo]
+      args: ["FOO is ${FOO}"]
+      env:
+        - name: "FOO"
+          value: "baz"
+      securityContext:
+        allowPrivilegeEscalation: true
+  sidecars:
+    - name: side
+      image: busybox:1.36
+"""
+
+
+def test_a_step_template_is_merged_under_every_step() -> None:
+    first, second, side = read_kubernetes(STEP_TEMPLATE, "task.yaml")
+    # the template's env, and the step's own FOO winning by name
+    assert [(e.name, e.value, e.where.line) for e in first.env] == [("FOO", "bar", 9)]
+    assert [(e.name, e.value, e.where.line) for e in second.env] == [("FOO", "baz", 34)]
+    # securityContext merged field by field: the template's values, placed at the template
+    for run in (first, second):
+        assert run.run_as_non_root is not None
+        assert run.run_as_non_root.where.line == 11
+        assert run.read_only_root is not None
+        assert run.read_only_root.value is True
+        assert [c.value for c in run.cap_drop] == ["ALL"]
+        assert run.memory_limit is not None
+        assert run.memory_limit.where.line == 21
+    assert first.allow_privilege_escalation is not None
+    assert first.allow_privilege_escalation.value is False
+    assert second.allow_privilege_escalation is not None  # the step's own value wins
+    assert second.allow_privilege_escalation.value is True
+    assert second.allow_privilege_escalation.where.line == 36
+    # a sidecar is no step: the template does not reach it
+    assert side.run_as_non_root is None
+    assert side.memory_limit is None
+
+
+def test_a_step_template_hardening_is_not_reported_per_step() -> None:
+    from keelhaul.runtime.checking import check_runs
+
+    found = check_runs(read_kubernetes(STEP_TEMPLATE, "task.yaml"))
+    by_line: dict[int, set[str]] = {}
+    for f in found:
+        for m in f.members or (f,):
+            by_line.setdefault(m.location.line, set()).add(m.code)
+    steps = {c for line in (24, 28) for c in by_line.get(line, set())}
+    assert steps & {"KH400", "KH405", "KH409", "KH410", "KH418", "KH440", "KH441"} == set()
+    assert by_line[36] == {"KH416"}  # the second step turns escalation back on
+    assert {"KH400", "KH405", "KH410", "KH416", "KH418"} <= by_line[38]  # the sidecar
+
+
+NO_TEMPLATE = """\
+apiVersion: tekton.dev/v1
+kind: Task
+metadata:
+  name: build
+spec:
+  steps:
+    - name: a
+      image: ubuntu:24.04
+      script: echo a
+    - name: b
+      image: ubuntu:24.04
+      script: echo b
+      securityContext:
+        runAsUser: 0
+"""
+
+
+def test_the_fix_goes_into_the_step_template() -> None:
+    from keelhaul.runtime.checking import check_runs
+    from keelhaul.runtime.fixing import fix_kubernetes
+
+    fixed = fix_kubernetes(NO_TEMPLATE, "task.yaml")
+    (doc,) = load_documents(fixed.text, "task.yaml")
+    spec = doc["spec"]
+    template = spec["stepTemplate"]["securityContext"]
+    assert template == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    assert spec["stepTemplate"]["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
+    assert spec["volumes"] == [{"name": "tmp", "emptyDir": {}}]
+    # runAsNonRoot stays with step a: under step b's runAsUser: 0 it would never start
+    a, b = spec["steps"]
+    assert a["securityContext"] == {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001}
+    assert b["securityContext"] == {"runAsUser": 0}
+    assert fixed.text.startswith(NO_TEMPLATE.split("    - name: a")[0])  # the rest untouched
+    left = {
+        m.code for f in check_runs(read_kubernetes(fixed.text, "t.yaml")) for m in f.members or (f,)
+    }
+    assert left & {"KH400", "KH405", "KH410", "KH416", "KH418"} == set()
+    assert fix_kubernetes(fixed.text, "task.yaml").text == fixed.text  # nothing more to add
+
+
+def test_an_existing_step_template_gets_the_fix() -> None:
+    from keelhaul.runtime.fixing import fix_kubernetes
+
+    text = STEP_TEMPLATE.replace("      allowPrivilegeEscalation: false\n", "").replace(
+        "      securityContext:\n        allowPrivilegeEscalation: true\n", ""
+    )
+    (doc,) = load_documents(fix_kubernetes(text, "task.yaml").text, "task.yaml")
+    spec = doc["spec"]
+    assert spec["stepTemplate"]["securityContext"]["allowPrivilegeEscalation"] is False
+    assert all("securityContext" not in step for step in spec["steps"])
+    assert spec["sidecars"][0]["securityContext"]["allowPrivilegeEscalation"] is False
+
+
+def test_a_step_that_silences_a_finding_keeps_its_choice(tmp_path: Path) -> None:
+    """``keelhaul fix`` (every pass of its loop): a step whose pragma silences KH405 gets no
+    read-only root, neither on itself nor through the stepTemplate the fix makes."""
+    task = tmp_path / "task.yaml"
+    task.write_text(
+        NO_TEMPLATE.replace(
+            "    - name: a\n", "    - name: a  # keelhaul: ignore=KH405 -- writes /\n"
+        ).replace("      securityContext:\n        runAsUser: 0\n", "")
+    )
+    from click.testing import CliRunner
+
+    from keelhaul.cli.app import cli
+
+    done = CliRunner().invoke(cli, ["fix", "--unsafe-fixes", str(task)], standalone_mode=False)
+    assert done.exception is None, done.output
+    assert done.return_value == 0, done.output
+    (doc,) = load_documents(task.read_text(), "task.yaml")
+    spec = doc["spec"]
+    assert "readOnlyRootFilesystem" not in spec["stepTemplate"]["securityContext"]
+    assert spec["stepTemplate"]["securityContext"]["runAsNonRoot"] is True
+    a, b = spec["steps"]
+    assert "securityContext" not in a
+    assert b["securityContext"] == {"readOnlyRootFilesystem": True}
+    assert [v["name"] for v in spec["volumes"]] == ["tmp"]

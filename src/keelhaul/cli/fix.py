@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from keelhaul.catalogue import all_rules
-from keelhaul.checking import DOCKERFILE, STDIN, UNKNOWN, Checker, Target
+from keelhaul.checking import BROKEN, DOCKERFILE, STDIN, UNKNOWN, Checker, Target
 from keelhaul.cli.check import RULE_WORDS, targets_of
 from keelhaul.cli.options import (
     build_arg_option,
@@ -91,6 +91,15 @@ def _read(target: Target) -> str:
 @click.option("--network", metavar="NAME", help="With --verify: the network of builds and runs.")
 @click.option("--base-map", multiple=True, metavar="IMAGE=LOCAL",
               help="With --verify: build FROM LOCAL where the Dockerfile says IMAGE.")  # fmt: skip
+@click.option(
+    "--render/--no-render",
+    default=True,
+    show_default=True,
+    help="Render kustomize overlays (kubectl or kustomize on PATH): a base's manifest is fixed "
+    "only where every overlay that deploys it needs the fix, and the result is rendered "
+    "again before it is written; patches are never edited. --no-render fixes every file as "
+    "written.",
+)
 @build_arg_option
 @quiet_unknown_option
 @click.option(
@@ -120,6 +129,7 @@ def command(
     network: str | None,
     base_map: tuple[str, ...],
     build_args: tuple[str, ...],
+    render: bool,
     quiet_unknown: bool,
     verbose: int,
 ) -> int:
@@ -161,10 +171,14 @@ def command(
     resolver = _resolver() if pin else None
     dry = diff or check_only
     broken = changed = 0
-    for target in targets_of(paths, stdin_filename):
+    for target in targets_of(paths, stdin_filename, render=render):
         if target.kind == UNKNOWN:
             if report_unknown(out, [(target.name, target.why, target.named)], quiet_unknown):
                 broken += 1
+            continue
+        if target.kind == BROKEN:  # a named overlay its renderer refused
+            out.err.print(f"keelhaul: error: {target.name}: {target.why}", markup=False)
+            broken += 1
             continue
         try:
             text = _read(target)
@@ -267,6 +281,8 @@ def _write(
 
 def _summarise(out: Output, outcome: FixOutcome, dry: bool) -> None:
     verb = "would fix" if dry else "fixed"
+    for note in outcome.notes:
+        out.info(f"keelhaul: {note}")
     if outcome.applied:
         codes = ", ".join(sorted({f.code for f in outcome.applied}))
         out.info(f"{outcome.name}: {verb} {len(outcome.applied)} finding(s) ({codes})")

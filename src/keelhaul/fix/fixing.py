@@ -23,6 +23,8 @@ from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Edit, Finding, Fix, Safety
 from keelhaul.runtime.checking import finding_key
 from keelhaul.runtime.fixing import FIXED_CODES, fix_runtime_text
+from keelhaul.runtime.render import Chunk
+from keelhaul.runtime.yaml_documents import YamlFile
 
 MAX_PASSES = 12
 
@@ -48,6 +50,8 @@ class FixOutcome:
     """Other files to write (path -> complete new content), e.g. a ``.dockerignore``."""
     passes: list[list[Edit]] = field(default_factory=list)
     """The edits each pass applied, in the line numbers of the text that pass started from."""
+    notes: list[str] = field(default_factory=list)
+    """Why findings that have a fix were not fixed (a file a kustomize overlay renders)."""
 
     @property
     def changed(self) -> bool:
@@ -137,8 +141,111 @@ def _with_fix(finding: Finding) -> Finding:
     return replace(finding, fix=Fix((), description, Safety.UNSAFE, UNSAFE_WHY))
 
 
+def _fix_rendered(checker: Checker, target: Target, text: str, unsafe: bool) -> FixOutcome:
+    """A file a kustomize overlay deploys from (a base's manifest), fixed as written where
+    that fits every overlay: a container gets a setting only when every rendering that
+    deploys it reported it missing (see :meth:`Checker._check_rendered`), and the fixed file
+    is rendered again through every overlay (from a temporary copy of their folders) and
+    checked there; if a rendering would then hold a pod that cannot start, nothing is changed.
+    A finding left unfixed says why (:attr:`FixOutcome.notes`). Patches and Helm templates
+    are never edited: a patch holds only what its overlay changes, a template is not YAML."""
+    from keelhaul.runtime.render import RenderFailed, render_changed
+
+    outcome = FixOutcome(target.name, text, text)
+    result = checker.check([target])
+    if result.broken:
+        outcome.broken = str(result.broken[0])
+        return outcome
+    findings = result.all_findings
+    outcome.remaining = findings
+    fixable = [f for f in itemised(findings) if f.code in FIXED_CODES]
+    overlays = list(dict.fromkeys(c.overlay for c in target.rendered if c.overlay is not None))
+    if not fixable:
+        return outcome
+    if len(overlays) != len({c.overlay for c in target.rendered}):
+        outcome.notes.append(
+            f"{target.name}: not fixed: a Helm template is rendered by the chart's values; set "
+            "the hardening in the template (or its values) by hand"
+        )
+        return outcome
+    wanted = {(f.code, line) for f in fixable for line in result.owners.get(finding_key(f), ())}
+    for f in fixable:
+        if not result.owners.get(finding_key(f)):
+            outcome.notes.append(
+                f"{target.name}:{f.location.line}: {f.code} not fixed in this file: not every "
+                "overlay that deploys the container reports it (a patch changes the container "
+                "there, or adds it), so the change would not fit every overlay; set it in the "
+                "overlay's patch"
+            )
+    if not wanted:
+        return outcome
+
+    def asked(code: str, line: int) -> bool:
+        return (code, line) in wanted
+
+    change = fix_runtime_text(YamlFile(target.name, text), target.kind, asked)
+    if change.text == text:
+        return outcome
+    try:
+        chunks = render_changed(overlays, target.path, change.text)
+    except RenderFailed as exc:
+        outcome.notes.append(f"{target.name}: not fixed: the fixed file does not render: {exc}")
+        return outcome
+    clash = _clashes(chunks) - _clashes(list(target.rendered))
+    if clash:
+        outcome.notes.append(
+            f"{target.name}: not fixed: with the fix, {sorted(clash)[0]} could not start; "
+            "set the hardening in the overlays' patches by hand"
+        )
+        return outcome
+    fixed_target = replace(
+        target, data=change.text.encode("utf-8"), source=None, rendered=tuple(chunks)
+    )
+    after = checker.check([fixed_target])
+    if after.broken:
+        outcome.bug = f"after fixing, {after.broken[0]}"
+        return outcome
+    left = {(f.code, f.message) for f in itemised(after.all_findings)}
+    fixed = [_with_fix(f) for f in fixable if (f.code, f.message) not in left]
+    if not unsafe:
+        outcome.unsafe_left = fixed
+        return outcome
+    outcome.applied = fixed
+    outcome.remaining = after.all_findings
+    outcome.after = change.text
+    return outcome
+
+
+def _clashes(chunks: list[Chunk]) -> set[str]:
+    """Containers whose settings the API server or the kubelet refuses together: privileged
+    (or adding SYS_ADMIN) with ``allowPrivilegeEscalation: false``, ``runAsNonRoot`` with
+    ``runAsUser: 0``."""
+    from keelhaul.runtime.kubernetes import read_kubernetes
+
+    out: set[str] = set()
+    for chunk in chunks:
+        for run in read_kubernetes(chunk.text, str(chunk.source)):
+            label = f"container {run.name} of {run.workload} ({chunk.via})"
+            no_escalation = (
+                run.allow_privilege_escalation is not None
+                and run.allow_privilege_escalation.value is False
+            )
+            privileged = run.privileged is not None and run.privileged.value is True
+            sys_admin = any(
+                c.value.upper().removeprefix("CAP_") == "SYS_ADMIN" for c in run.cap_add
+            )
+            if no_escalation and (privileged or sys_admin):
+                out.add(label)
+            non_root = run.run_as_non_root is not None and run.run_as_non_root.value is True
+            if non_root and run.user is not None and run.user.value == "0":
+                out.add(label)
+    return out
+
+
 def _fix_runtime(checker: Checker, target: Target, text: str, unsafe: bool) -> FixOutcome:
     """The fix loop for a runtime file: each pass fixes what that pass's check reported."""
+    if target.rendered:
+        return _fix_rendered(checker, target, text, unsafe)
     outcome = FixOutcome(target.name, text, text)
     current = text
     checked = target.with_text(current)  # its YamlFile keeps the documents the check loaded

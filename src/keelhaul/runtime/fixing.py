@@ -15,6 +15,15 @@ left alone), a ``securityContext`` with what is missing of:
 
 A Windows pod (``spec.os.name: windows``) is left alone: those fields are Linux-only.
 
+Tekton task specs (Task, TaskRun, Pipeline and PipelineRun ``taskSpec``s): a setting every
+step was reported for goes once into the task's ``stepTemplate`` (made when there is none;
+Tekton merges it under each step, a step's own value winning), with its ``/tmp`` volume in
+the task's ``volumes``; it stays per step when the steps' images need different things, when
+a step the user silenced would change too, or when a step's own setting would clash with it
+(``runAsUser: 0`` under ``runAsNonRoot``, a privileged step under
+``allowPrivilegeEscalation: false``). Sidecars, which the template does not reach, are fixed
+one by one.
+
 Compose, per service: ``cap_drop: [ALL]`` (``cap_add: [NET_BIND_SERVICE]`` when it publishes or
 exposes a port below 1024), ``read_only: true`` with ``tmpfs: [/tmp]``, and
 ``security_opt: [no-new-privileges:true]``. ``user:`` is not added: a UID that the image does not
@@ -47,7 +56,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from keelhaul.runtime.compose import has_variable, read_compose, services_of
 from keelhaul.runtime.images import needs_of
-from keelhaul.runtime.kubernetes import TEMPLATE_PATHS, workload_documents
+from keelhaul.runtime.kubernetes import TEMPLATE_PATHS, tekton_task_specs, workload_documents
 from keelhaul.runtime.model import ContainerRun
 from keelhaul.runtime.yaml_documents import YamlFile, load_documents, value_interiors, yaml_file
 
@@ -479,7 +488,171 @@ def fix_kubernetes(text: str | YamlFile, name: str = "", wanted: Wanted = None) 
             if spec is not None:
                 label = f"{obj.get('kind')}/{(obj.get('metadata') or {}).get('name', '?')}"
                 _fix_pod(edits, change, spec, label, wanted)
+        for obj in _tekton_objects(doc):
+            label = f"{obj.get('kind')}/{(obj.get('metadata') or {}).get('name', '?')}"
+            for task, pod_template in tekton_task_specs(obj):
+                if isinstance(task, CommentedMap):
+                    pod_sc = _flag(pod_template, "securityContext")
+                    _fix_task(edits, change, task, pod_sc, label, wanted)
     return _finish(edits, change, source.name, "kubernetes")
+
+
+def _tekton_objects(doc: object) -> Iterator[CommentedMap]:
+    if not isinstance(doc, CommentedMap):
+        return
+    kind, items = doc.get("kind"), doc.get("items")
+    if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
+        for item in items:
+            yield from _tekton_objects(item)
+    elif str(doc.get("apiVersion", "")).startswith("tekton.dev/"):
+        yield doc
+
+
+#: What each fixed code writes in a ``securityContext``: a step that writes one of these keys
+#: itself keeps its own value whatever its ``stepTemplate`` says.
+_KEYS_OF = {
+    NON_ROOT: ("runAsNonRoot",),
+    ESCALATION: ("allowPrivilegeEscalation",),
+    READ_ONLY: ("readOnlyRootFilesystem",),
+    CAPABILITIES: ("capabilities",),
+    SECCOMP: ("seccompProfile",),
+}
+
+
+def _template_codes(
+    steps: CommentedSeq, template: object, asked: Callable[[str, int], bool]
+) -> tuple[set[str], str | None]:
+    """The codes whose fix belongs in the task's ``stepTemplate`` (Tekton merges it under
+    every step, a step's own value winning): every step either was reported for the code or
+    writes the setting itself, the steps reported run images the image table says the same
+    about, and nothing a step writes would turn the template's value into a pod that does not
+    start (``runAsUser: 0`` under ``runAsNonRoot``, a privileged step under
+    ``allowPrivilegeEscalation: false``). With the image that stands for the reported steps."""
+    items = [(s, _item_line(steps, i)) for i, s in enumerate(steps) if isinstance(s, CommentedMap)]
+    if len(items) != len(steps) or not items:
+        return set(), None
+    if len(items) == 1 and not isinstance(template, CommentedMap):
+        return set(), None  # one step and no template: the step is the place
+    t_sc = _flag(template, "securityContext")
+    chosen: set[str] = set()
+    image: str | None = None
+    for code, keys in _KEYS_OF.items():
+        reported = [(s, line) for s, line in items if asked(code, line)]
+        if not reported:
+            continue
+        own = [s for s, line in items if (s, line) not in reported]
+        if any(not any(k in _map(_flag(s, "securityContext")) for k in keys) for s in own):
+            continue  # a step not reported would change too
+        images = {str(s.get("image") or "") for s, _line in reported}
+        if len({needs_of(i) for i in images}) != 1:
+            continue
+        if any(_blocks(code, s, t_sc) for s, _line in items):
+            continue
+        if any(_low_container_port(s) for s, _line in reported):
+            continue
+        chosen.add(code)
+        image = image or sorted(images)[0]
+    return chosen, image
+
+
+def _blocks(code: str, step: CommentedMap, template_sc: object) -> bool:
+    """Whether a step's own settings clash with ``code``'s setting in the template."""
+    sc = _flag(step, "securityContext")
+    if code == NON_ROOT:
+        return _flag(sc, "runAsUser") == 0 or (
+            "runAsUser" not in _map(sc) and _flag(template_sc, "runAsUser") == 0
+        )
+    if code == ESCALATION:
+        added = _flag(_flag(sc, "capabilities"), "add")
+        return _flag(sc, "privileged") is True or "SYS_ADMIN" in [
+            str(c).upper().removeprefix("CAP_") for c in (added if isinstance(added, list) else [])
+        ]
+    return False
+
+
+def _low_container_port(container: CommentedMap) -> bool:
+    return any(
+        isinstance(p, CommentedMap)
+        and isinstance(p.get("containerPort"), int)
+        and 0 < p["containerPort"] < 1024
+        for p in (container.get("ports") or [])
+    )
+
+
+def _fix_task(
+    edits: _Edits, change: Change, task: CommentedMap, pod_sc: object, label: str, wanted: Wanted
+) -> None:
+    """Harden a Tekton task spec: what every step lacks goes into its ``stepTemplate`` (made
+    when there is none); the rest into the steps and sidecars themselves."""
+
+    def asked(code: str, line: int) -> bool:
+        return wanted is None or wanted(code, line)
+
+    pod = pod_sc if isinstance(pod_sc, CommentedMap) else CommentedMap()
+    steps = task.get("steps")
+    template = task.get("stepTemplate")
+    if not isinstance(steps, CommentedSeq) or (
+        template is not None and not isinstance(template, CommentedMap)
+    ):
+        change.skipped.append(f"{label}: steps written in a form keelhaul cannot edit")
+        return
+    codes, image = _template_codes(steps, template, asked)
+    where = f"{label} stepTemplate"
+    writable: list[tuple[CommentedMap, list[str]]] = []
+    made: list[tuple[str, Tree]] = []  # the securityContext of a stepTemplate to be made
+    made_paths: list[str] = []
+    if codes and isinstance(template, CommentedMap) and template:
+        paths = _fix_container(edits, change, template, pod, where, codes.__contains__, image=image)
+        if paths:
+            writable.append((template, paths))
+    elif codes:
+        made_paths = _fix_container(
+            edits, change, CommentedMap(), pod, where, codes.__contains__, image=image, out=made
+        )
+    # a step sees its template's securityContext as a container sees its pod's
+    inherited = CommentedMap(pod)
+    for key, value in _map(_flag(template, "securityContext")).items():
+        inherited[key] = value
+    for key, value in made:
+        inherited[key] = value
+    for group in ("steps", "sidecars"):
+        containers = task.get(group)
+        if not isinstance(containers, CommentedSeq):
+            continue
+        for index, container in enumerate(containers):
+            if not isinstance(container, CommentedMap):
+                continue
+            line = _item_line(containers, index)
+            skip = codes if group == "steps" else set()
+
+            def step_asked(code: str, line: int = line, skip: set[str] = skip) -> bool:
+                return code not in skip and asked(code, line)
+
+            cname = f"{label} {group[:-1]} {container.get('name', '?')}"
+            base = inherited if group == "steps" else pod
+            paths = _fix_container(edits, change, container, base, cname, step_asked)
+            if paths:
+                writable.append((container, paths))
+    names: dict[str, str] | None = {}
+    if made_paths:
+        every = made_paths + [p for _c, paths in writable for p in paths]
+        names = _add_volumes(edits, change, task, every, label)
+        if names is not None:
+            _add_mounts(edits, change, writable, names, label)
+    elif writable:
+        _add_writable(edits, change, task, writable, label)
+    if not made and not made_paths:
+        return
+    body: list[tuple[str, Tree]] = [("securityContext", made)] if made else []
+    if made_paths and names:
+        mounts: list[list[tuple[str, Tree]]] = [
+            [("name", names[p]), ("mountPath", p)] for p in made_paths
+        ]
+        body.append(("volumeMounts", mounts))
+    if edits.add_keys(task, [("stepTemplate", body)]):
+        change.added.append(f"{where}: securityContext {', '.join(k for k, _ in made)}")
+    else:
+        change.skipped.append(f"{label}: a task spec keelhaul cannot edit")
 
 
 def _fix_pod(edits: _Edits, change: Change, spec: CommentedMap, label: str, wanted: Wanted) -> None:
@@ -510,6 +683,11 @@ def _fix_pod(edits: _Edits, change: Change, spec: CommentedMap, label: str, want
         _add_writable(edits, change, spec, writable, label)
 
 
+def _map(node: object) -> CommentedMap:
+    """``node`` when it is a mapping, else an empty one."""
+    return node if isinstance(node, CommentedMap) else CommentedMap()
+
+
 def _flag(node: object, key: str) -> object:
     return node.get(key) if isinstance(node, CommentedMap) else None
 
@@ -529,14 +707,20 @@ def _fix_container(
     pod_sc: CommentedMap,
     cname: str,
     asked: Callable[[str], bool],
+    *,
+    image: str | None = None,
+    out: list[tuple[str, Tree]] | None = None,
 ) -> list[str]:
-    """Harden one container; the paths that then need an ``emptyDir`` mounted."""
+    """Harden one container; the paths that then need an ``emptyDir`` mounted. ``image``
+    stands for the container's own (a Tekton ``stepTemplate`` has none); with ``out`` the
+    ``securityContext`` pairs are handed back there instead of written (a ``stepTemplate``
+    still to be made)."""
     sc = container.get("securityContext")
     if sc is not None and not isinstance(sc, CommentedMap):
         change.skipped.append(f"{cname}: securityContext is not a mapping")
         return []
     sc = sc if isinstance(sc, CommentedMap) else CommentedMap()
-    image = str(container.get("image") or "")
+    image = image if image is not None else str(container.get("image") or "")
     needs = needs_of(image)
     new: list[tuple[str, Tree]] = []
     run_as_user = _flag(sc, "runAsUser") if "runAsUser" in sc else _flag(pod_sc, "runAsUser")
@@ -601,6 +785,9 @@ def _fix_container(
     if not new:
         return paths
     names = ", ".join(k for k, _ in new)
+    if out is not None:
+        out.extend(new)
+        return paths
     if "securityContext" not in container:
         ok = edits.add_keys(container, [("securityContext", new)])
     elif len(sc) == 0 or container.get("securityContext") is None:
@@ -692,27 +879,19 @@ def _add_writable(
     label: str,
 ) -> None:
     """An ``emptyDir`` volume per path a read-only container still writes, mounted there."""
-    volumes = spec.get("volumes")
-    taken = {str(v.get("name")) for v in volumes or [] if isinstance(v, dict)}
-    names: dict[str, str] = {}
-    for _container, paths in containers:
-        for path in paths:
-            if path not in names:
-                names[path] = _volume_name(path, taken)
-    new: list[list[tuple[str, Tree]]] = [
-        [("name", name), ("emptyDir", "{}")] for name in names.values()
-    ]
-    if isinstance(volumes, CommentedSeq) and volumes and not volumes.fa.flow_style():
-        ok = edits.add_items(spec, "volumes", list[Tree](new))
-    elif "volumes" not in spec:
-        ok = edits.add_keys(spec, [("volumes", new)])
-    else:
-        ok = False
-    if not ok:
-        change.skipped.append(f"{label}: volumes written in a form keelhaul cannot edit")
-        return
-    for path, name in names.items():
-        change.added.append(f"{label}: volume {name} (emptyDir) for {path}")
+    names = _add_volumes(edits, change, spec, [p for _c, paths in containers for p in paths], label)
+    if names is not None:
+        _add_mounts(edits, change, containers, names, label)
+
+
+def _add_mounts(
+    edits: _Edits,
+    change: Change,
+    containers: list[tuple[CommentedMap, list[str]]],
+    names: dict[str, str],
+    label: str,
+) -> None:
+    """Each container's ``volumeMounts`` of the ``emptyDir`` volumes ``names`` made."""
     for container, paths in containers:
         mount: list[list[tuple[str, Tree]]] = [
             [("name", names[p]), ("mountPath", p)] for p in paths
@@ -724,6 +903,34 @@ def _add_writable(
             edits.add_keys(container, [("volumeMounts", mount)])
         else:
             change.skipped.append(f"{label}: volumeMounts written in a form keelhaul cannot edit")
+
+
+def _add_volumes(
+    edits: _Edits, change: Change, spec: CommentedMap, paths: list[str], label: str
+) -> dict[str, str] | None:
+    """An ``emptyDir`` volume in ``spec.volumes`` per path: path -> volume name (None when
+    ``volumes`` is written in a form keelhaul cannot edit)."""
+    volumes = spec.get("volumes")
+    taken = {str(v.get("name")) for v in volumes or [] if isinstance(v, dict)}
+    names: dict[str, str] = {}
+    for path in paths:
+        if path not in names:
+            names[path] = _volume_name(path, taken)
+    new: list[list[tuple[str, Tree]]] = [
+        [("name", name), ("emptyDir", "{}")] for name in names.values()
+    ]
+    if isinstance(volumes, CommentedSeq) and volumes and not volumes.fa.flow_style():
+        ok = edits.add_items(spec, "volumes", list[Tree](new))
+    elif "volumes" not in spec:
+        ok = edits.add_keys(spec, [("volumes", new)])
+    else:
+        ok = False
+    if not ok:
+        change.skipped.append(f"{label}: volumes written in a form keelhaul cannot edit")
+        return None
+    for path, name in names.items():
+        change.added.append(f"{label}: volume {name} (emptyDir) for {path}")
+    return names
 
 
 # --------------------------------------------------------------------------------------------

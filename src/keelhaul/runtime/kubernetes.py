@@ -48,10 +48,12 @@ __all__ = [
     "SecurityContext",
     "Volume",
     "holds_stored_values",
+    "merge_step_template",
     "pods_of",
     "read_kubernetes",
     "read_pods",
     "stored_values",
+    "tekton_task_specs",
 ]
 
 #: kind -> key path from the object to its pod template (``metadata`` + ``spec``).
@@ -418,10 +420,96 @@ def _task_specs(node: object, keys: tuple[str, ...], path: str) -> Iterator[tupl
     yield from _task_specs(_get(node, key), rest, f"{path}{key}.")
 
 
+#: The lists of a ``Container`` that a strategic merge merges item by item, by this key
+#: (``patchMergeKey`` in k8s.io/api/core/v1); every other list is replaced whole.
+_MERGE_KEYS = {
+    "env": "name",
+    "volumeMounts": "mountPath",
+    "ports": "containerPort",
+    "volumeDevices": "devicePath",
+}
+
+
+def merge_step_template(template: object, step: object) -> object:
+    """A Tekton step as it runs: its ``stepTemplate`` merged under it the way Tekton merges
+    them (``MergeStepsWithStepTemplate``: a strategic merge patch of the step onto the
+    template, so a field the step writes wins, mappings such as ``securityContext`` merge
+    field by field, ``env``/``volumeMounts``/``ports`` merge by name/path/port, every other
+    list is the step's). Each key keeps the line and column of the file it was written in
+    (the template's or the step's), so a finding on an inherited value points at the
+    ``stepTemplate``."""
+    if not isinstance(template, dict) or not template:
+        return step
+    if not isinstance(step, dict):
+        return step
+    return _merged_map(template, step, container=True)
+
+
+def _merged_map(base: dict[Any, Any], over: dict[Any, Any], *, container: bool) -> object:
+    out = CommentedMap()
+    data: dict[Any, Any] = {}
+    for source in (base, over):
+        lc = getattr(source, "lc", None)
+        known = getattr(lc, "data", None) or {}
+        for key, value in source.items():
+            mine = out.get(key) if source is over and key in out else None
+            if source is over and key in out:
+                if isinstance(mine, dict) and isinstance(value, dict):
+                    value = _merged_map(mine, value, container=False)
+                elif container and key in _MERGE_KEYS:
+                    value = _merged_list(mine, value, _MERGE_KEYS[key])
+            out[key] = value
+            if key in known and not (
+                container and source is base and key not in over and isinstance(value, dict)
+            ):
+                # a mapping only the template writes (securityContext...) is placed at the
+                # step: what it lacks is the step's finding (and the step's pragma's); the
+                # values it holds keep their own lines in the template
+                data[key] = known[key]
+    over_lc = getattr(over, "lc", None)
+    out.lc.line = getattr(over_lc, "line", None)
+    out.lc.col = getattr(over_lc, "col", None)
+    out.lc.data = data
+    return out
+
+
+def _merged_list(base: object, over: object, key: str) -> object:
+    """Items of ``over`` replace the item of ``base`` with the same ``key``; the others of
+    ``base`` stay first (as a strategic merge orders them)."""
+    if not isinstance(base, list) or not isinstance(over, list):
+        return over
+    written = {_get(item, key) for item in over}
+    kept = [(base, i) for i, item in enumerate(base) if _get(item, key) not in written]
+    kept += [(over, i) for i in range(len(over))]
+    out = CommentedSeq(seq[i] for seq, i in kept)
+    out.lc.data = {}
+    for n, (seq, i) in enumerate(kept):
+        known = getattr(getattr(seq, "lc", None), "data", None) or {}
+        if i in known:
+            out.lc.data[n] = known[i]
+    return out
+
+
+def tekton_task_specs(obj: object) -> Iterator[tuple[dict[Any, Any], object]]:
+    """Each task spec (with ``steps``) of a Tekton Task, TaskRun, Pipeline or PipelineRun,
+    with the object's ``podTemplate`` (None when it has none)."""
+    api, kind = _get(obj, "apiVersion"), _get(obj, "kind")
+    if not isinstance(api, str) or not api.startswith("tekton.dev/"):
+        return
+    if not isinstance(kind, str) or kind not in _TEKTON_TASK_SPECS:
+        return
+    pod_template = _get(_get(obj, "spec"), "podTemplate")
+    for keys in _TEKTON_TASK_SPECS[kind]:
+        for spec, _path in _task_specs(obj, keys, ""):
+            if isinstance(spec, dict) and isinstance(_get(spec, "steps"), list):
+                yield spec, pod_template
+
+
 def _tekton_pods(reader: _Reader, obj: dict[Any, Any], prefix: str) -> list[Pod]:
     """The pods of a Tekton Task, TaskRun, Pipeline or PipelineRun: each task spec runs as a
-    pod whose containers are its ``steps`` and ``sidecars`` (``stepTemplate`` is not merged);
-    a TaskRun's ``podTemplate`` gives the pod-level settings."""
+    pod whose containers are its ``steps`` (each merged with the task's ``stepTemplate``,
+    :func:`merge_step_template`) and ``sidecars`` (which the template does not touch); a
+    TaskRun's ``podTemplate`` gives the pod-level settings."""
     api, kind = _get(obj, "apiVersion"), _get(obj, "kind")
     if not isinstance(api, str) or not api.startswith("tekton.dev/"):
         return []
@@ -617,11 +705,14 @@ def _pod_from(
     pod.volumes = _volumes(reader, spec, spec_path)
     if containers_of is not spec:
         pod.volumes += _volumes(reader, containers_of, container_path)
+    step_template = _get(containers_of, "stepTemplate") if spec is not None else None
     for group in groups:
         seq = _get(containers_of, group)
         if not isinstance(seq, list):
             continue
         for i, item in enumerate(seq):
+            if group == "steps":
+                item = merge_step_template(step_template, item)
             if isinstance(item, dict):
                 cpath = f"{container_path}.{group}[{i}]"
                 _add_container(reader, pod, item, group, cpath, reader.where(seq, i, cpath))

@@ -9,7 +9,11 @@ object is found in that file by kind and name (an overlay may add a prefix or a 
 name), and every line of the rendered object is mapped to the line of the same key in the file
 (containers matched by name). A value the file does not hold came from a patch: it is reported
 at the nearest line of the object that the file does hold, with a note naming the patch file
-and line when a patch of the overlay holds the key.
+and line when a patch of the overlay holds the key. A ConfigMap or Secret a
+``configMapGenerator``/``secretGenerator`` made (its origin names the kustomization that
+configured it) is split by where each value is written: a ``literals`` or ``files`` item of
+that kustomization, or the line of an ``envs`` file; each part is checked as a file of its
+own, so the secret check reports a value at the line to change.
 
 A Helm chart is rendered with ``helm template``; each object's ``# Source:`` comment names its
 template, and a line maps to the template line that reads the same (after the container's
@@ -23,6 +27,7 @@ is refused before the tool runs, and the tool runs with proxies that go nowhere.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -45,6 +50,7 @@ __all__ = [
     "helm_chunks",
     "kustomize_command",
     "local_kustomizations",
+    "render_changed",
     "render_helm",
     "render_kustomize",
 ]
@@ -97,6 +103,8 @@ class Chunk:
     text: str = ""
     cells: dict[tuple[int, int], Place] = field(default_factory=dict)
     """Rendered (line, column) -> its place in ``source``."""
+    overlay: Path | None = None
+    """The kustomize overlay folder rendered (None for a Helm chart)."""
 
     def place(self, line: int, column: int = 1) -> Place:
         """The place in ``source`` of a rendered line and column: the key or value written
@@ -335,6 +343,42 @@ def render_kustomize(overlay: Path) -> list[Chunk]:
         return _kustomize_chunks(output, Path(os.path.realpath(tmp)), overlay)
 
 
+def render_changed(overlays: Sequence[Path], source: Path, text: str) -> list[Chunk]:
+    """What ``overlays`` deploy from ``source`` once its text is ``text``: the overlays and
+    every local kustomization they build on are copied to a temporary folder (the user's
+    tree is never written), ``source`` is replaced there, and each overlay is rendered again.
+    One chunk per overlay, named as the original. Raises :class:`RenderFailed` when an overlay
+    does not render from the copy (it reads a file outside its kustomization folders)."""
+    folders: list[Path] = []
+    for overlay in overlays:
+        chain, _, _ = local_kustomizations(overlay)
+        folders += [f for f in chain if f not in folders]
+    real = Path(os.path.abspath(source))
+    top = Path(os.path.commonpath([*map(str, folders), str(real.parent)]))
+    with tempfile.TemporaryDirectory(prefix="keelhaul-refix-") as tmp:
+        copy = Path(os.path.realpath(tmp)) / "tree"
+        for folder in sorted(folders, key=lambda f: len(f.parts)):
+            shutil.copytree(
+                folder,
+                copy / folder.relative_to(top),
+                dirs_exist_ok=True,
+                symlinks=True,
+                ignore=shutil.ignore_patterns(".git", ".hg", ".svn", "node_modules"),
+            )
+        changed = copy / real.relative_to(top)
+        if not changed.is_file():
+            raise RenderFailed(f"{source} is outside the kustomization folders of its overlays")
+        changed.write_text(text, encoding="utf-8")
+        out: list[Chunk] = []
+        for overlay in overlays:
+            inside = copy / Path(os.path.abspath(overlay)).relative_to(top)
+            for chunk in render_kustomize(inside):
+                if os.path.realpath(chunk.source) == str(changed):
+                    out.append(Chunk(source, chunk.via.replace(str(inside), str(overlay)),
+                                     chunk.text, chunk.cells, overlay))  # fmt: skip
+        return out
+
+
 def _documents(text: str) -> Iterator[str]:
     """The documents of a renderer's output, as text."""
     part: list[str] = []
@@ -416,7 +460,10 @@ def _kustomize_chunks(output: str, tmp: Path, overlay: Path) -> list[Chunk]:
             continue
         origin = _origin_path(docs[0])
         if origin is None:
-            continue  # a generated object (ConfigMap generator...): no file to point at
+            for chunk in _generated_chunks(docs[0], tmp, overlay):
+                made = Chunk(chunk.source, chunk.via, overlay=overlay)
+                chunks.setdefault(chunk.source, made).add(chunk.text, chunk.cells)
+            continue
         source = Path(os.path.normpath(tmp / origin))
         if not source.is_file():
             continue
@@ -445,9 +492,152 @@ def _kustomize_chunks(output: str, tmp: Path, overlay: Path) -> list[Chunk]:
             )
             for cell, path in _cells_of(rendered).items()
         }
-        chunk = chunks.setdefault(display, Chunk(display, via))
+        chunk = chunks.setdefault(display, Chunk(display, via, overlay=overlay))
         chunk.add(stripped, cells)
     return list(chunks.values())
+
+
+# --- generated ConfigMaps and Secrets ------------------------------------------------------
+
+#: The generator kind an origin annotation names -> the kustomization field that lists them.
+_GENERATORS = {"ConfigMapGenerator": "configMapGenerator", "SecretGenerator": "secretGenerator"}
+
+
+def _generator_origin(doc: object) -> tuple[str, str] | None:
+    """``(configuredIn, generator field)`` of an object a kustomize generator made."""
+    meta = doc.get("metadata") if isinstance(doc, dict) else None
+    notes = meta.get("annotations") if isinstance(meta, dict) else None
+    origin = notes.get(ORIGIN) if isinstance(notes, dict) else None
+    if not isinstance(origin, str):
+        return None
+    where = re.search(r"^configuredIn:\s*(.+?)\s*$", origin, re.M)
+    kind = re.search(r"^\s+kind:\s*(\w+)\s*$", origin, re.M)
+    if where is None or kind is None or kind.group(1) not in _GENERATORS:
+        return None
+    return where.group(1).strip("'\""), _GENERATORS[kind.group(1)]
+
+
+def _generator_entry(kustomization: Path, field_name: str, name: str) -> dict[Any, Any] | None:
+    """The generator entry of ``kustomization`` whose ``name`` the rendered name was made
+    from (a prefix, a suffix and the content hash added): the longest such name."""
+    docs = _load(kustomization)
+    doc = docs[0] if docs and isinstance(docs[0], dict) else {}
+    entries = doc.get(field_name)
+    best: dict[Any, Any] | None = None
+    for entry in entries if isinstance(entries, list) else []:
+        wanted = entry.get("name") if isinstance(entry, dict) else None
+        longer = best is None or len(str(wanted)) > len(str(best.get("name")))
+        if isinstance(wanted, str) and wanted and wanted in name and longer:
+            best = entry
+    return best
+
+
+#: A line of an env file: ``KEY=value`` (kustomize's reading: ``#`` comments, blank lines
+#: skipped, no ``export``).
+_ENV_LINE = re.compile(r"^\s*([^#=\s][^=]*?)\s*=")
+
+
+def _generated_sources(
+    entry: dict[Any, Any], folder: Path
+) -> dict[str, tuple[Path, int, int, str]]:
+    """Each key a generator entry makes -> the file, line and column it is written at, and a
+    note: a literal's item line in the kustomization, an env file's line, a ``files`` item."""
+    out: dict[str, tuple[Path, int, int, str]] = {}
+    kustomization = _kustomization_file(folder)
+    envs = _strings(entry.get("envs")) + _strings(entry.get("env"))
+    for name in envs:
+        path = Path(os.path.normpath(folder / name))
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue
+        for number, line in enumerate(lines, 1):
+            match = _ENV_LINE.match(line)
+            if match is not None:
+                out[match.group(1)] = (path, number, match.start(1) + 1, "")
+    if kustomization is None:
+        return out
+    for field_name in ("files", "literals"):
+        items = entry.get(field_name)
+        if not isinstance(items, list):
+            continue
+        for index, item in enumerate(items):
+            if not isinstance(item, str):
+                continue
+            key, eq, rest = item.partition("=")
+            if field_name == "files":
+                key = key if eq else os.path.basename(item)
+            note = f"the file {rest if eq else item}" if field_name == "files" else ""
+            try:
+                line, column = getattr(items, "lc").item(index)  # noqa: B009
+            except (AttributeError, KeyError, IndexError, TypeError):
+                continue
+            out[key.strip()] = (kustomization, line + 1, column + 1, note)
+    return out
+
+
+def _entry_place(entry: dict[Any, Any], kustomization: Path) -> tuple[Path, int, int, str] | None:
+    """The ``name:`` of a generator entry: where a key it does not write itself is reported
+    (a ``behavior: merge`` entry over a base's generator)."""
+    try:
+        line, column = entry.lc.value("name")  # type: ignore[attr-defined]
+    except (AttributeError, KeyError, TypeError):
+        return None
+    return kustomization, line + 1, column + 1, "a generator it merges with"
+
+
+def _generated_chunks(doc: object, tmp: Path, overlay: Path) -> list[Chunk]:
+    """A ConfigMap or Secret a ``configMapGenerator``/``secretGenerator`` made, as one chunk
+    per file its values are written in: the kustomization (``literals``, ``files``) or an env
+    file (``envs``), each value at its line there, so the one secret check reads it and its
+    finding points at the line to change."""
+    found = _generator_origin(doc)
+    if found is None:
+        return []
+    configured_in, field_name = found
+    kustomization = Path(os.path.normpath(tmp / configured_in))
+    kind, name = _kind_name(doc)
+    entry = _generator_entry(kustomization, field_name, name)
+    if entry is None:
+        return []
+    sources = _generated_sources(entry, kustomization.parent)
+    shown = _shown(kustomization, overlay)
+    via = f"the {field_name} {entry.get('name')} of {shown}"
+    by_file: dict[Path, list[tuple[str, str, str, tuple[int, int, str]]]] = {}
+    for data_field in ("data", "stringData"):
+        data = doc.get(data_field) if isinstance(doc, dict) else None
+        for key, value in data.items() if isinstance(data, dict) else ():
+            if not isinstance(value, str):
+                continue
+            source = sources.get(str(key)) or _entry_place(entry, kustomization)
+            if source is None:
+                continue
+            path, line, column, note = source
+            by_file.setdefault(path, []).append((data_field, str(key), value, (line, column, note)))
+    out: list[Chunk] = []
+    for path, items in by_file.items():
+        text = f"apiVersion: v1\nkind: {kind}\nmetadata:\n  name: {json.dumps(name)}\n"
+        places: dict[tuple[int, int], Place] = {}
+        first = Place(items[0][3][0], items[0][3][1], f"generated by {via}")
+        for n, (data_field, key, value, (line, column, note)) in enumerate(items):
+            if n == 0 or items[n - 1][0] != data_field:
+                text += f"{data_field}:\n"
+            row = text.count("\n") + 1
+            text += f"  {json.dumps(key)}: {json.dumps(value)}\n"
+            said = f"generated by {via}" + (f" from {note}" if note else "")
+            places[(row, 3)] = Place(line, column, said)
+            places[(row, 5 + len(json.dumps(key)))] = Place(line, column, said)
+        for row in range(1, 5):
+            places.setdefault((row, 1), first)
+        chunk = Chunk(_shown(path, overlay), via)
+        chunk.add(text, places)
+        out.append(chunk)
+    return out
+
+
+def _shown(path: Path, overlay: Path) -> Path:
+    """A file as messages name it: relative when the overlay was named relatively."""
+    return Path(os.path.relpath(path)) if not overlay.is_absolute() else path
 
 
 def _map_path(
