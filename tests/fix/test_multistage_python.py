@@ -178,6 +178,12 @@ def test_fix(before: str, after: str, code: str) -> None:
         ),
         pytest.param(
             "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install .\n"
+            'HEALTHCHECK CMD python healthcheck.py\nCMD ["serve"]\n',
+            "KH120",
+            id="local-project-healthcheck-from-the-sources",
+        ),
+        pytest.param(
+            "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install .\n"
             "RUN python manage.py collectstatic --noinput\n",
             "KH120",
             id="local-project-later-run-reads-the-sources",

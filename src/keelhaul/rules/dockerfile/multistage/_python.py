@@ -42,8 +42,9 @@ pattern (anything else: no fix, the finding stays)::
   extension compiled by its build backend): the sources stay in the builder, which builds the
   project's wheel (and its dependencies') with ``pip wheel .``; the runtime gets only what
   pip installs from the wheels. Offered when nothing after the install reads the sources: no
-  RUN after it other than user and folder setup, and no CMD or ENTRYPOINT that runs a file by
-  a relative path (``python app.py``, ``./start.sh``); its reason (``WHY_UNSAFE_PROJECT``)
+  RUN after it other than user and folder setup, and no CMD, ENTRYPOINT or HEALTHCHECK that
+  runs a file by a relative path (``python app.py``, ``./start.sh``); its reason
+  (``WHY_UNSAFE_PROJECT``)
   says what it cannot see: files the program reads from the sources at run time, and the
   shared libraries the extension links against.
 - Runtime system packages: what the stage installs with apt that is not a build tool is
@@ -275,8 +276,9 @@ _SOURCE_FILE = re.compile(
 
 
 def _reads_sources_at_run_time(inst: Instruction) -> bool:
-    """A CMD or ENTRYPOINT that runs a file by a relative path (``python app.py``,
-    ``./start.sh``, ``gunicorn -c conf/gunicorn.py``): without the sources it is gone."""
+    """A CMD, ENTRYPOINT or HEALTHCHECK that runs a file by a relative path (``python
+    app.py``, ``./start.sh``, ``gunicorn -c conf/gunicorn.py``): without the sources it is
+    gone."""
     values = inst.effective.values
     words: list[str] = []
     if inst.effective.json:
@@ -386,7 +388,10 @@ def python_wheels_fix(ctx: DockerfileContext) -> Fix | None:
     later = [by_inst[id(i)] for i in after if i.name == "RUN"]
     if project and (
         any(not _setup(r) for r in later)
-        or any(i.name in ("CMD", "ENTRYPOINT") and _reads_sources_at_run_time(i) for i in after)
+        or any(
+            i.name in ("CMD", "ENTRYPOINT", "HEALTHCHECK") and _reads_sources_at_run_time(i)
+            for i in after
+        )
     ):
         return None  # something after the install may read the sources the runtime lacks
     env = stage_env(ctx, stage)

@@ -89,7 +89,7 @@ register(
             "then `pip install .`, say a C extension its build backend compiles) is built the "
             "same way with `pip wheel .`: the sources stay in the builder and the runtime gets "
             "what pip installs from the wheels; offered only when no later RUN (other than "
-            "creating users and folders) and no CMD or ENTRYPOINT that runs a file by a "
+            "creating users and folders) and no CMD, ENTRYPOINT or HEALTHCHECK that runs a file by a "
             "relative path (`python app.py`) may read the sources, and unsafe because the "
             "shared libraries the extension links against must exist in the slim runtime, "
             "which keelhaul cannot see all of. No fix when sources are copied before an "
