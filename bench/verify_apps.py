@@ -58,24 +58,28 @@ def checkout(app: str, into: Path) -> Path:
     return folder
 
 
-def verify_command(folder: Path, app: str, *extra: str) -> list[str]:
-    """The `keelhaul verify` command line for one app (JSON report on stdout)."""
+def verify_command(folder: Path, app: str, *extra: str, config: Path | None = None) -> list[str]:
+    """The `keelhaul verify` command line for one app (JSON report on stdout); with
+    ``config``, that configuration file instead of none (opt-in rules such as KH184)."""
     table = catalogue()
-    command = [sys.executable, "-m", "keelhaul", "verify", str(folder), "--no-config",
+    settings = ["--config", str(config)] if config is not None else ["--no-config"]
+    command = [sys.executable, "-m", "keelhaul", "verify", str(folder), *settings,
                "--unsafe-fixes", "--network", "host", "--format", "json",
                "--smoke-http", table["apps"][app]["smoke_http"]]  # fmt: skip
     for image, local in table["base_map"].items():
         command += ["--base-map", f"{image}={local}"]
+    if "touch" in table["apps"][app]:
+        command += ["--touch", table["apps"][app]["touch"]]
     return [*command, *extra]
 
 
-def verify(app: str, *extra: str) -> tuple[dict[str, Any], float]:
+def verify(app: str, *extra: str, config: Path | None = None) -> tuple[dict[str, Any], float]:
     """Verify one app; its JSON report and the wall time in seconds."""
     with tempfile.TemporaryDirectory(prefix=f"keelhaul-apps-{app}-") as tmp:
         folder = checkout(app, Path(tmp))
         started = time.monotonic()
-        done = subprocess.run(verify_command(folder, app, *extra), capture_output=True,
-                              text=True, check=False)  # fmt: skip
+        done = subprocess.run(verify_command(folder, app, *extra, config=config),
+                              capture_output=True, text=True, check=False)  # fmt: skip
         seconds = time.monotonic() - started
     if done.returncode == 2 or not done.stdout.strip():
         raise SystemExit(f"verify {app}: exit {done.returncode}: {done.stderr.strip()}")
@@ -123,6 +127,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("apps", nargs="*", help="apps to verify (default: all six)")
     parser.add_argument("--json", type=Path, help="also write the verify reports here")
+    parser.add_argument("--config", type=Path,
+                        help="verify with this keelhaul configuration (e.g. one that "
+                             "extend-selects KH184) instead of none")  # fmt: skip
     args = parser.parse_args()
     names = args.apps or list(catalogue()["apps"])
     problem = build_standins(names)
@@ -130,7 +137,7 @@ def main() -> None:
         raise SystemExit(problem)
     rows = []
     for app in names:
-        report, seconds = verify(app)
+        report, seconds = verify(app, config=args.config)
         rows.append((app, report, seconds))
         print(f"{app}: {report['headline']} ({seconds:.0f} s)", file=sys.stderr)
     if args.json:

@@ -2,7 +2,8 @@
 json` builds each naive Dockerfile as it is and as `keelhaul fix --unsafe-fixes` leaves it, on
 the stand-in base images, and must see both build and pass their smoke check, the fixed image
 smaller, and a one-line source change re-run no more RUN steps (fewer where the fix moves the
-dependency install or a chown out of the way). And a fix broken on purpose must be caught
+dependency install or a chown out of the way; one more for the Python C extension, whose
+runtime stage installs the rebuilt wheel). And a fix broken on purpose must be caught
 and named by bisection.
 
 Each app is verified as a developer's checkout (a git repository: the context holds .git).
@@ -93,10 +94,11 @@ def test_fixed_app_builds_serves_is_smaller_and_rebuilds_less(
     assert after["rebuilt_steps"] is not None
     runs_before, runs_after = _runs(before["rebuilt_steps"]), _runs(after["rebuilt_steps"])
     assert runs_before >= 1, before["rebuilt_steps"]  # the source change did rebuild something
+    added = CATALOGUE["apps"][app].get("added_rebuilt_runs", 0)
     if CATALOGUE["apps"][app]["fewer_rebuilt_runs"]:
         assert runs_after < runs_before, (before["rebuilt_steps"], after["rebuilt_steps"])
     else:
-        assert runs_after <= runs_before, (before["rebuilt_steps"], after["rebuilt_steps"])
+        assert runs_after <= runs_before + added, (before["rebuilt_steps"], after["rebuilt_steps"])
     assert report["passed"]
     assert not report["regressed"]
 

@@ -15,7 +15,12 @@ from keelhaul.dockerfile.edits import apply_edits
 from keelhaul.dockerfile.stages import resolve
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Safety
-from keelhaul.rules.dockerfile.multistage._python import MOUNT, WHY_UNSAFE, runtime_base
+from keelhaul.rules.dockerfile.multistage._python import (
+    MOUNT,
+    WHY_UNSAFE,
+    WHY_UNSAFE_PROJECT,
+    runtime_base,
+)
 from keelhaul.rules.engine import dockerfile_rules
 from keelhaul.rules.registry import DockerfileContext, fixes_wanted
 from tests.fix.test_fixing import fix
@@ -34,7 +39,10 @@ def fixed(src: str, code: str) -> str | None:
         return None
     text = apply_edits(src, f.edits)
     assert f.safety is Safety.UNSAFE
-    assert (f.why_unsafe == WHY_UNSAFE) == (MOUNT in text)
+    assert (f.why_unsafe in (WHY_UNSAFE, WHY_UNSAFE_PROJECT)) == (MOUNT in text)
+    # the sources stay in the builder only when a local project is installed from them
+    if f.why_unsafe == WHY_UNSAFE_PROJECT:
+        assert "the sources stay there" in f.description
     return text
 
 
@@ -109,6 +117,32 @@ def fixed(src: str, code: str) -> str | None:
             "KH124",
             id="slim-digest-kept",
         ),
+        pytest.param(
+            "FROM python:3.11-bookworm\nWORKDIR /app\nCOPY . .\nRUN pip install .\n"
+            'EXPOSE 8000\nCMD ["routeplan-server"]\n',
+            "FROM python:3.11-bookworm AS build\nWORKDIR /app\nCOPY . .\n"
+            "RUN pip wheel --wheel-dir=/wheels .\nFROM python:3.11-slim-bookworm\n"
+            f'WORKDIR /app\n{INSTALL}EXPOSE 8000\nCMD ["routeplan-server"]\n',
+            "KH120",
+            id="local-project-sources-stay-in-builder",
+        ),
+        pytest.param(
+            "FROM python:3.12\nENV PYTHONUNBUFFERED=1\nWORKDIR /srv\n"
+            "RUN apt-get update && apt-get install -y libpq-dev\n"
+            "COPY pyproject.toml setup.py ./\nCOPY src/ src/\n"
+            "RUN pip install --no-cache-dir -r requirements.txt .\nUSER 10001\n"
+            'CMD ["python", "-m", "service"]\n',
+            "FROM python:3.12 AS build\nENV PYTHONUNBUFFERED=1\nWORKDIR /srv\n"
+            "RUN apt-get update && apt-get install -y libpq-dev\n"
+            "COPY pyproject.toml setup.py ./\nCOPY src/ src/\n"
+            "RUN pip wheel --wheel-dir=/wheels --no-cache-dir -r requirements.txt .\n"
+            "FROM python:3.12-slim\nENV PYTHONUNBUFFERED=1\nWORKDIR /srv\n"
+            "RUN apt-get update && apt-get install -y --no-install-recommends libpq5 && "
+            f"{CLEAN_LISTS}\n{INSTALL}USER 10001\n"
+            'CMD ["python", "-m", "service"]\n',
+            "KH120",
+            id="local-project-requirements-and-runtime-library",
+        ),
     ],
 )
 def test_fix(before: str, after: str, code: str) -> None:
@@ -129,6 +163,35 @@ def test_fix(before: str, after: str, code: str) -> None:
             "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n",
             "KH120",
             id="sources-copied-before",
+        ),
+        pytest.param(
+            "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install .\n"
+            'CMD ["python", "app.py"]\n',
+            "KH120",
+            id="local-project-script-run-from-the-sources",
+        ),
+        pytest.param(
+            "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install .\n"
+            "ENTRYPOINT ./docker-entrypoint.sh\n",
+            "KH120",
+            id="local-project-entrypoint-from-the-sources",
+        ),
+        pytest.param(
+            "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install .\n"
+            'HEALTHCHECK CMD python healthcheck.py\nCMD ["serve"]\n',
+            "KH120",
+            id="local-project-healthcheck-from-the-sources",
+        ),
+        pytest.param(
+            "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install .\n"
+            "RUN python manage.py collectstatic --noinput\n",
+            "KH120",
+            id="local-project-later-run-reads-the-sources",
+        ),
+        pytest.param(
+            "FROM python:3.12\nWORKDIR /app\nCOPY --from=assets /dist ./dist\nRUN pip install .\n",
+            "KH120",
+            id="local-project-copy-from-another-stage",
         ),
         pytest.param(
             "FROM python:3.12-slim\nRUN apt-get update && apt-get install -y gcc libfoo-dev\n"

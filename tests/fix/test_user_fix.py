@@ -60,11 +60,12 @@ FIXED = [
         '.\nUSER 10001:10001\nEXPOSE 8000\nCMD ["python", "app.py"]\n',
         id="debian",
     ),
-    pytest.param(  # a binary into /usr/local/bin keeps root's ownership
+    pytest.param(  # a binary into /usr/local/bin keeps root's ownership; the user is
+        # created before the COPY, so a new binary does not re-run that RUN
         'FROM alpine:3.20\nCOPY app /usr/local/bin/app\nCMD ["app"]\n',
-        "FROM alpine:3.20\nCOPY app /usr/local/bin/app\n"
+        "FROM alpine:3.20\n"
         + ALPINE_RUN
-        + 'USER 10001:10001\nCMD ["app"]\n',
+        + 'COPY app /usr/local/bin/app\nUSER 10001:10001\nCMD ["app"]\n',
         id="alpine",
     ),
     pytest.param(
@@ -184,9 +185,9 @@ FIXED = [
         "FROM golang:1.22 AS build\nWORKDIR /src\nCOPY . .\nRUN go build -o /out/app\n"
         'FROM debian:12-slim\nCOPY --from=build /out/app /usr/local/bin/app\nENTRYPOINT ["app"]\n',
         "FROM golang:1.22 AS build\nWORKDIR /src\nCOPY . .\nRUN go build -o /out/app\n"
-        "FROM debian:12-slim\nCOPY --from=build /out/app /usr/local/bin/app\n"
+        "FROM debian:12-slim\n"
         + DEBIAN_RUN
-        + 'USER 10001:10001\nENTRYPOINT ["app"]\n',
+        + 'COPY --from=build /out/app /usr/local/bin/app\nUSER 10001:10001\nENTRYPOINT ["app"]\n',
         id="multi-stage",
     ),
     pytest.param(  # the continuation layout of a COPY is kept

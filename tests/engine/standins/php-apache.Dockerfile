@@ -1,10 +1,12 @@
 # A stand-in for php:8.2-apache made from Debian's packages: Apache with mod_php 8.2, serving
 # /var/www/html on port 80 in the foreground (apache2-foreground, like the official image).
+# The official image also installs ca-certificates, curl and xz-utils ("persistent / runtime
+# deps" in its Dockerfile): here too, so a Dockerfile that installs curl again finds it.
 ARG BASE
 FROM ${BASE} AS packages
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      apache2 libapache2-mod-php8.2 php8.2-cli \
+      apache2 libapache2-mod-php8.2 php8.2-cli ca-certificates curl xz-utils \
  && rm -rf /var/lib/apt/lists/* /usr/share/doc /usr/share/man /var/www/html/index.html \
  && printf '#!/bin/sh\nset -e\n. /etc/apache2/envvars\nmkdir -p "$APACHE_RUN_DIR" "$APACHE_LOCK_DIR" "$APACHE_LOG_DIR"\nexec apache2 -DFOREGROUND "$@"\n' \
       > /usr/local/bin/apache2-foreground && chmod +x /usr/local/bin/apache2-foreground \

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
@@ -75,6 +75,7 @@ FAMILY: Mapping[str, str] = {
 #: The dependency-only step to run before copying the sources, for build steps.
 FETCH_STEP: Mapping[str, str] = {
     "mvn": "`mvn dependency:go-offline`",
+    "go": "`go mod download`",
     "gradle": "`gradle dependencies` (or a dependency-resolving task)",
     "cargo": "`cargo fetch` (or build the dependencies alone, as cargo-chef does)",
     "dotnet": "`dotnet restore`",
@@ -365,9 +366,14 @@ def manifest_families(inst: Instruction) -> set[str]:
     return found
 
 
-def late_steps(stage: Stage, runs: Mapping[int, list[Run]]) -> Iterator[Late]:
+def late_steps(
+    stage: Stage,
+    runs: Mapping[int, list[Run]],
+    classify: Callable[[PackageOperation], Step | None] = step_of,
+) -> Iterator[Late]:
     """Dependency steps of ``stage`` after a COPY brought sources into it (ONBUILD
-    instructions are left out: they run in another build)."""
+    instructions are left out: they run in another build); ``classify`` reads each package
+    operation as a step (KH183 adds Go builds)."""
     copy: Instruction | None = None
     source = ""
     installed: set[str] = set()  # dependency steps before the source COPY
@@ -385,7 +391,7 @@ def late_steps(stage: Stage, runs: Mapping[int, list[Run]]) -> Iterator[Late]:
             continue
         for run in runs.get(id(inst), []):
             for op in run.operations.packages:
-                step = step_of(op)
+                step = classify(op)
                 if step is None:
                     continue
                 family = step.family

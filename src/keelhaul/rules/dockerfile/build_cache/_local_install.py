@@ -53,7 +53,8 @@ def _no_deps(op: PackageOperation) -> bool:
     return op.has("--no-deps")
 
 
-def _read(ctx: DockerfileContext, name: str) -> str | None:
+def read_context_file(ctx: DockerfileContext, name: str) -> str | None:
+    """The text of the context file ``name`` when it is sent to the builder and small."""
     context = ctx.build_context
     if context is None or context.excludes(name):
         return None
@@ -106,12 +107,12 @@ def declared_dependencies(ctx: DockerfileContext) -> tuple[str, ...]:
     checks = (("pyproject.toml", _pyproject_declares), ("setup.cfg", _setup_cfg_declares),
               ("setup.py", lambda t: bool(_INSTALL_REQUIRES.search(t))))  # fmt: skip
     for name, declares in checks:
-        text = _read(ctx, name)
+        text = read_context_file(ctx, name)
         if text is not None and declares(text):
             found.append(name)
     for entry in context.entries:
         if "/" not in entry.path and not entry.is_dir and _REQUIREMENTS.match(entry.name):
-            text = _read(ctx, entry.path)
+            text = read_context_file(ctx, entry.path)
             if text is not None and _requirements_declare(text):
                 found.append(entry.path)
     return tuple(found)

@@ -35,8 +35,18 @@ pattern (anything else: no fix, the finding stays)::
 - Before that RUN the stage may only hold ARG, ENV, LABEL, EXPOSE, STOPSIGNAL, WORKDIR, COPY
   (no ``--from``) of the files the install reads (``-r``/``-c`` files, local paths it
   installs, requirements files and folders) and RUNs of system package commands, ``rm`` and
-  tooling pip installs. A ``COPY . .`` before the install (the sources would stay in the
-  builder): no fix; KH182's reorder runs first and this conversion follows on its result.
+  tooling pip installs. A ``COPY . .`` before an install of named packages or requirements
+  (the sources would stay in the builder): no fix; KH182's reorder runs first and this
+  conversion follows on its result.
+- A local project installed from the sources (``COPY . .`` then ``pip install .``, a C
+  extension compiled by its build backend): the sources stay in the builder, which builds the
+  project's wheel (and its dependencies') with ``pip wheel .``; the runtime gets only what
+  pip installs from the wheels. Offered when nothing after the install reads the sources: no
+  RUN after it other than user and folder setup, and no CMD, ENTRYPOINT or HEALTHCHECK that
+  runs a file by a relative path (``python app.py``, ``./start.sh``); its reason
+  (``WHY_UNSAFE_PROJECT``)
+  says what it cannot see: files the program reads from the sources at run time, and the
+  shared libraries the extension links against.
 - Runtime system packages: what the stage installs with apt that is not a build tool is
   installed again in the runtime; each ``-dev`` package is replaced by its runtime library
   where the name is the same on bookworm and trixie (``libpq-dev`` to ``libpq5``), or dropped
@@ -54,6 +64,7 @@ pattern (anything else: no fix, the finding stays)::
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -80,6 +91,14 @@ WHY_UNSAFE = (
     "maps from the -dev packages: a dependency that compiles at run time, loads another "
     "native library or reads files left in the builder fails; the runtime install needs "
     "BuildKit (RUN --mount)"
+)
+WHY_UNSAFE_PROJECT = (
+    "the runtime stage holds what pip installs from the project's wheel, not the sources: a "
+    "file of the build context the program reads at run time that the package does not "
+    "include is gone; the slim runtime has no compilers or headers and only the system "
+    "libraries keelhaul maps from the -dev packages: a shared library the compiled extension "
+    "links against that the slim image lacks (keelhaul cannot see them all) fails at import; "
+    "the runtime install needs BuildKit (RUN --mount)"
 )
 
 #: ``-dev`` packages whose runtime library has the same name on bookworm and trixie.
@@ -240,6 +259,38 @@ def _copied_sources_read(inst: Instruction, reads: set[str]) -> bool:
     return True
 
 
+def _installs_project(install: _Install) -> bool:
+    """The install builds a local project from the sources (``pip install .``)."""
+    return any(spec.kind == "path" for op in install.ops for spec in op.packages)
+
+
+def _context_copy(inst: Instruction) -> bool:
+    """A COPY or ADD of files of the build context (not another stage's, no heredoc)."""
+    return inst.flag("from") is None and not inst.effective.heredocs
+
+
+#: A word of CMD or ENTRYPOINT that names a file the sources may hold.
+_SOURCE_FILE = re.compile(
+    r"(?:\.{1,2}/|[\w.-]+/)\S*|\S+\.(?:py|sh|pyz|ini|cfg|conf|toml|ya?ml|json)"
+)
+
+
+def _reads_sources_at_run_time(inst: Instruction) -> bool:
+    """A CMD, ENTRYPOINT or HEALTHCHECK that runs a file by a relative path (``python
+    app.py``, ``./start.sh``, ``gunicorn -c conf/gunicorn.py``): without the sources it is
+    gone."""
+    values = inst.effective.values
+    words: list[str] = []
+    if inst.effective.json:
+        words = list(values)
+    else:
+        try:
+            words = shlex.split(" ".join(values))
+        except ValueError:
+            return True
+    return any(not w.startswith(("/", "-", "$")) and _SOURCE_FILE.fullmatch(w) for w in words)
+
+
 def _reads(ops: Iterable[PackageOperation]) -> set[str]:
     """The files and folders pip installs read: ``-r``/``-c`` files and local paths."""
     out: set[str] = set()
@@ -321,17 +372,28 @@ def python_wheels_fix(ctx: DockerfileContext) -> Fix | None:
     before, after = insts[:at], insts[at + 1 :]
     reads = _reads(install.ops)
     by_inst = {id(r.instruction): r for r in runs}
+    project = False  # the sources are copied before a local project's install
     for inst in before:
         if inst.name not in _BEFORE:
             return None
         if inst.name == "COPY" and not _copied_sources_read(inst, reads):
-            return None
+            if not (_installs_project(install) and _context_copy(inst)):
+                return None
+            project = True
         run = by_inst.get(id(inst))
         if run is not None and not _allowed_commands(run, None) and not _setup(run):
             return None
     if not _allowed_commands(install.run, install):
         return None
     later = [by_inst[id(i)] for i in after if i.name == "RUN"]
+    if project and (
+        any(not _setup(r) for r in later)
+        or any(
+            i.name in ("CMD", "ENTRYPOINT", "HEALTHCHECK") and _reads_sources_at_run_time(i)
+            for i in after
+        )
+    ):
+        return None  # something after the install may read the sources the runtime lacks
     env = stage_env(ctx, stage)
     if any(i.name == "ONBUILD" for i in insts) or next(build_steps(later, env), None):
         return None
@@ -369,6 +431,14 @@ def python_wheels_fix(ctx: DockerfileContext) -> Fix | None:
     edits.sort(key=lambda e: e.start_line)
     if not _proved(ctx, edits, runtime):
         return None
+    if project:
+        return Fix(
+            tuple(edits),
+            "build the project and its dependencies as wheels in a `build` stage (the sources "
+            f"stay there) and install the wheels into {runtime}",
+            Safety.UNSAFE,
+            WHY_UNSAFE_PROJECT,
+        )
     return Fix(
         tuple(edits),
         f"build the pip dependencies as wheels in a `build` stage and install them into {runtime}",

@@ -32,9 +32,11 @@ Where the edits go (all in one fix, final stage only):
 - ``USER`` after the last RUN of the final stage, before the EXPOSE, CMD, ENTRYPOINT,
   HEALTHCHECK, STOPSIGNAL and VOLUME that close the stage; a ``USER root`` after the last RUN
   is replaced instead.
-- the RUN that creates the user before the first COPY/ADD that gets ``--chown``, else right
-  before that USER (always after the last RUN when the tools come from a package the
-  Dockerfile installs).
+- the RUN that creates the user before the first instruction that brings files in (a
+  COPY/ADD, a RUN that bind-mounts another stage), so that a change to those files does not
+  re-run it, when the paths it gives the user exist there already; else before the first
+  COPY/ADD that gets ``--chown``, else right before that USER (always after the last RUN when
+  the tools come from a package the Dockerfile installs).
 - ``--chown`` goes on the final stage's COPY/ADD into the app's folders: a destination inside
   /app, /srv, /code, /home, /usr/src, /var/www or /workspace, or inside the WORKDIR unless the
   WORKDIR is a system folder. Destinations in system folders (/usr/local/bin and the rest of
@@ -730,7 +732,7 @@ def plan_user_fix(
         paths = " ".join(owned)
         own = (f"mkdir -p {paths}", f"chown {plan.user} {paths}")
     if plan.create:
-        run_at = _run_position(layout, chowned, user_at, plan.late)
+        run_at = _run_position(layout, chowned, user_at, plan.late, list(made.values()))
         if run_at is None:
             return NoFix("root does not run where the RUN that creates the user would go")
         if run_at == user_at and replace is None:
@@ -822,13 +824,43 @@ def _chown_copies(
     return out
 
 
-def _run_position(layout: _Layout, chowned: list[int], user_at: int, late: bool) -> int | None:
+def _brings_files(inst: Instruction) -> bool:
+    """A COPY or ADD, or a RUN that mounts another stage or the build context."""
+    if inst.name in ("COPY", "ADD"):
+        return True
+    if inst.name != "RUN":
+        return False
+    for flag in inst.flags:
+        key, _, value = flag[2:].partition("=")
+        kind = dict(p.partition("=")[::2] for p in value.split(",")).get("type", "bind")
+        if key == "mount" and kind == "bind":
+            return True
+    return False
+
+
+def _run_position(
+    layout: _Layout, chowned: list[int], user_at: int, late: bool, made: list[int]
+) -> int | None:
     """Before which instruction of the body the user-creating RUN goes (len(body): the end).
 
-    Root must be running there. Before the first COPY that gets --chown when possible (the
-    layer then stays cached), else at the USER; after every RUN when a RUN installs the tools.
+    Root must be running there. Before the first instruction that brings files in (a COPY or
+    ADD, a RUN that mounts another stage: a change there then does not re-run it) when that is
+    no later than the first COPY that gets --chown and the paths it gives the user (``made``,
+    their lines) exist there already (else they would need a RUN of their own), else before
+    that COPY (the layer then stays cached), else at the USER; after every RUN when a RUN
+    installs the tools.
     """
-    candidates = [i for i in chowned[:1] if i <= user_at and not late]
+    body = layout.body
+    brings = next((i for i, inst in enumerate(body) if _brings_files(inst)), None)
+    first = [i for i in chowned[:1] if i <= user_at and not late]
+    candidates = []
+    if (
+        brings is not None
+        and brings <= min(first or [user_at])
+        and all(line < body[brings].start_line for line in made)
+    ):
+        candidates.append(brings)
+    candidates += first
     candidates.append(user_at)
     for at in candidates:
         if late and at <= layout.last_run:
