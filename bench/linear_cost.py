@@ -8,7 +8,7 @@ size's: about 2 is linear, 4 quadratic. Ratios over 2.5 are flagged (``!``).
 
     .venv/bin/python bench/linear_cost.py [--steps 4] [--only lines,stages]
 
-Shapes: Dockerfile lines, stages, RUN continuation lines, ARG/ENV count (``check`` and
+Shapes: Dockerfile lines, stages, a chain of stages each built FROM the previous one, RUN continuation lines, ARG/ENV count (``check`` and
 ``fix``); Kubernetes documents in one file (``check`` and ``fix``); image layers and files in
 one layer (``image`` on an OCI layout). ShellCheck is left out (``--no-shellcheck``): its cost
 is its own (bounded separately, see ``keelhaul.dockerfile.shell``).
@@ -40,6 +40,12 @@ def dockerfile_lines(n: int) -> str:
 
 def dockerfile_stages(n: int) -> str:
     return "".join(f"FROM debian:12.5 AS s{i}\nRUN echo {i}\n" for i in range(n))
+
+
+def stage_chain(n: int) -> str:
+    """Each stage built FROM the one before: stage n's chain is n stages deep."""
+    more = "".join(f"FROM s{i - 1} AS s{i}\nRUN echo {i}\n" for i in range(1, n))
+    return "FROM debian:12.5 AS s0\nRUN echo 0\n" + more
 
 
 def continuations(n: int) -> str:
@@ -117,6 +123,7 @@ def image_files(n: int, folder: Path) -> None:
 SHAPES: list[tuple[str, str | None, Callable[..., object], int, tuple[str, ...]]] = [
     ("lines", "Dockerfile", dockerfile_lines, 4_000, ("check", "fix")),
     ("stages", "Dockerfile", dockerfile_stages, 1_000, ("check", "fix")),
+    ("chain", "Dockerfile", stage_chain, 500, ("check", "fix")),
     ("continuations", "Dockerfile", continuations, 4_000, ("check", "fix")),
     ("arg-env", "Dockerfile", args_envs, 1_000, ("check", "fix")),
     ("k8s-documents", "pod.yaml", manifests, 125, ("check", "fix")),

@@ -299,6 +299,8 @@ def test_layer_size_limit(tmp_path: Path) -> None:
         (lambda m: b"[]", "expected a JSON object"),
         (lambda m: {**m, "schemaVersion": 1}, "schemaVersion is not 2"),
         (lambda m: {**m, "mediaType": "application/x-evil"}, "unsupported manifest media type"),
+        # found by bench/fuzz.py (issue 23): a list as the media type was a TypeError, exit 3
+        (lambda m: {**m, "mediaType": [1]}, "mediaType is not a string"),
         (
             lambda m: {
                 **m,

@@ -190,6 +190,8 @@ def parse_manifest(
 ) -> ManifestParts:
     manifest = _object(document, where)
     kind = media_type or manifest.get("mediaType") or OCI_MANIFEST
+    if not isinstance(kind, str):
+        raise ImageSourceError(f"{where}: mediaType is not a string")
     if kind in INDEX_TYPES:
         raise ImageSourceError(f"{where}: an index where a manifest was expected")
     if kind not in MANIFEST_TYPES:
