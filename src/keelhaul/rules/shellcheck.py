@@ -535,9 +535,11 @@ def _limit_child(memory: int, parent: int) -> None:
 
 
 def _kill(proc: subprocess.Popen[str]) -> None:
-    """Kill ShellCheck's process group (its own session: anything it started goes too)."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
+    """Kill ShellCheck's process group (its own session: anything it started goes too),
+    unless it has been waited for (its id may then belong to another process)."""
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _run_chunk(
@@ -588,11 +590,15 @@ def _run_chunk(
 
 
 def _size(count: int) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if count < 1024 or unit == "GiB":
-            return f"{count:g} {unit}" if unit == "bytes" else f"{count:.3g} {unit}"
-        count /= 1024  # type: ignore[assignment]
-    return str(count)
+    """``52428800`` -> ``50 MiB``."""
+    if count < 1024:
+        return f"{count} bytes"
+    value = float(count)
+    for unit in ("KiB", "MiB", "GiB"):
+        value /= 1024
+        if value < 1024 or unit == "GiB":
+            break
+    return f"{value:.3g} {unit}"
 
 
 def _where(scripts: Sequence[Script], shown: int = 3) -> str:
@@ -623,16 +629,18 @@ def _shellcheck(
         workers = max(1, min(len(chunks), os.cpu_count() or 1))
         from concurrent.futures import ThreadPoolExecutor  # here: only a ShellCheck run needs it
 
+        pool = ThreadPoolExecutor(workers)
         try:
-            with ThreadPoolExecutor(workers) as pool:
-                results = list(
-                    pool.map(lambda c: _run_chunk(binary, folder, c[0], bounds, c[1]), chunks)
-                )
+            results = list(
+                pool.map(lambda c: _run_chunk(binary, folder, c[0], bounds, c[1]), chunks)
+            )
         except BaseException:  # one chunk failed, or Ctrl-C: the others stop now, not later
             with _RUNNING_LOCK:
                 for proc in _RUNNING:
                     _kill(proc)
             raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     for comments in results:
         for comment in comments:
             try:
