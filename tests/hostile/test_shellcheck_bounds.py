@@ -8,6 +8,7 @@ naming the RUN scripts ShellCheck was given (exit 2), quickly, not a hang."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -42,7 +43,8 @@ def test_a_low_memory_limit_stops_shellcheck_with_a_located_error(tmp_path: Path
     assert done.returncode == 2, done.stderr
     assert "keelhaul: error: ShellCheck" in done.stderr
     assert "was stopped at 50 MiB of memory (setting shellcheck-max-memory)" in done.stderr
-    assert "the RUN scripts at Dockerfile:2, Dockerfile:3" in done.stderr
+    # the long RUN is named (the short one is too, unless ShellCheck's cache held it already)
+    assert re.search(r"checking the RUN scripts? at (Dockerfile:2, )?Dockerfile:3\b", done.stderr)
     assert "out of memory" in done.stderr
 
 
@@ -52,10 +54,11 @@ def test_a_short_deadline_stops_shellcheck_with_a_located_error(tmp_path: Path) 
     started = time.monotonic()
     done = run("check", "--shellcheck", "Dockerfile", cwd=tmp_path)
     assert done.returncode == 2, done.stderr
-    assert (
-        "was stopped after 0.1 s (setting shellcheck-timeout) checking the RUN scripts at "
-        "Dockerfile:2, Dockerfile:3"
-    ) in done.stderr
+    assert re.search(
+        r"was stopped after 0\.1 s \(setting shellcheck-timeout\) checking the RUN scripts? at "
+        r"(Dockerfile:2, )?Dockerfile:3\b",
+        done.stderr,
+    )
     assert time.monotonic() - started < 30
 
 
