@@ -2,13 +2,13 @@
 
 Each shape of input is doubled a few times and run through the real command line (the
 fastest of ``--repeat`` runs counts: the machine may be shared); the table gives, per size,
-the wall time net of the start-up (a one-line file's run, the median of
+the wall time (``--cpu``: the CPU time) net of the start-up (a one-line file's run, the median of
 three), the peak memory (the child's max RSS) and the ratio of the net time to the previous
 size's: about 2 is linear, 4 quadratic. Ratios over 2.5 are flagged (``!``).
 
-    .venv/bin/python bench/linear_cost.py [--steps 4] [--only lines,stages]
+    .venv/bin/python bench/linear_cost.py [--steps 4] [--only lines,stages] [--cpu]
 
-Shapes: Dockerfile lines, stages, RUN continuation lines, ARG/ENV count (``check`` and
+Shapes: Dockerfile lines, stages, a chain of stages each built FROM the previous one, RUN continuation lines, ARG/ENV count (``check`` and
 ``fix``); Kubernetes documents in one file (``check`` and ``fix``); image layers and files in
 one layer (``image`` on an OCI layout). ShellCheck is left out (``--no-shellcheck``): its cost
 is its own (bounded separately, see ``keelhaul.dockerfile.shell``).
@@ -40,6 +40,12 @@ def dockerfile_lines(n: int) -> str:
 
 def dockerfile_stages(n: int) -> str:
     return "".join(f"FROM debian:12.5 AS s{i}\nRUN echo {i}\n" for i in range(n))
+
+
+def stage_chain(n: int) -> str:
+    """Each stage built FROM the one before: stage n's chain is n stages deep."""
+    more = "".join(f"FROM s{i - 1} AS s{i}\nRUN echo {i}\n" for i in range(1, n))
+    return "FROM debian:12.5 AS s0\nRUN echo 0\n" + more
 
 
 def continuations(n: int) -> str:
@@ -117,6 +123,7 @@ def image_files(n: int, folder: Path) -> None:
 SHAPES: list[tuple[str, str | None, Callable[..., object], int, tuple[str, ...]]] = [
     ("lines", "Dockerfile", dockerfile_lines, 4_000, ("check", "fix")),
     ("stages", "Dockerfile", dockerfile_stages, 1_000, ("check", "fix")),
+    ("chain", "Dockerfile", stage_chain, 500, ("check", "fix")),
     ("continuations", "Dockerfile", continuations, 4_000, ("check", "fix")),
     ("arg-env", "Dockerfile", args_envs, 1_000, ("check", "fix")),
     ("k8s-documents", "pod.yaml", manifests, 125, ("check", "fix")),
@@ -125,8 +132,12 @@ SHAPES: list[tuple[str, str | None, Callable[..., object], int, tuple[str, ...]]
 ]
 
 
+#: Count the child's CPU seconds (user + system) instead of wall seconds (``--cpu``).
+CPU = False
+
+
 def _run(args: list[str], cwd: Path) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of ``keelhaul ARGS``."""
+    """Wall (or, with ``--cpu``, CPU) seconds and peak RSS (KiB) of ``keelhaul ARGS``."""
     started = time.monotonic()
     child = subprocess.Popen([sys.executable, "-m", "keelhaul", *args], cwd=cwd,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
@@ -138,6 +149,8 @@ def _run(args: list[str], cwd: Path) -> tuple[float, int]:
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1):
         raise SystemExit(f"keelhaul {' '.join(args)} exited {code}: {stderr[-500:]}")
+    if CPU:
+        elapsed = usage.ru_utime + usage.ru_stime
     return elapsed, usage.ru_maxrss
 
 
@@ -153,7 +166,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4, help="sizes per shape (doublings + 1)")
     parser.add_argument("--only", default="", help="comma-separated shape names")
     parser.add_argument("--repeat", type=int, default=2, help="runs per size (the fastest counts)")
+    parser.add_argument("--cpu", action="store_true",
+                        help="CPU seconds (user + system) instead of wall seconds: steadier "
+                        "on a loaded machine")  # fmt: skip
     options = parser.parse_args()
+    global CPU
+    CPU = options.cpu
     only = {s for s in options.only.split(",") if s}
     env_cache = tempfile.mkdtemp(prefix="keelhaul-bench-cache-")
     os.environ["KEELHAUL_CACHE_DIR"] = env_cache  # no warm caches between sizes

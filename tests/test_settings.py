@@ -46,6 +46,8 @@ SAMPLES: dict[str, tuple[str, Any]] = {
     "fix-syntax-directive": ("true", True),
     "compose-stack": ('"production"', "production"),
     "max-expanded-size": ('"1MiB"', 1 << 20),
+    "shellcheck-timeout": ("30", 30.0),
+    "shellcheck-max-memory": ('"512MiB"', 512 << 20),
     "image-max-size": ('"1.5GiB"', 3 << 29),
     "image-max-waste": ('"20MB"', 20_000_000),
     "image-min-efficiency": ('"90%"', 0.9),

@@ -32,7 +32,14 @@ from keelhaul.report.model import BrokenFile
 from keelhaul.rule import Kind, Rule
 from keelhaul.rules.engine import check_context
 from keelhaul.rules.registry import DockerfileContext
-from keelhaul.rules.shellcheck import ResultCache, Script, check_scripts, scripts_of, too_long
+from keelhaul.rules.shellcheck import (
+    Bounds,
+    ResultCache,
+    Script,
+    check_scripts,
+    scripts_of,
+    too_long,
+)
 from keelhaul.runtime.checking import Owners, check_runs, finding_key
 from keelhaul.runtime.discover import (
     KUBERNETES,
@@ -641,8 +648,23 @@ class Checker:
             else:
                 self.notice(f"{script.path}:{script.lines[0][0]}: RUN script not checked by "
                           f"ShellCheck: {why}")  # fmt: skip
+        # each file's settings bound the ShellCheck processes its scripts go to
+        settings = {each.target.name: each.config.settings for each in files}
+        groups: dict[Bounds, list[Script]] = {}
+        for script in given:
+            found_settings = settings.get(script.path)
+            bounds = (
+                Bounds()
+                if found_settings is None
+                else Bounds(found_settings.shellcheck_timeout, found_settings.shellcheck_max_memory)
+            )
+            groups.setdefault(bounds, []).append(script)
         try:
-            found = check_scripts(given, self.shellcheck, cache)
+            found = [
+                finding
+                for bounds, group in groups.items()
+                for finding in check_scripts(group, self.shellcheck, cache, bounds)
+            ]
         except KeelhaulError as exc:
             self.error(str(exc))
             result.broken.append(BrokenFile("shellcheck", str(exc)))

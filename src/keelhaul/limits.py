@@ -41,7 +41,8 @@ EXPANDED_CHARS = 4 * _MiB  # the default of the max-expanded-size setting
 SCRIPT_CHARS = 131_072
 SHELLCHECK_SCRIPT_LINES = 1000
 SHELLCHECK_SCRIPT_BYTES = 128 * _KiB
-SHELLCHECK_SECONDS = 120.0
+SHELLCHECK_SECONDS = 120.0  # the default of the shellcheck-timeout setting
+SHELLCHECK_MEMORY_BYTES = 2 * 1024 * _MiB  # the default of the shellcheck-max-memory setting
 CONFIG_YAML_NODES = 10_000
 CONFIG_YAML_ALIASES = 100
 CONFIG_YAML_DEPTH = 64
@@ -80,8 +81,13 @@ LIMITS: dict[str, Limit] = {
     "SHELLCHECK_SCRIPT_BYTES": Limit(SHELLCHECK_SCRIPT_BYTES, "bytes",
                                      "a RUN script given to ShellCheck",
                                      "notice naming the file and line"),
-    "SHELLCHECK_SECONDS": Limit(SHELLCHECK_SECONDS, "seconds", "one ShellCheck process",
-                                "stopped, with a notice"),
+    "SHELLCHECK_SECONDS": Limit(SHELLCHECK_SECONDS, "seconds",
+                                "one ShellCheck process (setting shellcheck-timeout)",
+                                "killed; error naming its RUN scripts, exit 2"),
+    "SHELLCHECK_MEMORY_BYTES": Limit(SHELLCHECK_MEMORY_BYTES, "bytes",
+                                     "one ShellCheck process's address space, an rlimit "
+                                     "(setting shellcheck-max-memory)",
+                                     "stopped; error naming its RUN scripts, exit 2"),
     "CONFIG_YAML_NODES": Limit(CONFIG_YAML_NODES, "nodes",
                                "a .hadolint.yaml, aliases expanded",
                                "error naming the file, exit 2"),
@@ -105,6 +111,8 @@ LIMITS: dict[str, Limit] = {
 #: The ``[settings]`` keys that are limits (docs/settings.md lists them with these).
 SETTINGS = (
     "max-expanded-size",
+    "shellcheck-timeout",
+    "shellcheck-max-memory",
     "image-max-layer-bytes",
     "image-max-blob-bytes",
     "image-max-ratio",

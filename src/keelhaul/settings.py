@@ -314,6 +314,16 @@ class Settings(Mapping[str, object]):
         "Characters ARG/ENV variable expansion may produce for one Dockerfile; past it the "
         "expansion is a located error (KH115), not gigabytes (`parse` and `dump` use the default).",
         CHECK, default_text="4MiB")  # fmt: skip
+    shellcheck_timeout: float = _setting(
+        "shellcheck-timeout", _number(0.1), limits.SHELLCHECK_SECONDS, "a number of seconds",
+        "How long one ShellCheck process may run; past it, it is killed and the check stops "
+        "with an error naming the RUN scripts it was given (exit 2).", CHECK)  # fmt: skip
+    shellcheck_max_memory: int = _setting(
+        "shellcheck-max-memory", _positive_size, limits.SHELLCHECK_MEMORY_BYTES,
+        "a size (500MB, 1.5GiB)",
+        "Address space one ShellCheck process may map (an rlimit); past it, it stops and the "
+        "check stops with an error naming the RUN scripts it was given (exit 2).", CHECK,
+        default_text="2GiB")  # fmt: skip
 
     # keelhaul image: CI thresholds (exit 1)
     image_max_size: int | None = _setting(

@@ -43,7 +43,7 @@ def test_stage_arg_default_and_env() -> None:
     src = 'FROM a\nARG X=1\nENV Y=${X}2 Z="q r"\n'
     st = resolve(parse(src)).stages[0]
     assert st.args == {"X": "1"}
-    assert st.env == {"Y": "12", "Z": "q r"}
+    assert dict(st.env) == {"Y": "12", "Z": "q r"}
 
 
 def test_platform_args_are_predefined() -> None:

@@ -43,6 +43,18 @@ def test_compose_service_of_only_a_merge_key(tmp_path: Path) -> None:
     assert done.returncode in (0, 1), done.stderr
 
 
+def test_kubernetes_metadata_that_is_a_string(tmp_path: Path) -> None:
+    """Found by bench/fuzz.py: ``fix`` read the pod's name from ``metadata`` taken as a
+    mapping (AttributeError, exit 3)."""
+    text = ("apiVersion: v1\nkind: Pod\nmetadata: liveness-exec\nspec:\n  containers:\n"
+            "    - name: liveness\n      image: busybox:1.36\n")  # fmt: skip
+    (tmp_path / "pod.yaml").write_text(text)
+    for args in (("check",), ("fix",), ("fix", "--unsafe-fixes")):
+        done = keelhaul(tmp_path, *args, "pod.yaml")
+        assert done.returncode in (0, 1), done.stderr
+    assert "securityContext" in (tmp_path / "pod.yaml").read_text()  # hardened all the same
+
+
 @pytest.mark.parametrize("where", ["metadata", "container", "securityContext"])
 def test_kubernetes_complex_mapping_key(tmp_path: Path, where: str) -> None:
     odd = "? [a, b]\n: x\n"

@@ -34,6 +34,7 @@ def test_the_modules_read_their_limits_from_the_one_place() -> None:
         "SHELLCHECK_SCRIPT_LINES": shellcheck.MAX_SCRIPT_LINES,
         "SHELLCHECK_SCRIPT_BYTES": shellcheck.MAX_SCRIPT_BYTES,
         "SHELLCHECK_SECONDS": shellcheck.SHELLCHECK_TIMEOUT,
+        "SHELLCHECK_MEMORY_BYTES": shellcheck.SHELLCHECK_MEMORY,
         "DECOMPRESSION_RATIO": bomb_guard.MAX_RATIO,
         "OSV_RECORD_BYTES": database.MAX_RECORD_BYTES,
         "OSV_ZIP_BYTES": database.MAX_ZIP_BYTES,
@@ -44,6 +45,8 @@ def test_the_modules_read_their_limits_from_the_one_place() -> None:
     defaults = {spec.key: spec.default for spec in settings.SCHEMA}
     assert defaults["max-expanded-size"] == limits.EXPANDED_CHARS
     assert defaults["image-max-ratio"] == limits.DECOMPRESSION_RATIO
+    assert defaults["shellcheck-timeout"] == limits.SHELLCHECK_SECONDS
+    assert defaults["shellcheck-max-memory"] == limits.SHELLCHECK_MEMORY_BYTES
     assert set(limits.SETTINGS) <= set(defaults)
 
 

@@ -299,6 +299,8 @@ def test_layer_size_limit(tmp_path: Path) -> None:
         (lambda m: b"[]", "expected a JSON object"),
         (lambda m: {**m, "schemaVersion": 1}, "schemaVersion is not 2"),
         (lambda m: {**m, "mediaType": "application/x-evil"}, "unsupported manifest media type"),
+        # found by bench/fuzz.py (issue 23): a list as the media type was a TypeError, exit 3
+        (lambda m: {**m, "mediaType": [1]}, "mediaType is not a string"),
         (
             lambda m: {
                 **m,
@@ -369,6 +371,34 @@ def test_config_diff_ids_malformed(tmp_path: Path) -> None:
     built.config["rootfs"]["diff_ids"] = ["nope"]
     folder = _layout(tmp_path, built)
     assert "rootfs.diff_ids is missing" in error_of(f"oci:{folder}")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        # found by bench/fuzz.py (issue 23): `Env: -1` was a TypeError in the secrets scan
+        ("Env", -1, "config.Env is not a list of strings"),
+        ("Env", ["A=1", 2], "config.Env is not a list of strings"),
+        ("Cmd", "sh", "config.Cmd is not a list of strings"),
+        ("Labels", {"a": 1}, "config.Labels is not an object of strings"),
+        ("User", 0, "config.User is not a string"),
+        ("ExposedPorts", ["80/tcp"], "config.ExposedPorts is not an object"),
+        ("Healthcheck", "CMD true", "config.Healthcheck is not an object"),
+    ],
+)
+def test_run_config_of_the_wrong_type(
+    tmp_path: Path, field: str, value: object, expected: str
+) -> None:
+    built = si.image(FILES)
+    built.config.setdefault("config", {})[field] = value
+    folder = _layout(tmp_path, built)
+    assert expected in error_of(f"oci:{folder}")
+
+
+def test_run_config_that_is_not_an_object(tmp_path: Path) -> None:
+    built = si.image(FILES)
+    built.config["config"] = ["Env"]
+    assert "config is not an object" in error_of(f"oci:{_layout(tmp_path, built)}")
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ killed slim leaves is removed by the next slim to the same destination."""
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -66,3 +67,37 @@ def test_kill_9_mid_write_leaves_no_half_written_destination(tmp_path: Path, sch
     assert {p: p.read_bytes() for p in sorted([dest, *dest.rglob("*")]) if p.is_file()} == before
     with open_image(f"{scheme}:{dest}") as image:
         assert "app/small" in merged_tree(image)
+
+
+def test_kill_9_at_random_points_leaves_the_destination_absent_or_whole(tmp_path: Path) -> None:
+    """Seeded random points over a whole slim (start-up, planning, writing, renaming): the
+    destination is absent or a whole image, and the next slim cleans what was left."""
+    big = [file("app/blob", os.urandom(4 << 20))]
+    source = oci(tmp_path / "src", [BASE, big, [file("app/small", b"x")]], how="tar")
+    command = [sys.executable, "-m", "keelhaul", "slim", source, "--output"]
+    started = time.monotonic()
+    done = subprocess.run([*command, f"oci:{tmp_path / 'reference'}"], capture_output=True,
+                          text=True, check=False)  # fmt: skip
+    full = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    draw = random.Random(23)
+    outcomes = set()
+    points = [draw.uniform(0.1, 0.5) * full, draw.uniform(0.5, 1.1) * full]
+    for n, point in enumerate(points):
+        out = tmp_path / f"run{n}"
+        out.mkdir()
+        dest = out / "image"
+        process = subprocess.Popen([*command, f"oci:{dest}"], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)  # fmt: skip
+        time.sleep(point)
+        process.kill()
+        process.wait()
+        if dest.exists():
+            with open_image(f"oci:{dest}") as image:
+                assert "app/small" in merged_tree(image), f"half an image after {point:.2f}s"
+        outcomes.add(dest.exists())
+        again = subprocess.run([*command, f"oci:{dest}", "--force"], capture_output=True,
+                               text=True, check=False)  # fmt: skip
+        assert again.returncode == 0, again.stderr
+        assert [p.name for p in out.iterdir()] == ["image"]  # no temporary left beside it
+    assert False in outcomes  # at least one kill landed before the rename

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cached_property
+
+from immutables import Map
 
 from keelhaul.dockerfile.lex import ExpansionError, Lexer, expansion_budget
 from keelhaul.dockerfile.syntax import Dockerfile, Instruction
@@ -83,7 +86,7 @@ class Stage:
     instructions: tuple[Instruction, ...]
     dependencies: tuple[Dependency, ...]
     args: Mapping[str, str] = field(default_factory=dict)  # ARG values in scope at stage end
-    env: Mapping[str, str] = field(default_factory=dict)  # ENV set in this stage
+    env: Mapping[str, str] = field(default_factory=dict)  # ENV at its end, inherited included
 
     @property
     def label(self) -> str:
@@ -130,6 +133,39 @@ class Build:
     def unused_stages(self) -> list[int]:
         needed = set(self.needed_stages())
         return [s.index for s in self.stages if s.index not in needed]
+
+    def root(self, stage: Stage) -> Stage:
+        """The first stage of ``stage``'s chain (``FROM`` an image, not an earlier stage):
+        the last of ``chain(build, stage)``, found in constant time however deep the chain."""
+        return self.stages[self._roots[stage.index]]
+
+    def chain_flags(self, key: str, own: Callable[[Stage], bool]) -> tuple[bool, ...]:
+        """Per stage index: whether ``own`` holds for the stage or any stage of its chain (the
+        stages it is built FROM), computed once per ``key`` in one pass in file order, so a
+        Dockerfile of thousands of stages each built FROM the one before stays linear (no
+        walk back the chain from every stage)."""
+        found = self._chain_flags.get(key)
+        if found is None:
+            flags: list[bool] = []
+            for stage in self.stages:
+                base = stage.base_stage
+                inherited = base is not None and base < stage.index and flags[base]
+                flags.append(inherited or own(stage))
+            found = self._chain_flags[key] = tuple(flags)
+        return found
+
+    @cached_property
+    def _chain_flags(self) -> dict[str, tuple[bool, ...]]:
+        return {}
+
+    @cached_property
+    def _roots(self) -> tuple[int, ...]:
+        """Per stage, its root's index: one pass in file order (a base is always earlier)."""
+        roots: list[int] = []
+        for stage in self.stages:
+            base = stage.base_stage
+            roots.append(roots[base] if base is not None and base < stage.index else stage.index)
+        return tuple(roots)
 
 
 def _expand(
@@ -255,6 +291,9 @@ def _resolve(
         return None
 
     stages: list[Stage] = []
+    platform_scope: Map[str, str] = Map(platform_args(platform))
+    # per stage, at its end: its ENV, and the platform args with its ENV over them
+    ends: list[tuple[Map[str, str], Map[str, str]]] = []
     for index, ((inst, body), (base_raw, stage_name, platform_flag)) in enumerate(
         zip(froms, headers, strict=True)
     ):
@@ -284,13 +323,15 @@ def _resolve(
         elif base and base.lower() != "scratch":
             deps.append(Dependency(DependencyKind.IMAGE, DependencyVia.FROM, base, None, inst))
 
-        # Variables in scope inside the stage: platform args, then ARG/ENV as declared.
+        # Variables in scope inside the stage: platform args, then ARG/ENV as declared. The
+        # ENV a stage inherits is its base's persistent map, shared, not copied: a chain of
+        # thousands of stages each built FROM the one before costs linear time and memory.
         args: dict[str, str] = {}
-        env: dict[str, str] = {}
+        env: Map[str, str] = Map()
+        env_scope = platform_scope
         if base_stage is not None and base_stage < len(stages):
-            env.update(stages[base_stage].env)
-        scope: dict[str, str] = dict(platform_args(platform))
-        scope.update(env)
+            env, env_scope = ends[base_stage]
+        scope = env_scope
         for step in body:
             step_name = step.effective.name
             if step.name == "ARG":
@@ -305,12 +346,13 @@ def _resolve(
                         continue
                     args[key] = value
                     if key not in env:
-                        scope[key] = value
+                        scope = scope.set(key, value)
             elif step.name == "ENV":
                 for key, raw in step.pairs():
                     value, _ = _expand(raw, scope, problems, step.start_line)
-                    env[key] = value
-                    scope[key] = value
+                    env = env.set(key, value)
+                    env_scope = env_scope.set(key, value)
+                    scope = scope.set(key, value)
             if step.name == "ONBUILD":
                 continue
             refs: list[tuple[DependencyVia, str]] = []
@@ -359,6 +401,7 @@ def _resolve(
                 env=env,
             )
         )
+        ends.append((env, env_scope))
 
     target_index: int | None = len(stages) - 1 if stages else None
     if target is not None:

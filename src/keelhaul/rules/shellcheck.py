@@ -39,15 +39,21 @@ lookup. docs/shellcheck.md documents all of this for users.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import functools
 import hashlib
 import json
 import os
 import re
+import resource
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,7 +65,7 @@ from keelhaul.dockerfile.syntax import Instruction, LineRole
 from keelhaul.errors import KeelhaulError
 from keelhaul.findings import Category, Finding, Location, Severity
 from keelhaul.rules.dockerfile.shared.images import image_ref, is_alpine
-from keelhaul.rules.dockerfile.shared.structure import chain, scopes
+from keelhaul.rules.dockerfile.shared.structure import base_of, scopes
 from keelhaul.rules.registry import DockerfileContext
 
 CHUNK = 400  # scripts per ShellCheck process: well under any argv limit
@@ -68,8 +74,11 @@ CHUNK = 400  # scripts per ShellCheck process: well under any argv limit
 #: 7.6 GB) and it has no limit of its own; real RUN scripts stay far below these.
 MAX_SCRIPT_LINES = limits.SHELLCHECK_SCRIPT_LINES
 MAX_SCRIPT_BYTES = limits.SHELLCHECK_SCRIPT_BYTES
-#: Seconds one ShellCheck process may take before it is killed (exit 2, naming ShellCheck).
+#: Seconds one ShellCheck process may take, and the address space it may map, by default
+#: (settings ``shellcheck-timeout`` and ``shellcheck-max-memory``): past either it is killed
+#: and the check stops with an error naming the RUN scripts it was given (exit 2).
 SHELLCHECK_TIMEOUT = limits.SHELLCHECK_SECONDS
+SHELLCHECK_MEMORY = limits.SHELLCHECK_MEMORY_BYTES
 LEVELS = {
     "error": Severity.ERROR,
     "warning": Severity.WARNING,
@@ -311,17 +320,20 @@ def _script_lines(inst: Instruction) -> tuple[list[str], list[tuple[int, int]]] 
     return texts, mapping
 
 
-def _variables(ctx: DockerfileContext, inst: Instruction) -> tuple[
+def _variables(ctx: DockerfileContext, inst: Instruction, texts: list[str]) -> tuple[
     tuple[tuple[str, str], ...], tuple[str, ...]
 ]:  # fmt: skip
-    """(known values, names without a known value) of the ARGs and ENVs in effect at ``inst``."""
+    """(known values, names without a known value) of the ARGs and ENVs in effect at ``inst``
+    that its script ``texts`` name: only those can change what ShellCheck says, and a scope
+    inherited down a chain of thousands of stages would otherwise go to it with every RUN."""
     scope = scopes(ctx).at(inst)
     if scope is None:
         return (), ()
     known: list[tuple[str, str]] = []
     unknown: list[str] = []
-    for name in sorted({*scope.env, *scope.args}):
-        if name == "PATH" or not _NAME.fullmatch(name):
+    named = {word for text in texts for word in _NAME.findall(text)}
+    for name in sorted(named):
+        if name == "PATH" or (name not in scope.env and name not in scope.args):
             continue
         value = scope.env.get(name)
         if value is None or "$" in value:
@@ -339,9 +351,9 @@ def scripts_of(ctx: DockerfileContext) -> Iterator[Script]:
         return  # backtick escape: Windows images, PowerShell or cmd scripts
     shells: dict[int, tuple[str, ...] | None] = {}
     for stage in ctx.build.stages:
-        stages = chain(ctx.build, stage)
-        root = stages[-1]
-        shell = shells.get(stages[1].index) if len(stages) > 1 else None
+        root = ctx.build.root(stage)
+        base = base_of(stage)
+        shell = shells.get(base) if base is not None else None
         for inst in stage.instructions:
             eff = inst.effective
             shell = _shell_of(inst) or shell
@@ -368,7 +380,7 @@ def scripts_of(ctx: DockerfileContext) -> Iterator[Script]:
                 texts, mapping = found
             if not texts:
                 continue
-            known, unknown = _variables(ctx, inst)
+            known, unknown = _variables(ctx, inst, texts)
             yield Script(
                 ctx.tree.path,
                 stage.label,
@@ -496,34 +508,112 @@ def _key(version: str, source: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def _run_chunk(binary: str, folder: Path, names: list[str]) -> list[dict[str, object]]:
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """What one ShellCheck process may use: wall seconds and bytes of address space."""
+
+    seconds: float = SHELLCHECK_TIMEOUT
+    memory: int = SHELLCHECK_MEMORY
+
+
+_PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+#: The ShellCheck processes running now (killed with their group if keelhaul is interrupted).
+_RUNNING: set[subprocess.Popen[str]] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
+def _limit_child(memory: int, parent: int) -> None:
+    """In the forked child, before ShellCheck starts: cap its address space (ShellCheck's
+    runtime then reports "out of memory" and exits, instead of taking gigabytes) and have the
+    kernel kill it when keelhaul dies (``kill -9`` included), not run on as an orphan."""
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # keelhaul died before the request above was made
+        os._exit(1)
+
+
+def _kill(proc: subprocess.Popen[str]) -> None:
+    """Kill ShellCheck's process group (its own session: anything it started goes too),
+    unless it has been waited for (its id may then belong to another process)."""
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _run_chunk(
+    binary: str, folder: Path, names: list[str], bounds: Bounds, where: str
+) -> list[dict[str, object]]:
+    """ShellCheck over the files ``names``; ``where`` names their RUN scripts for an error."""
     try:
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             [binary, *OPTIONS, *names],
             cwd=folder,
-            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            check=False,
-            timeout=SHELLCHECK_TIMEOUT,
+            start_new_session=True,  # a process group of its own, killed as one
+            preexec_fn=functools.partial(_limit_child, bounds.memory, os.getpid()),
         )
-    except subprocess.TimeoutExpired:
-        raise ShellCheckFailed(
-            f"ShellCheck ({binary}) did not finish within {SHELLCHECK_TIMEOUT:g}s; it was stopped"
-        ) from None
     except OSError as exc:
         raise ShellCheckFailed(f"cannot run ShellCheck ({binary}): {exc.strerror}") from exc
+    with _RUNNING_LOCK:
+        _RUNNING.add(proc)
+    try:
+        stdout, stderr = proc.communicate(timeout=bounds.seconds)
+    except subprocess.TimeoutExpired:
+        _kill(proc)
+        proc.communicate()
+        raise ShellCheckFailed(
+            f"ShellCheck ({binary}) was stopped after {bounds.seconds:g} s (setting "
+            f"shellcheck-timeout) checking {where}"
+        ) from None
+    finally:
+        _kill(proc)  # a no-op once it has exited; else (an interrupt) it must not run on
+        with _RUNNING_LOCK:
+            _RUNNING.discard(proc)
     if proc.returncode not in (0, 1):
-        first = (proc.stderr.strip().splitlines() or ["no output"])[0]
+        first = (stderr.strip().splitlines() or ["no output"])[0]
+        if "out of memory" in first or proc.returncode in (-signal.SIGKILL, -signal.SIGSEGV):
+            raise ShellCheckFailed(
+                f"ShellCheck ({binary}) was stopped at {_size(bounds.memory)} of memory "
+                f"(setting shellcheck-max-memory) checking {where}: {first[:200]}"
+            )
         raise ShellCheckFailed(f"ShellCheck ({binary}) failed: {first}")
     try:
-        comments = json.loads(proc.stdout)["comments"]
+        comments = json.loads(stdout)["comments"]
     except (ValueError, KeyError, TypeError) as exc:
         raise ShellCheckFailed(f"ShellCheck ({binary}) gave output that is not json1") from exc
     return list(comments)
 
 
-def _shellcheck(binary: str, sources: Sequence[str]) -> list[list[dict[str, object]]]:
-    """ShellCheck's comments on each source, in a few processes run in parallel."""
+def _size(count: int) -> str:
+    """``52428800`` -> ``50 MiB``."""
+    if count < 1024:
+        return f"{count} bytes"
+    value = float(count)
+    for unit in ("KiB", "MiB", "GiB"):
+        value /= 1024
+        if value < 1024 or unit == "GiB":
+            break
+    return f"{value:.3g} {unit}"
+
+
+def _where(scripts: Sequence[Script], shown: int = 3) -> str:
+    """The RUN scripts of a chunk, for a message: ``Dockerfile:3, Dockerfile:9 and 4 more``."""
+    places = [f"{s.path}:{s.lines[0][0] if s.lines else 1}" for s in scripts[:shown]]
+    more = len(scripts) - shown
+    kind = "the RUN script at " if len(scripts) == 1 else "the RUN scripts at "
+    return kind + ", ".join(places) + (f" and {more} more" if more > 0 else "")
+
+
+def _shellcheck(
+    binary: str, sources: Sequence[str], scripts: Sequence[Script], bounds: Bounds
+) -> list[list[dict[str, object]]]:
+    """ShellCheck's comments on each source (``scripts`` are where they come from), in a few
+    processes run in parallel, each within ``bounds``."""
     answers: list[list[dict[str, object]]] = [[] for _ in sources]
     if not sources:
         return answers
@@ -534,12 +624,23 @@ def _shellcheck(binary: str, sources: Sequence[str]) -> list[list[dict[str, obje
             name = f"{n}.sh"
             (folder / name).write_text(source, "utf-8", errors="surrogateescape")
             names.append(name)
-        chunks = [names[i : i + CHUNK] for i in range(0, len(names), CHUNK)]
+        starts = range(0, len(names), CHUNK)
+        chunks = [(names[i : i + CHUNK], _where(scripts[i : i + CHUNK])) for i in starts]
         workers = max(1, min(len(chunks), os.cpu_count() or 1))
         from concurrent.futures import ThreadPoolExecutor  # here: only a ShellCheck run needs it
 
-        with ThreadPoolExecutor(workers) as pool:
-            results = list(pool.map(lambda c: _run_chunk(binary, folder, c), chunks))
+        pool = ThreadPoolExecutor(workers)
+        try:
+            results = list(
+                pool.map(lambda c: _run_chunk(binary, folder, c[0], bounds, c[1]), chunks)
+            )
+        except BaseException:  # one chunk failed, or Ctrl-C: the others stop now, not later
+            with _RUNNING_LOCK:
+                for proc in _RUNNING:
+                    _kill(proc)
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     for comments in results:
         for comment in comments:
             try:
@@ -564,10 +665,13 @@ def too_long(script: Script) -> str | None:
 
 
 def check_scripts(
-    scripts: Sequence[Script], binary: str, cache: ResultCache | None = None
+    scripts: Sequence[Script],
+    binary: str,
+    cache: ResultCache | None = None,
+    bounds: Bounds = Bounds(),
 ) -> list[Finding]:
     """Run ShellCheck over ``scripts`` in a few processes (only those ``cache`` does not
-    already hold); findings point into the Dockerfiles."""
+    already hold), each within ``bounds``; findings point into the Dockerfiles."""
     if not scripts:
         return []
     sources = [script.source() for script in scripts]
@@ -584,7 +688,8 @@ def check_scripts(
         if answer is None:
             first.setdefault(sources[n], n)
     todo = list(first.values())
-    fresh = dict(zip(todo, _shellcheck(binary, [sources[n] for n in todo]), strict=True))
+    answered = _shellcheck(binary, [sources[n] for n in todo], [scripts[n] for n in todo], bounds)
+    fresh = dict(zip(todo, answered, strict=True))
     for n, answer in enumerate(answers):
         if answer is None:
             answers[n] = fresh[first[sources[n]]]

@@ -486,7 +486,9 @@ def fix_kubernetes(text: str | YamlFile, name: str = "", wanted: Wanted = None) 
         for obj in _objects(doc):
             spec = _pod_spec(obj)
             if spec is not None:
-                label = f"{obj.get('kind')}/{(obj.get('metadata') or {}).get('name', '?')}"
+                meta = obj.get("metadata")
+                named = meta.get("name", "?") if isinstance(meta, dict) else "?"  # may be a string
+                label = f"{obj.get('kind')}/{named}"
                 _fix_pod(edits, change, spec, label, wanted)
         for obj in _tekton_objects(doc):
             label = f"{obj.get('kind')}/{(obj.get('metadata') or {}).get('name', '?')}"

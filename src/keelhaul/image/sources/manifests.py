@@ -190,6 +190,8 @@ def parse_manifest(
 ) -> ManifestParts:
     manifest = _object(document, where)
     kind = media_type or manifest.get("mediaType") or OCI_MANIFEST
+    if not isinstance(kind, str):
+        raise ImageSourceError(f"{where}: mediaType is not a string")
     if kind in INDEX_TYPES:
         raise ImageSourceError(f"{where}: an index where a manifest was expected")
     if kind not in MANIFEST_TYPES:
@@ -234,7 +236,43 @@ def parse_config(data: bytes, where: str, limits: SourceLimits) -> dict[str, Any
     history = config.get("history", [])
     if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
         raise ImageSourceError(f"{where}: history is not a list of objects")
+    _check_run_config(config.get("config"), where)
     return config
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+#: The fields of a config's ``config`` object keelhaul reads, and the JSON type each must have
+#: (null is always allowed, as the image spec's omitempty fields are).
+_RUN_CONFIG_FIELDS: dict[str, tuple[str, Callable[[object], bool]]] = {
+    "Env": ("a list of strings", _strings),
+    "Cmd": ("a list of strings", _strings),
+    "Entrypoint": ("a list of strings", _strings),
+    "Shell": ("a list of strings", _strings),
+    "User": ("a string", lambda v: isinstance(v, str)),
+    "WorkingDir": ("a string", lambda v: isinstance(v, str)),
+    "StopSignal": ("a string", lambda v: isinstance(v, str)),
+    "Labels": ("an object of strings",
+               lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values())),
+    "ExposedPorts": ("an object", lambda v: isinstance(v, dict)),
+    "Volumes": ("an object", lambda v: isinstance(v, dict)),
+    "Healthcheck": ("an object", lambda v: isinstance(v, dict)),
+}  # fmt: skip
+
+
+def _check_run_config(run: object, where: str) -> None:
+    """The image's run configuration holds what the image spec says, or the image is refused
+    here, once, with the field named (every reader of it can then trust the types)."""
+    if run is None:
+        return
+    if not isinstance(run, dict):
+        raise ImageSourceError(f"{where}: config is not an object")
+    for name, (kind, holds) in _RUN_CONFIG_FIELDS.items():
+        value = run.get(name)
+        if value is not None and not holds(value):
+            raise ImageSourceError(f"{where}: config.{name} is not {kind}")
 
 
 def _history(config: Mapping[str, Any]) -> tuple[HistoryEntry, ...]:

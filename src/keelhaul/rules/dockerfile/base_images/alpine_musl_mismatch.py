@@ -6,7 +6,6 @@ from keelhaul.dockerfile.stages import Stage
 from keelhaul.findings import Category, Severity
 from keelhaul.rules.dockerfile.shared.images import image_ref, is_alpine
 from keelhaul.rules.dockerfile.shared.packages import operation_span, packages_span, word_span
-from keelhaul.rules.dockerfile.shared.structure import chain
 from keelhaul.rules.dockerfile.shared.toolchain import (
     installs_build_tools,
     stage_env,
@@ -131,7 +130,7 @@ def _downloads(stage: Stage, runs: list[Run], base: str) -> Iterator[Hit]:
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
     for stage in ctx.build.stages:
-        root = chain(ctx.build, stage)[-1]
+        root = ctx.build.root(stage)
         if root.base_stage is not None or not root.base or not is_alpine(root.base):
             continue
         runs = stage_runs(ctx, stage)

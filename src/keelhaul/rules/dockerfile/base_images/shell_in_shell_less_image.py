@@ -2,13 +2,12 @@ from collections.abc import Iterator
 
 from keelhaul.findings import Category, Severity
 from keelhaul.rules.dockerfile.shared.distroless import MISSING_TOOLS, shell_less
-from keelhaul.rules.dockerfile.shared.structure import chain
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
 
 def check(ctx: DockerfileContext) -> Iterator[Hit]:
     for stage in ctx.build.stages:
-        root = chain(ctx.build, stage)[-1]
+        root = ctx.build.root(stage)
         base = root.base
         if root.is_scratch or not base or "$" in base or not shell_less(base):
             continue

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from keelhaul.dockerfile.stages import Stage
@@ -121,7 +121,7 @@ def reads_copies(ctx: DockerfileContext, run: Run, first: Instruction) -> bool:
 
 
 def _names_written(
-    word: str, cwd: str | None, env: dict[str, str], written: list[_Written], executed: bool
+    word: str, cwd: str | None, env: Mapping[str, str], written: list[_Written], executed: bool
 ) -> bool:
     if "/" not in word:
         # a bare name: a program copied onto the PATH, or a file in the working directory

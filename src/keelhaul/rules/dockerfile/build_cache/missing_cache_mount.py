@@ -1,4 +1,4 @@
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from keelhaul.dockerfile.operations import PackageOperation, deleted_paths
 from keelhaul.findings import Category, Safety, Severity
@@ -36,7 +36,7 @@ def _flag(place: CacheDir, user: str | None) -> str:
 
 
 def _notes(run: Run, ops: list[PackageOperation], missing: list[CacheDir], keeps_debs: bool,
-           env: dict[str, str]) -> list[str]:  # fmt: skip
+           env: Mapping[str, str]) -> list[str]:  # fmt: skip
     notes: list[str] = []
     if (
         any(op.manager in APT for op in ops)

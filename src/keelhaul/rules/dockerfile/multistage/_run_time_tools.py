@@ -21,6 +21,7 @@ reported as before.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from keelhaul.rules.dockerfile.shared.images import final_chain
 from keelhaul.rules.dockerfile.shared.security import script_text
@@ -84,7 +85,7 @@ def _run_time_toolchain(ctx: DockerfileContext) -> str:
     return ""
 
 
-def _builds(run: Run, env: dict[str, str]) -> bool:
+def _builds(run: Run, env: Mapping[str, str]) -> bool:
     """The RUN compiles or installs something that may compile (pip, make, ``... install``)."""
     if next(build_steps([run], env), None) is not None:
         return True

@@ -11,7 +11,6 @@ from keelhaul.rules.dockerfile.shared.images import (
     slim_tag,
 )
 from keelhaul.rules.dockerfile.shared.roles import ships_as_application
-from keelhaul.rules.dockerfile.shared.structure import chain
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, fix_builder, register
 
 WHY_UNSAFE = (
@@ -34,7 +33,7 @@ def _base_fix(ctx: DockerfileContext, stages: list[Stage]) -> Fix | None:
         return None  # compiled dependencies would break on slim: the wheels conversion or none
     shipped = {s.index for s in stages}
     others = (s for s in ctx.build.stages if s.index not in shipped)
-    if any(root.index in {c.index for c in chain(ctx.build, s)} for s in others):
+    if any(ctx.build.root(s).index == root.index for s in others):
         return None  # other stages build on it too (a builder that compiles would break)
     name, colon, tag = written.rpartition(":")
     if not colon or "/" in tag:

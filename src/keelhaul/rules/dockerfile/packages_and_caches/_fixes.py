@@ -25,6 +25,7 @@ from keelhaul.dockerfile.shell import SHELLS, ShellScript, SimpleCommand
 from keelhaul.dockerfile.syntax import Instruction, LineRole, parse
 from keelhaul.findings import Edit, Fix
 from keelhaul.rules.dockerfile.shared.packages import APT, analysis
+from keelhaul.rules.dockerfile.shared.structure import base_of
 from keelhaul.rules.registry import DockerfileContext, Run, fix_builder, read_script
 
 #: Words a fix may anchor to or put in: plain, nothing the shell would read specially.
@@ -559,14 +560,16 @@ def plan(ctx: DockerfileContext, run: Run) -> Plan | None:
 
 def _posix_shell(ctx: DockerfileContext, run: Run) -> bool:
     """Every SHELL instruction of the RUN's stage chain names a POSIX-style shell."""
-    for stage in analysis(ctx).chain(run.stage):
-        for inst in stage.instructions:
-            eff = inst.effective
-            if eff.name == "SHELL":
-                program = eff.values[0].replace("\\", "/").rsplit("/", 1)[-1] if eff.values else ""
-                if program not in SHELLS:
-                    return False
-    return True
+    other = ctx.build.chain_flags("other SHELL", lambda s: any(map(_not_posix, s.instructions)))
+    return not other[run.stage.index]
+
+
+def _not_posix(inst: Instruction) -> bool:
+    eff = inst.effective
+    if eff.name != "SHELL":
+        return False
+    program = eff.values[0].replace("\\", "/").rsplit("/", 1)[-1] if eff.values else ""
+    return program not in SHELLS
 
 
 def plain_chain(script: ShellScript) -> bool:
@@ -747,6 +750,11 @@ def _later_runs(ctx: DockerfileContext, run: Run) -> Iterator[Run]:
     found = analysis(ctx)
     order = {id(inst): i for i, inst in enumerate(run.stage.instructions)}
     here = order.get(id(run.instruction), -1)
+    below = {run.stage.index}  # the stages built on run's, found in one pass in file order
+    for stage in ctx.build.stages[run.stage.index + 1 :]:
+        base = base_of(stage)
+        if base is not None and base in below:
+            below.add(stage.index)
     for other in found.runs:
         if other.instruction is run.instruction:
             continue
@@ -755,7 +763,7 @@ def _later_runs(ctx: DockerfileContext, run: Run) -> Iterator[Run]:
             onbuild = other.instruction.name == "ONBUILD" and run.instruction.name != "ONBUILD"
             if position > here or onbuild:
                 yield other
-        elif any(s.index == run.stage.index for s in found.chain(other.stage)):
+        elif other.stage.index in below:
             yield other
 
 

@@ -24,7 +24,14 @@ from keelhaul.dockerfile.shell import SimpleCommand
 from keelhaul.dockerfile.stages import Stage
 from keelhaul.dockerfile.syntax import Instruction
 from keelhaul.rules.dockerfile.shared.packages import analysis
-from keelhaul.rules.dockerfile.shared.structure import chain, expand, is_remote, scopes, transfer
+from keelhaul.rules.dockerfile.shared.structure import (
+    Overlay,
+    chain,
+    expand,
+    is_remote,
+    scopes,
+    transfer,
+)
 from keelhaul.rules.registry import DockerfileContext, Run
 
 # --------------------------------------------------------------------------------------------
@@ -199,9 +206,9 @@ def after_failure(run: Run, cmd: SimpleCommand) -> bool:
     return False
 
 
-def script_env(run: Run, env: Mapping[str, str]) -> dict[str, str]:
+def script_env(run: Run, env: Mapping[str, str]) -> Mapping[str, str]:
     """The variables in force, with the script's own ``NAME=value`` and ``export`` added."""
-    out = dict(env)
+    out: dict[str, str] = {}  # over ``env``, not a copy of it: deep scopes stay linear
     for cmd in run.script.commands:
         if not top_level(cmd):
             continue
@@ -212,7 +219,7 @@ def script_env(run: Run, env: Mapping[str, str]) -> dict[str, str]:
                 name, sep, value = word.partition("=")
                 if sep and "$" not in value:
                     out[name] = value
-    return out
+    return Overlay(out, env)
 
 
 def directories(run: Run, start_cwd: str) -> Iterator[tuple[SimpleCommand, str | None]]:

@@ -28,9 +28,11 @@ from keelhaul.dockerfile.operations import (
 )
 from keelhaul.dockerfile.scripts import heredoc_is_script, script_texts, skip_words
 from keelhaul.dockerfile.shell import SimpleCommand
-from keelhaul.dockerfile.stages import DependencyVia, Stage
+from keelhaul.dockerfile.stages import DependencyVia
 from keelhaul.dockerfile.syntax import Instruction, LineRole, Span
 from keelhaul.rules.dockerfile.shared.images import image_name
+from keelhaul.rules.dockerfile.shared.structure import Overlay, base_of
+from keelhaul.rules.dockerfile.shared.toolchain import stage_env_maps
 from keelhaul.rules.registry import DockerfileContext, Hit, Run, read_script
 
 T = TypeVar("T")
@@ -166,6 +168,9 @@ class Analysis:
     _firsts: dict[object, dict[int, tuple[int, int, object]]] = field(
         init=False, default_factory=dict
     )
+    _earliests: dict[object, list[tuple[int, int, object] | None]] = field(
+        init=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         self.runs = _runs(self.ctx)
@@ -180,14 +185,6 @@ class Analysis:
 
     def shipped_runs(self) -> Iterator[Run]:
         return (r for r in self.runs if r.stage.index in self.shipped)
-
-    def chain(self, stage: Stage) -> list[Stage]:
-        """The stage and the stages it is built FROM, the first base first."""
-        out = [stage]
-        stages = self.ctx.build.stages
-        while out[-1].base_stage is not None and out[-1].base_stage < out[-1].index:
-            out.append(stages[out[-1].base_stage])
-        return out[::-1]
 
     def facts(self, run: Run) -> Facts:
         return self._facts[id(run)]
@@ -206,8 +203,8 @@ class Analysis:
         firsts = self._firsts.get(key)
         if firsts is None:
             firsts = self._firsts[key] = self._scan(probe)
-        chain = self.chain(run.stage)
-        found = next((firsts[s.index] for s in chain[:-1] if s.index in firsts), None)
+        parent = base_of(run.stage)
+        found = None if parent is None else self._earliest(key, firsts)[parent]
         if found is None:
             here = firsts.get(run.stage.index)
             if here is not None and here[0] <= self._position.get(id(run.instruction), _NOWHERE):
@@ -221,6 +218,21 @@ class Analysis:
         return bool(folders) and (
             self.first_before(run, ("copy", folders), copies_into(*folders)) is not None
         )
+
+    def _earliest(
+        self, key: object, firsts: dict[int, tuple[int, int, object]]
+    ) -> list[tuple[int, int, object] | None]:
+        """Per stage, ``firsts`` of the first stage of its chain (itself included) that has
+        one, computed once per probe in file order."""
+        earliest = self._earliests.get(key)
+        if earliest is None:
+            earliest = []
+            for stage in self.ctx.build.stages:
+                parent = base_of(stage)
+                inherited = None if parent is None else earliest[parent]
+                earliest.append(inherited if inherited is not None else firsts.get(stage.index))
+            self._earliests[key] = earliest
+        return earliest
 
     def _scan(self, probe: Probe[T]) -> dict[int, tuple[int, int, object]]:
         """Per stage, the first instruction ``probe`` answers: (position, line, answer)."""
@@ -239,13 +251,15 @@ class Analysis:
         stages = self.ctx.build.stages
         ends: dict[int, Mapping[str, tuple[Run, Fill]]] = {}
         debs_from = self._scan(words_match(_KEEP_DEBS))
+        # per stage, along its chain: inherited from the base stage in one pass in file order
+        # (not a walk back per stage: deep FROM chains would cost quadratic time)
+        envs = stage_env_maps(self.ctx)
+        debs_along = self.ctx.build.chain_flags("keeps .deb files", lambda s: s.index in debs_from)
         for stage in stages:
-            chain = self.chain(stage)
-            env: dict[str, str] = {}
-            for link in chain:
-                env.update(link.args)
-                env.update(link.env)
-            earlier_debs = any(link.index in debs_from for link in chain[:-1])
+            env = envs[stage.index]
+            parent = base_of(stage)
+            earlier_debs = parent is not None and debs_along[parent]
+            root = self.ctx.build.root(stage)
             base = stage.base_stage
             prior: Mapping[str, tuple[Run, Fill]] = (
                 ends.get(base, {}) if base is not None and base < stage.index else {}
@@ -255,7 +269,7 @@ class Analysis:
                     position = self._position[id(inst)]
                     here = debs_from.get(stage.index)
                     debs = earlier_debs or (here is not None and here[0] <= position)
-                    facts = Facts(env, chain[0].base, debs)
+                    facts = Facts(env, root.base, debs)
                     self._facts[id(run)] = facts
                     kept = _kept(run, facts)
                     if inst.name == "ONBUILD":
@@ -755,9 +769,9 @@ _SPECIAL_BUILTINS = frozenset(
 )  # fmt: skip
 
 
-def _script_env(run: Run, env: Mapping[str, str]) -> dict[str, str]:
+def _script_env(run: Run, env: Mapping[str, str]) -> Mapping[str, str]:
     """The variables in force, with ``export NAME=value`` lines of the script added."""
-    out = dict(env)
+    out: dict[str, str] = {}  # over ``env``, not a copy of it: deep scopes stay linear
     for cmd in run.script.commands:
         if cmd.name == "export":
             for word in cmd.argv[1:]:
@@ -768,7 +782,7 @@ def _script_env(run: Run, env: Mapping[str, str]) -> dict[str, str]:
         # built-in stay set for the rest of the script
         if not cmd.argv or cmd.name in _SPECIAL_BUILTINS:
             out.update(cmd.env)
-    return out
+    return Overlay(out, env)
 
 
 def _add_apt_repository_updates(cmd: SimpleCommand) -> bool:
@@ -838,7 +852,7 @@ def _kept(run: Run, facts: Facts) -> list[Fill]:
     return out
 
 
-def env_of(run: Run, facts: Facts) -> dict[str, str]:
+def env_of(run: Run, facts: Facts) -> Mapping[str, str]:
     return _script_env(run, facts.env)
 
 

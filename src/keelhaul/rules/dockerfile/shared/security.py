@@ -166,7 +166,7 @@ def base_image(reference: str) -> BaseImage:
 
 def root_base(ctx: DockerfileContext, stage: Stage) -> Stage:
     """The first stage of the chain: the one built FROM an image (or scratch)."""
-    return chain(ctx.build, stage)[-1]
+    return ctx.build.root(stage)
 
 
 # --------------------------------------------------------------------------------------------

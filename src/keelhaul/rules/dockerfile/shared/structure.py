@@ -96,20 +96,9 @@ def inherited(stage: Stage, flags: Mapping[int, bool]) -> bool:
     return flags.get(base, False) if base is not None else False
 
 
-_ROOTS: list[tuple[Build, list[bool]]] = []
-
-
 def rooted_at_scratch(build: Build, stage: Stage) -> bool:
     """True when every layer of the stage comes from this Dockerfile (nothing is unknown)."""
-    entry = _ROOTS[0] if _ROOTS else None  # read once: another thread may replace it
-    if entry is None or entry[0] is not build:
-        roots: list[bool] = []
-        for s in build.stages:
-            base = base_of(s)
-            roots.append(roots[base] if base is not None else s.is_scratch)
-        entry = (build, roots)
-        _ROOTS[:] = [entry]
-    return entry[1][stage.index]
+    return build.root(stage).is_scratch
 
 
 def stage_of(build: Build) -> dict[int, Stage]:
@@ -118,6 +107,33 @@ def stage_of(build: Build) -> dict[int, Stage]:
 
 
 # --- variables -------------------------------------------------------------------------
+
+
+class Overlay(Mapping[str, str]):
+    """``top`` over ``below``, read-only, without copying ``below``: a RUN's own variables over
+    its stage's scope cost the size of the script, not of the scope (a scope inherited down
+    a deep FROM chain may hold thousands of names, and every RUN of the chain reads one)."""
+
+    __slots__ = ("below", "top")
+
+    def __init__(self, top: Mapping[str, str], below: Mapping[str, str]) -> None:
+        self.top = top
+        self.below = below
+
+    def __getitem__(self, name: str) -> str:
+        if name in self.top:
+            return self.top[name]
+        return self.below[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.top or name in self.below
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.top
+        yield from (name for name in self.below if name not in self.top)
+
+    def __len__(self) -> int:
+        return len(self.top) + sum(1 for name in self.below if name not in self.top)
 
 
 @dataclass(frozen=True, slots=True)

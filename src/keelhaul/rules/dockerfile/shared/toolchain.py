@@ -12,11 +12,13 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
+from immutables import Map
+
 from keelhaul.dockerfile.operations import PackageOperation, PackageSpec, package_spec
 from keelhaul.dockerfile.shell import SimpleCommand
 from keelhaul.dockerfile.stages import Stage
 from keelhaul.dockerfile.syntax import Instruction
-from keelhaul.rules.dockerfile.shared.structure import chain
+from keelhaul.rules.dockerfile.shared.structure import Overlay, base_of
 from keelhaul.rules.registry import DockerfileContext, Run
 
 # --------------------------------------------------------------------------------------------
@@ -95,16 +97,16 @@ def _auto_removed(run: Run, after: int) -> bool:
 _VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?\Z")
 
 
-def script_env(run: Run, env: Mapping[str, str]) -> dict[str, str]:
+def script_env(run: Run, env: Mapping[str, str]) -> Mapping[str, str]:
     """``env`` with the script's own ``NAME=value`` and ``export NAME=value`` added, so
     ``buildDeps='gcc make'; apt-get install -y $buildDeps`` reads as gcc and make."""
-    out = dict(env)
+    out: dict[str, str] = {}  # over ``env``, not a copy of it: deep scopes stay linear
     for cmd in run.script.commands:
         if not cmd.argv:
             out.update(cmd.env)
         elif cmd.name == "export":
             out.update(w.partition("=")[::2] for w in cmd.argv[1:] if "=" in w)
-    return out
+    return Overlay(out, env)
 
 
 def packages(op: PackageOperation, env: Mapping[str, str]) -> tuple[PackageSpec, ...]:
@@ -298,14 +300,28 @@ def _runs_by_stage(ctx: DockerfileContext) -> dict[int, list[Run]]:
     return out
 
 
-def stage_env(ctx: DockerfileContext, stage: Stage) -> dict[str, str]:
+def stage_env(ctx: DockerfileContext, stage: Stage) -> Mapping[str, str]:
     """The ARG and ENV values of the stage and the stages it is built FROM (their last
     values: enough to read a package list kept in a variable)."""
-    env: dict[str, str] = {}
-    for link in reversed(chain(ctx.build, stage)):
-        env.update(link.args)
-        env.update(link.env)
-    return env
+    return stage_env_maps(ctx)[stage.index]
+
+
+def stage_env_maps(ctx: DockerfileContext) -> list[Mapping[str, str]]:
+    """Every stage's ``stage_env`` by index, computed once per Dockerfile."""
+    return ctx.memo("toolchain.stage_envs", _stage_envs)
+
+
+def _stage_envs(ctx: DockerfileContext) -> list[Mapping[str, str]]:
+    """Every stage's ``stage_env``: the ARGs of its chain (a persistent map built on its
+    base's) under its ENV (which holds what it inherits already), so deep FROM chains cost
+    linear time and memory, not a walk back and a copy per stage."""
+    args: list[Map[str, str]] = []
+    out: list[Mapping[str, str]] = []
+    for stage in ctx.build.stages:
+        base = base_of(stage)
+        args.append((args[base] if base is not None else Map()).update(stage.args))
+        out.append(Overlay(stage.env, args[-1]))
+    return out
 
 
 def whole_context_copy(stage: Stage) -> Instruction | None:

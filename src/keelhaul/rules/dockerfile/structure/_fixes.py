@@ -18,7 +18,6 @@ from keelhaul.dockerfile.syntax import Instruction, Line, LineRole, Span, parse
 from keelhaul.findings import Edit, Fix, Safety
 from keelhaul.rules.dockerfile.shared.distroless import after_entrypoint, entrypoint
 from keelhaul.rules.dockerfile.shared.images import image_name
-from keelhaul.rules.dockerfile.shared.structure import chain
 from keelhaul.rules.registry import fix_builder
 
 # --------------------------------------------------------------------------------------------
@@ -189,6 +188,14 @@ def _words(command: str) -> list[str] | None:
     return words
 
 
+def _has_entrypoint(stage: Stage) -> bool:
+    return any(i.name == "ENTRYPOINT" for i in stage.instructions)
+
+
+def _has_exec_entrypoint(stage: Stage) -> bool:
+    return any(i.name == "ENTRYPOINT" and i.json for i in stage.instructions)
+
+
 @fix_builder
 def exec_form_fix(inst: Instruction, build: Build, stage: Stage) -> Fix | None:
     """``CMD node server.js`` -> ``CMD ["node", "server.js"]`` when the split is certain.
@@ -203,7 +210,7 @@ def exec_form_fix(inst: Instruction, build: Build, stage: Stage) -> Fix | None:
         return None
     if any(line.role is not LineRole.CODE for line in inst.lines):
         return None  # comment lines inside the instruction: not rewritten away
-    root = chain(build, stage)[-1].base.lower()
+    root = build.root(stage).base.lower()
     if any(w in root for w in ("windows", "nanoserver", "servercore")):
         return None  # cmd /S /C splits words its own way
     command = inst.values[0]
@@ -220,11 +227,9 @@ def exec_form_fix(inst: Instruction, build: Build, stage: Stage) -> Fix | None:
     cmd = top[0]
     if cmd.words != tuple(words) or cmd.env or cmd.redirects or cmd.context or cmd.negated:
         return None
-    if inst.name == "CMD" and not any(
-        i.name == "ENTRYPOINT" for s in chain(build, stage) for i in s.instructions
-    ):
+    if inst.name == "CMD" and not build.chain_flags("ENTRYPOINT", _has_entrypoint)[stage.index]:
         # a distroless nodejs/python3/java base runs its interpreter: the CMD is its arguments
-        found = after_entrypoint(chain(build, stage)[-1].base, argv)
+        found = after_entrypoint(build.root(stage).base, argv)
         if found is None:
             return None
         argv = found
@@ -240,11 +245,11 @@ def exec_form_fix(inst: Instruction, build: Build, stage: Stage) -> Fix | None:
         return Fix((edit,), description, Safety.UNSAFE,
                    "arguments given to `docker run` now reach the program instead of being "
                    "ignored")  # fmt: skip
-    if any(i.name == "ENTRYPOINT" and i.json for s in chain(build, stage) for i in s.instructions):
+    if build.chain_flags("exec-form ENTRYPOINT", _has_exec_entrypoint)[stage.index]:
         return Fix((edit,), description, Safety.UNSAFE,
                    "the stage's ENTRYPOINT gets the program and its arguments instead of "
                    "`/bin/sh -c '...'`")  # fmt: skip
-    origin = chain(build, stage)[-1]
+    origin = build.root(stage)
     if not origin.is_scratch and not entrypoint(origin.base) and not _passes_commands(origin.base):
         return Fix((edit,), description, Safety.UNSAFE,
                    f"the ENTRYPOINT of {origin.base}, if it has one (keelhaul cannot see it), gets "
@@ -347,7 +352,7 @@ def pipefail_fix(
     script = _script(inst)
     if script is None or inst.sub is not None or escape != "\\":
         return None
-    base = chain(build, stage)[-1].base.lower()
+    base = build.root(stage).base.lower()
     program = shell[0].rsplit("/", 1)[-1] if shell else ""
     alpine = "alpine" in base or "busybox" in image_name(base)
     if program in _PIPEFAIL_SHELLS or (alpine and program in ("", "sh")):

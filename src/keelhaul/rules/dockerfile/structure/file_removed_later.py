@@ -1,5 +1,5 @@
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from keelhaul.dockerfile.operations import deleted_paths
 from keelhaul.dockerfile.shell import SimpleCommand
@@ -57,7 +57,7 @@ def _clone_target(cmd: SimpleCommand) -> str | None:
     return None
 
 
-def _made_by(run: Run, cmd: SimpleCommand, cwd: str | None, env: dict[str, str],
+def _made_by(run: Run, cmd: SimpleCommand, cwd: str | None, env: Mapping[str, str],
              place: Place) -> Made | None:  # fmt: skip
     """What ``cmd`` writes that a later layer could delete: a download or a clone."""
     written: str | None = None
@@ -113,7 +113,7 @@ class _Layers:
                 pending.append(made)
         self.made.extend(pending)
 
-    def remove(self, run: Run, cmd: SimpleCommand, cwd: str | None, env: dict[str, str],
+    def remove(self, run: Run, cmd: SimpleCommand, cwd: str | None, env: Mapping[str, str],
                place: Place, stage: Stage, pending: list[Made]) -> None:  # fmt: skip
         for word in deleted_paths(cmd):
             if cwd is None and not word.startswith("/"):

@@ -99,10 +99,7 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
     where = places(ctx)
     by_inst = runs_by_instruction(ctx)
     for stage in ctx.build.stages:
-        root = stage
-        while root.base_stage is not None and root.base_stage < root.index:
-            root = ctx.build.stages[root.base_stage]
-        base = root.base.lower()
+        base = ctx.build.root(stage).base.lower()
         if any(w in base for w in _WINDOWS):
             continue
         for inst in stage.instructions:

@@ -3,7 +3,7 @@ from collections.abc import Iterator
 
 from keelhaul.findings import Category, Safety, Severity
 from keelhaul.rules.dockerfile.shared.distroless import shell_less
-from keelhaul.rules.dockerfile.shared.structure import chain, inherited, rooted_at_scratch
+from keelhaul.rules.dockerfile.shared.structure import inherited, rooted_at_scratch
 from keelhaul.rules.dockerfile.structure._fixes import exec_form_fix
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
@@ -26,12 +26,12 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
             if (
                 inst.values[0].lstrip().startswith("exec ")
                 and not scratch
-                and not shell_less(chain(ctx.build, stage)[-1].base)
+                and not shell_less(ctx.build.root(stage).base)
             ):
                 continue  # `exec` replaces the shell: the program is PID 1 and gets signals
             if scratch:
                 why = "a scratch-based image has no /bin/sh, so the container cannot start"
-            elif shell_less(chain(ctx.build, stage)[-1].base):
+            elif shell_less(ctx.build.root(stage).base):
                 why = "a distroless image has no /bin/sh, so the container cannot start"
             else:
                 why = "the shell is PID 1 and does not pass SIGTERM on"

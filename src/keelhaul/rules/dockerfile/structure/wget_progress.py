@@ -69,7 +69,7 @@ def _busybox(
 ) -> bool:
     """Alpine's (and busybox's) wget is busybox's, which draws one progress line, unless the
     stage chain installs GNU wget before the download."""
-    base = chain(ctx.build, stage)[-1].base.lower()
+    base = ctx.build.root(stage).base.lower()
     if "alpine" not in base and "busybox" not in base:
         return False
     return not _installs_wget_before(ctx, stage, runs, run, dl)
@@ -90,7 +90,7 @@ def _gnu_wget(
 ) -> bool:
     """The wget of ``dl`` is known to be GNU wget: the base is one of :data:`_GNU_WGET` (not
     an Alpine variant), or the stage chain installs wget before the download."""
-    base = chain(ctx.build, stage)[-1].base.lower()
+    base = ctx.build.root(stage).base.lower()
     if image_name(base) in _GNU_WGET and not any(w in base for w in _BUSYBOX_TOO):
         return True
     return _installs_wget_before(ctx, stage, runs, run, dl)
@@ -111,8 +111,9 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
     runs = runs_by_instruction(ctx)
     if _configured(runs):
         return
+    wgetrc = ctx.build.chain_flags("sets WGETRC", lambda st: bool(st.env.get("WGETRC")))
     for stage in ctx.build.stages:
-        if any(st.env.get("WGETRC") for st in chain(ctx.build, stage)):
+        if wgetrc[stage.index]:
             continue
         for inst in stage.instructions:
             for run in runs.get(id(inst), []) if inst.name == "RUN" else ():

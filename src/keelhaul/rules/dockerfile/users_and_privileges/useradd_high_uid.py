@@ -4,7 +4,7 @@ from keelhaul.dockerfile.shell import SimpleCommand
 from keelhaul.findings import Category, Severity
 from keelhaul.rules.dockerfile.shared.layers import places, runs_by_instruction, script_env
 from keelhaul.rules.dockerfile.shared.packages import command_span
-from keelhaul.rules.dockerfile.shared.structure import chain, expand
+from keelhaul.rules.dockerfile.shared.structure import expand
 from keelhaul.rules.registry import DockerfileContext, Hit, Rule, register
 
 #: Bytes per UID of /var/log/lastlog (292) and /var/log/faillog (32) on 64-bit glibc.
@@ -57,7 +57,7 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
     where = places(ctx)
     by_inst = runs_by_instruction(ctx)
     for stage in ctx.build.stages:
-        base = chain(ctx.build, stage)[-1].base.lower()
+        base = ctx.build.root(stage).base.lower()
         if "alpine" in base or "busybox" in base:
             continue  # no /var/log/lastlog there for useradd to grow
         for inst in stage.instructions:
