@@ -33,6 +33,7 @@ from keelhaul.rule import Kind, Rule
 from keelhaul.rules.engine import check_context
 from keelhaul.rules.registry import DockerfileContext
 from keelhaul.rules.shellcheck import (
+    DEFAULT_BOUNDS,
     Bounds,
     ResultCache,
     Script,
@@ -654,7 +655,7 @@ class Checker:
         for script in given:
             found_settings = settings.get(script.path)
             bounds = (
-                Bounds()
+                DEFAULT_BOUNDS
                 if found_settings is None
                 else Bounds(found_settings.shellcheck_timeout, found_settings.shellcheck_max_memory)
             )

@@ -43,6 +43,8 @@ SHELLCHECK_SCRIPT_LINES = 1000
 SHELLCHECK_SCRIPT_BYTES = 128 * _KiB
 SHELLCHECK_SECONDS = 120.0  # the default of the shellcheck-timeout setting
 SHELLCHECK_MEMORY_BYTES = 2 * 1024 * _MiB  # the default of the shellcheck-max-memory setting
+RENDER_SECONDS = 30
+RENDER_MEMORY_BYTES = 4 * 1024 * _MiB  # Go's runtime (kubectl, kustomize, helm) reserves ahead
 CONFIG_YAML_NODES = 10_000
 CONFIG_YAML_ALIASES = 100
 CONFIG_YAML_DEPTH = 64
@@ -88,6 +90,12 @@ LIMITS: dict[str, Limit] = {
                                      "one ShellCheck process's address space, an rlimit "
                                      "(setting shellcheck-max-memory)",
                                      "stopped; error naming its RUN scripts, exit 2"),
+    "RENDER_SECONDS": Limit(RENDER_SECONDS, "seconds",
+                            "one kustomize, kubectl or helm run rendering a chart or overlay",
+                            "killed; error naming the folder, exit 2"),
+    "RENDER_MEMORY_BYTES": Limit(RENDER_MEMORY_BYTES, "bytes",
+                                 "one renderer's address space, an rlimit",
+                                 "stopped; error naming the folder, exit 2"),
     "CONFIG_YAML_NODES": Limit(CONFIG_YAML_NODES, "nodes",
                                "a .hadolint.yaml, aliases expanded",
                                "error naming the file, exit 2"),

@@ -39,26 +39,19 @@ lookup. docs/shellcheck.md documents all of this for users.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import functools
 import hashlib
 import json
 import os
 import re
-import resource
 import shutil
-import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from keelhaul import limits
+from keelhaul import limits, programs
 from keelhaul.dockerfile.scripts import heredoc_is_script, script_program, skip_words
 from keelhaul.dockerfile.stages import Stage
 from keelhaul.dockerfile.syntax import Instruction, LineRole
@@ -492,15 +485,14 @@ class ResultCache:
 
 def _ask_version(binary: str) -> str:
     try:
-        proc = subprocess.run(
-            [binary, "--version"], capture_output=True, text=True, check=False, timeout=60
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
+        done = programs.run([binary, "--version"], DEFAULT_BOUNDS)
+    except (OSError, programs.TimedOut) as exc:
         raise ShellCheckFailed(f"cannot run ShellCheck ({binary}): {exc}") from exc
-    for line in proc.stdout.splitlines():
+    stdout = done.stdout.decode("utf-8", "replace")
+    for line in stdout.splitlines():
         if line.startswith("version:"):
             return line.split(":", 1)[1].strip()
-    return proc.stdout.strip() or "unknown"
+    return stdout.strip() or "unknown"
 
 
 def _key(version: str, source: str) -> str:
@@ -508,82 +500,35 @@ def _key(version: str, source: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class Bounds:
-    """What one ShellCheck process may use: wall seconds and bytes of address space."""
-
-    seconds: float = SHELLCHECK_TIMEOUT
-    memory: int = SHELLCHECK_MEMORY
-
-
-_PR_SET_PDEATHSIG = 1
-_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
-#: The ShellCheck processes running now (killed with their group if keelhaul is interrupted).
-_RUNNING: set[subprocess.Popen[str]] = set()
-_RUNNING_LOCK = threading.Lock()
-
-
-def _limit_child(memory: int, parent: int) -> None:
-    """In the forked child, before ShellCheck starts: cap its address space (ShellCheck's
-    runtime then reports "out of memory" and exits, instead of taking gigabytes) and have the
-    kernel kill it when keelhaul dies (``kill -9`` included), not run on as an orphan."""
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    if _LIBC is not None:
-        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:  # keelhaul died before the request above was made
-        os._exit(1)
-
-
-def _kill(proc: subprocess.Popen[str]) -> None:
-    """Kill ShellCheck's process group (its own session: anything it started goes too),
-    unless it has been waited for (its id may then belong to another process)."""
-    if proc.returncode is None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
+Bounds = programs.Bounds
+#: What one ShellCheck process may use unless the settings shellcheck-timeout and
+#: shellcheck-max-memory say otherwise.
+DEFAULT_BOUNDS = Bounds(SHELLCHECK_TIMEOUT, SHELLCHECK_MEMORY)
 
 
 def _run_chunk(
-    binary: str, folder: Path, names: list[str], bounds: Bounds, where: str
+    binary: str, folder: Path, names: list[str], limit: Bounds, where: str
 ) -> list[dict[str, object]]:
     """ShellCheck over the files ``names``; ``where`` names their RUN scripts for an error."""
     try:
-        proc = subprocess.Popen(
-            [binary, *OPTIONS, *names],
-            cwd=folder,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,  # a process group of its own, killed as one
-            preexec_fn=functools.partial(_limit_child, bounds.memory, os.getpid()),
-        )
+        done = programs.run([binary, *OPTIONS, *names], limit, cwd=folder)
     except OSError as exc:
         raise ShellCheckFailed(f"cannot run ShellCheck ({binary}): {exc.strerror}") from exc
-    with _RUNNING_LOCK:
-        _RUNNING.add(proc)
-    try:
-        stdout, stderr = proc.communicate(timeout=bounds.seconds)
-    except subprocess.TimeoutExpired:
-        _kill(proc)
-        proc.communicate()
+    except programs.TimedOut:
         raise ShellCheckFailed(
-            f"ShellCheck ({binary}) was stopped after {bounds.seconds:g} s (setting "
+            f"ShellCheck ({binary}) was stopped after {limit.seconds:g} s (setting "
             f"shellcheck-timeout) checking {where}"
         ) from None
-    finally:
-        _kill(proc)  # a no-op once it has exited; else (an interrupt) it must not run on
-        with _RUNNING_LOCK:
-            _RUNNING.discard(proc)
-    if proc.returncode not in (0, 1):
-        first = (stderr.strip().splitlines() or ["no output"])[0]
-        if "out of memory" in first or proc.returncode in (-signal.SIGKILL, -signal.SIGSEGV):
+    if done.returncode not in (0, 1):
+        first = (done.stderr.decode("utf-8", "replace").strip().splitlines() or ["no output"])[0]
+        if done.killed_by_memory:
             raise ShellCheckFailed(
-                f"ShellCheck ({binary}) was stopped at {_size(bounds.memory)} of memory "
+                f"ShellCheck ({binary}) was stopped at {_size(limit.memory)} of memory "
                 f"(setting shellcheck-max-memory) checking {where}: {first[:200]}"
             )
         raise ShellCheckFailed(f"ShellCheck ({binary}) failed: {first}")
     try:
-        comments = json.loads(stdout)["comments"]
+        comments = json.loads(done.stdout)["comments"]
     except (ValueError, KeyError, TypeError) as exc:
         raise ShellCheckFailed(f"ShellCheck ({binary}) gave output that is not json1") from exc
     return list(comments)
@@ -635,9 +580,7 @@ def _shellcheck(
                 pool.map(lambda c: _run_chunk(binary, folder, c[0], bounds, c[1]), chunks)
             )
         except BaseException:  # one chunk failed, or Ctrl-C: the others stop now, not later
-            with _RUNNING_LOCK:
-                for proc in _RUNNING:
-                    _kill(proc)
+            programs.kill_all()
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -668,7 +611,7 @@ def check_scripts(
     scripts: Sequence[Script],
     binary: str,
     cache: ResultCache | None = None,
-    bounds: Bounds = Bounds(),
+    bounds: Bounds = DEFAULT_BOUNDS,
 ) -> list[Finding]:
     """Run ShellCheck over ``scripts`` in a few processes (only those ``cache`` does not
     already hold), each within ``bounds``; findings point into the Dockerfiles."""

@@ -31,13 +31,13 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from keelhaul import limits, programs
 from keelhaul.errors import KeelhaulError, SyntaxProblem
 from keelhaul.runtime.yaml_documents import load_documents
 
@@ -56,7 +56,9 @@ __all__ = [
 ]
 
 #: Seconds a renderer may take.
-TIMEOUT = 30
+TIMEOUT = limits.RENDER_SECONDS
+#: What one renderer process may use (a process group of its own, killed with keelhaul).
+BOUNDS = programs.Bounds(TIMEOUT, limits.RENDER_MEMORY_BYTES)
 ORIGIN = "config.kubernetes.io/origin"
 _REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|git@|github\.com/|gitlab\.com/|bitbucket\.org/)")
 _NO_NETWORK = {
@@ -297,18 +299,15 @@ def _run(
 ) -> str:
     env = {**os.environ, **_NO_NETWORK}
     try:
-        done = subprocess.run(
-            list(command),
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            timeout=TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
+        done = programs.run(command, BOUNDS, cwd=cwd, env=env)
+    except programs.TimedOut:
         raise RenderFailed(f"{what} did not finish in {TIMEOUT} s") from None
     except OSError as exc:
         raise RenderFailed(f"{what} could not run: {exc.strerror or exc}") from None
+    if done.returncode != 0 and done.killed_by_memory:
+        raise RenderFailed(
+            f"{what} was stopped at {limits.RENDER_MEMORY_BYTES // (1024 * 1024)} MiB of memory"
+        )
     if done.returncode != 0:
         err = done.stderr.decode("utf-8", "replace").strip().splitlines()
         last = [_KLOG.sub("", line).strip().strip('"') for line in err if line.strip()]
