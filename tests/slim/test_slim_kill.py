@@ -101,3 +101,30 @@ def test_kill_9_at_random_points_leaves_the_destination_absent_or_whole(tmp_path
         assert again.returncode == 0, again.stderr
         assert [p.name for p in out.iterdir()] == ["image"]  # no temporary left beside it
     assert False in outcomes  # at least one kill landed before the rename
+
+
+@pytest.mark.parametrize("scheme", ["oci", "oci-archive"])
+def test_two_slims_to_one_destination_leave_one_whole_image(tmp_path: Path, scheme: str) -> None:
+    """Concurrent writers to the same destination (issue 23, fault tests): both finish, and
+    the destination holds one of the two images whole, with nothing left beside it."""
+    sources = {
+        mark: oci(tmp_path / mark, [BASE, [file("app/blob", os.urandom(2 << 20))],
+                                    [file(f"app/{mark}", b"x")]], how="tar")
+        for mark in ("a", "b")
+    }  # fmt: skip
+    out = tmp_path / "out"
+    out.mkdir()
+    dest = out / ("image" if scheme == "oci" else "image.tar")
+    for _ in range(2):
+        command = [sys.executable, "-m", "keelhaul", "slim", "--force", "--output"]
+        processes = [
+            subprocess.Popen([*command, f"{scheme}:{dest}", source],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            for source in sources.values()
+        ]  # fmt: skip
+        errors = [p.communicate()[1] for p in processes]
+        assert [p.returncode for p in processes] == [0, 0], errors
+        with open_image(f"{scheme}:{dest}") as image:
+            tree = merged_tree(image)
+        assert ("app/a" in tree) != ("app/b" in tree)
+        assert [p.name for p in out.iterdir()] == [dest.name]

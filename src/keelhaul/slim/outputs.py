@@ -13,6 +13,7 @@ destination is as it was. A destination that exists is refused unless ``force``.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -329,17 +330,24 @@ class Layout:
             shutil.rmtree(self.root, ignore_errors=True)
 
     def _place_folder(self) -> None:
+        """Move the finished layout to the destination folder. A folder cannot replace a
+        folder in one rename, so what is there is moved aside first; another slim to the same
+        destination may place its own between the two renames, so that is moved aside too,
+        and the last one placed stays (each is whole)."""
         dest = self.destination.path
-        old: Path | None = None
-        if dest.exists():
-            old = dest.with_name(f".{dest.name}.keelhaul-{os.getpid()}.old")
-            os.replace(dest, old)
-        os.replace(self.root, dest)
-        if old is not None:
-            if old.is_dir():
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                old.unlink()
+        aside = dest.with_name(f".{dest.name}.keelhaul-{os.getpid()}.old")
+        for _ in range(100):
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(dest, aside)
+                _remove(aside)
+            try:
+                os.replace(self.root, dest)
+            except OSError as exc:
+                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.EISDIR):
+                    raise
+                continue  # another slim placed its image in between: move it aside as well
+            return
+        raise SlimError(f"{self.destination.text}: other writers kept replacing it")
 
     def _place_archive(self) -> None:
         dest = self.destination.path
@@ -408,3 +416,11 @@ def _running(pid: int) -> bool:
     except OSError:
         return True
     return True
+
+
+def _remove(path: Path) -> None:
+    """Remove a file or a folder tree moved aside."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
