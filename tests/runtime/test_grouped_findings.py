@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.keelhaul_cli import run
 
 DEPLOYMENT = """\
@@ -175,6 +177,29 @@ def test_a_production_compose_stack_gates_the_checklist(tmp_path: Path) -> None:
     code, found = gate(tmp_path, "--ignore", "KH409")
     limits = {(f["code"], f["severity"]) for f in found if f["code"] in ("KH440", "KH441")}
     assert limits == {("KH440", "warning"), ("KH441", "info")}
+
+
+@pytest.mark.parametrize(
+    ("name", "gates"),
+    [
+        ("compose.production.yaml", True),
+        ("docker-compose.prod.yml", True),
+        ("production.yml", True),
+        ("docker-compose.dev.yml", False),
+        ("compose.override.yaml", False),
+        ("reproducible.yml", False),  # a word, not a part of one
+    ],
+)
+def test_a_file_named_for_production_gates_by_default(
+    tmp_path: Path, name: str, gates: bool
+) -> None:
+    (tmp_path / name).write_text(DEV_STACK)
+    done = run("check", "--format", "json", "--ignore", "KH435", name, cwd=tmp_path)
+    assert done.returncode == (1 if gates else 0), done.stdout
+    # an explicit setting wins over the name
+    (tmp_path / ".keelhaul.toml").write_text('[settings]\ncompose-stack = "development"\n')
+    done = run("check", "--format", "json", name, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout
 
 
 def test_a_severity_override_of_kh409_wins_on_a_development_stack(tmp_path: Path) -> None:

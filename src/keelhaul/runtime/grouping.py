@@ -19,8 +19,8 @@ The member codes keep working everywhere:
 - ``keelhaul fix`` fixes each member that was reported (:meth:`Finding.itemised`).
 
 The group's severity is its most severe member's (a ``severity`` override of KH409 wins).
-On a Compose service of a development stack (the setting ``compose-stack``, development by
-default) every member is info (:func:`development`): the checklist is advice there, the
+On a Compose service of a development stack (the setting ``compose-stack``; by default every
+Compose file but one named for production) every member is info (:func:`development`): the checklist is advice there, the
 risks below still gate; the group's message says so and how to make it gate.
 What stays out of the group are the findings of real risk, each its own error or warning:
 privileged, host namespaces, host paths (the Docker socket), dangerous capabilities,
@@ -29,6 +29,7 @@ secrets, an explicit root user.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 from keelhaul.findings import Category, Finding, Location, Severity
@@ -74,20 +75,30 @@ DEVELOPMENT_NOTE = (
 #: What each member rule's explanation says about it.
 DEVELOPMENT_TEXT = (
     " On a Compose service this is info unless the setting `compose-stack` says `production` "
-    "(the default is `development`): a Compose file mostly describes a stack run on a "
+    "(by default a file whose name says `prod` or `production`, like `compose.production.yaml`, "
+    "is production, any other development): a Compose file mostly describes a stack run on a "
     "developer's machine, where this item is advice, not a risk to gate on; with "
     '`compose-stack = "production"` it has its own severity again. Kubernetes and docker run '
     "keep it."
 )
 
 
+#: Words of a Compose file's name that say it describes production (Docker's documentation
+#: names the production file ``compose.production.yaml``; ``docker-compose.prod.yml`` is common).
+_PRODUCTION_WORDS = frozenset({"prod", "production"})
+
+
 def development(run: ContainerRun, settings: Mapping[str, object]) -> bool:
-    """Whether ``run`` is a service of a development Compose stack (the setting
-    ``compose-stack``, ``development`` by default), where the checklist items are info."""
+    """Whether ``run`` is a service of a development Compose stack, where the checklist items
+    are info: the setting ``compose-stack`` says so, or (``auto``, the default) the file's
+    name does not say ``prod`` or ``production``."""
     if run.source is not Source.COMPOSE:
         return False
     stack = getattr(settings, "compose_stack", None) or settings.get("compose-stack")
-    return stack != "production"
+    if stack in ("development", "production"):
+        return stack == "development"
+    name = run.file.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    return _PRODUCTION_WORDS.isdisjoint(re.split(r"[._\-]", name))
 
 
 def _items(members: Sequence[Finding]) -> str:

@@ -44,7 +44,9 @@ register(
             "finding at the container that lists what is missing; a container missing one item "
             "gets that rule's own finding. The severity is the most severe member's. On a "
             "Compose service every member is info unless the setting `compose-stack` says "
-            "`production` (the default is `development`): the checklist is advice on a stack "
+            "`production` (by default a file named for production, `compose.production.yaml` or "
+            "`docker-compose.prod.yml`, is production, any other development): the checklist "
+            "is advice on a stack "
             "run on a developer's machine, so it does not fail the default gate there, and the "
             'finding\'s message says so; `compose-stack = "production"` (in `.keelhaul.toml` '
             "`[settings]`) makes it gate. In JSON each KH409 finding carries its `members` (code, severity, line, "
