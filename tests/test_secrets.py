@@ -208,6 +208,22 @@ def test_secret_values(value: str, secret: bool) -> None:
         ("API_KEY", "B97B0AFCAA1A47F044F244A07FCC7D46ACCC4CF8", "a secret"),
         ("PASSWORD", "${PASSWORD}", None),
         ("GREETING", "hello world", None),
+        # a random password may hold `$`: inside a run of letters and digits it is no variable
+        ("DB_PASSWORD", "Xk9#mQ2$vL7pR4wZ", "a secret"),
+        ("DB_PASSWORD", "p@$$w0rd!", "a secret"),  # `$$`: Compose's literal `$`
+        ("DB_PASSWORD", "$DB_PASSWORD", None),
+        ("DB_PASSWORD", "${DB_PASSWORD:-}", None),
+        ("DB_PASSWORD", "$(cat /run/secrets/db)", None),
+        ("DB_PASSWORD", "user:$PW", None),  # `$` after punctuation: a reference
+        ("DB_PASSWORD", "abc${SUFFIX}", None),
+        ("DB_PASSWORD", "%DB_PASSWORD%", None),
+        ("DB_PASSWORD", "{{ .Values.db.password }}", None),
+        ("DB_PASSWORD", "<password>", None),
+        ("DB_PASSWORD", "xxx", None),  # one character repeated: a placeholder
+        ("DB_PASSWORD", "***", None),
+        ("DB_PASSWORD", "changeme", None),
+        ("DB_PASSWORD", "/run/secrets/db_password", None),
+        ("DB_PASSWORD", "", None),
     ],
 )
 def test_assignment_secret(name: str, value: str, label: str | None) -> None:

@@ -38,6 +38,7 @@ __all__ = [
     "content_shows_secret",
     "find_secrets",
     "find_secrets_in_bytes",
+    "is_reference",
     "is_secret_name",
     "mask_text",
     "may_be_secret_value",
@@ -176,9 +177,18 @@ _PLACEHOLDER = re.compile(
 _TRIVIAL_URL_PASSWORDS = frozenset({"password", "pass", "passwd", "pwd", "secret", "x", "xx"})
 
 
-def _is_reference(value: str) -> bool:
-    """``$VAR``, ``${VAR}``, ``%VAR%``, ``$(cmd)``: the secret is elsewhere."""
-    return "$" in value or (value.startswith("%") and value.endswith("%"))
+#: A reference: ``${VAR}`` or ``$(cmd)`` anywhere, ``$VAR`` (``$1``, ``$@``) at the start or
+#: after a character that is no letter or digit (``$HOME/x``, ``user:$PW``). A ``$`` inside a
+#: run of letters and digits (``Xk9#mQ2$vL7pR4wZ``) is a character of a random password.
+_REFERENCE = re.compile(r"\$[{(]|(?<![A-Za-z0-9])\$[A-Za-z0-9_@*#?!]")
+
+
+def is_reference(value: str) -> bool:
+    """``$VAR``, ``${VAR}``, ``%VAR%``, ``$(cmd)``: the secret is elsewhere. ``$$`` is the
+    literal ``$`` of Compose, make and env files, no reference."""
+    if value.startswith("%") and value.endswith("%") and len(value) > 2:
+        return True
+    return _REFERENCE.search(value.replace("$$", "")) is not None
 
 
 def find_secrets(text: str, limit: int = MAX_SECRETS) -> list[Secret]:
@@ -219,7 +229,7 @@ def find_secrets(text: str, limit: int = MAX_SECRETS) -> list[Secret]:
         for match in pattern.finditer(text):
             group = next(i for i in range(1, (pattern.groups or 1) + 1) if match.group(i))
             value = match.group(group)
-            if _is_reference(value) or _PLACEHOLDER.search(value) or ELLIPSIS in value:
+            if is_reference(value) or _PLACEHOLDER.search(value) or ELLIPSIS in value:
                 continue
             if kind == "url-password" and value.lower() in _TRIVIAL_URL_PASSWORDS:
                 continue
@@ -306,12 +316,15 @@ def is_secret_name(name: str) -> bool:
 
 
 def may_be_secret_value(value: str) -> bool:
-    """Whether a value could be a secret: not empty, a reference, a path, a switch or a URL
-    without credentials, not a placeholder and at least three characters long."""
+    """Whether a value could be a secret: not empty, a reference (``${DB_PASSWORD}``,
+    ``$(cat f)``), a path (``/run/secrets/db``), a switch or a URL without credentials, not a
+    placeholder (``changeme``, ``<password>``, ``{{ .Values.pw }}``, ``xxx``: one character
+    repeated) and at least three characters long. A random password holding ``$``, ``#`` or
+    other punctuation (``Xk9#mQ2$vL7pR4wZ``) is one."""
     value = value.strip().strip("'\"").strip()
-    if len(value) < 3 or value.lower() in _SWITCHES:
-        return False
-    if _is_reference(value) or _PATH.match(value) or _PLAIN_URL.match(value):
+    if len(value) < 3 or value.lower() in _SWITCHES or len(set(value.lower())) == 1:
+        return False  # too short, a switch, or one character repeated (xxx, ***, 000)
+    if is_reference(value) or _PATH.match(value) or _PLAIN_URL.match(value):
         return False
     return _PLACEHOLDER.search(value) is None
 
@@ -494,7 +507,7 @@ def _assignment_spans(text: str, yaml: bool) -> list[Secret]:
     for pattern in options:
         for match in pattern.finditer(text):
             value = match.group(1)
-            if _is_reference(value) or _PLACEHOLDER.search(value) or ELLIPSIS in value:
+            if is_reference(value) or _PLACEHOLDER.search(value) or ELLIPSIS in value:
                 continue
             start, end = match.span(1)
             out.append(Secret("password-option", "a password", start, end, redact(value)))

@@ -303,10 +303,16 @@ class Settings(Mapping[str, object]):
         CHECK)  # fmt: skip
     # the runtime rules
     compose_stack: str = _setting(
-        "compose-stack", _choice("development", "production"), "development",
-        "development or production",
-        "What the Compose files describe: on a `development` stack the resource limit rules "
-        "(KH440-KH442) are info; `production` gives them their own severity (KH440: warning).",
+        "compose-stack", _choice("auto", "development", "production"), "auto",
+        "auto, development or production",
+        "What the Compose files describe. `auto` (the default): a file whose name says "
+        "`prod` or `production` (`compose.production.yaml`, `docker-compose.prod.yml`, "
+        "`production.yml`) is production, any other development. On a `development` stack "
+        "the hardening checklist (KH409 and its members: capabilities not dropped, writable "
+        "root filesystem, no non-root user, no-new-privileges, resource limits) is info, so it "
+        "does not fail the default gate; `production` gives those rules their own severity (warning). Risks "
+        "(privileged, host namespaces, the Docker socket and host paths, dangerous "
+        "capabilities, secrets, an explicit root user) keep their severity on either.",
         CHECK)  # fmt: skip
     # bounds on hostile input
     max_expanded_size: int = _setting(

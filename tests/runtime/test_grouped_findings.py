@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.keelhaul_cli import run
 
 DEPLOYMENT = """\
@@ -120,16 +122,92 @@ def test_a_severity_override_of_a_member_counts_in_the_group(tmp_path: Path) -> 
     assert done.returncode == 0, done.stdout
 
 
-def test_compose_limits_are_info_on_a_development_stack(tmp_path: Path) -> None:
-    (tmp_path / "compose.yaml").write_text(COMPOSE)
-    found = findings(tmp_path, "--ignore", "KH409", name="compose.yaml")
-    limits = {(f["code"], f["severity"]) for f in found if f["code"] in ("KH440", "KH441")}
-    assert limits == {("KH440", "info"), ("KH441", "info")}
+#: A development stack with only checklist gaps: nothing dropped, writable, root, no limits.
+DEV_STACK = """\
+services:
+  web:
+    image: registry.example/shop/web:1.4.2
+    ports: ["8080:8080"]
+  cache:
+    image: redis:7.2.4
+"""
+
+
+def gate(folder: Path, *args: str) -> tuple[int, list[dict[str, object]]]:
+    done = run("check", "--format", "json", *args, "compose.yaml", cwd=folder)
+    assert done.returncode in (0, 1), done.stderr
+    found: list[dict[str, object]] = json.loads(done.stdout)["findings"]
+    return done.returncode, found
+
+
+def test_a_development_compose_stack_with_only_checklist_gaps_passes(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(DEV_STACK)
+    code, found = gate(tmp_path)
+    assert code == 0, found
+    grouped = [f for f in found if f["code"] == "KH409"]
+    assert len(grouped) == 2
+    assert {f["severity"] for f in grouped} == {"info"}
+    assert all('compose-stack = "production"' in str(f["message"]) for f in grouped)
+    assert {"KH400", "KH405", "KH410", "KH416", "KH440"} <= set(member_codes(grouped[0]))
+    # one by one (KH409 ignored) the members are info too
+    code, found = gate(tmp_path, "--ignore", "KH409")
+    assert code == 0
+    assert {f["severity"] for f in found if f["code"] in ("KH400", "KH405", "KH440")} == {"info"}
+
+
+def test_the_risks_still_fail_a_development_stack(tmp_path: Path) -> None:
+    privileged = DEV_STACK.replace("    ports:", "    privileged: true\n    ports:")
+    socket = DEV_STACK + "    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock\n"
+    for text, code_of_risk in ((privileged, "KH415"), (socket, "KH427")):
+        (tmp_path / "compose.yaml").write_text(text)
+        code, found = gate(tmp_path)
+        assert code == 1, text
+        failing = {f["code"] for f in found if f["severity"] in ("warning", "error")}
+        assert failing == {code_of_risk}, found
+
+
+def test_a_production_compose_stack_gates_the_checklist(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(DEV_STACK)
     (tmp_path / ".keelhaul.toml").write_text('[settings]\ncompose-stack = "production"\n')
-    done = run("check", "--format", "json", "--ignore", "KH409", "compose.yaml", cwd=tmp_path)
-    found = json.loads(done.stdout)["findings"]
+    code, found = gate(tmp_path)
+    assert code == 1
+    grouped = [f for f in found if f["code"] == "KH409"]
+    assert {f["severity"] for f in grouped} == {"warning"}
+    assert not any("compose-stack" in str(f["message"]) for f in grouped)
+    code, found = gate(tmp_path, "--ignore", "KH409")
     limits = {(f["code"], f["severity"]) for f in found if f["code"] in ("KH440", "KH441")}
     assert limits == {("KH440", "warning"), ("KH441", "info")}
+
+
+@pytest.mark.parametrize(
+    ("name", "gates"),
+    [
+        ("compose.production.yaml", True),
+        ("docker-compose.prod.yml", True),
+        ("docker-compose.dev.yml", False),
+        ("reproducible.yml", False),  # a word, not a part of one
+    ],
+)
+def test_a_file_named_for_production_gates_by_default(
+    tmp_path: Path, name: str, gates: bool
+) -> None:
+    (tmp_path / name).write_text(DEV_STACK)
+    done = run("check", "--format", "json", "--ignore", "KH435", name, cwd=tmp_path)
+    assert done.returncode == (1 if gates else 0), done.stdout
+    # an explicit setting wins over the name
+    (tmp_path / ".keelhaul.toml").write_text('[settings]\ncompose-stack = "development"\n')
+    done = run("check", "--format", "json", name, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout
+
+
+def test_a_severity_override_of_kh409_wins_on_a_development_stack(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(DEV_STACK)
+    (tmp_path / ".keelhaul.toml").write_text('[severity]\nKH409 = "warning"\n')
+    code, found = gate(tmp_path)
+    assert code == 1
+    grouped = [f for f in found if f["code"] == "KH409"]
+    assert {f["severity"] for f in grouped} == {"warning"}
+    assert not any("compose-stack" in str(f["message"]) for f in grouped)
 
 
 def test_sarif_names_the_group_and_its_member_codes(tmp_path: Path) -> None:

@@ -345,6 +345,22 @@ def test_generated_config_maps_and_secrets_are_checked_at_their_lines(tmp_path: 
     ]
 
 
+@needs_kubectl
+def test_a_random_password_literal_of_a_secret_generator_is_a_secret(tmp_path: Path) -> None:
+    """A random password holding `$` and `#` in a secretGenerator literal is a secret; a
+    placeholder beside it (`changeme`) is not."""
+    (tmp_path / "deployment.yaml").write_text(DEPLOYMENT)
+    (tmp_path / "kustomization.yaml").write_text(
+        "resources:\n  - deployment.yaml\nsecretGenerator:\n  - name: db\n    literals:\n"
+        "      - ADMIN_PASSWORD=changeme\n      - DB_PASSWORD=Xk9#mQ2$vL7pR4wZ\n"
+    )
+    done = keelhaul(".", cwd=tmp_path)
+    secrets = [f for f in findings(done.stdout) if "KH432" in f]
+    assert [f.split(" error")[0] for f in secrets] == ["kustomization.yaml:7:9:"], done.stdout
+    assert "DB_PASSWORD holds a secret" in secrets[0]
+    assert "Xk9#mQ2" not in done.stdout
+
+
 def keelhaul_fix(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "keelhaul", "fix", *args],

@@ -135,3 +135,48 @@ def test_no_output_shows_a_value(tmp_path: Path, fmt: str) -> None:
     for value in VALUES:
         assert value not in done.stdout
         assert value not in done.stderr
+
+
+#: A random password holding `$` and `#` (no variable: the `$` is inside letters and digits).
+RANDOM = "Xk9#mQ2$vL7pR4wZ"
+
+RANDOM_PLACES = {
+    "compose.yaml": (
+        "services:\n  db:\n    image: postgres:16.4\n    environment:\n"
+        f"      DB_PASSWORD: {RANDOM}\n      REPLICA_PASSWORD: ${{DB_PASSWORD}}\n"
+    ),
+    "pod.yaml": (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: db\nspec:\n  containers:\n"
+        "    - name: db\n      image: postgres:16.4\n      env:\n"
+        f"        - name: DB_PASSWORD\n          value: {RANDOM}\n"
+        "        - name: REPLICA_PASSWORD\n          value: $(DB_PASSWORD)\n"
+        "        - name: ADMIN_PASSWORD\n          valueFrom:\n"
+        "            secretKeyRef: {name: db, key: admin}\n"
+    ),
+    "secret.yaml": (
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n"
+        f"  DB_PASSWORD: {RANDOM}\n  REPLICA_PASSWORD: xxx\n"
+        "  ADMIN_PASSWORD_FILE: /run/secrets/admin\n  EMPTY_PASSWORD: ''\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RANDOM_PLACES))
+def test_a_random_password_under_a_password_key_is_a_secret(tmp_path: Path, name: str) -> None:
+    (tmp_path / name).write_text(RANDOM_PLACES[name])
+    done = check(tmp_path, name)
+    assert done.returncode == 1, done.stderr
+    found = json.loads(done.stdout)["findings"]
+    secrets = [(f["code"], f["line"]) for f in found if f["code"] in ("KH430", "KH432")]
+    line = next(i for i, t in enumerate(RANDOM_PLACES[name].splitlines(), 1) if RANDOM in t)
+    assert [at for _, at in secrets] == [line], found  # the references and placeholders: none
+    assert RANDOM not in done.stdout
+
+
+def test_a_random_password_in_dotenv_is_a_secret(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  db:\n    image: postgres:16.4\n    environment:\n"
+        "      DB_PASSWORD: ${DB_PASSWORD}\n      REPLICA_PASSWORD: ${REPLICA_PASSWORD}\n"
+    )
+    (tmp_path / ".env").write_text(f"DB_PASSWORD={RANDOM}\nREPLICA_PASSWORD=changeme\n")
+    assert [line for line, _ in kh432(tmp_path, "compose.yaml")] == [5]

@@ -6,9 +6,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping
 
-from keelhaul.findings import Finding, Location
+from keelhaul.findings import Finding, Location, Severity
 from keelhaul.rule import Kind, Rule, registered
-from keelhaul.runtime.grouping import GROUP_CODE, ITEMS, group
+from keelhaul.runtime.grouping import DEVELOPMENT, GROUP_CODE, ITEMS, development, group
 from keelhaul.runtime.model import ContainerRun, StoredValue, Where
 from keelhaul.runtime.rules import VALUE_CHECKS, RuntimeHit
 
@@ -55,7 +55,9 @@ def check_runs(
     filled with the containers each finding came from (see :data:`Owners`). ``values``
     are the file's stored values (ConfigMaps, Secrets, env files: :func:`read_stored`), read
     by the rules that check them (:data:`VALUE_CHECKS`). With KH409 among the rules, each
-    container's hardening checklist is one finding (:mod:`keelhaul.runtime.grouping`).
+    container's hardening checklist is one finding (:mod:`keelhaul.runtime.grouping`). On a
+    development Compose stack (``compose-stack``) the checklist items are info
+    (:func:`keelhaul.runtime.grouping.development`).
     """
     from keelhaul.runtime import pss as pss_checks
 
@@ -79,7 +81,10 @@ def check_runs(
         key = (rule.code, hit.where.file, hit.where.line, hit.where.column, hit.message)
         found = by_key.get(key)
         if found is None:
-            found = by_key[key] = finding(rule, hit.where, hit.message, hit)
+            found = finding(rule, hit.where, hit.message, hit)
+            if index is not None and rule.code in ITEMS and development(runs[index], opts):
+                found = dataclasses.replace(found, severity=Severity.INFO, properties=DEVELOPMENT)
+            by_key[key] = found
             out.append(found)
         if index is None:
             return

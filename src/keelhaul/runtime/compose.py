@@ -38,6 +38,7 @@ from keelhaul.runtime.model import (
     Where,
 )
 from keelhaul.runtime.yaml_documents import YamlFile, load_documents, yaml_file
+from keelhaul.secrets import is_reference
 
 __all__ = ["has_variable", "looks_like_compose", "read_compose", "services_of", "stored_values"]
 
@@ -528,8 +529,13 @@ def _environment(reader: _Run) -> list[EnvVar]:
 
 def _literal(value: str | None) -> str | None:
     """An environment value as a literal, or None when it comes from a variable (the value is
-    then the host's or the ``.env`` file's, not written here)."""
-    return None if value is None or has_variable(value) else value
+    then the host's or the ``.env`` file's, not written here). A ``$`` inside a run of letters
+    and digits (``Xk9#mQ2$vL7pR4wZ``) keeps the value as written: Compose would read a
+    variable there, but it is a character of a random password far more often than a variable
+    glued to text, and the password is committed either way (:func:`keelhaul.secrets.is_reference`)."""
+    if value is None or (has_variable(value) and is_reference(value)):
+        return None
+    return value
 
 
 def _sysctls(reader: _Run) -> list[Value[str]]:

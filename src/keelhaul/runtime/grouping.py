@@ -19,6 +19,9 @@ The member codes keep working everywhere:
 - ``keelhaul fix`` fixes each member that was reported (:meth:`Finding.itemised`).
 
 The group's severity is its most severe member's (a ``severity`` override of KH409 wins).
+On a Compose service of a development stack (the setting ``compose-stack``; by default every
+Compose file but one named for production) every member is info (:func:`development`): the checklist is advice there, the
+risks below still gate; the group's message says so and how to make it gate.
 What stays out of the group are the findings of real risk, each its own error or warning:
 privileged, host namespaces, host paths (the Docker socket), dangerous capabilities,
 secrets, an explicit root user.
@@ -26,12 +29,23 @@ secrets, an explicit root user.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
+import re
+from collections.abc import Mapping, Sequence
 
 from keelhaul.findings import Category, Finding, Location, Severity
+from keelhaul.runtime.model import ContainerRun, Source
 
-__all__ = ["GROUP_CODE", "GROUP_NAME", "ITEMS", "group", "regroup"]
+__all__ = [
+    "DEVELOPMENT",
+    "DEVELOPMENT_NOTE",
+    "DEVELOPMENT_TEXT",
+    "GROUP_CODE",
+    "GROUP_NAME",
+    "ITEMS",
+    "development",
+    "group",
+    "regroup",
+]
 
 GROUP_CODE = "KH409"
 GROUP_NAME = "container-not-hardened"
@@ -51,26 +65,72 @@ ITEMS: dict[str, str] = {
 
 _SEPARATOR = " is not hardened: "
 
+#: The ``properties`` of a member made info because its Compose stack is a development one.
+DEVELOPMENT: Mapping[str, object] = {"compose-stack": "development"}
+#: What a group of such members says after its list.
+DEVELOPMENT_NOTE = (
+    '; info on a development Compose stack, set compose-stack = "production" to make these gate'
+)
+
+#: What each member rule's explanation says about it.
+DEVELOPMENT_TEXT = (
+    " On a Compose service this is info unless the setting `compose-stack` says `production` "
+    "(by default a file whose name says `prod` or `production`, like `compose.production.yaml`, "
+    "is production, any other development): a Compose file mostly describes a stack run on a "
+    "developer's machine, where this item is advice, not a risk to gate on; with "
+    '`compose-stack = "production"` it has its own severity again. Kubernetes and docker run '
+    "keep it."
+)
+
+
+#: Words of a Compose file's name that say it describes production (Docker's documentation
+#: names the production file ``compose.production.yaml``; ``docker-compose.prod.yml`` is common).
+_PRODUCTION_WORDS = frozenset({"prod", "production"})
+
+
+def development(run: ContainerRun, settings: Mapping[str, object]) -> bool:
+    """Whether ``run`` is a service of a development Compose stack, where the checklist items
+    are info: the setting ``compose-stack`` says so, or (``auto``, the default) the file's
+    name does not say ``prod`` or ``production``."""
+    if run.source is not Source.COMPOSE:
+        return False
+    stack = getattr(settings, "compose_stack", None) or settings.get("compose-stack")
+    if stack in ("development", "production"):
+        return stack == "development"
+    name = run.file.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    return _PRODUCTION_WORDS.isdisjoint(re.split(r"[._\-]", name))
+
 
 def _items(members: Sequence[Finding]) -> str:
     return ", ".join(f"{ITEMS.get(m.code, m.name)} ({m.code})" for m in members)
 
 
-def group(subject: str, where: Location, members: Sequence[Finding]) -> Finding | None:
+def group(
+    subject: str,
+    where: Location,
+    members: Sequence[Finding],
+    severity: Severity | None = None,
+) -> Finding | None:
     """The finding for ``subject`` (``container app of Deployment/web``) missing ``members``:
-    None for none, the member itself for one, else a KH409 finding at ``where``."""
+    None for none, the member itself for one, else a KH409 finding at ``where`` (at
+    ``severity``, KH409's override, when given; else the most severe member's)."""
     ordered = sorted(set(members), key=lambda m: (m.code, m.location.line, m.message))
     if not ordered:
         return None
     if len(ordered) == 1:
         return ordered[0]
+    if severity is None:
+        severity = max((m.severity for m in ordered), key=lambda s: s.rank)
+    note = ""
+    if severity is Severity.INFO and any(m.properties == DEVELOPMENT for m in ordered):
+        note = DEVELOPMENT_NOTE
     return Finding(
         code=GROUP_CODE,
         name=GROUP_NAME,
-        severity=max((m.severity for m in ordered), key=lambda s: s.rank),
+        severity=severity,
         category=Category.SECURITY,
         location=where,
-        message=f"{subject}{_SEPARATOR}{_items(ordered)}",
+        message=f"{subject}{_SEPARATOR}{_items(ordered)}{note}",
         members=tuple(ordered),
     )
 
@@ -81,7 +141,4 @@ def regroup(
     """``grouped`` with only ``members`` left (after suppressions, severity overrides or a
     baseline): None, the one member, or the group again (``severity``: KH409's override)."""
     subject = grouped.message.partition(_SEPARATOR)[0]
-    found = group(subject, grouped.location, members)
-    if found is not None and found.code == GROUP_CODE and severity is not None:
-        found = replace(found, severity=severity)
-    return found
+    return group(subject, grouped.location, members, severity)

@@ -42,9 +42,14 @@ register(
             "The hardening checklist, one finding per container: when two or more of its "
             f"member rules fire on one container ({_MEMBERS}), they are reported as one KH409 "
             "finding at the container that lists what is missing; a container missing one item "
-            "gets that rule's own finding. The severity is the most severe member's (resource "
-            "limits are info on Compose services unless the setting `compose-stack` "
-            "says `production`). In JSON each KH409 finding carries its `members` (code, severity, line, "
+            "gets that rule's own finding. The severity is the most severe member's. On a "
+            "Compose service every member is info unless the setting `compose-stack` says "
+            "`production` (by default a file named for production, `compose.production.yaml` or "
+            "`docker-compose.prod.yml`, is production, any other development): the checklist "
+            "is advice on a stack "
+            "run on a developer's machine, so it does not fail the default gate there, and the "
+            'finding\'s message says so; `compose-stack = "production"` (in `.keelhaul.toml` '
+            "`[settings]`) makes it gate. In JSON each KH409 finding carries its `members` (code, severity, line, "
             "message each), in SARIF `properties.members`. The member codes keep working: "
             "`# keelhaul: ignore=KH405` at the member's line silences that item, a severity "
             "override or an ignore of a member code applies to it, the baseline records the "
@@ -53,7 +58,8 @@ register(
             "checks nothing itself, so `--select KH409` alone reports nothing. Risks "
             "stay out of the group, each its own finding: privileged (KH415), host namespaces "
             "(KH425), host paths and the Docker socket (KH426, KH427), dangerous capabilities "
-            "(KH402), secrets (KH430), an explicit root user (KH411)."
+            "(KH402), secrets (KH430, KH432), an explicit root user (KH411); they keep their "
+            "severity on every stack."
         ),
         bad="""\
 apiVersion: v1

@@ -23,6 +23,7 @@ from keelhaul.runtime.checks._common import (
     security_where,
     spell,
 )
+from keelhaul.runtime.grouping import DEVELOPMENT_TEXT
 from keelhaul.runtime.model import ContainerRun
 from keelhaul.runtime.rules import RuntimeHit
 
@@ -202,7 +203,7 @@ register(
             "privileges. Kubernetes sets the flag with allowPrivilegeEscalation: false (its "
             "default is true); Compose with security_opt: [no-new-privileges:true]; docker run "
             "with --security-opt no-new-privileges. It costs nothing for a service that does "
-            "not call setuid programs."
+            "not call setuid programs." + DEVELOPMENT_TEXT
         ),
         bad=_POD.replace("        allowPrivilegeEscalation: false\n", ""),
         good=_POD,

@@ -7,17 +7,9 @@ from collections.abc import Iterator, Mapping
 from keelhaul.findings import Category, Severity
 from keelhaul.rule import Kind, Rule, register
 from keelhaul.runtime.checks._common import container_label, is_kubernetes, spell
-from keelhaul.runtime.model import ContainerRun, Source
+from keelhaul.runtime.grouping import DEVELOPMENT_TEXT
+from keelhaul.runtime.model import ContainerRun
 from keelhaul.runtime.rules import RuntimeHit
-
-
-def _development(run: ContainerRun, settings: Mapping[str, object]) -> Severity | None:
-    """Info for a Compose service of a development stack (``compose-stack``, the default):
-    limits matter where the stack is deployed, rarely on a laptop."""
-    if run.source is not Source.COMPOSE:
-        return None
-    stack = getattr(settings, "compose_stack", None) or settings.get("compose-stack")
-    return None if stack == "production" else Severity.INFO
 
 
 def _skip(run: ContainerRun) -> bool:
@@ -34,7 +26,6 @@ def _memory(run: ContainerRun, settings: Mapping[str, object]) -> Iterator[Runti
     yield RuntimeHit(
         run.where,
         f"{container_label(run)} has no memory limit; set {how}",
-        severity=_development(run, settings),
     )
 
 
@@ -45,7 +36,6 @@ def _cpu(run: ContainerRun, settings: Mapping[str, object]) -> Iterator[RuntimeH
     yield RuntimeHit(
         run.where,
         f"{container_label(run)} has no CPU limit; set {how}",
-        severity=_development(run, settings),
     )
 
 
@@ -57,7 +47,6 @@ def _pids(run: ContainerRun, settings: Mapping[str, object]) -> Iterator[Runtime
     yield RuntimeHit(
         run.where,
         f"{container_label(run)} has no limit on its number of processes; set {how}",
-        severity=_development(run, settings),
     )
 
 
@@ -82,9 +71,7 @@ register(
             "kernel's OOM killer picks a victim, maybe another service. With a limit only the "
             "faulty container is restarted. Kubernetes: resources.limits.memory (and a "
             "request); Compose: mem_limit or deploy.resources.limits.memory; docker run: "
-            "--memory. On Compose services this and the other limit rules (KH441, KH442) are "
-            "info unless the setting `compose-stack` says `production`: most Compose files "
-            "describe development stacks."
+            "--memory." + DEVELOPMENT_TEXT
         ),
         bad=_pod(""),
         good=_pod("      resources:\n        limits: {memory: 256Mi, cpu: 500m}\n"),
@@ -141,7 +128,7 @@ register(
             "stops every other container from starting a process. Compose pids_limit and docker "
             "run --pids-limit cap it (a few hundred suits most services). Compose and docker "
             "run only: Kubernetes has no container-level field; the kubelet's podPidsLimit "
-            "sets it for every pod of a node."
+            "sets it for every pod of a node." + DEVELOPMENT_TEXT
         ),
         bad="services:\n  web:\n    image: example/web:1.2\n",
         good="services:\n  web:\n    image: example/web:1.2\n    pids_limit: 200\n",

@@ -14,6 +14,7 @@ from keelhaul.runtime.checks._common import (
     security_where,
     spell,
 )
+from keelhaul.runtime.grouping import DEVELOPMENT_TEXT
 from keelhaul.runtime.model import ContainerRun, Value
 from keelhaul.runtime.rules import RuntimeHit
 
@@ -116,6 +117,7 @@ register(
             "the host's kernel: one kernel or runtime bug from owning the node, and free to "
             "rewrite the image's files. Set runAsNonRoot: true (the kubelet then refuses to start "
             "an image that would run as root) and a runAsUser/runAsGroup above 10000."
+            + DEVELOPMENT_TEXT
         ),
         bad=_POD.replace("    runAsNonRoot: true\n    runAsUser: 10001\n", ""),
         good=_POD,
