@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.fleet.conftest import FleetRegistry
+from tests.processes import alive
 
 pytestmark = pytest.mark.fleet
 
@@ -66,14 +67,6 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"
-
-
 def _leftovers(folder: Path) -> list[str]:
     """Files a finished run must not leave: journals, SQLite's WAL once closed, temporaries."""
     ends = ("-journal", "-wal", "-shm", ".tmp", ".new")
@@ -110,9 +103,9 @@ def test_a_killed_fleet_scan_leaves_the_store_before_or_after(
         assert state in ([images], [images, images]), f"{state} after a kill at {point:.2f}s"
         outcomes.append(len(state))
         gone_by = time.monotonic() + 15  # a Dask worker notices its nanny or scheduler went
-        while any(_alive(p) for p in started_by) and time.monotonic() < gone_by:
+        while any(alive(p) for p in started_by) and time.monotonic() < gone_by:
             time.sleep(0.1)
-        assert not [p for p in started_by if _alive(p)], f"left running after {point:.2f}s"
+        assert not [p for p in started_by if alive(p)], f"left running after {point:.2f}s"
     again = subprocess.run(_scan(fleet_registry, db), capture_output=True, text=True,
                            check=False, timeout=300)  # fmt: skip
     assert again.returncode == 0, again.stderr

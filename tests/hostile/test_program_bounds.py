@@ -5,7 +5,6 @@ process group, and an address-space cap."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import time
@@ -15,17 +14,9 @@ import pytest
 
 from keelhaul import programs
 from keelhaul.runtime import render
+from tests.processes import alive
 
 KUBECTL = shutil.which("kubectl")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    status = Path(f"/proc/{pid}/stat")
-    return status.exists() and status.read_text().split()[2] != "Z"
 
 
 def test_a_program_past_its_deadline_is_killed_with_what_it_started(tmp_path: Path) -> None:
@@ -37,9 +28,9 @@ def test_a_program_past_its_deadline_is_killed_with_what_it_started(tmp_path: Pa
     assert time.monotonic() - started < 10
     child = int(pid_file.read_text())
     deadline = time.monotonic() + 5
-    while _alive(child) and time.monotonic() < deadline:
+    while alive(child) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _alive(child), "the program's own child ran on after the deadline"
+    assert not alive(child), "the program's own child ran on after the deadline"
 
 
 def test_a_program_over_its_memory_cap_stops() -> None:

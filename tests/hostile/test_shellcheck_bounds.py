@@ -19,6 +19,7 @@ import pytest
 
 from keelhaul.rules.shellcheck import find_shellcheck
 from tests.keelhaul_cli import run
+from tests.processes import alive
 
 needs_shellcheck = pytest.mark.skipif(find_shellcheck() is None, reason="no shellcheck binary")
 
@@ -87,14 +88,6 @@ def _children(parent: int) -> list[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"  # a zombie is dead, only not reaped yet
-
-
 @needs_shellcheck
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_shellcheck_is_bounded_and_dies_with_keelhaul(tmp_path: Path) -> None:
@@ -121,9 +114,9 @@ def test_shellcheck_is_bounded_and_dies_with_keelhaul(tmp_path: Path) -> None:
         os.kill(keelhaul.pid, signal.SIGKILL)
         keelhaul.wait()
         gone_by = time.monotonic() + 5
-        while _alive(child) and time.monotonic() < gone_by:
+        while alive(child) and time.monotonic() < gone_by:
             time.sleep(0.05)
-        assert not _alive(child), "ShellCheck runs on after keelhaul was killed"
+        assert not alive(child), "ShellCheck runs on after keelhaul was killed"
     finally:
         if keelhaul.poll() is None:
             keelhaul.kill()
