@@ -21,6 +21,14 @@ from tests.image.synthetic import file
 from tests.slim.images import BASE, oci
 
 
+def _size(path: Path) -> int:
+    """The file's size, 0 once it is gone (slim renames or removes its layer files)."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 def _kill_while_writing(source: str, dest: str, folder: Path, *extra: str) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "keelhaul", "slim", source, "--output", dest, *extra],
@@ -29,7 +37,7 @@ def _kill_while_writing(source: str, dest: str, folder: Path, *extra: str) -> No
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            layers = [p for p in folder.glob(".*.tmp/*.layer") if p.stat().st_size > 0]
+            layers = [p for p in folder.glob(".*.tmp/*.layer") if _size(p) > 0]
             if layers or process.poll() is not None:
                 break
             time.sleep(0.005)
