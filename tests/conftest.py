@@ -72,14 +72,25 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     return scheduling.make_scheduler(config, log)
 
 
+#: Marks whose tests a plain ``pytest`` leaves out, and when it runs them anyway:
+#: ``apps_slow`` (the six-app verify runs, many minutes) only when ``-m`` names it;
+#: ``fleet`` (a registry, a Dask cluster, PostgreSQL) and ``faults`` (kill -9 at seeded points,
+#: concurrent writers) also in CI, where KEELHAUL_REQUIRE_DOCKER=1 says every real component
+#: is there, so the README's command stays quick on a developer's machine. Naming test files
+#: or folders on the command line (``pytest tests/fleet``) runs what they hold.
+_LEFT_OUT = {"apps_slow": False, "fleet": True, "faults": True}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # the six-app verify runs take many minutes: only when `-m` names apps_slow (`-m docker`
-    # alone, and the plain `pytest` CI runs, leave them out)
-    if "apps_slow" not in (config.getoption("markexpr") or ""):
-        slow = [item for item in items if item.get_closest_marker("apps_slow") is not None]
-        if slow:
-            config.hook.pytest_deselected(items=slow)
-            items[:] = [item for item in items if item.get_closest_marker("apps_slow") is None]
+    asked = config.getoption("markexpr") or ""
+    named = config.args_source != pytest.Config.ArgsSource.TESTPATHS
+    for mark, in_ci in _LEFT_OUT.items():
+        if mark in asked or (in_ci and (docker_required() or named)):
+            continue
+        out = [item for item in items if item.get_closest_marker(mark) is not None]
+        if out:
+            config.hook.pytest_deselected(items=out)
+            items[:] = [item for item in items if item.get_closest_marker(mark) is None]
     if hasattr(config, "workerinput"):  # a pytest-xdist worker: the long work first
         items.sort(key=lambda item: scheduling.order(item.nodeid))
 

@@ -28,6 +28,8 @@ import pytest
 
 from tests.keelhaul_cli import run
 
+pytestmark = pytest.mark.faults  # left out of a plain run; CI and `-m faults` run them
+
 KILLS = 5
 SEED = 23
 

@@ -20,6 +20,8 @@ from keelhaul.slim.tree import merged_tree
 from tests.image.synthetic import file
 from tests.slim.images import BASE, oci
 
+pytestmark = pytest.mark.faults  # left out of a plain run; CI and `-m faults` run them
+
 
 def _size(path: Path) -> int:
     """The file's size, 0 once it is gone (slim renames or removes its layer files)."""
