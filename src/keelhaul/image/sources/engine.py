@@ -76,6 +76,11 @@ def _client(timeout: float) -> tuple[httpx.Client, str]:
     )
 
 
+def _unreachable(host: str, err: httpx.HTTPError) -> RegistryError:
+    """The error for an engine that does not answer (connection refused, timed out...)."""
+    return RegistryError(Problem.ENGINE, f"no Docker Engine answers at {host}: {str(err)[:160]}")
+
+
 def _inspect(http: httpx.Client, host: str, name: str) -> dict[str, Any]:
     try:
         with http.stream("GET", f"/images/{quote(name, safe='/:@')}/json") as response:
@@ -89,9 +94,7 @@ def _inspect(http: httpx.Client, host: str, name: str) -> dict[str, Any]:
                 if len(body) > _INSPECT_MAX:
                     raise ImageSourceError(f"the Docker Engine at {host}: inspect answer too big")
     except httpx.HTTPError as err:
-        raise RegistryError(
-            Problem.ENGINE, f"no Docker Engine answers at {host}: {str(err)[:160]}"
-        ) from None
+        raise _unreachable(host, err) from None
     if not response.is_success:
         raise RegistryError(
             Problem.ENGINE,
@@ -117,9 +120,7 @@ def load_archive(path: Path, timeout: float = 600.0) -> list[str]:
             response = http.post("/images/load?quiet=1", content=iter(lambda: handle.read(_CHUNK), b""),
                                  headers={"Content-Type": "application/x-tar"})  # fmt: skip
     except httpx.HTTPError as err:
-        raise RegistryError(
-            Problem.ENGINE, f"no Docker Engine answers at {host}: {str(err)[:160]}"
-        ) from None
+        raise _unreachable(host, err) from None
     for line in response.text.splitlines():
         try:
             message = json.loads(line)
@@ -151,9 +152,7 @@ def engine_images(timeout: float = 60.0) -> list[str]:
         with http:
             response = http.get("/images/json")
     except httpx.HTTPError as err:
-        raise RegistryError(
-            Problem.ENGINE, f"no Docker Engine answers at {host}: {str(err)[:160]}"
-        ) from None
+        raise _unreachable(host, err) from None
     if not response.is_success:
         raise RegistryError(
             Problem.ENGINE, f"the Docker Engine at {host} answered HTTP {response.status_code} "
