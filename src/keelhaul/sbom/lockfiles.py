@@ -122,6 +122,11 @@ def _go_mod(text: str, path: str) -> Iterator[Package]:
                 yield Package(parts[0], parts[1], "golang", "go.mod", path)
 
 
+def go_requires_modules(text: str) -> bool:
+    """The go.mod ``text`` requires at least one module (a ``require`` line or block entry)."""
+    return any(_go_mod(text, "go.mod"))
+
+
 _GEM_SPEC = re.compile(r"^    ([A-Za-z0-9_.-]+) \(([^)\s]+)\)")
 
 

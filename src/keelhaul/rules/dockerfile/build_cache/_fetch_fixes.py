@@ -64,8 +64,14 @@ _MAVEN_OPTIONS = re.compile(
     r"|--update-snapshots|-o|--offline|-D\S+"
 )
 _GO_LOCAL = re.compile(r"\.{1,2}(?:/\S*)?")
-_REQUIRE = re.compile(r"^\s*require\b", re.M)
 _LOCAL_REPLACE = re.compile(r"=>\s*\.{0,2}/")
+
+
+def _requires_modules(text: str) -> bool:
+    # here: a Dockerfile check loads no SBOM code unless a Go build meets a go.mod
+    from keelhaul.sbom.lockfiles import go_requires_modules
+
+    return go_requires_modules(text)
 
 
 def go_needs_download(ctx: DockerfileContext, late: Late) -> bool:
@@ -78,7 +84,7 @@ def go_needs_download(ctx: DockerfileContext, late: Late) -> bool:
         return False
     found = _in_context(posixpath.join(at_run.cwd, "go.mod"), sources)
     text = read_context_file(ctx, found) if found is not None else None
-    return text is not None and bool(_REQUIRE.search(text))
+    return text is not None and _requires_modules(text)
 
 
 def go_build(op: PackageOperation) -> Step | None:
@@ -111,11 +117,7 @@ def _download_command(op: PackageOperation) -> str | None:
 def _build_files_ok(ctx: DockerfileContext, op: PackageOperation, folder: str) -> bool:
     if op.manager == "go":
         text = read_context_file(ctx, posixpath.join(folder, "go.mod"))
-        return (
-            text is not None
-            and _REQUIRE.search(text) is not None
-            and not (_LOCAL_REPLACE.search(text))
-        )
+        return text is not None and _requires_modules(text) and not (_LOCAL_REPLACE.search(text))
     text = read_context_file(ctx, posixpath.join(folder, "pom.xml"))
     return text is not None and "<modules>" not in text and "<relativePath>" not in text
 
