@@ -310,7 +310,9 @@ class Settings(Mapping[str, object]):
         "`production.yml`) is production, any other development. On a `development` stack "
         "the hardening checklist (KH409 and its members: capabilities not dropped, writable "
         "root filesystem, no non-root user, no-new-privileges, resource limits) is info, so it "
-        "does not fail the default gate; `production` gives those rules their own severity (warning). Risks "
+        "does not fail the default gate; `production` gives those rules their own severity (warning; "
+        "the security items are info where the service runs as non-root or drops its "
+        "capabilities, defence in depth there). Risks "
         "(privileged, host namespaces, the Docker socket and host paths, dangerous "
         "capabilities, secrets, an explicit root user) keep their severity on either.",
         CHECK)  # fmt: skip

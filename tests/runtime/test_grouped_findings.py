@@ -262,3 +262,83 @@ def test_fix_fixes_each_member_of_the_group(tmp_path: Path) -> None:
     assert "ALL" in api
     assert "allowPrivilegeEscalation: false" in api  # KH416
     assert "readOnlyRootFilesystem" not in api  # KH405 was silenced: not fixed
+
+
+#: Severity by risk: ``api`` runs as a numeric non-root user with every capability dropped and
+#: a memory limit, so what it still lacks (read-only root, no-new-privileges, seccomp) is
+#: defence in depth; ``legacy`` may run as root with the default capabilities.
+BY_RISK = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: shop
+spec:
+  automountServiceAccountToken: false
+  containers:
+    - name: api
+      image: registry.example/shop/api:1.4.2
+      resources:
+        limits: {memory: 256Mi}
+      securityContext:
+        runAsNonRoot: true
+        runAsUser: 10001
+        capabilities:
+          drop: [ALL]
+    - name: legacy
+      image: registry.example/shop/legacy:1.4.2
+      resources:
+        limits: {memory: 256Mi}
+"""
+
+
+def by_container(found: list[dict[str, object]]) -> dict[str, dict[str, object]]:
+    return {
+        str(f["message"]).split()[1]: f for f in found if f["code"] == "KH409"
+    }  # "container NAME of ..."
+
+
+def test_the_checklist_is_info_where_the_container_is_non_root_or_drops_capabilities(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "deploy.yaml").write_text(BY_RISK)
+    grouped = by_container(findings(tmp_path))
+    assert grouped["api"]["severity"] == "info"
+    assert member_codes(grouped["api"]) == ["KH405", "KH416", "KH418", "KH441"]
+    assert "defence in depth" in str(grouped["api"]["message"])
+    assert grouped["legacy"]["severity"] == "warning"
+    assert {"KH400", "KH410"} <= set(member_codes(grouped["legacy"]))
+    assert "defence in depth" not in str(grouped["legacy"]["message"])
+    # the hardened container alone passes the default gate
+    alone = BY_RISK.split("    - name: legacy")[0]
+    (tmp_path / "deploy.yaml").write_text(alone)
+    done = run("check", "--no-config", "--format", "json", "deploy.yaml", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout
+    # root, but with every capability dropped: defence in depth too
+    root_no_caps = alone.replace("        runAsNonRoot: true\n        runAsUser: 10001\n", "")
+    (tmp_path / "deploy.yaml").write_text(root_no_caps)
+    grouped = by_container(findings(tmp_path))
+    assert grouped["api"]["severity"] == "info"
+    assert "KH410" in member_codes(grouped["api"])
+
+
+def test_the_risk_is_read_whatever_codes_are_selected(tmp_path: Path) -> None:
+    (tmp_path / "deploy.yaml").write_text(BY_RISK)
+    found = findings(tmp_path, "--select", "KH405")
+    assert [(f["code"], f["severity"]) for f in found] == [
+        ("KH405", "info"),  # api: non-root, capabilities dropped
+        ("KH405", "warning"),  # legacy: root with the default capabilities
+    ]
+
+
+def test_a_severity_override_makes_defence_in_depth_gate(tmp_path: Path) -> None:
+    alone = BY_RISK.split("    - name: legacy")[0]
+    (tmp_path / "deploy.yaml").write_text(alone)
+    (tmp_path / ".keelhaul.toml").write_text('[severity]\nKH405 = "warning"\n')
+    done = run("check", "--format", "json", "deploy.yaml", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout
+    grouped = by_container(json.loads(done.stdout)["findings"])
+    assert grouped["api"]["severity"] == "warning"
+    # --pss restricted reports what the profile forbids, as errors
+    (tmp_path / ".keelhaul.toml").unlink()
+    done = run("check", "--format", "json", "--pss", "restricted", "deploy.yaml", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout

@@ -8,7 +8,18 @@ from collections.abc import Iterable, Mapping
 
 from keelhaul.findings import Finding, Location, Severity
 from keelhaul.rule import Kind, Rule, registered
-from keelhaul.runtime.grouping import DEVELOPMENT, GROUP_CODE, ITEMS, development, group
+from keelhaul.runtime.grouping import (
+    CAPABILITIES_CODE,
+    DEPTH,
+    DEPTH_CODES,
+    DEVELOPMENT,
+    GROUP_CODE,
+    ITEMS,
+    ROOT_CODES,
+    defence_in_depth,
+    development,
+    group,
+)
 from keelhaul.runtime.model import ContainerRun, StoredValue, Where
 from keelhaul.runtime.rules import VALUE_CHECKS, RuntimeHit
 
@@ -57,7 +68,9 @@ def check_runs(
     by the rules that check them (:data:`VALUE_CHECKS`). With KH409 among the rules, each
     container's hardening checklist is one finding (:mod:`keelhaul.runtime.grouping`). On a
     development Compose stack (``compose-stack``) the checklist items are info
-    (:func:`keelhaul.runtime.grouping.development`).
+    (:func:`keelhaul.runtime.grouping.development`); on a container that runs as non-root or
+    without the default capabilities the security items are info, defence in depth there
+    (:func:`keelhaul.runtime.grouping.defence_in_depth`).
     """
     from keelhaul.runtime import pss as pss_checks
 
@@ -77,13 +90,23 @@ def check_runs(
     #: with KH409: the member findings of each container (by its index in ``runs``)
     checklist: dict[int, list[Finding]] = {}
 
-    def add(rule: Rule, hit: RuntimeHit, index: int | None) -> None:
+    def add(rule: Rule, hit: RuntimeHit, index: int | None, depth: bool = False) -> None:
         key = (rule.code, hit.where.file, hit.where.line, hit.where.column, hit.message)
         found = by_key.get(key)
+        if found is not None and found.properties == DEPTH and not depth:
+            # a pod-level item shared with a container that runs as root with the default
+            # capabilities: the risk is that container's, so the item keeps its severity
+            kept = finding(rule, hit.where, hit.message, hit)
+            out[out.index(found)] = kept
+            for each in checklist.values():
+                each[:] = [kept if m is found else m for m in each]
+            found = by_key[key] = kept
         if found is None:
             found = finding(rule, hit.where, hit.message, hit)
             if index is not None and rule.code in ITEMS and development(runs[index], opts):
                 found = dataclasses.replace(found, severity=Severity.INFO, properties=DEVELOPMENT)
+            elif depth and rule.code in DEPTH_CODES and found.severity is Severity.WARNING:
+                found = dataclasses.replace(found, severity=Severity.INFO, properties=DEPTH)
             by_key[key] = found
             out.append(found)
         if index is None:
@@ -95,11 +118,22 @@ def check_runs(
                 (rule.code, hit.where.line, hit.where.column, hit.message), set()
             ).add(runs[index].where.line)
 
+    # whether a container runs as root with the default capabilities is read whatever rules
+    # were chosen: the checklist's severity follows it (grouping.defence_in_depth)
+    chosen_codes = {r.code for r in chosen}
+    risk_rules = [
+        r for r in runtime_rules() if r.code in {CAPABILITIES_CODE, *ROOT_CODES} - chosen_codes
+    ]
     for index, run in enumerate(runs):
-        for rule in chosen:
-            assert rule.check is not None
-            for hit in rule.check(run, opts):
-                add(rule, hit, index)
+        hits = [(rule, list(rule.check(run, opts))) for rule in chosen if rule.check is not None]
+        fired = {rule.code for rule, each in hits if each}
+        fired.update(
+            r.code for r in risk_rules if r.check and any(True for _ in r.check(run, opts))
+        )
+        depth = defence_in_depth(fired)
+        for rule, each in hits:
+            for hit in each:
+                add(rule, hit, index, depth)
     stored = list(values)
     for rule in chosen:
         check_value = VALUE_CHECKS.get(rule.code)

@@ -19,6 +19,11 @@ The member codes keep working everywhere:
 - ``keelhaul fix`` fixes each member that was reported (:meth:`Finding.itemised`).
 
 The group's severity is its most severe member's (a ``severity`` override of KH409 wins).
+Severity follows risk (:func:`defence_in_depth`): a container that may run as root with the
+default capabilities keeps every item at its own severity (warning); one that runs as
+non-root, or drops its capabilities, has the other security items (writable root
+filesystem, privilege escalation, seccomp...) as info: they are defence in depth there, and
+its message says so and how to make them gate. Resource limits keep their severity.
 On a Compose service of a development stack (the setting ``compose-stack``; by default every
 Compose file but one named for production) every member is info (:func:`development`): the checklist is advice there, the
 risks below still gate; the group's message says so and how to make it gate.
@@ -36,12 +41,19 @@ from keelhaul.findings import Category, Finding, Location, Severity
 from keelhaul.runtime.model import ContainerRun, Source
 
 __all__ = [
+    "CAPABILITIES_CODE",
+    "DEPTH",
+    "DEPTH_CODES",
+    "DEPTH_NOTE",
+    "DEPTH_TEXT",
     "DEVELOPMENT",
     "DEVELOPMENT_NOTE",
     "DEVELOPMENT_TEXT",
     "GROUP_CODE",
     "GROUP_NAME",
     "ITEMS",
+    "ROOT_CODES",
+    "defence_in_depth",
     "development",
     "group",
     "regroup",
@@ -81,6 +93,39 @@ DEVELOPMENT_TEXT = (
     '`compose-stack = "production"` it has its own severity again. Kubernetes and docker run '
     "keep it."
 )
+
+
+#: The items that, together, are the risk the checklist is about: a container that may run
+#: as root (KH410; KH411 when the root user is explicit) and keeps the default capabilities
+#: (KH400), so a compromised process is root with CAP_DAC_OVERRIDE, CAP_CHOWN, CAP_SETUID,
+#: CAP_NET_RAW... in the container.
+ROOT_CODES = frozenset({"KH410", "KH411"})
+CAPABILITIES_CODE = "KH400"
+#: The security items that are defence in depth once the container runs as non-root or
+#: without capabilities (resource limits are not among them: they keep their severity).
+DEPTH_CODES = frozenset({"KH400", "KH405", "KH410", "KH416", "KH418"})
+#: The ``properties`` of a member made info because it is defence in depth on its container.
+DEPTH: Mapping[str, object] = {"hardening": "defence-in-depth"}
+#: What a group of such members says after its list.
+DEPTH_NOTE = (
+    "; info: it runs as non-root or without the default capabilities, so these are defence "
+    "in depth (--pss restricted or a severity override of their codes makes them gate)"
+)
+#: What each member rule's explanation says about it.
+DEPTH_TEXT = (
+    " Its severity follows the container's risk: where the container may run as root with the "
+    "default capabilities (KH410 or KH411 with KH400) it is a warning; where it runs as "
+    "non-root or drops its capabilities it is info, defence in depth there; `--pss "
+    "restricted`, or a severity override of the code in `.keelhaul.toml`, makes it gate "
+    "anyway."
+)
+
+
+def defence_in_depth(codes: set[str]) -> bool:
+    """Whether the checklist items of a container whose rules fired ``codes`` (every runtime
+    rule's code that reported on it) are defence in depth: it does not both run as root and
+    keep the default capabilities."""
+    return not (CAPABILITIES_CODE in codes and not ROOT_CODES.isdisjoint(codes))
 
 
 #: Words of a Compose file's name that say it describes production (Docker's documentation
@@ -124,6 +169,8 @@ def group(
     note = ""
     if severity is Severity.INFO and any(m.properties == DEVELOPMENT for m in ordered):
         note = DEVELOPMENT_NOTE
+    elif severity is Severity.INFO and any(m.properties == DEPTH for m in ordered):
+        note = DEPTH_NOTE
     return Finding(
         code=GROUP_CODE,
         name=GROUP_NAME,

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from keelhaul.findings import Category, Safety, Severity
 from keelhaul.rule import Kind, Rule, register
 from keelhaul.runtime.checks._common import capability, container_label, security_where, spell
-from keelhaul.runtime.grouping import DEVELOPMENT_TEXT
+from keelhaul.runtime.grouping import DEPTH_TEXT, DEVELOPMENT_TEXT
 from keelhaul.runtime.model import ContainerRun
 from keelhaul.runtime.rules import RuntimeHit
 
@@ -130,6 +130,7 @@ register(
             "securityContext.capabilities.drop: [ALL]; Compose: cap_drop: [ALL]; docker run: "
             "--cap-drop=ALL. A privileged container is reported by KH415 instead."
             + DEVELOPMENT_TEXT
+            + DEPTH_TEXT
         ),
         bad="""\
 apiVersion: v1

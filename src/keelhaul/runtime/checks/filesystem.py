@@ -12,7 +12,7 @@ from keelhaul.runtime.checks._common import (
     security_where,
     spell,
 )
-from keelhaul.runtime.grouping import DEVELOPMENT_TEXT
+from keelhaul.runtime.grouping import DEPTH_TEXT, DEVELOPMENT_TEXT
 from keelhaul.runtime.images import writable_paths as image_writes
 from keelhaul.runtime.model import ContainerRun
 from keelhaul.runtime.rules import RuntimeHit
@@ -69,6 +69,7 @@ register(
             "nginx /var/cache/nginx and /var/run; postgres /var/run/postgresql; the message "
             "names the known paths of common images). It costs a few lines of configuration."
             + DEVELOPMENT_TEXT
+            + DEPTH_TEXT
         ),
         bad="""\
 apiVersion: v1

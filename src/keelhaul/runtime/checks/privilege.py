@@ -23,7 +23,7 @@ from keelhaul.runtime.checks._common import (
     security_where,
     spell,
 )
-from keelhaul.runtime.grouping import DEVELOPMENT_TEXT
+from keelhaul.runtime.grouping import DEPTH_TEXT, DEVELOPMENT_TEXT
 from keelhaul.runtime.model import ContainerRun
 from keelhaul.runtime.rules import RuntimeHit
 
@@ -203,7 +203,7 @@ register(
             "privileges. Kubernetes sets the flag with allowPrivilegeEscalation: false (its "
             "default is true); Compose with security_opt: [no-new-privileges:true]; docker run "
             "with --security-opt no-new-privileges. It costs nothing for a service that does "
-            "not call setuid programs." + DEVELOPMENT_TEXT
+            "not call setuid programs." + DEVELOPMENT_TEXT + DEPTH_TEXT
         ),
         bad=_POD.replace("        allowPrivilegeEscalation: false\n", ""),
         good=_POD,
@@ -259,7 +259,7 @@ register(
             "kubelet runs with --seccomp-default). Set securityContext.seccompProfile.type: "
             "RuntimeDefault on the pod (its containers inherit it) or on each container. "
             "Kubernetes only: Compose and docker run apply Docker's default profile when none "
-            "is given."
+            "is given." + DEPTH_TEXT
         ),
         bad=_POD.replace("        seccompProfile:\n          type: RuntimeDefault\n", ""),
         good=_POD,

@@ -14,7 +14,7 @@ from keelhaul.runtime.checks._common import (
     security_where,
     spell,
 )
-from keelhaul.runtime.grouping import DEVELOPMENT_TEXT
+from keelhaul.runtime.grouping import DEPTH_TEXT, DEVELOPMENT_TEXT
 from keelhaul.runtime.model import ContainerRun, Value
 from keelhaul.runtime.rules import RuntimeHit
 
@@ -118,6 +118,7 @@ register(
             "rewrite the image's files. Set runAsNonRoot: true (the kubelet then refuses to start "
             "an image that would run as root) and a runAsUser/runAsGroup above 10000."
             + DEVELOPMENT_TEXT
+            + DEPTH_TEXT
         ),
         bad=_POD.replace("    runAsNonRoot: true\n    runAsUser: 10001\n", ""),
         good=_POD,
