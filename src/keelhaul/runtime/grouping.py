@@ -41,7 +41,7 @@ from keelhaul.findings import Category, Finding, Location, Severity
 from keelhaul.runtime.model import ContainerRun, Source
 
 __all__ = [
-    "CAPABILITIES_CODE",
+    "CAPABILITY_CODES",
     "DEPTH",
     "DEPTH_CODES",
     "DEPTH_NOTE",
@@ -95,12 +95,12 @@ DEVELOPMENT_TEXT = (
 )
 
 
-#: The items that, together, are the risk the checklist is about: a container that may run
-#: as root (KH410; KH411 when the root user is explicit) and keeps the default capabilities
-#: (KH400), so a compromised process is root with CAP_DAC_OVERRIDE, CAP_CHOWN, CAP_SETUID,
-#: CAP_NET_RAW... in the container.
+#: The findings that, together, are the risk the checklist is about: a container that may
+#: run as root (KH410; KH411 when the root user is explicit) with the default capabilities
+#: (KH400) or more (KH402 a dangerous one added, KH415 privileged), so a compromised process
+#: is root with CAP_DAC_OVERRIDE, CAP_CHOWN, CAP_SETUID, CAP_NET_RAW... in the container.
 ROOT_CODES = frozenset({"KH410", "KH411"})
-CAPABILITIES_CODE = "KH400"
+CAPABILITY_CODES = frozenset({"KH400", "KH402", "KH415"})
 #: The security items that are defence in depth once the container runs as non-root or
 #: without capabilities (resource limits are not among them: they keep their severity).
 DEPTH_CODES = frozenset({"KH400", "KH405", "KH410", "KH416", "KH418"})
@@ -114,7 +114,7 @@ DEPTH_NOTE = (
 #: What each member rule's explanation says about it.
 DEPTH_TEXT = (
     " Its severity follows the container's risk: where the container may run as root with the "
-    "default capabilities (KH410 or KH411 with KH400) it is a warning; where it runs as "
+    "default capabilities (KH410 or KH411 with KH400, KH402 or KH415) it is a warning; where it runs as "
     "non-root or drops its capabilities it is info, defence in depth there; `--pss "
     "restricted`, or a severity override of the code in `.keelhaul.toml`, makes it gate "
     "anyway."
@@ -124,8 +124,8 @@ DEPTH_TEXT = (
 def defence_in_depth(codes: set[str]) -> bool:
     """Whether the checklist items of a container whose rules fired ``codes`` (every runtime
     rule's code that reported on it) are defence in depth: it does not both run as root and
-    keep the default capabilities."""
-    return not (CAPABILITIES_CODE in codes and not ROOT_CODES.isdisjoint(codes))
+    keep the default capabilities (or more)."""
+    return ROOT_CODES.isdisjoint(codes) or CAPABILITY_CODES.isdisjoint(codes)
 
 
 #: Words of a Compose file's name that say it describes production (Docker's documentation

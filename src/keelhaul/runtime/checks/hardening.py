@@ -44,7 +44,7 @@ register(
             "finding at the container that lists what is missing; a container missing one item "
             "gets that rule's own finding. The severity is the most severe member's, and the "
             "members' severity follows the container's risk: where it may run as root with the "
-            "default capabilities (KH410 or KH411 with KH400) the security items are warnings; "
+            "default capabilities (KH410 or KH411 with KH400, KH402 or KH415) the security items are warnings; "
             "where it runs as non-root or drops its capabilities they are info, defence in depth "
             "there (the message says so; `--pss restricted` or a severity override of their "
             "codes makes them gate); resource limits keep their severity. On a "
