@@ -414,3 +414,25 @@ def test_fix_changes_a_base_only_where_every_overlay_needs_it(tmp_path: Path) ->
     assert "KH405" not in after.stdout
     # the old way (every file fixed as written) stays on request
     assert "--no-render" in keelhaul_fix("--help", cwd=app).stdout
+
+
+@pytest.mark.skipif(shutil.which("helm") is None, reason="helm is not on PATH")
+def test_the_chart_helm_create_makes_maps_to_its_template_lines(tmp_path: Path) -> None:
+    # helm's own scaffold: the container's name is a template expression
+    # (`- name: {{ .Chart.Name }}`), its securityContext comes from values through toYaml
+    subprocess.run(["helm", "create", "shop"], cwd=tmp_path, check=True, capture_output=True)
+    template = (tmp_path / "shop" / "templates" / "deployment.yaml").read_text().splitlines()
+    container = 1 + next(
+        i for i, line in enumerate(template) if line.strip() == "- name: {{ .Chart.Name }}"
+    )
+    (tmp_path / "prod.yaml").write_text("securityContext:\n  privileged: true\n")
+    done = keelhaul("--values", "prod.yaml", "shop", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    said = findings(done.stdout)
+    hardening = [f for f in said if "KH409" in f and "Deployment/" in f]
+    assert [f.split(": ", 1)[0] for f in hardening] == [
+        f"shop/templates/deployment.yaml:{container}:1"
+    ]
+    [privileged] = [f for f in said if "KH415" in f]
+    assert privileged.startswith(f"shop/templates/deployment.yaml:{container}:")
+    assert "`privileged: true` is not written in the template" in privileged

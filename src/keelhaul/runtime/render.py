@@ -731,41 +731,54 @@ def helm_chunks(output: str, chart: Path) -> list[Chunk]:
 def _helm_lines(
     text: str, doc: object, template: list[str], via: str
 ) -> dict[tuple[int, int], Place]:
-    """Rendered place -> template line: the first template line after the container's
-    ``name:`` line that reads the same; else the first that sets the same key (noted); else
-    that ``name:`` line; else line 1, noted."""
+    """Rendered place -> template line. The rendered lines are read in order with a cursor in
+    the template, which moves to each line found written the same (a template and its output
+    keep their order): a rendered line maps to the first template line from the cursor that
+    reads the same (else any that does); else to the first from the cursor that sets the same
+    key, as a list item or not alike (``- name: {{ .Chart.Name }}`` for ``- name: web``,
+    noted); else to its container's line (a key the template never writes, from ``toYaml``,
+    noted); else line 1, noted."""
     rendered = text.splitlines()
-    stripped = [line.strip().removeprefix("- ") for line in template]
+    written = [line.strip() for line in template]
+    stripped = [line.removeprefix("- ") for line in written]
     out: dict[tuple[int, int], Place] = {}
-    for (line, column), path in _cells_of(doc).items():
-        said = rendered[line - 1].strip().removeprefix("- ") if line <= len(rendered) else ""
-        start = 0
-        container = next((p for p in path if p.startswith("[") and not p[1:-1].isdigit()), None)
-        anchor: int | None = None
-        if container is not None:
-            wanted = container[1:-1]
-            for index, each in enumerate(stripped):
-                if re.fullmatch(rf"name:\s*['\"]?{re.escape(wanted)}['\"]?", each):
-                    anchor, start = index + 1, index
-                    break
-        same = next((i + 1 for i in range(start, len(stripped)) if stripped[i] == said), None)
-        if same is None and start:
-            same = next((i + 1 for i in range(len(stripped)) if stripped[i] == said), None)
+    cursor = 0
+    #: a container's (a named list item's) template line, by its key path
+    anchors: dict[KeyPath, int] = {}
+    for (line, column), path in sorted(_cells_of(doc).items()):
+        raw = rendered[line - 1].strip() if line <= len(rendered) else ""
+        said = raw.removeprefix("- ")
+        item = raw.startswith("- ")
+        ahead = range(cursor, len(written))
+        same = next((i for i in ahead if written[i] == raw or stripped[i] == said), None)
+        if same is not None:
+            cursor = same
+        else:
+            same = next((i for i in range(len(stripped)) if stripped[i] == said), None)
         key = said.split(":", 1)[0] + ":" if ":" in said else None
         keyed = None
         if same is None and key is not None:
             keyed = next(
-                (i + 1 for i in range(start, len(stripped)) if stripped[i].startswith(key)), None
+                (
+                    i
+                    for i in ahead
+                    if stripped[i].startswith(key) and written[i].startswith("- ") == item
+                ),
+                None,
             )
+        anchor = next(
+            (anchors[path[:n]] for n in range(len(path) - 1, 0, -1) if path[:n] in anchors),
+            None,
+        )
         if same is not None:
-            out[(line, column)] = Place(same)
+            place = Place(same + 1)
         elif keyed is not None:
-            note = f"rendered by {via} from a template expression: `{said}`"
-            out[(line, column)] = Place(keyed, 1, note)
+            place = Place(keyed + 1, 1, f"rendered by {via} from a template expression: `{said}`")
         elif anchor is not None:
-            note = f"rendered by {via}: `{said}` is not written in the template"
-            out[(line, column)] = Place(anchor, 1, note)
+            place = Place(anchor, 1, f"rendered by {via}: `{said}` is not written in the template")
         else:
-            note = f"rendered by {via}: `{said}` was not found in the template"
-            out[(line, column)] = Place(1, 1, note)
+            place = Place(1, 1, f"rendered by {via}: `{said}` was not found in the template")
+        out[(line, column)] = place
+        if path and path[-1].startswith("[") and not path[-1][1:-1].isdigit():
+            anchors.setdefault(path, place.line)
     return out
