@@ -46,3 +46,12 @@ def test_the_compose_file_wins_and_exposed_ports_count(tmp_path: Path) -> None:
     assert run.user.value == "root"
     assert [p.container_port for p in run.ports] == [80]
     assert run.ports[0].where.path == "services.web.build (Dockerfile:3)"
+
+
+def test_the_image_a_service_builds_is_not_a_mutable_pull(tmp_path: Path) -> None:
+    # `image` beside `build` names what the build makes: no tag is not a moving pull there
+    built = "services:\n  web:\n    image: shop-web\n    build: ./app\n"
+    found = codes(tmp_path, built, "FROM debian:12\nUSER 10001\n")
+    assert not {"KH435", "KH436", "KH437"} & set(found)
+    pulled = "services:\n  web:\n    image: shop-web\n"
+    assert "KH435" in codes(tmp_path, pulled, "FROM debian:12\n")

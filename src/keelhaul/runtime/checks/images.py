@@ -20,8 +20,16 @@ def mutable(ref: Reference) -> bool:
     return ref.digest is None and (ref.tag is None or ref.tag == "latest")
 
 
+def _pulled(run: ContainerRun) -> Reference | None:
+    """The image ``run`` pulls, None when it has none or builds it: a Compose service with
+    ``build:`` names the image its build makes (the tag it is built and pushed under)."""
+    if run.extra.get("build"):
+        return None
+    return image_reference(run)
+
+
 def _mutable_tag(run: ContainerRun, settings: Mapping[str, object]) -> Iterator[RuntimeHit]:
-    ref = image_reference(run)
+    ref = _pulled(run)
     if run.image is not None and ref is not None and mutable(ref):
         what = "no tag (latest)" if ref.tag is None else "the tag latest"
         yield RuntimeHit(
@@ -30,7 +38,7 @@ def _mutable_tag(run: ContainerRun, settings: Mapping[str, object]) -> Iterator[
 
 
 def _no_digest(run: ContainerRun, settings: Mapping[str, object]) -> Iterator[RuntimeHit]:
-    ref = image_reference(run)
+    ref = _pulled(run)
     if run.image is not None and ref is not None and ref.digest is None and not mutable(ref):
         yield RuntimeHit(
             run.image.where, f"{container_label(run)} runs image {run.image.value} without a digest"
@@ -38,7 +46,7 @@ def _no_digest(run: ContainerRun, settings: Mapping[str, object]) -> Iterator[Ru
 
 
 def _pull_policy(run: ContainerRun, settings: Mapping[str, object]) -> Iterator[RuntimeHit]:
-    ref = image_reference(run)
+    ref = _pulled(run)
     policy = run.pull_policy
     if ref is None or policy is None or not mutable(ref):
         return
@@ -72,7 +80,8 @@ register(
             "latest (or no tag, which means latest) is whatever was pushed last: two replicas "
             "started a day apart may run different code, a rollback cannot go back, and nobody "
             "can tell from the manifest what runs. Pin a version tag, better a digest "
-            "(name:1.2@sha256:...), and let a bot such as Renovate bump it."
+            "(name:1.2@sha256:...), and let a bot such as Renovate bump it. A Compose service "
+            "with `build:` is not checked: its `image` names what the build makes."
         ),
         bad=_pod("example/web"),
         good=_pod("example/web:1.2"),
