@@ -114,6 +114,11 @@ def test_is_build_tool(name: str, tool: bool) -> None:
         ("ARG REPO\nFROM ${REPO}/alpine\n", []),
         ("ARG TAG\nFROM alpine:${TAG}\n", []),
         ("FROM node:20\n", []),
+        ("FROM node:lts\n", [1]),  # a release channel: the next LTS major
+        ("FROM alpine:edge\n", [1]),
+        ("FROM example/app:master\n", [1]),  # a branch
+        ("FROM example/app:master-4f2a9c1\n", []),  # a commit on it
+        ("FROM debian:stable-slim\n", []),  # a variant of a channel: not judged here
         ("FROM node" + DIGEST + "\n", []),
         ("FROM scratch\n", []),
         ("FROM alpine:3.20 AS base\nFROM base\n", []),  # an earlier stage

@@ -136,6 +136,11 @@ K8S: list[tuple[str, str, list[int]]] = [
     ("containers: [{name: a, image: 'nginx:latest'}]", "KH435", [5]),
     ("containers: [{name: a, image: 'registry:5000/nginx'}]", "KH435", [5]),
     ("containers: [{name: a, image: 'nginx:1.27'}]", "KH435", []),
+    ("containers: [{name: a, image: 'moby/buildkit:master'}]", "KH435", [5]),  # a branch
+    ("containers: [{name: a, image: 'example/web:Nightly'}]", "KH435", [5]),
+    ("containers: [{name: a, image: 'node:lts'}]", "KH435", [5]),  # a channel
+    ("containers: [{name: a, image: 'example/web:main-4f2a9c1'}]", "KH435", []),  # a commit
+    ("containers: [{name: a, image: 'moby/buildkit:master'}]", "KH436", []),
     ("containers: [{name: a, image: 'nginx@sha256:" + "0" * 64 + "'}]", "KH435", []),
     ("containers: [{name: a, image: '{{ .Values.image }}'}]", "KH435", []),
     ("containers: [{name: a, image: 'nginx:1.27'}]", "KH436", [5]),

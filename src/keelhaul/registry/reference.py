@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from keelhaul.errors import ReferenceError_
 
 __all__ = [
+    "CHANNEL_TAGS",
     "DOCKER_HUB",
     "DOCKER_HUB_API_HOST",
     "DOCKER_HUB_AUTH_KEY",
@@ -26,6 +27,7 @@ __all__ = [
     "InvalidReference",
     "Reference",
     "is_loopback",
+    "moving_tag",
     "parse_digest",
     "parse_reference",
 ]
@@ -37,6 +39,19 @@ DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"
 OFFICIAL_PREFIX = "library/"
 DEFAULT_TAG = "latest"
 NAME_MAX = 255
+#: Tags that name a branch or a release channel rather than a release: what they point to
+#: moves with every push (``master``, ``main``, ``nightly``) or release (``stable``, ``lts``).
+CHANNEL_TAGS = frozenset(
+    {"main", "master", "develop", "dev", "devel", "trunk", "next", "head", "nightly", "edge",
+     "canary", "unstable", "testing", "snapshot", "stable", "lts", "current", "rolling"}
+)  # fmt: skip
+
+
+def moving_tag(tag: str | None) -> bool:
+    """Whether an image tag moves by design: none (``latest``), ``latest``, or a branch or
+    channel name (:data:`CHANNEL_TAGS`)."""
+    return tag is None or tag.lower() == DEFAULT_TAG or tag.lower() in CHANNEL_TAGS
+
 
 # The grammar of distribution's reference specification, transcribed. Python's ``re`` is
 # leftmost-first like Go's, so the alternations choose the same way.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from keelhaul.findings import Category, Severity
-from keelhaul.registry.reference import Reference
+from keelhaul.registry.reference import Reference, moving_tag
 from keelhaul.rule import Kind, Rule, register
 from keelhaul.runtime.checks._common import container_label, image_reference
 from keelhaul.runtime.model import ContainerRun
@@ -16,8 +16,9 @@ _REUSING = frozenset({"ifnotpresent", "never", "missing", "if_not_present"})
 
 
 def mutable(ref: Reference) -> bool:
-    """No digest, and a tag that is ``latest`` or none at all."""
-    return ref.digest is None and (ref.tag is None or ref.tag == "latest")
+    """No digest, and a tag that moves: none at all, ``latest``, or a branch or channel name
+    (``master``, ``nightly``, ``stable``...)."""
+    return ref.digest is None and moving_tag(ref.tag)
 
 
 def _pulled(run: ContainerRun) -> Reference | None:
@@ -31,7 +32,13 @@ def _pulled(run: ContainerRun) -> Reference | None:
 def _mutable_tag(run: ContainerRun, settings: Mapping[str, object]) -> Iterator[RuntimeHit]:
     ref = _pulled(run)
     if run.image is not None and ref is not None and mutable(ref):
-        what = "no tag (latest)" if ref.tag is None else "the tag latest"
+        what = (
+            "no tag (latest)"
+            if ref.tag is None
+            else "the tag latest"
+            if ref.tag.lower() == "latest"
+            else f"the tag {ref.tag}, a branch or channel name that moves"
+        )
         yield RuntimeHit(
             run.image.where, f"{container_label(run)} runs image {run.image.value} with {what}"
         )
@@ -75,9 +82,11 @@ register(
         name="image-tag-mutable",
         severity=Severity.WARNING,
         category=Category.REPRODUCIBILITY,
-        summary="The image has no tag or the tag latest",
+        summary="The image has no tag, the tag latest, or a branch or channel tag",
         explanation=(
-            "latest (or no tag, which means latest) is whatever was pushed last: two replicas "
+            "latest (or no tag, which means latest) is whatever was pushed last, and so is a "
+            "tag named for a branch or a channel (master, main, nightly, edge, stable, lts...): "
+            "two replicas "
             "started a day apart may run different code, a rollback cannot go back, and nobody "
             "can tell from the manifest what runs. Pin a version tag, better a digest "
             "(name:1.2@sha256:...), and let a bot such as Renovate bump it. A Compose service "

@@ -3,6 +3,7 @@ from collections.abc import Iterator
 
 from keelhaul.dockerfile.stages import Stage
 from keelhaul.findings import Category, Severity
+from keelhaul.registry.reference import moving_tag
 from keelhaul.rules.dockerfile.shared.distroless import shell_less
 from keelhaul.rules.dockerfile.shared.images import final_chain, image_ref, image_uses
 from keelhaul.rules.dockerfile.shared.security import script_text
@@ -32,6 +33,9 @@ def check(ctx: DockerfileContext) -> Iterator[Hit]:
         elif ref.tag == "latest":
             yield Hit(inst, f"base image {use.reference} uses the mutable tag :latest{hint}",
                       use.stage, where)  # fmt: skip
+        elif moving_tag(ref.tag):
+            yield Hit(inst, f"base image {use.reference} uses :{ref.tag}, a branch or channel "
+                      f"tag that moves with every push or release{hint}", use.stage, where)  # fmt: skip
 
 
 #: A distroless image named with its Debian release (``distroless/static-debian12``).
@@ -60,9 +64,12 @@ register(
         name="mutable-base-tag",
         severity=Severity.WARNING,
         category=Category.REPRODUCIBILITY,
-        summary="A base image without a tag, or tagged :latest.",
+        summary="A base image without a tag, tagged :latest, or tagged with a branch or channel.",
         explanation=(
-            "`:latest` (or no tag, which means the same) points at whatever was pushed last: "
+            "`:latest` (or no tag, which means the same) points at whatever was pushed last, "
+            "and so does a tag named for a branch or a release channel (`:master`, `:nightly`, "
+            "`:edge`, `:stable`, `:lts`: `node:lts` moves to the next Node.js major when it "
+            "becomes LTS): "
             "two builds of the same commit can get different bases, and a cached layer hides "
             "the change until it does not. Use a versioned tag, and best a digest "
             "(`keelhaul fix --pin`; KH123 reports tags without one). FROM lines are resolved "
