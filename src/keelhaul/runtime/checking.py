@@ -91,16 +91,8 @@ def check_runs(
     checklist: dict[int, list[Finding]] = {}
 
     def add(rule: Rule, hit: RuntimeHit, index: int | None, depth: bool = False) -> None:
-        key = (rule.code, hit.where.file, hit.where.line, hit.where.column, hit.message)
+        key = _key(rule, hit)
         found = by_key.get(key)
-        if found is not None and found.properties == DEPTH and not depth:
-            # a pod-level item shared with a container that runs as root with the default
-            # capabilities: the risk is that container's, so the item keeps its severity
-            kept = finding(rule, hit.where, hit.message, hit)
-            out[out.index(found)] = kept
-            for each in checklist.values():
-                each[:] = [kept if m is found else m for m in each]
-            found = by_key[key] = kept
         if found is None:
             found = finding(rule, hit.where, hit.message, hit)
             if index is not None and rule.code in ITEMS and development(runs[index], opts):
@@ -124,6 +116,7 @@ def check_runs(
     risk_rules = [
         r for r in runtime_rules() if r.code in (CAPABILITY_CODES | ROOT_CODES) - chosen_codes
     ]
+    gathered: list[tuple[Rule, RuntimeHit, int, bool]] = []
     for index, run in enumerate(runs):
         hits = [(rule, list(rule.check(run, opts))) for rule in chosen if rule.check is not None]
         fired = {rule.code for rule, each in hits if each}
@@ -131,9 +124,12 @@ def check_runs(
             r.code for r in risk_rules if r.check and any(True for _ in r.check(run, opts))
         )
         depth = defence_in_depth(fired)
-        for rule, each in hits:
-            for hit in each:
-                add(rule, hit, index, depth)
+        gathered.extend((rule, hit, index, depth) for rule, each in hits for hit in each)
+    # a pod-level item shared with a container that runs as root with the default
+    # capabilities keeps its severity: the risk is that container's
+    risky = {_key(rule, hit) for rule, hit, _, depth in gathered if not depth}
+    for rule, hit, index, depth in gathered:
+        add(rule, hit, index, depth and _key(rule, hit) not in risky)
     stored = list(values)
     for rule in chosen:
         check_value = VALUE_CHECKS.get(rule.code)
@@ -148,6 +144,12 @@ def check_runs(
     if checklist:
         out = _grouped(out, runs, checklist)
     return sorted(out, key=Finding.sort_key)
+
+
+def _key(rule: Rule, hit: RuntimeHit) -> tuple[str, str, int, int, str]:
+    """A finding made twice at the same place (a pod-level setting every container inherits)
+    is one finding."""
+    return (rule.code, hit.where.file, hit.where.line, hit.where.column, hit.message)
 
 
 def _grouped(
