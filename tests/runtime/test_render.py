@@ -436,3 +436,19 @@ def test_the_chart_helm_create_makes_maps_to_its_template_lines(tmp_path: Path) 
     [privileged] = [f for f in said if "KH415" in f]
     assert privileged.startswith(f"shop/templates/deployment.yaml:{container}:")
     assert "`privileged: true` is not written in the template" in privileged
+
+
+@pytest.mark.skipif(shutil.which("helm") is None, reason="helm is not on PATH")
+def test_a_chart_helm_cannot_render_is_one_error_line(tmp_path: Path) -> None:
+    chart = tmp_path / "web"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text(
+        CHART + "dependencies:\n  - name: redis\n    version: 17.0.0\n"
+        "    repository: https://charts.example.invalid\n"
+    )
+    (chart / "templates" / "deployment.yaml").write_text(TEMPLATE)
+    done = keelhaul("web", cwd=tmp_path)
+    assert done.returncode == 2
+    [line] = [x for x in done.stderr.splitlines() if x.startswith("keelhaul: error:")]
+    assert line.startswith("keelhaul: error: web: not rendered: `helm template")
+    assert "helm dependency build" in line
