@@ -10,7 +10,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from keelhaul.dockerfile.operations import find_operations
-from keelhaul.dockerfile.shell import MAX_SCRIPT_CHARS, ShellScript, SimpleCommand, parse_shell
+from keelhaul.dockerfile.shell import (
+    MAX_SCRIPT_CHARS,
+    ShellScript,
+    SimpleCommand,
+    dollar_form,
+    parse_shell,
+)
 from tests import corpus
 from tests.conftest import corpus_stats
 
@@ -640,3 +646,24 @@ def test_fast_path_agrees_with_bashlex_on_corpus(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(shell_module, "_FAST_PATH", False)
     slow = [shell_module.parse_shell(s) for s in scripts]
     assert [i for i, (a, b) in enumerate(zip(fast, slow, strict=True)) if a != b] == []
+
+
+@pytest.mark.parametrize(
+    ("word", "form"),
+    [
+        ("'Xk9#mQ2$vL7pR4wZ'", "Xk9#mQ2$$vL7pR4wZ"),
+        ('"a$HOME"', "a$HOME"),
+        ("$X", "$X"),
+        ("'q$w'x$y", "q$$wx$y"),
+        ("\\$x", "$$x"),
+        ('"\\$x\\"y"', '$$x"y'),
+        ("$'a\\'$b'", "a\\'$$b"),
+        ('$"a$b"', "a$b"),
+        ("`cat f`", "$(cat f)"),
+        ('"x`id`"', "x$(id)"),
+        ("'`id`'", "`id`"),
+        ("'unterminated$", "unterminated$$"),
+    ],
+)
+def test_dollar_form(word: str, form: str) -> None:
+    assert dollar_form(word) == form

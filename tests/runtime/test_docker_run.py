@@ -197,3 +197,39 @@ def test_checks_run_on_command_lines() -> None:
     findings = check_runs(runs)
     assert findings
     assert all(f.location.line == 1 for f in findings)
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        # single quotes: the shell expands nothing, every `$` is the value's (written `$$`)
+        ("-e DB_PASSWORD='Xk9#mQ2$vL7pR4wZ'", "Xk9#mQ2$$vL7pR4wZ"),
+        ("-e 'DB_PASSWORD=$ecretPa55'", "$$ecretPa55"),
+        ("--env='PW=${NOT_EXPANDED}'", "$${NOT_EXPANDED}"),
+        ("-e PW=$'a$b'", "a$$b"),
+        ('-e PW="\\$ecretPa55"', "$$ecretPa55"),
+        ("-e PW=\\$ecretPa55", "$$ecretPa55"),
+        # the same one test as Compose (keelhaul.secrets.is_reference) for what the shell reads
+        ("-e DB_PASSWORD=Xk9#mQ2$vL7pR4wZ", "Xk9#mQ2$vL7pR4wZ"),
+        ('-e DB_PASSWORD="Xk9#mQ2$vL7pR4wZ"', "Xk9#mQ2$vL7pR4wZ"),
+        ("-ePW=plain", "plain"),
+        ("-e PW=$PW", None),
+        ('-e PW="$PW"', None),
+        ("-e PW=${PW:-x}", None),
+        ("--env PW=$(cat pw)", None),
+        ("--env=PW=`cat pw`", None),
+        ('-e PW="pre-`cat pw`"', None),
+        ("-e PW", None),
+    ],
+)
+def test_env_values_follow_shell_quoting(flag: str, value: str | None) -> None:
+    [env] = run_of(f"docker run {flag} img").env
+    assert env.value == value
+
+
+def test_env_values_in_sh_c_strings_are_read_as_the_inner_shell_reads_them() -> None:
+    run = run_of("sh -c 'docker run -e PW=$PW -e DB_PASSWORD=Xk9#mQ2$vL7pR4wZ img'")
+    assert [(e.name, e.value) for e in run.env] == [
+        ("PW", None),
+        ("DB_PASSWORD", "Xk9#mQ2$vL7pR4wZ"),
+    ]

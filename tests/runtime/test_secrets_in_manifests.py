@@ -158,6 +158,13 @@ RANDOM_PLACES = {
         f"  DB_PASSWORD: {RANDOM}\n  REPLICA_PASSWORD: xxx\n"
         "  ADMIN_PASSWORD_FILE: /run/secrets/admin\n  EMPTY_PASSWORD: ''\n"
     ),
+    # in single quotes the shell expands nothing: the password is the one written
+    "run.sh": (
+        "#!/bin/sh\ndocker run -d --name db \\\n"
+        f"  -e DB_PASSWORD='{RANDOM}' \\\n"
+        '  -e REPLICA_PASSWORD="$DB_PASSWORD" -e ADMIN_PASSWORD=$(cat admin.pw) \\\n'
+        "  -e 'API_TOKEN=${API_TOKEN}' postgres:16.4\n"
+    ),
 }
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "SHELLS",
     "ShellScript",
     "SimpleCommand",
+    "dollar_form",
     "parse_shell",
 ]
 
@@ -1795,3 +1796,66 @@ def _parse_shell(script: str) -> ShellScript:
         parser.exact = False
     commands = sorted(parser.commands, key=lambda c: (c.start, c.end))
     return ShellScript(tuple(commands), _set_options(commands), exact and parser.exact)
+
+
+# --------------------------------------------------------------------------- one word's value
+
+
+def dollar_form(word: str) -> str:
+    """The value of one shell word as written (quotes and all), in the form a ``$`` reference
+    is told in everywhere (:func:`keelhaul.secrets.is_reference`; Compose, Kubernetes, make
+    and env files write a literal ``$`` as ``$$``): quotes removed; a ``$`` the shell leaves
+    alone (inside single quotes or ``$'...'``, or escaped ``\\$``) written ``$$``; a command
+    substitution in backticks written ``$(...)``; an unquoted or double-quoted ``$`` kept.
+
+    ``'Xk9#mQ2$vL7pR4wZ'`` -> ``Xk9#mQ2$$vL7pR4wZ``; ``"$HOME/x"`` -> ``$HOME/x``;
+    ```cat f``` -> ``$(cat f)``. Quotes inside a ``$(...)`` or ``${...}`` are not followed:
+    the word holds a reference either way.
+    """
+    out: list[str] = []
+    i, n = 0, len(word)
+    while i < n:
+        c = word[i]
+        nxt = word[i + 1 : i + 2]
+        if c == "\\":
+            if nxt != "\n":  # a backslash-newline joins lines and is no character
+                out.append("$$" if nxt == "$" else nxt)
+            i += 2
+        elif c == "'":
+            end = word.find("'", i + 1)
+            end = n if end < 0 else end
+            out.append(word[i + 1 : end].replace("$", "$$"))
+            i = end + 1
+        elif c == "$" and nxt == "'":  # $'...': ANSI-C quoting, no expansion
+            j = i + 2
+            while j < n and word[j] != "'":
+                j += 2 if word[j] == "\\" else 1
+            out.append(word[i + 2 : min(j, n)].replace("$", "$$"))
+            i = j + 1
+        elif c == "$" and nxt == '"':  # $"...": a translated double-quoted string
+            i += 1
+        elif c == '"':
+            j = i + 1
+            while j < n and word[j] != '"':
+                d, after = word[j], word[j + 1 : j + 2]
+                if d == "\\" and after in ("$", "`", '"', "\\", "\n"):
+                    out.append({"$": "$$", "\n": ""}.get(after, after))
+                    j += 2
+                elif d == "`":
+                    end = word.find("`", j + 1)
+                    end = n if end < 0 else end
+                    out.append(f"$({word[j + 1 : end]})")
+                    j = end + 1
+                else:
+                    out.append(d)
+                    j += 1
+            i = j + 1
+        elif c == "`":
+            end = word.find("`", i + 1)
+            end = n if end < 0 else end
+            out.append(f"$({word[i + 1 : end]})")
+            i = end + 1
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)

@@ -19,13 +19,14 @@ the next word is a flag).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from keelhaul.dockerfile.shell import SimpleCommand, parse_shell
+from keelhaul.dockerfile.shell import SimpleCommand, dollar_form, parse_shell
 from keelhaul.runtime.model import ContainerRun, EnvVar, Mount, Port, Source, Value, Where
 from keelhaul.runtime.yaml_documents import YamlFile, yaml_file
+from keelhaul.secrets import is_reference
 
 __all__ = [
     "BOOL_FLAGS",
@@ -116,6 +117,9 @@ class _Flag:
     """The long name without dashes."""
     value: str | None
     where: Where
+    form: str | None = None
+    """The value as the shell reads it, in :func:`keelhaul.dockerfile.shell.dollar_form`
+    (a ``$`` in single quotes written ``$$``); None when the value is not a word's end."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -372,6 +376,10 @@ def runs_of_argv(command: SimpleCommand, snippet: Snippet, file: str) -> Contain
         offset = spans[i][0] if i < len(spans) else command.start
         return locate(offset, path)
 
+    def valued(name: str, value: str, i: int, path: str) -> _Flag:
+        """A flag whose value ends word ``i`` (``--env A=b``, ``--env=A=b``, ``-eA=b``)."""
+        return _Flag(name, value, at(i, path), _form(snippet.text, spans, argv, i, value))
+
     where = at(0)
     flags: list[_Flag] = []
     image: Value[str] | None = None
@@ -385,21 +393,21 @@ def runs_of_argv(command: SimpleCommand, snippet: Snippet, file: str) -> Contain
         if word.startswith("--") and len(word) > 2:
             name, eq, value = word[2:].partition("=")
             if eq:
-                flags.append(_Flag(name, value, at(i, f"--{name}")))
+                flags.append(valued(name, value, i, f"--{name}"))
             elif name in BOOL_FLAGS:
                 flags.append(_Flag(name, None, at(i, f"--{name}")))
             elif name in VALUE_FLAGS or (i + 1 < len(argv) and not argv[i + 1].startswith("-")):
-                value_at = i + 1 if i + 1 < len(argv) else i
-                flags.append(
-                    _Flag(name, argv[i + 1] if i + 1 < len(argv) else "", at(value_at, f"--{name}"))
-                )
+                if i + 1 < len(argv):
+                    flags.append(valued(name, argv[i + 1], i + 1, f"--{name}"))
+                else:
+                    flags.append(_Flag(name, "", at(i, f"--{name}")))
                 i += 1
             else:
                 flags.append(_Flag(name, None, at(i, f"--{name}")))
             i += 1
             continue
         if word.startswith("-") and len(word) > 1:
-            i = _short(word, i, argv, at, flags)
+            i = _short(word, i, argv, at, valued, flags)
             continue
         image = Value(word, at(i, "IMAGE"))
         break
@@ -417,19 +425,39 @@ def runs_of_argv(command: SimpleCommand, snippet: Snippet, file: str) -> Contain
     return run
 
 
-def _short(word: str, i: int, argv: tuple[str, ...], at: object, flags: list[_Flag]) -> int:
+_BACKTICKS = re.compile(r"`([^`]*)`")
+
+
+def _form(text: str, spans: tuple[tuple[int, int], ...], argv: tuple[str, ...], i: int,
+          value: str) -> str:  # fmt: skip
+    """``value``, the end of word ``i``, as the shell reads it (:func:`dollar_form` of the
+    word as written). When the written word does not give the word parsed (a command inside
+    an ``sh -c`` string or backticks), the parsed word with every ``$`` read as expanded."""
+    word = argv[i]
+    form = _BACKTICKS.sub(r"$(\1)", word)
+    if i < len(spans):
+        written = dollar_form(text[spans[i][0] : spans[i][1]])
+        if written.replace("$$", "$") == form.replace("$$", "$"):  # the spans are the word's
+            form = written
+    cut = len(word) - len(value)  # the flag before the value (``--env=``, ``-e``): no ``$``
+    return form[cut:] if "$" not in word[:cut] else value
+
+
+def _short(
+    word: str, i: int, argv: tuple[str, ...], at: Callable[[int, str], Where],
+    valued: Callable[[str, str, int, str], _Flag], flags: list[_Flag],
+) -> int:  # fmt: skip
     """Combined one-letter flags (``-itd``, ``-p80:80``, ``-e A=b``); the next index."""
-    assert callable(at)
     letters = word[1:]
     for k, letter in enumerate(letters):
         if letter in SHORT_VALUE:
             name = SHORT_VALUE[letter]
             rest = letters[k + 1 :]
             if rest:
-                flags.append(_Flag(name, rest.removeprefix("="), at(i, f"-{letter}")))
+                flags.append(valued(name, rest.removeprefix("="), i, f"-{letter}"))
                 return i + 1
             if i + 1 < len(argv):
-                flags.append(_Flag(name, argv[i + 1], at(i + 1, f"-{letter}")))
+                flags.append(valued(name, argv[i + 1], i + 1, f"-{letter}"))
                 return i + 2
             return i + 1
         flags.append(_Flag(SHORT_BOOL.get(letter, letter), None, at(i, f"-{letter}")))
@@ -494,10 +522,8 @@ def _apply(run: ContainerRun, flag: _Flag) -> None:
     elif name == "mount":
         run.mounts.append(_mount(value, where))
     elif name == "env":
-        key, eq, val = value.partition("=")
-        # a shell variable is the host's value, not a literal written here
-        literal = val if eq and "$" not in val and "`" not in val else None
-        run.env.append(EnvVar(key, literal, False, where))
+        key, eq, _ = value.partition("=")
+        run.env.append(EnvVar(key, _literal(flag.form or value) if eq else None, False, where))
     elif name == "env-file":
         run.extra["env_file"] = (*_tuple(run.extra.get("env_file")), value)
     elif name == "publish":
@@ -516,6 +542,17 @@ def _apply(run: ContainerRun, flag: _Flag) -> None:
         run.pull_policy = Value(value, where)
     elif name == "name":
         run.extra["container_name"] = value
+
+
+def _literal(assignment: str) -> str | None:
+    """The value of ``NAME=value`` (in :func:`dollar_form`) as written, or None when the shell
+    puts a variable or a command's output there (the host's value, not written here): the one
+    test of :func:`keelhaul.secrets.is_reference`, as for Compose. In single quotes nothing is
+    expanded (``'Xk9#mQ2$vL7pR4wZ'`` is that password, kept as ``Xk9#mQ2$$vL7pR4wZ``); a
+    ``$`` inside a run of letters and digits is taken as a password's character, as in
+    Compose (the password is committed either way)."""
+    value = assignment.partition("=")[2]
+    return None if is_reference(value) else value
 
 
 def _tuple(raw: object) -> tuple[str, ...]:

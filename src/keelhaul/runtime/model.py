@@ -59,7 +59,10 @@ class Mount:
 class EnvVar:
     name: str
     value: str | None
-    """The literal value; None when it comes from elsewhere (secretKeyRef, a file, the host)."""
+    """The literal value; None when it comes from elsewhere (secretKeyRef, a file, the host).
+    A literal ``$`` may be written ``$$``, as Compose, Kubernetes and env files escape it (a
+    ``docker run`` word's ``$`` in single quotes too: :func:`keelhaul.dockerfile.shell.dollar_form`),
+    so that :func:`keelhaul.secrets.is_reference` reads every value alike."""
     from_secret: bool
     where: Where
 

@@ -11,7 +11,9 @@ from keelhaul.runtime.model import ContainerRun, StoredValue
 from keelhaul.runtime.rules import VALUE_CHECKS, RuntimeHit
 from keelhaul.secrets import assignment_secret, secret_spans
 
-#: Template placeholders (Helm, Jinja, envsubst) that will be replaced before use.
+#: Template placeholders (Helm, Jinja, envsubst) that will be replaced before use, also when
+#: written as literal text (Compose `$${VAR}`, `${VAR}` in single quotes on a `docker run`
+#: line): whoever replaces them, the value is not written here.
 _PLACEHOLDER_MARKS = ("{{", "${", "$(")
 
 
@@ -122,7 +124,8 @@ register(
             "it in a Secret and reference it (Kubernetes valueFrom.secretKeyRef, Compose "
             "secrets:, docker run --env-file kept out of version control). Any value under a "
             "password-like name counts, random ones too (`Xk9#mQ2$vL7pR4wZ`: a `$` inside a run "
-            "of letters and digits is a character, not a variable). Not reported: references "
+            "of letters and digits is a character, not a variable; on a `docker run` line "
+            "nothing in single quotes is one). Not reported: references "
             "(${VAR}, $VAR, $(VAR), {{ .Values.x }}, secretKeyRef), paths (/run/secrets/db), "
             "empty values, placeholders (changeme, <password>, xxx: one character repeated) "
             "and names that only look like secrets (PASSWORD_FILE); the detection is "
