@@ -16,6 +16,7 @@ go to the ``note`` and ``error`` callbacks; what to report comes back as a
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,7 +28,7 @@ from keelhaul.dockerfile.discover import Found, discover, is_dockerfile_name
 from keelhaul.dockerfile.lex import expansion_limit
 from keelhaul.dockerfile.syntax import Dockerfile, parse, read_dockerfile
 from keelhaul.errors import FileUnreadable, KeelhaulError
-from keelhaul.findings import Finding, Location
+from keelhaul.findings import Finding, Location, Safety
 from keelhaul.report.model import BrokenFile
 from keelhaul.rule import Kind, Rule
 from keelhaul.rules.engine import check_context
@@ -309,6 +310,32 @@ def itemised(findings: Iterable[Finding]) -> list[Finding]:
     """Every finding, a grouped one (KH409) as its members: what a baseline records and what
     ``keelhaul fix`` fixes."""
     return [m for f in findings for m in f.itemised()]
+
+
+def fixable_counts(
+    findings: Iterable[Finding], planned: Mapping[tuple[str, str, str], int] | None = None
+) -> tuple[int, int]:
+    """How many of ``findings`` ``keelhaul fix`` would change with its safe fixes, and how
+    many more with ``--unsafe-fixes`` (the check summary): a Dockerfile finding by the fix its
+    check built (what the fix loop's pass applies; the check must build fixes), a runtime
+    finding when it, or a member of its group, is in ``planned``, the runtime fixes the fix
+    loop plans (:func:`keelhaul.fix.fixing.planned_unsafe`: file, code, message). A finding
+    whose rule has a fix that does not apply to it counts nowhere."""
+    left = Counter(planned or {})
+    safe = unsafe = 0
+    for finding in findings:
+        if finding.fix is not None:
+            safe += finding.fix.safety is Safety.SAFE
+            unsafe += finding.fix.safety is Safety.UNSAFE
+            continue
+        hit = False
+        for member in finding.itemised():
+            key = (finding.location.path, member.code, member.message)
+            if left[key] > 0:
+                left[key] -= 1
+                hit = True
+        unsafe += hit
+    return safe, unsafe
 
 
 @dataclass

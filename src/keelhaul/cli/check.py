@@ -12,7 +12,15 @@ import click
 
 from keelhaul import baseline as baselines
 from keelhaul.catalogue import all_rules
-from keelhaul.checking import STDIN, Checker, CheckResult, Target, find_targets
+from keelhaul.checking import (
+    DOCKERFILE,
+    STDIN,
+    Checker,
+    CheckResult,
+    Target,
+    find_targets,
+    fixable_counts,
+)
 from keelhaul.cli.options import (
     build_arg_option,
     config_file_option,
@@ -35,9 +43,15 @@ RULE_WORDS = "codes, names, categories, `shellcheck` or ALL; comma-separated or 
 
 
 def emit(
-    out: Output, fmt: str, result: CheckResult, rules: Iterable[Rule], baseline: bool = False
+    out: Output,
+    fmt: str,
+    result: CheckResult,
+    rules: Iterable[Rule],
+    baseline: bool = False,
+    fixable: tuple[int, int] | None = None,
 ) -> None:
-    """Write the report of ``result`` in ``fmt``: the one place output is produced."""
+    """Write the report of ``result`` in ``fmt``: the one place output is produced.
+    ``fixable``: what ``keelhaul fix`` would change, safe and unsafe (the text summary)."""
     color = out.color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
     report = Report(
         findings=result.findings,
@@ -50,6 +64,7 @@ def emit(
         gate=result.gate,
         fail_on=result.fail_on,
         baseline=baseline,
+        fixable=fixable,
     )
     text = render(fmt, report)
     if result.baselined and fmt in ("text", "concise"):
@@ -256,7 +271,7 @@ def command(
         shellcheck=_shellcheck_binary(shellcheck),
         shellcheck_cache=True,
         baseline=None if baseline_file is None else baselines.Baseline.load(baseline_file),
-        fixes=show_fixes,
+        fixes=show_fixes or fmt == "text",  # the text summary counts the fixes that apply
         pss=pss,
         note=out.detail,
         notice=lambda m: out.err.print(f"keelhaul: notice: {m}", markup=False, soft_wrap=True),
@@ -272,7 +287,16 @@ def command(
             f"{result.gone_from_baseline} baselined finding(s) no longer occur; "
             "--write-baseline drops them"
         )
-    emit(out, fmt, result, rules, baseline=baseline_file is not None)
+    fixable = None
+    if fmt == "text" and result.findings:
+        planned = None
+        with_findings = {f.location.path for f in result.findings}
+        if any(t.kind != DOCKERFILE and t.name in with_findings for t in targets):
+            from keelhaul.fix.fixing import planned_unsafe
+
+            planned = planned_unsafe(checker, targets, result)
+        fixable = fixable_counts(result.findings, planned)
+    emit(out, fmt, result, rules, baseline=baseline_file is not None, fixable=fixable)
     unknown = report_unknown(out, result.unknown, quiet_unknown)
     if result.broken or unknown:
         return 2

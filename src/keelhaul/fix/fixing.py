@@ -15,9 +15,11 @@ rewritten.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from keelhaul.checking import DOCKERFILE, Checker, Target, itemised
+from keelhaul.checking import DOCKERFILE, Checker, CheckResult, Target, itemised
 from keelhaul.dockerfile.edits import apply_edits, choose_fixes
 from keelhaul.dockerfile.syntax import parse
 from keelhaul.findings import Edit, Finding, Fix, Safety
@@ -121,6 +123,30 @@ def fix_target(checker: Checker, target: Target, text: str, unsafe: bool) -> Fix
         current = candidate
     outcome.after = current
     return outcome
+
+
+def planned_unsafe(
+    checker: Checker, targets: Iterable[Target], result: CheckResult
+) -> Counter[tuple[str, str, str]]:
+    """What ``keelhaul fix --unsafe-fixes`` would change in the runtime files of ``result``,
+    as the fix loop plans it (:func:`fix_target` without unsafe fixes: the hardening edit
+    made and checked again; what is gone is fixed): (file, code, message) of each itemised
+    finding it would fix. For the check summary (:func:`keelhaul.checking.fixable_counts`)."""
+    planned: Counter[tuple[str, str, str]] = Counter()
+    quiet = replace(checker, baseline=None, note=_silent, notice=_silent, error=_silent)
+    by_name = {t.name: t for t in targets if t.kind != DOCKERFILE}
+    for name in sorted({f.location.path for f in result.findings} & set(by_name)):
+        text = result.sources.get(name)
+        found = itemised(f for f in result.findings if f.location.path == name)
+        if text is None or not any(m.code in FIXED_CODES for m in found):
+            continue  # nothing the runtime fixer would touch: nothing to plan
+        outcome = _fix_runtime(quiet, by_name[name], text, unsafe=False)
+        planned.update((name, f.code, f.message) for f in outcome.unsafe_left)
+    return planned
+
+
+def _silent(message: str) -> None:
+    """The planning's check says nothing: the check it plans for has said it."""
 
 
 UNSAFE_WHY = (

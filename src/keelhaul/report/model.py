@@ -90,6 +90,10 @@ class Report:
     """The threshold (``warning``, ``none``...) when one holds for every file."""
     baseline: bool = False
     """A baseline was read: the findings are the ones not in it."""
+    fixable: tuple[int, int] | None = None
+    """How many findings ``keelhaul fix`` would change, and how many more ``--unsafe-fixes``
+    would, as the fix loop plans them (:func:`keelhaul.fix.fixing.fixable_counts`); None: not
+    planned, the summary then counts the findings whose rule has a fix (an upper bound)."""
     tool: str = "keelhaul"
     version: str = __version__
     information_uri: str | None = None

@@ -208,8 +208,11 @@ def summary(report: Report, paint: Paint) -> str:
         if n
     )
     lines = [paint(head, "bold") + unparsed, f"  by severity: {by_sev}", f"  by category: {by_cat}"]
-    kinds = [_fix_kind(report, f) for f in report.findings]
-    safe, unsafe = kinds.count("safe"), kinds.count("unsafe")
+    if report.fixable is not None:
+        safe, unsafe = report.fixable
+    else:
+        kinds = [_fix_kind(report, f) for f in report.findings]
+        safe, unsafe = kinds.count("safe"), kinds.count("unsafe")
     if safe or unsafe:
         more = f" ({unsafe} more with `--unsafe-fixes`)" if unsafe else ""
         lines.append(f"  fixable: up to {safe} with `keelhaul fix`{more}; `--diff` shows them")
