@@ -13,7 +13,9 @@ members: the pre-KH409 way of counting); files that fail the default gate (a fin
 or above); findings by code.
 
 ``--fix`` also runs ``keelhaul fix --unsafe-fixes`` on a copy of the Kubernetes files and
-checks each document it changed with the API's own schema (kubernetes-validate).
+checks each document it changed with the API's own schema (kubernetes-validate), and on a copy
+of the Compose files, each file it changed checked with the Compose Specification's JSON
+schema (tests/data/compose-spec, through tests/compose_schema.py).
 
 ``--src`` runs another checkout of keelhaul (``git worktree add --detach /tmp/before REV``,
 then ``--src /tmp/before/src``) with this Python: the same corpus before and after a change.
@@ -153,11 +155,29 @@ def bench(folder: Path, label: str, src: Path | None, pss: str | None) -> dict[s
     return result
 
 
+def _fixed_copy(folder: Path, src: Path | None, tmp: str) -> list[tuple[Path, str, str]]:
+    """``keelhaul fix --unsafe-fixes`` on a copy of ``folder`` in ``tmp`` (every file named):
+    (path, before, after) of each file it changed."""
+    import shutil
+
+    copy = Path(tmp) / folder.name
+    shutil.copytree(folder, copy, copy_function=shutil.copyfile)  # writable copies
+    files = sorted(str(p) for p in copy.rglob("*") if p.is_file())
+    before = {p: Path(p).read_text(encoding="utf-8", errors="replace") for p in files}
+    command = [sys.executable, "-m", "keelhaul", "fix", "--unsafe-fixes", "--quiet-unknown"]
+    subprocess.run([*command, *files], capture_output=True, env=_env(src), check=False)
+    out = []
+    for path in files:
+        after = Path(path).read_text(encoding="utf-8", errors="replace")
+        if after != before[path]:
+            out.append((Path(path), before[path], after))
+    return out
+
+
 def fix_and_validate(folder: Path, src: Path | None) -> dict[str, int]:
     """``keelhaul fix --unsafe-fixes`` on a copy of ``folder`` (every file named), then each
     document the fix changed checked with the Kubernetes API's own schema (kubernetes-validate,
     1.30, strict): how many the schema accepted before and still accepts after."""
-    import shutil
     import tempfile
 
     import kubernetes_validate
@@ -172,19 +192,10 @@ def fix_and_validate(folder: Path, src: Path | None) -> dict[str, int]:
 
     counts = Counter[str]()
     with tempfile.TemporaryDirectory(prefix="keelhaul-fixbench-") as tmp:
-        copy = Path(tmp) / folder.name
-        shutil.copytree(folder, copy, copy_function=shutil.copyfile)  # writable copies
-        files = sorted(str(p) for p in copy.rglob("*") if p.is_file())
-        before = {p: Path(p).read_text(encoding="utf-8", errors="replace") for p in files}
-        command = [sys.executable, "-m", "keelhaul", "fix", "--unsafe-fixes", "--quiet-unknown"]
-        subprocess.run([*command, *files], capture_output=True, env=_env(src), check=False)
-        for path in files:
-            after = Path(path).read_text(encoding="utf-8", errors="replace")
-            if after == before[path]:
-                continue
+        for _, before, after in _fixed_copy(folder, src, tmp):
             counts["files changed"] += 1
             try:
-                old = [d for d in yaml.safe_load_all(before[path]) if isinstance(d, dict)]
+                old = [d for d in yaml.safe_load_all(before) if isinstance(d, dict)]
                 new = [d for d in yaml.safe_load_all(after) if isinstance(d, dict)]
             except yaml.YAMLError:
                 counts["files PyYAML cannot read"] += 1
@@ -203,6 +214,40 @@ def fix_and_validate(folder: Path, src: Path | None) -> dict[str, int]:
     return dict(counts)
 
 
+def fix_and_validate_compose(folder: Path, src: Path | None) -> dict[str, int]:
+    """``keelhaul fix --unsafe-fixes`` on a copy of the Compose files, then each file it
+    changed checked with the Compose Specification's JSON schema (tests/compose_schema.py):
+    how many the schema accepted before and still accepts after (a file it refused before:
+    whether the fix added a refusal); each new refusal is printed with the schema's reason."""
+    import tempfile
+
+    sys.path.insert(0, str(ROOT))
+    from tests.compose_schema import compose_errors, load_compose
+
+    counts = Counter[str]()
+    with tempfile.TemporaryDirectory(prefix="keelhaul-fixbench-") as tmp:
+        for path, before, after in _fixed_copy(folder, src, tmp):
+            counts["files changed"] += 1
+            try:
+                was, now = load_compose(before), load_compose(after)
+            except Exception:  # any reader error: not comparable
+                counts["files the YAML 1.2 reader cannot read"] += 1
+                continue
+            old, errors = set(compose_errors(was)), compose_errors(now)
+            new = [e for e in errors if e not in old]
+            if old:
+                kind = "with new refusals" if new else "no new refusal"
+                counts[f"files the schema refused before the fix ({kind} after)"] += 1
+            elif not errors:
+                counts["files accepted before and after"] += 1
+            else:
+                counts["files accepted before, refused after"] += 1
+            if new:
+                print(f"  refused after the fix: {path.relative_to(tmp)}: {new[0]}")
+    print(f"== fix --unsafe-fixes on {folder}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return dict(counts)
+
+
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--inner":
         _inner(sys.argv[2:])
@@ -217,15 +262,19 @@ def main() -> int:
     ap.add_argument(
         "--fix",
         action="store_true",
-        help="also run fix --unsafe-fixes on a copy of the Kubernetes files and validate what "
-        "it changed with the API schema (kubernetes-validate)",
+        help="also run fix --unsafe-fixes on a copy of the Kubernetes and Compose files and "
+        "validate what it changed with the API schema (kubernetes-validate) and the Compose "
+        "Specification's schema",
     )
     opts = ap.parse_args()
     out: dict[str, object] = {}
     for label in opts.kind or ["k8s", "compose"]:
         out[label] = bench(opts.corpus / label, label, opts.src, opts.pss)
     if opts.fix:
-        out["fix"] = fix_and_validate(opts.corpus / "k8s", opts.src)
+        if "k8s" in (opts.kind or ["k8s"]):
+            out["fix"] = fix_and_validate(opts.corpus / "k8s", opts.src)
+        if "compose" in (opts.kind or ["compose"]):
+            out["fix_compose"] = fix_and_validate_compose(opts.corpus / "compose", opts.src)
     if opts.json is not None:
         opts.json.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -28,7 +28,13 @@ Compose, per service: ``cap_drop: [ALL]`` (``cap_add: [NET_BIND_SERVICE]`` when 
 exposes a port below 1024), ``read_only: true`` with ``tmpfs: [/tmp]``, and
 ``security_opt: [no-new-privileges:true]``. ``user:`` is not added: a UID that the image does not
 expect breaks it in ways no file says (files owned by root, a ``/home`` that is not there), so
-the root-user finding stays for a person to settle.
+the root-user finding stays for a person to settle. ALL is dropped only together with the
+capabilities the image needs added back, and ``read_only`` goes in only with its writable
+paths (a ``tmpfs`` written as one string cannot take more: no ``read_only`` then). A list a
+service gets through a merge key (``<<: *common``) is shared with every service merging it:
+it is never edited; the service gets its own key instead, repeating the merged items (a key
+of the service's own replaces the merged one). The output is valid under the Compose
+Specification's JSON schema (tests/runtime/test_compose_schema.py; no item twice).
 
 A setting the file already writes is never changed, even when it is the insecure value
 (``privileged: true``, ``read_only: false``): that is a decision, and the checks report it.
@@ -250,7 +256,7 @@ class _Edits:
         seq = parent.get(key)
         if not isinstance(seq, CommentedSeq):
             return False
-        if seq.fa.flow_style():
+        if seq.fa.flow_style() or not seq:  # an empty sequence is written `[]`
             if not all(isinstance(i, str) for i in items):
                 return False
             try:
@@ -264,8 +270,6 @@ class _Edits:
             text = joined if after.startswith("]") else joined + ", "
             self.replace(self.starts[line] + col + 1, 0, text)
             return True
-        if not seq:
-            return False
         line, col = seq.lc.item(0)
         prefix = self.lines[line][:col]
         if prefix.strip() != "-":
@@ -374,6 +378,9 @@ def _fix_service(
     asked: Callable[[str], bool],
 ) -> None:
     where = f"services.{service}"
+    if node.fa.flow_style():  # no new keys go in; its lists alone must not change either
+        change.skipped.append(f"{where}: a flow mapping; keelhaul does not rewrite it")
+        return
     new: list[tuple[str, Tree]] = []
     low = _low_port([p.container_port for p in run.ports] + _expose(node))
     from keelhaul.runtime.checks._common import capability
@@ -383,25 +390,26 @@ def _fix_service(
     image = run.image.value if run.image is not None else ""
     needs = needs_of(image)
     if "ALL" not in dropped and asked(CAPABILITIES):
-        if "cap_drop" in node:
-            if edits.add_items(node, "cap_drop", ["ALL"]):
-                change.added.append(f"{where}: cap_drop ALL")
-            else:
-                change.skipped.append(f"{where}: cap_drop (written in a form keelhaul cannot edit)")
-        else:
-            new.append(("cap_drop", ["ALL"]))
-            change.added.append(f"{where}: cap_drop [ALL]")
         back = list(needs.capabilities) if needs is not None and needs.starts_as_root else []
         if low:
             back.append("NET_BIND_SERVICE")
         back = [c for c in dict.fromkeys(back) if c not in added] if "ALL" not in added else []
-        if back:
-            if "cap_add" in node:
-                if edits.add_items(node, "cap_add", list(back)):
-                    change.added.append(f"{where}: cap_add {', '.join(back)}")
-            else:
-                new.append(("cap_add", list(back)))
-                change.added.append(f"{where}: cap_add [{', '.join(back)}]")
+        merged_add = _merged(node, "cap_add")
+        if "cap_drop" in node and not _editable(node, "cap_drop") and _own(node, "cap_drop"):
+            change.skipped.append(f"{where}: cap_drop (written in a form keelhaul cannot edit)")
+        else:  # the capabilities added back first: ALL is dropped only with them
+            at, noted = len(new), len(change.added)
+            if not _add_back(edits, change, where, node, back, new, merged_add):
+                change.skipped.append(
+                    f"{where}: cap_drop ALL not added: cap_add is written in a form keelhaul "
+                    f"cannot edit, and {image or 'the service'} needs {', '.join(back)} added back"
+                )
+            elif _own(node, "cap_drop"):
+                edits.add_items(node, "cap_drop", ["ALL"])  # _editable
+                change.added.insert(noted, f"{where}: cap_drop ALL")
+            else:  # absent, or brought in by a merge key: the service's own (ALL covers it)
+                new.insert(at, ("cap_drop", ["ALL"]))
+                change.added.insert(noted, f"{where}: cap_drop [ALL]")
     if run.read_only_root is None and "read_only" not in node and asked(READ_ONLY):
         covered = [m.target.rstrip("/") + "/" for m in run.mounts if m.target]
 
@@ -409,34 +417,121 @@ def _fix_service(
             return any((path.rstrip("/") + "/").startswith(c) for c in covered)
 
         data = [p for p in (needs.data if needs else ()) if not mounted(p)]
+        scratch = [p for p in ("/tmp", *(needs.scratch if needs else ())) if not mounted(p)]
+        merged_tmpfs = _merged(node, "tmpfs", scalar=True)
         if data:
             change.skipped.append(
                 f"{where}: read_only not added: {image} writes its data to {', '.join(data)}, "
                 "which needs a volume of your choice mounted there first"
             )
-        else:
+        elif scratch and "tmpfs" in node and merged_tmpfs is None and not _editable(node, "tmpfs"):
+            change.skipped.append(
+                f"{where}: read_only not added: tmpfs is written in a form keelhaul cannot edit "
+                f"(one string, or null), and {', '.join(scratch)} must stay writable"
+            )
+        elif (
+            scratch
+            and "tmpfs" in node
+            and merged_tmpfs is None
+            and not edits.add_items(node, "tmpfs", list(scratch))
+        ):
+            change.skipped.append(
+                f"{where}: read_only not added: its tmpfs list could not be edited, and "
+                f"{', '.join(scratch)} must stay writable"
+            )
+        else:  # the writable paths are in (or go in with it): read_only only with them
             new.append(("read_only", "true"))
             change.added.append(f"{where}: read_only true")
-            scratch = [p for p in ("/tmp", *(needs.scratch if needs else ())) if not mounted(p)]
+            if scratch and merged_tmpfs is not None:
+                new.append(("tmpfs", [*map(_plain, merged_tmpfs), *scratch]))
+            elif scratch and "tmpfs" not in node:
+                new.append(("tmpfs", scratch))
             if scratch:
-                if "tmpfs" not in node:
-                    new.append(("tmpfs", scratch))
-                    change.added.append(f"{where}: tmpfs {', '.join(scratch)}")
-                elif edits.add_items(node, "tmpfs", list(scratch)):
-                    change.added.append(f"{where}: tmpfs {', '.join(scratch)}")
-                else:
-                    change.skipped.append(
-                        f"{where}: tmpfs (written in a form keelhaul cannot edit)"
-                    )
+                change.added.append(f"{where}: tmpfs {', '.join(scratch)}")
     if run.no_new_privileges is None and asked(ESCALATION):
-        if "security_opt" in node:
+        merged_opts = _merged(node, "security_opt")
+        if merged_opts is not None:
+            new.append(("security_opt", [*map(_plain, merged_opts), "no-new-privileges:true"]))
+            change.added.append(f"{where}: security_opt no-new-privileges:true")
+        elif "security_opt" in node:
             if edits.add_items(node, "security_opt", ["no-new-privileges:true"]):
                 change.added.append(f"{where}: security_opt no-new-privileges:true")
+            else:
+                change.skipped.append(
+                    f"{where}: security_opt (written in a form keelhaul cannot edit)"
+                )
         else:
             new.append(("security_opt", ["no-new-privileges:true"]))
             change.added.append(f"{where}: security_opt [no-new-privileges:true]")
     if new and not edits.add_keys(node, new):
         change.skipped.append(f"{where}: a flow mapping; keelhaul does not rewrite it")
+
+
+def _add_back(
+    edits: _Edits,
+    change: Change,
+    where: str,
+    node: CommentedMap,
+    back: list[str],
+    new: list[tuple[str, Tree]],
+    merged: list[str] | None,
+) -> bool:
+    """The capabilities the image needs added back after ``cap_drop: [ALL]``; False when
+    the service's ``cap_add`` cannot take them (then ALL must not be dropped)."""
+    if not back:
+        return True
+    if merged is not None:  # the service's own list: the merged one's items and these
+        new.append(("cap_add", [*map(_plain, merged), *back]))
+    elif "cap_add" not in node:
+        new.append(("cap_add", list(back)))
+    elif not edits.add_items(node, "cap_add", list(back)):
+        return False
+    change.added.append(f"{where}: cap_add {', '.join(back)}")
+    return True
+
+
+def _own(node: CommentedMap, key: str) -> bool:
+    """Whether ``key`` is written in ``node`` itself, not brought in by a merge key (``<<:
+    *common``): an item added to a merged list would change every service sharing it."""
+    return key in (getattr(node.lc, "data", None) or {})
+
+
+def _merged(node: CommentedMap, key: str, scalar: bool = False) -> list[str] | None:
+    """The items of a list ``node`` gets only through a merge key (with ``scalar``, a string
+    too, as ``tmpfs: /run`` is one item); None when ``key`` is not merged or holds something
+    else. A key of the service's own replaces it (YAML merge keys), so that key must repeat
+    these items."""
+    if key not in node or _own(node, key):
+        return None
+    value = node[key]
+    if scalar and isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(i, str) for i in value):
+        return list(value)
+    return None
+
+
+def _editable(node: CommentedMap, key: str) -> bool:
+    """Whether :meth:`_Edits.add_items` can add to the service's own list ``key``: a
+    sequence (block, or flow such as ``[]``) written in the service itself."""
+    return _own(node, key) and isinstance(node.get(key), CommentedSeq)
+
+
+#: A string YAML reads back as itself when written bare in a block sequence (less the words
+#: and numbers of :data:`_NOT_BARE`).
+_BARE = re.compile(r"^[A-Za-z_/.@=+%][A-Za-z0-9_/.@=+%:,-]*(?<!:)$")
+#: Bare words YAML 1.1 or 1.2 reads as booleans or null.
+_NOT_BARE = frozenset({"true", "false", "yes", "no", "on", "off", "y", "n", "null"})
+
+
+def _plain(item: str) -> str:
+    """``item`` as a block sequence item: bare when YAML reads it back the same, else in
+    double quotes (JSON's escaping is YAML's)."""
+    import json
+
+    if _BARE.match(item) and item.lower() not in _NOT_BARE:
+        return item
+    return json.dumps(item)
 
 
 def _expose(node: CommentedMap) -> list[int | None]:
