@@ -489,3 +489,133 @@ def test_a_step_that_silences_a_finding_keeps_its_choice(tmp_path: Path) -> None
     assert "securityContext" not in a
     assert b["securityContext"] == {"readOnlyRootFilesystem": True}
     assert [v["name"] for v in spec["volumes"]] == ["tmp"]
+
+
+# Steps whose images need different things (the image table: nginx writes /var/cache/nginx
+# and /var/run and starts as root; postgres starts as root and writes its data folder; an
+# unknown image gets the defaults): no setting goes into a stepTemplate, each step gets its own.
+MIXED_STEPS = """\
+apiVersion: tekton.dev/v1
+kind: Task
+metadata:
+  name: mixed
+spec:
+  steps:
+    - name: proxy
+      image: nginx:1.27
+      script: nginx -t
+    - name: db
+      image: postgres:16.4
+      script: pg_isready
+    - name: tool
+      image: example/tool:1.0
+      script: tool run
+"""
+#: The template already mounts a scratch volume at /tmp for every step.
+TMP_IN_TEMPLATE = """\
+apiVersion: tekton.dev/v1
+kind: Task
+metadata:
+  name: tmpl
+spec:
+  stepTemplate:
+    volumeMounts:
+      - name: scratch
+        mountPath: /tmp
+  volumes:
+    - name: scratch
+      emptyDir: {}
+  steps:
+    - name: proxy
+      image: nginx:1.27
+      script: nginx -t
+    - name: tool
+      image: example/tool:1.0
+      script: tool run
+"""
+
+
+def _merged_steps(spec: dict[str, object]) -> list[dict[str, object]]:
+    """Each step as Tekton runs it (MergeStepsWithStepTemplate): the template under the step,
+    securityContext field by field, volumeMounts by name; as a Kubernetes container."""
+    template = dict(spec.get("stepTemplate") or {})  # type: ignore[call-overload]
+    out = []
+    for step in spec["steps"]:  # type: ignore[attr-defined]
+        merged = {**template, **step}
+        merged["securityContext"] = {
+            **(template.get("securityContext") or {}),
+            **(step.get("securityContext") or {}),
+        }
+        mounts = {m["name"]: m for m in template.get("volumeMounts") or []}
+        mounts.update({m["name"]: m for m in step.get("volumeMounts") or []})
+        merged["volumeMounts"] = list(mounts.values())
+        merged.pop("script", None)
+        out.append(merged)
+    return out
+
+
+def _assert_startable(spec: dict[str, object]) -> None:
+    """The steps as a pod: the Kubernetes 1.30 schema accepts it, no two mounts of a step
+    share a path (the API server refuses that), every mount names a volume of the task."""
+    kubernetes_validate = pytest.importorskip("kubernetes_validate")
+    steps = _merged_steps(spec)
+    volumes = spec.get("volumes") or []
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "steps"},
+        "spec": {"containers": steps, "volumes": volumes},
+    }
+    kubernetes_validate.validate(pod, "1.30.0", strict=True)
+    names = {v["name"] for v in volumes}  # type: ignore[index]
+    for step in steps:
+        paths = [m["mountPath"] for m in step["volumeMounts"]]  # type: ignore[attr-defined]
+        assert len(paths) == len(set(paths)), step
+        assert {m["name"] for m in step["volumeMounts"]} <= names, step  # type: ignore[attr-defined]
+
+
+def test_steps_whose_images_need_different_things_are_fixed_each_as_its_image_needs() -> None:
+    from keelhaul.runtime.fixing import fix_kubernetes
+
+    fixed = fix_kubernetes(MIXED_STEPS, "task.yaml")
+    (doc,) = load_documents(fixed.text, "task.yaml")
+    spec = doc["spec"]
+    assert "stepTemplate" not in spec  # the images differ: nothing every step can share
+    proxy, db, tool = spec["steps"]
+    # nginx: read-only with its writable paths, its entrypoint's capabilities, not non-root
+    assert proxy["securityContext"]["readOnlyRootFilesystem"] is True
+    assert {m["mountPath"] for m in proxy["volumeMounts"]} == {
+        "/tmp",
+        "/var/cache/nginx",
+        "/var/run",
+    }
+    assert "runAsNonRoot" not in proxy["securityContext"]
+    assert {"CHOWN", "SETGID", "SETUID"} <= set(proxy["securityContext"]["capabilities"]["add"])
+    # postgres: no read-only root (its data folder needs a volume first), its capabilities
+    assert "readOnlyRootFilesystem" not in db["securityContext"]
+    assert "volumeMounts" not in db
+    assert {"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"} == set(
+        db["securityContext"]["capabilities"]["add"]
+    )
+    # an image the table does not know: non-root with a UID, read-only with /tmp, no add-back
+    assert tool["securityContext"]["runAsUser"] == 10001
+    assert [m["mountPath"] for m in tool["volumeMounts"]] == ["/tmp"]
+    assert "add" not in tool["securityContext"]["capabilities"]
+    assert any("postgres:16.4 writes its data" in s for s in fixed.skipped)
+    _assert_startable(spec)
+
+
+def test_a_tmp_the_step_template_mounts_is_not_mounted_again() -> None:
+    from keelhaul.runtime.fixing import fix_kubernetes
+
+    fixed = fix_kubernetes(TMP_IN_TEMPLATE, "task.yaml")
+    (doc,) = load_documents(fixed.text, "task.yaml")
+    spec = doc["spec"]
+    proxy, tool = spec["steps"]
+    for step in (proxy, tool):
+        assert step["securityContext"]["readOnlyRootFilesystem"] is True
+        assert "/tmp" not in {m["mountPath"] for m in step.get("volumeMounts") or []}
+    assert [m["mountPath"] for m in proxy["volumeMounts"]] == ["/var/cache/nginx", "/var/run"]
+    assert "volumeMounts" not in tool
+    assert sorted(v["name"] for v in spec["volumes"]) == ["scratch", "var-cache-nginx", "var-run"]
+    _assert_startable(spec)

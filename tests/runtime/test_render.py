@@ -452,3 +452,76 @@ def test_a_chart_helm_cannot_render_is_one_error_line(tmp_path: Path) -> None:
     [line] = [x for x in done.stderr.splitlines() if x.startswith("keelhaul: error:")]
     assert line.startswith("keelhaul: error: web: not rendered: `helm template")
     assert "helm dependency build" in line
+
+
+HARDENED = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: app
+          image: example/app:1.0
+          securityContext:
+            runAsNonRoot: true
+            runAsUser: 10001
+            readOnlyRootFilesystem: true
+            capabilities:
+              drop: [ALL]
+            seccompProfile:
+              type: RuntimeDefault
+"""
+SYS_ADMIN_PATCH = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      containers:
+        - name: app
+          securityContext:
+            capabilities:
+              add: [SYS_ADMIN]
+"""
+
+
+@needs_kubectl
+def test_fix_writes_nothing_when_a_rendering_would_not_start(tmp_path: Path) -> None:
+    """The guard after rendering: both overlays report privilege escalation allowed (KH416),
+    so the base would get allowPrivilegeEscalation: false, but prod's patch adds SYS_ADMIN,
+    and the API server refuses the two together. Rendered again before writing, the clash is
+    seen: nothing is written, and the line says which container in which overlay."""
+    app = tmp_path / "app"
+    for folder in ("base", "overlays/prod", "overlays/staging"):
+        (app / folder).mkdir(parents=True)
+    (app / "base" / "deployment.yaml").write_text(HARDENED)
+    (app / "base" / "kustomization.yaml").write_text("resources:\n  - deployment.yaml\n")
+    (app / "overlays" / "prod" / "kustomization.yaml").write_text(
+        "namePrefix: prod-\nresources:\n  - ../../base\npatches:\n  - path: sysadmin.yaml\n"
+    )
+    (app / "overlays" / "prod" / "sysadmin.yaml").write_text(SYS_ADMIN_PATCH)
+    (app / "overlays" / "staging" / "kustomization.yaml").write_text(STAGING)
+    before = keelhaul(".", "--select", "KH416", cwd=app)
+    assert "base/deployment.yaml:15:11: warning KH416" in before.stdout  # one place, both
+    done = keelhaul_fix("--unsafe-fixes", "--select", "KH416", ".", cwd=app)
+    assert done.returncode == 0, done.stderr
+    assert (app / "base" / "deployment.yaml").read_text() == HARDENED
+    assert (
+        "keelhaul: base/deployment.yaml: not fixed: with the fix, container app of "
+        "Deployment/prod-web (the kustomize overlay overlays/prod) could not start"
+    ) in done.stderr
+    # without the patch (staging alone) the same fix is written
+    (app / "overlays" / "prod" / "kustomization.yaml").write_text(
+        "namePrefix: prod-\nresources:\n  - ../../base\n"
+    )
+    assert keelhaul_fix("--unsafe-fixes", "--select", "KH416", ".", cwd=app).returncode == 0
+    assert "allowPrivilegeEscalation: false" in (app / "base" / "deployment.yaml").read_text()

@@ -21,8 +21,10 @@ Tekton merges it under each step, a step's own value winning), with its ``/tmp``
 the task's ``volumes``; it stays per step when the steps' images need different things, when
 a step the user silenced would change too, or when a step's own setting would clash with it
 (``runAsUser: 0`` under ``runAsNonRoot``, a privileged step under
-``allowPrivilegeEscalation: false``). Sidecars, which the template does not reach, are fixed
-one by one.
+``allowPrivilegeEscalation: false``). A path the template already mounts (its
+``volumeMounts`` reach every step) is not mounted again in a step: a second mount at one path
+is refused by the API server. Sidecars, which the template does not reach, are fixed one by
+one.
 
 Compose, per service: ``cap_drop: [ALL]`` (``cap_add: [NET_BIND_SERVICE]`` when it publishes or
 exposes a port below 1024), ``read_only: true`` with ``tmpfs: [/tmp]``, and
@@ -727,7 +729,10 @@ def _fix_task(
 
             cname = f"{label} {group[:-1]} {container.get('name', '?')}"
             base = inherited if group == "steps" else pod
-            paths = _fix_container(edits, change, container, base, cname, step_asked)
+            above = _flag(template, "volumeMounts") if group == "steps" else None
+            paths = _fix_container(
+                edits, change, container, base, cname, step_asked, inherited=above
+            )
             if paths:
                 writable.append((container, paths))
     names: dict[str, str] | None = {}
@@ -807,11 +812,14 @@ def _fix_container(
     *,
     image: str | None = None,
     out: list[tuple[str, Tree]] | None = None,
+    inherited: object = None,
 ) -> list[str]:
     """Harden one container; the paths that then need an ``emptyDir`` mounted. ``image``
     stands for the container's own (a Tekton ``stepTemplate`` has none); with ``out`` the
     ``securityContext`` pairs are handed back there instead of written (a ``stepTemplate``
-    still to be made)."""
+    still to be made); ``inherited``: the ``volumeMounts`` a Tekton step gets from its
+    ``stepTemplate`` (a path mounted there is mounted in the step: another mount at it would
+    be a second one at the same path, which the API server refuses)."""
     sc = container.get("securityContext")
     if sc is not None and not isinstance(sc, CommentedMap):
         change.skipped.append(f"{cname}: securityContext is not a mapping")
@@ -853,7 +861,7 @@ def _fix_container(
         new.append(("allowPrivilegeEscalation", "false"))
     paths: list[str] = []
     if "readOnlyRootFilesystem" not in sc and asked(READ_ONLY):
-        data = [p for p in (needs.data if needs else ()) if not _mounts(container, p)]
+        data = [p for p in (needs.data if needs else ()) if not _mounts(container, p, inherited)]
         if data:
             change.skipped.append(
                 f"{cname}: readOnlyRootFilesystem not added: {image} writes its data to "
@@ -862,7 +870,7 @@ def _fix_container(
         else:
             new.append(("readOnlyRootFilesystem", "true"))
             scratch = ("/tmp", *(needs.scratch if needs else ()))
-            paths = [p for p in scratch if not _mounts(container, p)]
+            paths = [p for p in scratch if not _mounts(container, p, inherited)]
     low = any(
         isinstance(p, CommentedMap)
         and isinstance(p.get("containerPort"), int)
@@ -945,11 +953,15 @@ def _capabilities(
     return []
 
 
-def _mounts(container: CommentedMap, path: str) -> bool:
-    """Whether something is mounted at ``path`` or a folder above it."""
-    mounts = container.get("volumeMounts")
-    if not isinstance(mounts, list):
-        return False
+def _mounts(container: CommentedMap, path: str, inherited: object = None) -> bool:
+    """Whether something is mounted at ``path`` or a folder above it (by the container's own
+    ``volumeMounts``, or by ``inherited``, a Tekton stepTemplate's)."""
+    mounts = [
+        m
+        for given in (container.get("volumeMounts"), inherited)
+        if isinstance(given, list)
+        for m in given
+    ]
     wanted = path.rstrip("/") + "/"
     return any(
         isinstance(m, dict) and wanted.startswith(str(m.get("mountPath", "")).rstrip("/") + "/")
