@@ -36,6 +36,12 @@ WALKED_FILE_BYTES = 4 * _MiB
 NAMED_RUNTIME_FILE_BYTES = 64 * _MiB
 COMPOSE_DOCKERFILE_BYTES = 1 * _MiB
 COMPOSE_ENV_FILE_BYTES = 1 * _MiB
+# --- what one long-lived process keeps between files (memory, not input: no Limit row) ----
+#: Parsed RUN scripts kept for reuse (images built from one template repeat their scripts):
+#: at most this many, holding at most this many characters of script text in all; a parse
+#: weighs about 20 bytes per character of its script (bench/memory_growth.py).
+PARSE_CACHE_ENTRIES = 4096
+PARSE_CACHE_CHARS = 1 * _MiB
 # --- what a file expands to ----------------------------------------------------------------
 EXPANDED_CHARS = 4 * _MiB  # the default of the max-expanded-size setting
 SCRIPT_CHARS = 131_072

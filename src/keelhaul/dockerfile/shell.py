@@ -28,11 +28,13 @@ How it works:
 from __future__ import annotations
 
 import re
+import threading
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
-from typing import Any
+from functools import cached_property
+from typing import Any, Generic, TypeVar
 
 from keelhaul import limits
 
@@ -41,6 +43,7 @@ __all__ = [
     "SHELLS",
     "ShellScript",
     "SimpleCommand",
+    "TextMemo",
     "dollar_form",
     "parse_shell",
 ]
@@ -1762,19 +1765,60 @@ def _set_options(commands: list[SimpleCommand]) -> frozenset[str]:
     return frozenset(opts)
 
 
+_T = TypeVar("_T")
+
+
+class TextMemo(Generic[_T]):
+    """``build(text)`` remembered for the texts met last: a least-recently-used cache bounded
+    by its entries and by the characters of the texts it keeps (what a parse holds grows with
+    its text), so a process that checks file after file keeps a bounded amount, however
+    large or many the scripts (``functools.lru_cache`` bounds only the count). Safe to share
+    between threads."""
+
+    def __init__(self, build: Callable[[str], _T], max_entries: int, max_chars: int) -> None:
+        self._build = build
+        self._max_entries = max_entries
+        self._max_chars = max_chars
+        self._kept: OrderedDict[str, _T] = OrderedDict()
+        self._chars = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> _T:
+        with self._lock:
+            if text in self._kept:
+                self._kept.move_to_end(text)
+                return self._kept[text]
+        value = self._build(text)
+        if len(text) > self._max_chars:
+            return value
+        with self._lock:
+            if text not in self._kept:
+                self._kept[text] = value
+                self._chars += len(text)
+                while len(self._kept) > self._max_entries or self._chars > self._max_chars:
+                    old, _ = self._kept.popitem(last=False)
+                    self._chars -= len(old)
+        return value
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(entries, characters) kept."""
+        return len(self._kept), self._chars
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+            self._chars = 0
+
+
 def parse_shell(script: str) -> ShellScript:
     """Parse a shell script into its simple commands. Never raises.
 
-    Results are immutable and cached by text: images built from one template repeat the same
-    RUN scripts across files and variants.
+    Results are immutable and cached by text (:data:`PARSED`): images built from one template
+    repeat the same RUN scripts across files and variants.
     """
     if isinstance(script, str) and len(script) <= MAX_SCRIPT_CHARS:
-        return _parse_shell_cached(script)
-    return _parse_shell(script)
-
-
-@lru_cache(maxsize=4096)
-def _parse_shell_cached(script: str) -> ShellScript:
+        return PARSED(script)
     return _parse_shell(script)
 
 
@@ -1797,6 +1841,11 @@ def _parse_shell(script: str) -> ShellScript:
     commands = sorted(parser.commands, key=lambda c: (c.start, c.end))
     return ShellScript(tuple(commands), _set_options(commands), exact and parser.exact)
 
+
+#: The parses :func:`parse_shell` keeps (:data:`keelhaul.limits.PARSE_CACHE_CHARS`).
+PARSED: TextMemo[ShellScript] = TextMemo(
+    _parse_shell, limits.PARSE_CACHE_ENTRIES, limits.PARSE_CACHE_CHARS
+)
 
 # --------------------------------------------------------------------------- one word's value
 

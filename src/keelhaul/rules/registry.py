@@ -11,13 +11,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import ParamSpec, TypeVar, cast
 
+from keelhaul import limits
 from keelhaul.context.build_context import BuildContext
 from keelhaul.dockerfile.operations import Operations, find_operations
 from keelhaul.dockerfile.scripts import script_texts
-from keelhaul.dockerfile.shell import ShellScript, parse_shell
+from keelhaul.dockerfile.shell import ShellScript, TextMemo, parse_shell
 from keelhaul.dockerfile.stages import Build, Stage, resolve
 from keelhaul.dockerfile.syntax import Dockerfile, Instruction, Span
 from keelhaul.findings import Finding, Fix, Location, Severity
@@ -104,11 +105,16 @@ def fixes_wanted(wanted: bool) -> Iterator[None]:
         _FIXES.reset(token)
 
 
-@lru_cache(maxsize=4096)
-def read_script(text: str) -> tuple[ShellScript, Operations]:
-    """A RUN script's commands and package operations, cached by text (both are immutable)."""
+def _read_script(text: str) -> tuple[ShellScript, Operations]:
     script = parse_shell(text)
     return script, find_operations(script)
+
+
+#: A RUN script's commands and package operations, cached by text (both are immutable), as
+#: much as :func:`keelhaul.dockerfile.shell.parse_shell` keeps.
+read_script: TextMemo[tuple[ShellScript, Operations]] = TextMemo(
+    _read_script, limits.PARSE_CACHE_ENTRIES, limits.PARSE_CACHE_CHARS
+)
 
 
 @dataclass

@@ -77,6 +77,10 @@ def load_all(text: str, name: str) -> list[Any]:
         raise yaml_problem(err, name) from None
     except RecursionError:
         raise SyntaxProblem("invalid YAML: nested too deeply", SourcePosition(name, 1)) from None
+    finally:
+        # ruamel's YAML keeps a DocInfo for every document it ever loaded (doc_infos, read
+        # only while loading): the one loader would grow with every file checked
+        _LOADER.doc_infos.clear()
 
 
 def value_interiors(text: str) -> set[int]:
