@@ -231,6 +231,24 @@ def test_the_file_to_change_is_a_source_file_the_build_copies(tmp_path: Path) ->
     assert choose_file(tmp_path, dockerfile) is None
 
 
+def test_the_file_to_change_may_be_deep_as_maven_sources_are(tmp_path: Path) -> None:
+    """Maven's sources are six folders down: verify still chooses one, not the README or the
+    pom, and never a file of .git."""
+    (tmp_path / "pom.xml").write_text("<project/>\n")
+    (tmp_path / "README.md").write_text("berths\n")
+    deep = tmp_path / "src" / "main" / "java" / "example" / "berths"
+    deep.mkdir(parents=True)
+    (deep / "Main.java").write_text("class Main {}\n")
+    (deep / "Berths.java").write_text("class Berths {}\n")
+    (tmp_path / ".git" / "hooks").mkdir(parents=True)
+    (tmp_path / ".git" / "hooks" / "update.sh").write_text("true\n")
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM maven:3\nWORKDIR /app\nCOPY . .\nRUN mvn -B package\n")
+    assert choose_file(tmp_path, dockerfile) == "src/main/java/example/berths/Berths.java"
+    (tmp_path / ".dockerignore").write_text("src/main/java/example/berths/Berths.java\n")
+    assert choose_file(tmp_path, dockerfile) == "src/main/java/example/berths/Main.java"
+
+
 def test_the_change_is_one_line_new_to_each_run(tmp_path: Path) -> None:
     assert change_line("src/app.py", "kv1-before") == "# keelhaul verify kv1-before"
     assert change_line("main.go", "kv1-after") == "// keelhaul verify kv1-after"
