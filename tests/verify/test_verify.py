@@ -138,6 +138,20 @@ def test_the_headline_says_what_changed() -> None:
     )
 
 
+def test_the_headline_and_json_say_what_a_source_change_makes_new() -> None:
+    result = _result()
+    result.before.new_layer_bytes, result.after.new_layer_bytes = 48_000_000, 120_000
+    assert report.headline(result).endswith(
+        "a source change rebuilds 1 step instead of 6 (120.0 kB of new layers instead of 48.0 MB)"
+    )
+    data = json.loads(report.json_text(result))
+    assert data["before"]["new_layer_bytes"] == 48_000_000
+    assert data["after"]["new_layer_bytes"] == 120_000
+    assert data["before"]["rebuilt_runs"] == 5
+    assert data["after"]["rebuilt_runs"] == 0
+    assert "new layers after the change" in report.text(result)
+
+
 def test_json_has_before_and_after_with_the_agreed_fields() -> None:
     data = json.loads(report.json_text(_result()))
     for side in ("before", "after"):
