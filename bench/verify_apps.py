@@ -113,7 +113,9 @@ def verify(app: str, *extra: str, config: Path | None = None) -> tuple[dict[str,
 
 
 def _mb(size: int | None) -> str:
-    return "-" if size is None else f"{size / 1e6:,.1f} MB"
+    if size is None:
+        return "-"
+    return f"{size / 1e3:,.1f} kB" if size < 1e6 else f"{size / 1e6:,.1f} MB"
 
 
 def _smoke(side: dict[str, Any]) -> str:
@@ -129,12 +131,14 @@ def _rebuilt(side: dict[str, Any]) -> str:
         return "-"
     seconds = side.get("rebuild_seconds")
     timing = "" if seconds is None else f", {seconds:.1f} s"
-    return f"{len(rebuilt)} of {steps}{timing}"
+    runs = sum(1 for step in rebuilt if "] RUN " in step)
+    return f"{len(rebuilt)} of {steps} ({runs} RUN){timing}"
 
 
 def table(rows: list[tuple[str, dict[str, Any], float]]) -> str:
-    lines = ["| app | version | built | size | layers | smoke | source change rebuilds | verify time |",
-             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = ["| app | version | built | size | layers | smoke | source change rebuilds "
+             "| new layers | verify time |",
+             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for app, report, seconds in rows:
         for key in ("before", "after"):
             side = report[key]
@@ -142,7 +146,7 @@ def table(rows: list[tuple[str, dict[str, Any], float]]) -> str:
                 f"| {app if key == 'before' else ''} | {key} | "
                 f"{'yes' if side['built'] else 'NO'} | {_mb(side.get('size'))} | "
                 f"{side.get('layers') if side.get('layers') is not None else '-'} | "
-                f"{_smoke(side)} | {_rebuilt(side)} | "
+                f"{_smoke(side)} | {_rebuilt(side)} | {_mb(side.get('new_layer_bytes'))} | "
                 f"{f'{seconds:.0f} s' if key == 'before' else ''} |"
             )
     return "\n".join(lines)
