@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -48,10 +49,34 @@ def build_standins(apps: list[str], base: str | None = None) -> str | None:
     return f"stand-ins {' '.join(names)} not built: {tail}"
 
 
+#: The first bytes of a generated asset, by suffix: what the real file type starts with.
+_MAGIC = {
+    ".jpg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00",
+    ".woff2": b"wOF2\x00\x01\x00\x00",
+}
+
+
+def generate_assets(app: str, folder: Path) -> int:
+    """Write the app's generated assets (apps.toml ``[apps.APP.assets]``, path = bytes) into
+    ``folder``: the same bytes on every run (a generator seeded by the path), high-entropy
+    like the photos and fonts they stand for. Returns the bytes written."""
+    written = 0
+    for relative, size in catalogue()["apps"][app].get("assets", {}).items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        head = _MAGIC.get(path.suffix, b"")
+        body = random.Random(relative).randbytes(size - len(head))
+        path.write_bytes(head + body)
+        written += size
+    return written
+
+
 def checkout(app: str, into: Path) -> Path:
-    """A copy of the app's folder as a git repository with one commit, at ``into/app``."""
+    """A copy of the app's folder, its generated assets added, as a git repository with one
+    commit (the assets committed, as a site's photos are), at ``into/app``."""
     folder = into / app
     shutil.copytree(APPS / app, folder)
+    generate_assets(app, folder)
     git = ["git", "-C", str(folder), "-c", "user.name=dev", "-c", "user.email=dev@example.com"]
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "initial"]):
         subprocess.run([*git, *args], check=True, capture_output=True)
@@ -88,7 +113,9 @@ def verify(app: str, *extra: str, config: Path | None = None) -> tuple[dict[str,
 
 
 def _mb(size: int | None) -> str:
-    return "-" if size is None else f"{size / 1e6:,.1f} MB"
+    if size is None:
+        return "-"
+    return f"{size / 1e3:,.1f} kB" if size < 1e6 else f"{size / 1e6:,.1f} MB"
 
 
 def _smoke(side: dict[str, Any]) -> str:
@@ -104,12 +131,14 @@ def _rebuilt(side: dict[str, Any]) -> str:
         return "-"
     seconds = side.get("rebuild_seconds")
     timing = "" if seconds is None else f", {seconds:.1f} s"
-    return f"{len(rebuilt)} of {steps}{timing}"
+    runs = sum(1 for step in rebuilt if "] RUN " in step)
+    return f"{len(rebuilt)} of {steps} ({runs} RUN){timing}"
 
 
 def table(rows: list[tuple[str, dict[str, Any], float]]) -> str:
-    lines = ["| app | version | built | size | layers | smoke | source change rebuilds | verify time |",
-             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = ["| app | version | built | size | layers | smoke | source change rebuilds "
+             "| new layers | verify time |",
+             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for app, report, seconds in rows:
         for key in ("before", "after"):
             side = report[key]
@@ -117,7 +146,7 @@ def table(rows: list[tuple[str, dict[str, Any], float]]) -> str:
                 f"| {app if key == 'before' else ''} | {key} | "
                 f"{'yes' if side['built'] else 'NO'} | {_mb(side.get('size'))} | "
                 f"{side.get('layers') if side.get('layers') is not None else '-'} | "
-                f"{_smoke(side)} | {_rebuilt(side)} | "
+                f"{_smoke(side)} | {_rebuilt(side)} | {_mb(side.get('new_layer_bytes'))} | "
                 f"{f'{seconds:.0f} s' if key == 'before' else ''} |"
             )
     return "\n".join(lines)

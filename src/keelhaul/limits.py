@@ -54,6 +54,9 @@ RENDER_MEMORY_BYTES = 4 * 1024 * _MiB  # Go's runtime (kubectl, kustomize, helm)
 CONFIG_YAML_NODES = 10_000
 CONFIG_YAML_ALIASES = 100
 CONFIG_YAML_DEPTH = 64
+# --- build contexts --------------------------------------------------------------------------
+VERIFY_CONTEXT_DEPTH = 32
+VERIFY_CONTEXT_ENTRIES = 20_000
 # --- images, databases ---------------------------------------------------------------------
 DECOMPRESSION_RATIO = 100.0  # the default of the image-max-ratio setting
 OSV_RECORD_BYTES = 16 * _MiB
@@ -109,6 +112,13 @@ LIMITS: dict[str, Limit] = {
                                  "error naming the file, exit 2"),
     "CONFIG_YAML_DEPTH": Limit(CONFIG_YAML_DEPTH, "levels", "a .hadolint.yaml",
                                "error naming the file, exit 2"),
+    "VERIFY_CONTEXT_DEPTH": Limit(VERIFY_CONTEXT_DEPTH, "levels",
+                                  "the folders `keelhaul verify` lists below the build context "
+                                  "to choose the source file it changes",
+                                  "deeper files are not chosen (`--touch PATH` names one)"),
+    "VERIFY_CONTEXT_ENTRIES": Limit(VERIFY_CONTEXT_ENTRIES, "entries",
+                                    "the files and folders `keelhaul verify` lists there",
+                                    "the rest is not chosen (`--touch PATH` names one)"),
     "DECOMPRESSION_RATIO": Limit(DECOMPRESSION_RATIO, "times",
                                  "a layer's uncompressed over compressed size "
                                  "(setting image-max-ratio)",

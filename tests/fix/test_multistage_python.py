@@ -4,6 +4,7 @@ installed into the slim runtime from a bind mount."""
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import uuid
@@ -11,14 +12,18 @@ from pathlib import Path
 
 import pytest
 
+from keelhaul.context.build_context import BuildContext
 from keelhaul.dockerfile.edits import apply_edits
 from keelhaul.dockerfile.stages import resolve
 from keelhaul.dockerfile.syntax import parse
-from keelhaul.findings import Safety
+from keelhaul.findings import Fix, Safety
+from keelhaul.rule import REGISTRY
 from keelhaul.rules.dockerfile.multistage._python import (
     MOUNT,
+    READ_DEPENDENCIES,
     WHY_UNSAFE,
     WHY_UNSAFE_PROJECT,
+    WHY_UNSAFE_SPLIT,
     runtime_base,
 )
 from keelhaul.rules.engine import dockerfile_rules
@@ -298,6 +303,108 @@ def test_composes_with_other_fixes_and_is_idempotent(tmp_path: Path) -> None:
     assert "libpq5" in final
     assert ". ." not in "".join(i.text for i in stages[0].instructions)
     assert _fix_folder(tmp_path) == everything
+
+
+# --------------------------------------------------------- a project that declares dependencies
+
+NAIVE_PROJECT = (
+    "FROM python:3.11-bookworm\nWORKDIR /app\nCOPY . .\nRUN pip install --no-cache-dir .\n"
+    'EXPOSE 8000\nCMD ["routeplan-server"]\n'
+)
+DEPENDENCIES = (
+    '[project]\nname = "routeplan"\nversion = "1.0"\n'
+    'dependencies = ["falcon==3.1.3", "waitress==3.0.2"]\n'
+)
+
+
+def _project(folder: Path, pyproject: str, dockerfile: str = NAIVE_PROJECT) -> DockerfileContext:
+    (folder / "pyproject.toml").write_text(pyproject)
+    (folder / "setup.py").write_text("from setuptools import setup\nsetup()\n")
+    (folder / "routeplan").mkdir(exist_ok=True)
+    (folder / "routeplan" / "__init__.py").write_text("")
+    (folder / "Dockerfile").write_text(dockerfile)
+    context = BuildContext.read(folder, folder / "Dockerfile")
+    return DockerfileContext.of(parse(dockerfile), build_context=context)
+
+
+def _fix_of(ctx: DockerfileContext) -> Fix | None:
+    with fixes_wanted(True):
+        found = list(RULES["KH120"].check(ctx))
+    assert found
+    return found[0].fix
+
+
+def test_declared_dependencies_are_built_before_the_sources_and_installed_on_their_own(
+    tmp_path: Path,
+) -> None:
+    """pyproject.toml's static dependencies: the builder builds their wheels from it alone,
+    before `COPY . .`, and the project's wheel after it with --no-deps; the runtime installs
+    the two in RUNs of their own, so a source change leaves the dependencies' RUN cached."""
+    fix = _fix_of(_project(tmp_path, DEPENDENCIES))
+    assert fix is not None
+    assert fix.why_unsafe == WHY_UNSAFE_SPLIT
+    assert "a source change does not re-run" in fix.description
+    got = apply_edits(NAIVE_PROJECT, fix.edits)
+    assert got == (
+        "FROM python:3.11-bookworm AS build\nWORKDIR /app\nCOPY pyproject.toml ./\n"
+        f"RUN {READ_DEPENDENCIES} \\\n"
+        " && pip wheel --wheel-dir=/wheels/deps --no-cache-dir -r /tmp/dependencies.txt\n"
+        "COPY . .\nRUN pip wheel --wheel-dir=/wheels/app --no-deps --no-cache-dir .\n"
+        "FROM python:3.11-slim-bookworm\nWORKDIR /app\n"
+        "RUN --mount=type=bind,from=build,source=/wheels/deps,target=/wheels/deps "
+        "pip install --no-cache-dir --no-index /wheels/deps/*.whl\n"
+        "RUN --mount=type=bind,from=build,source=/wheels/app,target=/wheels/app "
+        "pip install --no-cache-dir --no-index /wheels/app/*.whl\n"
+        'EXPOSE 8000\nCMD ["routeplan-server"]\n'
+    )
+    assert not parse(got).errors
+    # the line the builder runs reads the list pyproject.toml declares, one per line
+    script = READ_DEPENDENCIES.removeprefix("python -c ").removesuffix(" > /tmp/dependencies.txt")
+    printed = subprocess.run(
+        [sys.executable, "-c", shlex.split(script)[0]], cwd=tmp_path,
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert printed.stdout == "falcon==3.1.3\nwaitress==3.0.2\n"
+    # KH182 (sources before the install) is quiet on the result: the dependencies come first
+    context = BuildContext.read(tmp_path, tmp_path / "Dockerfile")
+    after = DockerfileContext.of(parse(got), build_context=context)
+    assert not list(REGISTRY["KH182"].check(after))
+
+
+@pytest.mark.parametrize(
+    ("pyproject", "dockerfile"),
+    [
+        pytest.param('[project]\nname = "p"\nversion = "1"\n', NAIVE_PROJECT, id="none"),
+        pytest.param(
+            '[project]\nname = "p"\nversion = "1"\ndynamic = ["dependencies"]\n'
+            'optional-dependencies = {dev = ["pytest"]}\n',
+            NAIVE_PROJECT,
+            id="dynamic",
+        ),
+        pytest.param(
+            DEPENDENCIES,
+            NAIVE_PROJECT.replace("3.11-bookworm", "3.10-bookworm"),
+            id="no-tomllib-before-3.11",
+        ),
+        pytest.param(
+            DEPENDENCIES, NAIVE_PROJECT.replace("COPY . .", "COPY . /app/"), id="copy-elsewhere"
+        ),
+        pytest.param(
+            DEPENDENCIES,
+            NAIVE_PROJECT.replace("install --no-cache-dir .", "install --no-cache-dir '.[server]'"),
+            id="extras",
+        ),
+    ],
+)
+def test_dependencies_stay_with_the_project_when_not_proven(
+    tmp_path: Path, pyproject: str, dockerfile: str
+) -> None:
+    """No static list, a Python without tomllib, another COPY or extras: the project and its
+    dependencies are built in one step as before (when the conversion is offered at all)."""
+    fix = _fix_of(_project(tmp_path, pyproject, dockerfile))
+    if fix is not None:
+        assert fix.why_unsafe == WHY_UNSAFE_PROJECT
+        assert "/wheels/deps" not in apply_edits(dockerfile, fix.edits)
 
 
 def test_safe_mode_leaves_it() -> None:

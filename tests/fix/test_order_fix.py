@@ -316,6 +316,32 @@ def test_a_dockerignored_manifest_is_not_copied(tmp_path: Path) -> None:
     assert fixed(src, tmp_path) == NODE + "COPY package.json .\nRUN npm install\nCOPY . .\n"
 
 
+def test_the_description_says_kh170_makes_the_moved_install_npm_ci(tmp_path: Path) -> None:
+    """The reorder copies package-lock.json by name, on which KH170 turns `npm install` into
+    `npm ci`: KH182's description says so, so the two agree on what the file ends up with."""
+    project(tmp_path, ["package.json", "package-lock.json"])
+    src = NODE + "COPY . .\nRUN npm install\n"
+    outcome = run_fix(src, tmp_path)
+    (applied,) = outcome.applied
+    assert applied.fix is not None
+    assert applied.fix.description == (
+        "copy package.json, package-lock.json first, run `npm install` before the sources are "
+        "copied (with package-lock.json copied by name, KH170 makes it `npm ci`)"
+    )
+    together = fix_target(checker(("KH182", "KH170")), Target(tmp_path / "Dockerfile",
+                          "Dockerfile", True, src.encode()), src, True)  # fmt: skip
+    assert "RUN npm ci\n" in together.after
+    # no lock file copied (ignored), or `npm ci` already: nothing to add
+    (tmp_path / ".dockerignore").write_text("package-lock.json\n")
+    (ignored,) = run_fix(src, tmp_path).applied
+    assert ignored.fix is not None
+    assert ignored.fix.description.endswith("before the sources are copied")
+    (tmp_path / ".dockerignore").unlink()
+    (already,) = run_fix(NODE + "COPY . .\nRUN npm ci\n", tmp_path).applied
+    assert already.fix is not None
+    assert already.fix.description.endswith("run `npm ci` before the sources are copied")
+
+
 # --------------------------------------------------------------------------- layout
 
 

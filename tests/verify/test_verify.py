@@ -138,6 +138,20 @@ def test_the_headline_says_what_changed() -> None:
     )
 
 
+def test_the_headline_and_json_say_what_a_source_change_makes_new() -> None:
+    result = _result()
+    result.before.new_layer_bytes, result.after.new_layer_bytes = 48_000_000, 120_000
+    assert report.headline(result).endswith(
+        "a source change rebuilds 1 step instead of 6 (120.0 kB of new layers instead of 48.0 MB)"
+    )
+    data = json.loads(report.json_text(result))
+    assert data["before"]["new_layer_bytes"] == 48_000_000
+    assert data["after"]["new_layer_bytes"] == 120_000
+    assert data["before"]["rebuilt_runs"] == 5
+    assert data["after"]["rebuilt_runs"] == 0
+    assert "new layers after the change" in report.text(result)
+
+
 def test_json_has_before_and_after_with_the_agreed_fields() -> None:
     data = json.loads(report.json_text(_result()))
     for side in ("before", "after"):
@@ -229,6 +243,24 @@ def test_the_file_to_change_is_a_source_file_the_build_copies(tmp_path: Path) ->
     assert choose_file(tmp_path, dockerfile) == "requirements.txt"
     dockerfile.write_text("FROM python:3.11\nRUN true\n")
     assert choose_file(tmp_path, dockerfile) is None
+
+
+def test_the_file_to_change_may_be_deep_as_maven_sources_are(tmp_path: Path) -> None:
+    """Maven's sources are six folders down: verify still chooses one, not the README or the
+    pom, and never a file of .git."""
+    (tmp_path / "pom.xml").write_text("<project/>\n")
+    (tmp_path / "README.md").write_text("berths\n")
+    deep = tmp_path / "src" / "main" / "java" / "example" / "berths"
+    deep.mkdir(parents=True)
+    (deep / "Main.java").write_text("class Main {}\n")
+    (deep / "Berths.java").write_text("class Berths {}\n")
+    (tmp_path / ".git" / "hooks").mkdir(parents=True)
+    (tmp_path / ".git" / "hooks" / "update.sh").write_text("true\n")
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM maven:3\nWORKDIR /app\nCOPY . .\nRUN mvn -B package\n")
+    assert choose_file(tmp_path, dockerfile) == "src/main/java/example/berths/Berths.java"
+    (tmp_path / ".dockerignore").write_text("src/main/java/example/berths/Berths.java\n")
+    assert choose_file(tmp_path, dockerfile) == "src/main/java/example/berths/Main.java"
 
 
 def test_the_change_is_one_line_new_to_each_run(tmp_path: Path) -> None:

@@ -122,6 +122,9 @@ def test_verify_builds_both_compares_and_counts_rebuilt_steps(
         "[3/3] RUN cat /app/app.sh > /app/copy.sh && cat /app/app.sh > /app/second.sh",
     ]
     assert "a source change rebuilds 2 steps instead of 3" in report["headline"]
+    assert (b["rebuilt_runs"], a["rebuilt_runs"]) == (2, 1)
+    # the rebuilt image's new layers: the COPY and the RUNs after it, one tar each
+    assert 0 < a["new_layer_bytes"] < b["new_layer_bytes"] < b["size"]
     assert report["base_map"][0]["image"] == "registry.example/acme/tiny:1"
     assert report["base_map"][0]["local"] == tiny
     # the user's files untouched, and nothing left in the engine

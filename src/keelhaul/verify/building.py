@@ -41,6 +41,8 @@ class ImageFacts:
     healthcheck: tuple[str, ...] | None = None
     workdir: str = ""
     config: dict[str, Any] = field(default_factory=dict, repr=False)
+    diff_ids: tuple[str, ...] = ()
+    """The layers' DiffIDs, from the base up."""
 
 
 def _words(value: object) -> tuple[str, ...] | None:
@@ -87,7 +89,21 @@ def measure(engine: Engine, tag: str, waste_min_bytes: int = 1 << 20) -> ImageFa
         healthcheck=test,
         workdir=str(config.get("WorkingDir") or ""),
         config=config,
+        diff_ids=tuple(layer.diff_id for layer in report.layers),
     )
 
 
-__all__ = ["Built", "ImageFacts", "measure", "runtime_settings"]
+def new_layer_bytes(tag: str, known: tuple[str, ...]) -> int:
+    """The bytes (uncompressed: the layers' tars, as ``docker save`` holds them) of the
+    layers of the image ``tag`` whose DiffIDs are not in ``known``: what a push of it sends
+    (before compression) and a pull fetches where the image ``known`` came from is present."""
+    from keelhaul.image.sources import open_image
+
+    seen = set(known)
+    with open_image(f"docker:{tag}") as image:
+        fresh = {layer.diff_id: layer.compressed_size for layer in image.layers
+                 if layer.diff_id not in seen}  # fmt: skip
+    return sum(fresh.values())
+
+
+__all__ = ["Built", "ImageFacts", "measure", "new_layer_bytes", "runtime_settings"]

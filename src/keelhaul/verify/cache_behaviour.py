@@ -3,8 +3,10 @@
 After a version is built (the cache is warm), verify appends one line (a comment, see
 :func:`change_line`) to one source file in that version's temporary copy and builds again; BuildKit's plain progress says which
 steps came from the cache (``CACHED``) and which ran again. The file is ``--touch PATH``, or
-chosen from what the Dockerfile's COPY/ADD instructions bring in: a source file (by its
-extension) rather than a dependency manifest or lock file, the first such path by name.
+chosen from what the Dockerfile's COPY/ADD instructions bring in, at any depth the listing
+reaches (``VERIFY_CONTEXT_DEPTH`` folders, ``VERIFY_CONTEXT_ENTRIES`` entries: Maven's
+``src/main/java/...`` is six deep) and outside ``.git``: a source file (by its extension)
+rather than a dependency manifest or lock file, the shallowest, then the first by name.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from keelhaul.cache.keys import CacheModel
 from keelhaul.context.build_context import BuildContext
 from keelhaul.dockerfile.syntax import parse
+from keelhaul.limits import VERIFY_CONTEXT_DEPTH, VERIFY_CONTEXT_ENTRIES
 from keelhaul.verify.engine import Built, Engine
 
 #: File names that say which dependencies to install, not what the program does.
@@ -71,11 +74,15 @@ def choose_file(context: Path, dockerfile: Path, build_args: Mapping[str, str] |
         return None
     model = CacheModel.of(tree, build_args, target)
     steps = [step for index in model.needed for step in model.stages[index].steps]
-    listed = BuildContext.read(context, dockerfile)
+    listed = BuildContext.read(context, dockerfile, max_depth=VERIFY_CONTEXT_DEPTH,
+                               max_entries=VERIFY_CONTEXT_ENTRIES)  # fmt: skip
     candidates = [
         entry.path
         for entry in listed.entries
-        if not entry.is_dir and entry.sent and any(step.reads(entry.path) for step in steps)
+        if not entry.is_dir
+        and entry.sent
+        and not entry.path.startswith(".git/")
+        and any(step.reads(entry.path) for step in steps)
     ]
     if not candidates:
         return None

@@ -15,8 +15,17 @@ JSON shape (stable; fields are only ever added)::
             "compressed_size": {"bytes", "basis": "measured"|"estimated", "how"}|null,
             "layers", "waste", "efficiency", "user", "exposed_ports", "env", "entrypoint",
             "cmd", "healthcheck", "smoke": {"passed", "how", "what", "detail", "seconds"}|null,
-            "steps": int|null, "rebuilt_steps": [str]|null, "rebuild_seconds": float|null,
+            "steps": int|null, "rebuilt_steps": [str]|null, "rebuilt_runs": int|null,
+            "rebuild_seconds": float|null, "new_layer_bytes": int|null,
             "fixes": [{"code", "description"}]}
+
+After the one-line source change: ``rebuilt_steps`` are the steps BuildKit ran again (not
+CACHED), ``rebuilt_runs`` how many of them are RUNs (the steps that work: compile, install,
+download), ``rebuild_seconds`` the rebuild's wall time, and ``new_layer_bytes`` the bytes of
+the layers the rebuilt image has that the first build did not (uncompressed): what a push of
+the change sends and a pull fetches. A fix that moves a dependency install out of the way may
+leave the step count as it was (a compile must run again, a COPY --from is added) while the
+rebuilt layers shrink from the dependencies to the program.
 """
 
 from __future__ import annotations
@@ -82,8 +91,12 @@ def headline(result: Result) -> str:
         now, was = _steps(after), _steps(before)
         if now is not None and was is not None:
             plural = "step" if now == 1 else "steps"
-            words.append(f"a source change rebuilds {now} {plural} instead of {was}"
-                         if now != was else f"a source change rebuilds {now} {plural} like before")  # fmt: skip
+            change = (f"a source change rebuilds {now} {plural} instead of {was}"
+                      if now != was else f"a source change rebuilds {now} {plural} like before")  # fmt: skip
+            fresh, old = after.new_layer_bytes, before.new_layer_bytes
+            if fresh is not None and old is not None:
+                change += f" ({human(fresh)} of new layers instead of {human(old)})"
+            words.append(change)
     if result.blame is not None:
         words.append(f"to blame: {result.blame.code} ({_description(result, result.blame.code)})")
     return ", ".join(words)
@@ -120,8 +133,13 @@ def _rows(result: Result) -> list[tuple[str, str, str]]:
     if result.touched is not None:
         both(f"rebuilt after changing {result.touched}",
              lambda s: "-" if s.rebuilt_steps is None else
-             f"{len(s.rebuilt_steps)} of {len(s.cache.layer_steps) if s.cache else '?'} steps")  # fmt: skip
+             f"{len(s.rebuilt_steps)} of {len(s.cache.layer_steps) if s.cache else '?'} steps"
+             f" ({s.rebuilt_runs} RUN)")  # fmt: skip
         both("rebuild time", lambda s: _fmt_seconds(s.cache.seconds if s.cache else None))
+        both(
+            "new layers after the change",
+            lambda s: "-" if s.new_layer_bytes is None else human(s.new_layer_bytes),
+        )
     env_b = set(b.facts.env) if b.facts else set()
     env_a = set(a.facts.env) if a.facts else set()
     if b.facts and a.facts and env_a != env_b:
@@ -229,7 +247,9 @@ def _side_json(side: Side) -> dict[str, Any]:
         "smoke": None if side.smoke is None else side.smoke.to_json(),
         "steps": None if side.cache is None else len(side.cache.layer_steps),
         "rebuilt_steps": side.rebuilt_steps,
+        "rebuilt_runs": side.rebuilt_runs,
         "rebuild_seconds": None if side.cache is None else round(side.cache.seconds, 2),
+        "new_layer_bytes": side.new_layer_bytes,
         "fixes": [{"code": c, "description": side.descriptions.get(c, "")} for c in side.codes],
     }  # fmt: skip
     return data

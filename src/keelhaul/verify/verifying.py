@@ -16,7 +16,7 @@ from pathlib import Path
 from keelhaul.verify import smoke as smoking
 from keelhaul.verify.base_map import Mapped
 from keelhaul.verify.bisect import Blame, bisect
-from keelhaul.verify.building import ImageFacts, measure, runtime_settings
+from keelhaul.verify.building import ImageFacts, measure, new_layer_bytes, runtime_settings
 from keelhaul.verify.cache_behaviour import choose_file, rebuild_after_change
 from keelhaul.verify.copies import (
     Version,
@@ -73,6 +73,9 @@ class Side:
     mapped: tuple[Mapped, ...] = ()
     image: str | None = None
     """The tag it was built as (kept only with ``--keep-images``)."""
+    new_layer_bytes: int | None = None
+    """After the source change: the bytes of the layers the rebuilt image has and the first
+    build did not (what a push of the change sends, uncompressed)."""
 
     @property
     def ok(self) -> bool:
@@ -83,6 +86,12 @@ class Side:
         if self.cache is None or not self.cache.ok:
             return None
         return [step.name for step in self.cache.rebuilt]
+
+    @property
+    def rebuilt_runs(self) -> int | None:
+        """How many of the rebuilt steps are RUNs (the steps that do work: compile, install)."""
+        rebuilt = self.rebuilt_steps
+        return None if rebuilt is None else sum(1 for step in rebuilt if "] RUN " in step)
 
 
 @dataclass
@@ -232,6 +241,8 @@ def verify(
                         engine, version.context, version.dockerfile, tag, touched,
                         f"{engine.run_id}-{name}", request.build_args, request.target,
                     ).built  # fmt: skip
+                    if side.cache.ok and side.facts is not None:
+                        side.new_layer_bytes = new_layer_bytes(tag, side.facts.diff_ids)
                 sides.append(side)
             result = Result(request, sides[0], sides[1], engine.run_id, touched, notes=notes)
             if (request.mode == FIX and request.bisect and result.regressed

@@ -118,6 +118,26 @@ def declared_dependencies(ctx: DockerfileContext) -> tuple[str, ...]:
     return tuple(found)
 
 
+def static_dependencies(ctx: DockerfileContext) -> tuple[str, ...] | None:
+    """The requirements of pyproject.toml's static ``[project] dependencies`` list, when that
+    list is the only dependency declaration the build context sends (no setup.cfg or setup.py
+    ``install_requires``, no requirements file, ``dependencies`` not dynamic); else None."""
+    if ctx.memo("kh182-declared-dependencies", declared_dependencies) != ("pyproject.toml",):
+        return None
+    text = read_context_file(ctx, "pyproject.toml")
+    try:
+        data = tomllib.loads(text or "")
+    except tomllib.TOMLDecodeError:
+        return None
+    project = data.get("project")
+    if not isinstance(project, dict) or "dependencies" in (project.get("dynamic") or ()):
+        return None
+    deps = project.get("dependencies")
+    if not isinstance(deps, list) or not deps or not all(isinstance(d, str) for d in deps):
+        return None
+    return tuple(deps)
+
+
 def _message(
     op: PackageOperation, copy: Instruction, source: str, declared: tuple[str, ...]
 ) -> str:
@@ -167,4 +187,9 @@ def local_install_hits(ctx: DockerfileContext) -> Iterator[Hit]:
                     reported = True
 
 
-__all__ = ["declared_dependencies", "installs_local_project", "local_install_hits"]
+__all__ = [
+    "declared_dependencies",
+    "installs_local_project",
+    "local_install_hits",
+    "static_dependencies",
+]

@@ -589,10 +589,26 @@ def _edits(
     what = f"copy {', '.join(names)} first, " if names else ""
     return Fix(
         (Edit(start, start - 1, text), *deletions),
-        f"{what}run `{command}` before the sources are copied",
+        f"{what}run `{command}` before the sources are copied{_then_frozen(late.step.op, names)}",
         Safety.UNSAFE,
         WHY_UNSAFE,
     )
+
+
+#: The lock file whose copy by name makes lockfile-not-enforced (KH170) turn a bare
+#: `npm install` into `npm ci`.
+_NPM_LOCKS = ("package-lock.json", "npm-shrinkwrap.json")
+
+
+def _then_frozen(op: PackageOperation, copied: list[str]) -> str:
+    """The words that say KH170 then installs from the lock: a bare `npm install` whose lock
+    file the reorder copies by name (KH170 fires on exactly that and writes `npm ci`)."""
+    if op.manager != "npm" or op.action != "install" or op.packages or op.frozen_lockfile:
+        return ""
+    lock = next((name for name in copied if posixpath.basename(name) in _NPM_LOCKS), None)
+    if lock is None:
+        return ""
+    return f" (with {posixpath.basename(lock)} copied by name, KH170 makes it `npm ci`)"
 
 
 def _comments_above(lines: list[Line], number: int) -> int:

@@ -94,7 +94,10 @@ register(
             "one), install the dependencies (`pip wheel .` or `pip install -r`), then copy the "
             "sources and install the project with `--no-deps`. Quiet for `--no-deps`, wheels "
             "and archives, and when a Python install already ran before the source COPY. No "
-            "fix: the stub differs per project."
+            "fix of its own (the stub differs per project); where the image is a full python "
+            "image, the wheel conversion of KH120/KH124 splits it: pyproject.toml's static "
+            "`[project] dependencies` are built from pyproject.toml alone before the sources, "
+            "and the project's wheel with `--no-deps` after them."
         ),
         bad="FROM node:20-slim\nWORKDIR /app\nCOPY . .\nRUN npm ci\nUSER node\n",
         good=(

@@ -47,6 +47,18 @@ pattern (anything else: no fix, the finding stays)::
   (``WHY_UNSAFE_PROJECT``)
   says what it cannot see: files the program reads from the sources at run time, and the
   shared libraries the extension links against.
+- That local project's dependencies, when pyproject.toml's static ``[project] dependencies``
+  list is its only dependency declaration (no setup.cfg/setup.py ``install_requires``, no
+  requirements file, not dynamic), the install is ``pip install .`` after the only COPY,
+  ``COPY . .``, and the image's Python has tomllib (3.11+): the builder copies pyproject.toml
+  alone first and builds the listed dependencies' wheels into ``/wheels/deps``
+  (:data:`READ_DEPENDENCIES` writes the list out), then ``COPY . .`` and ``pip wheel
+  --no-deps`` build the project's wheel into ``/wheels/app``; the runtime installs the two
+  from bind mounts in RUNs of their own. BuildKit keys a bind mount by the content of what it
+  mounts, so a source change re-runs the project's install and leaves the dependencies' RUN
+  cached. The runtime's install of the project is not ``--no-deps``: pip still checks that
+  its dependencies are installed (a declaration keelhaul could not read fails the build
+  instead of the program). Its reason is ``WHY_UNSAFE_SPLIT``.
 - Runtime system packages: what the stage installs with apt that is not a build tool is
   installed again in the runtime; each ``-dev`` package is replaced by its runtime library
   where the name is the same on bookworm and trixie (``libpq-dev`` to ``libpq5``), or dropped
@@ -73,6 +85,7 @@ from keelhaul.dockerfile.operations import PackageOperation
 from keelhaul.dockerfile.stages import Stage
 from keelhaul.dockerfile.syntax import Instruction
 from keelhaul.findings import Edit, Fix, Safety
+from keelhaul.rules.dockerfile.build_cache._local_install import static_dependencies
 from keelhaul.rules.dockerfile.multistage._fixes import _name_stage, _whole, one_more_stage
 from keelhaul.rules.dockerfile.packages_and_caches._fixes import plan, subcommand_index
 from keelhaul.rules.dockerfile.shared.images import image_ref, slim_tag
@@ -85,7 +98,21 @@ from keelhaul.rules.dockerfile.shared.toolchain import (
 from keelhaul.rules.registry import DockerfileContext, Run, fix_builder
 
 WHEELS = "/wheels"
-MOUNT = f"--mount=type=bind,from=build,source={WHEELS},target={WHEELS}"
+
+
+def _mount(folder: str) -> str:
+    return f"--mount=type=bind,from=build,source={folder},target={folder}"
+
+
+MOUNT = _mount(WHEELS)
+#: The split project build: the dependencies' wheels, built before the sources are copied, and
+#: the project's own wheel, built after.
+DEPS_WHEELS, APP_WHEELS = f"{WHEELS}/deps", f"{WHEELS}/app"
+#: Reads pyproject.toml's ``[project] dependencies`` into a requirements file (tomllib: 3.11+).
+READ_DEPENDENCIES = (
+    'python -c \'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))'
+    '["project"]["dependencies"], sep="\\n")\' > /tmp/dependencies.txt'
+)
 WHY_UNSAFE = (
     "the slim runtime has no compilers or headers and only the system libraries keelhaul "
     "maps from the -dev packages: a dependency that compiles at run time, loads another "
@@ -99,6 +126,12 @@ WHY_UNSAFE_PROJECT = (
     "libraries keelhaul maps from the -dev packages: a shared library the compiled extension "
     "links against that the slim image lacks (keelhaul cannot see them all) fails at import; "
     "the runtime install needs BuildKit (RUN --mount)"
+)
+WHY_UNSAFE_SPLIT = (
+    f"{WHY_UNSAFE_PROJECT}; the dependencies are now built from the dependencies list of "
+    "pyproject.toml's project table alone, before the sources are copied, and the project's "
+    "wheel with --no-deps "
+    "(the runtime's install of it still checks that its dependencies are there)"
 )
 
 #: ``-dev`` packages whose runtime library has the same name on bookworm and trixie.
@@ -329,8 +362,11 @@ def _system_packages(runs: Iterable[Run]) -> list[str] | None:
     return needed
 
 
-def _rewrite_install(ctx: DockerfileContext, install: _Install) -> Edit | None:
-    """The install RUN with each pip install turned into ``pip wheel --wheel-dir /wheels``."""
+def _rewrite_install(
+    ctx: DockerfileContext, install: _Install, folder: str = WHEELS, *extra: str
+) -> Edit | None:
+    """The install RUN with each pip install turned into ``pip wheel --wheel-dir /wheels``
+    (``folder``), with the words ``extra`` after it."""
     found = plan(ctx, install.run)
     if found is None:
         return None
@@ -341,7 +377,7 @@ def _rewrite_install(ctx: DockerfileContext, install: _Install) -> Edit | None:
         sub = subcommand_index(op)
         if sub is None:
             return None
-        words: dict[int, tuple[str, ...]] = {sub: ("wheel", f"--wheel-dir={WHEELS}")}
+        words: dict[int, tuple[str, ...]] = {sub: ("wheel", f"--wheel-dir={folder}", *extra)}
         for index, word in enumerate(argv):
             name = word.partition("=")[0]
             if name in _INSTALL_ONLY:
@@ -351,6 +387,58 @@ def _rewrite_install(ctx: DockerfileContext, install: _Install) -> Edit | None:
         if not found.rewrite(op.command, words):
             return None
     return found.edit()
+
+
+_PLAIN_WORD = re.compile(r"[\w@%+=:,./-]+")
+_VERSION = re.compile(r"(\d+)\.(\d+)")
+
+
+@dataclass(frozen=True)
+class _Split:
+    """A local project whose dependencies can be built before its sources are copied: the
+    source COPY, and the RUN (text) that builds the dependencies' wheels."""
+
+    copy: Instruction
+    run: str
+
+
+def _split_project(
+    ctx: DockerfileContext, stage: Stage, install: _Install, before: list[Instruction]
+) -> _Split | None:
+    """How to build a local project's dependencies before its sources: when ``pip install .``
+    (one project, the build context's root, copied by the only COPY before it, ``COPY . .``)
+    installs a project whose only dependency declaration is pyproject.toml's static
+    ``[project] dependencies``, and the image's Python reads TOML (3.11+); else None."""
+    if len(install.ops) != 1:
+        return None
+    op = install.ops[0]
+    specs = op.packages
+    if len(specs) != 1 or specs[0].kind != "path" or specs[0].raw not in (".", "./"):
+        return None
+    if op.values("-r", "--requirement", "-c", "--constraint") or op.has("--no-deps"):
+        return None
+    copies = [i for i in before if i.name in ("COPY", "ADD")]
+    if len(copies) != 1 or copies[0].name != "COPY" or not _context_copy(copies[0]):
+        return None
+    copy = copies[0]
+    if tuple(copy.values) != (".", ".") and tuple(copy.values) != (".", "./"):
+        return None
+    ref = image_ref(stage.base_raw)
+    version = _VERSION.match(ref.tag or "") if ref is not None else None
+    if version is None or (int(version[1]), int(version[2])) < (3, 11):
+        return None
+    if static_dependencies(ctx) is None:
+        return None
+    argv = op.command.argv
+    sub = subcommand_index(op)
+    if sub is None:
+        return None
+    options = [w for w in argv[sub + 1 :] if w != specs[0].raw and w not in _INSTALL_ONLY]
+    if not all(_PLAIN_WORD.fullmatch(w) for w in (*argv[:sub], *options)):
+        return None
+    pip = " ".join(argv[:sub])
+    wheel = " ".join([pip, "wheel", f"--wheel-dir={DEPS_WHEELS}", *options])
+    return _Split(copy, f"{READ_DEPENDENCIES} \\\n && {wheel} -r /tmp/dependencies.txt")
 
 
 @fix_builder
@@ -407,7 +495,11 @@ def python_wheels_fix(ctx: DockerfileContext) -> Fix | None:
     system = _system_packages([*(by_inst[id(i)] for i in before if i.name == "RUN"), install.run])
     if system is None:
         return None
-    rewritten = _rewrite_install(ctx, install)
+    split = _split_project(ctx, stage, install, before) if project else None
+    if split is None:
+        rewritten = _rewrite_install(ctx, install)
+    else:
+        rewritten = _rewrite_install(ctx, install, APP_WHEELS, "--no-deps")
     name_edit = _name_stage(stage, ctx)
     if rewritten is None or name_edit is None:
         return None
@@ -425,12 +517,29 @@ def python_wheels_fix(ctx: DockerfileContext) -> Fix | None:
             "RUN apt-get update && apt-get install -y --no-install-recommends "
             f"{' '.join(system)} && rm -rf /var/lib/apt/lists/*{nl}"
         )
-    head.append(f"RUN {MOUNT} pip install --no-cache-dir --no-index {WHEELS}/*.whl{nl}")
+    for folder in (WHEELS,) if split is None else (DEPS_WHEELS, APP_WHEELS):
+        head.append(
+            f"RUN {_mount(folder)} pip install --no-cache-dir --no-index {folder}/*.whl{nl}"
+        )
     end = install.run.instruction.end_line
     edits.append(Edit(end + 1, end, "".join(head)))
+    if split is not None:
+        at_copy = split.copy.start_line
+        first = f"COPY pyproject.toml ./{nl}RUN {split.run.replace(chr(10), nl)}{nl}"
+        edits.append(Edit(at_copy, at_copy - 1, first))
     edits.sort(key=lambda e: e.start_line)
-    if not _proved(ctx, edits, runtime):
+    if not _proved(ctx, edits, runtime, 1 if split is None else 2):
         return None
+    if split is not None:
+        return Fix(
+            tuple(edits),
+            "build the dependencies pyproject.toml declares as wheels before the sources are "
+            "copied, and the project's wheel after them, in a `build` stage (the sources stay "
+            f"there); install them into {runtime}, the dependencies in a step of their own that "
+            "a source change does not re-run",
+            Safety.UNSAFE,
+            WHY_UNSAFE_SPLIT,
+        )
     if project:
         return Fix(
             tuple(edits),
@@ -447,11 +556,16 @@ def python_wheels_fix(ctx: DockerfileContext) -> Fix | None:
     )
 
 
-def _proved(ctx: DockerfileContext, edits: list[Edit], runtime: str) -> bool:
-    """The fixed file parses into the builder and a runtime stage that installs the wheels."""
+def _proved(ctx: DockerfileContext, edits: list[Edit], runtime: str, installs: int) -> bool:
+    """The fixed file parses into the builder and a runtime stage that installs the wheels
+    (in ``installs`` RUNs)."""
     build = one_more_stage(ctx, edits)
     if build is None:
         return False
     builder, final = build.stages[-2], build.stages[-1]
-    mounts = [i for i in final.instructions if i.name == "RUN" and MOUNT in i.text]
-    return builder.name == "build" and final.base_raw == runtime and len(mounts) == 1
+    mounts = [
+        i
+        for i in final.instructions
+        if i.name == "RUN" and "--mount=type=bind,from=build," in i.text
+    ]
+    return builder.name == "build" and final.base_raw == runtime and len(mounts) == installs
