@@ -1850,6 +1850,15 @@ PARSED: TextMemo[ShellScript] = TextMemo(
 # --------------------------------------------------------------------------- one word's value
 
 
+def _backticks(word: str, start: int, out: list[str]) -> int:
+    """The command substitution in backticks at ``word[start]``, appended to ``out`` as
+    ``$(...)`` (unclosed: to the end of the word); returns where the word goes on."""
+    end = word.find("`", start + 1)
+    end = len(word) if end < 0 else end
+    out.append(f"$({word[start + 1 : end]})")
+    return end + 1
+
+
 def dollar_form(word: str) -> str:
     """The value of one shell word as written (quotes and all), in the form a ``$`` reference
     is told in everywhere (:func:`keelhaul.secrets.is_reference`; Compose, Kubernetes, make
@@ -1891,19 +1900,13 @@ def dollar_form(word: str) -> str:
                     out.append({"$": "$$", "\n": ""}.get(after, after))
                     j += 2
                 elif d == "`":
-                    end = word.find("`", j + 1)
-                    end = n if end < 0 else end
-                    out.append(f"$({word[j + 1 : end]})")
-                    j = end + 1
+                    j = _backticks(word, j, out)
                 else:
                     out.append(d)
                     j += 1
             i = j + 1
         elif c == "`":
-            end = word.find("`", i + 1)
-            end = n if end < 0 else end
-            out.append(f"$({word[i + 1 : end]})")
-            i = end + 1
+            i = _backticks(word, i, out)
         else:
             out.append(c)
             i += 1
