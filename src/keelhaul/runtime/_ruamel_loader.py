@@ -3,6 +3,7 @@ imported on the first load, so a command that meets no YAML does not import ruam
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -72,7 +73,7 @@ def load_all(text: str, name: str) -> list[Any]:
         _LOADER = YAML(typ="rt")
         _LOADER.Constructor = _UniqueKeys
     try:
-        return [doc for doc in _LOADER.load_all(text) if doc is not None]
+        return [doc for doc in _LOADER.load_all(_without_comment_runs(text)) if doc is not None]
     except YAMLError as err:
         raise yaml_problem(err, name) from None
     except RecursionError:
@@ -81,6 +82,39 @@ def load_all(text: str, name: str) -> list[Any]:
         # ruamel's YAML keeps a DocInfo for every document it ever loaded (doc_infos, read
         # only while loading): the one loader would grow with every file checked
         _LOADER.doc_infos.clear()
+
+
+#: Comment lines past which a text's comment lines are blanked before ruamel reads it.
+COMMENT_LINES = 1_000
+_COMMENT_LINE = re.compile(r"^[ \t]*#", re.M)
+
+
+def _without_comment_runs(text: str) -> str:
+    """``text`` with every line that is only a comment made empty, when it has more than
+    :data:`COMMENT_LINES` of them: ruamel's round-trip scanner joins a run of comment lines
+    one string at a time (quadratic: 40,000 lines took 8 s, a 64 MiB named manifest of them
+    would take about half an hour), and keelhaul reads no comment through ruamel (inline
+    pragmas are read from the text). Lines, columns and values are unchanged: a line that
+    starts with ``#`` inside a value (a block scalar, a quoted string over lines) is found
+    with libyaml's scanner and kept. Text libyaml cannot scan is left as it is (ruamel then
+    says where it is wrong)."""
+    if len(_COMMENT_LINE.findall(text)) <= COMMENT_LINES:
+        return text
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    inside: set[int] = set()
+    try:
+        for token in yaml.scan(text, Loader=loader):
+            start, end = token.start_mark, token.end_mark
+            inside.update(range(start.line, end.line + 1 if end.column else end.line))
+    except yaml.YAMLError:
+        return text
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        if index not in inside and line.lstrip(" \t").startswith("#"):
+            lines[index] = ""
+    return "\n".join(lines)
 
 
 def value_interiors(text: str) -> set[int]:
