@@ -96,22 +96,28 @@ def _without_comment_runs(text: str) -> str:
     would take about half an hour), and keelhaul reads no comment through ruamel (inline
     pragmas are read from the text). Lines, columns and values are unchanged: a line that
     starts with ``#`` inside a value (a block scalar, a quoted string over lines) is found
-    with libyaml's scanner and kept. Text libyaml cannot scan is left as it is (ruamel then
-    says where it is wrong)."""
+    with libyaml's scanner and kept. Where libyaml finds the text wrong, the lines from that
+    place (or the start of the value it is in) on are left as written, and ruamel says where
+    it is wrong as it would have."""
     if len(_COMMENT_LINE.findall(text)) <= COMMENT_LINES:
         return text
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     inside: set[int] = set()
+    lines = text.split("\n")
+    stop = len(lines)
     try:
         for token in yaml.scan(text, Loader=loader):
             start, end = token.start_mark, token.end_mark
             inside.update(range(start.line, end.line + 1 if end.column else end.line))
+    except yaml.MarkedYAMLError as err:
+        # lines from the error (or the value it is in) on are left as written
+        marks = [m.line for m in (err.context_mark, err.problem_mark) if m is not None]
+        stop = min(marks, default=0)
     except yaml.YAMLError:
         return text
-    lines = text.split("\n")
-    for index, line in enumerate(lines):
+    for index, line in enumerate(lines[:stop]):
         if index not in inside and line.lstrip(" \t").startswith("#"):
             lines[index] = ""
     return "\n".join(lines)
