@@ -78,7 +78,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
 #: concurrent writers) also in CI, where KEELHAUL_REQUIRE_DOCKER=1 says every real component
 #: is there, so the README's command stays quick on a developer's machine. Naming test files
 #: or folders on the command line (``pytest tests/fleet``) runs what they hold.
-_LEFT_OUT = {"apps_slow": False, "fleet": True, "faults": True}
+_LEFT_OUT = {"apps_slow": False, "fleet": True, "faults": True, "corpus_fixes": True}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -297,6 +297,7 @@ def test_composes_with_safe_fixes_and_the_base_fix() -> None:
 
 
 @pytest.mark.corpus
+@pytest.mark.corpus_fixes
 def test_corpus_cache_and_base_fixes() -> None:
     """With every rule selected and unsafe fixes on: the fixes parse, fixing twice equals
     fixing once, KH184 and KH120 are quiet where they offered a fix, untouched lines stay."""

@@ -168,6 +168,7 @@ def touched_lines(count: int, passes: list[list[Edit]]) -> set[int]:
 
 
 @pytest.mark.corpus
+@pytest.mark.corpus_fixes
 @pytest.mark.parametrize("unsafe", [False, True], ids=["safe", "unsafe"])
 def test_corpus_fixes_are_idempotent_and_local(unsafe: bool) -> None:
     """Fixing twice equals fixing once; the result parses; lines no fix touched are identical."""

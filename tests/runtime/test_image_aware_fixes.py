@@ -99,6 +99,7 @@ def _workload_files() -> list[tuple[str, str]]:
 
 
 @pytest.mark.corpus
+@pytest.mark.corpus_fixes
 def test_fixed_corpus_manifests_pass_the_api_schema() -> None:
     """The fixes add no error the API's schema finds (kubernetes-validate's Kubernetes 1.30
     schemas, strict) to any corpus manifest: one the schema accepts is still accepted after

@@ -150,6 +150,7 @@ SHARDS = 4
 
 
 @pytest.mark.corpus
+@pytest.mark.corpus_fixes
 @pytest.mark.parametrize("shard", range(SHARDS), ids=lambda n: f"{n + 1}of{SHARDS}")
 def test_corpus_round_trip(shard: int) -> None:
     """Every workload file of the corpus: only the intended additions, idempotent. The files
