@@ -554,15 +554,21 @@ TMP_VOLUME = "tmp"
 NON_ROOT_IDS = "10001:10001"
 
 
-def _objects(doc: object) -> Iterator[CommentedMap]:
+def _listed(doc: object, keep: Callable[[CommentedMap], bool]) -> Iterator[CommentedMap]:
+    """The objects of ``doc`` that ``keep`` takes: ``doc`` itself, or the items of a
+    ``...List`` (``kind: List``, ``DeploymentList``), at any depth."""
     if not isinstance(doc, CommentedMap):
         return
     kind, items = doc.get("kind"), doc.get("items")
     if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
         for item in items:
-            yield from _objects(item)
-    elif isinstance(kind, str) and kind in TEMPLATE_PATHS:
+            yield from _listed(item, keep)
+    elif keep(doc):
         yield doc
+
+
+def _objects(doc: object) -> Iterator[CommentedMap]:
+    return _listed(doc, lambda obj: str(obj.get("kind")) in TEMPLATE_PATHS)
 
 
 def _pod_spec(obj: CommentedMap) -> CommentedMap | None:
@@ -597,14 +603,7 @@ def fix_kubernetes(text: str | YamlFile, name: str = "", wanted: Wanted = None) 
 
 
 def _tekton_objects(doc: object) -> Iterator[CommentedMap]:
-    if not isinstance(doc, CommentedMap):
-        return
-    kind, items = doc.get("kind"), doc.get("items")
-    if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
-        for item in items:
-            yield from _tekton_objects(item)
-    elif str(doc.get("apiVersion", "")).startswith("tekton.dev/"):
-        yield doc
+    return _listed(doc, lambda obj: str(obj.get("apiVersion", "")).startswith("tekton.dev/"))
 
 
 #: What each fixed code writes in a ``securityContext``: a step that writes one of these keys
